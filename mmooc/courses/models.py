@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from mmooc.lib.timezones import local_datetime, validate_zone
+
+DEFAULT_GROUP_SIZE = 40
+
+
+class Course(models.Model):
+    slug = models.SlugField(max_length=60, unique=True)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    # [{"question": "...", "answer": "markdown"}]
+    faq = models.JSONField(default=list, blank=True)
+    # [{"id": "experience", "label": "...", "type": "text|single|multiple|yesno",
+    #   "choices": [...], "required": false}]
+    questions = models.JSONField(default=list, blank=True)
+    group_size = models.PositiveIntegerField(default=DEFAULT_GROUP_SIZE, validators=[MinValueValidator(2)])
+    organizer_name = models.CharField(max_length=200, blank=True)
+    organizer_email = models.EmailField(blank=True)
+    postal_line = models.CharField(max_length=300, blank=True, help_text="Postal address for email footers.")
+    # {"forum": url, "blog": url, "chat": url, "twitter": url, ...}
+    links = models.JSONField(default=dict, blank=True)
+    # Suggestions for a first message, sent in each group's welcome email (Markdown).
+    group_intro = models.TextField(blank=True)
+    # Origins allowed to post signups from other sites, one per line.
+    cors_origins = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def question(self, question_id: str) -> dict | None:
+        return next((q for q in self.questions if q.get("id") == question_id), None)
+
+
+class Module(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="modules")
+    position = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    goals = models.TextField(blank=True, help_text="Markdown.")
+    release_offset_days = models.IntegerField(default=0, help_text="Days after the cohort start.")
+
+    class Meta:
+        ordering = ["course", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "position"], name="module_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.title}"
+
+    def release_date(self, cohort: Cohort) -> date:
+        return cohort.start_date + timedelta(days=self.release_offset_days)
+
+    def total_minutes(self) -> int:
+        return sum(r.minutes or 0 for r in self.resources.all())
+
+
+class Resource(models.Model):
+    VIDEO, READING, EXERCISE, FORUM, DOWNLOAD, OTHER = (
+        "video", "reading", "exercise", "forum", "download", "other")
+    KINDS = [(VIDEO, "Video"), (READING, "Reading"), (EXERCISE, "Exercise"), (FORUM, "Forum"),
+             (DOWNLOAD, "Download"), (OTHER, "Other")]
+
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="resources")
+    position = models.PositiveIntegerField(default=0)
+    title = models.CharField(max_length=300)
+    url = models.URLField(max_length=1000)
+    kind = models.CharField(max_length=16, choices=KINDS, default=READING)
+    minutes = models.PositiveIntegerField(null=True, blank=True)
+    download_url = models.URLField(max_length=1000, blank=True, help_text="Offline copy, if any.")
+
+    class Meta:
+        ordering = ["module", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CohortQuerySet(models.QuerySet):
+    def published(self) -> CohortQuerySet:
+        return self.exclude(state=Cohort.DRAFT)
+
+    def signup_open(self, now: datetime | None = None) -> CohortQuerySet:
+        now = now or timezone.now()
+        return self.filter(state=Cohort.PUBLISHED, signup_opens__lte=now, signup_closes__gt=now)
+
+
+class Cohort(models.Model):
+    DRAFT, PUBLISHED, ARCHIVED = "draft", "published", "archived"
+    STATES = [(DRAFT, "Draft"), (PUBLISHED, "Published"), (ARCHIVED, "Archived")]
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="cohorts")
+    # Globally unique: the signup API and `mmooc cohort list` name a cohort by slug alone.
+    slug = models.SlugField(max_length=60, unique=True)
+    title = models.CharField(max_length=200, blank=True, help_text="e.g. Spring 2027")
+    signup_opens = models.DateTimeField()
+    signup_closes = models.DateTimeField()
+    start_date = models.DateField()
+    end_date = models.DateField()
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_zone],
+                                help_text="IANA time zone for cohort-wide times.")
+    state = models.CharField(max_length=16, choices=STATES, default=DRAFT)
+    # Ask grouped learners "do you still want a group?" before grouping.
+    confirm_group_wish = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CohortQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["course", "-start_date"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_date__gte=models.F("start_date")),
+                                   name="cohort_ends_after_start"),
+            models.CheckConstraint(condition=models.Q(signup_closes__gt=models.F("signup_opens")),
+                                   name="cohort_signup_window"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course.title} — {self.title or self.slug}"
+
+    def phase(self, now: datetime | None = None) -> str:
+        """Where the cohort stands: draft, upcoming, signup-open, running, finished, archived."""
+        now = now or timezone.now()
+        if self.state != self.PUBLISHED:
+            return self.state
+        if now < self.signup_opens:
+            return "upcoming"
+        if now < self.signup_closes:
+            return "signup-open"
+        if now < self.end_at():
+            return "running"
+        return "finished"
+
+    def signup_is_open(self, now: datetime | None = None) -> bool:
+        return self.phase(now) == "signup-open"
+
+    def start_at(self) -> datetime:
+        return local_datetime(self.start_date, time(0), self.timezone)
+
+    def end_at(self) -> datetime:
+        return local_datetime(self.end_date + timedelta(days=1), time(0), self.timezone)

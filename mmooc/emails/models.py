@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from mmooc.courses.models import Cohort, Module
+from mmooc.mailer.models import Message
+
+
+class CourseEmail(models.Model):
+    """A message written by staff for a cohort audience, sent at a scheduled time."""
+
+    DRAFT, SCHEDULED, SENDING, SENT, CANCELLED = "draft", "scheduled", "sending", "sent", "cancelled"
+    STATES = [(DRAFT, "Draft"), (SCHEDULED, "Scheduled"), (SENDING, "Sending"), (SENT, "Sent"),
+              (CANCELLED, "Cancelled")]
+    NOW, AT, RELATIVE, LOCAL = "now", "at", "relative", "local"
+    SCHEDULES = [(NOW, "Send now"), (AT, "At a date and time (cohort time zone)"),
+                 (RELATIVE, "Relative to the cohort start (cohort time zone)"),
+                 (LOCAL, "Relative to the start, at each learner's local time")]
+    # Emails sent by an event rather than a clock.
+    TRIGGER_NONE, TRIGGER_WELCOME = "", "welcome"
+    TRIGGERS = [(TRIGGER_NONE, "Scheduled"), (TRIGGER_WELCOME, "On confirmation (welcome)")]
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="emails")
+    module = models.ForeignKey(Module, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="emails")
+    # The file name in a course folder, so a re-import finds the same email.
+    key = models.CharField(max_length=100, blank=True)
+    subject = models.CharField(max_length=300)
+    body = models.TextField(help_text="Markdown with template variables.")
+    # {"kind": "all" | "grouped" | "solo" | "groups" | "answer" | "test", ...}
+    audience = models.JSONField(default=dict)
+    trigger = models.CharField(max_length=16, choices=TRIGGERS, default=TRIGGER_NONE, blank=True)
+    schedule = models.CharField(max_length=16, choices=SCHEDULES, default=RELATIVE)
+    send_at = models.DateTimeField(null=True, blank=True, help_text="For 'at'.")
+    day_offset = models.IntegerField(null=True, blank=True, help_text="Days after the start.")
+    local_time = models.TimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=STATES, default=DRAFT)
+    message = models.OneToOneField(Message, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="course_email")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["cohort", "day_offset", "send_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "key"], condition=~models.Q(key=""),
+                                    name="email_key_once_per_cohort"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from mmooc.courses.models import Cohort
+from mmooc.learners.models import Learner
+
+
+class Grouping(models.Model):
+    """One application of the grouping algorithm to a cohort, with what it was given."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="groupings")
+    seed = models.BigIntegerField()
+    target_size = models.PositiveIntegerField()
+    min_size = models.PositiveIntegerField()
+    max_size = models.PositiveIntegerField()
+    learner_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class StudyGroup(models.Model):
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="groups")
+    grouping = models.ForeignKey(Grouping, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="groups")
+    public_id = models.UUIDField(unique=True, editable=False, null=True)
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=100)
+    address = models.EmailField(max_length=254, unique=True)
+    language = models.CharField(max_length=16, blank=True, help_text="Empty for a pooled group.")
+    pooled = models.BooleanField(default=False, help_text="Mixed languages.")
+    span_hours = models.FloatField(default=0, help_text="Widest UTC offset difference at creation.")
+    capacity = models.PositiveIntegerField(default=0, help_text="Most members late joiners may fill it to.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["cohort", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "number"], name="group_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MembershipQuerySet(models.QuerySet):
+    def active(self) -> MembershipQuerySet:
+        return self.filter(left_at__isnull=True)
+
+
+class Membership(models.Model):
+    EACH, DIGEST = "each", "digest"
+    DELIVERY = [(EACH, "Each post"), (DIGEST, "Daily digest")]
+
+    group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="memberships")
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="memberships")
+    joined_at = models.DateTimeField(default=timezone.now)
+    left_at = models.DateTimeField(null=True, blank=True)
+    muted = models.BooleanField(default=False)
+    delivery = models.CharField(max_length=8, choices=DELIVERY, default=EACH)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # A learner is in at most one group at a time.
+            models.UniqueConstraint(fields=["learner"], condition=models.Q(left_at__isnull=True),
+                                    name="one_active_membership"),
+        ]
+        indexes = [
+            # Relay fan-out: the active members of one group.
+            models.Index(fields=["group", "left_at"], name="membership_group_active"),
+        ]

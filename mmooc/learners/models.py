@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.timezone import now
+
+from mmooc.courses.models import Cohort, Course
+
+
+def email_key(address: str) -> str:
+    """The form of an address used to find a person again: case does not make two people."""
+    return address.strip().lower()
+
+
+class LearnerQuerySet(models.QuerySet):
+    def confirmed(self) -> LearnerQuerySet:
+        return self.filter(state=Learner.CONFIRMED)
+
+    def pending(self) -> LearnerQuerySet:
+        return self.filter(state=Learner.PENDING)
+
+    def wanting_group(self) -> LearnerQuerySet:
+        return self.filter(wants_group=True)
+
+
+class Learner(models.Model):
+    PENDING, CONFIRMED, LEFT, ERASED = "pending", "confirmed", "left", "erased"
+    STATES = [(PENDING, "Unconfirmed"), (CONFIRMED, "Confirmed"), (LEFT, "Left the cohort"),
+              (ERASED, "Data deleted")]
+    SIGNUP_FORM, SIGNUP_API, SIGNUP_IMPORT, SIGNUP_DEMO = "form", "api", "import", "demo"
+    SOURCES = [(SIGNUP_FORM, "Signup form"), (SIGNUP_API, "Signup API"), (SIGNUP_IMPORT, "Import"),
+               (SIGNUP_DEMO, "Demo data")]
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="learners")
+    email = models.EmailField(max_length=254)
+    email_key = models.CharField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    country = models.CharField(max_length=2, blank=True, help_text="ISO code, from the time zone.")
+    language = models.CharField(max_length=16, default="en")
+    wants_group = models.BooleanField(default=True)
+    # None until asked "do you still want a group?"; then the answer.
+    group_confirmed = models.BooleanField(null=True, blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=STATES, default=PENDING)
+    source = models.CharField(max_length=16, choices=SOURCES, default=SIGNUP_FORM)
+    signed_up_at = models.DateTimeField(default=now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    # Course emails for this cohort stopped (unsubscribe); group mail may go on.
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LearnerQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "email_key"], name="learner_once_per_cohort"),
+        ]
+        indexes = [
+            # Cohort overview and audiences: confirmed learners of a cohort.
+            models.Index(fields=["cohort", "state"], name="learner_cohort_state"),
+            # Finding a person across cohorts (suppression, unsubscribe from all).
+            models.Index(fields=["email_key"], name="learner_email_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else ""
+
+
+class Unsubscribe(models.Model):
+    """A recorded choice to stop some mail: kept with its time and where it came from."""
+
+    GROUP, COHORT, SITE = "group", "cohort", "site"
+    SCOPES = [(GROUP, "Leave my study group"), (COHORT, "Stop course emails for this cohort"),
+              (SITE, "Stop all mail from this site")]
+    ONE_CLICK, PAGE, PROVIDER, STAFF = "one-click", "page", "provider", "staff"
+    SOURCES = [(ONE_CLICK, "One-click (List-Unsubscribe-Post)"), (PAGE, "Unsubscribe page"),
+               (PROVIDER, "Mail provider"), (STAFF, "Staff")]
+
+    learner = models.ForeignKey(Learner, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="unsubscribes")
+    email_key = models.CharField(max_length=254)
+    scope = models.CharField(max_length=16, choices=SCOPES)
+    source = models.CharField(max_length=16, choices=SOURCES)
+    created_at = models.DateTimeField(default=now)
+
+
+class WaitlistEntry(models.Model):
+    """A visitor who asked to be told when the next cohort of a course opens."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="waitlist")
+    email = models.EmailField(max_length=254)
+    email_key = models.CharField(max_length=254)
+    created_at = models.DateTimeField(default=now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course", "email_key"], name="waitlist_once_per_course"),
+        ]

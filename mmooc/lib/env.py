@@ -1,0 +1,195 @@
+"""Strict readers for configuration from environment variables.
+
+Each raises ImproperlyConfigured naming the variable when its value is unusable, so a
+bad deployment stops at start-up with one clear line instead of failing later.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    environ = os.environ if environ is None else environ
+    return environ.get(name, default)
+
+
+def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None) -> bool:
+    environ = os.environ if environ is None else environ
+    if name not in environ:
+        return default
+    value = environ[name].strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name}: expected a yes/no value (1, 0, true, false), got {environ[name]!r}")
+
+
+def env_int(
+    name: str, default: int, environ: Mapping[str, str] | None = None, *, minimum: int | None = None
+) -> int:
+    environ = os.environ if environ is None else environ
+    if name not in environ:
+        return default
+    try:
+        value = int(environ[name])
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: expected a whole number, got {environ[name]!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+def env_float(
+    name: str, default: float, environ: Mapping[str, str] | None = None, *, minimum: float = 0.0
+) -> float:
+    environ = os.environ if environ is None else environ
+    if name not in environ:
+        return default
+    try:
+        value = float(environ[name])
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: expected a number, got {environ[name]!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+def env_list(name: str, default: list[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    environ = os.environ if environ is None else environ
+    if name not in environ:
+        return default
+    return [part.strip() for part in environ[name].split(",") if part.strip()]
+
+
+def env_url(
+    name: str, default: str, environ: Mapping[str, str] | None = None, *, schemes: tuple[str, ...]
+) -> str:
+    environ = os.environ if environ is None else environ
+    value = environ.get(name, default).strip()
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        allowed = " or ".join(f"{s}://…" for s in schemes)
+        raise ImproperlyConfigured(f"{name}: expected a URL like {allowed}, got {value!r}")
+    return value.rstrip("/")
+
+
+def env_domain(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    environ = os.environ if environ is None else environ
+    value = environ.get(name, default).strip().lower()
+    labels = value.split(".")
+    if len(labels) < 2 or not all(_is_label(label) for label in labels):
+        raise ImproperlyConfigured(
+            f"{name}: expected a domain name like lists.example.org, got {value!r}")
+    return value
+
+
+def _is_label(label: str) -> bool:
+    return 0 < len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii()
+
+
+def env_email(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    """A From address, optionally with a display name: `Course Team <team@example.org>`."""
+    from email.utils import parseaddr
+
+    environ = os.environ if environ is None else environ
+    value = environ.get(name, default).strip()
+    if "\n" in value or "\r" in value:
+        raise ImproperlyConfigured(f"{name}: must be on one line")
+    _, address = parseaddr(value)
+    local, _, domain = address.rpartition("@")
+    if not local or "." not in domain:
+        raise ImproperlyConfigured(f"{name}: expected an address like Course <team@example.org>, got {value!r}")
+    return value
+
+
+# Providers that django-anymail ships, by the name used in `anymail:<provider>`.
+ANYMAIL_PROVIDERS = {
+    "amazon_ses": "anymail.backends.amazon_ses.EmailBackend",
+    "brevo": "anymail.backends.brevo.EmailBackend",
+    "mailersend": "anymail.backends.mailersend.EmailBackend",
+    "mailgun": "anymail.backends.mailgun.EmailBackend",
+    "mailjet": "anymail.backends.mailjet.EmailBackend",
+    "mandrill": "anymail.backends.mandrill.EmailBackend",
+    "postal": "anymail.backends.postal.EmailBackend",
+    "postmark": "anymail.backends.postmark.EmailBackend",
+    "resend": "anymail.backends.resend.EmailBackend",
+    "sendgrid": "anymail.backends.sendgrid.EmailBackend",
+    "sparkpost": "anymail.backends.sparkpost.EmailBackend",
+    "unisender_go": "anymail.backends.unisender_go.EmailBackend",
+}
+SMTP_TLS_MODES = ("starttls", "ssl", "none")
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    """What MMOOC_EMAIL_URL says: where mail goes."""
+
+    kind: str  # "outbox", "smtp" or "anymail"
+    provider: str = ""
+    host: str = ""
+    port: int = 0
+    username: str = ""
+    password: str = ""
+    tls: str = "none"
+    options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def backend(self) -> str:
+        if self.kind == "anymail":
+            return ANYMAIL_PROVIDERS[self.provider]
+        if self.kind == "smtp":
+            return "django.core.mail.backends.smtp.EmailBackend"
+        return "django.core.mail.backends.locmem.EmailBackend"
+
+    @property
+    def name(self) -> str:
+        """The rate-limit and reporting key: `outbox`, `smtp` or the provider name."""
+        return self.provider if self.kind == "anymail" else self.kind
+
+
+def parse_email_url(value: str, name: str = "MMOOC_EMAIL_URL") -> EmailConfig:
+    value = value.strip()
+    if value in ("outbox:", "outbox", "outbox://"):
+        return EmailConfig(kind="outbox")
+    if value.startswith("anymail:"):
+        provider = value.removeprefix("anymail:").strip("/").lower()
+        if provider not in ANYMAIL_PROVIDERS:
+            known = ", ".join(sorted(ANYMAIL_PROVIDERS))
+            raise ImproperlyConfigured(f"{name}: unknown provider {provider!r}; known providers: {known}")
+        return EmailConfig(kind="anymail", provider=provider)
+    parts = urlsplit(value)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ImproperlyConfigured(
+            f"{name}: expected outbox:, smtp://user:pass@host:port?tls=starttls|ssl|none "
+            f"or anymail:<provider>, got {value!r}"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: the port is not a number in {value!r}") from None
+    if not parts.hostname:
+        raise ImproperlyConfigured(f"{name}: no host name in {value!r}")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    tls = query.pop("tls", "ssl" if parts.scheme == "smtps" else "none").lower()
+    if tls not in SMTP_TLS_MODES:
+        raise ImproperlyConfigured(f"{name}: tls must be starttls, ssl or none, got {tls!r}")
+    default_port = {"ssl": 465, "starttls": 587}.get(tls, 25)
+    return EmailConfig(
+        kind="smtp",
+        host=parts.hostname,
+        port=port or default_port,
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        tls=tls,
+        options=query,
+    )

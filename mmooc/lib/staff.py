@@ -1,0 +1,66 @@
+"""Staff roles: organizers do everything; facilitators read everything and moderate groups.
+
+Roles are Django auth groups named "organizer" and "facilitator"; a superuser is an organizer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+ORGANIZER, FACILITATOR = "organizer", "facilitator"
+
+
+def role(user: Any) -> str | None:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_superuser:
+        return ORGANIZER
+    names = {g.name for g in user.groups.all()}
+    if ORGANIZER in names:
+        return ORGANIZER
+    if FACILITATOR in names:
+        return FACILITATOR
+    return None
+
+
+def is_organizer(user: Any) -> bool:
+    return role(user) == ORGANIZER
+
+
+def is_staff_member(user: Any) -> bool:
+    return role(user) is not None
+
+
+View = Callable[..., HttpResponse]
+
+
+def staff_required(view: View) -> View:
+    """Organizers and facilitators; anyone else signed in gets 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_staff_member(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def organizer_required(view: View) -> View:
+    """Organizers only: sending, exports of personal data, grouping, suppression changes."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_organizer(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper

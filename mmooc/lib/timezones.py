@@ -1,0 +1,49 @@
+"""Time-zone helpers: IANA names validated against the zoneinfo database."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date, datetime, time
+from functools import lru_cache
+
+from django.core.exceptions import ValidationError
+
+# Names chromium and older systems report that the database keeps only as links.
+LEGACY_NAMES = {"Asia/Calcutta": "Asia/Kolkata", "Asia/Saigon": "Asia/Ho_Chi_Minh",
+                "Asia/Katmandu": "Asia/Kathmandu", "Asia/Rangoon": "Asia/Yangon",
+                "Europe/Kiev": "Europe/Kyiv", "America/Buenos_Aires": "America/Argentina/Buenos_Aires"}
+
+
+@lru_cache(maxsize=1)
+def available_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def canonical_zone(name: str) -> str:
+    """The IANA name to store for `name`, or ValidationError when it is no known zone."""
+    name = (name or "").strip()
+    name = LEGACY_NAMES.get(name, name)
+    if name not in available_zones() or len(name) > 64:
+        raise ValidationError("%(name)s is not a known time zone", params={"name": name[:64] or "(empty)"})
+    return name
+
+
+def validate_zone(name: str) -> None:
+    canonical_zone(name)
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(name)
+
+
+def local_datetime(day: date, at: time, zone_name: str) -> datetime:
+    """The aware datetime for wall-clock `at` on `day` in `zone_name` (DST of that day)."""
+    return datetime.combine(day, at, tzinfo=zone(zone_name))
+
+
+def utc_offset_hours(zone_name: str, on: date) -> float:
+    """The zone's UTC offset in hours at noon on `on` (daylight saving time included)."""
+    offset = local_datetime(on, time(12), zone_name).utcoffset()
+    assert offset is not None
+    return offset.total_seconds() / 3600

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+class Message(models.Model):
+    """One message written once and sent to many: the deliveries hold the recipients."""
+
+    TRANSACTIONAL, SUBSCRIBED = "transactional", "subscribed"
+    KINDS = [(TRANSACTIONAL, "Transactional (confirmation, link)"),
+             (SUBSCRIBED, "Subscribed (course mail, group mail)")]
+    ACTIVE, PAUSED, CANCELLED = "active", "paused", "cancelled"
+    STATES = [(ACTIVE, "Active"), (PAUSED, "Paused"), (CANCELLED, "Cancelled")]
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=16, choices=KINDS)
+    # Who the message is for, as the sender sees it, e.g. "cohort:12"; used for reports and
+    # cost estimates without the mailer knowing what a cohort is.
+    scope = models.CharField(max_length=64, blank=True)
+    # What sent it: "confirmation", "welcome", "course-email", "relay", ...
+    tag = models.CharField(max_length=32, blank=True)
+    # List-Id of the stream this message belongs to, e.g. "py-3.announce.course.example.org".
+    list_id = models.CharField(max_length=255, blank=True)
+    list_name = models.CharField(max_length=200, blank=True)
+    from_email = models.CharField(max_length=320)
+    reply_to = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=998)
+    # Markdown with {{ name }} placeholders filled from each delivery's context.
+    body = models.TextField(blank=True)
+    footer = models.TextField(blank=True, help_text="Organizer contact and postal line.")
+    headers = models.JSONField(default=dict, blank=True)
+    # A message prepared elsewhere (a relayed group post): sent as these bytes, with the
+    # per-recipient headers added at send time.
+    raw = models.BinaryField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=STATES, default=ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # Reports and cost per cohort.
+            models.Index(fields=["scope", "tag"], name="message_scope_tag"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class Delivery(models.Model):
+    """One copy of one message for one recipient: the outbox row."""
+
+    QUEUED, SENDING, SENT, DEFERRED, FAILED, SUPPRESSED, CANCELLED = (
+        "queued", "sending", "sent", "deferred", "failed", "suppressed", "cancelled")
+    STATUSES = [(QUEUED, "Queued"), (SENDING, "Sending"), (SENT, "Sent"),
+                (DEFERRED, "Deferred"), (FAILED, "Failed"), (SUPPRESSED, "Suppressed"),
+                (CANCELLED, "Cancelled")]
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.CharField(max_length=254)
+    # Per-recipient variables for the message's placeholders.
+    context = models.JSONField(default=dict, blank=True)
+    # Opaque reference of the sender's, e.g. a learner's public id.
+    ref = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=STATUSES, default=QUEUED)
+    not_before = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # Ours, on our domain, the same across retries.
+    rfc_message_id = models.CharField(max_length=255)
+    provider_id = models.CharField(max_length=255, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["message", "recipient"], name="delivery_once_per_recipient"),
+        ]
+        indexes = [
+            # The engine's claim: due rows by status and time.
+            models.Index(fields=["status", "not_before"], name="delivery_due"),
+            # Progress counts per message and status.
+            models.Index(fields=["message", "status"], name="delivery_progress"),
+            # A learner's mail history.
+            models.Index(fields=["ref"], name="delivery_ref"),
+            # Matching provider events and bounces.
+            models.Index(fields=["provider_id"], name="delivery_provider_id"),
+            models.Index(fields=["rfc_message_id"], name="delivery_message_id"),
+        ]
+
+
+class Suppression(models.Model):
+    """An address that is never mailed, with why and since when."""
+
+    HARD_BOUNCE, SOFT_BOUNCES, COMPLAINT, UNSUBSCRIBE, MANUAL = (
+        "hard-bounce", "soft-bounces", "complaint", "unsubscribe", "manual")
+    REASONS = [(HARD_BOUNCE, "Hard bounce"), (SOFT_BOUNCES, "Repeated soft bounces"),
+               (COMPLAINT, "Spam complaint"), (UNSUBSCRIBE, "Unsubscribed from all mail"),
+               (MANUAL, "Added by staff")]
+
+    address = models.CharField(max_length=254, unique=True, help_text="Lower-cased.")
+    reason = models.CharField(max_length=16, choices=REASONS)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class Event(models.Model):
+    """What a provider or a bounce told us about a delivery (or about mail we cannot match)."""
+
+    provider = models.CharField(max_length=32)
+    event_type = models.CharField(max_length=32)
+    event_id = models.CharField(max_length=255, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    recipient = models.CharField(max_length=254, blank=True)
+    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="events")
+    description = models.TextField(blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # A provider repeating an event changes nothing.
+            models.UniqueConstraint(fields=["provider", "event_id"], condition=~models.Q(event_id=""),
+                                    name="event_once"),
+        ]
+        indexes = [
+            # Funnel counts per delivery and type.
+            models.Index(fields=["delivery", "event_type"], name="event_delivery_type"),
+        ]

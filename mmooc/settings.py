@@ -1,0 +1,206 @@
+"""Settings, all read from environment variables with embedded defaults.
+
+Every variable is documented in docs/configuration.md. A bad value stops start-up with
+one line naming the variable (see mmooc.lib.env).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from mmooc.lib.env import (
+    env_bool,
+    env_domain,
+    env_email,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+    parse_email_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(env_str("MMOOC_DATA_DIR", "./var")).resolve()
+
+
+def _ensure_data_dir() -> None:
+    try:
+        (DATA_DIR / "static").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImproperlyConfigured(f"MMOOC_DATA_DIR: cannot create {DATA_DIR}: {exc.strerror}") from None
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, or one generated once and kept in the data dir."""
+    if os.environ.get("SECRET_KEY"):
+        if len(os.environ["SECRET_KEY"]) < 32:
+            raise ImproperlyConfigured("SECRET_KEY: must be at least 32 characters long")
+        return os.environ["SECRET_KEY"]
+    _ensure_data_dir()
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+def _database() -> dict:
+    url = env_str("DATABASE_URL", "")
+    if not url:
+        _ensure_data_dir()
+        url = f"sqlite:///{DATA_DIR / 'mmooc.sqlite3'}"
+    if not url.startswith(("sqlite:", "postgres:", "postgresql:")):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL: expected sqlite:///path or postgres://user@host/db, got {url!r}"
+        )
+    try:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            # WAL lets the web pages read while the engine writes; IMMEDIATE takes the write
+            # lock at BEGIN so concurrent writers wait instead of failing mid-transaction.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        }
+    elif not config.get("NAME"):
+        raise ImproperlyConfigured(f"DATABASE_URL: no database name in {url!r}")
+    return config
+
+
+_ensure_data_dir()
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("MMOOC_DEBUG", False)
+BASE_URL = env_url("MMOOC_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
+ALLOWED_HOSTS = env_list("MMOOC_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+DEFAULT_FROM_EMAIL = env_email("MMOOC_FROM_EMAIL", "Mechanical MOOC <course@course.example.org>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+LIST_DOMAIN = env_domain("MMOOC_LIST_DOMAIN", "lists.course.example.org")
+EMAIL_CONFIG = parse_email_url(env_str("MMOOC_EMAIL_URL", "outbox:"))
+EMAIL_BACKEND = EMAIL_CONFIG.backend
+if EMAIL_CONFIG.kind == "smtp":
+    EMAIL_HOST = EMAIL_CONFIG.host
+    EMAIL_PORT = EMAIL_CONFIG.port
+    EMAIL_HOST_USER = EMAIL_CONFIG.username
+    EMAIL_HOST_PASSWORD = EMAIL_CONFIG.password
+    EMAIL_USE_TLS = EMAIL_CONFIG.tls == "starttls"
+    EMAIL_USE_SSL = EMAIL_CONFIG.tls == "ssl"
+    EMAIL_TIMEOUT = 30
+
+# Provider keys: every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"], so the names are
+# the ones anymail documents (ANYMAIL_MAILGUN_API_KEY, ANYMAIL_WEBHOOK_SECRET, …).
+ANYMAIL = {k.removeprefix("ANYMAIL_"): v for k, v in os.environ.items() if k.startswith("ANYMAIL_")}
+
+# Delivery engine.
+MAIL_RATE_LIMIT = env_float("MMOOC_MAIL_RATE", 0.0)  # messages per second, all workers; 0 = unlimited
+MAIL_BATCH_SIZE = env_int("MMOOC_MAIL_BATCH", 500, minimum=1)
+MAIL_MAX_ATTEMPTS = env_int("MMOOC_MAIL_MAX_ATTEMPTS", 8, minimum=1)
+LMTP_HOST = env_str("MMOOC_LMTP_HOST", "127.0.0.1")
+LMTP_PORT = env_int("MMOOC_LMTP_PORT", 8024, minimum=0)
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "anymail",
+    "mmooc.audit",
+    "mmooc.mailer",
+    "mmooc.courses",
+    "mmooc.learners",
+    "mmooc.groups",
+    "mmooc.lists",
+    "mmooc.emails",
+    "mmooc.dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mmooc.urls"
+WSGI_APPLICATION = "mmooc.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/dashboard/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+
+CACHES = {
+    "default": {
+        # Per-process memory cache: rate limits in the embedded server. Several gunicorn
+        # workers each keep their own counts; see docs/configuration.md.
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "mmooc",
+    }
+}
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = BASE_URL.startswith("https://")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = [BASE_URL]
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"mmooc": {"handlers": ["console"], "level": env_str("MMOOC_LOG_LEVEL", "INFO")}},
+}

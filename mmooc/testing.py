@@ -1,0 +1,162 @@
+"""Small helpers that make test data and real test servers; used by every app's tests."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from mmooc.courses.models import Cohort, Course, Module, Resource
+from mmooc.learners.models import Learner, email_key
+from mmooc.lib.staff import FACILITATOR, ORGANIZER
+
+_counter = itertools.count(1)
+CHROMIUM_PATH = os.environ.get("MMOOC_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def make_user(username: str, role: str | None = None, password: str = "correct horse 42") -> User:
+    user = User.objects.create_user(username, f"{username}@example.org", password)
+    if role:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
+def make_organizer(username: str = "olivia") -> User:
+    return make_user(username, ORGANIZER)
+
+
+def make_facilitator(username: str = "fabian") -> User:
+    return make_user(username, FACILITATOR)
+
+
+def make_course(slug: str | None = None, modules: int = 3, **fields: Any) -> Course:
+    n = next(_counter)
+    course = Course.objects.create(
+        slug=slug or f"course-{n}",
+        title=fields.pop("title", f"Course {n}"),
+        summary=fields.pop("summary", "A course for testing."),
+        organizer_name=fields.pop("organizer_name", "The Team"),
+        organizer_email=fields.pop("organizer_email", "team@course.example.org"),
+        postal_line=fields.pop("postal_line", "1 Example Street, Example City"),
+        **fields,
+    )
+    for position in range(1, modules + 1):
+        module = Module.objects.create(course=course, position=position, title=f"Week {position}",
+                                       goals=f"Goals of week {position}.",
+                                       release_offset_days=7 * (position - 1))
+        Resource.objects.create(module=module, position=1, title=f"Reading {position}",
+                                url=f"https://books.example.org/ch{position}.html",
+                                kind=Resource.READING, minutes=45)
+        Resource.objects.create(module=module, position=2, title=f"Video {position}",
+                                url=f"https://video.example.org/{position}", kind=Resource.VIDEO,
+                                minutes=30)
+    return course
+
+
+def make_cohort(course: Course | None = None, slug: str | None = None, *, start: date | None = None,
+                weeks: int = 7, tz: str = "UTC", open_signup: bool = True, **fields: Any) -> Cohort:
+    course = course or make_course()
+    n = next(_counter)
+    now = timezone.now()
+    start = start or (now + timedelta(days=10)).date()
+    return Cohort.objects.create(
+        course=course,
+        slug=slug or f"{course.slug}-{n}",
+        title=fields.pop("title", f"Cohort {n}"),
+        signup_opens=fields.pop("signup_opens", now - timedelta(days=5 if open_signup else 30)),
+        signup_closes=fields.pop(
+            "signup_closes", now + timedelta(days=30) if open_signup else now - timedelta(days=1)),
+        start_date=start,
+        end_date=start + timedelta(weeks=weeks) - timedelta(days=1),
+        timezone=tz,
+        state=fields.pop("state", Cohort.PUBLISHED),
+        **fields,
+    )
+
+
+def make_learner(cohort: Cohort, email: str | None = None, *, state: str = Learner.CONFIRMED,
+                 **fields: Any) -> Learner:
+    n = next(_counter)
+    email = email or f"learner{n}@example.org"
+    fields.setdefault("name", f"Learner {n}")
+    if state == Learner.CONFIRMED:
+        fields.setdefault("confirmed_at", timezone.now())
+    return Learner.objects.create(cohort=cohort, email=email, email_key=email_key(email), state=state,
+                                  **fields)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Received:
+    """One message a test SMTP server accepted."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
+
+
+@dataclass
+class SMTPServer:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives.
+
+    `reply` may be set to a function (envelope) -> str | None giving an SMTP reply such as
+    "451 4.3.0 try later" to refuse a message; None accepts it.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    received: list[Received] = field(default_factory=list)
+    reply: Any = None
+    _controller: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.reply is not None:
+            answer = self.reply(envelope)
+            if answer:
+                return answer
+        with self._lock:
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 2.0.0 OK"
+
+    def start(self) -> SMTPServer:
+        from aiosmtpd.controller import Controller
+
+        self.port = self.port or free_port()
+        self._controller = Controller(self, hostname=self.host, port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}?tls=none"
+
+    def messages_to(self, address: str) -> list[Received]:
+        with self._lock:
+            return [r for r in self.received if address in r.rcpt_tos]

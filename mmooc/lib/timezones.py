@@ -47,3 +47,22 @@ def utc_offset_hours(zone_name: str, on: date) -> float:
     offset = local_datetime(on, time(12), zone_name).utcoffset()
     assert offset is not None
     return offset.total_seconds() / 3600
+
+
+@lru_cache(maxsize=1)
+def _zone_countries() -> dict[str, str]:
+    """Zone name → ISO country code, from the tz database's zone.tab (shipped by tzdata)."""
+    from importlib import resources
+
+    table: dict[str, str] = {}
+    text = resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            code, _, name, *_ = line.split("\t")
+            table[name] = code
+    return table
+
+
+def country_of_zone(name: str) -> str:
+    """The ISO 3166 code of the country a zone belongs to, or "" (UTC, Etc/…)."""
+    return _zone_countries().get(LEGACY_NAMES.get(name, name), "")

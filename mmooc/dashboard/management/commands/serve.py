@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, connections
+from django.db.migrations.executor import MigrationExecutor
+
+from mmooc.lib import periodic
+
+PERIODIC_INTERVAL = 30  # seconds between looks at the periodic jobs
+
+
+class Command(BaseCommand):
+    help = "Run the embedded server: web pages, delivery engine and LMTP receiver in one process."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1).")
+        parser.add_argument("--port", type=int, default=8000, help="Web port (default 8000).")
+        parser.add_argument("--threads", type=int, default=8, help="Web worker threads (default 8).")
+        parser.add_argument("--lmtp-port", type=int, default=settings.LMTP_PORT,
+                            help=f"LMTP port for group mail (default {settings.LMTP_PORT}; 0 turns it off).")
+        parser.add_argument("--no-engine", action="store_true", help="Do not run the delivery engine here.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.refuse_unmigrated()
+        stop = threading.Event()
+        threads = []
+        if not options["no_engine"]:
+            from mmooc.mailer import engine
+
+            threads.append(threading.Thread(target=engine.run, args=(stop,), name="engine", daemon=True))
+        threads.append(threading.Thread(target=run_periodic, args=(stop,), name="periodic", daemon=True))
+        lmtp_server = self.start_lmtp(options["lmtp_port"])
+        web = self.make_web_server(options)
+        for thread in threads:
+            thread.start()
+        self.stdout.write(self.banner(options))
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            web.run()  # returns after Ctrl-C or SIGTERM, once waitress has shut its threads down
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            self.stdout.write("Stopping …")
+            stop.set()
+            web.close()
+            if lmtp_server is not None:
+                lmtp_server.stop()
+            for thread in threads:
+                thread.join(timeout=60)
+            connections.close_all()
+            self.stdout.write("Stopped.")
+
+    def refuse_unmigrated(self) -> None:
+        executor = MigrationExecutor(connection)
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise CommandError("The database is not up to date: run `mmooc migrate` first.")
+
+    def start_lmtp(self, port: int) -> Any:
+        if not port:
+            return None
+        from mmooc.lists import lmtp
+
+        try:
+            return lmtp.start(settings.LMTP_HOST, port)
+        except OSError as exc:
+            raise CommandError(f"Cannot listen for LMTP on {settings.LMTP_HOST}:{port}: {exc.strerror}. "
+                               "Use --lmtp-port to choose another port, or 0 to turn it off.") from None
+
+    def make_web_server(self, options: dict[str, Any]) -> Any:
+        from waitress.server import create_server
+
+        from mmooc.wsgi import application
+
+        try:
+            return create_server(application, host=options["host"], port=options["port"],
+                                 threads=options["threads"], ident="mmooc")
+        except OSError as exc:
+            raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc.strerror}. "
+                               "Use --port to choose another port.") from None
+
+    def banner(self, options: dict[str, Any]) -> str:
+        url = f"http://{options['host']}:{options['port']}/"
+        parts = [f"Serving on {url}  (Ctrl-C to stop)"]
+        parts.append("  delivery engine: " + ("off (--no-engine)" if options["no_engine"]
+                                              else f"on, mail goes to {settings.EMAIL_CONFIG.name}"))
+        lmtp = options["lmtp_port"]
+        parts.append(f"  LMTP for group mail: {settings.LMTP_HOST}:{lmtp}" if lmtp else "  LMTP: off")
+        return "\n".join(parts)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run_periodic(stop: threading.Event) -> None:
+    try:
+        while not stop.is_set():
+            periodic.run_pending()
+            stop.wait(PERIODIC_INTERVAL)
+    finally:
+        connections.close_all()

@@ -1,0 +1,70 @@
+"""`mmooc demo`: loads once, reuses after, regenerates on request; never duplicates."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from mmooc.courses.models import Cohort, Course, Module, Resource
+from mmooc.emails.models import CourseEmail
+from mmooc.groups.models import Membership, StudyGroup
+from mmooc.learners.models import Learner
+from mmooc.lists.models import Post
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def demo(*args: str) -> str:
+    out = StringIO()
+    call_command("demo", "--no-serve", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count()
+            for model in (Course, Module, Resource, Cohort, Learner, StudyGroup, Membership, Post, CourseEmail)}
+
+
+def test_it_loads_the_demo_course_with_learners_groups_and_posts():
+    output = demo("--learners", "300")
+    cohort = Cohort.objects.get(slug="gentle-python-demo")
+    assert cohort.course.title == "A Gentle Introduction to Python"
+    assert cohort.course.modules.count() == 7
+    assert cohort.learners.count() == 300
+    assert StudyGroup.objects.filter(cohort=cohort).exists()
+    assert Post.objects.exists()
+    assert "Sign in as organizer" in output
+    assert cohort.signup_is_open()
+
+
+def test_running_it_twice_reuses_the_data():
+    demo("--learners", "200")
+    before = counts()
+    output = demo()
+    assert "already loaded" in output
+    assert counts() == before
+
+
+def test_a_new_learner_count_regenerates_the_demo_cohort():
+    demo("--learners", "100")
+    demo("--learners", "150")
+    assert Learner.objects.count() == 150
+    assert Course.objects.count() == 1
+    assert Cohort.objects.count() == 1
+
+
+def test_reset_starts_over():
+    demo("--learners", "100")
+    Learner.objects.update(name="Changed")
+    demo("--reset", "--learners", "100")
+    assert not Learner.objects.filter(name="Changed").exists()
+    assert Learner.objects.count() == 100
+
+
+def test_the_printed_login_works(client):
+    output = demo("--learners", "50")
+    line = next(line for line in output.splitlines() if "Sign in as organizer" in line)
+    password = line.split("password:")[1].strip()
+    assert client.login(username="organizer", password=password)

@@ -1,0 +1,53 @@
+"""Periodic jobs (purging expired signups, daily digests …) run by `mmooc serve` and `mmooc worker`.
+
+Apps register their jobs in `AppConfig.ready()`:
+
+    periodic.register("learners.purge", purge_unconfirmed, every=3600)
+
+Each job runs at most once per `every` seconds per process; a failing job is logged and
+retried at its next turn, never stopping the loop that runs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger("mmooc.periodic")
+
+
+@dataclass
+class Job:
+    name: str
+    func: Callable[[], object]
+    every: float
+    last_run: float = float("-inf")
+
+
+_jobs: dict[str, Job] = {}
+
+
+def register(name: str, func: Callable[[], object], every: float) -> None:
+    _jobs[name] = Job(name, func, every)
+
+
+def jobs() -> list[Job]:
+    return list(_jobs.values())
+
+
+def run_pending(clock: Callable[[], float] = time.monotonic) -> list[str]:
+    """Run every job whose turn has come; returns the names of those that ran."""
+    ran = []
+    for job in jobs():
+        now = clock()
+        if now - job.last_run < job.every:
+            continue
+        job.last_run = now
+        try:
+            job.func()
+        except Exception:
+            log.exception("periodic job %s failed; it runs again in %ss", job.name, job.every)
+        ran.append(job.name)
+    return ran

@@ -99,12 +99,25 @@ if EMAIL_CONFIG.kind == "smtp":
 
 # Provider keys: every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"], so the names are
 # the ones anymail documents (ANYMAIL_MAILGUN_API_KEY, ANYMAIL_WEBHOOK_SECRET, …).
-ANYMAIL = {k.removeprefix("ANYMAIL_"): v for k, v in os.environ.items() if k.startswith("ANYMAIL_")}
+ANYMAIL: dict[str, object] = {
+    k.removeprefix("ANYMAIL_"): v for k, v in os.environ.items() if k.startswith("ANYMAIL_")}
+if "WEBHOOK_SECRET" in ANYMAIL:
+    # Two comma-separated values while a secret is being rotated.
+    ANYMAIL["WEBHOOK_SECRET"] = [s.strip() for s in str(ANYMAIL["WEBHOOK_SECRET"]).split(",") if s.strip()]
 
 # Delivery engine.
 MAIL_RATE_LIMIT = env_float("MMOOC_MAIL_RATE", 0.0)  # messages per second, all workers; 0 = unlimited
 MAIL_BATCH_SIZE = env_int("MMOOC_MAIL_BATCH", 500, minimum=1)
 MAIL_MAX_ATTEMPTS = env_int("MMOOC_MAIL_MAX_ATTEMPTS", 8, minimum=1)
+MAIL_SOFT_BOUNCE_LIMIT = env_int("MMOOC_SOFT_BOUNCE_LIMIT", 5, minimum=1)
+MAIL_SOFT_BOUNCE_DAYS = env_int("MMOOC_SOFT_BOUNCE_DAYS", 7, minimum=1)
+MAIL_PRICE_PER_1000 = env_float("MMOOC_MAIL_PRICE_PER_1000", 0.80)  # for the dashboard's cost estimate
+MAIL_CURRENCY = env_str("MMOOC_MAIL_CURRENCY", "USD")
+
+# Learners and groups.
+LEARNER_CONFIRM_DAYS = env_int("MMOOC_CONFIRM_DAYS", 7, minimum=1)  # confirmation links expire
+LEARNER_SIGNUP_RATE = env_int("MMOOC_SIGNUP_RATE", 5, minimum=1)  # signups per address per hour
+LIST_MAX_POST_BYTES = env_int("MMOOC_LIST_MAX_POST_MB", 10, minimum=1) * 1024 * 1024
 LMTP_HOST = env_str("MMOOC_LMTP_HOST", "127.0.0.1")
 LMTP_PORT = env_int("MMOOC_LMTP_PORT", 8024, minimum=0)
 
@@ -182,6 +195,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

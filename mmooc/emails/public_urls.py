@@ -1,6 +1,13 @@
 """Public pages of course emails: view in browser, cohort archive, Atom and iCalendar feeds."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from mmooc.emails import public_views
 
 app_name = "emails_public"
-urlpatterns: list = []
+urlpatterns = [
+    path("emails/<uuid:public_id>/", public_views.view, name="view"),
+    path("<slug:course>/<slug:cohort>/archive/", public_views.archive, name="archive"),
+    path("<slug:course>/<slug:cohort>/feed.atom", public_views.feed, name="feed"),
+    path("<slug:course>/<slug:cohort>/calendar.ics", public_views.calendar, name="calendar"),
+]

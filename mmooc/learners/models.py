@@ -51,6 +51,8 @@ class Learner(models.Model):
     left_at = models.DateTimeField(null=True, blank=True)
     # Course emails for this cohort stopped (unsubscribe); group mail may go on.
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # The address marked our mail as spam (the mailer suppresses it; staff see the flag).
+    complained_at = models.DateTimeField(null=True, blank=True)
 
     objects = LearnerQuerySet.as_manager()
 
@@ -94,6 +96,7 @@ class Unsubscribe(models.Model):
 class WaitlistEntry(models.Model):
     """A visitor who asked to be told when the next cohort of a course opens."""
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="waitlist")
     email = models.EmailField(max_length=254)
     email_key = models.CharField(max_length=254)

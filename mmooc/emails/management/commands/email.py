@@ -1,0 +1,173 @@
+"""`mmooc email list|schedule|status|pause|resume|cancel`: course emails from the command line."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from mmooc.courses.models import Cohort
+from mmooc.emails import scheduling
+from mmooc.emails.audience import describe
+from mmooc.emails.models import CourseEmail
+from mmooc.mailer import outbox
+from mmooc.mailer.models import Delivery
+
+ACTOR = "mmooc email"
+BAR = 30
+
+
+class Command(BaseCommand):
+    help = "List, schedule and follow course emails; pause, resume or cancel their sending."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True,
+                                    metavar="list|schedule|status|pause|resume|cancel")
+        listing = sub.add_parser("list", help="The emails of a cohort, with their state and schedule.")
+        listing.add_argument("cohort", help="the cohort's slug")
+        listing.add_argument("--format", choices=["text", "json"], default="text")
+        sched = sub.add_parser("schedule", help="Add (or update) one email file to a cohort and schedule it.")
+        sched.add_argument("cohort", help="the cohort's slug")
+        sched.add_argument("file", help="an email file in the course-folder format (emails/NAME.md)")
+        status = sub.add_parser("status", help="Counts per delivery status; with --follow, a live progress bar.")
+        status.add_argument("email", help="the email's id (or the first characters of it)")
+        status.add_argument("--format", choices=["text", "json"], default="text")
+        status.add_argument("--follow", action="store_true", help="refresh every second until it is sent")
+        for name, text in (("pause", "Hold the copies not yet sent."), ("resume", "Send the held copies."),
+                           ("cancel", "Stop the email for good: copies not yet sent are cancelled.")):
+            sub.add_parser(name, help=text).add_argument("email", help="the email's id (or its first characters)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        getattr(self, f"do_{options['action']}")(options)
+
+    # -------------------------------------------------------------- lookups
+
+    def cohort(self, slug: str) -> Cohort:
+        cohort = Cohort.objects.select_related("course").filter(slug=slug).first()
+        if cohort is None:
+            raise CommandError(f"No cohort {slug!r}; `mmooc cohort list` shows them.")
+        return cohort
+
+    def email(self, ident: str) -> CourseEmail:
+        ident = ident.strip().lower().replace("-", "")
+        if len(ident) < 4 or any(c not in "0123456789abcdef" for c in ident):
+            raise CommandError("Give the email's id, or at least its first 4 characters (as `mmooc email list` "
+                               "shows them).")
+        ids = [e for e in CourseEmail.objects.values_list("pk", "public_id") if e[1].hex.startswith(ident)]
+        if not ids:
+            raise CommandError(f"No email with an id starting {ident!r}.")
+        if len(ids) > 1:
+            raise CommandError(f"{len(ids)} emails have an id starting {ident!r}; give more characters.")
+        return CourseEmail.objects.select_related("cohort__course", "message", "module").get(pk=ids[0][0])
+
+    # -------------------------------------------------------------- actions
+
+    def do_list(self, options: dict) -> None:
+        cohort = self.cohort(options["cohort"])
+        emails = cohort.emails.select_related("module", "message").order_by("day_offset", "send_at", "pk")
+        scheduling.refresh_states(emails)
+        rows = [self.row(e) for e in emails]
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(rows, indent=2))
+            return
+        if not rows:
+            self.stdout.write(f"No emails in {cohort.slug} yet.")
+            return
+        self.stdout.write(f"{'ID':<10} {'STATE':<10} {'SCHEDULE':<28} {'AUDIENCE':<28} SUBJECT")
+        for r in rows:
+            self.stdout.write(f"{r['id'][:8]:<10} {r['state']:<10} {r['schedule']:<28} {r['audience'][:28]:<28} "
+                              f"{r['subject']}")
+
+    @staticmethod
+    def row(email: CourseEmail) -> dict:
+        spec = scheduling.email_schedule(email)
+        return {"id": email.public_id.hex, "key": email.key, "state": "active" if email.trigger else email.state,
+                "schedule": "on confirmation (welcome)" if spec is None else spec.text(),
+                "audience": describe(email.audience or {}), "subject": email.subject,
+                "module": email.module.position if email.module else None}
+
+    def do_schedule(self, options: dict) -> None:
+        from mmooc.courses.folder import FolderError, read_email_file
+        from mmooc.emails.folder import upsert
+
+        cohort = self.cohort(options["cohort"])
+        try:
+            data = read_email_file(options["file"], cohort.course)
+        except FolderError as exc:
+            self.stderr.write("\n".join(exc.problems))
+            raise CommandError(f"{len(exc.problems)} problems; nothing was changed.") from None
+        try:
+            with transaction.atomic():
+                email = upsert(cohort, data, ACTOR)
+                if email.trigger:
+                    self.stdout.write(f"Saved the welcome email {email.public_id.hex[:8]}: it goes to each "
+                                      "learner when they confirm.")
+                    return
+                if email.state == CourseEmail.SCHEDULED:
+                    count = scheduling.replace(email, ACTOR)
+                else:
+                    count = scheduling.schedule(email, ACTOR)
+        except scheduling.SchedulingError as exc:
+            raise CommandError(str(exc)) from None
+        times = scheduling.first_and_last(email)
+        when = f", from {times[0]:%Y-%m-%d %H:%M} to {times[1]:%Y-%m-%d %H:%M} UTC" if times else ""
+        self.stdout.write(f"Scheduled {email.public_id.hex[:8]} {email.subject!r} for {count} recipients{when}.")
+
+    def do_status(self, options: dict) -> None:
+        email = self.email(options["email"])
+        while True:
+            scheduling.refresh_state(email)
+            counts = outbox.progress(email.message) if email.message_id else {}
+            if options["format"] == "json":
+                self.stdout.write(json.dumps({"id": email.public_id.hex, "state": email.state,
+                                              "subject": email.subject, "counts": counts}))
+            else:
+                self.stdout.write(self.status_line(email, counts))
+            pending = sum(counts.get(s, 0) for s in (Delivery.QUEUED, Delivery.SENDING, Delivery.DEFERRED))
+            if not options["follow"] or not pending or (email.message and email.message.state != "active"):
+                return
+            time.sleep(1)  # a live display for an operator; nothing waits on it
+            email.refresh_from_db()
+
+    @staticmethod
+    def status_line(email: CourseEmail, counts: dict) -> str:
+        total = sum(counts.values())
+        done = sum(counts.get(s, 0) for s in (Delivery.SENT, Delivery.FAILED, Delivery.SUPPRESSED,
+                                               Delivery.CANCELLED))
+        filled = round(BAR * done / total) if total else 0
+        bar = f"[{'#' * filled}{'.' * (BAR - filled)}] {done:,}/{total:,}"
+        detail = ", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "no copies queued"
+        return f"{email.subject}\n{email.state}  {bar}\n{detail}"
+
+    def _message(self, options: dict) -> CourseEmail:
+        email = self.email(options["email"])
+        if not email.message_id:
+            raise CommandError(f"The email {email.public_id.hex[:8]} is not scheduled: nothing is queued.")
+        return email
+
+    def do_pause(self, options: dict) -> None:
+        email = self._message(options)
+        outbox.pause(email.message)
+        from mmooc.audit.log import record
+
+        record(ACTOR, "email.paused", email, f"Paused {email.subject!r}")
+        self.stdout.write(f"Paused {email.public_id.hex[:8]}: copies not yet sent are held.")
+
+    def do_resume(self, options: dict) -> None:
+        email = self._message(options)
+        outbox.resume(email.message)
+        from mmooc.audit.log import record
+
+        record(ACTOR, "email.resumed", email, f"Resumed {email.subject!r}")
+        self.stdout.write(f"Resumed {email.public_id.hex[:8]}.")
+
+    def do_cancel(self, options: dict) -> None:
+        email = self.email(options["email"])
+        try:
+            count = scheduling.cancel(email, ACTOR)
+        except scheduling.SchedulingError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"Cancelled {email.public_id.hex[:8]}: {count:,} copies will not be sent.")

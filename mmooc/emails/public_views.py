@@ -1,0 +1,153 @@
+"""Public pages: an email in the browser, a cohort's archive, its Atom feed and calendar.
+
+Nothing personal appears here: emails are shown with neutral values in place of each
+learner's ("there" for a first name) and without unsubscribe links.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.feedgenerator import Atom1Feed
+from django.views.decorators.http import require_GET
+
+from mmooc.courses.models import Cohort
+from mmooc.emails import links, scheduling, templating, timing
+from mmooc.emails.models import CourseEmail
+from mmooc.lib.mailrender import markdown_to_html
+from mmooc.lib.timezones import available_zones
+from mmooc.mailer.models import Delivery
+
+NEUTRAL = {"learner.first_name": "there", "learner.name": "learner", "learner.page_url": "(your personal page)",
+           "learner.timezone": "", "group.name": "your study group", "group.address": "(your group's address)",
+           "group.size": "", "unsubscribe_url": ""}
+FEED_ITEMS = 50
+
+
+def _cohort(course: str, cohort: str) -> Cohort:
+    return get_object_or_404(Cohort.objects.published().select_related("course"), slug=cohort,
+                             course__slug=course)
+
+
+def sent_emails(cohort: Cohort) -> QuerySet:
+    """The cohort's course emails of which at least one copy was sent, newest first."""
+    first = (Delivery.objects.filter(message=OuterRef("message"), status=Delivery.SENT)
+             .order_by("sent_at").values("sent_at")[:1])
+    return (CourseEmail.objects.filter(cohort=cohort, trigger="", message__isnull=False)
+            .annotate(first_sent=Subquery(first)).filter(first_sent__isnull=False)
+            .select_related("cohort__course", "module").order_by("-first_sent", "-pk"))
+
+
+def public_text(email: CourseEmail) -> tuple[str, str]:
+    """Subject and Markdown body as anybody may read them."""
+    subject, body = scheduling.render_email(email)
+    values = dict(NEUTRAL)
+    start = email.cohort.start_at()
+    values["local.start"] = scheduling._local(start, email.cohort.timezone)
+    if email.module:
+        release = start + timedelta(days=email.module.release_offset_days)
+        values["local.module_release"] = scheduling._local(release, email.cohort.timezone)
+    return templating.personalize(subject, values), templating.personalize(body, values)
+
+
+@require_GET
+def view(request: HttpRequest, public_id: Any) -> HttpResponse:
+    email = get_object_or_404(CourseEmail.objects.select_related("cohort__course", "module"),
+                              public_id=public_id, trigger="")
+    if not sent_emails(email.cohort).filter(pk=email.pk).exists() or email.cohort.state == Cohort.DRAFT:
+        raise Http404("This email has not been sent yet.")
+    subject, body = public_text(email)
+    ctx = {"email": email, "cohort": email.cohort, "subject": subject, "html": markdown_to_html(body),
+           "archive_url": links.archive_url(email.cohort)}
+    return render(request, "emails/view.html", ctx)
+
+
+@require_GET
+def archive(request: HttpRequest, course: str, cohort: str) -> HttpResponse:
+    c = _cohort(course, cohort)
+    emails = [(email, public_text(email)[0]) for email in sent_emails(c)]
+    ctx = {"cohort": c, "course": c.course, "emails": emails, "feed_url": links.feed_url(c),
+           "calendar_url": links.calendar_url(c)}
+    return render(request, "emails/archive.html", ctx)
+
+
+@require_GET
+def feed(request: HttpRequest, course: str, cohort: str) -> HttpResponse:
+    c = _cohort(course, cohort)
+    atom = Atom1Feed(title=f"{c.course.title} ({c.title or c.slug})", link=links.archive_url(c),
+                     description=c.course.summary, language="en", feed_url=links.feed_url(c),
+                     feed_guid=f"urn:uuid:{_cohort_uuid(c)}")
+    for email in sent_emails(c)[:FEED_ITEMS]:
+        subject, body = public_text(email)
+        atom.add_item(title=subject, link=links.view_url(email), description=markdown_to_html(body),
+                      unique_id=f"urn:uuid:{email.public_id}", pubdate=email.first_sent,
+                      updateddate=email.first_sent)
+    response = HttpResponse(content_type="application/atom+xml; charset=utf-8")
+    atom.write(response, "utf-8")
+    return response
+
+
+def _cohort_uuid(cohort: Cohort) -> str:
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, links.archive_url(cohort)))
+
+
+@require_GET
+def calendar(request: HttpRequest, course: str, cohort: str) -> HttpResponse:
+    c = _cohort(course, cohort)
+    tz = request.GET.get("tz") or c.timezone
+    if tz not in available_zones():
+        return HttpResponse(f"Unknown time zone {tz[:64]!r}: use an IANA name such as Europe/Berlin.",
+                            status=400, content_type="text/plain; charset=utf-8")
+    return HttpResponse(ical(c, tz), content_type="text/calendar; charset=utf-8")
+
+
+def ical(cohort: Cohort, tz: str) -> bytes:
+    """The cohort's schedule: module releases (all-day) and course email send times."""
+    import icalendar
+
+    from mmooc.lib.timezones import zone
+
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//Mechanical MOOC//course calendar//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"{cohort.course.title} ({cohort.title or cohort.slug})")
+    cal.add("x-wr-timezone", tz)
+    stamp = datetime.combine(cohort.start_date, datetime.min.time(), tzinfo=zone("UTC"))
+    for module in cohort.course.modules.all():
+        day = module.release_date(cohort)
+        event = icalendar.Event()
+        event.add("uid", f"module-{module.position}-{cohort.slug}@{cohort.course.slug}")
+        event.add("summary", module.title)
+        event.add("dtstart", day)
+        event.add("dtend", day + timedelta(days=1))
+        event.add("dtstamp", stamp)
+        event.add("description", f"{cohort.course.title}: {module.title}")
+        cal.add_component(event)
+    for email in cohort.emails.filter(trigger="").exclude(state=CourseEmail.CANCELLED):
+        when = _email_time(email, tz)
+        if when is None:
+            continue
+        event = icalendar.Event()
+        event.add("uid", f"email-{email.public_id}@{cohort.course.slug}")
+        event.add("summary", f"Course email: {public_text(email)[0]}")
+        event.add("dtstart", when.astimezone(zone(tz)))
+        event.add("dtend", when.astimezone(zone(tz)) + timedelta(minutes=15))
+        event.add("dtstamp", stamp)
+        cal.add_component(event)
+    cal.add_missing_timezones()  # VTIMEZONE definitions for the TZIDs used
+    return cal.to_ical()
+
+
+def _email_time(email: CourseEmail, tz: str) -> datetime | None:
+    spec = scheduling.email_schedule(email)
+    if spec is None or spec.kind == timing.NOW:
+        return None
+    # Learner-local emails arrive at their wall-clock time in the zone the calendar is for.
+    return timing.send_instant(spec, start=email.cohort.start_date, cohort_zone=email.cohort.timezone,
+                               learner_zone=tz, now=datetime.now())

@@ -1,0 +1,517 @@
+"""Scheduling course emails: render once, enqueue one delivery per learner with its time.
+
+    schedule(email, actor)               enqueue every recipient with their not-before time
+    reschedule(email, actor, new)        move the still-queued copies to a new time
+    cancel(email, actor)                 stop it; copies not yet sent are cancelled
+    replace(email, actor)                new content for a scheduled email: old copies
+                                         cancelled, new ones queued (until the first leaves)
+    send_test(email, actor, address)     one copy to a staff address, any time
+
+The engine holds each delivery until its not-before time, so scheduling far ahead costs
+nothing but rows. Once the first copy has left, the email is read-only.
+
+Late signups: a learner confirmed after an email was scheduled is added to it by the
+`learner_confirmed` receiver (`add_late_learner`), if the audience includes them and their
+own send time is still ahead; emails whose time has passed stay in the archive instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from mmooc.audit.log import record
+from mmooc.emails import audience as audiences
+from mmooc.emails import templating, timing
+from mmooc.emails.models import CourseEmail
+from mmooc.emails.timing import Schedule, ScheduleError, parse_schedule  # noqa: F401 (re-exported)
+from mmooc.mailer import outbox
+from mmooc.mailer.models import Delivery, Message
+
+TAG, WELCOME_TAG, TEST_TAG = "course-email", "welcome", "course-email-test"
+# Statuses of copies that have left the outbox, or tried to: after one, the email is read-only.
+STARTED = (Delivery.SENDING, Delivery.SENT, Delivery.DEFERRED, Delivery.FAILED, Delivery.SUPPRESSED)
+PENDING = (Delivery.QUEUED, Delivery.SENDING, Delivery.DEFERRED)
+BATCH = 2000
+DEFAULT_TIME = time(9, 0)
+
+
+class SchedulingError(ValueError):
+    """The email cannot be scheduled or changed now; the message says why."""
+
+
+# ---------------------------------------------------------------- rendering
+
+def problems(email: CourseEmail) -> list[str]:
+    """What stops the email from being scheduled, each as a sentence with its line."""
+    found = template_problems(email)
+    if not email.trigger and _incomplete(email):
+        found.append("The schedule is incomplete: choose when to send it.")
+    return found
+
+
+def template_problems(email: CourseEmail) -> list[str]:
+    links = list((email.cohort.course.links or {}).keys())
+    found = [f"Subject, {p}" for p in templating.validate(email.subject, links=links)]
+    found += [f"Body, {p}" for p in templating.validate(email.body, links=links)]
+    if not email.subject.strip():
+        found.insert(0, "The subject is empty.")
+    if not email.body.strip():
+        found.insert(0, "The body is empty.")
+    return found
+
+
+def _incomplete(email: CourseEmail) -> bool:
+    if email.schedule == CourseEmail.AT:
+        return email.send_at is None
+    if email.schedule in (CourseEmail.RELATIVE, CourseEmail.LOCAL):
+        return email.day_offset is None or email.local_time is None
+    return False
+
+
+def _day(value: Any) -> str:
+    return value.strftime("%A %-d %B %Y") if value else ""
+
+
+def message_context(email: CourseEmail) -> dict[str, Any]:
+    """The values every recipient of this email shares."""
+    from mmooc.emails.links import archive_url, calendar_url, course_url, view_url
+
+    cohort, course, module = email.cohort, email.cohort.course, email.module
+    ctx: dict[str, Any] = {
+        "course": {"title": course.title, "summary": course.summary, "url": course_url(cohort),
+                   "organizer_name": course.organizer_name, "organizer_email": course.organizer_email},
+        "cohort": {"title": cohort.title or cohort.slug, "start_date": _day(cohort.start_date),
+                   "end_date": _day(cohort.end_date), "timezone": cohort.timezone},
+        "links": dict(course.links or {}),
+        "calendar_url": calendar_url(cohort),
+        "archive_url": archive_url(cohort),
+        "email": {"url": view_url(email)},
+        "module": module_values(module, cohort) if module else {},
+    }
+    return ctx
+
+
+def module_values(module: Any, cohort: Any) -> dict[str, Any]:
+    resources = [{"title": r.title, "url": r.url, "kind": r.get_kind_display().lower(),
+                  "minutes": r.minutes or "", "download": r.download_url} for r in module.resources.all()]
+    return {"title": module.title, "position": module.position, "goals": module.goals,
+            "release_date": _day(module.release_date(cohort)), "resources": resources,
+            "minutes": sum(r.minutes or 0 for r in module.resources.all())}
+
+
+def render_email(email: CourseEmail) -> tuple[str, str]:
+    """Subject and body with the shared values filled in and `{{ name }}` placeholders left."""
+    ctx = message_context(email)
+    subject = " ".join(templating.render(email.subject, ctx).split())
+    return subject, templating.render(email.body, ctx).strip() + "\n"
+
+
+def footer(course: Any) -> str:
+    contact = " · ".join(x for x in (course.organizer_name, course.organizer_email) if x)
+    return "\n".join(x for x in (f"{course.title}" + (f" — {contact}" if contact else ""),
+                                 course.postal_line) if x)
+
+
+def list_id(cohort: Any) -> str:
+    return f"{cohort.slug}.announce.{settings.LIST_DOMAIN}"
+
+
+def compose_for(email: CourseEmail, *, tag: str = TAG) -> Message:
+    from mmooc.emails.links import view_url
+
+    subject, body = render_email(email)
+    cohort = email.cohort
+    text = footer(cohort.course)
+    if tag == TAG:
+        text = f"[Read this email on the web]({view_url(email)})\n\n{text}"
+    return outbox.compose(kind=Message.SUBSCRIBED, subject=subject, body=body, scope=f"cohort:{cohort.pk}",
+                          tag=tag, list_id=list_id(cohort), list_name=f"{cohort.course.title} ({cohort.slug})",
+                          footer=text)
+
+
+# ---------------------------------------------------------------- per-learner values
+
+def _local(moment: datetime, zone_name: str) -> str:
+    from mmooc.lib.timezones import zone
+
+    return moment.astimezone(zone(zone_name)).strftime("%A %-d %B %Y, %H:%M")
+
+
+class Personalizer:
+    """Per-learner context and send time for one email, with group data loaded once."""
+
+    def __init__(self, email: CourseEmail, now: datetime | None = None, *, with_groups: bool = True):
+        self.email, self.cohort = email, email.cohort
+        self.now = now or timezone.now()
+        self.spec = email_schedule(email)
+        self.groups = _group_values(self.cohort) if with_groups else {}
+        self.start = self.cohort.start_at()
+        module = email.module
+        self.release = (self.start + timedelta(days=module.release_offset_days)) if module else None
+
+    def context(self, learner: Any) -> dict[str, str]:
+        from mmooc.learners.links import learner_context
+
+        values = dict(learner_context(learner))
+        values["learner.timezone"] = learner.timezone
+        values.update(self.groups.get(learner.pk, {"group.name": "", "group.address": "", "group.size": ""}))
+        values["local.start"] = _local(self.start, learner.timezone)
+        values["local.module_release"] = _local(self.release, learner.timezone) if self.release else ""
+        return values
+
+    def not_before(self, learner_zone: str | None) -> datetime:
+        if self.spec is None:
+            return self.now
+        return timing.send_instant(self.spec, start=self.cohort.start_date, cohort_zone=self.cohort.timezone,
+                                   learner_zone=learner_zone, now=self.now)
+
+    def recipient(self, learner: Any) -> outbox.Recipient:
+        return outbox.Recipient(learner.email, self.context(learner), self.not_before(learner.timezone),
+                                ref=str(learner.public_id))
+
+
+def _group_values(cohort: Any) -> dict[int, dict[str, str]]:
+    from mmooc.groups.models import Membership, StudyGroup
+
+    sizes = dict(StudyGroup.objects.filter(cohort=cohort, memberships__left_at__isnull=True)
+                 .annotate(n=Count("memberships")).values_list("pk", "n"))
+    rows = (Membership.objects.active().filter(group__cohort=cohort)
+            .values_list("learner_id", "group_id", "group__name", "group__address"))
+    return {lid: {"group.name": name, "group.address": address, "group.size": str(sizes.get(gid, 0))}
+            for lid, gid, name, address in rows.iterator(chunk_size=BATCH)}
+
+
+def email_schedule(email: CourseEmail) -> Schedule | None:
+    """The email's schedule as the arithmetic sees it; None for triggered emails."""
+    if email.trigger:
+        return None
+    if email.schedule == CourseEmail.AT and email.send_at:
+        local = email.send_at.astimezone(_zone(email.cohort.timezone)).replace(tzinfo=None)
+        return Schedule(timing.AT, at=local)
+    if email.schedule in (CourseEmail.RELATIVE, CourseEmail.LOCAL):
+        # An incomplete schedule reads as day 0 at 09:00; problems() refuses to schedule it.
+        return Schedule(email.schedule, day=email.day_offset or 0, time=email.local_time or DEFAULT_TIME)
+    return Schedule(timing.NOW)
+
+
+def apply_schedule(email: CourseEmail, spec: Schedule) -> list[str]:
+    """Set the email's schedule fields from `spec`; returns the names of the fields set."""
+    email.schedule = spec.kind
+    email.send_at = timing.at_instant(spec.at, email.cohort.timezone) if spec.kind == timing.AT else None
+    email.day_offset = spec.day if spec.kind in (timing.RELATIVE, timing.LOCAL) else None
+    email.local_time = spec.time if spec.kind in (timing.RELATIVE, timing.LOCAL) else None
+    return ["schedule", "send_at", "day_offset", "local_time"]
+
+
+def _zone(name: str) -> Any:
+    from mmooc.lib.timezones import zone
+
+    return zone(name)
+
+
+def first_and_last(email: CourseEmail, zones: Iterable[str] | None = None) -> tuple[datetime, datetime] | None:
+    """The earliest and latest send times over the audience's zones (for the compose page)."""
+    spec = email_schedule(email)
+    if spec is None:
+        return None
+    p = Personalizer(email, with_groups=False)
+    if zones is None:
+        zones = audiences.recipients(email).values_list("timezone", flat=True).distinct()
+    times = [p.not_before(z) for z in (list(zones) or [email.cohort.timezone])]
+    return min(times), max(times)
+
+
+# ---------------------------------------------------------------- state
+
+def is_locked(email: CourseEmail) -> bool:
+    """True once a copy has left (or tried to): the email can no longer change."""
+    if email.state in (CourseEmail.SENDING, CourseEmail.SENT):
+        return True
+    return bool(email.message_id and not email.trigger
+                and email.message.deliveries.filter(status__in=STARTED).exists())
+
+
+def refresh_state(email: CourseEmail) -> str:
+    """Move a scheduled email to sending, then sent, from its deliveries' statuses."""
+    if email.trigger or not email.message_id or email.state not in (CourseEmail.SCHEDULED, CourseEmail.SENDING):
+        return email.state
+    counts = outbox.progress(email.message)
+    state = email.state
+    if any(counts[s] for s in STARTED):
+        state = CourseEmail.SENDING
+    if state == CourseEmail.SENDING and not any(counts[s] for s in PENDING):
+        state = CourseEmail.SENT
+    if state != email.state:
+        CourseEmail.objects.filter(pk=email.pk).update(state=state)
+        email.state = state
+    return state
+
+
+def refresh_states(emails: QuerySet) -> None:
+    for email in emails.filter(state__in=(CourseEmail.SCHEDULED, CourseEmail.SENDING)).select_related("message"):
+        refresh_state(email)
+
+
+# ---------------------------------------------------------------- actions
+
+def _check_schedulable(email: CourseEmail) -> None:
+    found = problems(email)
+    if found:
+        raise SchedulingError("Fix these first: " + " ".join(found))
+    if email.trigger:
+        raise SchedulingError("A welcome email is sent when each learner confirms; it is not scheduled.")
+
+
+def _enqueue(email: CourseEmail, message: Message, learners: QuerySet, now: datetime | None = None) -> int:
+    p = Personalizer(email, now)
+    added = 0
+    batch: list[outbox.Recipient] = []
+    for learner in learners.order_by("pk").iterator(chunk_size=BATCH):
+        batch.append(p.recipient(learner))
+        if len(batch) >= BATCH:
+            added += outbox.enqueue(message, batch)
+            batch = []
+    if batch:
+        added += outbox.enqueue(message, batch)
+    return added
+
+
+def schedule(email: CourseEmail, actor: Any) -> int:
+    """Queue one copy per recipient at their time; returns how many copies were queued."""
+    _check_schedulable(email)
+    with transaction.atomic():
+        locked = CourseEmail.objects.select_for_update().get(pk=email.pk)
+        if locked.state not in (CourseEmail.DRAFT, CourseEmail.CANCELLED):
+            raise SchedulingError(f"This email is already {locked.get_state_display().lower()}.")
+        message = compose_for(email)
+        count = _enqueue(email, message, audiences.recipients(email))
+        email.message, email.state, email.updated_at = message, CourseEmail.SCHEDULED, timezone.now()
+        email.save(update_fields=["message", "state", "updated_at"])
+        record(actor, "email.scheduled", email, f"Scheduled {email.subject!r} for {count} recipients",
+               schedule=email_schedule(email).text(), recipients=count)
+    return count
+
+
+def _pending_message(email: CourseEmail) -> Message:
+    if email.state != CourseEmail.SCHEDULED or not email.message_id:
+        raise SchedulingError("Only a scheduled email can be changed this way.")
+    if is_locked(email):
+        raise SchedulingError("The first copies have already been sent: this email can no longer change.")
+    return email.message
+
+
+def reschedule(email: CourseEmail, actor: Any, new: Schedule) -> int:
+    """Move the queued copies to the new time; returns how many moved."""
+    with transaction.atomic():
+        message = _pending_message(email)
+        old = email_schedule(email)
+        fields = apply_schedule(email, new)
+        email.updated_at = timezone.now()
+        email.save(update_fields=[*fields, "updated_at"])
+        moved = _move_queued(email, message)
+        record(actor, "email.rescheduled", email, f"Rescheduled {email.subject!r}",
+               old=old.text() if old else "", new=new.text(), moved=moved)
+    return moved
+
+
+def _move_queued(email: CourseEmail, message: Message) -> int:
+    """Give each queued copy its new time: one update per distinct time and chunk of rows."""
+    p = Personalizer(email, with_groups=False)
+    zones = _learner_zones(email.cohort)
+    by_time: dict[datetime, list[int]] = {}
+    for pk, ref in message.deliveries.filter(status=Delivery.QUEUED).values_list("pk", "ref").iterator(BATCH):
+        by_time.setdefault(p.not_before(zones.get(ref)), []).append(pk)
+    moved = 0
+    for when, pks in by_time.items():
+        for chunk in _chunks(pks):
+            # Conditional: a copy the engine claimed meanwhile keeps its status and time.
+            moved += Delivery.objects.filter(pk__in=chunk, status=Delivery.QUEUED).update(not_before=when)
+    return moved
+
+
+def _learner_zones(cohort: Any) -> dict[str, str]:
+    """Learner reference (as stored on deliveries) → time zone, for the whole cohort at once."""
+    rows = cohort.learners.values_list("public_id", "timezone").iterator(chunk_size=BATCH)
+    return {str(pid): tz for pid, tz in rows}
+
+
+def _chunks(items: list, size: int = 900) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def cancel(email: CourseEmail, actor: Any) -> int:
+    """Stop the email; returns how many queued copies were cancelled."""
+    with transaction.atomic():
+        if email.state not in (CourseEmail.SCHEDULED, CourseEmail.SENDING, CourseEmail.DRAFT):
+            raise SchedulingError(f"This email is {email.get_state_display().lower()}: nothing to cancel.")
+        count = outbox.cancel(email.message) if email.message_id else 0
+        email.state, email.updated_at = CourseEmail.CANCELLED, timezone.now()
+        email.save(update_fields=["state", "updated_at"])
+        record(actor, "email.cancelled", email, f"Cancelled {email.subject!r}", cancelled=count)
+    return count
+
+
+def replace(email: CourseEmail, actor: Any) -> int:
+    """The email's content or audience changed while scheduled: queue a fresh set of copies.
+
+    The old message is paused first so the engine takes no more copies of it, then checked:
+    if a copy left meanwhile, it is resumed and the change refused.
+    """
+    message = _pending_message(email)
+    outbox.pause(message)
+    if message.deliveries.filter(status__in=STARTED).exists():
+        outbox.resume(message)
+        raise SchedulingError("The first copies have already been sent: this email can no longer change.")
+    with transaction.atomic():
+        outbox.cancel(message)
+        CourseEmail.objects.filter(pk=email.pk).update(state=CourseEmail.DRAFT, message=None)
+        email.state, email.message = CourseEmail.DRAFT, None
+        count = schedule(email, actor)
+        record(actor, "email.rescheduled", email, f"Queued the changed {email.subject!r} again",
+               recipients=count)
+    return count
+
+
+def send_test(email: CourseEmail, actor: Any, address: str, learner: Any = None) -> Delivery:
+    """One copy to a staff address, as `learner` (or a sample learner) would receive it."""
+    found = template_problems(email)
+    if found:
+        raise SchedulingError("Fix these first: " + " ".join(found))
+    subject, body = render_email(email)
+    values = sample_context(email, learner)
+    try:
+        delivery = outbox.send(to=address, subject=f"[Test] {subject}", body=body, context=values,
+                               kind=Message.TRANSACTIONAL, scope=f"cohort:{email.cohort_id}", tag=TEST_TAG,
+                               footer=footer(email.cohort.course))
+    except outbox.OutboxError as exc:
+        raise SchedulingError(str(exc)) from None
+    record(actor, "email.test-sent", email, f"Test copy of {email.subject!r} to {address}", to=address)
+    return delivery
+
+
+SAMPLE = {"learner.first_name": "Ada", "learner.name": "Ada Lovelace", "learner.timezone": "Europe/London",
+          "group.name": "Group 7", "group.size": "38"}
+
+
+def sample_context(email: CourseEmail, learner: Any = None) -> dict[str, str]:
+    """Per-learner values for a preview: a real learner's, or a generated sample."""
+    if learner is not None:
+        return Personalizer(email).context(learner)
+    from mmooc.learners.models import Learner
+
+    sample = Learner(cohort=email.cohort, email="ada@example.org", name=SAMPLE["learner.name"],
+                     timezone=email.cohort.timezone)
+    values = Personalizer(email).context(sample)
+    values.update(SAMPLE, **{"learner.timezone": email.cohort.timezone})
+    values["group.address"] = f"{email.cohort.slug}-group-7@{settings.LIST_DOMAIN}"
+    return values
+
+
+# ---------------------------------------------------------------- late signups and welcome
+
+def add_late_learner(learner: Any, now: datetime | None = None) -> int:
+    """Add a newly confirmed learner to the cohort's scheduled emails still ahead of them."""
+    now = now or timezone.now()
+    added = 0
+    emails = (CourseEmail.objects.filter(cohort=learner.cohort, trigger="", message__isnull=False,
+                                         state__in=(CourseEmail.SCHEDULED, CourseEmail.SENDING))
+              .exclude(message__state=Message.CANCELLED).select_related("cohort__course", "module", "message"))
+    for email in emails:
+        if not audiences.recipients(email).filter(pk=learner.pk).exists():
+            continue
+        p = Personalizer(email, now)
+        if email_schedule(email).kind == timing.NOW or p.not_before(learner.timezone) <= now:
+            continue
+        added += outbox.enqueue(email.message, [p.recipient(learner)])
+    return added
+
+
+DEFAULT_WELCOME_SUBJECT = "Welcome to {{ course.title }}!"
+
+
+def default_welcome_body() -> str:
+    return (Path(__file__).parent / "templates" / "emails" / "default_welcome.md").read_text(encoding="utf-8")
+
+
+def send_welcome(learner: Any) -> int:
+    """Queue the cohort's welcome email (or the built-in one) for a learner who just confirmed."""
+    if learner.unsubscribed_at or outbox.is_suppressed(learner.email):
+        return 0
+    scope = f"cohort:{learner.cohort_id}"
+    ref = str(learner.public_id)
+    if Delivery.objects.filter(message__scope=scope, message__tag=WELCOME_TAG, ref=ref).exists():
+        return 0
+    with transaction.atomic():
+        email = _welcome_email(learner.cohort)
+        message = email.message if email.message_id else None
+        if message is None or message.state == Message.CANCELLED:
+            message = compose_for(email, tag=WELCOME_TAG)
+            if email.pk:
+                email.message = message
+                email.save(update_fields=["message"])
+        p = Personalizer(email)
+        return outbox.enqueue(message, [outbox.Recipient(learner.email, p.context(learner), ref=ref)])
+
+
+def _welcome_email(cohort: Any) -> CourseEmail:
+    email = (CourseEmail.objects.filter(cohort=cohort, trigger=CourseEmail.TRIGGER_WELCOME)
+             .exclude(state=CourseEmail.CANCELLED).select_related("message", "cohort__course").first())
+    if email is not None and not problems(email):
+        return email
+    # The built-in welcome, kept as one message per cohort (an unsaved email renders it).
+    email = CourseEmail(cohort=cohort, subject=DEFAULT_WELCOME_SUBJECT, body=default_welcome_body(),
+                        trigger=CourseEmail.TRIGGER_WELCOME)
+    existing = (Message.objects.filter(scope=f"cohort:{cohort.pk}", tag=WELCOME_TAG, course_email__isnull=True)
+                .exclude(state=Message.CANCELLED).order_by("-pk").first())
+    email.message = existing
+    return email
+
+
+# ---------------------------------------------------------------- copies
+
+COPY_FIELDS = ["module", "subject", "body", "audience", "trigger", "schedule", "send_at", "day_offset",
+               "local_time"]
+
+
+def duplicate(email: CourseEmail, actor: Any, cohort: Any = None, shift_days: int = 0) -> CourseEmail:
+    """A draft copy of the email (in another cohort if given; `at` times moved by shift_days)."""
+    copy = CourseEmail(cohort=cohort or email.cohort, created_by=actor if getattr(actor, "pk", None) else None,
+                       **{f: getattr(email, f) for f in COPY_FIELDS})
+    if copy.send_at and shift_days:
+        copy.send_at += timedelta(days=shift_days)
+    if cohort is not None and email.key and not cohort.emails.filter(key=email.key).exists():
+        copy.key = email.key
+    copy.save()
+    return copy
+
+
+def copy_cohort(source: Any, target: Any, actor: Any) -> list[CourseEmail]:
+    """Every email of one cohort as drafts in another, `at` dates moved by the start dates' gap."""
+    if source.course_id != target.course_id:
+        raise SchedulingError("Emails can only be copied between cohorts of the same course.")
+    shift = (target.start_date - source.start_date).days
+    with transaction.atomic():
+        copies = [duplicate(e, actor, target, shift) for e in source.emails.order_by("pk")]
+        record(actor, "email.copied", target, f"Copied {len(copies)} emails from {source.slug}",
+               source=source.slug, shift_days=shift)
+    return copies
+
+
+def withdraw(learner: Any) -> int:
+    """Cancel the course-email copies still queued for a learner who left or unsubscribed.
+
+    Copies are queued days ahead, so stopping them here is what makes an unsubscribe take
+    effect before the next send rather than after the last scheduled email.
+    """
+    return (Delivery.objects.filter(ref=str(learner.public_id), status__in=(Delivery.QUEUED, Delivery.DEFERRED),
+                                    message__scope=f"cohort:{learner.cohort_id}", message__tag=TAG)
+            .update(status=Delivery.CANCELLED, updated_at=timezone.now()))

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+import time_machine
+
+from mmooc.emails.models import CourseEmail
+from mmooc.mailer.models import Delivery
+from mmooc.testing import make_cohort, make_course, make_learner
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(datetime(2027, 3, 1, 12, tzinfo=UTC), tick=False):
+        yield
+
+
+@pytest.fixture
+def cohort():
+    cohort = make_cohort(make_course(modules=2), slug="py-1", start=date(2027, 3, 8))
+    make_learner(cohort, timezone="Pacific/Honolulu")
+    make_learner(cohort, timezone="Asia/Kolkata")
+    return cohort
+
+
+def _form(**fields):
+    data = {"subject": "Week {{ module.position }}", "body": "Hi {{ learner.first_name }}\n",
+            "module": "1", "audience": "all", "schedule": "local", "day": "7", "time": "09:00"}
+    data.update(fields)
+    return data
+
+
+def _new_url(cohort):
+    return f"/dashboard/cohorts/{cohort.slug}/emails/new"
+
+
+def test_it_shows_the_compose_page(client, organizer, cohort):
+    client.force_login(organizer)
+    response = client.get(_new_url(cohort))
+    assert response.status_code == 200
+    assert b"learner.first_name" in response.content and b"Save and schedule" in response.content
+
+
+def test_it_saves_a_draft(client, organizer, cohort):
+    client.force_login(organizer)
+    response = client.post(_new_url(cohort), _form(action="save"))
+    email = CourseEmail.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/emails/{email.public_id}/")
+    assert (email.state, email.schedule, email.day_offset, email.local_time) == (
+        CourseEmail.DRAFT, CourseEmail.LOCAL, 7, time(9))
+    assert email.module.position == 1 and email.created_by == organizer
+
+
+def test_it_saves_and_schedules_for_local_time(client, organizer, cohort):
+    client.force_login(organizer)
+    client.post(_new_url(cohort), _form(action="schedule"))
+    email = CourseEmail.objects.get()
+    assert email.state == CourseEmail.SCHEDULED
+    times = sorted(email.message.deliveries.values_list("not_before", flat=True))
+    assert times == [datetime(2027, 3, 15, 3, 30, tzinfo=UTC), datetime(2027, 3, 15, 19, 0, tzinfo=UTC)]
+
+
+def test_it_reports_a_template_error_with_its_line_and_does_not_schedule(client, organizer, cohort):
+    client.force_login(organizer)
+    response = client.post(_new_url(cohort), _form(body="Hi\n{{ learner.shoe_size }}", action="schedule"),
+                           follow=True)
+    assert response.status_code == 400
+    assert "line 2: unknown variable learner.shoe_size" in response.content.decode()
+    assert not CourseEmail.objects.exists()
+
+
+def test_it_keeps_a_draft_with_problems_and_says_so(client, organizer, cohort):
+    client.force_login(organizer)
+    response = client.post(_new_url(cohort), _form(body="{% if %}", action="save"), follow=True)
+    assert "cannot be scheduled until these are fixed" in response.content.decode()
+    assert CourseEmail.objects.get().state == CourseEmail.DRAFT
+
+
+def test_it_previews_without_javascript(client, organizer, cohort):
+    client.force_login(organizer)
+    response = client.post(_new_url(cohort), _form(action="preview", body="Hi **{{ learner.first_name }}**"))
+    assert response.status_code == 200
+    assert "Hi <strong>Ada</strong>" in response.content.decode()
+    assert not CourseEmail.objects.exists()
+
+
+def test_it_reschedules_when_only_the_time_changes(client, organizer, cohort):
+    client.force_login(organizer)
+    client.post(_new_url(cohort), _form(action="schedule"))
+    email = CourseEmail.objects.get()
+    client.post(f"/dashboard/cohorts/py-1/emails/{email.public_id}/", _form(action="save", day="8"))
+    email.refresh_from_db()
+    assert email.day_offset == 8 and email.message.deliveries.filter(status=Delivery.QUEUED).count() == 2
+    assert min(email.message.deliveries.values_list("not_before", flat=True)) == datetime(
+        2027, 3, 16, 3, 30, tzinfo=UTC)
+
+
+def test_it_refuses_a_bad_schedule_with_a_message(client, organizer, cohort):
+    client.force_login(organizer)
+    response = client.post(_new_url(cohort), _form(schedule="at", action="save"))
+    assert response.status_code == 400
+    assert "choose the date and time to send it" in response.content.decode()
+    assert not CourseEmail.objects.exists()
+
+
+def test_it_lets_a_facilitator_read_but_not_save(client, facilitator, cohort):
+    client.force_login(facilitator)
+    assert client.get(_new_url(cohort)).status_code == 200
+    assert client.post(_new_url(cohort), _form(action="save")).status_code == 403
+    assert not CourseEmail.objects.exists()
+
+
+def test_it_refuses_outsiders(client, outsider, cohort):
+    client.force_login(outsider)
+    assert client.get(_new_url(cohort)).status_code == 403
+
+
+def test_it_answers_404_for_an_unknown_cohort(client, organizer):
+    client.force_login(organizer)
+    assert client.get("/dashboard/cohorts/nope/emails/new").status_code == 404
+
+
+def test_it_refuses_other_methods(client, organizer, cohort):
+    client.force_login(organizer)
+    assert client.put(_new_url(cohort)).status_code == 405
+
+
+def test_it_refuses_to_change_a_sent_email(client, organizer, cohort):
+    email = CourseEmail.objects.create(cohort=cohort, subject="Old", body="Old", state=CourseEmail.SENT)
+    client.force_login(organizer)
+    response = client.post(f"/dashboard/cohorts/py-1/emails/{email.public_id}/", _form(action="save"))
+    assert response.status_code == 409
+    email.refresh_from_db()
+    assert email.subject == "Old"
+
+
+def test_it_saves_a_welcome_email(client, organizer, cohort):
+    client.force_login(organizer)
+    client.post(_new_url(cohort), _form(action="save", welcome="on"))
+    email = CourseEmail.objects.get()
+    assert email.trigger == "welcome" and email.state == CourseEmail.DRAFT
+
+
+def test_it_refuses_a_second_welcome_email(client, organizer, cohort):
+    CourseEmail.objects.create(cohort=cohort, subject="Welcome", body="Hi", trigger="welcome")
+    client.force_login(organizer)
+    response = client.post(_new_url(cohort), _form(action="save", welcome="on"))
+    assert response.status_code == 400 and "already has a welcome email" in response.content.decode()
+    assert CourseEmail.objects.count() == 1

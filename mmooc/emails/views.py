@@ -1,0 +1,389 @@
+"""Staff pages for course emails: list, compose with live preview, schedule, copies, uploads.
+
+Every staff member may read; only organizers change, schedule or send (403 otherwise).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from mmooc.courses.models import Cohort
+from mmooc.emails import audience as audiences
+from mmooc.emails import scheduling, templating
+from mmooc.emails.forms import CopyForm, EmailForm, UploadForm, initial_for
+from mmooc.emails.models import CourseEmail
+from mmooc.lib.mailrender import markdown_to_html
+from mmooc.lib.staff import is_organizer, organizer_required, staff_required
+
+
+def _cohort(slug: str) -> Cohort:
+    return get_object_or_404(Cohort.objects.select_related("course"), slug=slug)
+
+
+def _email(cohort: Cohort, public_id: Any) -> CourseEmail:
+    return get_object_or_404(CourseEmail.objects.select_related("cohort__course", "module", "message"),
+                             cohort=cohort, public_id=public_id)
+
+
+def _edit_url(email: CourseEmail) -> str:
+    return reverse("emails:edit", args=[email.cohort.slug, email.public_id])
+
+
+# ---------------------------------------------------------------- list
+
+@staff_required
+@require_GET
+def email_list(request: HttpRequest, cohort: str) -> HttpResponse:
+    c = _cohort(cohort)
+    emails = c.emails.select_related("module", "message").order_by("trigger", "day_offset", "send_at", "pk")
+    scheduling.refresh_states(emails)
+    rows = [(e, scheduling.email_schedule(e), audiences.describe(e.audience or {})) for e in emails]
+    ctx = {"cohort": c, "rows": rows, "can_send": is_organizer(request.user),
+           "copy_form": CopyForm(cohort=c), "upload_form": UploadForm(), "section": "emails"}
+    return render(request, "emails/list.html", ctx)
+
+
+# ---------------------------------------------------------------- compose
+
+def _values(form: EmailForm, email: CourseEmail) -> CourseEmail:
+    """The email as the form describes it (not saved)."""
+    data = form.cleaned_data
+    email.subject, email.body = data["subject"], data["body"]
+    position = data.get("module")
+    email.module = email.cohort.course.modules.filter(position=position).first() if position else None
+    email.audience = data.get("audience_json") or {"kind": audiences.ALL}
+    email.trigger = CourseEmail.TRIGGER_WELCOME if data.get("welcome") else ""
+    if not email.trigger and data.get("schedule_spec"):
+        scheduling.apply_schedule(email, data["schedule_spec"])
+    return email
+
+
+def _preview(email: CourseEmail, preview_as: str) -> dict[str, Any]:
+    """What one learner (or a sample) would receive, with the problems and the audience count."""
+    found = scheduling.problems(email)
+    learner, note = None, ""
+    if preview_as.strip():
+        learner = email.cohort.learners.filter(email_key=preview_as.strip().lower()).first()
+        note = "" if learner else f"No learner {preview_as.strip()!r} in this cohort: showing a sample learner."
+    result: dict[str, Any] = {"problems": found, "note": note, "subject": "", "html": ""}
+    if not found:
+        subject, body = scheduling.render_email(email)
+        values = scheduling.sample_context(email, learner)
+        result["subject"] = templating.personalize(subject, values)
+        result["html"] = markdown_to_html(templating.personalize(body, values))
+    result["count"] = audiences.recipients(email).count() if email.audience else 0
+    result["timing"] = _timing(email)
+    return result
+
+
+def _timing(email: CourseEmail) -> str:
+    if email.trigger:
+        return "Sent to each learner when they confirm their signup."
+    spec = scheduling.email_schedule(email)
+    times = scheduling.first_and_last(email)
+    if spec is None or times is None:
+        return ""
+    if spec.kind == "now":
+        return "Sent as soon as it is scheduled."
+    first, last = (t.strftime("%a %-d %b %Y %H:%M UTC") for t in times)
+    late = " This time has passed: copies due then go out at once." if times[1] < timezone.now() else ""
+    if first == last:
+        return f"Sent {first}.{late}"
+    return f"Sent from {first} to {last}, at the chosen time in each learner's zone.{late}"
+
+
+def _page(request: HttpRequest, cohort: Cohort, email: CourseEmail | None, form: EmailForm,
+          preview: dict | None = None, status: int = 200) -> HttpResponse:
+    locked = bool(email and email.pk and scheduling.is_locked(email))
+    modules = [{"position": m.position, "title": m.title, "markdown": _resource_list(m)}
+               for m in cohort.course.modules.prefetch_related("resources")]
+    ctx = {"cohort": cohort, "email": email, "form": form, "preview": preview, "locked": locked,
+           "can_send": is_organizer(request.user), "modules": modules, "section": "emails",
+           "message_variables": templating.MESSAGE_VARIABLES, "learner_variables": templating.LEARNER_VARIABLES,
+           "progress": scheduling.outbox.progress(email.message) if email and email.message_id else None,
+           "preview_url": reverse("emails:preview", args=[cohort.slug])}
+    return render(request, "emails/compose.html", ctx, status=status)
+
+
+def _resource_list(module: Any) -> str:
+    lines = []
+    for r in module.resources.all():
+        extra = f" ({r.get_kind_display().lower()}" + (f", about {r.minutes} min)" if r.minutes else ")")
+        offline = f" · [offline]({r.download_url})" if r.download_url else ""
+        lines.append(f"- [{r.title}]({r.url}){extra}{offline}")
+    return "\n".join(lines)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def compose(request: HttpRequest, cohort: str, public_id: Any = None) -> HttpResponse:
+    c = _cohort(cohort)
+    email = _email(c, public_id) if public_id else CourseEmail(cohort=c, audience={"kind": audiences.ALL})
+    if request.method == "GET":
+        initial = initial_for(email) if email.pk else {}
+        form = EmailForm(initial=initial, cohort=c)
+        preview = _preview(email, "") if email.pk else None
+        return _page(request, c, email, form, preview)
+    if not is_organizer(request.user):
+        raise PermissionDenied
+    if email.pk and scheduling.is_locked(email):
+        return HttpResponse("This email has been sent: it can no longer change.", status=409,
+                            content_type="text/plain; charset=utf-8")
+    form = EmailForm(request.POST, cohort=c)
+    if not form.is_valid():
+        return _page(request, c, email, form, status=400)
+    was_scheduled = email.state == CourseEmail.SCHEDULED and not email.trigger
+    _values(form, email)
+    refusal = _welcome_refusal(email, was_scheduled)
+    if refusal:
+        form.add_error("welcome", refusal)
+        return _page(request, c, email, form, status=400)
+    action = request.POST.get("action", "save")
+    if action == "preview":
+        return _page(request, c, email, form, _preview(email, form.cleaned_data.get("preview_as", "")))
+    return _save(request, email, form, action)
+
+
+def _welcome_refusal(email: CourseEmail, was_scheduled: bool) -> str:
+    if not email.trigger:
+        return ""
+    if was_scheduled:
+        return "This email is scheduled: cancel it first, or duplicate it, to make it the welcome email."
+    others = email.cohort.emails.filter(trigger=CourseEmail.TRIGGER_WELCOME).exclude(
+        state=CourseEmail.CANCELLED).exclude(pk=email.pk)
+    if others.exists():
+        return f"This cohort already has a welcome email: {others.first().subject!r}."
+    return ""
+
+
+def _save(request: HttpRequest, email: CourseEmail, form: EmailForm, action: str) -> HttpResponse:
+    creating = email.pk is None
+    try:
+        with transaction.atomic():
+            if creating:
+                email.created_by = request.user
+            email.updated_at = timezone.now()
+            if email.trigger and email.message_id:
+                email.message = None  # the next learners get the new text in a new message
+            if email.state != CourseEmail.SCHEDULED or email.trigger:
+                email.save()
+            if email.state == CourseEmail.SCHEDULED and not email.trigger:
+                _save_scheduled(request, email, form.cleaned_data["schedule_spec"])
+            elif action == "schedule":
+                count = scheduling.schedule(email, request.user)
+                messages.success(request, f"Scheduled for {count:,} recipients.")
+            else:
+                messages.success(request, "Saved.")
+    except scheduling.SchedulingError as exc:
+        if creating:  # the transaction was rolled back: the email does not exist
+            email.pk, email._state.adding = None, True
+        return _refused(request, email, form, f"Nothing was saved. {exc}")
+    found = scheduling.problems(email)
+    if found:
+        messages.error(request, "Saved as a draft, but it cannot be scheduled until these are fixed: "
+                       + " ".join(found))
+    return redirect(_edit_url(email))
+
+
+CONTENT = ["subject", "body", "module_id", "audience"]
+
+
+def _save_scheduled(request: HttpRequest, email: CourseEmail, spec: Any) -> None:
+    """A scheduled email changed: move its copies if only the time changed, else queue it again."""
+    original = CourseEmail.objects.select_related("cohort__course", "message").get(pk=email.pk)
+    if all(getattr(original, f) == getattr(email, f) for f in CONTENT):
+        moved = scheduling.reschedule(original, request.user, spec)
+        messages.success(request, f"Rescheduled {moved:,} copies.")
+        return
+    email.save()
+    count = scheduling.replace(email, request.user)
+    messages.success(request, f"Saved, and queued again for {count:,} recipients.")
+
+
+def _refused(request: HttpRequest, email: CourseEmail, form: EmailForm, reason: str) -> HttpResponse:
+    preview = _preview(email, "")
+    preview["problems"] = [reason, *preview["problems"]]
+    return _page(request, email.cohort, email, form, preview, status=400)
+
+
+@staff_required
+@require_POST
+def preview(request: HttpRequest, cohort: str) -> JsonResponse:
+    """The live preview: the posted form rendered as a learner would receive it (nothing saved)."""
+    c = _cohort(cohort)
+    form = EmailForm(request.POST, cohort=c)
+    if not form.is_valid():
+        errors = {k: [str(e) for e in v] for k, v in form.errors.items()}
+        return JsonResponse({"errors": errors, "problems": [f"{k}: {' '.join(v)}" for k, v in errors.items()]},
+                            status=400)
+    email = CourseEmail(cohort=c)
+    _values(form, email)
+    return JsonResponse(_preview(email, form.cleaned_data.get("preview_as", "")))
+
+
+# ---------------------------------------------------------------- actions
+
+def _action(request: HttpRequest, cohort: str, public_id: Any) -> CourseEmail:
+    return _email(_cohort(cohort), public_id)
+
+
+def _done(request: HttpRequest, email: CourseEmail, text: str) -> HttpResponse:
+    messages.success(request, text)
+    return redirect(_edit_url(email))
+
+
+def _refuse(request: HttpRequest, email: CourseEmail, exc: Exception) -> HttpResponse:
+    form = EmailForm(initial=initial_for(email), cohort=email.cohort)
+    preview = _preview(email, "")
+    preview["problems"] = [str(exc), *preview["problems"]]
+    return _page(request, email.cohort, email, form, preview, status=400)
+
+
+@organizer_required
+@require_POST
+def schedule_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpResponse:
+    email = _action(request, cohort, public_id)
+    try:
+        count = scheduling.schedule(email, request.user)
+    except scheduling.SchedulingError as exc:
+        return _refuse(request, email, exc)
+    return _done(request, email, f"Scheduled for {count:,} recipients.")
+
+
+@organizer_required
+@require_POST
+def cancel_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpResponse:
+    email = _action(request, cohort, public_id)
+    try:
+        count = scheduling.cancel(email, request.user)
+    except scheduling.SchedulingError as exc:
+        return _refuse(request, email, exc)
+    return _done(request, email, f"Cancelled: {count:,} copies will not be sent.")
+
+
+@organizer_required
+@require_POST
+def test_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpResponse:
+    email = _action(request, cohort, public_id)
+    if not request.user.email:
+        return _refuse(request, email, ValueError("Your staff account has no email address to send a test to."))
+    learner = None
+    if request.POST.get("preview_as"):
+        learner = email.cohort.learners.filter(email_key=request.POST["preview_as"].strip().lower()).first()
+    try:
+        scheduling.send_test(email, request.user, request.user.email, learner)
+    except scheduling.SchedulingError as exc:
+        return _refuse(request, email, exc)
+    return _done(request, email, f"A test copy is on its way to {request.user.email}.")
+
+
+@organizer_required
+@require_POST
+def duplicate_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpResponse:
+    email = _action(request, cohort, public_id)
+    copy = scheduling.duplicate(email, request.user)
+    messages.success(request, "This is a draft copy: change it, then schedule it.")
+    return redirect(_edit_url(copy))
+
+
+@organizer_required
+@require_POST
+def copy_cohort(request: HttpRequest, cohort: str) -> HttpResponse:
+    c = _cohort(cohort)
+    form = CopyForm(request.POST, cohort=c)
+    if not form.is_valid():
+        return HttpResponse("Choose a cohort of the same course to copy from.", status=400,
+                            content_type="text/plain; charset=utf-8")
+    source = _cohort(form.cleaned_data["source"])
+    copies = scheduling.copy_cohort(source, c, request.user)
+    messages.success(request, f"Copied {len(copies)} emails from {source.slug} as drafts, "
+                              f"dates moved by {(c.start_date - source.start_date).days} days.")
+    return redirect("emails:list", c.slug)
+
+
+# ---------------------------------------------------------------- module page
+
+@staff_required
+@require_GET
+def module_page(request: HttpRequest, cohort: str, position: int) -> HttpResponse:
+    c = _cohort(cohort)
+    module = get_object_or_404(c.course.modules.prefetch_related("resources"), position=position)
+    emails = c.emails.filter(module=module).order_by("day_offset", "send_at", "pk")
+    ctx = {"cohort": c, "module": module, "release": module.release_date(c), "section": "emails",
+           "rows": [(e, scheduling.email_schedule(e)) for e in emails]}
+    return render(request, "emails/module.html", ctx)
+
+
+# ---------------------------------------------------------------- course folder upload
+
+MAX_ZIP_BYTES = 5 * 1024 * 1024
+MAX_UNPACKED_BYTES = 20 * 1024 * 1024
+MAX_FILES = 500
+
+
+class UploadError(ValueError):
+    pass
+
+
+def _unpack(upload: Any, target: Path) -> Path:
+    """Unpack an uploaded zip safely; returns the folder holding course.yaml."""
+    if upload.size > MAX_ZIP_BYTES:
+        raise UploadError(f"The zip file is larger than {MAX_ZIP_BYTES // 1024 // 1024} MB.")
+    try:
+        archive = zipfile.ZipFile(upload)
+    except zipfile.BadZipFile:
+        raise UploadError("This is not a zip file.") from None
+    infos = [i for i in archive.infolist() if not i.is_dir()]
+    if len(infos) > MAX_FILES:
+        raise UploadError(f"The zip holds more than {MAX_FILES} files.")
+    if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+        raise UploadError(f"Unpacked, the zip would take more than {MAX_UNPACKED_BYTES // 1024 // 1024} MB.")
+    for info in infos:
+        name = PurePosixPath(info.filename)
+        if name.is_absolute() or ".." in name.parts or "\\" in info.filename or ":" in info.filename:
+            raise UploadError(f"The zip holds a file with an unsafe path: {info.filename!r}.")
+        if name.name.startswith(".") or "__MACOSX" in name.parts:
+            continue
+        path = target.joinpath(*name.parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(info) as src:
+            path.write_bytes(src.read(MAX_UNPACKED_BYTES + 1))
+    for candidate in (target, *sorted(p for p in target.iterdir() if p.is_dir())):
+        if (candidate / "course.yaml").is_file():
+            return candidate
+    raise UploadError("The zip has no course.yaml, at its top or in one folder.")
+
+
+@organizer_required
+@require_POST
+def upload_folder(request: HttpRequest, cohort: str) -> HttpResponse:
+    """Import a zipped course folder into this cohort's course, and its emails into this cohort."""
+    from mmooc.courses.folder import FolderError, import_folder
+
+    c = _cohort(cohort)
+    form = UploadForm(request.POST, request.FILES)
+    ctx: dict[str, Any] = {"cohort": c, "section": "emails", "problems": [], "report": None}
+    if not form.is_valid():
+        ctx["problems"] = ["Choose a .zip file of the course folder."]
+        return render(request, "emails/upload.html", ctx, status=400)
+    with tempfile.TemporaryDirectory(prefix="mmooc-upload-") as tmp:
+        try:
+            root = _unpack(form.cleaned_data["folder"], Path(tmp))
+            ctx["report"] = import_folder(root, cohort=c, dry_run=form.cleaned_data["dry_run"], actor=request.user)
+        except UploadError as exc:
+            ctx["problems"] = [str(exc)]
+        except FolderError as exc:
+            ctx["problems"] = exc.problems
+    return render(request, "emails/upload.html", ctx, status=400 if ctx["problems"] else 200)

@@ -1,0 +1,164 @@
+"""Pages reached by a learner's signed links: their page, preferences, leaving, unsubscribing."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import NoReverseMatch
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from mmooc.learners import links, mail, registration
+from mmooc.learners.decorators import signed_link
+from mmooc.learners.forms import AddressForm, PreferencesForm, UnsubscribeForm
+from mmooc.learners.models import Learner, Unsubscribe, email_key
+from mmooc.learners.validation import LANGUAGES, country_for_zone
+from mmooc.lib.timezones import LEGACY_NAMES, available_zones, local_datetime, zone
+
+SAME_ANSWER = ("If this address is signed up for a course here, a message with a link to its "
+               "personal page is on its way.")
+
+
+def schedule(learner: Learner, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Each module with its release time in the learner's own time zone."""
+    now = now or timezone.now()
+    cohort = learner.cohort
+    rows = []
+    for module in cohort.course.modules.prefetch_related("resources"):
+        release = local_datetime(module.release_date(cohort), time(0), cohort.timezone)
+        rows.append({"module": module, "release": release.astimezone(zone(learner.timezone)),
+                     "released": release <= now, "resources": list(module.resources.all())})
+    current = [row for row in rows if row["released"]]
+    if current:
+        current[-1]["current"] = True
+    return rows
+
+
+def group_info(learner: Learner) -> dict[str, Any] | None:
+    membership = learner.memberships.filter(left_at__isnull=True).select_related("group").first()
+    if membership is None:
+        return None
+    group = membership.group
+    try:
+        # The archive belongs to the lists app, above this one: looked up only when present.
+        from mmooc.lists.links import archive_url
+
+        archive = archive_url(group, learner)
+    except (ImportError, NoReverseMatch):
+        archive = ""
+    return {"name": group.name, "address": group.address, "archive_url": archive,
+            "size": group.memberships.filter(left_at__isnull=True).count()}
+
+
+@require_http_methods(["GET", "POST"])
+@signed_link
+@never_cache
+def page(request: HttpRequest, token: str) -> HttpResponse:
+    learner = links.learner_from_token(token, links.PAGE)
+    status = 200
+    initial = {"name": learner.name, "timezone": learner.timezone, "language": learner.language,
+               "group": "group" if learner.wants_group else "solo"}
+    form = PreferencesForm(initial=initial)
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            _save_preferences(learner, form.cleaned_data)
+            messages.success(request, "Your preferences are saved.")
+            return HttpResponseRedirect(request.path)
+        status = 400
+    ctx = {"learner": learner, "cohort": learner.cohort, "course": learner.cohort.course,
+           "schedule": schedule(learner), "group": group_info(learner), "form": form, "token": token,
+           "zones": sorted(available_zones()), "legacy_zones": LEGACY_NAMES, "languages": LANGUAGES}
+    return render(request, "learners/page.html", {"ctx": ctx}, status=status)
+
+
+def _save_preferences(learner: Learner, cleaned: dict) -> None:
+    learner.name = cleaned["name"]
+    learner.timezone = cleaned["timezone"]
+    learner.country = country_for_zone(cleaned["timezone"])
+    learner.language = cleaned["language"]
+    learner.wants_group = cleaned["group"]
+    learner.save(update_fields=["name", "timezone", "country", "language", "wants_group"])
+
+
+@require_POST
+@signed_link
+@never_cache
+def leave(request: HttpRequest, token: str) -> HttpResponse:
+    learner = links.learner_from_token(token, links.PAGE)
+    registration.leave(learner)
+    ctx = {"learner": learner, "course": learner.cohort.course, "left": True}
+    return render(request, "learners/goodbye.html", {"ctx": ctx})
+
+
+@require_http_methods(["GET", "POST"])
+@signed_link
+@never_cache
+def erase(request: HttpRequest, token: str) -> HttpResponse:
+    """Delete my data: asks first (GET), erases on the confirming POST."""
+    learner = links.learner_from_token(token, links.PAGE)
+    ctx = {"learner": learner, "course": learner.cohort.course, "token": token}
+    if request.method == "GET":
+        return render(request, "learners/erase.html", {"ctx": ctx})
+    if request.POST.get("confirm") != "yes":
+        ctx["error"] = "Tick the box to confirm that you want your data deleted."
+        return render(request, "learners/erase.html", {"ctx": ctx}, status=400)
+    registration.erase(learner)
+    ctx["erased"] = True
+    return render(request, "learners/goodbye.html", {"ctx": ctx})
+
+
+@require_http_methods(["GET", "POST"])
+def send_link(request: HttpRequest) -> HttpResponse:
+    """'Send me my link': always the same answer, whether or not the address is known."""
+    form = AddressForm(request.POST or None)
+    ctx: dict[str, Any] = {"form": form}
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "learners/send_link.html", {"ctx": ctx}, status=400)
+        address = form.cleaned_data["email"]
+        if not form.data.get("website") and not registration.rate_limited("link", address):
+            _send_links(address)
+        ctx["done"] = SAME_ANSWER
+    return render(request, "learners/send_link.html", {"ctx": ctx})
+
+
+def _send_links(address: str) -> None:
+    learners = (Learner.objects.filter(email_key=email_key(address))
+                .exclude(state__in=[Learner.ERASED]).select_related("cohort__course"))
+    with transaction.atomic():
+        for learner in learners:
+            mail.send_page_link(learner)
+
+
+# Unsubscribe (RFC 8058) ---------------------------------------------------------------
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@signed_link
+@never_cache
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows the choices; a one-click POST acts on the link's own scope at once."""
+    learner, scope = links.unsubscribe_target(token)
+    ctx: dict[str, Any] = {"learner": learner, "course": learner.cohort.course, "scope": scope,
+                           "form": UnsubscribeForm(initial={"choice": scope})}
+    if request.method == "GET":
+        return render(request, "learners/unsubscribe.html", {"ctx": ctx})
+    if request.POST.get("List-Unsubscribe") == "One-Click":
+        registration.unsubscribe(learner, scope, Unsubscribe.ONE_CLICK)
+        return HttpResponse("You are unsubscribed.\n", content_type="text/plain; charset=utf-8")
+    form = UnsubscribeForm(request.POST)
+    ctx["form"] = form
+    if not form.is_valid():
+        return render(request, "learners/unsubscribe.html", {"ctx": ctx}, status=400)
+    ctx["done"] = form.cleaned_data["choice"]
+    registration.unsubscribe(learner, ctx["done"], Unsubscribe.PAGE)
+    return render(request, "learners/unsubscribe.html", {"ctx": ctx})

@@ -1,0 +1,270 @@
+"""What happens to a learner: signup, confirmation, leaving, erasure, unsubscribing.
+
+Each function is one transaction; signals for the apps above fire only once it commits.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from mmooc.courses.models import Cohort
+from mmooc.learners import links, mail
+from mmooc.learners.models import Learner, Unsubscribe, WaitlistEntry, email_key
+from mmooc.learners.signals import learner_confirmed, learner_left, learner_left_group, learner_unsubscribed
+from mmooc.learners.validation import country_for_zone
+
+log = logging.getLogger("mmooc.learners")
+_SQLITE_WRITE_LOCK = threading.Lock()
+
+# Signups per address per cohort within the window; a second try must still work.
+RATE_LIMIT = getattr(settings, "LEARNER_SIGNUP_RATE", 5)
+RATE_WINDOW = timedelta(hours=1)
+
+
+@dataclass
+class Signup:
+    """A validated signup, ready to store."""
+
+    email: str
+    name: str = ""
+    timezone: str = "UTC"
+    language: str = "en"
+    wants_group: bool = True
+    answers: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return email_key(self.email)
+
+
+def rate_limited(scope: str, address: str, limit: int = RATE_LIMIT) -> bool:
+    """Count one attempt for `address`; True once it is over the limit for the window."""
+    digest = hashlib.sha256(email_key(address).encode()).hexdigest()[:32]
+    key = f"mmooc:rate:{scope}:{digest}"
+    cache.add(key, 0, timeout=int(RATE_WINDOW.total_seconds()))
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=int(RATE_WINDOW.total_seconds()))
+        count = 1
+    return count > limit
+
+
+def register(cohort: Cohort, data: Signup, source: str = Learner.SIGNUP_FORM) -> Learner:
+    """Store a signup and queue the email it needs; the same address again updates it."""
+    with _sqlite_writer(), transaction.atomic():
+        learner = _insert_or_update(cohort, data, source)
+        learner.cohort = cohort
+        _mail_after_signup(learner)
+    return learner
+
+
+@contextmanager
+def _sqlite_writer() -> Iterator[None]:
+    """On SQLite, signups write one at a time: threads queue on a lock, processes on a file lock.
+
+    SQLite lets one writer in; the others poll with growing sleeps, which under a burst of
+    signups turns into long waits. Queued on locks, the next writer goes in as soon as the
+    last one is done. PostgreSQL needs no such thing.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with _SQLITE_WRITE_LOCK:
+        fd = _lock_file()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+_lock_fd: int | None = None
+
+
+def _lock_file() -> int:
+    global _lock_fd
+    if _lock_fd is None:
+        path = Path(settings.DATA_DIR) / "signups.lock"
+        _lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    return _lock_fd
+
+
+def _insert_or_update(cohort: Cohort, data: Signup, source: str) -> Learner:
+    fields = dict(cohort=cohort, email=data.email, email_key=data.key, name=data.name, timezone=data.timezone,
+                  country=country_for_zone(data.timezone), language=data.language,
+                  wants_group=data.wants_group, answers=data.answers, source=source)
+    if connection.vendor == "sqlite":
+        # The transaction holds SQLite's write lock from its start: look, then insert.
+        learner = Learner.objects.filter(cohort=cohort, email_key=data.key).first()
+        if learner is None:
+            return Learner.objects.create(**fields)
+    else:
+        try:
+            with transaction.atomic():
+                return Learner.objects.create(**fields)
+        except IntegrityError:
+            # Signed up before, or a racing request just did: the constraint settled it.
+            learner = Learner.objects.select_for_update().get(cohort=cohort, email_key=data.key)
+    _update(learner, data)
+    return learner
+
+
+def _update(learner: Learner, data: Signup) -> None:
+    learner.name = data.name or learner.name
+    learner.timezone = data.timezone
+    learner.country = country_for_zone(data.timezone)
+    learner.language = data.language
+    learner.wants_group = data.wants_group
+    learner.answers = data.answers
+    fields = ["name", "timezone", "country", "language", "wants_group", "answers"]
+    if learner.state == Learner.PENDING:
+        learner.signed_up_at = timezone.now()  # a fresh confirmation link, a fresh expiry
+        fields.append("signed_up_at")
+    learner.save(update_fields=fields)
+
+
+def _mail_after_signup(learner: Learner) -> None:
+    if learner.state == Learner.CONFIRMED and learner.unsubscribed_at is None:
+        mail.send_page_link(learner)  # already in: remind them where their page is
+    else:
+        mail.send_confirmation(learner)  # new, or coming back: confirm first
+
+
+def confirm(learner: Learner, now: datetime | None = None) -> bool:
+    """Confirm a signup (or a return); True when something changed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        learner = Learner.objects.select_for_update().get(pk=learner.pk)
+        if learner.state == Learner.ERASED:
+            return False
+        if learner.state == Learner.CONFIRMED and learner.unsubscribed_at is None:
+            return False
+        joining = learner.state != Learner.CONFIRMED
+        learner.state = Learner.CONFIRMED
+        learner.confirmed_at = now if joining else learner.confirmed_at
+        learner.left_at = None
+        learner.unsubscribed_at = None
+        learner.save(update_fields=["state", "confirmed_at", "left_at", "unsubscribed_at"])
+        if joining:
+            transaction.on_commit(lambda: learner_confirmed.send(sender=Learner, learner=learner))
+    return True
+
+
+def leave(learner: Learner, now: datetime | None = None) -> bool:
+    """The learner leaves the cohort: no more course or group mail."""
+    with transaction.atomic():
+        learner = Learner.objects.select_for_update().get(pk=learner.pk)
+        if learner.state in (Learner.LEFT, Learner.ERASED):
+            return False
+        learner.state = Learner.LEFT
+        learner.left_at = now or timezone.now()
+        learner.save(update_fields=["state", "left_at"])
+        transaction.on_commit(lambda: learner_left.send(sender=Learner, learner=learner))
+    return True
+
+
+def erase(learner: Learner, now: datetime | None = None) -> None:
+    """Forget the person: only an anonymous row stays, for the counts."""
+    with transaction.atomic():
+        learner = Learner.objects.select_for_update().get(pk=learner.pk)
+        if learner.state == Learner.ERASED:
+            return
+        placeholder = f"erased-{learner.public_id.hex}@erased.invalid"
+        learner.email = learner.email_key = placeholder
+        learner.name = ""
+        learner.answers = {}
+        learner.state = Learner.ERASED
+        learner.left_at = learner.left_at or now or timezone.now()
+        learner.save(update_fields=["email", "email_key", "name", "answers", "state", "left_at"])
+        learner.unsubscribes.update(learner=None, email_key="")
+        _forget_in_outbox(learner, placeholder)
+        transaction.on_commit(lambda: learner_left.send(sender=Learner, learner=learner))
+
+
+def _forget_in_outbox(learner: Learner, placeholder: str) -> None:
+    """The outbox keeps who was mailed what; after erasure it no longer says to whom."""
+    from mmooc.mailer.models import Delivery
+
+    Delivery.objects.filter(ref=str(learner.public_id)).update(recipient=placeholder, context={})
+
+
+def unsubscribe(learner: Learner, scope: str, source: str, now: datetime | None = None) -> Unsubscribe:
+    """Record and carry out one unsubscribe choice; repeating it is harmless."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        record = Unsubscribe.objects.create(learner=learner, email_key=learner.email_key, scope=scope,
+                                            source=source, created_at=now)
+        if scope == Unsubscribe.GROUP:
+            leave_group(learner)
+        elif scope == Unsubscribe.COHORT:
+            Learner.objects.filter(pk=learner.pk, unsubscribed_at__isnull=True).update(unsubscribed_at=now)
+            learner_unsubscribed.send(sender=Learner, learner=learner)
+        elif scope == Unsubscribe.SITE:
+            suppress_address(learner.email, source)
+            everywhere = Learner.objects.filter(email_key=learner.email_key)
+            everywhere.filter(unsubscribed_at__isnull=True).update(unsubscribed_at=now)
+            for each in everywhere:
+                learner_unsubscribed.send(sender=Learner, learner=each)
+    return record
+
+
+def leave_group(learner: Learner) -> None:
+    """End the learner's study group membership (the groups app does the work)."""
+    try:
+        from mmooc.groups import membership
+    except ImportError:
+        membership = None
+    if membership is not None and hasattr(membership, "leave"):
+        membership.leave(learner)
+    elif learner_left_group.receivers:
+        transaction.on_commit(lambda: learner_left_group.send(sender=Learner, learner=learner))
+    else:
+        # The groups app has no leave() yet: end the active membership row directly.
+        learner.memberships.filter(left_at__isnull=True).update(left_at=timezone.now())
+
+
+def suppress_address(address: str, source: str) -> None:
+    """Add the address to the mailer's suppression list: no mail at all from this site."""
+    from mmooc.mailer.models import Suppression
+
+    detail = f"Unsubscribed from all mail ({source})"
+    try:
+        from mmooc.mailer.suppression import suppress
+    except ImportError:
+        Suppression.objects.get_or_create(address=email_key(address),
+                                          defaults={"reason": Suppression.UNSUBSCRIBE, "detail": detail})
+        return
+    suppress(email_key(address), Suppression.UNSUBSCRIBE, detail)
+
+
+def purge_unconfirmed(now: datetime | None = None) -> int:
+    """Forget signups and waitlist entries never confirmed within the link's lifetime."""
+    cutoff = (now or timezone.now()) - links.MAX_AGE[links.CONFIRM]
+    with transaction.atomic():
+        removed, _ = Learner.objects.pending().filter(signed_up_at__lt=cutoff).delete()
+        waiting, _ = WaitlistEntry.objects.filter(confirmed_at__isnull=True, created_at__lt=cutoff).delete()
+    return removed + waiting
+
+
+def join_waitlist(course, address: str) -> WaitlistEntry:  # noqa: ANN001 - a Course
+    with transaction.atomic():
+        entry, _ = WaitlistEntry.objects.get_or_create(
+            course=course, email_key=email_key(address), defaults={"email": address})
+        if entry.confirmed_at is None:
+            mail.send_waitlist_confirmation(entry)
+    return entry

@@ -1,0 +1,62 @@
+"""The whole journey in a real browser set to India's time zone."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from mmooc.learners.models import Learner
+from mmooc.learners.tests.helpers import deliveries, link_in, path_of, received_text
+from mmooc.testing import make_cohort
+
+# Playwright's sync API runs an event loop in the test's thread; the ORM calls made there are
+# ordinary blocking calls, which Django refuses in such a thread unless told.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def kolkata(browser):
+    context = browser.new_context(timezone_id="Asia/Kolkata")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def test_a_visitor_signs_up_confirms_and_sees_dates_in_their_time_zone(live_server, settings, kolkata):
+    settings.BASE_URL = live_server.url
+    start = (timezone.now() + timedelta(days=10)).date()
+    cohort = make_cohort(start=start, tz="UTC")
+    page = kolkata
+
+    page.goto(f"{live_server.url}/{cohort.course.slug}/")
+    page.wait_for_function("document.getElementById('tz-detected').textContent === 'Asia/Kolkata'")
+    assert page.input_value("#id_timezone") == "Asia/Kolkata"
+    page.fill("#id_email", "priya@example.org")
+    page.fill("#id_name", "Priya Raman")
+    page.click("button[type=submit]")
+    page.get_by_text("open the link in it to confirm").wait_for()
+    learner = Learner.objects.get(email="priya@example.org")
+    assert (learner.state, learner.timezone, learner.country) == ("pending", "Asia/Kolkata", "IN")
+
+    confirm = link_in(received_text("priya@example.org", "confirmation"), "c")
+    page.goto(live_server.url + path_of(confirm))
+    page.get_by_text("What happens next").wait_for()
+    learner.refresh_from_db()
+    assert learner.state == Learner.CONFIRMED
+
+    welcome = received_text("priya@example.org", "welcome")
+    assert "Priya" in welcome or cohort.course.title in welcome
+    assert deliveries("priya@example.org", "welcome").count() == 1
+
+    page.click("text=Open my page")
+    page.locator(".schedule").wait_for()
+    week2 = start + timedelta(days=7)
+    # Released at midnight UTC, which is 05:30 the same day in Kolkata.
+    expected = f"{week2:%a} {week2.day} {week2:%b %Y}, 05:30"
+    assert expected in page.locator(".schedule").inner_text()
+    assert "Asia/Kolkata" in page.locator(".learner-zone").inner_text()

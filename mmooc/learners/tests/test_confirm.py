@@ -1,0 +1,114 @@
+"""GET /c/<token>: double opt-in confirmation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from mmooc.learners import links, registration
+from mmooc.learners.models import Learner
+from mmooc.learners.registration import Signup
+from mmooc.learners.signals import learner_confirmed
+from mmooc.learners.tests.helpers import link_in, path_of, received_text
+from mmooc.testing import make_cohort, make_learner
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pending():
+    return make_learner(make_cohort(), "ada@example.org", state=Learner.PENDING, name="Ada")
+
+
+@pytest.fixture
+def confirmations():
+    seen = []
+
+    def receiver(sender, learner, **kw):
+        seen.append(learner.pk)
+
+    learner_confirmed.connect(receiver)
+    yield seen
+    learner_confirmed.disconnect(receiver)
+
+
+def confirm_path(learner):
+    return path_of(links.confirm_url(learner))
+
+
+def test_it_confirms_the_learner(client, pending):
+    response = client.get(confirm_path(pending))
+    assert response.status_code == 200
+    pending.refresh_from_db()
+    assert pending.state == Learner.CONFIRMED and pending.confirmed_at is not None
+
+
+def test_it_shows_next_steps_and_the_personal_link(client, pending):
+    content = client.get(confirm_path(pending)).content.decode()
+    assert "What happens next" in content
+    assert "/me/" in content
+
+
+def test_it_sends_learner_confirmed_once_after_commit(client, pending, confirmations,
+                                                      django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(confirm_path(pending))
+        client.get(confirm_path(pending))
+    assert confirmations == [pending.pk]
+
+
+def test_it_works_from_the_emailed_link(client):
+    cohort = make_cohort()
+    client.post(f"/{cohort.course.slug}/{cohort.slug}/", {"email": "bo@example.org", "timezone": "UTC"})
+    link = link_in(received_text("bo@example.org", "confirmation"), "c")
+    assert client.get(path_of(link)).status_code == 200
+    assert Learner.objects.get().state == Learner.CONFIRMED
+
+
+def test_it_shows_a_clear_page_for_a_tampered_link_and_changes_nothing(client, pending):
+    path = confirm_path(pending)
+    response = client.get(path[:-2] + ("xx" if not path.endswith("xx") else "yy"))
+    assert response.status_code == 404
+    assert "not valid or has expired" in response.content.decode()
+    pending.refresh_from_db()
+    assert pending.state == Learner.PENDING
+
+
+def test_it_refuses_an_expired_link_and_changes_nothing(client, pending):
+    path = confirm_path(pending)
+    with time_machine.travel(timezone.now() + timedelta(days=8)):
+        response = client.get(path)
+    assert response.status_code == 404
+    assert "not valid or has expired" in response.content.decode()
+    pending.refresh_from_db()
+    assert pending.state == Learner.PENDING
+
+
+def test_it_refuses_post(client, pending):
+    assert client.post(confirm_path(pending)).status_code == 405
+
+
+def test_a_resignup_clears_an_unsubscribe_only_after_confirmation(client):
+    learner = make_learner(make_cohort(), "ada@example.org", unsubscribed_at=timezone.now())
+    registration.register(learner.cohort, Signup(email="ada@example.org", timezone="UTC"))
+    learner.refresh_from_db()
+    assert learner.unsubscribed_at is not None
+    link = link_in(received_text("ada@example.org", "confirmation"), "c")
+    client.get(path_of(link))
+    learner.refresh_from_db()
+    assert learner.unsubscribed_at is None and learner.state == Learner.CONFIRMED
+
+
+def test_a_learner_who_left_comes_back_after_confirmation(client, confirmations,
+                                                        django_capture_on_commit_callbacks):
+    learner = make_learner(make_cohort(), "ada@example.org", state=Learner.LEFT, left_at=timezone.now())
+    registration.register(learner.cohort, Signup(email="ada@example.org", timezone="UTC"))
+    assert Learner.objects.get().state == Learner.LEFT
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(confirm_path(learner))
+    learner.refresh_from_db()
+    assert learner.state == Learner.CONFIRMED and learner.left_at is None
+    assert confirmations == [learner.pk]

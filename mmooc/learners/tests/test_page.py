@@ -1,0 +1,83 @@
+"""GET/POST /me/<token>: the learner's own page and preferences."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from mmooc.learners import links
+from mmooc.learners.tests.helpers import path_of
+from mmooc.testing import make_cohort, make_learner
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def learner():
+    cohort = make_cohort(start=date(2030, 3, 4), tz="UTC")
+    return make_learner(cohort, "ada@example.org", name="Ada Lovelace", timezone="Asia/Kolkata")
+
+
+def page(learner):
+    return path_of(links.learner_page_url(learner))
+
+
+def test_it_shows_module_dates_in_the_learners_time_zone(client, learner):
+    content = client.get(page(learner)).content.decode()
+    # Week 2 opens at midnight UTC on 11 March: 05:30 in Kolkata.
+    assert "Mon 11 Mar 2030, 05:30" in content
+    assert "Asia/Kolkata" in content
+
+
+def test_it_follows_daylight_saving_time_of_the_date_concerned(client):
+    cohort = make_cohort(start=date(2030, 3, 4), tz="UTC")
+    learner = make_learner(cohort, timezone="America/New_York")
+    content = client.get(page(learner)).content.decode()
+    assert "Sun 3 Mar 2030, 19:00" in content  # EST before the change
+    assert "Sun 10 Mar 2030, 20:00" in content  # EDT after it
+
+
+def test_it_marks_this_weeks_resources(client, learner, time_machine):
+    time_machine.move_to("2030-03-12 12:00Z")
+    content = client.get(page(learner)).content.decode()
+    assert "(this week)" in content and "Reading 2" in content and "https://books.example.org/ch2.html" in content
+
+
+def test_it_saves_preferences(client, learner):
+    response = client.post(page(learner), {"name": "Ada King", "timezone": "Europe/London", "language": "fr",
+                                           "group": "solo"})
+    assert response.status_code == 302
+    learner.refresh_from_db()
+    assert (learner.name, learner.timezone, learner.country, learner.language, learner.wants_group) == (
+        "Ada King", "Europe/London", "GB", "fr", False)
+
+
+def test_it_refuses_bad_preferences_and_changes_nothing(client, learner):
+    response = client.post(page(learner), {"name": "Ada\r\nX", "timezone": "Moon/Base", "language": "en",
+                                           "group": "group"})
+    assert response.status_code == 400
+    assert "not a known time zone" in response.content.decode()
+    learner.refresh_from_db()
+    assert (learner.name, learner.timezone) == ("Ada Lovelace", "Asia/Kolkata")
+
+
+def test_it_shows_a_clear_page_for_a_tampered_link(client, learner):
+    path = page(learner)
+    response = client.get(path.replace("/me/", "/me/0", 1))
+    assert response.status_code == 404
+    assert "not valid or has expired" in response.content.decode()
+
+
+def test_it_refuses_other_methods(client, learner):
+    assert client.put(page(learner)).status_code == 405
+
+
+def test_it_shows_the_group_once_grouped(client, learner):
+    from mmooc.groups.models import Membership, StudyGroup
+
+    group = StudyGroup.objects.create(cohort=learner.cohort, number=12, name="Group 12",
+                                      address="py-group-12@lists.example.org")
+    Membership.objects.create(group=group, learner=learner)
+    content = client.get(page(learner)).content.decode()
+    assert "Group 12" in content and "py-group-12@lists.example.org" in content and "1 member" in content

@@ -1,0 +1,49 @@
+"""GET /dashboard/cohorts/<slug>/learners/<public_id>."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from mmooc.mailer import outbox
+from mmooc.mailer.models import Delivery
+from mmooc.testing import make_cohort, make_learner
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def learner():
+    return make_learner(make_cohort(), "ada@example.org", name="Ada", answers={"why": "curious"})
+
+
+def url(learner):
+    return f"/dashboard/cohorts/{learner.cohort.slug}/learners/{learner.public_id}"
+
+
+def test_it_shows_every_email_sent_and_its_status(client, facilitator, learner):
+    outbox.send(to=learner.email, subject="Please confirm", body="x", ref=str(learner.public_id), tag="confirmation")
+    delivery = outbox.send(to=learner.email, subject="Week 1 is here", body="x", ref=str(learner.public_id))
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.FAILED, last_error="550 no such user")
+    client.force_login(facilitator)
+    content = client.get(url(learner)).content.decode()
+    assert "Please confirm" in content and "Week 1 is here" in content
+    assert "Failed" in content and "550 no such user" in content and "curious" in content
+
+
+def test_it_refuses_outsiders(client, outsider, learner):
+    client.force_login(outsider)
+    assert client.get(url(learner)).status_code == 403
+
+
+def test_it_gives_404_for_a_learner_of_another_cohort(client, organizer, learner):
+    other = make_cohort()
+    client.force_login(organizer)
+    assert client.get(f"/dashboard/cohorts/{other.slug}/learners/{learner.public_id}").status_code == 404
+    assert client.get(f"/dashboard/cohorts/{other.slug}/learners/{uuid.uuid4()}").status_code == 404
+
+
+def test_it_refuses_post(client, organizer, learner):
+    client.force_login(organizer)
+    assert client.post(url(learner)).status_code == 405

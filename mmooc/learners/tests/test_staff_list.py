@@ -1,0 +1,77 @@
+"""GET /dashboard/cohorts/<slug>/learners/."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmooc.learners.models import Learner
+from mmooc.testing import make_cohort, make_learner
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cohort():
+    cohort = make_cohort()
+    make_learner(cohort, "ada@example.org", name="Ada Lovelace", timezone="Europe/London", language="en")
+    make_learner(cohort, "bo@example.org", name="Bo Li", timezone="Asia/Shanghai", language="zh",
+                 state=Learner.PENDING)
+    return cohort
+
+
+def url(cohort, query=""):
+    return f"/dashboard/cohorts/{cohort.slug}/learners/{query}"
+
+
+def test_it_lists_the_cohorts_learners_to_a_facilitator(client, facilitator, cohort):
+    client.force_login(facilitator)
+    content = client.get(url(cohort)).content.decode()
+    assert "ada@example.org" in content and "bo@example.org" in content
+
+
+@pytest.mark.parametrize("query,shown,hidden", [
+    ("?q=LOVELACE", "ada@", "bo@"), ("?q=bo@", "bo@", "ada@"), ("?state=pending", "bo@", "ada@"),
+    ("?timezone=Europe/London", "ada@", "bo@"), ("?language=zh", "bo@", "ada@"),
+])
+def test_it_filters(client, organizer, cohort, query, shown, hidden):
+    client.force_login(organizer)
+    content = client.get(url(cohort, query)).content.decode()
+    assert shown in content and hidden not in content
+
+
+def test_it_filters_by_group(client, organizer, cohort):
+    from mmooc.groups.models import Membership, StudyGroup
+
+    group = StudyGroup.objects.create(cohort=cohort, number=7, name="Group 7", address="g7@lists.example.org")
+    Membership.objects.create(group=group, learner=Learner.objects.get(email="bo@example.org"))
+    client.force_login(organizer)
+    grouped = client.get(url(cohort, "?group=7")).content.decode()
+    alone = client.get(url(cohort, "?group=none")).content.decode()
+    assert "bo@" in grouped and "ada@" not in grouped
+    assert "ada@" in alone and "bo@" not in alone
+
+
+def test_it_refuses_outsiders(client, outsider, cohort):
+    client.force_login(outsider)
+    assert client.get(url(cohort)).status_code == 403
+
+
+def test_it_sends_anonymous_visitors_to_sign_in(client, cohort):
+    assert client.get(url(cohort)).status_code == 302
+
+
+def test_it_gives_404_for_an_unknown_cohort(client, organizer):
+    client.force_login(organizer)
+    assert client.get("/dashboard/cohorts/nope/learners/").status_code == 404
+
+
+def test_it_refuses_post(client, organizer, cohort):
+    client.force_login(organizer)
+    assert client.post(url(cohort)).status_code == 405
+
+
+def test_it_offers_import_and_export_to_organizers_only(client, facilitator, organizer, cohort):
+    client.force_login(facilitator)
+    assert "Import CSV" not in client.get(url(cohort)).content.decode()
+    client.force_login(organizer)
+    assert "Import CSV" in client.get(url(cohort)).content.decode()

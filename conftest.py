@@ -76,6 +76,9 @@ def smtp_server():
 def browser():
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; the ORM calls tests make
+    # between page actions are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=testing.CHROMIUM_PATH, args=testing.CHROMIUM_ARGS)
         yield b

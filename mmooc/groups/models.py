@@ -34,6 +34,12 @@ class StudyGroup(models.Model):
     pooled = models.BooleanField(default=False, help_text="Mixed languages.")
     span_hours = models.FloatField(default=0, help_text="Widest UTC offset difference at creation.")
     capacity = models.PositiveIntegerField(default=0, help_text="Most members late joiners may fill it to.")
+    # The arc of the day the group covers, going east from its first member's UTC offset to
+    # its last one's (hours, on the cohort's start date): late joiners are placed by it.
+    offset_start = models.FloatField(default=0)
+    offset_end = models.FloatField(default=0)
+    # Set once the group's welcome email is in the outbox; None: still to queue.
+    welcomed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -45,10 +51,18 @@ class StudyGroup(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def list_id(self) -> str:
+        """The List-Id of the group's list: its address with the @ as a dot."""
+        return self.address.replace("@", ".")
+
 
 class MembershipQuerySet(models.QuerySet):
     def active(self) -> MembershipQuerySet:
         return self.filter(left_at__isnull=True)
+
+    def of_cohort(self, cohort: Cohort) -> MembershipQuerySet:
+        return self.filter(group__cohort=cohort)
 
 
 class Membership(models.Model):
@@ -74,3 +88,12 @@ class Membership(models.Model):
             # Relay fan-out: the active members of one group.
             models.Index(fields=["group", "left_at"], name="membership_group_active"),
         ]
+
+
+class GroupCheck(models.Model):
+    """One sending of "do you still want a group?" to a cohort's learners."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="group_checks")
+    sent_at = models.DateTimeField(default=timezone.now)
+    learner_count = models.PositiveIntegerField(default=0)
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

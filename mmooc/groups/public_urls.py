@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from mmooc.groups import views
 
 app_name = "groups_public"
-urlpatterns: list = []
+urlpatterns = [
+    path("group-check/<str:token>/<str:answer>/", views.check_answer, name="check"),
+]

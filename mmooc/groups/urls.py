@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from mmooc.groups import views
 
 app_name = "groups"
-urlpatterns: list = []
+urlpatterns = [
+    path("cohorts/<slug:slug>/grouping/", views.grouping, name="grouping"),
+    path("cohorts/<slug:slug>/grouping/apply/", views.apply, name="apply"),
+    path("cohorts/<slug:slug>/grouping/check/", views.send_check, name="send_check"),
+]

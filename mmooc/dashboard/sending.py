@@ -1,0 +1,135 @@
+"""A course email's sending page: live progress, the engagement funnel, pause/resume/cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from mmooc.audit.log import record
+from mmooc.emails.models import CourseEmail
+from mmooc.lib.staff import organizer_required, staff_required
+from mmooc.mailer.models import Delivery, Message
+
+from . import stats
+from .access import get_email, powers
+
+# Statuses whose copies have not left yet: the bar is still moving while any remain.
+WAITING = {Delivery.QUEUED, Delivery.SENDING, Delivery.DEFERRED}
+# Finished copies first, so the bar fills from the left as the send advances.
+BAR_ORDER = [Delivery.SENT, Delivery.SUPPRESSED, Delivery.FAILED, Delivery.CANCELLED, Delivery.DEFERRED,
+             Delivery.SENDING, Delivery.QUEUED]
+
+
+@require_GET
+@staff_required
+def email_page(request: HttpRequest, public_id: str) -> HttpResponse:
+    email = get_email(public_id)
+    summary = stats.progress_summary(email.message)
+    ctx = {"email": email, "cohort": email.cohort, "summary": summary, "statuses": _segments(summary),
+           "funnel": stats.funnel(email.message), "actions": _actions(email.message),
+           "emails_url": _emails_url(email), "outbox_url": _outbox_url(email.message), **powers(request)}
+    return render(request, "dashboard/email.html", ctx)
+
+
+def _segments(summary: dict) -> list[tuple[str, str, int, float]]:
+    """(status, label, copies, width in percent of all copies) for the bar and its legend."""
+    total = summary["total"] or 1
+    labels = dict(Delivery.STATUSES)
+    return [(code, labels[code], summary["counts"][code], round(100 * summary["counts"][code] / total, 2))
+            for code in BAR_ORDER]
+
+
+def _emails_url(email: CourseEmail) -> str:
+    """The email's compose page, when that part of the dashboard is installed."""
+    for name, kwargs in [("emails:edit", {"cohort": email.cohort.slug, "public_id": email.public_id}),
+                         ("emails:list", {"cohort": email.cohort.slug})]:
+        try:
+            return reverse(name, kwargs=kwargs)
+        except NoReverseMatch:
+            continue
+    return f"/dashboard/cohorts/{email.cohort.slug}/emails/"
+
+
+def _outbox_url(message: Message | None) -> str:
+    """The mailer's page of the message's copies (what each one looked like)."""
+    if message is None:
+        return ""
+    try:
+        return reverse("mailer:outbox_message", kwargs={"public_id": message.public_id})
+    except NoReverseMatch:
+        return ""
+
+
+def _actions(message: Message | None) -> list[str]:
+    """Which of pause, resume, cancel make sense now."""
+    if message is None or message.state == Message.CANCELLED:
+        return []
+    waiting = message.deliveries.filter(status__in=WAITING).exists()
+    if message.state == Message.PAUSED:
+        return ["resume", "cancel"]
+    return ["pause", "cancel"] if waiting else []
+
+
+@require_GET
+@staff_required
+def progress_json(request: HttpRequest, public_id: str) -> JsonResponse:
+    email = get_email(public_id)
+    response = JsonResponse(stats.progress_summary(email.message))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+ACTIONS: dict[str, tuple[str, str]] = {
+    # action: (audit verb, what the organizer is told)
+    "pause": ("email.paused", "Sending paused. Nothing more leaves until you resume."),
+    "resume": ("email.resumed", "Sending resumed."),
+    "cancel": ("email.cancelled", "Sending cancelled. Copies not yet sent will not be sent."),
+}
+
+
+def outbox_function(action: str) -> Callable[[Message], object]:
+    """The mailer's outbox.pause/resume/cancel."""
+    from mmooc.mailer import outbox
+
+    return getattr(outbox, action)
+
+
+@require_POST
+@organizer_required
+def control(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
+    email = get_email(public_id)
+    if action not in _actions(email.message):
+        return _refuse(request, email, action)
+    verb, done = ACTIONS[action]
+    if action == "cancel":
+        # The email itself becomes cancelled too, and records its own audit entry.
+        from mmooc.emails import scheduling
+
+        scheduling.cancel(email, request.user)
+        messages.success(request, done)
+        return redirect("dashboard:email", public_id=email.public_id)
+    with transaction.atomic():
+        outbox_function(action)(email.message)
+        record(request.user, verb, email, f"{action.capitalize()} sending of “{email.subject}”",
+               message=str(email.message.public_id), progress=stats.progress(email.message))
+    messages.success(request, done)
+    return redirect("dashboard:email", public_id=email.public_id)
+
+
+def _refuse(request: HttpRequest, email: CourseEmail, action: str) -> HttpResponse:
+    if email.message is None:
+        reason = "This email has not started sending yet, so there is nothing to " + action + "."
+    elif email.message.state == Message.CANCELLED:
+        reason = "This email's sending was cancelled; it cannot be changed any more."
+    else:
+        reason = {"pause": "There is nothing left to send, so there is nothing to pause.",
+                  "resume": "Sending is not paused.",
+                  "cancel": "Every copy has already left; there is nothing to cancel."}[action]
+    ctx = {"email": email, "cohort": email.cohort, "reason": reason}
+    return render(request, "dashboard/refused.html", ctx, status=400)

@@ -1,0 +1,200 @@
+"""A cohort's study groups for staff: activity at a glance, one group's members, moderation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, F, IntegerField, Max, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncWeek
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from mmooc.courses.models import Cohort
+from mmooc.groups.models import Membership, StudyGroup
+from mmooc.lib.staff import staff_required
+from mmooc.lists.models import Post
+
+from . import charts
+from .access import get_cohort, get_group, powers
+
+GROUPS_PAGE_SIZE = 50
+SPARK_WEEKS = 8
+# "Quiet first" orders groups by their posts in this last stretch of time.
+QUIET = timedelta(days=14)
+
+
+def _count(qs: QuerySet) -> Subquery:
+    return Subquery(qs.order_by().values("group").annotate(n=Count("id")).values("n")[:1],
+                    output_field=IntegerField())
+
+
+def annotated_groups(cohort: Cohort, now: datetime | None = None) -> QuerySet[StudyGroup]:
+    """Groups with size, recent and total posts, and last post, as subqueries (no row fan-out)."""
+    now = now or timezone.now()
+    members = Membership.objects.active().filter(group=OuterRef("pk"))
+    posts = Post.objects.filter(group=OuterRef("pk"), held=False)
+    return (StudyGroup.objects.filter(cohort=cohort)
+            .annotate(size=Coalesce(_count(members), 0),
+                      posts_total=Coalesce(_count(posts), 0),
+                      posts_recent=Coalesce(_count(posts.filter(received_at__gte=now - QUIET)), 0),
+                      last_post=Subquery(posts.order_by("-received_at").values("received_at")[:1])))
+
+
+class GroupListFilter(forms.Form):
+    quiet = forms.BooleanField(required=False)
+    page = forms.IntegerField(required=False, min_value=1)
+
+
+@require_GET
+@staff_required
+def group_list(request: HttpRequest, slug: str) -> HttpResponse:
+    cohort = get_cohort(slug)
+    form = GroupListFilter(request.GET)
+    if not form.is_valid():
+        return render(request, "dashboard/groups.html", {"cohort": cohort, "form": form, "page": None},
+                      status=400)
+    groups = annotated_groups(cohort)
+    if form.cleaned_data["quiet"]:
+        groups = groups.order_by("posts_recent", F("last_post").asc(nulls_first=True), "number")
+    else:
+        groups = groups.order_by("number")
+    page = Paginator(groups, GROUPS_PAGE_SIZE).get_page(form.cleaned_data["page"] or 1)
+    weekly = posts_per_week(list(page.object_list))
+    rows = [{"group": g, "spark": charts.sparkline(weekly[g.pk], title=_spark_title(weekly[g.pk])),
+             "weekly": weekly[g.pk]}
+            for g in page.object_list]
+    ctx = {"cohort": cohort, "form": form, "page": page, "rows": rows, "quiet": form.cleaned_data["quiet"],
+           "weeks": SPARK_WEEKS, **powers(request)}
+    return render(request, "dashboard/groups.html", ctx)
+
+
+def posts_per_week(groups: list[StudyGroup], now: datetime | None = None) -> dict[int, list[int]]:
+    """Posts per group in each of the last SPARK_WEEKS weeks (Monday-based), oldest first."""
+    now = now or timezone.now()
+    this_week = (now - timedelta(days=now.weekday())).date()
+    weeks = [this_week - timedelta(weeks=i) for i in range(SPARK_WEEKS - 1, -1, -1)]
+    since = datetime.combine(weeks[0], time(0), tzinfo=UTC)
+    rows = (Post.objects.filter(group__in=groups, held=False, received_at__gte=since)
+            .annotate(week=TruncWeek("received_at")).values_list("group", "week")
+            .annotate(n=Count("id")).order_by())
+    counts = {(g, w.date() if hasattr(w, "date") else w): n for g, w, n in rows}
+    return {g.pk: [counts.get((g.pk, w), 0) for w in weeks] for g in groups}
+
+
+def _spark_title(weekly: list[int]) -> str:
+    return f"Posts per week over the last {len(weekly)} weeks, oldest first: {', '.join(map(str, weekly))}"
+
+
+@require_GET
+@staff_required
+def group_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    cohort = get_cohort(slug)
+    group = get_object_or_404(annotated_groups(cohort), number=number)
+    members = (Membership.objects.filter(group=group).select_related("learner")
+               .order_by(F("left_at").desc(nulls_first=True), "learner__name"))
+    weekly = posts_per_week([group])[group.pk]
+    # A number field rather than a list: a large cohort has thousands of groups.
+    last_number = StudyGroup.objects.filter(cohort=cohort).aggregate(n=Max("number"))["n"]
+    ctx = {"cohort": cohort, "group": group, "members": members, "last_number": last_number,
+           "archive_url": _archive_url(group), "weekly": weekly,
+           "spark": charts.sparkline(weekly, title=_spark_title(weekly), width=240, height=48),
+           **powers(request)}
+    return render(request, "dashboard/group.html", ctx)
+
+
+def _archive_url(group: StudyGroup) -> str:
+    for name in ("lists:group_archive",):
+        try:
+            return reverse(name, kwargs={"public_id": group.public_id})
+        except NoReverseMatch:
+            continue
+    return ""
+
+
+# Moderation ----------------------------------------------------------------------------
+
+
+class MoveForm(forms.Form):
+    to_group = forms.IntegerField(min_value=1, error_messages={
+        "required": "Choose the group to move this member to."})
+
+
+class MuteForm(forms.Form):
+    muted = forms.TypedChoiceField(choices=[("1", "mute"), ("0", "unmute")], coerce=lambda v: v == "1",
+                                   error_messages={"required": "Say whether to mute or unmute."})
+
+
+def _membership(cohort: Cohort, number: int, membership_id: int) -> Membership:
+    group = get_group(cohort, number)
+    return get_object_or_404(Membership.objects.active().select_related("learner", "group"),
+                             pk=membership_id, group=group)
+
+
+def _who(membership: Membership) -> str:
+    return membership.learner.name or membership.learner.email
+
+
+def _back(membership: Membership) -> HttpResponse:
+    return redirect("dashboard:group", slug=membership.group.cohort.slug, number=membership.group.number)
+
+
+def _refuse(request: HttpRequest, cohort: Cohort, reason: str) -> HttpResponse:
+    return render(request, "dashboard/refused.html", {"cohort": cohort, "reason": reason}, status=400)
+
+
+@require_POST
+@staff_required
+def member_move(request: HttpRequest, slug: str, number: int, membership_id: int) -> HttpResponse:
+    cohort = get_cohort(slug)
+    membership = _membership(cohort, number, membership_id)
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        return _refuse(request, cohort, " ".join(form.errors["to_group"]))
+    target = StudyGroup.objects.filter(cohort=cohort, number=form.cleaned_data["to_group"]).first()
+    if target is None or target.pk == membership.group_id:
+        return _refuse(request, cohort, "Choose another group of this cohort to move the member to.")
+    from mmooc.groups import membership as memberships
+
+    with transaction.atomic():
+        memberships.move(membership.learner, target, request.user)
+    messages.success(request, f"{_who(membership)} moved to {target.name}.")
+    return _back(membership)
+
+
+@require_POST
+@staff_required
+def member_remove(request: HttpRequest, slug: str, number: int, membership_id: int) -> HttpResponse:
+    cohort = get_cohort(slug)
+    membership = _membership(cohort, number, membership_id)
+    from mmooc.groups import membership as memberships
+
+    with transaction.atomic():
+        memberships.remove(membership, request.user)
+    messages.success(request, f"{_who(membership)} removed from the group.")
+    return _back(membership)
+
+
+@require_POST
+@staff_required
+def member_mute(request: HttpRequest, slug: str, number: int, membership_id: int) -> HttpResponse:
+    cohort = get_cohort(slug)
+    membership = _membership(cohort, number, membership_id)
+    form = MuteForm(request.POST)
+    if not form.is_valid():
+        return _refuse(request, cohort, "Say whether to mute or unmute this member.")
+    muted = form.cleaned_data["muted"]
+    from mmooc.groups import membership as memberships
+
+    with transaction.atomic():
+        memberships.set_muted(membership, muted, request.user)
+    state = "muted: their posts are held" if muted else "no longer muted"
+    messages.success(request, f"{_who(membership)} is {state}.")
+    return _back(membership)
+

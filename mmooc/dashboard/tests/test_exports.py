@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+import mailbox
+import zipfile
+
+import pytest
+
+from mmooc.audit.models import AuditEntry
+from mmooc.dashboard.tests.cohort_data import make_cohort_data
+from mmooc.groups.models import Membership
+from mmooc.lists.models import Post
+from mmooc.mailer.models import Delivery, Event
+
+
+@pytest.fixture
+def data(db):
+    return make_cohort_data(n=150, groups=4)
+
+
+def base(data):
+    return f"/dashboard/cohorts/{data.cohort.slug}/export/"
+
+
+def download(client, url):
+    r = client.get(url)
+    assert r.status_code == 200, r
+    assert r.streaming and r["Content-Disposition"].startswith("attachment;")
+    return b"".join(r.streaming_content)
+
+
+def group_numbers(data):
+    return {m.learner_id: m.group.number for m in Membership.objects.filter(left_at__isnull=True)
+            .select_related("group")}
+
+
+def test_it_exports_learners_as_csv(client, organizer, data):
+    client.force_login(organizer)
+    rows = list(csv.DictReader(io.StringIO(download(client, base(data) + "learners.csv").decode())))
+    assert [r["public_id"] for r in rows] == [str(x.public_id) for x in data.learners]
+    numbers = group_numbers(data)
+    for row, learner in zip(rows, data.learners, strict=True):
+        expected = (learner.email, learner.state, learner.timezone)
+        assert (row["email"], row["state"], row["timezone"]) == expected
+        assert row["group_number"] == str(numbers.get(learner.pk, ""))
+        assert json.loads(row["answers"]) == learner.answers
+
+
+def test_it_exports_learners_as_json(client, organizer, data):
+    client.force_login(organizer)
+    rows = json.loads(download(client, base(data) + "learners.json"))
+    assert len(rows) == len(data.learners)
+    assert rows[0]["email"] == data.learners[0].email and rows[0]["answers"] == data.learners[0].answers
+    assert {r["wants_group"] for r in rows} == {True, False}
+
+
+def test_it_exports_groups_with_their_members(client, organizer, data):
+    client.force_login(organizer)
+    rows = list(csv.DictReader(io.StringIO(download(client, base(data) + "groups.csv").decode())))
+    members = Membership.objects.filter(left_at__isnull=True).select_related("group", "learner")
+    assert sorted((r["group_number"], r["learner_email"]) for r in rows) == sorted(
+        (str(m.group.number), m.learner.email) for m in members)
+
+
+def test_it_exports_deliveries_with_one_row_per_event(client, organizer, data):
+    client.force_login(organizer)
+    rows = list(csv.DictReader(io.StringIO(download(client, base(data) + "deliveries.csv").decode())))
+    deliveries = Delivery.objects.filter(message__scope=f"cohort:{data.cohort.pk}")
+    events = Event.objects.filter(delivery__in=deliveries)
+    without = deliveries.exclude(pk__in=events.values("delivery_id")).count()
+    assert len(rows) == events.count() + without
+    assert "stranger@example.org" not in {r["recipient"] for r in rows}  # another cohort's mail
+    opened = [r for r in rows if r["event_type"] == "opened"]
+    assert len(opened) == events.filter(event_type="opened").count()
+
+
+def test_it_exports_a_group_archive_as_mbox(client, organizer, data, tmp_path):
+    client.force_login(organizer)
+    path = tmp_path / "group.mbox"
+    path.write_bytes(download(client, base(data) + "group-1.mbox"))
+    box = mailbox.mbox(str(path))
+    posts = list(Post.objects.filter(group=data.groups[0]).order_by("received_at"))
+    assert [m["Message-ID"] for m in box] == [p.message_id for p in posts]
+    body = box[0].get_payload()
+    # the body lines that start with "From " are quoted, so they did not split the message
+    assert ">From the start of a line" in body and ">>From quoted" in body
+
+
+def test_it_exports_everything_as_a_zip_with_a_readme(client, organizer, data, tmp_path):
+    client.force_login(organizer)
+    archive = zipfile.ZipFile(io.BytesIO(download(client, base(data) + "cohort.zip")))
+    names = set(archive.namelist())
+    assert {"README.txt", "learners.csv", "learners.json", "groups.csv", "deliveries.csv"} <= names
+    assert {f"archives/group-{g.number}.mbox" for g in data.groups} <= names
+    readme = archive.read("README.txt").decode()
+    for name in ["learners.csv", "learners.json", "groups.csv", "deliveries.csv", "group-N.mbox"]:
+        assert name in readme
+    learners = list(csv.DictReader(io.StringIO(archive.read("learners.csv").decode())))
+    assert len(learners) == len(data.learners)
+    assert len(json.loads(archive.read("learners.json"))) == len(data.learners)
+
+
+@pytest.mark.parametrize("name", ["learners.csv", "learners.json", "groups.csv", "deliveries.csv",
+                                  "group-1.mbox", "cohort.zip"])
+def test_it_records_each_download(client, organizer, data, name):
+    client.force_login(organizer)
+    download(client, base(data) + name)
+    entry = AuditEntry.objects.get(action="export.downloaded")
+    assert entry.actor == organizer and entry.details["export"] == name
+
+
+@pytest.mark.parametrize("name", ["", "learners.csv", "learners.json", "groups.csv", "deliveries.csv",
+                                  "group-1.mbox", "cohort.zip"])
+def test_it_refuses_a_facilitator(client, facilitator, data, name):
+    client.force_login(facilitator)
+    assert client.get(base(data) + name).status_code == 403
+    assert not AuditEntry.objects.exists()
+
+
+def test_it_refuses_an_outsider(client, outsider, data):
+    client.force_login(outsider)
+    assert client.get(base(data) + "learners.csv").status_code == 403
+
+
+def test_it_sends_anonymous_visitors_to_sign_in(client, data):
+    assert client.get(base(data) + "cohort.zip").status_code == 302
+
+
+def test_it_answers_404_for_unknown_files(client, organizer, data):
+    client.force_login(organizer)
+    assert client.get(base(data) + "passwords.csv").status_code == 404
+    assert client.get(base(data) + "group-99.mbox").status_code == 404
+    assert not AuditEntry.objects.exists()
+
+
+def test_it_refuses_post(client, organizer, data):
+    client.force_login(organizer)
+    assert client.post(base(data) + "learners.csv").status_code == 405
+    assert client.post(base(data) + "cohort.zip").status_code == 405
+
+
+def test_it_lists_the_exports_for_an_organizer(client, organizer, data):
+    client.force_login(organizer)
+    r = client.get(base(data))
+    assert r.status_code == 200 and b"cohort.zip" in r.content and b"group-4.mbox" in r.content

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+
+from mmooc import testing
+from mmooc.learners.models import Learner
+
+
+@pytest.fixture
+def cohort(db):
+    cohort = testing.make_cohort(testing.make_course(title="Gentle Python"), title="Spring")
+    for _ in range(3):
+        testing.make_learner(cohort)
+    testing.make_learner(cohort, state=Learner.PENDING)
+    return cohort
+
+
+def test_it_lists_courses_and_cohorts_with_counts(client, organizer, cohort):
+    testing.make_learner(testing.make_cohort())  # another cohort's learner
+    client.force_login(organizer)
+    r = client.get("/dashboard/")
+    assert r.status_code == 200
+    row = next(c for course in r.context["courses"] for c in course["cohorts"] if c["cohort"] == cohort)
+    assert (row["counts"]["total"], row["counts"]["confirmed"], row["counts"]["pending"]) == (4, 3, 1)
+    assert row["phase"] == "signup-open"
+    assert b"Gentle Python" in r.content and f"/dashboard/cohorts/{cohort.slug}/".encode() in r.content
+
+
+def test_it_shows_the_audit_link_to_organizers_only(client, organizer, facilitator, cohort):
+    client.force_login(organizer)
+    assert b"/dashboard/audit/" in client.get("/dashboard/").content
+    client.force_login(facilitator)
+    r = client.get("/dashboard/")
+    assert r.status_code == 200 and b"/dashboard/audit/" not in r.content
+
+
+def test_it_refuses_an_outsider(client, outsider, cohort):
+    client.force_login(outsider)
+    assert client.get("/dashboard/").status_code == 403
+
+
+def test_it_sends_anonymous_visitors_to_sign_in(client, db):
+    r = client.get("/dashboard/")
+    assert r.status_code == 302 and r["Location"] == "/dashboard/login/?next=/dashboard/"
+
+
+def test_it_refuses_post(client, organizer, db):
+    client.force_login(organizer)
+    assert client.post("/dashboard/").status_code == 405

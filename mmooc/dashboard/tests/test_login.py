@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.utils import timezone
+
+from mmooc.dashboard import signin
+
+PASSWORD = "correct horse 42"  # mmooc.testing.make_user's default
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def sign_in(client, username, password, address="10.0.0.1"):
+    return client.post("/dashboard/login/", {"username": username, "password": password},
+                       REMOTE_ADDR=address)
+
+
+def test_it_shows_the_form(client, db):
+    r = client.get("/dashboard/login/")
+    assert r.status_code == 200
+    assert b'name="password"' in r.content
+
+
+def test_it_signs_an_organizer_in(client, organizer):
+    r = sign_in(client, "olivia", PASSWORD)
+    assert r.status_code == 302 and r["Location"] == "/dashboard/"
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_it_signs_a_facilitator_in(client, facilitator):
+    r = sign_in(client, "fabian", PASSWORD)
+    assert r.status_code == 302
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_it_refuses_a_wrong_password_with_400_and_says_why(client, organizer):
+    r = sign_in(client, "olivia", "wrong")
+    assert r.status_code == 400
+    assert b"do not match a staff account" in r.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_rate_limits_a_username_after_five_failures(client, organizer):
+    for _ in range(signin.MAX_FAILURES_PER_USERNAME):
+        assert sign_in(client, "olivia", "wrong").status_code == 400
+    r = sign_in(client, "olivia", PASSWORD)  # even the right password is not checked now
+    assert r.status_code == 429
+    assert b"Too many failed attempts. Try again in 15 minutes." in r.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_counts_usernames_without_regard_to_case(client, organizer):
+    for _ in range(signin.MAX_FAILURES_PER_USERNAME):
+        sign_in(client, "OLIVIA", "wrong")
+    assert sign_in(client, "olivia", PASSWORD).status_code == 429
+
+
+def test_it_rate_limits_an_address_trying_many_usernames(client, organizer):
+    for i in range(signin.MAX_FAILURES_PER_ADDRESS):
+        sign_in(client, f"guess{i}", "wrong", address="10.9.9.9")
+    assert sign_in(client, "olivia", PASSWORD, address="10.9.9.9").status_code == 429
+    assert sign_in(client, "olivia", PASSWORD, address="10.0.0.2").status_code == 302
+
+
+def test_it_lets_the_user_in_again_after_the_window(client, organizer):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        for _ in range(signin.MAX_FAILURES_PER_USERNAME):
+            sign_in(client, "olivia", "wrong")
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        r = sign_in(client, "olivia", PASSWORD)
+        assert r.status_code == 429 and b"Try again in 5 minutes." in r.content
+    with time_machine.travel(start + timedelta(minutes=15, seconds=1), tick=False):
+        assert sign_in(client, "olivia", PASSWORD).status_code == 302
+
+
+def test_it_forgets_failures_after_a_successful_sign_in(client, organizer):
+    for _ in range(signin.MAX_FAILURES_PER_USERNAME - 1):
+        sign_in(client, "olivia", "wrong")
+    assert sign_in(client, "olivia", PASSWORD).status_code == 302
+    client.logout()
+    assert sign_in(client, "olivia", "wrong").status_code == 400  # counting starts again
+
+
+def test_it_signs_out_on_post(client, organizer):
+    client.force_login(organizer)
+    r = client.post("/dashboard/logout/")
+    assert r.status_code == 302 and r["Location"] == "/dashboard/login/"
+    assert client.get("/dashboard/")["Location"].startswith("/dashboard/login/")
+
+
+def test_it_refuses_to_sign_out_on_get(client, organizer):
+    client.force_login(organizer)
+    assert client.get("/dashboard/logout/").status_code == 405
+    assert client.get("/dashboard/").status_code == 200

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from mmooc.dashboard.tests.cohort_data import make_cohort_data
+from mmooc.emails.models import CourseEmail
+from mmooc.learners.models import Learner
+from mmooc.lib.timezones import utc_offset_hours
+from mmooc.mailer.models import Delivery, Suppression
+
+
+@pytest.fixture
+def data(db):
+    return make_cohort_data(n=300)
+
+
+def url(data):
+    return f"/dashboard/cohorts/{data.cohort.slug}/"
+
+
+def confirmed(data):
+    return [x for x in data.learners if x.state == Learner.CONFIRMED]
+
+
+def test_it_counts_learners_per_state(client, organizer, data):
+    client.force_login(organizer)
+    r = client.get(url(data))
+    expected = Counter(x.state for x in data.learners)
+    assert r.context["states"] == {s: expected[s] for s, _ in Learner.STATES}
+    assert f'data-stat="confirmed">{expected["confirmed"]}<'.encode() in r.content
+    assert f'data-stat="pending">{expected["pending"]}<'.encode() in r.content
+
+
+def test_it_counts_group_and_solo_learners(client, organizer, data):
+    client.force_login(organizer)
+    r = client.get(url(data))
+    wants = [x for x in confirmed(data) if x.wants_group]
+    # the generator puts each learner who wants a group in one
+    assert r.context["group_vs_solo"] == {"wants_group": len(wants), "in_group": len(wants),
+                                          "solo": len(confirmed(data)) - len(wants)}
+
+
+def test_it_counts_countries_and_languages_of_confirmed_learners(client, organizer, data):
+    client.force_login(organizer)
+    r = client.get(url(data))
+    assert dict(r.context["countries"]) == dict(Counter(x.country for x in confirmed(data)))
+    assert dict(r.context["languages"]) == dict(Counter(x.language for x in confirmed(data)))
+
+
+def test_it_counts_suppressions_and_unsubscribes_of_this_cohort_only(client, organizer, data):
+    client.force_login(organizer)
+    r = client.get(url(data))
+    keys = {x.email_key for x in data.learners}
+    expected = Counter(s.reason for s in Suppression.objects.all() if s.address in keys)
+    assert r.context["suppressions"] == {code: expected[code] for code, _ in Suppression.REASONS}
+    assert r.context["suppressions"]["manual"] == 0  # the manual one is not a learner of the cohort
+    assert r.context["unsubscribes"] == len(data.learners[::25])
+
+
+def test_it_draws_signups_per_day(client, organizer, data):
+    client.force_login(organizer)
+    r = client.get(url(data))
+    chart = r.context["signups_chart"]
+    assert chart.startswith("<svg") and "<script" not in chart
+    per_day = Counter(x.signed_up_at.date() for x in data.learners)
+    values = [int(v) for v in re.findall(r'<desc class="value">(\d+)</desc>', chart)]
+    days = (max(per_day) - min(per_day)).days + 1
+    assert len(values) == days and sum(values) == len(data.learners)
+    assert sorted(v for v in values if v) == sorted(per_day.values())
+
+
+def test_it_draws_learners_per_utc_offset_on_the_start_date(client, organizer, data):
+    client.force_login(organizer)
+    r = client.get(url(data))
+    expected = Counter(utc_offset_hours(x.timezone, data.cohort.start_date) for x in confirmed(data))
+    chart = r.context["offsets_chart"]
+    values = [int(v) for v in re.findall(r'<desc class="value">(\d+)</desc>', chart)]
+    assert values == [expected[k] for k in sorted(expected)]
+    assert "UTC+9:30" in chart or "UTC+10:30" in chart  # Adelaide's half hour is kept
+
+
+def test_it_shows_the_next_and_last_course_email(client, organizer, data):
+    later = CourseEmail.objects.create(cohort=data.cohort, subject="Week 2", body="x",
+                                       audience={"kind": "all"}, state=CourseEmail.SCHEDULED,
+                                       send_at=timezone.now() + timedelta(days=3))
+    client.force_login(organizer)
+    r = client.get(url(data))
+    assert r.context["last_email"] == data.email
+    assert r.context["next_email"] == data.email  # its waiting copies are due now
+    waiting = [d for d in data.deliveries if d.status in ("queued", "sending", "deferred")]
+    row = next(e for e in r.context["emails"] if e == data.email)
+    assert row.copies["waiting"] == len(waiting)
+    assert row.copies["sent"] == sum(1 for d in data.deliveries if d.status == "sent")
+    Delivery.objects.filter(pk__in=[d.pk for d in waiting]).update(status=Delivery.CANCELLED)
+    r = client.get(url(data))
+    assert r.context["next_email"] == later
+    assert f"/dashboard/emails/{later.public_id}/".encode() in r.content
+
+
+def test_it_works_for_a_facilitator(client, facilitator, data):
+    client.force_login(facilitator)
+    r = client.get(url(data))
+    assert r.status_code == 200
+    assert b"/export/" not in r.content  # no export link for a facilitator
+
+
+def test_it_refuses_an_outsider(client, outsider, data):
+    client.force_login(outsider)
+    assert client.get(url(data)).status_code == 403
+
+
+def test_it_sends_anonymous_visitors_to_sign_in(client, data):
+    r = client.get(url(data))
+    assert r.status_code == 302 and r["Location"].startswith("/dashboard/login/?next=")
+
+
+def test_it_answers_404_for_an_unknown_cohort(client, organizer, db):
+    client.force_login(organizer)
+    assert client.get("/dashboard/cohorts/no-such-cohort/").status_code == 404
+
+
+def test_it_refuses_post(client, organizer, data):
+    client.force_login(organizer)
+    assert client.post(url(data)).status_code == 405
+
+
+def test_it_uses_a_fixed_number_of_queries(client, organizer, data, django_assert_max_num_queries):
+    client.force_login(organizer)
+    make_cohort_data(n=30)  # another cohort changes nothing
+    with django_assert_max_num_queries(25):
+        client.get(url(data))

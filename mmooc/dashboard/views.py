@@ -1,0 +1,134 @@
+"""Staff pages: home (courses and cohorts), the audit log, a cohort's overview, mail cost."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django import forms
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from mmooc.audit.models import AuditEntry
+from mmooc.courses.models import Cohort, Course
+from mmooc.emails.models import CourseEmail
+from mmooc.lib.staff import organizer_required, staff_required
+
+from . import charts, stats
+from .access import get_cohort, get_course, powers
+
+AUDIT_PAGE_SIZE = 50
+
+
+@require_GET
+@staff_required
+def home(request: HttpRequest) -> HttpResponse:
+    courses = list(Course.objects.prefetch_related("cohorts"))
+    counts = stats.learner_counts(Cohort.objects.all())
+    rows = []
+    for course in courses:
+        cohorts = [{"cohort": c, "phase": c.phase(), "counts": counts.get(c.pk, {})}
+                   for c in course.cohorts.all()]
+        rows.append({"course": course, "cohorts": cohorts})
+    ctx = {"courses": rows, **powers(request)}
+    return render(request, "dashboard/home.html", ctx)
+
+
+class AuditFilter(forms.Form):
+    action = forms.CharField(required=False, max_length=64)
+    page = forms.IntegerField(required=False, min_value=1)
+
+
+@require_GET
+@organizer_required
+def audit(request: HttpRequest) -> HttpResponse:
+    form = AuditFilter(request.GET)
+    if not form.is_valid():
+        ctx = {"form": form, "actions": [], "page": None}
+        return render(request, "dashboard/audit.html", ctx, status=400)
+    entries = AuditEntry.objects.select_related("actor")
+    action = form.cleaned_data["action"]
+    if action:
+        entries = entries.filter(action=action)
+    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(form.cleaned_data["page"] or 1)
+    actions = AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct()
+    ctx = {"form": form, "page": page, "action": action, "actions": list(actions)}
+    return render(request, "dashboard/audit.html", ctx)
+
+
+@require_GET
+@staff_required
+def overview(request: HttpRequest, slug: str) -> HttpResponse:
+    cohort = get_cohort(slug)
+    ctx = {"cohort": cohort, "phase": cohort.phase(), **powers(request), **_overview_numbers(cohort),
+           **_overview_charts(cohort), **_email_state(cohort), "cost": stats.cost_for([cohort])}
+    return render(request, "dashboard/overview.html", ctx)
+
+
+def _overview_numbers(cohort: Cohort) -> dict[str, object]:
+    return {"states": stats.states(cohort), "group_vs_solo": stats.group_vs_solo(cohort),
+            "countries": stats.by_field(cohort, "country"), "languages": stats.by_field(cohort, "language"),
+            "suppressions": stats.suppressions_by_reason(cohort),
+            "unsubscribes": sum(stats.unsubscribes_per_day(cohort).values())}
+
+
+def _overview_charts(cohort: Cohort) -> dict[str, str]:
+    signups = stats.signups_per_day(cohort)
+    offsets = stats.utc_offsets(cohort)
+    days, (unsubs, supps) = stats.merged_days(stats.unsubscribes_per_day(cohort),
+                                              stats.suppressions_per_day(cohort))
+    languages = stats.by_field(cohort, "language", limit=12)
+    return {
+        "signups_chart": charts.bar("Signups per day", [d.strftime("%b %-d") for d, _ in signups],
+                                    {"Signups": [n for _, n in signups]}, rotate=30),
+        "offsets_chart": charts.bar("Learners by UTC offset on the start date",
+                                    [stats.offset_label(h) for h, _ in offsets],
+                                    {"Learners": [n for _, n in offsets]}, width=480, height=360, rotate=45),
+        "languages_chart": charts.bar("Languages", [code for code, _ in languages],
+                                      {"Learners": [n for _, n in languages]}, width=480, height=360),
+        "optouts_chart": charts.line("Unsubscribes and suppressions per day",
+                                     [d.strftime("%b %-d") for d in days],
+                                     {"Unsubscribes": unsubs, "Suppressions": supps}, height=280),
+    }
+
+
+def _email_state(cohort: Cohort) -> dict[str, object]:
+    """The cohort's course emails with their copies: the next one due and the last one sent."""
+    emails = list(CourseEmail.objects.filter(cohort=cohort).select_related("message"))
+    copies = stats.email_deliveries([e.message_id for e in emails if e.message_id])
+    for e in emails:
+        e.copies = copies.get(e.message_id, {})
+        e.next_at = e.copies.get("next_at") or (_when(e) if e.state == CourseEmail.SCHEDULED else None)
+        e.last_sent_at = e.copies.get("last_sent_at")
+    upcoming = sorted((e for e in emails if e.next_at), key=lambda e: e.next_at)
+    sent = sorted((e for e in emails if e.last_sent_at), key=lambda e: e.last_sent_at, reverse=True)
+    return {"emails": emails, "next_email": upcoming[0] if upcoming else None,
+            "last_email": sent[0] if sent else None}
+
+
+def _when(email: CourseEmail) -> datetime | None:
+    """When a scheduled email goes out (for local-time emails: the start of that day)."""
+    if email.send_at:
+        return email.send_at
+    if email.day_offset is not None:
+        return email.cohort.start_at() + timedelta(days=email.day_offset)
+    return None
+
+
+@require_GET
+@staff_required
+def cohort_cost(request: HttpRequest, slug: str) -> HttpResponse:
+    cohort = get_cohort(slug)
+    ctx = {"cohort": cohort, "cost": stats.cost_for([cohort]),
+           "course_cost": stats.course_cost(cohort.course), **powers(request)}
+    return render(request, "dashboard/cost.html", ctx)
+
+
+@require_GET
+@staff_required
+def course_cost(request: HttpRequest, slug: str) -> HttpResponse:
+    course = get_course(slug)
+    per_cohort = [(c, stats.cost_for([c])) for c in course.cohorts.all()]
+    ctx = {"course": course, "course_cost": stats.course_cost(course), "per_cohort": per_cohort}
+    return render(request, "dashboard/course_cost.html", ctx)

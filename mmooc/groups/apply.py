@@ -1,0 +1,145 @@
+"""Applying grouping to a cohort: the groups, their memberships and welcome emails, at once.
+
+Everything is written in one transaction (groups, memberships, the audit entry and the
+welcome emails' outbox rows), so a failure leaves the cohort as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from mmooc.audit.log import record
+from mmooc.courses.models import Cohort
+from mmooc.groups import welcome
+from mmooc.groups.grouping import Candidate, GroupSettings, ProposedGroup, make_groups
+from mmooc.groups.models import GroupCheck, Grouping, Membership, StudyGroup
+from mmooc.learners.models import Learner
+
+Progress = Callable[[int, int], None]  # (groups done, groups in all)
+LOCAL_PART_MAX = 64
+
+
+def eligible_learners(cohort: Cohort) -> QuerySet[Learner]:
+    """Confirmed learners who want a group and are in none; with the group check, those who said yes.
+
+    Learners confirmed after the last "do you still want a group?" email were never asked,
+    so their choice at signup stands.
+    """
+    in_group = Membership.objects.active().filter(learner=OuterRef("pk"))
+    qs = (Learner.objects.filter(cohort=cohort).confirmed().wanting_group()
+          .exclude(group_confirmed=False).filter(~Exists(in_group)))
+    if cohort.confirm_group_wish:
+        last = GroupCheck.objects.filter(cohort=cohort).order_by("-sent_at").first()
+        asked = Q(group_confirmed=True)
+        if last is not None:
+            asked |= Q(confirmed_at__gt=last.sent_at)
+        qs = qs.filter(asked)
+    return qs
+
+
+def group_settings(cohort: Cohort, target_size: int | None = None) -> GroupSettings:
+    return GroupSettings(target_size=target_size or cohort.course.group_size, start_date=cohort.start_date)
+
+
+def candidates(cohort: Cohort) -> list[Candidate]:
+    rows = eligible_learners(cohort).order_by().values_list("id", "timezone", "language")
+    return [Candidate(pk, zone, language) for pk, zone, language in rows.iterator(chunk_size=5000)]
+
+
+def _candidates_and_people(cohort: Cohort) -> tuple[list[Candidate], dict[int, welcome.Member]]:
+    """Candidates for the algorithm, and what the welcome emails need of each, in one query."""
+    rows = eligible_learners(cohort).order_by().values_list(
+        "id", "timezone", "language", "email", "name", "public_id")
+    found, people = [], {}
+    for pk, zone, language, email, name, public_id in rows.iterator(chunk_size=5000):
+        found.append(Candidate(pk, zone, language))
+        people[pk] = welcome.Member(pk, email, name, zone, public_id)
+    return found, people
+
+
+def preview(cohort: Cohort, *, target_size: int | None = None, seed: int = 0) -> list[ProposedGroup]:
+    """The groups apply_grouping would make now; nothing is written."""
+    return make_groups(candidates(cohort), group_settings(cohort, target_size), seed=seed)
+
+
+def group_address(cohort: Cohort, number: int) -> str:
+    local = f"{cohort.slug}-group-{number}"
+    if len(local) > LOCAL_PART_MAX:
+        # Long cohort slugs are shortened; the hash keeps two similar slugs apart.
+        digest = hashlib.sha256(cohort.slug.encode()).hexdigest()[:6]
+        local = f"{cohort.slug[:LOCAL_PART_MAX - 20]}-{digest}-group-{number}"
+    return f"{local}@{settings.LIST_DOMAIN}"
+
+
+def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int = 0, actor: Any = None,
+                   progress: Progress | None = None) -> Grouping:
+    """Group every eligible learner of the cohort, write it all, and queue the welcome emails.
+
+    The groups and memberships are written in one transaction; the welcome emails follow in
+    short transactions of a few groups each, so a large cohort never holds the database for
+    long, and each group records when its welcome was queued: welcomes interrupted by a
+    failure are queued by the next call (or `mmooc group apply`), never twice.
+    """
+    config = group_settings(cohort, target_size)
+    welcome.send_pending_welcomes(cohort)
+    with transaction.atomic():
+        # Two staff members applying at once must not group the same learners twice.
+        Cohort.objects.select_for_update().filter(pk=cohort.pk).first()
+        found, people = _candidates_and_people(cohort)
+        proposed = make_groups(found, config, seed=seed)
+        grouping = Grouping.objects.create(
+            cohort=cohort, seed=seed, target_size=config.target_size, min_size=config.smallest,
+            max_size=config.largest, learner_count=sum(g.size for g in proposed),
+            created_by=actor if getattr(actor, "is_authenticated", False) else None)
+        groups = _create_groups(cohort, grouping, proposed, config)
+        _create_memberships(groups, proposed)
+        record(actor, "grouping.applied", grouping,
+               f"{len(groups)} groups formed for {grouping.learner_count} learners in {cohort.slug}",
+               cohort=cohort.slug, groups=len(groups), learners=grouping.learner_count, seed=seed,
+               target_size=config.target_size)
+    members = {g.pk: [people[i] for i in sorted(p.member_ids)] for g, p in zip(groups, proposed, strict=True)}
+    welcome.send_welcomes(cohort, groups, progress=progress, members=members)
+    return grouping
+
+
+def _create_groups(cohort: Cohort, grouping: Grouping, proposed: list[ProposedGroup],
+                   config: GroupSettings) -> list[StudyGroup]:
+    first = (StudyGroup.objects.filter(cohort=cohort).aggregate(n=Max("number"))["n"] or 0) + 1
+    groups = []
+    for offset, p in enumerate(proposed):
+        number = first + offset
+        groups.append(StudyGroup(
+            cohort=cohort, grouping=grouping, public_id=uuid.uuid4(), number=number, name=f"Group {number}",
+            address=group_address(cohort, number), language=p.language, pooled=p.pooled,
+            span_hours=p.span_hours, capacity=max(config.capacity, p.size),
+            offset_start=p.first_offset, offset_end=p.last_offset))
+    return StudyGroup.objects.bulk_create(groups, batch_size=1000)
+
+
+def _create_memberships(groups: list[StudyGroup], proposed: list[ProposedGroup]) -> None:
+    """All memberships in a few statements: model instances would cost more than the insert."""
+    pairs = [(g.pk, learner_id) for g, p in zip(groups, proposed, strict=True) for learner_id in p.member_ids]
+    if not pairs:
+        return
+    now = timezone.now()
+    table = Membership._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            group_ids, learner_ids = (list(col) for col in zip(*pairs, strict=True))
+            cursor.execute(
+                f"INSERT INTO {table} (group_id, learner_id, joined_at, left_at, muted, delivery) "
+                "SELECT g, l, %s, NULL, false, %s FROM unnest(%s::bigint[], %s::bigint[]) AS t(g, l)",
+                [now, Membership.EACH, group_ids, learner_ids])
+        else:
+            joined = connection.ops.adapt_datetimefield_value(now)
+            cursor.executemany(
+                f"INSERT INTO {table} (group_id, learner_id, joined_at, left_at, muted, delivery) "
+                "VALUES (%s, %s, %s, NULL, 0, %s)", [(g, lid, joined, Membership.EACH) for g, lid in pairs])

@@ -1,0 +1,333 @@
+"""The grouping algorithm: learners in, proposed study groups out. Pure: no database.
+
+Learners are first split by language: a language with at least `min_size` learners keeps
+its own groups; the others are pooled together (and the pooled groups say so). Within one
+language, learners are placed on a 24-hour circle by their UTC offset on the cohort's
+start date (daylight saving time included), so UTC+13 sits next to UTC−11. The circle is
+cut into the smallest number of contiguous runs that respects the maximum size, with sizes
+that differ by at most one, choosing where to start and which runs get the extra member so
+that the widest run is as narrow as possible.
+
+Why this is fast: a run's width depends only on which offsets its first and last members
+have, and there are few distinct offsets. Some best cut always starts at a boundary between
+two distinct offsets (sliding every cut forward inside a block of equal offsets never widens
+a run), so only those starts are tried. For one start, a dynamic programme over the runs
+keeps, for each possible end position, the narrowest widest-run-so-far; it is stored as a
+few constant pieces (positions between offset boundaries behave alike), so each step costs
+a handful of operations instead of one per learner.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from mmooc.lib.timezones import utc_offset_hours
+
+DAY = 24.0
+INF = math.inf
+# Late joiners may fill a group this far above the largest size grouping forms.
+LATE_ROOM = 0.25
+
+
+class GroupingError(ValueError):
+    """Settings that cannot give groups; the message is meant for a course organizer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    id: int
+    timezone: str
+    language: str = "en"
+    attributes: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GroupSettings:
+    target_size: int = 40
+    min_size: int | None = None  # default: half the maximum
+    max_size: int | None = None  # default: the target size
+    start_date: date | None = None  # offsets are taken on this day; None = today
+
+    @property
+    def largest(self) -> int:
+        return self.max_size or self.target_size
+
+    @property
+    def smallest(self) -> int:
+        return self.min_size if self.min_size is not None else max(1, (self.largest + 1) // 2)
+
+    @property
+    def capacity(self) -> int:
+        """How many members late joiners may fill a group up to."""
+        return self.largest + max(1, math.ceil(self.largest * LATE_ROOM))
+
+    def check(self) -> None:
+        if self.target_size < 2:
+            raise GroupingError("The group size must be at least 2.")
+        if self.largest < 2:
+            raise GroupingError("The maximum group size must be at least 2.")
+        if not 1 <= self.smallest <= (self.largest + 1) // 2:
+            raise GroupingError(
+                f"The minimum group size must be between 1 and {(self.largest + 1) // 2} (half the "
+                f"maximum of {self.largest}), or some learners could not be given a group of an "
+                "allowed size.")
+
+
+@dataclass(frozen=True)
+class ProposedGroup:
+    number: int
+    member_ids: tuple[int, ...]  # in order around the circle
+    language: str  # "" for a pooled group
+    languages: tuple[str, ...]  # every language among the members
+    pooled: bool
+    span_hours: float  # the narrowest arc of the day holding every member's offset
+    first_offset: float  # UTC offset (hours) of the first member around the circle
+    last_offset: float  # … and of the last one
+
+    @property
+    def size(self) -> int:
+        return len(self.member_ids)
+
+    @property
+    def offsets_label(self) -> str:
+        """Where the group is on the clock: "UTC−5 to UTC−3", or one offset."""
+        first, last = format_offset(self.first_offset), format_offset(self.last_offset)
+        return first if first == last else f"{first} to {last}"
+
+
+def make_groups(learners: Sequence[Candidate], settings: GroupSettings, seed: int = 0) -> list[ProposedGroup]:
+    """Study groups for `learners`, numbered from 1. The seed only breaks ties."""
+    settings.check()
+    offsets = _offsets(learners, settings.start_date or date.today())
+    groups: list[ProposedGroup] = []
+    for language, members in _by_language(learners, settings.smallest):
+        ordered = _circle_order(members, offsets, seed)
+        points = [offsets[c.timezone] % DAY for c in ordered]
+        k = math.ceil(len(ordered) / settings.largest)
+        for lo, hi in _runs(points, k):
+            groups.append(_proposed(len(groups) + 1, language, ordered, points, lo, hi, offsets))
+    return groups
+
+
+def utc_offsets(zones: set[str], on: date) -> dict[str, float]:
+    """Each zone's UTC offset in hours on `on`; unknown zone names count as UTC."""
+    result = {}
+    for name in zones:
+        try:
+            result[name] = utc_offset_hours(name, on)
+        except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+            result[name] = 0.0
+    return result
+
+
+def _offsets(learners: Sequence[Candidate], on: date) -> dict[str, float]:
+    return utc_offsets({c.timezone for c in learners}, on)
+
+
+def _by_language(learners: Sequence[Candidate], min_size: int) -> list[tuple[str, list[Candidate]]]:
+    """(language, learners) sets: "" is the pool of languages too small for their own groups."""
+    counts = Counter(c.language for c in learners)
+    kept = sorted((lang for lang, n in counts.items() if n >= min_size), key=lambda lang: (-counts[lang], lang))
+    pooled = {lang for lang in counts if lang not in kept}
+    pool_size = sum(counts[lang] for lang in pooled)
+    if 0 < pool_size < min_size and kept:
+        # Too few for a group of their own: they join the smallest language, whose groups
+        # become pooled in turn.
+        pooled.add(kept.pop())
+    sets = [(lang, [c for c in learners if c.language == lang]) for lang in kept]
+    if pooled:
+        sets.append(("", [c for c in learners if c.language in pooled]))
+    return sets
+
+
+def _circle_order(members: list[Candidate], offsets: dict[str, float], seed: int) -> list[Candidate]:
+    """Members by offset on the circle; learners sharing an offset in an order set by the seed."""
+    ordered = sorted(members, key=lambda c: c.id)
+    random.Random(seed).shuffle(ordered)
+    ordered.sort(key=lambda c: offsets[c.timezone] % DAY)  # stable: the shuffle breaks ties
+    return ordered
+
+
+def _proposed(number: int, language: str, ordered: list[Candidate], points: list[float], lo: int, hi: int,
+              offsets: dict[str, float]) -> ProposedGroup:
+    n = len(ordered)
+    idx = [i % n for i in range(lo, hi)]
+    members = [ordered[i] for i in idx]
+    langs = tuple(sorted({c.language for c in members}))
+    return ProposedGroup(
+        number=number, member_ids=tuple(c.id for c in members), language=language, languages=langs,
+        pooled=language == "", span_hours=circular_span([points[i] for i in idx]),
+        first_offset=offsets[members[0].timezone], last_offset=offsets[members[-1].timezone])
+
+
+def circular_span(points: Sequence[float]) -> float:
+    """Hours of the narrowest arc of the day that holds every point (0 for one point)."""
+    distinct = sorted({p % DAY for p in points})
+    if len(distinct) < 2:
+        return 0.0
+    gaps = [b - a for a, b in zip(distinct, distinct[1:], strict=False)]
+    gaps.append(distinct[0] + DAY - distinct[-1])
+    return round(DAY - max(gaps), 6)
+
+
+def _runs(points: list[float], k: int) -> list[tuple[int, int]]:
+    """k contiguous runs [lo, hi) around the circle (indices may pass n), narrowest widest."""
+    return _Cutter(points, k).best()
+
+
+class _Cutter:
+    """Cuts sorted circle points into k runs of sizes q or q+1 (r of q+1), minimizing the widest."""
+
+    def __init__(self, points: list[float], k: int) -> None:
+        self.n = n = len(points)
+        self.k = k
+        self.q, self.r = divmod(n, k)
+        self.ext = points + [p + DAY for p in points]
+        # Positions where the offset changes; a run's width only changes across these.
+        self.bounds = [i for i in range(1, 2 * n) if self.ext[i] != self.ext[i - 1]]
+
+    def width(self, p: int, size: int) -> float:
+        return self.ext[p + size - 1] - self.ext[p]
+
+    def starts(self) -> list[int]:
+        """Starts at offset boundaries, the one after the widest gap first (usually the best)."""
+        n = self.n
+        starts = [0] + [b for b in self.bounds if b < n]
+        gap = {s: self.ext[s] - (self.ext[s - 1] if s else self.ext[n - 1] - DAY) for s in starts}
+        return sorted(starts, key=lambda s: (-gap[s], s))
+
+    def best(self) -> list[tuple[int, int]]:
+        best, best_steps, best_start = INF, None, 0
+        for s in self.starts():
+            value, steps = self._solve(s, best)
+            if value < best:
+                best, best_steps, best_start = value, steps, s
+        assert best_steps is not None
+        return self._runs_back(best_start, best_steps)
+
+    def _inside_block(self, first: int, last: int) -> bool:
+        """Whether positions first..last all hold the same offset."""
+        i = bisect_right(self.bounds, first)
+        return i == len(self.bounds) or self.bounds[i] > last
+
+    def _window(self, s: int, j: int) -> tuple[int, int]:
+        """Possible end positions after j runs, keeping exactly r large runs reachable."""
+        lo = max(0, self.r - (self.k - j))
+        hi = min(j, self.r)
+        return s + j * self.q + lo, s + j * self.q + hi
+
+    def _solve(self, s: int, cap: float) -> tuple[float, list[list[tuple[int, int, float]]]]:
+        """Narrowest widest run from start s (or INF if not below cap), with the pieces of each step."""
+        pieces = [(s, s, 0.0)]
+        steps = [pieces]
+        sizes = (self.q, self.q + 1) if self.r else (self.q,)
+        longest = sizes[-1]
+        for j in range(1, self.k + 1):
+            lo, hi = self._window(s, j)
+            if len(pieces) == 1 and self._inside_block(pieces[0][0], pieces[0][1] + longest - 1):
+                # The common case: every run starts and ends among equal offsets (width 0).
+                a, b, v = pieces[0]
+                shifted = (max(a + sizes[0], lo), min(b + longest, hi), v)
+                pieces = [shifted] if shifted[0] <= shifted[1] else []
+            else:
+                grown: list[tuple[int, int, float]] = []
+                for size in sizes:
+                    for a, b, v in pieces:
+                        grown.extend(self._grow(a, b, v, size, lo, hi, cap))
+                pieces = _envelope(grown)
+            if not pieces:
+                return INF, steps
+            steps.append(pieces)
+        return pieces[0][2], steps
+
+    def _grow(self, a: int, b: int, v: float, size: int, lo: int, hi: int,
+              cap: float) -> Iterator[tuple[int, int, float]]:
+        """Pieces of end positions reached from starts a..b with runs of `size`."""
+        a, b = max(a, lo - size), min(b, hi - size)
+        if a > b:
+            return
+        bounds = self.bounds
+        cuts = set(bounds[bisect_right(bounds, a):bisect_right(bounds, b)])
+        cuts.update(x - size + 1 for x in bounds[bisect_right(bounds, a + size - 1):
+                                                 bisect_right(bounds, b + size - 1)])
+        edges = [a, *sorted(cuts), b + 1]
+        for x, y in zip(edges, edges[1:], strict=False):
+            value = max(v, self.width(x, size))
+            if value < cap:
+                yield x + size, y - 1 + size, value
+
+    def _runs_back(self, s: int, steps: list[list[tuple[int, int, float]]]) -> list[tuple[int, int]]:
+        """Walk back from the end (s + n) through the stored pieces to recover the cuts."""
+        p = s + self.n
+        value = _value_at(steps[-1], p)
+        runs = []
+        for j in range(self.k, 0, -1):
+            for size in (self.q, self.q + 1):
+                prev = _value_at(steps[j - 1], p - size)
+                if prev is not None and max(prev, self.width(p - size, size)) <= value:
+                    runs.append((p - size, p))
+                    p, value = p - size, prev
+                    break
+            else:  # pragma: no cover - the pieces always hold a way back
+                raise AssertionError("no way back through the grouping steps")
+        return runs[::-1]
+
+
+def _value_at(pieces: list[tuple[int, int, float]], p: int) -> float | None:
+    i = bisect_right(pieces, (p, INF, INF)) - 1
+    if i >= 0 and pieces[i][0] <= p <= pieces[i][1]:
+        return pieces[i][2]
+    return None
+
+
+def _envelope(pieces: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """The lowest value at each position over overlapping pieces, as disjoint sorted pieces."""
+    if len(pieces) <= 1:
+        return pieces
+    edges = sorted({a for a, _, _ in pieces} | {b + 1 for _, b, _ in pieces})
+    out: list[tuple[int, int, float]] = []
+    for x, y in zip(edges, edges[1:], strict=False):
+        values = [v for a, b, v in pieces if a <= x and y - 1 <= b]
+        if not values:
+            continue
+        v = min(values)
+        if out and out[-1][2] == v and out[-1][1] == x - 1:
+            out[-1] = (out[-1][0], y - 1, v)
+        else:
+            out.append((x, y - 1, v))
+    return out
+
+
+
+@dataclass(frozen=True)
+class Summary:
+    groups: int
+    learners: int
+    smallest: int
+    largest: int
+    widest_span: float
+    pooled: int
+    languages: tuple[str, ...]
+
+
+def summarize(groups: Sequence[ProposedGroup]) -> Summary:
+    """What a proposal amounts to, for the preview page and `mmooc group preview`."""
+    sizes = [g.size for g in groups] or [0]
+    return Summary(groups=len(groups), learners=sum(g.size for g in groups), smallest=min(sizes),
+                   largest=max(sizes), widest_span=max((g.span_hours for g in groups), default=0.0),
+                   pooled=sum(g.pooled for g in groups),
+                   languages=tuple(sorted({lang for g in groups for lang in g.languages})))
+
+
+def format_offset(hours: float) -> str:
+    """UTC+5:30, UTC−3, UTC+0."""
+    sign = "+" if hours >= 0 else "−"
+    minutes = round(abs(hours) * 60)
+    h, m = divmod(minutes, 60)
+    return f"UTC{sign}{h}" + (f":{m:02d}" if m else "")

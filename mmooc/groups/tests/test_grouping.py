@@ -1,0 +1,256 @@
+"""The grouping algorithm, tested as a pure function (no database)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections import Counter
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mmooc.groups.grouping import (
+    DAY,
+    Candidate,
+    GroupingError,
+    GroupSettings,
+    circular_span,
+    format_offset,
+    make_groups,
+    summarize,
+    utc_offsets,
+)
+
+START = date(2027, 3, 1)
+# Zones with whole, half and quarter hour offsets, both sides of the date line.
+ZONES = ["UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles",
+         "America/St_Johns", "Asia/Kolkata", "Asia/Kathmandu", "Asia/Tokyo", "Australia/Adelaide",
+         "Pacific/Apia", "Pacific/Pago_Pago", "Pacific/Kiritimati", "Pacific/Honolulu",
+         "America/Sao_Paulo", "Africa/Lagos", "Pacific/Auckland"] + [f"Etc/GMT{k:+d}" for k in range(-12, 12, 3)]
+LANGS = ["en", "es", "fr", "pt"]
+
+
+def candidates(zones: list[str], langs: list[str] | None = None) -> list[Candidate]:
+    langs = langs or ["en"] * len(zones)
+    return [Candidate(i + 1, z, lang) for i, (z, lang) in enumerate(zip(zones, langs, strict=True))]
+
+
+learner_lists = st.lists(st.tuples(st.sampled_from(ZONES), st.sampled_from(LANGS)), min_size=1, max_size=120)
+sizes = st.integers(min_value=2, max_value=15)
+
+
+def arc(points: list[float], k: int) -> float:
+    """How far a run reaches going east from its first member to its last."""
+    if k == 1:
+        return circular_span(points)
+    return round((points[-1] - points[0]) % DAY, 6)
+
+
+def group_points(group, offsets: dict[str, float], by_id: dict[int, Candidate]) -> list[float]:
+    return [offsets[by_id[i].timezone] % DAY for i in group.member_ids]
+
+
+def widest(groups, learners, k):
+    offsets = utc_offsets({c.timezone for c in learners}, START)
+    by_id = {c.id: c for c in learners}
+    return max(arc(group_points(g, offsets, by_id), k) for g in groups)
+
+
+def brute_force(points: list[float], k: int) -> float:
+    """Every start and every way to give the extra members to runs: the narrowest widest run."""
+    n = len(points)
+    ext = sorted(points) + [p + DAY for p in sorted(points)]
+    q, r = divmod(n, k)
+    best = math.inf
+    for start in range(n):
+        for big in itertools.combinations(range(k), r):
+            p, worst = start, 0.0
+            for j in range(k):
+                size = q + (j in big)
+                worst = max(worst, ext[p + size - 1] - ext[p]) if k > 1 else circular_span(points)
+                p += size
+            best = min(best, worst)
+    return round(best, 6)
+
+
+@given(learner_lists, sizes, st.integers(0, 3))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_it_puts_every_learner_in_exactly_one_group(rows, size, seed):
+    learners = candidates([z for z, _ in rows], [lang for _, lang in rows])
+    groups = make_groups(learners, GroupSettings(size, start_date=START), seed=seed)
+    placed = [i for g in groups for i in g.member_ids]
+    assert sorted(placed) == [c.id for c in learners]
+
+
+@given(learner_lists, sizes)
+@settings(max_examples=150, deadline=None)
+def test_it_keeps_sizes_within_bounds_and_balanced(rows, size):
+    learners = candidates([z for z, _ in rows], [lang for _, lang in rows])
+    config = GroupSettings(size, start_date=START)
+    groups = make_groups(learners, config)
+    assert all(g.size <= config.largest for g in groups)
+    if len(learners) >= config.smallest:
+        assert all(g.size >= config.smallest for g in groups)
+    by_set = Counter()
+    for label in {g.language for g in groups}:
+        same = [g.size for g in groups if g.language == label]
+        assert max(same) - min(same) <= 1
+        by_set[label] = sum(same)
+        assert len(same) == math.ceil(sum(same) / config.largest)
+
+
+@given(learner_lists, sizes)
+@settings(max_examples=150, deadline=None)
+def test_it_keeps_languages_together_where_they_fill_groups(rows, size):
+    learners = candidates([z for z, _ in rows], [lang for _, lang in rows])
+    config = GroupSettings(size, start_date=START)
+    groups = make_groups(learners, config)
+    counts = Counter(c.language for c in learners)
+    big = sorted((lang for lang, n in counts.items() if n >= config.smallest), key=lambda x: (-counts[x], x))
+    rest = sum(n for lang, n in counts.items() if lang not in big)
+    expected_kept = big[:-1] if 0 < rest < config.smallest and big else big
+    for g in groups:
+        assert g.pooled == (g.language == "")
+        if not g.pooled:
+            assert g.languages == (g.language,)
+    assert sorted({g.language for g in groups if not g.pooled}) == sorted(expected_kept)
+
+
+@given(st.lists(st.sampled_from(ZONES), min_size=1, max_size=12), st.integers(2, 6))
+@settings(max_examples=200, deadline=None)
+def test_it_finds_the_narrowest_widest_group_found_by_brute_force(zones, size):
+    learners = candidates(zones)
+    groups = make_groups(learners, GroupSettings(size, min_size=1, start_date=START))
+    offsets = utc_offsets(set(zones), START)
+    k = math.ceil(len(zones) / size)
+    assert widest(groups, learners, k) == brute_force([offsets[z] % DAY for z in zones], k)
+
+
+@given(st.lists(st.sampled_from(["Asia/Tokyo", "Pacific/Apia", "Pacific/Kiritimati", "America/New_York"]),
+                min_size=1, max_size=14), st.integers(2, 5))
+@settings(max_examples=200, deadline=None)
+def test_it_finds_the_brute_force_optimum_when_many_learners_share_a_time_zone(zones, size):
+    learners = candidates(zones)
+    groups = make_groups(learners, GroupSettings(size, min_size=1, start_date=START))
+    offsets = utc_offsets(set(zones), START)
+    k = math.ceil(len(zones) / size)
+    assert widest(groups, learners, k) == brute_force([offsets[z] % DAY for z in zones], k)
+
+
+@given(st.lists(st.sampled_from(ZONES), min_size=2, max_size=200), st.integers(2, 40))
+@settings(max_examples=150, deadline=None)
+def test_it_is_never_wider_than_the_naive_split_of_a_sorted_list(zones, size):
+    learners = candidates(zones)
+    groups = make_groups(learners, GroupSettings(size, min_size=1, start_date=START))
+    offsets = utc_offsets(set(zones), START)
+    linear = sorted(offsets[z] for z in zones)
+    k = math.ceil(len(zones) / size)
+    q, r = divmod(len(zones), k)
+    naive, p = 0.0, 0
+    for j in range(k):
+        run = linear[p:p + q + (j < r)]
+        naive = max(naive, run[-1] - run[0])
+        p += len(run)
+    assert max(g.span_hours for g in groups) <= naive + 1e-9
+
+
+@given(learner_lists, sizes, st.integers(0, 1000), st.randoms())
+@settings(max_examples=100, deadline=None)
+def test_it_gives_the_same_groups_for_the_same_seed_whatever_the_input_order(rows, size, seed, rnd):
+    learners = candidates([z for z, _ in rows], [lang for _, lang in rows])
+    shuffled = learners[:]
+    rnd.shuffle(shuffled)
+    config = GroupSettings(size, start_date=START)
+    assert make_groups(learners, config, seed=seed) == make_groups(shuffled, config, seed=seed)
+
+
+def test_it_uses_the_seed_to_break_ties_between_learners_sharing_an_offset():
+    learners = candidates(["Europe/Paris"] * 40)
+    config = GroupSettings(10, start_date=START)
+    first = [g.member_ids for g in make_groups(learners, config, seed=1)]
+    assert first == [g.member_ids for g in make_groups(learners, config, seed=1)]
+    assert first != [g.member_ids for g in make_groups(learners, config, seed=2)]
+
+
+def test_it_treats_offsets_as_a_circle_across_the_date_line():
+    # Kiribati's Line Islands (UTC+14) and American Samoa (UTC-11) are an hour apart on the clock.
+    learners = candidates(["Pacific/Kiritimati"] * 4 + ["Pacific/Pago_Pago"] * 4 + ["Europe/Paris"] * 8)
+    groups = make_groups(learners, GroupSettings(8, start_date=START))
+    pacific = next(g for g in groups if 1 in g.member_ids)
+    assert set(pacific.member_ids) == set(range(1, 9))
+    assert pacific.span_hours == 1.0
+    assert {pacific.first_offset, pacific.last_offset} == {14.0, -11.0}
+
+
+def test_it_puts_utc_plus_13_next_to_utc_minus_11():
+    learners = candidates(["Pacific/Apia"] * 3 + ["Pacific/Pago_Pago"] * 3 + ["Asia/Dubai"] * 6)
+    groups = make_groups(learners, GroupSettings(6, start_date=START))
+    pacific = next(g for g in groups if 1 in g.member_ids)
+    assert set(pacific.member_ids) == set(range(1, 7))
+    assert pacific.span_hours < 2
+
+
+def test_it_takes_offsets_on_the_start_date_with_daylight_saving_time():
+    # Phoenix keeps UTC-7 all year; Denver is at UTC-7 in winter and UTC-6 in summer.
+    learners = candidates(["America/Phoenix"] * 4 + ["America/Denver"] * 4)
+    winter, = make_groups(learners, GroupSettings(8, start_date=date(2027, 1, 15)))
+    summer, = make_groups(learners, GroupSettings(8, start_date=date(2027, 7, 15)))
+    assert (winter.span_hours, summer.span_hours) == (0.0, 1.0)
+    assert {summer.first_offset, summer.last_offset} == {-7.0, -6.0}
+
+
+def test_it_pools_languages_too_small_for_their_own_groups_and_says_so():
+    zones = ["Europe/Paris"] * 30
+    langs = ["en"] * 20 + ["fr"] * 6 + ["de"] * 4
+    groups = make_groups(candidates(zones, langs), GroupSettings(10, start_date=START))
+    pooled = [g for g in groups if g.pooled]
+    assert [g.languages for g in pooled] == [("de", "fr")]
+    assert all(g.language == "en" for g in groups if not g.pooled)
+
+
+def test_it_makes_the_fewest_groups_the_maximum_allows():
+    groups = make_groups(candidates(["UTC"] * 81), GroupSettings(40, start_date=START))
+    assert [g.size for g in groups] == [27, 27, 27]
+
+
+def test_it_returns_no_groups_for_no_learners():
+    assert make_groups([], GroupSettings(40, start_date=START)) == []
+
+
+@pytest.mark.parametrize("config", [GroupSettings(1), GroupSettings(10, min_size=6), GroupSettings(10, min_size=0)])
+def test_it_refuses_settings_that_cannot_give_groups(config):
+    with pytest.raises(GroupingError):
+        make_groups(candidates(["UTC"] * 5), config)
+
+
+def test_it_counts_an_unknown_time_zone_as_utc():
+    assert utc_offsets({"Mars/Olympus_Mons"}, START) == {"Mars/Olympus_Mons": 0.0}
+
+
+def test_it_measures_a_span_on_the_circle():
+    assert circular_span([13.0 % DAY, -11.0 % DAY]) == 0.0
+    assert circular_span([23.0, 1.0]) == 2.0
+    assert circular_span([5.0]) == 0.0
+
+
+def test_it_groups_a_hundred_thousand_learners():
+    rng = random.Random(3)
+    learners = [Candidate(i, rng.choice(ZONES), rng.choice(LANGS)) for i in range(100_000)]
+    groups = make_groups(learners, GroupSettings(40, start_date=START))
+    assert sum(g.size for g in groups) == 100_000
+
+
+def test_it_summarizes_a_proposal():
+    zones = ["Europe/Paris"] * 6 + ["Asia/Tokyo"] * 3
+    summary = summarize(make_groups(candidates(zones, ["en"] * 6 + ["ja"] * 3), GroupSettings(4, start_date=START)))
+    assert (summary.groups, summary.learners, summary.smallest, summary.largest) == (3, 9, 3, 3)
+    assert summary.languages == ("en", "ja") and summary.pooled == 0
+    assert summary.widest_span == 0.0
+
+
+def test_it_writes_offsets_as_organizers_read_them():
+    assert [format_offset(h) for h in (5.5, -3.0, 0.0, 5.75, -9.5)] == [
+        "UTC+5:30", "UTC−3", "UTC+0", "UTC+5:45", "UTC−9:30"]

@@ -1,0 +1,47 @@
+"""The grouping page in headless chromium: preview, change the size, apply."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.core.cache import cache
+
+from mmooc.groups.models import StudyGroup
+from mmooc.testing import make_cohort, make_course, make_learner
+
+# Playwright's sync API runs an event loop in the test's thread; Django allows the ORM calls
+# the test makes there only when told.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+ZONES = ["Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Sydney", "America/Los_Angeles"]
+
+
+@pytest.fixture(autouse=True)
+def stylesheet(settings):
+    settings.STATICFILES_DIRS = [settings.BASE_DIR / "static"]
+
+
+@pytest.fixture
+def cohort(db):
+    cache.clear()
+    cohort = make_cohort(make_course(group_size=10), slug="py-3", start=date(2027, 3, 1))
+    for i in range(60):
+        make_learner(cohort, timezone=ZONES[i % len(ZONES)])
+    return cohort
+
+
+def test_it_previews_changes_the_size_and_applies(page, live_server, organizer, cohort):
+    page.goto(f"{live_server.url}/dashboard/login/")
+    page.fill("#id_username", "olivia")
+    page.fill("#id_password", "correct horse 42")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/dashboard/cohorts/py-3/grouping/")
+    assert page.locator(".grouping-chart svg .rect").count() > 0
+    assert page.locator("tbody tr").count() == 6
+    page.fill("#id_size", "20")
+    page.click("text=Preview again")
+    assert page.locator("section.card tbody tr").count() == 3
+    page.check("input[name=confirm]")
+    page.click("text=Apply grouping")
+    page.wait_for_selector("text=3 groups formed for 60 learners")
+    assert StudyGroup.objects.filter(cohort=cohort).count() == 3

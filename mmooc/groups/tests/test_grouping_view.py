@@ -1,0 +1,131 @@
+"""The staff grouping page: preview (GET) and apply (POST)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from mmooc.audit.models import AuditEntry
+from mmooc.groups.models import Grouping, Membership, StudyGroup
+from mmooc.mailer.models import Message
+from mmooc.testing import make_cohort, make_course, make_learner
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cohort():
+    cohort = make_cohort(make_course(group_size=4), slug="py-3", start=date(2027, 3, 1))
+    for zone in ["Europe/Paris"] * 4 + ["America/New_York"] * 4:
+        make_learner(cohort, timezone=zone)
+    return cohort
+
+
+def url(cohort, action=""):
+    return f"/dashboard/cohorts/{cohort.slug}/grouping/{action}"
+
+
+def test_it_previews_groups_for_an_organizer(client, organizer, cohort):
+    client.force_login(organizer)
+    response = client.get(url(cohort))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<svg" in body and "Groups by time-zone span" in body
+    assert "UTC+1" in body and "UTC−5" in body
+    assert "Apply grouping" in body
+    assert response.context["summary"].groups == 2
+    assert not StudyGroup.objects.exists()
+
+
+def test_it_previews_again_with_another_size(client, organizer, cohort):
+    client.force_login(organizer)
+    response = client.get(url(cohort), {"size": "8"})
+    assert response.context["summary"].groups == 1
+
+
+def test_it_shows_facilitators_the_preview_without_the_apply_button(client, facilitator, cohort):
+    client.force_login(facilitator)
+    response = client.get(url(cohort))
+    assert response.status_code == 200
+    assert "Apply grouping" not in response.content.decode()
+
+
+def test_it_refuses_a_bad_size_with_a_useful_message(client, organizer, cohort):
+    client.force_login(organizer)
+    response = client.get(url(cohort), {"size": "1"})
+    assert response.status_code == 400
+    assert "A group needs at least 2 people." in response.content.decode()
+
+
+def test_it_refuses_a_size_that_is_not_a_number(client, organizer, cohort):
+    client.force_login(organizer)
+    assert client.get(url(cohort), {"size": "forty"}).status_code == 400
+
+
+def test_it_refuses_outsiders(client, outsider, cohort):
+    client.force_login(outsider)
+    assert client.get(url(cohort)).status_code == 403
+    assert client.post(url(cohort, "apply/"), {"size": 4, "confirm": "1"}).status_code == 403
+    assert not StudyGroup.objects.exists()
+
+
+def test_it_sends_anonymous_visitors_to_sign_in(client, cohort):
+    response = client.get(url(cohort))
+    assert response.status_code == 302 and "/dashboard/login/" in response["Location"]
+
+
+def test_it_answers_404_for_an_unknown_cohort(client, organizer, cohort):
+    client.force_login(organizer)
+    assert client.get("/dashboard/cohorts/nope/grouping/").status_code == 404
+
+
+def test_it_applies_grouping_for_an_organizer(client, organizer, cohort):
+    client.force_login(organizer)
+    response = client.post(url(cohort, "apply/"), {"size": "4", "seed": "5", "confirm": "1"})
+    assert response.status_code == 302 and response["Location"] == url(cohort)
+    grouping = Grouping.objects.get()
+    assert (grouping.seed, grouping.created_by, grouping.learner_count) == (5, organizer, 8)
+    assert Membership.objects.count() == 8
+    assert Message.objects.filter(tag="group-welcome").count() == 2
+    assert AuditEntry.objects.get(action="grouping.applied").actor == organizer
+
+
+def test_it_forbids_facilitators_to_apply(client, facilitator, cohort):
+    client.force_login(facilitator)
+    response = client.post(url(cohort, "apply/"), {"size": "4", "confirm": "1"})
+    assert response.status_code == 403
+    assert not StudyGroup.objects.exists()
+
+
+def test_it_asks_to_confirm_before_applying(client, organizer, cohort):
+    client.force_login(organizer)
+    response = client.post(url(cohort, "apply/"), {"size": "4"})
+    assert response.status_code == 400
+    assert "Tick the box to confirm." in response.content.decode()
+    assert not StudyGroup.objects.exists()
+
+
+def test_it_refuses_to_apply_a_bad_size(client, organizer, cohort):
+    client.force_login(organizer)
+    response = client.post(url(cohort, "apply/"), {"size": "0", "confirm": "1"})
+    assert response.status_code == 400
+    assert not StudyGroup.objects.exists() and not Message.objects.exists()
+
+
+def test_it_answers_405_to_the_wrong_method(client, organizer, cohort):
+    client.force_login(organizer)
+    assert client.post(url(cohort)).status_code == 405
+    assert client.get(url(cohort, "apply/")).status_code == 405
+    assert client.get(url(cohort, "check/")).status_code == 405
+
+
+def test_it_shows_the_waiting_count_once_groups_exist(client, organizer, cohort):
+    client.force_login(organizer)
+    client.post(url(cohort, "apply/"), {"size": "4", "confirm": "1"})
+    make_learner(cohort, timezone="Asia/Tokyo")  # confirmed after grouping, not placed yet
+    make_learner(cohort, timezone="Asia/Tokyo")
+    response = client.get(url(cohort))
+    assert response.context["waiting"] == 2
+    assert "<strong>2</strong> learners confirmed later" in response.content.decode()
+    assert response.context["summary"].learners == 2  # the preview is for them

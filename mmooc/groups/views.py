@@ -1,0 +1,111 @@
+"""Staff pages for grouping (preview, apply, the group check) and the learners' yes/no pages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from mmooc.courses.models import Cohort
+from mmooc.groups import charts, check
+from mmooc.groups.apply import apply_grouping, group_settings, preview
+from mmooc.groups.grouping import GroupingError, summarize
+from mmooc.groups.membership import waiting_learners
+from mmooc.groups.models import Grouping, StudyGroup
+from mmooc.lib.staff import is_organizer, organizer_required, staff_required
+
+# Rows shown on the preview page; the summary and chart always cover every group.
+PREVIEW_ROWS = 300
+MAX_SIZE = 1000
+MAX_SEED = 2**31 - 1
+
+
+class GroupingForm(forms.Form):
+    size = forms.IntegerField(required=False, min_value=2, max_value=MAX_SIZE, label="Target group size",
+                              error_messages={"min_value": "A group needs at least 2 people.",
+                                              "max_value": f"Groups of more than {MAX_SIZE} are not study groups."})
+    seed = forms.IntegerField(required=False, min_value=0, max_value=MAX_SEED, label="Seed",
+                              help_text="Changes only how ties are broken.")
+
+
+class ApplyForm(GroupingForm):
+    confirm = forms.BooleanField(label="Yes, form these groups and send the welcome emails",
+                                 error_messages={"required": "Tick the box to confirm."})
+
+
+def _cohort(slug: str) -> Cohort:
+    return get_object_or_404(Cohort.objects.select_related("course"), slug=slug)
+
+
+def _page(request: HttpRequest, cohort: Cohort, form: forms.Form, *, status: int = 200,
+          size: int | None = None, seed: int = 0) -> HttpResponse:
+    groups, error = [], ""
+    if form.is_valid():
+        try:
+            groups = preview(cohort, target_size=size, seed=seed)
+        except GroupingError as exc:
+            error, status = str(exc), 400
+    existing = StudyGroup.objects.filter(cohort=cohort).count()
+    ctx = {
+        "cohort": cohort, "form": form, "groups": groups[:PREVIEW_ROWS], "more": max(0, len(groups) - PREVIEW_ROWS),
+        "summary": summarize(groups), "chart": charts.spans_chart([g.span_hours for g in groups]) if groups else "",
+        "error": error, "size": size or cohort.course.group_size, "seed": seed, "existing": existing,
+        "waiting": waiting_learners(cohort).count() if existing else 0,
+        "groupings": Grouping.objects.filter(cohort=cohort).order_by("-created_at")[:5],
+        "can_apply": is_organizer(request.user), "last_check": check.last_check(cohort),
+        "settings": group_settings(cohort, size),
+    }
+    return render(request, "groups/grouping.html", ctx, status=status)
+
+
+@require_GET
+@staff_required
+def grouping(request: HttpRequest, slug: str) -> HttpResponse:
+    cohort = _cohort(slug)
+    form = GroupingForm(request.GET)
+    if not form.is_valid():
+        return _page(request, cohort, form, status=400)
+    return _page(request, cohort, form, size=form.cleaned_data["size"], seed=form.cleaned_data["seed"] or 0)
+
+
+@require_POST
+@organizer_required
+def apply(request: HttpRequest, slug: str) -> HttpResponse:
+    cohort = _cohort(slug)
+    form = ApplyForm(request.POST)
+    if not form.is_valid():
+        return _page(request, cohort, form, status=400)
+    size, seed = form.cleaned_data["size"], form.cleaned_data["seed"] or 0
+    try:
+        result = apply_grouping(cohort, target_size=size, seed=seed, actor=request.user)
+    except GroupingError as exc:
+        form.add_error("size", str(exc))
+        return _page(request, cohort, form, status=400)
+    messages.success(request, f"{result.groups.count()} groups formed for {result.learner_count} learners; "
+                              "their welcome emails are queued.")
+    return redirect(reverse("groups:grouping", args=[cohort.slug]))
+
+
+@require_POST
+@organizer_required
+def send_check(request: HttpRequest, slug: str) -> HttpResponse:
+    cohort = _cohort(slug)
+    sent = check.send_group_check(cohort, actor=request.user)
+    messages.success(request, f"Asked {sent.learner_count} learners whether they still want a group.")
+    return redirect(reverse("groups:grouping", args=[cohort.slug]))
+
+
+@require_http_methods(["GET", "POST"])
+def check_answer(request: HttpRequest, token: str, answer: str) -> HttpResponse:
+    """A learner's yes or no: GET shows the button (mail scanners change nothing), POST records it."""
+    if answer not in (check.YES, check.NO):
+        raise Http404("This link is not valid or has expired.")
+    learner = check.learner_from_token(token)
+    done = request.method == "POST"
+    if done:
+        check.record_answer(learner, answer)
+    ctx = {"learner": learner, "course": learner.cohort.course, "answer": answer, "done": done}
+    return render(request, "groups/check.html", ctx)

@@ -1,0 +1,209 @@
+"""The mail the groups app sends: a group's welcome, a late joiner's welcome.
+
+Each group's welcome is one outbox message with one delivery per member: who is in the
+group, how its list works, and the course's suggestions for a first message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from mmooc.courses.models import Cohort, Course
+from mmooc.groups.models import Membership, StudyGroup
+from mmooc.learners import links
+from mmooc.learners.models import Learner
+from mmooc.mailer import outbox
+from mmooc.mailer.models import Message
+
+DEFAULT_INTRO = ("Say hello: who you are, where you are, why you took this course, and when in the "
+                 "week you plan to study. Then ask one question about this week's material.")
+CHUNK = 500  # groups per members query
+# Groups welcomed per transaction: short enough not to hold SQLite's single writer for long.
+WELCOME_BATCH = 100
+# Characters that would turn a learner's name into Markdown, HTML or a placeholder.
+UNSAFE = re.compile(r"[\\`*_{}\[\]<>()#+!|~]")
+
+WELCOME_SUBJECT = "Welcome to {group} of {course}"
+WELCOME_BODY = """Hello{{{{ greeting }}}},
+
+You are now in **{group}**, a study group of {size} learners of *{course}* in nearby time zones.{language}
+
+**Who is in the group**
+
+{members}
+
+**How the group works**
+
+- Write to [{address}](mailto:{address}): your message goes to everyone in the group.
+- Replies go to the whole group too, so everyone can follow the conversation.
+- Every message is kept in the group's archive, linked from [your page]({{{{ learner.page_url }}}}).
+- Be kind and patient: people write from different places, at different times of day.
+- To leave the group, use the link at the bottom of any group message.
+
+**Ideas for a first message**
+
+{intro}
+"""
+
+JOINED_SUBJECT = "You are now in {group} of {course}"
+JOINED_BODY = """Hello{{{{ greeting }}}},
+
+You joined *{course}* after the study groups were formed, so we found you a place in
+**{group}**, the group nearest to your time zone with room: {size} learners so far.
+
+Write to [{address}](mailto:{address}) to say hello: your message goes to everyone in the
+group, and replies go to everyone too. The group's archive is linked from
+[your page]({{{{ learner.page_url }}}}).
+
+**Ideas for a first message**
+
+{intro}
+"""
+
+
+@dataclass(frozen=True)
+class Member:
+    learner_id: int
+    email: str
+    name: str
+    timezone: str
+    public_id: UUID
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else ""
+
+
+def safe_text(text: str) -> str:
+    """A learner-written name made inert inside a Markdown body."""
+    return UNSAFE.sub("", text).strip()
+
+
+def zone_label(zone: str) -> str:
+    return zone.replace("_", " ")
+
+
+def footer(course: Course) -> str:
+    parts = [course.organizer_name, course.organizer_email, course.postal_line]
+    return " · ".join(p for p in parts if p)
+
+
+class Contexts:
+    """Per-recipient values, as `learner_context` gives them, built quickly for many learners.
+
+    Group mail's unsubscribe link means "leave my study group" (MAIL_RULES 7).
+    """
+
+    MARK = "TOKEN-MARK"
+
+    def __init__(self) -> None:
+        self.page = settings.BASE_URL + reverse("learners:page", args=[self.MARK])
+        self.unsubscribe = settings.BASE_URL + reverse("learners:unsubscribe", args=[self.MARK])
+        # One signer per purpose for the whole batch, signing exactly as links.make_token does.
+        self.page_signer = links._signer(links.PAGE)
+        self.unsubscribe_signer = links._signer(links.UNSUBSCRIBE)
+
+    def __call__(self, public_id: UUID, name: str) -> dict[str, str]:
+        first = name.split()[0] if name.strip() else ""
+        page = self.page_signer.sign(public_id.hex)
+        leave = self.unsubscribe_signer.sign("g" + public_id.hex)
+        return {"learner.first_name": first, "learner.name": name,
+                "learner.page_url": self.page.replace(self.MARK, page),
+                "unsubscribe_url": self.unsubscribe.replace(self.MARK, leave),
+                "greeting": f" {first}" if first else ""}
+
+
+def group_context(learner: Learner) -> dict[str, str]:
+    """One learner's values for group mail."""
+    ctx = dict(links.learner_context(learner))
+    ctx["unsubscribe_url"] = links.unsubscribe_url(learner, "group")
+    ctx["greeting"] = f" {learner.first_name}" if learner.first_name else ""
+    return ctx
+
+
+def members_of(groups: list[StudyGroup]) -> dict[int, list[Member]]:
+    """Active members of each group, in joining order, a few hundred groups per query."""
+    result: dict[int, list[Member]] = defaultdict(list)
+    for i in range(0, len(groups), CHUNK):
+        rows = (Membership.objects.active().filter(group_id__in=[g.pk for g in groups[i:i + CHUNK]])
+                .order_by("group_id", "id")
+                .values_list("group_id", "learner_id", "learner__email", "learner__name", "learner__timezone",
+                             "learner__public_id"))
+        for group_id, *fields in rows.iterator(chunk_size=5000):
+            result[group_id].append(Member(*fields))
+    return result
+
+
+def _member_lines(members: list[Member]) -> str:
+    return "\n".join(f"- {safe_text(m.first_name) or 'A learner'} ({zone_label(m.timezone)})" for m in members)
+
+
+def _language_line(group: StudyGroup) -> str:
+    return " Members write in several languages." if group.pooled else ""
+
+
+def _compose(group: StudyGroup, course: Course, subject: str, body: str, tag: str) -> Message:
+    return outbox.compose(kind=Message.SUBSCRIBED, subject=subject, body=body, scope=f"cohort:{group.cohort_id}",
+                          tag=tag, reply_to=group.address, list_id=group.list_id, list_name=group.name,
+                          footer=footer(course))
+
+
+def send_welcomes(cohort: Cohort, groups: list[StudyGroup], progress: Callable[[int, int], None] | None = None,
+                  members: dict[int, list[Member]] | None = None) -> int:
+    """One welcome message per group, to each of its members; returns the deliveries queued.
+
+    Groups are handled WELCOME_BATCH at a time, each batch in its own transaction that also
+    marks them welcomed, so an interruption leaves the rest for send_pending_welcomes.
+    `members` (group id → members) saves reading them again when the caller has them.
+    """
+    queued = 0
+    contexts = Contexts()
+    for start in range(0, len(groups), WELCOME_BATCH):
+        batch = groups[start:start + WELCOME_BATCH]
+        people = members if members is not None else members_of(batch)
+        with transaction.atomic():
+            pending = set(StudyGroup.objects.select_for_update().filter(
+                pk__in=[g.pk for g in batch], welcomed_at__isnull=True).values_list("pk", flat=True))
+            for done, group in enumerate(batch, start=start + 1):
+                if group.pk in pending:
+                    queued += _welcome(cohort, group, people.get(group.pk, []), contexts)
+                if progress is not None:
+                    progress(done, len(groups))
+            StudyGroup.objects.filter(pk__in=pending).update(welcomed_at=timezone.now())
+    return queued
+
+
+def send_pending_welcomes(cohort: Cohort, progress: Callable[[int, int], None] | None = None) -> int:
+    """Queue the welcome emails of groups whose welcome was interrupted."""
+    groups = list(StudyGroup.objects.filter(cohort=cohort, welcomed_at__isnull=True).order_by("number"))
+    return send_welcomes(cohort, groups, progress=progress) if groups else 0
+
+
+def _welcome(cohort: Cohort, group: StudyGroup, people: list[Member], contexts: Contexts) -> int:
+    course = cohort.course
+    body = WELCOME_BODY.format(group=group.name, size=len(people), course=safe_text(course.title),
+                               language=_language_line(group), members=_member_lines(people),
+                               address=group.address, intro=course.group_intro.strip() or DEFAULT_INTRO)
+    message = _compose(group, course, WELCOME_SUBJECT.format(group=group.name, course=course.title), body,
+                       "group-welcome")
+    return outbox.enqueue(message, (outbox.Recipient(m.email, contexts(m.public_id, m.name), ref=str(m.public_id))
+                                    for m in people))
+
+
+def send_joined(learner: Learner, group: StudyGroup, size: int) -> None:
+    """Tell a late joiner which group they are in."""
+    course = learner.cohort.course
+    body = JOINED_BODY.format(course=safe_text(course.title), group=group.name, size=size,
+                              address=group.address, intro=course.group_intro.strip() or DEFAULT_INTRO)
+    message = _compose(group, course, JOINED_SUBJECT.format(group=group.name, course=course.title), body,
+                       "group-joined")
+    outbox.enqueue(message, [outbox.Recipient(learner.email, group_context(learner), ref=str(learner.public_id))])

@@ -12,9 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from mmooc.courses.models import Cohort, Course
@@ -98,28 +96,16 @@ def footer(course: Course) -> str:
 
 
 class Contexts:
-    """Per-recipient values, as `learner_context` gives them, built quickly for many learners.
+    """Per-recipient values, as `learner_context` gives them, for many learners read with values().
 
     Group mail's unsubscribe link means "leave my study group" (MAIL_RULES 7).
     """
 
-    MARK = "TOKEN-MARK"
-
-    def __init__(self) -> None:
-        self.page = settings.BASE_URL + reverse("learners:page", args=[self.MARK])
-        self.unsubscribe = settings.BASE_URL + reverse("learners:unsubscribe", args=[self.MARK])
-        # One signer per purpose for the whole batch, signing exactly as links.make_token does.
-        self.page_signer = links._signer(links.PAGE)
-        self.unsubscribe_signer = links._signer(links.UNSUBSCRIBE)
-
     def __call__(self, public_id: UUID, name: str) -> dict[str, str]:
-        first = name.split()[0] if name.strip() else ""
-        page = self.page_signer.sign(public_id.hex)
-        leave = self.unsubscribe_signer.sign("g" + public_id.hex)
-        return {"learner.first_name": first, "learner.name": name,
-                "learner.page_url": self.page.replace(self.MARK, page),
-                "unsubscribe_url": self.unsubscribe.replace(self.MARK, leave),
-                "greeting": f" {first}" if first else ""}
+        ctx = links.context_for(public_id, name, "group")
+        first = ctx["learner.first_name"]
+        ctx["greeting"] = f" {first}" if first else ""
+        return ctx
 
 
 def group_context(learner: Learner) -> dict[str, str]:

@@ -194,7 +194,7 @@ def member_mute(request: HttpRequest, slug: str, number: int, membership_id: int
 
     with transaction.atomic():
         memberships.set_muted(membership, muted, request.user)
-    state = "muted: their posts are held" if muted else "no longer muted"
+    state = "muted: their posts are no longer relayed" if muted else "no longer muted"
     messages.success(request, f"{_who(membership)} is {state}.")
     return _back(membership)
 

@@ -1,7 +1,22 @@
 from django.apps import AppConfig
 
+# Digests go out once a day; looking every hour sends each soon after midnight UTC.
+DIGEST_EVERY = 3600
+
 
 class ListsConfig(AppConfig):
     name = "mmooc.lists"
     label = "lists"
     verbose_name = "Group lists"
+
+    def ready(self) -> None:
+        from anymail.signals import inbound
+
+        from mmooc.learners.signals import learner_left
+        from mmooc.lib import periodic
+        from mmooc.lists.digest import send_digests
+        from mmooc.lists.receivers import forget_erased_author, handle_inbound
+
+        inbound.connect(handle_inbound, dispatch_uid="mmooc.lists.inbound")
+        learner_left.connect(forget_erased_author, dispatch_uid="mmooc.lists.forget_erased_author")
+        periodic.register("lists.digest", send_digests, every=DIGEST_EVERY)

@@ -7,6 +7,12 @@ from mmooc.groups.models import StudyGroup
 from mmooc.learners.models import Learner
 
 
+class PostQuerySet(models.QuerySet):
+    def visible(self) -> PostQuerySet:
+        """What members see in the archive and in digests: not hidden, not held."""
+        return self.filter(hidden=False, held=False)
+
+
 class Post(models.Model):
     """A message a member sent to their group's address, kept in the group's archive."""
 
@@ -24,7 +30,15 @@ class Post(models.Model):
     raw = models.BinaryField()
     size = models.PositiveIntegerField(default=0)
     hidden = models.BooleanField(default=False)
+    # Stored but not relayed: the provider judged it spam. Staff decide.
+    held = models.BooleanField(default=False)
+    held_reason = models.CharField(max_length=200, blank=True)
+    # The outbox message that carried the copies (None while held).
+    outbox_message = models.ForeignKey("mailer.Message", null=True, blank=True,
+                                       on_delete=models.SET_NULL, related_name="+")
     received_at = models.DateTimeField(default=timezone.now)
+
+    objects = PostQuerySet.as_manager()
 
     class Meta:
         ordering = ["received_at"]
@@ -35,4 +49,75 @@ class Post(models.Model):
         indexes = [
             # Archive pages: a group's posts by thread and time.
             models.Index(fields=["group", "thread_id", "received_at"], name="post_thread"),
+            # Digests and stats: a group's posts in a time window.
+            models.Index(fields=["group", "received_at"], name="post_group_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or "(no subject)"
+
+
+class Refusal(models.Model):
+    """A message sent to a group address and not relayed, with why: for staff to look into."""
+
+    TOO_BIG, DEFECTIVE, NO_MESSAGE_ID, LOOP, BOUNCE, AUTO_REPLY, NON_MEMBER, MUTED = (
+        "too-big", "defective", "no-message-id", "loop", "bounce", "auto-reply", "non-member", "muted")
+    REASONS = [(TOO_BIG, "Too big"), (DEFECTIVE, "Unreadable (broken MIME)"),
+               (NO_MESSAGE_ID, "No Message-ID"), (LOOP, "Mail loop"), (BOUNCE, "Bounce"),
+               (AUTO_REPLY, "Automatic reply"), (NON_MEMBER, "Sender is not a member"),
+               (MUTED, "Sender is muted")]
+
+    group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="refusals")
+    reason = models.CharField(max_length=16, choices=REASONS)
+    sender = models.CharField(max_length=254, blank=True, help_text="From address, lower-cased.")
+    envelope_sender = models.CharField(max_length=254, blank=True)
+    message_id = models.CharField(max_length=995, blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    detail = models.CharField(max_length=500, blank=True)
+    notified = models.BooleanField(default=False, help_text="The sender was sent a notice.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # A group's staff page: its recent refusals.
+            models.Index(fields=["group", "created_at"], name="refusal_group_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()}: {self.sender or self.envelope_sender}"
+
+
+class Notice(models.Model):
+    """One notice to a sender whose post was refused, at most one per address per day."""
+
+    address = models.CharField(max_length=254, help_text="Lower-cased.")
+    day = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # The rate limit itself: a second notice the same day fails to insert.
+            models.UniqueConstraint(fields=["address", "day"], name="notice_once_per_day"),
+        ]
+
+
+class Digest(models.Model):
+    """One day's digest of a group's posts, for the members who chose a digest."""
+
+    group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="digests")
+    day = models.DateField()
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+    post_count = models.PositiveIntegerField(default=0)
+    message = models.ForeignKey("mailer.Message", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["group", "-day"]
+        constraints = [
+            # One digest per group per day, however often the command runs.
+            models.UniqueConstraint(fields=["group", "day"], name="digest_once_per_day"),
         ]

@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+"""Group archives, mounted at /groups/."""
+
+from django.urls import path
+
+from mmooc.lists import views
 
 app_name = "lists"
-urlpatterns: list = []
+urlpatterns = [
+    path("<uuid:public_id>/", views.group_archive, name="group_archive"),
+    path("<uuid:public_id>/posts/<int:post_id>/visibility", views.post_visibility, name="post_visibility"),
+    path("archive/<str:token>/", views.archive, name="archive"),
+]

@@ -1,0 +1,402 @@
+"""Group list relay: LMTP acceptance to copies at an SMTP sink, and copies per second sustained.
+
+    .venv/bin/python bench/relay.py [--db sqlite|postgres] [--posts 200] [--burst 500]
+                                    [--members 40] [--clients 4] [--no-wake]
+
+One process runs what `mmooc serve` runs for mail: the LMTP server and the delivery
+engine (threads), on a fresh database; Postfix's smtp-sink stands in for the mail
+provider (install it with /work/shared/tools/smtp-sink-ceiling). A group of `--members`
+members plus the poster, so every post makes `--members` copies.
+
+1. Latency: `--posts` posts, one at a time, over one LMTP connection. For each: the LMTP
+   accept time (MAIL to the last reply after DATA), and the time from that reply to the
+   sink's 250 for the post's last copy (timed at the engine's SMTP client).
+2. Throughput: `--burst` posts from `--clients` LMTP connections at once (from another
+   process); copies per second from the first post sent to the last copy at the sink.
+3. Memory: peak RSS of this process, and PSS of the sink and of the PostgreSQL backends
+   serving the run.
+
+By default the engine is woken when a post's copies are committed (`engine.wake`, set
+here if the mail engine does not provide it); `--no-wake` shows the engine polling alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import smtplib
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+PG_NAME = "mmooc_bench_relay"
+BODY = ("Hi everyone,\n\nHere is what I found about this week's exercises. " * 6 + "\n\n") * 6
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    p.add_argument("--posts", type=int, default=200, help="posts for the latency run")
+    p.add_argument("--burst", type=int, default=500, help="posts for the throughput run")
+    p.add_argument("--members", type=int, default=40, help="copies per post")
+    p.add_argument("--clients", type=int, default=4, help="LMTP connections in the throughput run")
+    p.add_argument("--no-wake", action="store_true", help="let the engine find new copies by polling")
+    p.add_argument("--workers", type=int, default=0,
+                   help="run the engine as this many `mmooc worker` processes instead of in-process "
+                        "(they find new copies by polling; times come from the outbox rows)")
+    return p.parse_args()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_sink(port: int) -> subprocess.Popen:
+    sink = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+    if not os.path.exists(sink):
+        sys.exit("bench/relay.py: smtp-sink not found; run /work/shared/tools/smtp-sink-ceiling once to install it")
+    proc = subprocess.Popen([sink, "-u", "nobody", f"127.0.0.1:{port}", "1000"])
+    for _ in range(100):
+        try:
+            smtplib.SMTP("127.0.0.1", port, timeout=1).quit()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    sys.exit("bench/relay.py: smtp-sink did not start")
+
+
+def configure(args: argparse.Namespace, sink_port: int, data_dir: str) -> None:
+    os.environ.update({
+        "DJANGO_SETTINGS_MODULE": "mmooc.settings", "MMOOC_DATA_DIR": data_dir,
+        "MMOOC_EMAIL_URL": f"smtp://127.0.0.1:{sink_port}?tls=none", "MMOOC_LOG_LEVEL": "WARNING",
+        "MMOOC_LIST_DOMAIN": "lists.course.example.org",
+    })
+    if args.db == "postgres":
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {PG_NAME}")
+        os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_NAME}"
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def make_group(members: int):
+    import uuid
+
+    from mmooc.groups.models import Membership, StudyGroup
+    from mmooc.testing import make_cohort, make_learner
+
+    cohort = make_cohort(slug="bench")
+    group = StudyGroup.objects.create(cohort=cohort, number=1, name="Group 1", public_id=uuid.uuid4(),
+                                      address="bench-group-1@lists.course.example.org")
+    for i in range(members + 1):
+        learner = make_learner(cohort, f"member{i}@example.org", name=f"Member {i}")
+        Membership.objects.create(group=group, learner=learner)
+    return group
+
+
+def raw_post(n: int, to: str) -> bytes:
+    return (f"From: Member Zero <member0@example.org>\r\nTo: {to}\r\nSubject: Week {n % 7 + 1} notes\r\n"
+            f"Date: Mon, 2 Nov 2026 10:00:00 +0000\r\nMessage-ID: <bench-{n}-{time.time_ns()}@example.org>\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            + BODY.replace("\n", "\r\n")).encode()
+
+
+class OutboxTiming:
+    """Arrival times read from the outbox (sent_at), for engines in other processes."""
+
+    def __init__(self) -> None:
+        self.total_before = 0
+
+    def wait_for(self, message_id: int, copies: int, timeout: float = 60) -> float:
+        from django.db.models import Max
+
+        from mmooc.mailer.models import Delivery
+
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            rows = Delivery.objects.filter(message_id=message_id, status=Delivery.SENT)
+            if rows.count() >= copies:
+                sent_at = rows.aggregate(last=Max("sent_at"))["last"]
+                return time.perf_counter() - (time.time() - sent_at.timestamp())
+            time.sleep(0.005)
+        raise RuntimeError(f"the copies of message {message_id} did not all arrive")
+
+    @property
+    def total(self) -> int:
+        from mmooc.mailer.models import Delivery
+
+        return Delivery.objects.filter(status=Delivery.SENT).count()
+
+    @property
+    def last(self) -> float:
+        from django.db.models import Max
+
+        from mmooc.mailer.models import Delivery
+
+        sent_at = Delivery.objects.aggregate(last=Max("sent_at"))["last"]
+        return time.perf_counter() - (time.time() - sent_at.timestamp())
+
+    def wait_total(self, total: int, timeout: float = 600) -> None:
+        deadline = time.perf_counter() + timeout
+        while self.total < total and time.perf_counter() < deadline:
+            time.sleep(0.02)
+
+
+def start_workers(count: int) -> list[subprocess.Popen]:
+    mmooc = str(Path(sys.executable).parent / "mmooc")
+    return [subprocess.Popen([mmooc, "worker"], env=os.environ.copy()) for _ in range(count)]
+
+
+class Timing:
+    """When each delivery reached the sink, and an event per post when its last copy did."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Condition()
+        self.at_sink: dict[int, float] = {}  # outbox message id -> time of its last copy so far
+        self.count: dict[int, int] = {}
+        self.total = 0
+        self.last = 0.0
+
+    def arrived(self, message_id: int, when: float) -> None:
+        with self.lock:
+            self.at_sink[message_id] = when
+            self.count[message_id] = self.count.get(message_id, 0) + 1
+            self.total += 1
+            self.last = when
+            self.lock.notify_all()
+
+    def wait_for(self, message_id: int, copies: int, timeout: float = 60) -> float:
+        """When the message's `copies`-th copy reached the sink."""
+        with self.lock:
+            if not self.lock.wait_for(lambda: self.count.get(message_id, 0) >= copies, timeout):
+                from mmooc.mailer.models import Delivery
+
+                states = list(Delivery.objects.filter(message_id=message_id).values_list("status", "last_error")[:3])
+                raise RuntimeError(f"only {self.count.get(message_id, 0)} of {copies} copies arrived: {states}")
+            return self.at_sink[message_id]
+
+    def wait_total(self, total: int, timeout: float = 600) -> None:
+        with self.lock:
+            self.lock.wait_for(lambda: self.total >= total, timeout)
+
+
+def start_engine(timing: Timing, wake: bool) -> tuple[threading.Thread, threading.Event]:
+    from django.conf import settings
+
+    from mmooc.mailer import engine, transports
+
+    class TimedSMTP(transports.SMTPTransport):
+        # A batch's copies are all at the sink when send() returns: timed then (an upper bound).
+        def send(self, jobs):
+            results = super().send(jobs)
+            now = time.perf_counter()
+            message_of = {job.id: job.message_id for job in jobs}
+            for result in results:
+                if result.outcome == transports.SENT:
+                    timing.arrived(message_of[result.id], now)
+            return results
+
+    stop, poke = threading.Event(), threading.Event()
+    if wake and not hasattr(engine, "wake"):
+        engine.wake = poke.set  # the hook the relay calls once a post's copies are committed
+
+    def loop() -> None:
+        eng = engine.Engine(transport=TimedSMTP(settings.EMAIL_CONFIG))
+        eng.start()
+        try:
+            while not stop.is_set():
+                step = eng.step()
+                if step.processed:
+                    continue
+                poke.wait(step.wait)
+                poke.clear()
+        finally:
+            eng.stop()
+            from django.db import connection
+
+            connection.close()
+
+    thread = threading.Thread(target=loop, name="engine", daemon=True)
+    thread.start()
+    return thread, stop
+
+
+def lmtp_send(conn: smtplib.LMTP, raw: bytes, to: str) -> None:
+    refused = conn.sendmail("member0@example.org", [to], raw)
+    if refused:
+        raise RuntimeError(f"refused: {refused}")
+
+
+def message_for(post_number: int) -> int:
+    """The outbox message of the post just accepted."""
+    from mmooc.lists.models import Post
+
+    return Post.objects.order_by("-pk").values_list("outbox_message_id", flat=True)[0]
+
+
+def latency_run(args, group, host: str, port: int, timing: Timing) -> tuple[list[float], list[float]]:
+    from django.db import connection
+
+    accepts, deliveries = [], []
+    with smtplib.LMTP(host, port, timeout=60) as conn:
+        for n in range(args.posts):
+            raw = raw_post(n, group.address)
+            t0 = time.perf_counter()
+            lmtp_send(conn, raw, group.address)
+            t1 = time.perf_counter()
+            last_copy = timing.wait_for(message_for(n), args.members)
+            accepts.append(t1 - t0)
+            deliveries.append(last_copy - t1)
+    connection.close()
+    return accepts, deliveries
+
+
+def burst_run(args, group, host: str, port: int, timing: Timing) -> tuple[float, int, list[float]]:
+    """The LMTP clients run in a process of their own, as Postfix would: they do not compete
+    with the relay and the engine for this process's interpreter."""
+    before = timing.total
+    expected = before + args.burst * args.members
+    command = [sys.executable, __file__, "--client", host, str(port), group.address, str(args.burst),
+               str(args.clients)]
+    start = time.perf_counter()
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    timing.wait_total(expected)
+    accepts = [float(x) for x in out.split()]
+    return timing.last - start, timing.total - before, accepts
+
+
+def client_main(host: str, port: int, address: str, posts: int, clients: int) -> None:
+    """`--client`: send `posts` posts over `clients` LMTP connections; print each accept time."""
+    accepts: list[float] = []
+    lock = threading.Lock()
+
+    def client(k: int) -> None:
+        with smtplib.LMTP(host, port, timeout=120) as conn:
+            for n in range(k, posts, clients):
+                t0 = time.perf_counter()
+                lmtp_send(conn, raw_post(100_000 + n, address), address)
+                with lock:
+                    accepts.append(time.perf_counter() - t0)
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(client, range(clients)))
+    print(" ".join(f"{a:.6f}" for a in accepts))
+
+
+def pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def postgres_pss_kb() -> tuple[int, int]:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0, 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        pids = [r[0] for r in cursor.fetchall()]
+    return sum(pss_kb(p) for p in pids), len(pids)
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    args = parse_args()
+    sink_port = free_port()
+    sink = start_sink(sink_port)
+    data_dir = tempfile.mkdtemp(prefix="mmooc-bench-relay-")
+    try:
+        configure(args, sink_port, data_dir)
+        from mmooc.lists import lmtp
+
+        group = make_group(args.members)
+        workers: list[subprocess.Popen] = []
+        if args.workers:
+            timing: Timing | OutboxTiming = OutboxTiming()
+            workers = start_workers(args.workers)
+            stop = threading.Event()
+        else:
+            timing = Timing()
+            engine_thread, stop = start_engine(timing, wake=not args.no_wake)
+        server = lmtp.start("127.0.0.1", free_port())
+        try:
+            accepts, deliveries = latency_run(args, group, server.host, server.port, timing)
+            elapsed, copies, burst_accepts = burst_run(args, group, server.host, server.port, timing)
+            db_pss, db_procs = postgres_pss_kb()
+            workers_mb = sum(pss_kb(w.pid) for w in workers) / 1024
+        finally:
+            server.stop()
+            stop.set()
+            for w in workers:
+                w.terminate()
+                w.wait()
+            if not workers:
+                engine_thread.join(timeout=30)
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + workers_mb
+        sink_mb = pss_kb(sink.pid) / 1024
+        report(args, accepts, deliveries, elapsed, copies, burst_accepts, rss_mb, sink_mb, db_pss / 1024, db_procs)
+    finally:
+        sink.terminate()
+        sink.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def report(args, accepts, deliveries, elapsed, copies, burst_accepts, rss_mb, sink_mb, db_mb, db_procs) -> None:
+    ms = 1000
+    wake = "polling only" if args.no_wake or args.workers else "engine woken on commit"
+    if args.workers:
+        wake += f", engine in {args.workers} `mmooc worker` process{'es' * (args.workers > 1)}"
+    print(f"relay bench: {args.db}, {args.members} copies per post, {wake}")
+    print(f"  LMTP accept, one at a time ({len(accepts)} posts): median {statistics.median(accepts) * ms:.1f} ms, "
+          f"p99 {pct(accepts, 99) * ms:.1f} ms  (target p99 < 50 ms)")
+    print(f"  accept to all {args.members} copies at the sink: median {statistics.median(deliveries) * ms:.1f} ms, "
+          f"p99 {pct(deliveries, 99) * ms:.1f} ms  (target median < 100 ms)")
+    print(f"  sustained, {args.burst} posts from {args.clients} LMTP connections: {copies} copies in {elapsed:.2f} s "
+          f"= {copies / elapsed:,.0f} copies/s, {args.burst / elapsed:.1f} posts/s  (target >= 3,500 copies/s)")
+    print(f"  LMTP accept under that load: median {statistics.median(burst_accepts) * ms:.1f} ms, "
+          f"p99 {pct(burst_accepts, 99) * ms:.1f} ms")
+    total = rss_mb + sink_mb + db_mb
+    db = f" + PostgreSQL {db_mb:.0f} MB PSS ({db_procs} backends)" if args.db == "postgres" else ""
+    ours = "these processes" if args.workers else "this process"
+    print(f"  memory: {ours} {rss_mb:.0f} MB + smtp-sink {sink_mb:.1f} MB{db} = {total:.0f} MB  (target < 200 MB)")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--client"]:
+        host, port, address, posts, clients = sys.argv[2:7]
+        client_main(host, int(port), address, int(posts), int(clients))
+    else:
+        main()

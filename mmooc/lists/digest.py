@@ -1,0 +1,113 @@
+"""Daily digests for members who chose one instead of each post.
+
+    send_digests(now=None) -> int     run by `mmooc lists digest` (daily, e.g. from cron)
+
+Each group with digest members gets at most one digest per day, covering its posts since
+the previous digest up to the start of the day (UTC); a Digest row per group and day makes
+a second run the same day do nothing. The digest is one outbox message per group, sent
+to each digest member with their own unsubscribe and archive links.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from mmooc.groups.models import Membership, StudyGroup
+from mmooc.lists.links import archive_url, list_info
+from mmooc.lists.models import Digest, Post
+from mmooc.lists.relay import LearnerRef, member_recipients
+
+MAX_POST_CHARS = 2000
+
+
+def send_digests(now: datetime | None = None) -> int:
+    """Queue today's digests; returns how many groups got one (groups without new posts get none)."""
+    now = now or timezone.now()
+    until = datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
+    day = until.date() - timedelta(days=1)
+    sent = 0
+    for group in groups_with_digest_members():
+        sent += send_group_digest(group, day, until)
+    return sent
+
+
+def groups_with_digest_members() -> QuerySet[StudyGroup]:
+    members = Membership.objects.active().filter(delivery=Membership.DIGEST)
+    return (StudyGroup.objects.filter(pk__in=members.values("group"))
+            .select_related("cohort__course").order_by("pk"))
+
+
+def send_group_digest(group: StudyGroup, day: date, until: datetime) -> bool:
+    """The digest of `group` for `day`, once; False when already done or there was nothing new."""
+    if Digest.objects.filter(group=group, day=day).exists():
+        return False
+    last = Digest.objects.filter(group=group).order_by("-until").first()
+    since = last.until if last else until - timedelta(days=1)
+    posts = list(Post.objects.visible().filter(group=group, received_at__gte=since, received_at__lt=until)
+                 .order_by("received_at", "id"))
+    try:
+        with transaction.atomic():
+            digest = Digest.objects.create(group=group, day=day, since=since, until=until,
+                                           post_count=len(posts))
+            if posts:
+                digest.message = _queue(group, day, posts)
+                digest.save(update_fields=["message"])
+    except IntegrityError:
+        return False  # another run made it first
+    return bool(posts)
+
+
+def _queue(group: StudyGroup, day: date, posts: list[Post]):
+    from mmooc.mailer import outbox
+    from mmooc.mailer.models import Message
+
+    info = list_info(group)
+    course = group.cohort.course
+    n = len(posts)
+    message = outbox.compose(
+        kind=Message.SUBSCRIBED, subject=f"{group.name} digest for {day:%B} {day.day}: {n} post{'s' * (n != 1)}",
+        body=digest_body(group, posts), scope=f"cohort:{group.cohort_id}", tag="digest",
+        reply_to=f"{group.name} <{info.address}>", list_id=info.list_id, list_name=info.name,
+        footer=" · ".join(p for p in (course.organizer_name, course.postal_line) if p))
+    recipients = member_recipients(group, delivery=Membership.DIGEST)
+    outbox.enqueue(message, [_with_archive(r, group) for r in recipients])
+    return message
+
+
+def _with_archive(recipient, group: StudyGroup):
+    from mmooc.mailer.outbox import Recipient
+
+    learner = LearnerRef(uuid.UUID(recipient.ref))
+    context = {**recipient.context, "archive_url": archive_url(group, learner)}
+    return Recipient(recipient.address, context, ref=recipient.ref)
+
+
+def digest_body(group: StudyGroup, posts: list[Post]) -> str:
+    """Markdown: each post quoted under its author, subject and time; members' words never as markup."""
+    parts = [f"Yesterday's posts to {group.name} ({group.address}). Reply to this email to write to the "
+             "group, or [read the whole archive]({{ archive_url }})."]
+    for post in posts:
+        text = post.text.strip()
+        if len(text) > MAX_POST_CHARS:
+            text = text[:MAX_POST_CHARS].rstrip() + " …"
+        parts.append(f"**{_inline(post.author_name or 'A member')}**, {post.received_at:%H:%M} UTC: "
+                     f"{_inline(post.subject or '(no subject)')}\n\n{_quoted(text)}")
+    return "\n\n---\n\n".join(parts)
+
+
+def _inline(text: str) -> str:
+    """A name or subject inside Markdown: punctuation that Markdown or placeholders use, escaped."""
+    return "".join("\\" + c if c in "\\`*_{}[]()<>#+!|~" else c for c in text)
+
+
+def _quoted(text: str) -> str:
+    """A member's text as a Markdown quote; `{{` broken so no placeholder is ever filled in it.
+
+    Any HTML in it is cleaned by the mail renderer's sanitizer like the rest of the body."""
+    lines = text.replace("{{", "{ {").replace("}}", "} }").splitlines() or [""]
+    return "\n".join("> " + line for line in lines)

@@ -1,0 +1,420 @@
+"""The relay: every message for a group address ends here, whichever door it came in by.
+
+    receive(raw, envelope_sender, envelope_recipients) -> [Outcome, …]
+
+One Outcome per recipient, in order, each with the SMTP reply the LMTP server gives for
+it (MAIL_RULES 21–25, 35, 40–42, 50–52). A relayed post is stored and its copies queued
+in the outbox in one transaction, so a 250 means both are committed. Loops, bounces,
+automatic replies and posts from non-members are accepted and dropped (a refusal would
+make the sending server mail a bounce back), recorded as Refusal rows for staff.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import parseaddr
+from functools import lru_cache
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mmooc.groups.models import Membership, StudyGroup
+from mmooc.learners.models import Learner, email_key
+from mmooc.lists import inbound as checks
+from mmooc.lists.headers import build_copy
+from mmooc.lists.links import list_info
+from mmooc.lists.models import Notice, Post, Refusal
+
+log = logging.getLogger("mmooc.lists")
+
+MAX_POST_BYTES = getattr(settings, "LIST_MAX_POST_BYTES", 10 * 1024 * 1024)
+
+RELAYED, HELD, DUPLICATE, DROPPED, REFUSED, BOUNCE, UNSUBSCRIBE, TEMPFAIL = (
+    "relayed", "held", "duplicate", "dropped", "refused", "bounce", "unsubscribe", "tempfail")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a message for one recipient, and the LMTP reply that says so."""
+
+    recipient: str
+    action: str  # RELAYED, HELD, DUPLICATE, DROPPED, REFUSED, BOUNCE, UNSUBSCRIBE or TEMPFAIL
+    code: int
+    status: str  # the enhanced status code, e.g. "5.1.1"
+    text: str
+    post_id: int | None = None
+
+    @property
+    def reply(self) -> str:
+        return f"{self.code} {self.status} {self.text}"
+
+    @property
+    def accepted(self) -> bool:
+        return 200 <= self.code < 300
+
+
+def receive(raw: bytes, envelope_sender: str | None, envelope_recipients: list[str], *,
+            held_reason: str = "", notify_refused: bool = False) -> list[Outcome]:
+    """Relay one inbound message to each recipient group.
+
+    `envelope_sender` "" is the null sender of bounces; None means the door does not know it.
+    `held_reason` (a provider's spam verdict) stores the post without relaying it.
+    `notify_refused` also tells the sender about a message too big or unreadable, for the
+    webhook door, where no SMTP refusal reaches them.
+    """
+    delivery = _Delivery(raw, envelope_sender, held_reason, notify_refused)
+    return [delivery.outcome_for(r) for r in envelope_recipients]
+
+
+def max_post_mb() -> str:
+    return f"{MAX_POST_BYTES / (1024 * 1024):g} MB"
+
+
+class _Delivery:
+    """One inbound message on its way to one or more recipients; parsed once."""
+
+    def __init__(self, raw: bytes, envelope_sender: str | None, held_reason: str, notify_refused: bool) -> None:
+        self.raw = raw
+        self.sender_known = envelope_sender is not None
+        self.envelope_sender = checks.clean_text(envelope_sender or "").strip("<>")
+        self.held_reason = held_reason
+        self.notify_refused = notify_refused
+        self._parsed: checks.Inbound | checks.Defective | None = None
+
+    @property
+    def known_sender(self) -> str | None:
+        """The envelope sender ("" for the null sender of bounces), or None when the door did not say."""
+        return self.envelope_sender if self.sender_known else None
+
+    def parsed(self) -> checks.Inbound:
+        if self._parsed is None:
+            try:
+                self._parsed = checks.parse(self.raw)
+            except checks.Defective as exc:
+                self._parsed = exc
+        if isinstance(self._parsed, checks.Defective):
+            raise self._parsed
+        return self._parsed
+
+    def outcome_for(self, recipient: str) -> Outcome:
+        """Everything done for one recipient commits together, or not at all (then 451)."""
+        try:
+            with transaction.atomic():
+                return self._outcome(recipient.strip().strip("<>"))
+        except Exception:
+            log.exception("lists: could not handle a message for %s", recipient)
+            return Outcome(recipient, TEMPFAIL, 451, "4.3.0",
+                           "Temporary problem on our side; please try again later")
+
+    def _outcome(self, recipient: str) -> Outcome:
+        if _is_bounce_address(recipient):
+            _handle_bounce(self.raw, recipient)
+            return Outcome(recipient, BOUNCE, 250, "2.0.0", "Delivery report received")
+        if _is_unsubscribe_address(recipient):
+            _handle_unsubscribe(self.raw, recipient)
+            return Outcome(recipient, UNSUBSCRIBE, 250, "2.0.0", "Unsubscribe request received")
+        group = find_group(recipient)
+        if group is None:
+            log.info("lists: refused a message for %s: no such group", recipient)
+            return Outcome(recipient, REFUSED, 550, "5.1.1", f"No such group address: {recipient}")
+        if len(self.raw) > MAX_POST_BYTES:
+            return self._refuse(group, Refusal.TOO_BIG, 552, "5.3.4",
+                                f"Message too big for {group.name}: posts are limited to {max_post_mb()}")
+        try:
+            post = self.parsed()
+        except checks.Defective as exc:
+            return self._defective(group, str(exc))
+        if not post.message_id:
+            return self._refuse(group, Refusal.NO_MESSAGE_ID, 550, "5.6.0",
+                                f"Message not sent to {group.name}: it has no Message-ID header")
+        return self._checked(group, post)
+
+    def _reasons(self, post: checks.Inbound) -> list[tuple[str, str]]:
+        message = post.message
+        return [
+            (Refusal.LOOP, checks.loop_reason(message, settings.LIST_DOMAIN)),
+            (Refusal.BOUNCE, checks.bounce_reason(message, self.known_sender, post.from_address)),
+            (Refusal.AUTO_REPLY, checks.auto_reply_reason(message, post.subject)),
+        ]
+
+    def _checked(self, group: StudyGroup, post: checks.Inbound) -> Outcome:
+        try:
+            reasons = self._reasons(post)
+        except Exception:  # header values hostile enough to break the parser on reading
+            return self._defective(group, "its headers cannot be read")
+        for reason, why in reasons:
+            if why:
+                if reason == Refusal.BOUNCE:
+                    _handle_bounce(self.raw, group.address, strict=False)
+                return self._drop(group, post, reason, why)
+        member = find_member(group, [post.from_address, post.sender_address, self.envelope_sender])
+        if member is None or member.muted:
+            reason = Refusal.NON_MEMBER if member is None else Refusal.MUTED
+            # No notice for what the provider judged spam: its sender is most likely forged.
+            return self._drop(group, post, reason, "the sender may not post to the group",
+                              notify=not self.held_reason)
+        try:
+            return store_and_relay(group, member.learner, post, self.raw, held_reason=self.held_reason)
+        except checks.Defective as exc:
+            return self._defective(group, str(exc))
+
+    def _defective(self, group: StudyGroup, why: str) -> Outcome:
+        return self._refuse(group, Refusal.DEFECTIVE, 501, "5.6.0", f"Message not sent to {group.name}: {why}",
+                            detail=why)
+
+    def _drop(self, group: StudyGroup, post: checks.Inbound, reason: str, why: str, *,
+              notify: bool = False) -> Outcome:
+        sender = post.from_address or self.envelope_sender
+        notified = notify and send_notice(group, reason, self.envelope_sender or post.from_address, post.subject,
+                                          post.message_id)
+        Refusal.objects.create(group=group, reason=reason, sender=sender[:254], detail=why[:500],
+                               envelope_sender=self.envelope_sender[:254], message_id=post.message_id,
+                               subject=post.subject[:998], size=len(self.raw), notified=notified)
+        log.info("lists: not relayed to %s (%s): %s", group.address, reason, why)
+        return Outcome(group.address, DROPPED, 250, "2.0.0", f"Accepted, not relayed: {why}")
+
+    def _refuse(self, group: StudyGroup, reason: str, code: int, status: str, text: str, *,
+                detail: str = "") -> Outcome:
+        headers = _headers_only(self.raw)
+        sender, subject, message_id = _described(headers)
+        notified = False
+        if self.notify_refused and headers is not None and _may_notify(headers, self.known_sender):
+            notified = send_notice(group, reason, self.envelope_sender or sender, subject, "", detail=detail)
+        Refusal.objects.create(group=group, reason=reason, sender=sender[:254], detail=(detail or text)[:500],
+                               envelope_sender=self.envelope_sender[:254], message_id=message_id,
+                               subject=subject[:998], size=len(self.raw), notified=notified)
+        log.info("lists: refused a message for %s: %s", group.address, text)
+        return Outcome(group.address, REFUSED, code, status, text)
+
+
+def find_group(address: str) -> StudyGroup | None:
+    groups = StudyGroup.objects.select_related("cohort")
+    # Addresses are stored lower-case: the exact match uses the unique index.
+    return groups.filter(address=address.lower()).first() or groups.filter(address__iexact=address).first()
+
+
+def find_member(group: StudyGroup, addresses: list[str]) -> Membership | None:
+    """The active membership of the first address that belongs to a member, in the order given."""
+    keys = [email_key(a) for a in addresses if a]
+    rows = (Membership.objects.active().filter(group=group, learner__email_key__in=keys)
+            .exclude(learner__state__in=(Learner.LEFT, Learner.ERASED)).select_related("learner"))
+    by_key = {m.learner.email_key: m for m in rows}
+    return next((by_key[k] for k in keys if k in by_key), None)
+
+
+def store_and_relay(group: StudyGroup, author: Learner, post: checks.Inbound, raw: bytes, *,
+                    held_reason: str = "", now: datetime | None = None) -> Outcome:
+    """Store the post and queue one copy per member, in one transaction; once per Message-ID."""
+    if Post.objects.filter(group=group, message_id=post.message_id).exists():
+        return _duplicate(group, post)
+    now = now or timezone.now()
+    author_name = author.name or post.from_name or author.email.partition("@")[0]
+    try:
+        with transaction.atomic():
+            message = None if held_reason else _queue_copies(group, author, author_name, post, raw, now)
+            stored = Post.objects.create(
+                group=group, author=author, author_name=author_name[:200], message_id=post.message_id,
+                in_reply_to=post.in_reply_to, references=" ".join(post.references),
+                thread_id=thread_id_for(group, post), subject=post.subject[:998],
+                text=checks.body_text(post.message), raw=raw, size=len(raw), received_at=now,
+                held=bool(held_reason), held_reason=held_reason[:200], outbox_message=message)
+    except IntegrityError:
+        if Post.objects.filter(group=group, message_id=post.message_id).exists():
+            return _duplicate(group, post)  # the same post, delivered twice at once
+        raise
+    if held_reason:
+        log.info("lists: held a post to %s: %s", group.address, held_reason)
+        return Outcome(group.address, HELD, 250, "2.0.0", "Accepted and held for review", stored.pk)
+    _wake_engine()
+    return Outcome(group.address, RELAYED, 250, "2.0.0", f"Sent to {group.name}", stored.pk)
+
+
+def _duplicate(group: StudyGroup, post: checks.Inbound) -> Outcome:
+    return Outcome(group.address, DUPLICATE, 250, "2.0.0", "Already received; sent once")
+
+
+def _queue_copies(group: StudyGroup, author: Learner, author_name: str, post: checks.Inbound,
+                  raw: bytes, now: datetime):
+    from mmooc.mailer import outbox
+
+    info = list_info(group)
+    copy = build_copy(raw, subject=post.subject, author_name=author_name, author_address=author.email,
+                      info=info, now=now)
+    message = outbox.compose_raw(raw=copy, scope=f"cohort:{group.cohort_id}", tag="relay",
+                                 list_id=info.list_id, list_name=info.name)
+    outbox.enqueue(message, member_recipients(group, exclude=author))
+    return message
+
+
+class LearnerRef(NamedTuple):
+    """A learner as the link builders need one: its public id (read without loading the row)."""
+
+    public_id: uuid.UUID
+
+
+def member_recipients(group: StudyGroup, exclude: Learner | None = None, delivery: str = Membership.EACH):
+    """One outbox Recipient per active member who takes each post (or the digest)."""
+    from mmooc.mailer.outbox import Recipient
+
+    members = (Membership.objects.active().filter(group=group, delivery=delivery)
+               .exclude(learner__state__in=(Learner.LEFT, Learner.ERASED))
+               .exclude(learner__email_key__endswith="@" + settings.LIST_DOMAIN))
+    if exclude is not None:
+        members = members.exclude(learner=exclude)
+    rows = members.values_list("learner__email", "learner__public_id")
+    return [Recipient(email, {"unsubscribe_url": _leave_group_url(public_id)}, ref=str(public_id))
+            for email, public_id in rows]
+
+
+@lru_cache(maxsize=20_000)
+def _leave_group_url(public_id: uuid.UUID) -> str:
+    """A member's one-click "leave the group" link. These links never expire, so one made for
+    an earlier post serves again: signing 40 of them for every post costs more than the relay."""
+    from mmooc.learners.links import unsubscribe_url
+
+    return unsubscribe_url(LearnerRef(public_id), scope="group")
+
+
+def thread_id_for(group: StudyGroup, post: checks.Inbound) -> str:
+    """The thread's first Message-ID: from the nearest stored post it answers, else as it names it."""
+    candidates = post.thread_candidates
+    if candidates:
+        known = dict(Post.objects.filter(group=group, message_id__in=candidates)
+                     .values_list("message_id", "thread_id"))
+        for mid in reversed(candidates):
+            if mid in known:
+                return known[mid] or mid
+    return post.thread_root
+
+
+# Notices to senders whose post was not relayed (MAIL_RULES 24).
+
+NOTICE_REASONS = {
+    Refusal.NON_MEMBER: "only members of {group} can write to its address. If you are a member, "
+                        "write from the address you signed up with.",
+    Refusal.MUTED: "posting to {group} is paused for your address. Reply to this message to ask "
+                   "the course team why.",
+    Refusal.TOO_BIG: "it is larger than the {limit} a group post may be. Share big files as a link instead.",
+    Refusal.DEFECTIVE: "it could not be read: {detail}.",
+}
+
+
+def send_notice(group: StudyGroup, reason: str, to: str, subject: str, message_id: str, *,
+                detail: str = "", now: datetime | None = None) -> bool:
+    """Tell a sender why their post was not relayed: at most once a day per address."""
+    to = to.strip().strip("<>")
+    if reason not in NOTICE_REASONS or "@" not in to or to.lower().endswith("@" + settings.LIST_DOMAIN):
+        return False
+    from mmooc.mailer import outbox
+
+    day = (now or timezone.now()).date()
+    why = NOTICE_REASONS[reason].format(group=group.name, limit=max_post_mb(), detail=_plain(detail))
+    body = (f"Your message \u201c{_plain(subject) or 'without a subject'}\u201d to {group.address} "
+            f"was not sent to the group, because {why}\n\n"
+            "This is an automatic reply; you will get at most one a day.")
+    headers = {"Auto-Submitted": "auto-replied"}
+    if message_id:
+        headers.update({"In-Reply-To": message_id, "References": message_id})
+    try:
+        with transaction.atomic():
+            Notice.objects.create(address=email_key(to)[:254], day=day)
+            outbox.send(to=to, subject=f"Your message to {group.name} was not sent", body=body,
+                        scope=f"cohort:{group.cohort_id}", tag="list-notice", headers=headers)
+    except IntegrityError:
+        return False  # already told today
+    except outbox.OutboxError as exc:
+        log.info("lists: no notice to %s: %s", to, exc)
+        return False
+    return True
+
+
+def _plain(text: str) -> str:
+    """Sender-supplied words shown in a notice: no Markdown, HTML or placeholders, one line."""
+    return re.sub(r"[^\w .,!?'’:;/-]", "", checks.clean_text(text))[:120].strip()
+
+
+def _headers_only(raw: bytes) -> Message | None:
+    """The header fields of a refused message, unparsed (compat32): enough to describe it."""
+    try:
+        return BytesParser(policy=policy.compat32).parsebytes(raw[:256 * 1024], headersonly=True)
+    except Exception:  # only used to describe a message already refused
+        return None
+
+
+def _described(headers: Message | None) -> tuple[str, str, str]:
+    """(sender, subject, Message-ID) of a refused message, each "" when unreadable."""
+    if headers is None:
+        return "", "", ""
+    def text(name: str) -> str:
+        return checks.clean_text(str(headers.get(name, "")))
+    return parseaddr(text("From"))[1].lower(), text("Subject"), checks.first_id(text("Message-ID"))
+
+
+def _may_notify(headers: Message, envelope_sender: str | None) -> bool:
+    """Never answer a bounce, an automatic reply or list mail (MAIL_RULES 24)."""
+    try:
+        sender, subject, _ = _described(headers)
+        return not (checks.loop_reason(headers, settings.LIST_DOMAIN)
+                    or checks.bounce_reason(headers, envelope_sender, sender)
+                    or checks.auto_reply_reason(headers, subject)
+                    or "List-Id" in headers)
+    except Exception:  # unreadable headers: stay silent
+        return False
+
+
+# The mailer's side of inbound mail: bounces to our return paths, unsubscribes by mail.
+
+def _is_bounce_address(address: str) -> bool:
+    try:
+        from mmooc.mailer.bounces import is_bounce_address
+    except ImportError:
+        from mmooc.mailer.verp import is_bounce_address
+    return is_bounce_address(address)
+
+
+def _is_unsubscribe_address(address: str) -> bool:
+    try:
+        from mmooc.mailer.bounces import is_unsubscribe_address
+    except ImportError:
+        return False
+    return is_unsubscribe_address(address)
+
+
+def _handle_unsubscribe(raw: bytes, recipient: str) -> None:
+    from mmooc.mailer.bounces import handle_unsubscribe
+
+    handle_unsubscribe(raw, recipient)
+
+
+def _handle_bounce(raw: bytes, recipient: str, *, strict: bool = True) -> None:
+    """Hand a report to the mailer; `strict` lets its errors through (451: the server retries)."""
+    try:
+        from mmooc.mailer.bounces import handle_bounce
+    except ImportError:
+        log.warning("lists: a bounce for %s arrived and no bounce handler is installed", recipient)
+        return
+    if strict:
+        handle_bounce(raw, recipient)
+        return
+    try:
+        handle_bounce(raw, recipient)
+    except Exception:  # a report we cannot use must not make the sending server retry for days
+        log.exception("lists: the bounce handler failed on a report for %s", recipient)
+
+
+def _wake_engine() -> None:
+    """Copies are due now: let an engine in this process look at once rather than at its next poll."""
+    from mmooc.mailer import engine
+
+    wake = getattr(engine, "wake", None)
+    if wake is not None:
+        transaction.on_commit(wake)

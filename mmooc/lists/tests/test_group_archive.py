@@ -1,0 +1,67 @@
+"""The group's page (its List-Archive URL): the whole archive for staff, a pointer for anyone else."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from mmooc.lists.models import Post, Refusal
+
+pytestmark = pytest.mark.django_db
+
+
+def url(group) -> str:
+    return f"/groups/{group.public_id}/"
+
+
+def make_post(group, subject, **fields):
+    return Post.objects.create(group=group, subject=subject, text="words", message_id=f"<{subject}@x>",
+                               thread_id=f"<{subject}@x>", raw=b"", author_name="Alice", **fields)
+
+
+def test_staff_see_every_post_hidden_and_held_ones_marked(client, facilitator, group):
+    make_post(group, "Shown")
+    make_post(group, "Hidden", hidden=True)
+    make_post(group, "Held", held=True, held_reason="Mailgun judged it spam")
+    client.force_login(facilitator)
+    response = client.get(url(group))
+    assert response.status_code == 200
+    assert [t["subject"] for t in response.context["ctx"]["threads"]] == ["Held", "Hidden", "Shown"]
+    assert b"Show again" in response.content and b"held" in response.content
+
+
+def test_staff_see_the_messages_not_relayed(client, organizer, group):
+    Refusal.objects.create(group=group, reason=Refusal.NON_MEMBER, sender="mallory@example.org", subject="Buy")
+    client.force_login(organizer)
+    response = client.get(url(group))
+    assert b"mallory@example.org" in response.content and b"Sender is not a member" in response.content
+
+
+def test_anyone_else_gets_a_members_only_page_without_posts(client, group):
+    make_post(group, "Private words")
+    response = client.get(url(group))
+    assert response.status_code == 200
+    assert b"open to its members only" in response.content and b"Private words" not in response.content
+
+
+def test_a_signed_in_outsider_sees_no_posts(client, outsider, group):
+    make_post(group, "Private words")
+    client.force_login(outsider)
+    assert b"Private words" not in client.get(url(group)).content
+
+
+def test_an_unknown_group_is_404(client, organizer):
+    client.force_login(organizer)
+    assert client.get(f"/groups/{uuid.uuid4()}/").status_code == 404
+
+
+def test_it_refuses_post(client, organizer, group):
+    client.force_login(organizer)
+    assert client.post(url(group)).status_code == 405
+
+
+def test_a_bad_page_number_is_a_400(client, organizer, group):
+    client.force_login(organizer)
+    response = client.get(url(group) + "?page=0")
+    assert response.status_code == 400 and b"The page must be 1 or more." in response.content

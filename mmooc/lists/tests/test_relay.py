@@ -1,0 +1,282 @@
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from mmooc import testing
+from mmooc.groups.models import Membership
+from mmooc.learners.models import Learner
+from mmooc.lib.env import parse_email_url
+from mmooc.lists import relay
+from mmooc.lists.models import Notice, Post, Refusal
+from mmooc.lists.tests.conftest import add_member, make_group
+from mmooc.lists.tests.mail import multipart_post, raw_post
+from mmooc.mailer import engine
+from mmooc.mailer.models import Delivery, Message
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def outbox_mode(settings):
+    settings.EMAIL_CONFIG = parse_email_url("outbox:")
+    settings.MAIL_RATE_LIMIT = 0
+
+
+def post_to(group, raw=None, sender="alice@example.org", **kw):
+    raw = raw if raw is not None else raw_post(sender=sender, to=group.address, **kw)
+    return relay.receive(raw, sender, [group.address])
+
+
+def copies(group):
+    """What each member would receive: the rendered bytes of every relayed copy, by address."""
+    engine.drain()
+    rows = Delivery.objects.filter(message__tag="relay", message__scope=f"cohort:{group.cohort_id}")
+    return {d.recipient: message_from_bytes(bytes(d.stored), policy=policy.default) for d in rows}
+
+
+def test_a_members_post_is_relayed_to_every_other_member(group):
+    [outcome] = post_to(group)
+    assert (outcome.action, outcome.reply) == (relay.RELAYED, "250 2.0.0 Sent to Group 1")
+    assert sorted(copies(group)) == ["bob@example.org", "carol@example.org"]
+
+
+def test_each_copy_has_the_list_headers_and_its_own_unsubscribe(group):
+    post_to(group, subject="Week 1 questions", message_id="<q1@mail.example.org>")
+    msg = copies(group)["bob@example.org"]
+    assert msg["To"] == "bob@example.org"
+    assert msg["From"].addresses[0].display_name == "Alice Smith via Group 1"
+    assert msg["From"].addresses[0].addr_spec == group.address
+    assert msg["Reply-To"].addresses[0].addr_spec == group.address
+    assert msg["X-Original-From"] == "\"Alice Smith\" <alice@example.org>"
+    assert msg["Subject"] == "[Group 1] Week 1 questions"
+    assert msg["Message-ID"] == "<q1@mail.example.org>"
+    assert msg.get_all("List-Id") == ["Group 1 <py-3-group-1.lists.course.example.org>"]
+    assert msg["List-Post"] == f"<mailto:{group.address}>"
+    assert msg["List-Archive"] == f"<http://127.0.0.1:8000/groups/{group.public_id}/>"
+    assert msg["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/u/")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["Precedence"] == "list" and msg["X-Loop"] == group.address
+
+
+def test_each_unsubscribe_link_leaves_the_group_for_that_member(group):
+    from mmooc.learners.links import unsubscribe_target
+
+    post_to(group)
+    url = copies(group)["carol@example.org"]["List-Unsubscribe"].split(",")[0].strip("<>")
+    learner, scope = unsubscribe_target(url.rstrip("/").rsplit("/", 1)[1])
+    assert (learner.email, scope) == ("carol@example.org", "group")
+
+
+def test_the_post_is_stored_with_its_text_and_author(group):
+    [outcome] = post_to(group, subject="Hello", body="Shall we meet?", message_id="<h1@x.org>")
+    post = Post.objects.get(pk=outcome.post_id)
+    assert (post.author.email, post.author_name, post.subject, post.message_id, post.thread_id) == (
+        "alice@example.org", "Alice Smith", "Hello", "<h1@x.org>", "<h1@x.org>")
+    assert post.text.strip() == "Shall we meet?"
+    assert post.outbox_message.tag == "relay"
+
+
+def test_a_reply_joins_the_thread_of_the_post_it_answers(group):
+    post_to(group, message_id="<root@x.org>")
+    post_to(group, sender="bob@example.org", message_id="<r1@x.org>", headers={"In-Reply-To": "<root@x.org>"})
+    [outcome] = post_to(group, message_id="<r2@x.org>", headers={"In-Reply-To": "<r1@x.org>"})
+    assert Post.objects.get(pk=outcome.post_id).thread_id == "<root@x.org>"
+
+
+def test_attachments_and_both_parts_reach_the_members(group):
+    post_to(group, raw=multipart_post(to=group.address))
+    msg = copies(group)["carol@example.org"]
+    types = [p.get_content_type() for p in msg.walk()]
+    assert types == ["multipart/mixed", "multipart/alternative", "text/plain", "text/html", "image/png"]
+
+
+def test_the_same_message_id_is_relayed_once(group):
+    raw = raw_post(to=group.address, message_id="<once@x.org>")
+    first = relay.receive(raw, "alice@example.org", [group.address])
+    second = relay.receive(raw, "alice@example.org", [group.address])
+    assert [first[0].action, second[0].action] == [relay.RELAYED, relay.DUPLICATE]
+    assert second[0].code == 250
+    assert Post.objects.count() == 1 and Message.objects.filter(tag="relay").count() == 1
+
+
+def test_digest_members_and_former_members_get_no_copy(group):
+    add_member(group, "dora@example.org", delivery=Membership.DIGEST)
+    gone = add_member(group, "gus@example.org")
+    Membership.objects.filter(pk=gone.pk).update(left_at=timezone.now())
+    post_to(group)
+    assert sorted(copies(group)) == ["bob@example.org", "carol@example.org"]
+
+
+def test_a_muted_member_still_receives(group):
+    Membership.objects.filter(learner__email="carol@example.org").update(muted=True)
+    post_to(group)
+    assert "carol@example.org" in copies(group)
+
+
+def test_a_member_is_recognized_whatever_the_case_of_the_address(group):
+    [outcome] = post_to(group, sender="ALICE@Example.ORG")
+    assert outcome.action == relay.RELAYED
+
+
+def test_an_unknown_group_is_refused_with_550(group):
+    [outcome] = relay.receive(raw_post(), "alice@example.org", ["nope@lists.course.example.org"])
+    assert outcome.reply.startswith("550 5.1.1 ")
+    assert not Post.objects.exists()
+
+
+def test_a_non_member_is_not_relayed_and_gets_one_notice_a_day(group):
+    with time_machine.travel("2026-11-02 10:00Z", tick=False):
+        first = post_to(group, sender="mallory@example.org")
+        second = post_to(group, sender="mallory@example.org")
+    with time_machine.travel("2026-11-03 10:00Z", tick=False):
+        third = post_to(group, sender="mallory@example.org")
+    assert {o[0].action for o in (first, second, third)} == {relay.DROPPED}
+    assert not Post.objects.exists()
+    notices = Message.objects.filter(tag="list-notice")
+    assert notices.count() == 2 and Notice.objects.count() == 2
+    assert list(Refusal.objects.order_by("created_at").values_list("reason", "notified")) == [
+        (Refusal.NON_MEMBER, True), (Refusal.NON_MEMBER, False), (Refusal.NON_MEMBER, True)]
+
+
+def test_the_notice_is_an_auto_reply_that_says_why(group):
+    post_to(group, sender="mallory@example.org", subject="Buy **now** [here](http://x)",
+            message_id="<spam@x.org>")
+    notice = Message.objects.get(tag="list-notice")
+    assert notice.headers == {"Auto-Submitted": "auto-replied", "In-Reply-To": "<spam@x.org>",
+                              "References": "<spam@x.org>"}
+    assert notice.deliveries.get().recipient == "mallory@example.org"
+    assert "only members of Group 1" in notice.body
+    assert "[" not in notice.body and "*" not in notice.body
+
+
+def test_a_muted_member_is_not_relayed(group):
+    Membership.objects.filter(learner__email="alice@example.org").update(muted=True)
+    [outcome] = post_to(group)
+    assert outcome.action == relay.DROPPED
+    assert Refusal.objects.get().reason == Refusal.MUTED
+
+
+def test_a_member_of_another_group_may_not_post(group):
+    other = make_group(group.cohort, 2, members=["olga@example.org"])
+    [outcome] = relay.receive(raw_post(sender="olga@example.org"), "olga@example.org", [group.address])
+    assert outcome.action == relay.DROPPED and other.posts.count() == 0
+
+
+def test_a_learner_who_left_the_cohort_may_not_post(group):
+    Learner.objects.filter(email="alice@example.org").update(state=Learner.LEFT)
+    assert post_to(group)[0].action == relay.DROPPED
+
+
+@pytest.mark.parametrize("headers,reason", [
+    ({"Auto-Submitted": "auto-replied"}, Refusal.AUTO_REPLY),
+    ({"Precedence": "junk"}, Refusal.AUTO_REPLY),
+    ({"Subject": "Out of office"}, Refusal.AUTO_REPLY),
+    ({"X-Loop": "py-3-group-1@lists.course.example.org"}, Refusal.LOOP),
+    ({"List-Id": "<py-3-group-1.lists.course.example.org>"}, Refusal.LOOP),
+    ({"From": "MAILER-DAEMON@mx.example.org"}, Refusal.BOUNCE),
+])
+def test_automatic_mail_is_dropped_without_a_notice(group, headers, reason):
+    [outcome] = post_to(group, headers=headers)
+    assert (outcome.action, outcome.code) == (relay.DROPPED, 250)
+    assert Refusal.objects.get().reason == reason
+    assert not Post.objects.exists() and not Message.objects.exists()
+
+
+def test_a_null_envelope_sender_is_a_bounce(group):
+    [outcome] = relay.receive(raw_post(to=group.address), "", [group.address])
+    assert outcome.action == relay.DROPPED and Refusal.objects.get().reason == Refusal.BOUNCE
+
+
+def test_a_non_member_judged_spam_gets_no_notice(group):
+    raw = raw_post(sender="mallory@example.org", to=group.address)
+    [outcome] = relay.receive(raw, "mallory@example.org", [group.address], held_reason="Mailgun: spam")
+    assert outcome.action == relay.DROPPED and not Message.objects.exists()
+    assert Refusal.objects.get().notified is False
+
+
+def test_a_non_member_auto_reply_gets_no_notice(group):
+    post_to(group, sender="mallory@example.org", headers={"Auto-Submitted": "auto-replied"})
+    assert not Message.objects.exists()
+
+
+def test_an_oversized_post_is_refused_with_552(group, monkeypatch):
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    [outcome] = post_to(group, body="x" * 3000)
+    assert outcome.code == 552 and "limited to" in outcome.text
+    assert Refusal.objects.get().reason == Refusal.TOO_BIG
+    assert not Post.objects.exists() and not Message.objects.exists()
+
+
+def test_an_oversized_post_by_webhook_gets_a_notice(group, monkeypatch):
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    raw = raw_post(to=group.address, body="x" * 3000)
+    relay.receive(raw, "alice@example.org", [group.address], notify_refused=True)
+    assert "larger than the" in Message.objects.get(tag="list-notice").body
+
+
+def test_a_defective_post_is_refused_with_501(group):
+    raw = raw_post(to=group.address, headers={"Content-Type": 'multipart/mixed; boundary="b"'})
+    [outcome] = relay.receive(raw, "alice@example.org", [group.address])
+    assert outcome.reply.startswith("501 5.6.0 Message not sent to Group 1: its MIME structure is broken")
+    assert Refusal.objects.get().reason == Refusal.DEFECTIVE
+
+
+def test_a_post_without_message_id_is_refused_with_550(group):
+    [outcome] = post_to(group, message_id="")
+    assert outcome.reply == "550 5.6.0 Message not sent to Group 1: it has no Message-ID header"
+
+
+def test_a_spam_verdict_holds_the_post(group):
+    raw = raw_post(to=group.address)
+    [outcome] = relay.receive(raw, "alice@example.org", [group.address], held_reason="Mailgun: spam")
+    post = Post.objects.get()
+    assert (outcome.action, post.held, post.held_reason, post.outbox_message) == (
+        relay.HELD, True, "Mailgun: spam", None)
+    assert not Message.objects.exists()
+
+
+def test_one_reply_per_recipient_in_order(group):
+    # The same person in another cohort's group: one message, two groups.
+    other = make_group(testing.make_cohort(), 1, members=["alice@example.org", "zed@example.org"])
+    raw = raw_post(to=group.address)
+    outcomes = relay.receive(raw, "alice@example.org", [group.address, "x@lists.course.example.org",
+                                                         other.address])
+    assert [o.code for o in outcomes] == [250, 550, 250]
+    assert [o.recipient for o in outcomes] == [group.address, "x@lists.course.example.org", other.address]
+
+
+def test_a_database_failure_answers_451_and_stores_nothing(group, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(relay, "_queue_copies", broken)
+    [outcome] = post_to(group)
+    assert outcome.reply.startswith("451 4.3.0 ")
+    assert not Post.objects.exists()
+
+
+def test_a_bounce_to_our_return_path_goes_to_bounce_handling(group, monkeypatch):
+    seen = []
+    monkeypatch.setattr(relay, "_handle_bounce", lambda raw, rcpt, strict=True: seen.append(rcpt))
+    address = "bounces+1f-0123456789abcdef@lists.course.example.org"
+    [outcome] = relay.receive(b"From: MAILER-DAEMON@x\r\n\r\nfailed", "", [address])
+    assert (outcome.action, outcome.code, seen) == (relay.BOUNCE, 250, [address])
+    assert not Refusal.objects.exists()
+
+
+def test_a_mail_to_a_list_unsubscribe_address_goes_to_the_mailer(group, monkeypatch):
+    seen = []
+    monkeypatch.setattr(relay, "_handle_unsubscribe", lambda raw, rcpt: seen.append(rcpt))
+    address = "unsubscribe+1f-0123456789abcdef@lists.course.example.org"
+    [outcome] = relay.receive(raw_post(), "bob@example.org", [address])
+    assert (outcome.action, outcome.code, seen) == (relay.UNSUBSCRIBE, 250, [address])
+
+
+def test_a_group_address_never_gets_a_copy(group):
+    add_member(group, "py-3-group-2@lists.course.example.org")
+    post_to(group)
+    assert "py-3-group-2@lists.course.example.org" not in copies(group)

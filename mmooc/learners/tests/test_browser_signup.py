@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pytest
@@ -14,7 +13,6 @@ from mmooc.testing import make_cohort
 
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls made there are
 # ordinary blocking calls, which Django refuses in such a thread unless told.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 

@@ -122,3 +122,8 @@ def test_help_lists_the_project_commands_with_one_line_each(tmp_path):
     for name in ("demo", "serve", "cohort", "worker"):
         assert name in commands, result.stdout
         assert len(commands[name].split()) > 2, f"{name} has no description"
+
+
+def test_two_webhook_secrets_during_rotation(tmp_path):
+    seen = settings_seen(tmp_path, ANYMAIL_WEBHOOK_SECRET="new:secret1, old:secret0")
+    assert seen["anymail"]["WEBHOOK_SECRET"] == ["new:secret1", "old:secret0"]

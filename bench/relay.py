@@ -16,8 +16,8 @@ members plus the poster, so every post makes `--members` copies.
 3. Memory: peak RSS of this process, and PSS of the sink and of the PostgreSQL backends
    serving the run.
 
-By default the engine is woken when a post's copies are committed (`engine.wake`, set
-here if the mail engine does not provide it); `--no-wake` shows the engine polling alone.
+By default the engine is woken when a post's copies are committed (`engine.wake`, as
+under `mmooc serve`); `--no-wake` shows the engine polling alone.
 """
 
 from __future__ import annotations
@@ -220,9 +220,7 @@ def start_engine(timing: Timing, wake: bool) -> tuple[threading.Thread, threadin
                     timing.arrived(message_of[result.id], now)
             return results
 
-    stop, poke = threading.Event(), threading.Event()
-    if wake and not hasattr(engine, "wake"):
-        engine.wake = poke.set  # the hook the relay calls once a post's copies are committed
+    stop = threading.Event()
 
     def loop() -> None:
         eng = engine.Engine(transport=TimedSMTP(settings.EMAIL_CONFIG))
@@ -232,8 +230,10 @@ def start_engine(timing: Timing, wake: bool) -> tuple[threading.Thread, threadin
                 step = eng.step()
                 if step.processed:
                     continue
-                poke.wait(step.wait)
-                poke.clear()
+                if wake:
+                    engine._idle(stop, step.wait)  # woken when the relay's copies are committed
+                else:
+                    stop.wait(step.wait)
         finally:
             eng.stop()
             from django.db import connection

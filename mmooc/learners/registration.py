@@ -200,7 +200,7 @@ def _forget_in_outbox(learner: Learner, placeholder: str) -> None:
     """The outbox keeps who was mailed what; after erasure it no longer says to whom."""
     from mmooc.mailer.models import Delivery
 
-    Delivery.objects.filter(ref=str(learner.public_id)).update(recipient=placeholder, context={})
+    Delivery.objects.filter(ref=str(learner.public_id)).update(recipient=placeholder, context={}, stored=None)
 
 
 def unsubscribe(learner: Learner, scope: str, source: str, now: datetime | None = None) -> Unsubscribe:

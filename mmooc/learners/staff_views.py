@@ -80,7 +80,7 @@ def learner_detail(request: HttpRequest, cohort: str, public_id: uuid.UUID) -> H
     cohort_obj = _cohort(cohort)
     learner = get_object_or_404(Learner, cohort=cohort_obj, public_id=public_id)
     deliveries = (Delivery.objects.filter(ref=str(learner.public_id)).select_related("message")
-                  .order_by("-id"))
+                  .defer("stored", "context", "message__raw", "message__body").order_by("-id"))
     membership = learner.memberships.select_related("group").order_by("-joined_at").first()
     ctx = {"cohort": cohort_obj, "learner": learner, "deliveries": deliveries, "membership": membership,
            "unsubscribes": learner.unsubscribes.order_by("-created_at"),

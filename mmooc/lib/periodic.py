@@ -11,6 +11,7 @@ retried at its next turn, never stopping the loop that runs it.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,3 +52,15 @@ def run_pending(clock: Callable[[], float] = time.monotonic) -> list[str]:
             log.exception("periodic job %s failed; it runs again in %ss", job.name, job.every)
         ran.append(job.name)
     return ran
+
+
+def loop(stop: threading.Event, interval: float = 30.0) -> None:
+    """Run pending jobs every `interval` seconds until `stop` is set (a thread's target)."""
+    from django.db import connections
+
+    try:
+        while not stop.is_set():
+            run_pending()
+            stop.wait(interval)
+    finally:
+        connections.close_all()

@@ -234,7 +234,6 @@ def store_and_relay(group: StudyGroup, author: Learner, post: checks.Inbound, ra
     if held_reason:
         log.info("lists: held a post to %s: %s", group.address, held_reason)
         return Outcome(group.address, HELD, 250, "2.0.0", "Accepted and held for review", stored.pk)
-    _wake_engine()
     return Outcome(group.address, RELAYED, 250, "2.0.0", f"Sent to {group.name}", stored.pk)
 
 
@@ -409,12 +408,3 @@ def _handle_bounce(raw: bytes, recipient: str, *, strict: bool = True) -> None:
         handle_bounce(raw, recipient)
     except Exception:  # a report we cannot use must not make the sending server retry for days
         log.exception("lists: the bounce handler failed on a report for %s", recipient)
-
-
-def _wake_engine() -> None:
-    """Copies are due now: let an engine in this process look at once rather than at its next poll."""
-    from mmooc.mailer import engine
-
-    wake = getattr(engine, "wake", None)
-    if wake is not None:
-        transaction.on_commit(wake)

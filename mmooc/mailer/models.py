@@ -73,6 +73,8 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # With MMOOC_EMAIL_URL=outbox: the exact bytes that would have been sent, for /outbox/.
+    stored = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -90,6 +92,23 @@ class Delivery(models.Model):
             models.Index(fields=["provider_id"], name="delivery_provider_id"),
             models.Index(fields=["rfc_message_id"], name="delivery_message_id"),
         ]
+
+
+class EngineLock(models.Model):
+    """The one engine allowed on SQLite: who holds it and when it last said it was alive."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    owner = models.CharField(max_length=255)
+    heartbeat = models.DateTimeField()
+
+
+class RateBucket(models.Model):
+    """A token bucket shared by every worker: messages per second for one provider."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    tokens = models.FloatField(default=0.0)
+    # Seconds since the epoch, as a float: refills are computed from it.
+    updated = models.FloatField(default=0.0)
 
 
 class Suppression(models.Model):
@@ -134,4 +153,6 @@ class Event(models.Model):
         indexes = [
             # Funnel counts per delivery and type.
             models.Index(fields=["delivery", "event_type"], name="event_delivery_type"),
+            # Soft bounces of one address within the window.
+            models.Index(fields=["recipient", "occurred_at"], name="event_recipient_time"),
         ]

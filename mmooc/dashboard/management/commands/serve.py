@@ -32,8 +32,13 @@ class Command(BaseCommand):
         if not options["no_engine"]:
             from mmooc.mailer import engine
 
+            try:
+                engine.check_can_run()
+            except engine.EngineBusy as exc:
+                raise CommandError(f"{exc} (or run `mmooc serve --no-engine`)") from None
             threads.append(threading.Thread(target=engine.run, args=(stop,), name="engine", daemon=True))
-        threads.append(threading.Thread(target=run_periodic, args=(stop,), name="periodic", daemon=True))
+        threads.append(threading.Thread(target=periodic.loop, args=(stop, PERIODIC_INTERVAL), name="periodic",
+                                        daemon=True))
         lmtp_server = self.start_lmtp(options["lmtp_port"])
         web = self.make_web_server(options)
         for thread in threads:
@@ -96,12 +101,3 @@ class Command(BaseCommand):
 
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
-
-
-def run_periodic(stop: threading.Event) -> None:
-    try:
-        while not stop.is_set():
-            periodic.run_pending()
-            stop.wait(PERIODIC_INTERVAL)
-    finally:
-        connections.close_all()

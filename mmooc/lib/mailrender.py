@@ -1,0 +1,185 @@
+"""Markdown to a mail's HTML and text parts, rendered once and filled in per recipient.
+
+`render()` turns a Markdown body (with `{{ name }}` placeholders) into three `Template`s:
+subject, text and HTML. Each is the final text split at its placeholders, so a copy for
+one recipient is a join of strings: no Markdown, sanitizer or CSS inliner runs per copy.
+
+Placeholders are swapped for plain letter-and-digit markers before Markdown sees them:
+Markdown would otherwise refuse `[link]({{ url }})` (a space in a URL) or percent-encode
+the braces, and the markers survive the sanitizer and the CSS inliner untouched.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import css_inline
+import nh3
+from markdown_it import MarkdownIt
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
+MARKER = re.compile(r"MMOOCVAR(\d+)X")
+UNSUBSCRIBE_VAR = "unsubscribe_url"
+
+# Tags a mail client shows well; everything else is removed by the sanitizer.
+ALLOWED_TAGS = {
+    "a", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+    "i", "img", "li", "ol", "p", "pre", "s", "strong", "table", "tbody", "td", "th", "thead", "tr",
+    "ul",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title", "width", "height"},
+                      "td": {"align"}, "th": {"align"}, "ol": {"start"}}
+
+LAYOUT = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ margin: 0; padding: 0; background: #f4f4f2; }}
+.wrap {{ max-width: 600px; margin: 0 auto; padding: 24px 16px; font-family: Georgia, 'Times New Roman',
+  serif; font-size: 17px; line-height: 1.5; color: #1f1f1f; }}
+.content {{ background: #ffffff; padding: 24px; border-radius: 6px; }}
+a {{ color: #1a5fb4; }}
+h1, h2, h3 {{ font-family: Helvetica, Arial, sans-serif; line-height: 1.25; }}
+pre, code {{ font-family: Menlo, Consolas, monospace; font-size: 14px; background: #f0f0ee; }}
+pre {{ padding: 12px; overflow: auto; }}
+table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #d0d0cc; padding: 4px 8px; }}
+blockquote {{ margin: 0; padding-left: 12px; border-left: 3px solid #d0d0cc; color: #555555; }}
+.footer {{ padding: 16px 24px; font-family: Helvetica, Arial, sans-serif; font-size: 13px;
+  color: #666666; }}
+.footer a {{ color: #666666; }}
+</style></head>
+<body><div class="wrap"><div class="content">
+{body}
+</div><div class="footer">
+{footer}
+</div></div></body></html>
+"""
+
+
+@dataclass(frozen=True)
+class Template:
+    """A text split at its placeholders: literal, name, literal, name, …, literal."""
+
+    parts: tuple[str, ...]
+
+    @property
+    def names(self) -> set[str]:
+        return set(self.parts[1::2])
+
+    def fill(self, context: Mapping[str, str], escape: Callable[[str], str] | None = None) -> str:
+        parts = self.parts
+        if len(parts) == 1:
+            return parts[0]
+        out = list(parts)
+        for i in range(1, len(parts), 2):
+            value = str(context.get(parts[i], ""))
+            out[i] = escape(value) if escape else value
+        return "".join(out)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: Template
+    text: Template
+    html: Template
+
+
+def escape_html(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
+def template(text: str) -> Template:
+    """Split a text with `{{ name }}` placeholders (no markers) into a Template."""
+    pieces = PLACEHOLDER.split(text)
+    return Template(tuple(pieces))
+
+
+def _to_markers(text: str, names: list[str]) -> str:
+    def swap(m: re.Match[str]) -> str:
+        if m.group(1) not in names:
+            names.append(m.group(1))
+        return f"MMOOCVAR{names.index(m.group(1))}X"
+
+    return PLACEHOLDER.sub(swap, text)
+
+
+def _from_markers(text: str, names: list[str]) -> Template:
+    pieces = MARKER.split(text)
+    for i in range(1, len(pieces), 2):
+        pieces[i] = names[int(pieces[i])]
+    return Template(tuple(pieces))
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    # commonmark + tables; linkify stays off so addresses and URLs in text are not guessed at.
+    return MarkdownIt("commonmark").enable("table")
+
+
+def markdown_to_html(source: str) -> str:
+    """Markdown to sanitized HTML (a fragment, no layout)."""
+    raw = _markdown().render(source)
+    return nh3.clean(raw, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     url_schemes={"http", "https", "mailto"}, link_rel=None)
+
+
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*([^)\s]+)(?:\s+\"[^\"]*\")?\s*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
+_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+
+
+def _link_text(m: re.Match[str]) -> str:
+    text, url = m.group(1), m.group(2)
+    return url if text.strip() == url else f"{text} ({url})"
+
+
+def markdown_to_text(source: str) -> str:
+    """The plain-text part: the Markdown source made plain, links as `text (url)`."""
+    text = source.replace("\r\n", "\n")
+    text = _IMAGE.sub(lambda m: f"[{m.group(1) or 'image'}] ({m.group(2)})", text)
+    text = _LINK.sub(_link_text, text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    return text.strip() + "\n"
+
+
+def footer_markdown(footer: str, unsubscribe: bool) -> str:
+    lines = []
+    if unsubscribe:
+        link = f"[unsubscribe]({{{{ {UNSUBSCRIBE_VAR} }}}})"
+        lines.append(f"To stop receiving these emails, unsubscribe: {link}")
+    if footer.strip():
+        lines.append(footer.strip())
+    return "\n\n".join(lines)
+
+
+def footer_text(footer: str, unsubscribe: bool) -> str:
+    lines = []
+    if unsubscribe:
+        lines.append(f"To stop receiving these emails, unsubscribe: {{{{ {UNSUBSCRIBE_VAR} }}}}")
+    if footer.strip():
+        lines.append(markdown_to_text(footer).strip())
+    return "\n\n".join(lines)
+
+
+def render(*, subject: str, body: str, footer: str = "", unsubscribe: bool = False) -> Rendered:
+    """Render once: the templates every copy of this message is filled from."""
+    names: list[str] = []
+    body_m = _to_markers(body, names)
+    html_footer = _to_markers(footer_markdown(footer, unsubscribe), names)
+    title = escape_html(_to_markers(subject, names))
+    page = LAYOUT.format(title=title, body=markdown_to_html(body_m), footer=markdown_to_html(html_footer))
+    inlined = css_inline.inline(page)
+    text = markdown_to_text(body_m)
+    tail = _to_markers(footer_text(footer, unsubscribe), names)
+    if tail:
+        text = f"{text}\n-- \n{tail}\n"
+    return Rendered(subject=template(subject), text=_from_markers(text, names),
+                    html=_from_markers(inlined, names))

@@ -1,0 +1,143 @@
+"""Bounces arriving by mail at our return path, `bounces+<token>@<MMOOC_LIST_DOMAIN>`.
+
+The LMTP receiver hands over every message for a bounce address:
+
+    if is_bounce_address(rcpt):
+        handle_bounce(raw, rcpt)
+    elif is_unsubscribe_address(rcpt):      # the List-Unsubscribe mailto address
+        handle_unsubscribe(raw, rcpt)
+
+The token names the delivery (signed, so a forged address names nothing). A DSN
+(RFC 3464) is read per recipient; a hard failure suppresses the address we sent to, a
+delay or a soft failure is counted. Mail we cannot match to a delivery of ours, or cannot
+read as a report, is stored as an event and changes nothing else: anyone can send mail
+to a bounce address. Database errors are raised, so the LMTP server answers 451 and the
+sending server retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from mmooc.lib import dsn
+from mmooc.mailer import verp
+from mmooc.mailer.events import HARD, NONE, SOFT, UNSUBSCRIBE, Incoming, act, store
+from mmooc.mailer.models import Delivery
+
+log = logging.getLogger("mmooc.mailer.bounces")
+
+PROVIDER = "dsn"
+_VERDICTS = {dsn.HARD: HARD, dsn.SOFT: SOFT}
+_EVENT_TYPES = {"delayed": "deferred", "delivered": "delivered", "relayed": "delivered", "expanded": "delivered"}
+
+
+def is_bounce_address(address: str) -> bool:
+    return verp.is_bounce_address(address)
+
+
+def _by_message_id(message_id: str, recipients: list[str]) -> Delivery | None:
+    """Fallback when the return path lost its token: our own Message-ID and the recipient.
+
+    Relayed group posts keep their author's Message-ID, known to every member, so only
+    messages we composed (whose Message-ID is random and per copy) are matched this way.
+    """
+    if not message_id:
+        return None
+    rows = Delivery.objects.filter(rfc_message_id=message_id.strip(), message__raw__isnull=True)
+    for address in recipients:
+        found = rows.filter(recipient__iexact=address).first()
+        if found is not None:
+            return found
+    return None
+
+
+def find_delivery(report: dsn.Report, envelope_recipient: str) -> Delivery | None:
+    delivery = verp.delivery_from_bounce_address(envelope_recipient)
+    if delivery is not None:
+        return delivery
+    addresses = [a for r in report.recipients for a in (r.final_recipient, r.original_recipient) if a]
+    envid = verp.id_from_token(report.envelope_id) if report.envelope_id else None
+    if envid is not None:
+        return Delivery.objects.filter(pk=envid).first()
+    return (_by_message_id(report.envelope_id, addresses)
+            or _by_message_id(report.message_id, addresses))
+
+
+def _source_id(raw: bytes) -> str:
+    """The bounce's own identity: a retried LMTP delivery of it is stored once."""
+    return "sha256:" + hashlib.sha256(raw).hexdigest()[:40]
+
+
+def _summary(report: dsn.Report) -> dict:
+    return {"is_dsn": report.is_dsn, "reporting_mta": report.reporting_mta,
+            "envelope_id": report.envelope_id, "message_id": report.message_id,
+            "subject": report.subject, "from": report.sender, "problems": report.problems[:10]}
+
+
+def _item(report: dsn.Report, r: dsn.RecipientStatus | None, raw_id: str, envelope_recipient: str,
+          delivery: Delivery | None) -> Incoming:
+    kind = r.verdict if r is not None else dsn.UNKNOWN
+    event_type = _EVENT_TYPES.get(r.action, "bounced") if r is not None else (
+        "autoresponded" if report.auto_reply else "bounced")
+    # A report we could not tie to one of our deliveries acts on nobody.
+    action = _VERDICTS.get(kind, NONE) if delivery is not None else NONE
+    # Events are counted by the address we sent to, whatever a forwarding renamed it to since.
+    recipient = delivery.recipient if delivery is not None else (r.final_recipient if r is not None else "")
+    detail = " ".join(x for x in (r.status, r.diagnostic) if x) if r is not None else report.subject
+    raw = {**_summary(report), "envelope_recipient": dsn.clean(envelope_recipient, 254), "verdict": action}
+    if r is not None:
+        raw.update(final_recipient=r.final_recipient, original_recipient=r.original_recipient,
+                   action=r.action, status=r.status, diagnostic=r.diagnostic)
+    return Incoming(
+        provider=PROVIDER, event_type=event_type, event_id=f"{raw_id}:{recipient.lower()}"[:255],
+        recipient=recipient.lower(), message_id=(delivery.rfc_message_id if delivery else report.message_id),
+        description=detail[:2000], raw=raw, verdict=action, occurred_at=timezone.now())
+
+
+def handle_bounce(raw: bytes, envelope_recipient: str) -> None:
+    """Store what a bounce says and act on it; never raises for what the bounce contains."""
+    report = dsn.parse(raw)
+    raw_id = _source_id(raw)
+    with transaction.atomic():
+        delivery = find_delivery(report, envelope_recipient)
+        statuses: list[dsn.RecipientStatus | None] = list(report.recipients) or [None]
+        for r in statuses:
+            item = _item(report, r, raw_id, envelope_recipient, delivery)
+            if store(item, delivery) is not None and delivery is not None:
+                # The address we sent to, whatever name its forwarding gave it since.
+                act(item, delivery.recipient, delivery, "bounce")
+    if delivery is None:
+        log.info("bounce for %s matched no delivery (%s)", envelope_recipient[:254], report.subject[:80])
+
+
+# One-click unsubscribe by mail: `List-Unsubscribe: <mailto:unsubscribe+<token>@…>` ------
+
+def is_unsubscribe_address(address: str) -> bool:
+    local, _, domain = address.strip().strip("<>").rpartition("@")
+    return (domain.lower() == settings.LIST_DOMAIN
+            and local.lower().startswith(verp.UNSUBSCRIBE_PREFIX + "+"))
+
+
+def handle_unsubscribe(raw: bytes, envelope_recipient: str) -> bool:
+    """A mail to the List-Unsubscribe mailto address: the learners app is told, once.
+
+    The token is known only to the copy's recipient, so the From of the request is not
+    compared (it may be an alias of the address we wrote to). False for a forged token.
+    """
+    delivery = verp.delivery_from_unsubscribe_address(envelope_recipient)
+    if delivery is None:
+        return False
+    item = Incoming(provider="mailto", event_type="unsubscribed", event_id=_source_id(raw),
+                    recipient=delivery.recipient.lower(), message_id=delivery.rfc_message_id,
+                    description="Unsubscribe request by mail",
+                    raw={"envelope_recipient": dsn.clean(envelope_recipient, 254), "verdict": UNSUBSCRIBE,
+                         "all_mail": False}, verdict=UNSUBSCRIBE, occurred_at=timezone.now())
+    with transaction.atomic():
+        if store(item, delivery) is not None:
+            act(item, delivery.recipient, delivery, "mailto")
+    return True

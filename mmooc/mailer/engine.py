@@ -1,0 +1,439 @@
+"""The delivery engine: claims due outbox rows in batches, sends them, records the outcomes.
+
+    run(stop)              the loop `mmooc worker` and `mmooc serve` run until `stop` is set
+    drain(max_rounds=100)  for tests: runs the engine in the current thread until nothing is
+                           due, then returns how many deliveries it processed, e.g.
+                               send(to="a@example.org", subject="Hi", body="Hello")
+                               assert drain() == 1
+
+Each batch: take tokens from the shared rate limit, claim up to MMOOC_MAIL_BATCH due rows
+in one statement (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so several engines can run; SQLite:
+one engine, held by a lock row with a heartbeat), skip suppressed addresses, send over one
+kept-open connection, and record every outcome in one transaction. Claimed rows carry a
+lease: rows left in `sending` by an engine that died are claimed again when it expires,
+and copies sent twice that way carry the same Message-ID. Transient failures are retried
+with exponential backoff and jitter up to MMOOC_MAIL_MAX_ATTEMPTS; permanent ones fail.
+In `run`, one batch is on the wire while the next is claimed and the last recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from mmooc.lib.mailheaders import HeaderError
+from mmooc.mailer.models import Delivery, EngineLock, Message, RateBucket, Suppression
+from mmooc.mailer.render import Prepared, PreparedRaw, prepare
+from mmooc.mailer.transports import PERMANENT, SENT, TRANSIENT, Job, Result, Transport, for_config
+
+log = logging.getLogger("mmooc.mailer")
+
+LEASE = timedelta(minutes=5)
+IDLE_WAIT = 1.0  # seconds between looks at an empty outbox
+DB_RETRY_WAIT = 5.0  # seconds to wait after a database error
+RETRY_BASE, RETRY_MAX = 60.0, 6 * 3600.0  # seconds: 1 min, 2, 4, … at most 6 h, with jitter
+RECLAIM_EVERY = timedelta(seconds=30)
+HEARTBEAT_EVERY, LOCK_STALE = timedelta(seconds=10), timedelta(seconds=60)
+LOCK_NAME = "engine"
+PREPARED_CACHE = 64
+
+
+# Set when something was queued in this process, so an idle engine looks at once instead
+# of at its next poll (group posts reach members in milliseconds under `mmooc serve`).
+_woken = threading.Event()
+
+
+def wake() -> None:
+    _woken.set()
+
+
+def _idle(stop: threading.Event, seconds: float) -> None:
+    """Wait until woken, stopped or `seconds` have passed."""
+    if _woken.wait(min(seconds, IDLE_WAIT)):
+        _woken.clear()
+
+
+class EngineError(Exception):
+    """The engine cannot run as configured."""
+
+
+class EngineBusy(EngineError):
+    pass
+
+
+# --- the shared rate limit ----------------------------------------------------------------
+
+def take_tokens(key: str, rate: float, wanted: int) -> tuple[int, float]:
+    """Up to `wanted` sends allowed now, across all engines; and, if none, seconds to wait."""
+    if rate <= 0:
+        return wanted, 0.0
+    RateBucket.objects.bulk_create([RateBucket(key=key, tokens=rate, updated=time.time())],
+                                   ignore_conflicts=True)
+    with transaction.atomic():
+        bucket = RateBucket.objects.select_for_update().get(key=key)
+        now = time.time()
+        tokens = min(max(rate, 1.0), bucket.tokens + max(0.0, now - bucket.updated) * rate)
+        granted = min(wanted, int(tokens))
+        RateBucket.objects.filter(key=key).update(tokens=tokens - granted, updated=now)
+    return granted, 0.0 if granted else (1.0 - tokens) / rate
+
+
+def give_back_tokens(key: str, count: int) -> None:
+    if count > 0:
+        from django.db.models import F
+
+        RateBucket.objects.filter(key=key).update(tokens=F("tokens") + count)
+
+
+# --- the one-engine lock on SQLite ------------------------------------------------------
+
+def _alive(owner: str, heartbeat: datetime) -> bool:
+    if heartbeat < timezone.now() - LOCK_STALE:
+        return False
+    host, _, rest = owner.partition(":")
+    pid = int(rest.partition(":")[0] or 0)
+    if host != socket.gethostname() or not pid:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def acquire_lock(owner: str) -> None:
+    with transaction.atomic():
+        held = EngineLock.objects.filter(name=LOCK_NAME).first()
+        if held and held.owner != owner and _alive(held.owner, held.heartbeat):
+            host, _, rest = held.owner.partition(":")
+            raise EngineBusy(_busy_text(host, rest.partition(":")[0]))
+        EngineLock.objects.update_or_create(name=LOCK_NAME,
+                                            defaults={"owner": owner, "heartbeat": timezone.now()})
+
+
+def check_can_run() -> None:
+    """Raise EngineBusy if another engine holds this SQLite database (for a clear start-up error)."""
+    if connection.vendor != "sqlite":
+        return
+    held = EngineLock.objects.filter(name=LOCK_NAME).first()
+    if held and _alive(held.owner, held.heartbeat):
+        host, _, rest = held.owner.partition(":")
+        raise EngineBusy(_busy_text(host, rest.partition(":")[0]))
+
+
+def _busy_text(host: str, pid: str) -> str:
+    return (f"another delivery engine is already running on this SQLite database (process {pid} on "
+            f"{host}). SQLite allows one engine: stop the other one first, or use PostgreSQL to run several.")
+
+
+def heartbeat(owner: str) -> None:
+    if not EngineLock.objects.filter(name=LOCK_NAME, owner=owner).update(heartbeat=timezone.now()):
+        raise EngineBusy("another delivery engine took over the SQLite lock; stopping")
+
+
+def release_lock(owner: str) -> None:
+    EngineLock.objects.filter(name=LOCK_NAME, owner=owner).delete()
+
+
+# --- claiming and recording ----------------------------------------------------------------
+
+def _claim_sql(postgres: bool, expired: bool) -> str:
+    # Two forms, each served by the (status, not_before) index: due rows, and rows whose
+    # lease ran out (a dead engine's batch). An OR of both would scan the table.
+    lock = "FOR UPDATE OF d SKIP LOCKED" if postgres else ""
+    due = ("d.status = 'sending' AND d.lease_until < %s" if expired
+           else "d.status IN ('queued', 'deferred') AND d.not_before <= %s")
+    return (
+        "UPDATE mailer_delivery SET status = 'sending', lease_until = %s, attempts = attempts + 1, "
+        "updated_at = %s WHERE id IN ("
+        " SELECT d.id FROM mailer_delivery d JOIN mailer_message m ON m.id = d.message_id"
+        f" WHERE {due} AND m.state = 'active' LIMIT %s {lock}) "
+        "RETURNING id, message_id, recipient, context, rfc_message_id, attempts")
+
+
+def claim(limit: int, lease: timedelta = LEASE, *, expired: bool = False) -> list[Job]:
+    """Mark up to `limit` due rows (or, with expired=True, rows whose lease ran out) as
+    sending, leased to this engine, and return them; one statement."""
+    adapt = connection.ops.adapt_datetimefield_value
+    now = timezone.now()
+    params = [adapt(now + lease), adapt(now), adapt(now), limit]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_claim_sql(connection.vendor == "postgresql", expired), params)
+        rows = cursor.fetchall()
+    return [Job(id=r[0], message_id=r[1], recipient=r[2],
+                context=json.loads(r[3]) if isinstance(r[3], str) else (r[3] or {}),
+                rfc_message_id=r[4], attempts=r[5]) for r in rows]
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff with jitter, so retries of one outage spread out."""
+    return min(RETRY_BASE * 2 ** max(0, attempts - 1), RETRY_MAX) * random.uniform(0.5, 1.5)
+
+
+_SET_DONE = ", lease_until = NULL, updated_at = %s WHERE id = %s AND status = 'sending'"
+
+
+def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> None:
+    """Write every outcome of one batch in one transaction."""
+    adapt = connection.ops.adapt_datetimefield_value
+    now = timezone.now()
+    stamp = adapt(now)
+    plain_sent, sent, deferred, ended = [], [], [], []
+    for r in results:
+        if r.outcome == SENT and not r.provider_id and r.stored is None:
+            plain_sent.append(r.id)
+        elif r.outcome == SENT:
+            sent.append((stamp, r.provider_id, r.stored, stamp, r.id))
+        elif r.outcome == TRANSIENT and jobs[r.id].attempts < max_attempts:
+            later = adapt(now + timedelta(seconds=retry_delay(jobs[r.id].attempts)))
+            deferred.append((later, r.error[:2000], stamp, r.id))
+        elif r.outcome == TRANSIENT:
+            error = f"gave up after {jobs[r.id].attempts} attempts: {r.error}"
+            ended.append((Delivery.FAILED, error[:2000], stamp, r.id))
+        else:
+            status = Delivery.SUPPRESSED if r.outcome == Delivery.SUPPRESSED else Delivery.FAILED
+            ended.append((status, r.error[:2000], stamp, r.id))
+    with transaction.atomic(), connection.cursor() as cursor:
+        if plain_sent:
+            marks = ", ".join(["%s"] * len(plain_sent))
+            cursor.execute("UPDATE mailer_delivery SET status = 'sent', sent_at = %s, last_error = '', "
+                           "lease_until = NULL, updated_at = %s "
+                           f"WHERE id IN ({marks}) AND status = 'sending'",
+                           [stamp, stamp, *plain_sent])
+        if sent:
+            cursor.executemany("UPDATE mailer_delivery SET status = 'sent', sent_at = %s, provider_id = %s, "
+                               "stored = %s, last_error = ''" + _SET_DONE, sent)
+        if deferred:
+            cursor.executemany("UPDATE mailer_delivery SET status = 'deferred', not_before = %s, "
+                               "last_error = %s" + _SET_DONE, deferred)
+        if ended:
+            cursor.executemany("UPDATE mailer_delivery SET status = %s, last_error = %s" + _SET_DONE, ended)
+
+
+@dataclass
+class Step:
+    processed: int = 0
+    wait: float = 0.0  # seconds to wait before the next step (rate limit or idle)
+    idle: bool = False  # nothing was due
+
+
+class Engine:
+    """One engine: a transport, a cache of prepared messages, and the batch loop's steps."""
+
+    def __init__(self, transport: Transport | None = None, *, batch_size: int | None = None,
+                 lease: timedelta = LEASE, use_lock: bool = True) -> None:
+        self.transport = transport or for_config(settings.EMAIL_CONFIG)
+        self.batch_size = batch_size or settings.MAIL_BATCH_SIZE
+        self.lease = lease
+        self.rate = float(settings.MAIL_RATE_LIMIT)
+        self.rate_key = settings.EMAIL_CONFIG.name
+        self.max_attempts = settings.MAIL_MAX_ATTEMPTS
+        self.use_lock = use_lock and connection.vendor == "sqlite"
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.prepared: OrderedDict[int, Prepared | PreparedRaw | Exception] = OrderedDict()
+        self.last_beat = timezone.now()
+        self.last_reclaim = timezone.now()
+
+    def start(self) -> None:
+        if self.use_lock:
+            acquire_lock(self.owner)
+
+    def stop(self) -> None:
+        self.transport.close()
+        if self.use_lock:
+            release_lock(self.owner)
+
+    def beat(self) -> None:
+        if self.use_lock and timezone.now() - self.last_beat > HEARTBEAT_EVERY:
+            heartbeat(self.owner)
+            self.last_beat = timezone.now()
+
+    def step(self) -> Step:
+        """One batch: claim, send, record. Returns how many deliveries it processed."""
+        batch = self.next_batch()
+        if isinstance(batch, Step):
+            return batch
+        jobs, results, sendable = batch
+        if sendable:
+            results += self.transport.send(sendable)
+        record(results, {j.id: j for j in jobs}, self.max_attempts)
+        return Step(len(jobs))
+
+    def next_batch(self) -> Step | tuple[list[Job], list[Result], list[Job]]:
+        """Claim due rows and settle those that need no sending; a Step when there are none."""
+        self.beat()
+        wanted, wait = take_tokens(self.rate_key, self.rate, self.batch_size)
+        if not wanted:
+            return Step(0, wait)
+        jobs = self.claim(wanted)
+        give_back_tokens(self.rate_key, wanted - len(jobs) if self.rate > 0 else 0)
+        if not jobs:
+            return Step(0, IDLE_WAIT, idle=True)
+        results, sendable = self.sort(jobs)
+        return jobs, results, sendable
+
+    def claim(self, wanted: int) -> list[Job]:
+        """Due rows; rows of dead engines when idle, and every RECLAIM_EVERY while busy."""
+        jobs: list[Job] = []
+        if timezone.now() - self.last_reclaim > RECLAIM_EVERY:
+            self.last_reclaim = timezone.now()
+            jobs = claim(wanted, self.lease, expired=True)
+        if len(jobs) < wanted:
+            jobs += claim(wanted - len(jobs), self.lease)
+        if not jobs:
+            jobs = claim(wanted, self.lease, expired=True)
+        return jobs
+
+    def process(self, jobs: list[Job]) -> list[Result]:
+        results, sendable = self.sort(jobs)
+        if sendable:
+            results += self.transport.send(sendable)
+        return results
+
+    def sort(self, jobs: list[Job]) -> tuple[list[Result], list[Job]]:
+        """Outcomes decided without sending (suppressed, unbuildable), and the jobs to send."""
+        prepared_for = self._load({j.message_id for j in jobs})
+        suppressed = set(Suppression.objects.filter(
+            address__in={j.recipient.lower() for j in jobs}).values_list("address", flat=True))
+        results, sendable = [], []
+        for job in jobs:
+            prepared = prepared_for[job.message_id]
+            if isinstance(prepared, Exception):
+                results.append(Result(job.id, PERMANENT, f"the message cannot be built: {prepared}"))
+            elif job.recipient.lower() in suppressed:
+                results.append(Result(job.id, Delivery.SUPPRESSED, "the address is on the suppression list"))
+            else:
+                job.prepared = prepared
+                sendable.append(job)
+        return results, sendable
+
+    def _load(self, message_ids: set[int]) -> dict[int, Prepared | PreparedRaw | Exception]:
+        """This batch's messages, rendered once and kept for the next batches (a bounded cache)."""
+        for message in Message.objects.filter(pk__in=message_ids - set(self.prepared)):
+            try:
+                self.prepared[message.pk] = prepare(message)
+            except (HeaderError, ValueError) as exc:
+                self.prepared[message.pk] = exc
+        batch = {}
+        for mid in message_ids:
+            self.prepared.move_to_end(mid)
+            batch[mid] = self.prepared[mid]
+        while len(self.prepared) > PREPARED_CACHE:
+            self.prepared.popitem(last=False)
+        return batch
+
+
+def run(stop: threading.Event, *, once: bool = False, engine: Engine | None = None) -> int:
+    """Send until `stop` is set (or, with once=True, until nothing is due). Returns deliveries processed.
+
+    While one batch is on the wire (in a helper thread that only talks to the mail server),
+    this thread claims the next one and records the one before: the database work of a
+    batch overlaps the sending of another. At most two batches are in flight.
+    """
+    engine = engine or Engine()
+    engine.start()
+    sending = Sending(engine)
+    total = 0
+    try:
+        while not stop.is_set():
+            try:
+                batch = engine.next_batch()
+                total += sending.swap(None if isinstance(batch, Step) else batch)
+            except DatabaseError:
+                # The database went away or is busy: claimed rows wait for their lease to run
+                # out, so nothing is lost; try again shortly with a fresh connection.
+                log.exception("delivery engine: database error; retrying in %s s", DB_RETRY_WAIT)
+                sending.drop()
+                connection.close()
+                stop.wait(DB_RETRY_WAIT)
+                continue
+            if not isinstance(batch, Step):
+                continue
+            if once and batch.idle:
+                break
+            if batch.idle:
+                engine.transport.close()
+            _idle(stop, batch.wait)
+        total += sending.swap(None)
+    finally:
+        sending.close()
+        engine.stop()
+        if threading.current_thread() is not threading.main_thread():
+            connection.close()
+    return total
+
+
+Batch = tuple[list[Job], list[Result], list[Job]]
+
+
+class Sending:
+    """At most one batch on the wire, in a helper thread; its outcomes are recorded here."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmooc-send")
+        self.current: tuple[Future[list[Result]] | None, list[Job], list[Result]] | None = None
+
+    def swap(self, batch: Batch | None) -> int:
+        """Wait for the batch on the wire, put `batch` on it, then record the first; returns
+        how many outcomes were recorded."""
+        previous, self.current = self.current, None
+        sent = previous[0].result() if previous and previous[0] else []
+        if batch is not None:
+            jobs, results, sendable = batch
+            future = self.pool.submit(self.engine.transport.send, sendable) if sendable else None
+            self.current = (future, jobs, results)
+        if previous is None:
+            return 0
+        _, jobs, results = previous
+        record(results + sent, {j.id: j for j in jobs}, self.engine.max_attempts)
+        return len(jobs)
+
+    def drop(self) -> None:
+        """Forget the batch on the wire: its rows keep their lease and are sent again later."""
+        if self.current is not None and self.current[0] is not None:
+            self.current[0].result()
+        self.current = None
+
+    def close(self) -> None:
+        self.drop()
+        self.pool.shutdown(wait=True)
+
+
+def drain(max_rounds: int = 100) -> int:
+    """Run the engine in this thread until nothing is due; returns deliveries processed.
+
+    For tests: no SQLite lock is taken, and the transport comes from settings.EMAIL_CONFIG
+    as it is now (override it to point at a test SMTP server).
+    """
+    engine = Engine(use_lock=False)
+    total = 0
+    try:
+        for _ in range(max_rounds):
+            step = engine.step()
+            if step.idle:
+                break
+            if not step.processed:
+                time.sleep(step.wait)  # only under a rate limit
+            total += step.processed
+    finally:
+        engine.transport.close()
+    return total
+
+

@@ -1,0 +1,292 @@
+"""The outbox: what other apps call to send mail.
+
+    msg = compose(kind=Message.SUBSCRIBED, subject="Week {{ week }}", body=markdown,
+                  scope=f"cohort:{cohort.pk}", tag="course-email", list_id="py-3.announce.example.org")
+    enqueue(msg, (Recipient(l.email, learner_context(l), ref=str(l.public_id)) for l in learners))
+
+Nothing is sent here: rows are committed to the outbox and the delivery engine
+(`mmooc.mailer.engine`, run by `mmooc worker` or `mmooc serve`) sends them. Bad input
+raises `OutboxError` (a ValueError) before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.parser import BytesParser
+
+import idna
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from mmooc.lib import mailheaders
+from mmooc.lib.mailheaders import HeaderError
+from mmooc.lib.mailrender import PLACEHOLDER, UNSUBSCRIBE_VAR
+from mmooc.mailer.models import Delivery, Message, Suppression
+from mmooc.mailer.verp import (  # noqa: F401  (re-exported for the bounce handler)
+    delivery_from_bounce_address,
+    make_bounce_address,
+)
+
+
+class OutboxError(ValueError):
+    """A message or recipient the outbox refuses; the text says why, for an organizer."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    address: str
+    context: Mapping[str, str] = field(default_factory=dict)  # values for the {{ name }} placeholders
+    not_before: datetime | None = None  # aware; None = now
+    ref: str = ""  # the caller's reference, e.g. a learner's public_id
+
+
+def _check(name: str, value: str) -> str:
+    try:
+        return mailheaders.check_value(name, value)
+    except HeaderError as exc:
+        raise OutboxError(str(exc)) from None
+
+
+def _check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    out = {}
+    for name, value in (headers or {}).items():
+        try:
+            mailheaders.check_name(name)
+        except HeaderError as exc:
+            raise OutboxError(str(exc)) from None
+        out[name] = _check(f"The {name} header", str(value))
+    return out
+
+
+def _check_from(value: str) -> str:
+    try:
+        mailheaders.address_header(value)
+    except HeaderError as exc:
+        raise OutboxError(f"The sender address is not usable: {exc}") from None
+    return value
+
+
+def compose(*, kind: str, subject: str, body: str, scope: str = "", tag: str = "",
+            from_email: str | None = None, reply_to: str = "", list_id: str = "", list_name: str = "",
+            footer: str = "", headers: Mapping[str, str] | None = None) -> Message:
+    """Store a message (Markdown body, `{{ name }}` placeholders) to be sent to recipients."""
+    if kind not in (Message.TRANSACTIONAL, Message.SUBSCRIBED):
+        raise OutboxError(f"kind must be {Message.TRANSACTIONAL!r} or {Message.SUBSCRIBED!r}, got {kind!r}")
+    _check("The subject", subject)
+    if not subject.strip() or len(subject) > 998:
+        raise OutboxError("The subject must not be empty and must be under 998 characters")
+    from_email = _check_from(from_email or settings.DEFAULT_FROM_EMAIL)
+    if reply_to:
+        _check_from(reply_to)
+    if list_id:
+        try:
+            mailheaders.list_id(list_id, list_name)
+        except HeaderError as exc:
+            raise OutboxError(str(exc)) from None
+    return Message.objects.create(
+        kind=kind, subject=subject, body=body, scope=scope, tag=tag, from_email=from_email,
+        reply_to=reply_to, list_id=list_id, list_name=list_name, footer=footer,
+        headers=_check_headers(headers))
+
+
+def compose_raw(*, raw: bytes, scope: str = "", tag: str = "relay", list_id: str = "",
+                list_name: str = "", headers: Mapping[str, str] | None = None) -> Message:
+    """Store a message prepared elsewhere (a relayed post); copies get To and List-Unsubscribe."""
+    parsed = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+    if not parsed.get("From"):
+        raise OutboxError("The message has no From header")
+    return Message.objects.create(
+        kind=Message.SUBSCRIBED, raw=raw, scope=scope, tag=tag, list_id=list_id, list_name=list_name,
+        from_email=str(parsed["From"])[:320], subject=str(parsed.get("Subject", ""))[:998],
+        headers=_check_headers(headers))
+
+
+def normalize_address(address: str) -> str:
+    """The address as the engine will send to it: trimmed, IDN domain as an A-label (IDNA2008)."""
+    address = address.strip()
+    local, at, domain = address.rpartition("@")
+    if at and not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            raise OutboxError(f"{address!r} has a domain that is not a valid international name") from None
+        address = f"{local}@{domain}"
+    if not mailheaders.is_address(address):
+        raise OutboxError(f"{address!r} is not a valid email address")
+    return address
+
+
+def _header_names(message: Message) -> set[str]:
+    names = set(PLACEHOLDER.findall(message.subject)) if message.raw is None else set()
+    if message.kind == Message.SUBSCRIBED:
+        names.add(UNSUBSCRIBE_VAR)
+    return names
+
+
+def _check_recipient(message: Message, r: Recipient, header_names: set[str], needs_url: bool) -> None:
+    context = r.context
+    for name in header_names:
+        value = context.get(name, "")
+        if "\n" in value or "\r" in value:
+            raise OutboxError(f"The value of {name} for {r.address} contains a line break")
+    if needs_url:
+        url = context.get(UNSUBSCRIBE_VAR, "")
+        if not url.startswith(("https://", "http://")) or any(c in url for c in "<>, "):
+            raise OutboxError(f"Subscribed mail needs an unsubscribe_url (an http(s) URL without "
+                              f"spaces, commas or <>) for {r.address}")
+    if r.not_before is not None and timezone.is_naive(r.not_before):
+        raise OutboxError(f"not_before for {r.address} must be an aware datetime")
+
+
+def message_id_domain(message: Message) -> str:
+    """Message-IDs use the From domain (aligned with DKIM and DMARC)."""
+    address = mailheaders.bare_address(message.from_email)
+    return address.rpartition("@")[2].lower() or settings.LIST_DOMAIN
+
+
+def _raw_message_id(message: Message) -> str:
+    parsed = BytesParser(policy=policy.compat32).parsebytes(bytes(message.raw), headersonly=True)
+    return str(parsed.get("Message-ID", "")).strip()
+
+
+def _rows(message: Message, recipients: Iterable[Recipient]) -> list[tuple]:
+    """(address, context JSON, ref, not_before or None, Message-ID) per distinct recipient."""
+    header_names = _header_names(message)
+    needs_url = message.kind == Message.SUBSCRIBED and message.raw is None
+    # Message-IDs share a random prefix per call and count up: unique, and cheap to index
+    # because they arrive in order.
+    fixed_id = _raw_message_id(message) if message.raw is not None else ""
+    prefix, domain = uuid.uuid4().hex, message_id_domain(message)
+    dumps = json.dumps
+    rows: dict[str, tuple] = {}
+    for r in recipients:
+        address = normalize_address(r.address)
+        _check_recipient(message, r, header_names, needs_url)
+        key = address.lower()
+        if key not in rows:
+            mid = fixed_id or f"<{prefix}.{len(rows):x}@{domain}>"
+            rows[key] = (address, dumps(r.context), r.ref[:64], r.not_before, mid)
+    return list(rows.values())
+
+
+def enqueue(message: Message, recipients: Iterable[Recipient]) -> int:
+    """Add one delivery per recipient in one bulk statement; returns the rows added.
+
+    A recipient already queued for this message is skipped (one row per message and
+    recipient, case-insensitively within one call). Any bad recipient refuses the whole call.
+    """
+    if message.state == Message.CANCELLED:
+        raise OutboxError("This message was cancelled; compose a new one")
+    rows = _rows(message, recipients)
+    if not rows:
+        return 0
+    with transaction.atomic():
+        added = _insert_postgres(message, rows) if connection.vendor == "postgresql" else _insert_generic(message, rows)
+        transaction.on_commit(_wake_engine)
+    return added
+
+
+def _wake_engine() -> None:
+    from mmooc.mailer import engine
+
+    engine.wake()
+
+
+_COLUMNS = ("message_id, recipient, context, ref, status, not_before, attempts, rfc_message_id, "
+            "provider_id, last_error, updated_at")
+
+
+def _insert_postgres(message: Message, rows: list[tuple]) -> int:
+    """COPY: straight into the outbox for a message's first recipients (the fan-out case),
+    else through a temporary table and INSERT … ON CONFLICT DO NOTHING."""
+    import psycopg  # only with PostgreSQL
+
+    if not message.deliveries.exists():
+        try:
+            with transaction.atomic():
+                return _copy(message, rows, "mailer_delivery")
+        except (IntegrityError, psycopg.IntegrityError):  # another call added some meanwhile
+            pass
+    with connection.cursor() as cursor:
+        # One staging table per transaction, emptied before each use: creating and dropping
+        # one per call would pile up locks when a caller enqueues thousands of messages in
+        # one transaction (a grouping's welcome emails).
+        cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS mailer_enqueue (message_id bigint, recipient text, "
+                       "context jsonb, ref text, status text, not_before timestamptz, attempts integer, "
+                       "rfc_message_id text, provider_id text, last_error text, updated_at timestamptz) "
+                       "ON COMMIT DROP")
+        cursor.execute("DELETE FROM mailer_enqueue")
+        _copy(message, rows, "mailer_enqueue")
+        cursor.execute(f"INSERT INTO mailer_delivery ({_COLUMNS}) SELECT {_COLUMNS} FROM mailer_enqueue "
+                       "ON CONFLICT (message_id, recipient) DO NOTHING")
+        return cursor.rowcount
+
+
+def _copy(message: Message, rows: list[tuple], table: str) -> int:
+    now = timezone.now()
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as copy:
+        for address, context, ref, not_before, mid in rows:
+            copy.write_row((message.pk, address, context, ref, Delivery.QUEUED, not_before or now, 0, mid,
+                            "", "", now))
+    return len(rows)
+
+
+def _insert_generic(message: Message, rows: list[tuple]) -> int:
+    adapt = connection.ops.adapt_datetimefield_value
+    now = adapt(timezone.now())
+    params = [(message.pk, a, c, f, adapt(nb) if nb else now, mid, now) for a, c, f, nb, mid in rows]
+    sql = (f"INSERT OR IGNORE INTO mailer_delivery ({_COLUMNS}) "
+           "VALUES (%s, %s, %s, %s, 'queued', %s, 0, %s, '', '', %s)")
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+        return cursor.rowcount
+
+
+def send(*, to: str, subject: str, body: str, context: Mapping[str, str] | None = None,
+         kind: str = Message.TRANSACTIONAL, ref: str = "", **compose_kw: str) -> Delivery:
+    """One message to one recipient (a confirmation, a magic link): composed and queued."""
+    with transaction.atomic():
+        message = compose(kind=kind, subject=subject, body=body, **compose_kw)
+        enqueue(message, [Recipient(to, context or {}, ref=ref)])
+    return message.deliveries.get()
+
+
+def progress(message: Message) -> dict[str, int]:
+    counts = dict.fromkeys((s for s, _ in Delivery.STATUSES), 0)
+    rows = message.deliveries.values("status").annotate(n=Count("id")).order_by()
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def pause(message: Message) -> None:
+    Message.objects.filter(pk=message.pk, state=Message.ACTIVE).update(state=Message.PAUSED)
+    message.refresh_from_db(fields=["state"])
+
+
+def resume(message: Message) -> None:
+    Message.objects.filter(pk=message.pk, state=Message.PAUSED).update(state=Message.ACTIVE)
+    message.refresh_from_db(fields=["state"])
+
+
+def cancel(message: Message) -> int:
+    """Stop a message for good: rows not yet sent are marked cancelled. Returns how many."""
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(state=Message.CANCELLED)
+        now = timezone.now()
+        # Rows an engine holds right now finish; rows a dead engine left behind are cancelled too.
+        unsent = (Q(status__in=(Delivery.QUEUED, Delivery.DEFERRED))
+                  | Q(status=Delivery.SENDING, lease_until__lt=now))
+        n = message.deliveries.filter(unsent).update(status=Delivery.CANCELLED, updated_at=now)
+    message.refresh_from_db(fields=["state"])
+    return n
+
+
+def is_suppressed(address: str) -> bool:
+    return Suppression.objects.filter(address=address.strip().lower()).exists()

@@ -1,0 +1,326 @@
+from __future__ import annotations
+
+import os
+import smtplib
+import socket
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from mmooc.lib.env import parse_email_url
+from mmooc.mailer import engine, outbox
+from mmooc.mailer.models import Delivery, Message, Suppression
+from mmooc.mailer.outbox import Recipient
+from mmooc.mailer.verp import delivery_from_bounce_address
+from mmooc.testing import SMTPServer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(params=["one command at a time", "pipelining"])
+def smtp(request, settings, smtp_server, monkeypatch):
+    """The test server, spoken to one command at a time and, as with Postfix, pipelined."""
+    settings.EMAIL_CONFIG = parse_email_url(smtp_server.url)
+    settings.MAIL_RATE_LIMIT = 0
+    if request.param == "pipelining":
+        offered = smtplib.SMTP.has_extn
+        monkeypatch.setattr(smtplib.SMTP, "has_extn",
+                            lambda self, name: name.lower() == "pipelining" or offered(self, name))
+    return smtp_server
+
+
+def queue(n: int, **kw) -> Message:
+    msg = outbox.compose(kind=Message.SUBSCRIBED, subject="Week 1 for {{ name }}", body="Hello {{ name }}",
+                         list_id="py-3.announce.example.org", **kw)
+    outbox.enqueue(msg, [Recipient(f"l{i}@example.org", {"name": f"L{i}", "unsubscribe_url": f"https://x/u/{i}"})
+                         for i in range(n)])
+    return msg
+
+
+def later(**kw):
+    return time_machine.travel(timezone.now() + timedelta(**kw), tick=False)
+
+
+def test_it_stores_the_message_in_outbox_mode(settings):
+    settings.EMAIL_CONFIG = parse_email_url("outbox:")
+    msg = queue(3)
+    assert engine.drain() == 3
+    d = msg.deliveries.get(recipient="l1@example.org")
+    assert d.status == Delivery.SENT and d.sent_at is not None
+    stored = message_from_bytes(bytes(d.stored), policy=policy.default)
+    assert stored["To"] == "l1@example.org" and "Hello L1" in stored.get_body(("plain",)).get_content()
+
+
+def test_it_delivers_a_batch_over_smtp(smtp):
+    msg = queue(20)
+    assert engine.drain() == 20
+    assert outbox.progress(msg)[Delivery.SENT] == 20
+    assert sorted(r.rcpt_tos[0] for r in smtp.received) == sorted(f"l{i}@example.org" for i in range(20))
+    got = smtp.messages_to("l7@example.org")[0]
+    assert got.message["Subject"] == "Week 1 for L7"
+    assert got.message["Message-ID"] == msg.deliveries.get(recipient="l7@example.org").rfc_message_id
+
+
+def test_it_uses_a_return_path_that_names_the_delivery(smtp):
+    msg = queue(1)
+    engine.drain()
+    assert delivery_from_bounce_address(smtp.received[0].mail_from) == msg.deliveries.get()
+
+
+def test_an_automatic_reply_goes_out_with_a_null_envelope_sender(smtp):
+    msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Your message was not sent", body="x",
+                         headers={"Auto-Submitted": "auto-replied"})
+    outbox.enqueue(msg, [Recipient("stranger@example.org")])
+    engine.drain()
+    assert smtp.received[0].mail_from == "<>"
+    assert smtp.received[0].message["Auto-Submitted"] == "auto-replied"
+
+
+def test_it_does_not_send_before_not_before(smtp):
+    msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Later", body="x")
+    outbox.enqueue(msg, [Recipient("a@example.org", not_before=timezone.now() + timedelta(hours=2))])
+    assert engine.drain() == 0
+    with later(hours=3):
+        assert engine.drain() == 1
+    assert len(smtp.received) == 1
+
+
+def test_it_retries_4xx_until_every_copy_arrives_once(smtp):
+    refused: set[str] = set()
+
+    def reply(envelope):
+        rcpt = envelope.rcpt_tos[0]
+        if rcpt.startswith("l") and rcpt[1:].split("@")[0].endswith("3") and rcpt not in refused:
+            refused.add(rcpt)
+            return "451 4.3.0 try again later"
+        return None
+
+    smtp.reply = reply
+    msg = queue(30)
+    engine.drain()
+    counts = outbox.progress(msg)
+    assert (counts[Delivery.SENT], counts[Delivery.DEFERRED]) == (27, 3)
+    assert msg.deliveries.filter(status=Delivery.DEFERRED).first().last_error.startswith("451")
+    with later(days=1):
+        engine.drain()
+    assert outbox.progress(msg)[Delivery.SENT] == 30
+    assert sorted(r.rcpt_tos[0] for r in smtp.received) == sorted(f"l{i}@example.org" for i in range(30))
+
+
+def test_it_fails_5xx_with_the_reason_and_does_not_retry(smtp):
+    smtp.reply = lambda env: "550 5.1.1 no such user" if env.rcpt_tos[0] == "l2@example.org" else None
+    msg = queue(5)
+    engine.drain()
+    failed = msg.deliveries.get(recipient="l2@example.org")
+    assert failed.status == Delivery.FAILED and "no such user" in failed.last_error
+    with later(days=2):
+        assert engine.drain() == 0
+    assert failed.attempts == 1 and len(smtp.received) == 4
+
+
+def test_it_defers_the_batch_when_the_server_goes_away_and_sends_when_it_returns(smtp):
+    def reply(envelope):
+        if len(smtp.received) == 4 and smtp._controller.server.is_serving():
+            smtp._controller.server.close()  # stop listening: new connections are refused
+            return "421 4.3.2 shutting down"
+        return None
+
+    smtp.reply = reply
+    msg = queue(10)
+    engine.drain()
+    assert outbox.progress(msg)[Delivery.SENT] == 4
+    assert outbox.progress(msg)[Delivery.DEFERRED] == 6
+    smtp.stop()
+    back = SMTPServer(port=smtp.port).start()
+    try:
+        with later(days=1):
+            engine.drain()
+    finally:
+        back.stop()
+    assert outbox.progress(msg)[Delivery.SENT] == 10
+    assert sorted(r.rcpt_tos[0] for r in smtp.received + back.received) == sorted(
+        f"l{i}@example.org" for i in range(10))
+
+
+def test_it_defers_everything_while_the_server_is_down(smtp):
+    smtp.stop()
+    msg = queue(3)
+    engine.drain()
+    assert outbox.progress(msg)[Delivery.DEFERRED] == 3
+    assert "could not connect" in msg.deliveries.first().last_error
+
+
+def test_it_gives_up_after_the_maximum_attempts(smtp, settings):
+    settings.MAIL_MAX_ATTEMPTS = 2
+    smtp.reply = lambda env: "452 4.2.2 mailbox full"
+    msg = queue(1)
+    engine.drain()
+    with later(days=1):
+        engine.drain()
+    d = msg.deliveries.get()
+    assert (d.status, d.attempts) == (Delivery.FAILED, 2)
+    assert d.last_error.startswith("gave up after 2 attempts: 452")
+
+
+def test_it_skips_suppressed_addresses(smtp):
+    Suppression.objects.create(address="l1@example.org", reason=Suppression.HARD_BOUNCE)
+    msg = queue(3)
+    engine.drain()
+    assert msg.deliveries.get(recipient="l1@example.org").status == Delivery.SUPPRESSED
+    assert not smtp.messages_to("l1@example.org") and len(smtp.received) == 2
+
+
+def test_it_holds_a_paused_message_until_resumed(smtp):
+    msg = queue(3)
+    outbox.pause(msg)
+    assert engine.drain() == 0
+    outbox.resume(msg)
+    assert engine.drain() == 3
+
+
+def test_it_sends_nothing_of_a_cancelled_message(smtp):
+    msg = queue(3)
+    outbox.cancel(msg)
+    assert engine.drain() == 0 and not smtp.received
+
+
+def test_it_takes_back_rows_whose_lease_expired(smtp):
+    msg = queue(2)
+    jobs = engine.claim(10)  # a worker that then died
+    assert len(jobs) == 2 and engine.drain() == 0
+    with later(minutes=10):
+        assert engine.drain() == 2
+    d = msg.deliveries.first()
+    assert d.status == Delivery.SENT and d.attempts == 2
+
+
+def test_it_fails_a_copy_whose_context_would_inject_a_header(smtp):
+    msg = queue(2)
+    msg.deliveries.filter(recipient="l0@example.org").update(context={"name": "x\r\nBcc: evil@example.org",
+                                                                      "unsubscribe_url": "https://x/u/0"})
+    engine.drain()
+    d = msg.deliveries.get(recipient="l0@example.org")
+    assert d.status == Delivery.FAILED and "line break" in d.last_error
+    assert len(smtp.received) == 1
+
+
+def test_it_records_a_batch_in_one_transaction(smtp, django_assert_max_num_queries):
+    queue(50)
+    eng = engine.Engine(use_lock=False)
+    with django_assert_max_num_queries(12):
+        assert eng.step().processed == 50
+    eng.stop()
+
+
+def test_the_rate_limit_grants_tokens_per_second_across_engines():
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        assert engine.take_tokens("test", 10, 50)[0] == 10
+        granted, wait = engine.take_tokens("test", 10, 50)
+        assert granted == 0 and 0 < wait <= 0.1
+    with time_machine.travel(start + timedelta(seconds=0.5), tick=False):
+        assert engine.take_tokens("test", 10, 50)[0] == 5
+
+
+def test_a_second_engine_on_sqlite_refuses_to_start():
+    engine.acquire_lock("host:1:a")
+    with pytest.raises(engine.EngineBusy, match="already running"):
+        engine.acquire_lock("host:2:b")
+
+
+def test_an_engine_takes_over_a_stale_lock():
+    with later(minutes=-5):
+        engine.acquire_lock("host:1:a")
+    engine.acquire_lock("host:2:b")
+
+
+def test_it_relays_a_raw_message_with_crlf_and_dot_stuffing(smtp):
+    raw = (b"From: a@example.org\nTo: g12@lists.example.org\nSubject: Hi\nMessage-ID: <p1@example.org>\n"
+           b"\nHello\n.hidden\n")
+    msg = outbox.compose_raw(raw=raw)
+    outbox.enqueue(msg, [Recipient("bob@example.org", {"unsubscribe_url": "https://x/u/1"})])
+    engine.drain()
+    got = smtp.received[0].data
+    assert got.endswith(b"Hello\r\n.hidden\r\n") and got.count(b"\r\n") == got.count(b"\n")
+    assert smtp.received[0].message["Message-ID"] == "<p1@example.org>"
+
+
+def test_an_engine_takes_over_the_lock_of_a_dead_process_on_this_machine():
+    import os
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    engine.acquire_lock(f"{os.uname().nodename}:{gone.pid}:a")
+    engine.acquire_lock(f"{os.uname().nodename}:{os.getpid()}:b")
+
+
+def test_it_asks_for_a_dsn_naming_the_delivery_when_the_server_offers_it(settings):
+    from mmooc.mailer.transports import Job, SMTPTransport
+    from mmooc.mailer.verp import id_from_token
+
+    class Offers:
+        def has_extn(self, name: str) -> bool:
+            return name == "dsn"
+
+    job = Job(id=42, message_id=1, recipient="a@example.org", context={}, rfc_message_id="<x@y>", attempts=1)
+    commands = SMTPTransport(parse_email_url("smtp://127.0.0.1:25"))._commands(Offers(), job, b"x")
+    envid = commands.split("ENVID=")[1].split("\r\n")[0]
+    assert " RET=HDRS " in commands and id_from_token(envid) == 42
+
+
+def test_a_busy_engine_also_takes_back_expired_rows_now_and_then(smtp):
+    msg = queue(3)
+    stale = engine.claim(1)[0]  # a worker that then died
+    with later(minutes=10):
+        eng = engine.Engine(use_lock=False, batch_size=1)
+        eng.step()  # busy with due rows
+        assert Delivery.objects.get(pk=stale.id).status == Delivery.SENDING
+    with later(minutes=11):
+        eng.step()
+    eng.stop()
+    assert Delivery.objects.get(pk=stale.id).status == Delivery.SENT
+    assert outbox.progress(msg)[Delivery.SENT] == 2
+
+
+def test_the_engine_sends_no_more_than_the_rate_limit_allows(smtp, settings):
+    settings.MAIL_RATE_LIMIT = 5
+    queue(20)
+    with time_machine.travel(timezone.now(), tick=False):
+        eng = engine.Engine(use_lock=False)
+        first, second = eng.step(), eng.step()
+        eng.stop()
+    assert (first.processed, second.processed) == (5, 0) and second.wait > 0
+    assert len(smtp.received) == 5
+
+
+def test_check_can_run_reports_a_live_engine_on_sqlite():
+    from django.db import connection
+
+    engine.check_can_run()
+    engine.acquire_lock(f"{socket.gethostname()}:{os.getpid()}:other")
+    if connection.vendor == "sqlite":
+        with pytest.raises(engine.EngineBusy, match="SQLite allows one engine"):
+            engine.check_can_run()
+    else:
+        engine.check_can_run()  # several engines may run on PostgreSQL
+
+
+def test_a_batch_may_hold_more_messages_than_the_engine_keeps_rendered(smtp, monkeypatch):
+    monkeypatch.setattr(engine, "PREPARED_CACHE", 2)
+    for i in range(5):
+        outbox.send(to=f"c{i}@example.org", subject="Confirm", body=f"Confirm number {i}")
+    assert engine.drain() == 5
+    assert sorted(r.rcpt_tos[0] for r in smtp.received) == [f"c{i}@example.org" for i in range(5)]
+
+
+def test_run_records_every_batch_while_the_next_one_is_sent(smtp):
+    import threading
+
+    msg = queue(7)
+    total = engine.run(threading.Event(), once=True, engine=engine.Engine(use_lock=False, batch_size=2))
+    assert total == 7 and outbox.progress(msg)[Delivery.SENT] == 7
+    assert sorted(r.rcpt_tos[0] for r in smtp.received) == sorted(f"l{i}@example.org" for i in range(7))

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from mmooc.mailer import outbox
+from mmooc.mailer.models import Delivery, Message, Suppression
+from mmooc.mailer.outbox import OutboxError, Recipient
+
+pytestmark = pytest.mark.django_db
+UNSUB = {"unsubscribe_url": "https://course.example.org/u/abc"}
+
+
+def course_mail(**kw):
+    kw.setdefault("subject", "Week {{ week }}")
+    kw.setdefault("list_id", "py-3.announce.example.org")
+    return outbox.compose(kind=Message.SUBSCRIBED, body="Hello {{ name }}", **kw)
+
+
+def test_it_enqueues_one_row_per_recipient():
+    msg = course_mail()
+    added = outbox.enqueue(msg, [Recipient(f"l{i}@example.org", {**UNSUB, "week": "1"}) for i in range(5)])
+    assert added == 5
+    assert msg.deliveries.filter(status=Delivery.QUEUED).count() == 5
+
+
+def test_it_skips_a_recipient_already_queued():
+    msg = course_mail()
+    outbox.enqueue(msg, [Recipient("a@example.org", UNSUB)])
+    assert outbox.enqueue(msg, [Recipient("a@example.org", UNSUB), Recipient("b@example.org", UNSUB)]) == 1
+    assert msg.deliveries.count() == 2
+
+
+def test_it_dedupes_addresses_case_insensitively_within_one_call():
+    msg = course_mail()
+    assert outbox.enqueue(msg, [Recipient("A@example.org", UNSUB), Recipient("a@example.org", UNSUB)]) == 1
+
+
+def test_it_enqueues_many_rows_in_a_constant_number_of_queries(django_assert_max_num_queries):
+    msg = course_mail()
+    recipients = [Recipient(f"l{i}@example.org", UNSUB) for i in range(2000)]
+    with django_assert_max_num_queries(6):
+        assert outbox.enqueue(msg, recipients) == 2000
+
+
+def test_it_gives_each_delivery_its_own_message_id_on_the_from_domain():
+    msg = course_mail(from_email="Team <team@course.example.org>")
+    outbox.enqueue(msg, [Recipient("a@example.org", UNSUB), Recipient("b@example.org", UNSUB)])
+    ids = list(msg.deliveries.values_list("rfc_message_id", flat=True))
+    assert len(set(ids)) == 2
+    assert all(i.startswith("<") and i.endswith("@course.example.org>") for i in ids)
+
+
+def test_it_keeps_not_before_and_ref():
+    msg = course_mail()
+    later = timezone.now() + timedelta(hours=3)
+    outbox.enqueue(msg, [Recipient("a@example.org", UNSUB, not_before=later, ref="learner-1")])
+    d = msg.deliveries.get()
+    assert (d.not_before, d.ref) == (later, "learner-1")
+    assert d.context["unsubscribe_url"] == UNSUB["unsubscribe_url"]
+
+
+def test_it_refuses_subscribed_mail_without_unsubscribe_url_and_adds_nothing():
+    msg = course_mail()
+    with pytest.raises(OutboxError, match="unsubscribe_url"):
+        outbox.enqueue(msg, [Recipient("a@example.org", UNSUB), Recipient("b@example.org", {})])
+    assert msg.deliveries.count() == 0
+
+
+def test_it_refuses_a_bad_address_and_adds_nothing():
+    msg = course_mail()
+    with pytest.raises(OutboxError, match="not a valid email address"):
+        outbox.enqueue(msg, [Recipient("a@example.org", UNSUB), Recipient("not an address", UNSUB)])
+    assert msg.deliveries.count() == 0
+
+
+def test_it_converts_an_idn_domain_with_idna2008():
+    msg = course_mail()
+    outbox.enqueue(msg, [Recipient("hans@straße.de", UNSUB)])
+    assert msg.deliveries.get().recipient == "hans@xn--strae-oqa.de"
+
+
+def test_it_refuses_a_line_break_in_a_subject():
+    with pytest.raises(OutboxError, match="line break"):
+        course_mail(subject="Hi\r\nBcc: victim@example.org")
+    assert not Message.objects.exists()
+
+
+def test_it_refuses_a_line_break_in_a_context_value_used_in_the_subject():
+    msg = course_mail()
+    with pytest.raises(OutboxError, match="line break"):
+        outbox.enqueue(msg, [Recipient("a@example.org", {**UNSUB, "week": "1\nBcc: x@example.org"})])
+    assert msg.deliveries.count() == 0
+
+
+def test_it_refuses_a_line_break_in_an_extra_header():
+    with pytest.raises(OutboxError, match="line break"):
+        course_mail(headers={"X-Course": "a\nb"})
+
+
+def test_it_refuses_an_invalid_list_id():
+    with pytest.raises(OutboxError, match="dot-atom"):
+        course_mail(list_id="not a list id")
+
+
+def test_send_queues_one_transactional_delivery():
+    d = outbox.send(to="a@example.org", subject="Confirm", body="Click {{ url }}", context={"url": "https://x"},
+                    ref="r1", tag="confirmation")
+    assert (d.status, d.recipient, d.message.kind, d.message.tag) == (
+        Delivery.QUEUED, "a@example.org", Message.TRANSACTIONAL, "confirmation")
+
+
+def test_compose_raw_keeps_the_bytes_and_the_authors_message_id():
+    raw = (b"From: Alice <alice@example.org>\r\nSubject: Hi group\r\nMessage-ID: <p1@example.org>\r\n"
+           b"\r\nHello\r\n")
+    msg = outbox.compose_raw(raw=raw, list_id="g12.lists.example.org")
+    outbox.enqueue(msg, [Recipient("a@example.org", UNSUB), Recipient("b@example.org", UNSUB)])
+    assert bytes(msg.raw) == raw and msg.subject == "Hi group"
+    assert set(msg.deliveries.values_list("rfc_message_id", flat=True)) == {"<p1@example.org>"}
+
+
+def test_progress_counts_every_status():
+    msg = course_mail()
+    outbox.enqueue(msg, [Recipient("a@example.org", UNSUB), Recipient("b@example.org", UNSUB)])
+    msg.deliveries.filter(recipient="a@example.org").update(status=Delivery.SENT)
+    counts = outbox.progress(msg)
+    assert counts[Delivery.SENT] == 1 and counts[Delivery.QUEUED] == 1 and counts[Delivery.FAILED] == 0
+
+
+def test_pause_and_resume_change_the_state():
+    msg = course_mail()
+    outbox.pause(msg)
+    assert msg.state == Message.PAUSED
+    outbox.resume(msg)
+    assert msg.state == Message.ACTIVE
+
+
+def test_cancel_marks_unsent_rows_cancelled_and_keeps_sent_ones():
+    msg = course_mail()
+    outbox.enqueue(msg, [Recipient("a@example.org", UNSUB), Recipient("b@example.org", UNSUB)])
+    msg.deliveries.filter(recipient="a@example.org").update(status=Delivery.SENT)
+    assert outbox.cancel(msg) == 1
+    assert outbox.progress(msg)[Delivery.CANCELLED] == 1 and outbox.progress(msg)[Delivery.SENT] == 1
+
+
+def test_it_refuses_to_enqueue_to_a_cancelled_message():
+    msg = course_mail()
+    outbox.cancel(msg)
+    with pytest.raises(OutboxError, match="cancelled"):
+        outbox.enqueue(msg, [Recipient("a@example.org", UNSUB)])
+
+
+def test_is_suppressed_ignores_case():
+    Suppression.objects.create(address="bob@example.org", reason=Suppression.MANUAL)
+    assert outbox.is_suppressed(" Bob@Example.org") and not outbox.is_suppressed("ann@example.org")
+
+
+def test_cancel_also_stops_rows_a_dead_engine_left_in_sending():
+    msg = course_mail()
+    outbox.enqueue(msg, [Recipient("a@example.org", UNSUB), Recipient("b@example.org", UNSUB)])
+    msg.deliveries.update(status=Delivery.SENDING, lease_until=timezone.now() - timedelta(minutes=1))
+    msg.deliveries.filter(recipient="b@example.org").update(lease_until=timezone.now() + timedelta(minutes=1))
+    assert outbox.cancel(msg) == 1
+    assert msg.deliveries.get(recipient="b@example.org").status == Delivery.SENDING

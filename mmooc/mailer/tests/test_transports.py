@@ -1,0 +1,109 @@
+"""The provider path, against each provider's HTTP API as its documentation answers it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from mmooc.lib.env import parse_email_url
+from mmooc.mailer import engine, outbox
+from mmooc.mailer.models import Delivery, Message
+from mmooc.mailer.outbox import Recipient
+
+pytestmark = pytest.mark.django_db
+MAILGUN_OK = {"id": "<20111114174239.25659.5817@samples.mailgun.org>", "message": "Queued. Thank you."}
+POSTMARK_OK = {"To": "l0@example.org", "SubmittedAt": "2014-02-17T07:25:01.4178645-05:00",
+               "MessageID": "0a129aee-e1cd-480d-b08d-4f48548ff48d", "ErrorCode": 0, "Message": "OK"}
+
+
+class FakeAPI:
+    """Stands in for the provider's HTTP endpoint at the requests.Session level."""
+
+    def __init__(self, status: int, payload) -> None:
+        self.status, self.payload, self.calls = status, payload, []
+
+    def __call__(self, method, url, **kwargs):
+        self.calls.append({"method": method, "url": url, **kwargs})
+        response = requests.Response()
+        response.status_code = self.status
+        payload = self.payload(kwargs) if callable(self.payload) else self.payload
+        response._content = json.dumps(payload).encode()
+        response.headers["Content-Type"] = "application/json"
+        response.url = url
+        return response
+
+
+@pytest.fixture
+def provider(settings, monkeypatch):
+    def use(name: str, status: int, payload) -> FakeAPI:
+        settings.EMAIL_CONFIG = parse_email_url(f"anymail:{name}")
+        settings.EMAIL_BACKEND = settings.EMAIL_CONFIG.backend
+        settings.ANYMAIL = {"MAILGUN_API_KEY": "key-test", "MAILGUN_SENDER_DOMAIN": "mg.example.org",
+                            "POSTMARK_SERVER_TOKEN": "server-token"}
+        settings.MAIL_RATE_LIMIT = 0
+        api = FakeAPI(status, payload)
+        monkeypatch.setattr(requests.Session, "request",
+                            lambda session, method, url, **kw: api(method, url, **kw))
+        return api
+
+    return use
+
+
+def queue(n: int) -> Message:
+    msg = outbox.compose(kind=Message.SUBSCRIBED, subject="Week 1, {{ name }}", body="Hello **{{ name }}**",
+                         list_id="py-3.announce.example.org", tag="course-email")
+    outbox.enqueue(msg, [Recipient(f"l{i}@example.org", {"name": f"L<{i}>", "unsubscribe_url": f"https://x/u/{i}"})
+                         for i in range(n)])
+    return msg
+
+
+def test_mailgun_gets_one_call_per_batch_with_per_recipient_variables(provider):
+    api = provider("mailgun", 200, MAILGUN_OK)
+    msg = queue(5)
+    assert engine.drain() == 5
+    assert len(api.calls) == 1
+    data = dict(api.calls[0]["data"])
+    variables = json.loads(data["recipient-variables"])
+    assert set(variables) == {f"l{i}@example.org" for i in range(5)}
+    assert variables["l3@example.org"]["t0"] == "L<3>" and variables["l3@example.org"]["h0"] == "L&lt;3&gt;"
+    assert variables["l3@example.org"]["h:List-Unsubscribe"].startswith("<https://x/u/3>, <mailto:")
+    assert "%recipient." in data["subject"] and "%recipient." in data["html"]
+    assert outbox.progress(msg)[Delivery.SENT] == 5
+    assert set(msg.deliveries.values_list("provider_id", flat=True)) == {MAILGUN_OK["id"]}
+
+
+def test_mailgun_rate_limiting_defers_the_batch(provider):
+    provider("mailgun", 429, {"message": "Too Many Requests"})
+    msg = queue(2)
+    engine.drain()
+    assert outbox.progress(msg)[Delivery.DEFERRED] == 2
+
+
+def test_mailgun_rejecting_the_call_fails_it_with_the_reason(provider):
+    provider("mailgun", 400, {"message": "'to' parameter is not a valid address. please check documentation"})
+    msg = queue(2)
+    engine.drain()
+    d = msg.deliveries.first()
+    assert d.status == Delivery.FAILED and "400" in d.last_error
+
+
+def test_postmark_gets_one_call_per_recipient_with_its_message_id(provider):
+    # Postmark's answer names the recipient it was sent to.
+    api = provider("postmark", 200, lambda request: {**POSTMARK_OK, "To": json.loads(request["data"])["To"]})
+    msg = queue(2)
+    engine.drain()
+    assert len(api.calls) == 2
+    body = json.loads(api.calls[0]["data"])
+    headers = {h["Name"]: h["Value"] for h in body["Headers"]}
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert headers["Message-ID"] in set(msg.deliveries.values_list("rfc_message_id", flat=True))
+    assert set(msg.deliveries.values_list("provider_id", flat=True)) == {POSTMARK_OK["MessageID"]}
+
+
+def test_postmark_server_error_defers(provider):
+    provider("postmark", 500, {"ErrorCode": 500, "Message": "Internal Server Error"})
+    msg = queue(1)
+    engine.drain()
+    assert msg.deliveries.get().status == Delivery.DEFERRED

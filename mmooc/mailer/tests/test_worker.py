@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
+
+from mmooc.lib.env import parse_email_url
+from mmooc.mailer import engine, outbox
+from mmooc.mailer.models import Delivery, Message
+from mmooc.mailer.outbox import Recipient
+
+ROOT = Path(__file__).resolve().parents[3]
+MMOOC = str(Path(sys.executable).with_name("mmooc"))
+WAIT = 60  # seconds: the most a worker process may take here before the test fails
+
+
+def queue(n: int) -> Message:
+    msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Hello {{ name }}", body="Hi {{ name }}")
+    outbox.enqueue(msg, [Recipient(f"l{i}@example.org", {"name": f"L{i}"}) for i in range(n)])
+    return msg
+
+
+def worker_env(smtp_server) -> dict[str, str]:
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, "MMOOC_EMAIL_URL": smtp_server.url, "MMOOC_MAIL_RATE": "0"}
+
+
+def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen:
+    return subprocess.Popen([MMOOC, "worker", *args], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.mark.django_db
+def test_it_sends_what_is_due_with_once(smtp_server, settings):
+    settings.EMAIL_CONFIG = parse_email_url(smtp_server.url)
+    settings.MAIL_RATE_LIMIT = 0
+    queue(3)
+    call_command("worker", "--once", verbosity=0)
+    assert len(smtp_server.received) == 3
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_bad_batch_size():
+    with pytest.raises(CommandError, match="--batch"):
+        call_command("worker", "--once", "--batch", "0")
+
+
+@pytest.mark.django_db
+def test_a_second_worker_on_sqlite_refuses_to_start_with_a_clear_message():
+    if connection.vendor != "sqlite":
+        pytest.skip("several workers may run on PostgreSQL")
+    engine.acquire_lock(f"{os.uname().nodename}:{os.getpid()}:other")
+    with pytest.raises(CommandError, match="SQLite allows one engine"):
+        call_command("worker", "--once")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_on_postgresql_send_each_delivery_once(smtp_server):
+    msg = queue(300)
+    env = worker_env(smtp_server)
+    workers = [start_worker(env, "--once", "--batch", "10") for _ in range(2)]
+    for w in workers:
+        assert w.wait(WAIT) == 0, w.stderr.read()
+    counts = Counter(r.rcpt_tos[0] for r in smtp_server.received)
+    assert len(counts) == 300 and set(counts.values()) == {1}
+    assert outbox.progress(msg)[Delivery.SENT] == 300
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_it_stops_cleanly_on_sigterm(smtp_server):
+    queue(5)
+    worker = start_worker(worker_env(smtp_server))
+    wait_for(lambda: len(smtp_server.received) == 5, "the worker to send")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(WAIT) == 0
+    assert "Processed 5 deliveries" in worker.stdout.read()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_batch_loses_nothing(smtp_server):
+    msg = queue(100)
+    release = threading.Event()
+
+    def reply(envelope):
+        if len(smtp_server.received) >= 25:
+            release.wait(WAIT)  # hold the worker mid-batch until it has been killed
+        return None
+
+    smtp_server.reply = reply
+    env = worker_env(smtp_server)
+    first = start_worker(env, "--batch", "10")
+    wait_for(lambda: len(smtp_server.received) >= 25, "the first worker to be mid-batch")
+    in_flight = set(msg.deliveries.filter(status=Delivery.SENDING).values_list("recipient", flat=True))
+    first.send_signal(signal.SIGKILL)
+    first.wait(WAIT)
+    release.set()
+    # The lease of the dead worker's batch runs out.
+    msg.deliveries.filter(status=Delivery.SENDING).update(lease_until=timezone.now() - timedelta(seconds=1))
+    second = start_worker(env, "--once", "--batch", "10")
+    assert second.wait(WAIT) == 0, second.stderr.read()
+
+    counts = Counter(r.rcpt_tos[0] for r in smtp_server.received)
+    assert len(counts) == 100 and outbox.progress(msg)[Delivery.SENT] == 100
+    duplicates = {rcpt for rcpt, n in counts.items() if n > 1}
+    assert duplicates <= in_flight
+    for rcpt in duplicates:
+        assert len({r.message["Message-ID"] for r in smtp_server.messages_to(rcpt)}) == 1
+
+
+ENQUEUE = """
+from mmooc.mailer import outbox
+from mmooc.mailer.models import Message
+msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Hello {{ name }}", body="Hi {{ name }}")
+outbox.enqueue(msg, [outbox.Recipient(f"l{i}@example.org", {"name": f"L{i}"}) for i in range(100)])
+"""
+
+
+def test_a_worker_killed_mid_batch_on_sqlite_loses_nothing_and_a_new_one_takes_over(smtp_server, tmp_path):
+    import sqlite3
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+           "MMOOC_DATA_DIR": str(tmp_path), "MMOOC_EMAIL_URL": smtp_server.url, "MMOOC_MAIL_RATE": "0"}
+    for command in (["migrate", "-v", "0"], ["shell", "-c", ENQUEUE]):
+        subprocess.run([MMOOC, *command], env=env, cwd=ROOT, check=True, timeout=WAIT)
+    db = sqlite3.connect(tmp_path / "db.sqlite3", timeout=WAIT)
+    release = threading.Event()
+
+    def reply(envelope):
+        if len(smtp_server.received) >= 25:
+            release.wait(WAIT)  # hold the worker mid-batch until it has been killed
+        return None
+
+    smtp_server.reply = reply
+    first = start_worker(env, "--batch", "10")
+    wait_for(lambda: len(smtp_server.received) >= 25, "the first worker to be mid-batch")
+    in_flight = {r for (r,) in db.execute("SELECT recipient FROM mailer_delivery WHERE status = 'sending'")}
+    first.send_signal(signal.SIGKILL)
+    first.wait(WAIT)
+    release.set()
+    with db:  # the lease of the dead worker's batch runs out
+        db.execute("UPDATE mailer_delivery SET lease_until = '2000-01-01 00:00:00' WHERE status = 'sending'")
+    second = start_worker(env, "--once", "--batch", "10")
+    assert second.wait(WAIT) == 0, second.stderr.read()
+
+    counts = Counter(r.rcpt_tos[0] for r in smtp_server.received)
+    assert len(counts) == 100
+    assert db.execute("SELECT count(*) FROM mailer_delivery WHERE status = 'sent'").fetchone() == (100,)
+    duplicates = {rcpt for rcpt, n in counts.items() if n > 1}
+    assert duplicates <= in_flight
+    for rcpt in duplicates:
+        assert len({r.message["Message-ID"] for r in smtp_server.messages_to(rcpt)}) == 1

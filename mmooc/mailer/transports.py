@@ -1,0 +1,416 @@
+"""Where copies go: the built-in outbox, an SMTP server, or a provider through django-anymail.
+
+Each transport takes a batch of claimed deliveries and returns one Result per delivery:
+sent, transient (retry later) or permanent (failed). A transport keeps its connection
+open across batches while there is work and closes it when the engine goes idle.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from mmooc.lib.env import EmailConfig
+from mmooc.lib.mailheaders import HeaderError
+from mmooc.mailer import verp
+from mmooc.mailer.render import Prepared, PreparedRaw
+from mmooc.mailer.verp import make_bounce_address
+
+log = logging.getLogger("mmooc.mailer")
+
+SENT, TRANSIENT, PERMANENT = "sent", "transient", "permanent"
+SMTP_TIMEOUT = 30
+
+
+@dataclass
+class Job:
+    """One claimed delivery."""
+
+    id: int
+    message_id: int
+    recipient: str
+    context: Mapping[str, str]
+    rfc_message_id: str
+    attempts: int
+    prepared: Prepared | PreparedRaw | None = None
+
+
+@dataclass
+class Result:
+    id: int
+    outcome: str
+    error: str = ""
+    provider_id: str = ""
+    stored: bytes | None = field(default=None, repr=False)
+
+
+def personalize(job: Job) -> bytes:
+    assert job.prepared is not None
+    return job.prepared.personalize(job.id, job.recipient, job.context, job.rfc_message_id)
+
+
+class Transport:
+    name = "base"
+
+    def send(self, jobs: list[Job]) -> list[Result]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Drop any open connection (the engine is idle or stopping)."""
+
+
+class OutboxTransport(Transport):
+    """Keeps the final bytes on the delivery instead of sending them (MMOOC_EMAIL_URL=outbox:)."""
+
+    name = "outbox"
+
+    def send(self, jobs: list[Job]) -> list[Result]:
+        results = []
+        for job in jobs:
+            try:
+                results.append(Result(job.id, SENT, stored=personalize(job)))
+            except HeaderError as exc:
+                results.append(Result(job.id, PERMANENT, f"not sent: {exc}"))
+        return results
+
+
+def _by_code(code: int, text: str) -> str:
+    return TRANSIENT if 400 <= code < 500 else PERMANENT
+
+
+def _reply_text(code: int, msg: bytes | str) -> str:
+    text = msg.decode("utf-8", "replace") if isinstance(msg, bytes) else str(msg)
+    return f"{code} {text}".strip()
+
+
+class SMTPTransport(Transport):
+    """One kept-open SMTP connection; each copy is prepared bytes, pipelined where offered."""
+
+    name = "smtp"
+
+    def __init__(self, config: EmailConfig) -> None:
+        self.config = config
+        self.conn: smtplib.SMTP | None = None
+
+    def connect(self) -> smtplib.SMTP:
+        c = self.config
+        if c.tls == "ssl":
+            conn: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.port, timeout=SMTP_TIMEOUT,
+                                                  context=ssl.create_default_context())
+        else:
+            conn = smtplib.SMTP(c.host, c.port, timeout=SMTP_TIMEOUT)
+            if c.tls == "starttls":
+                conn.starttls(context=ssl.create_default_context())
+        if c.username:
+            conn.login(c.username, c.password)
+        # Commands and message data go out as soon as written: with pipelining, waiting for
+        # the peer's delayed ACK (Nagle) costs more than the small extra packets.
+        if conn.sock is not None:
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.quit()
+            except (smtplib.SMTPException, OSError):
+                self.conn.close()
+            self.conn = None
+
+    def _drop(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.conn = None
+
+    def send(self, jobs: list[Job]) -> list[Result]:
+        results: list[Result] = []
+        ready: list[tuple[Job, bytes]] = []
+        for job in jobs:
+            try:
+                ready.append((job, _wire(personalize(job), isinstance(job.prepared, PreparedRaw))))
+            except HeaderError as exc:
+                results.append(Result(job.id, PERMANENT, f"not sent: {exc}"))
+        i = 0
+        while i < len(ready):
+            if not self._ensure():  # the rest of the batch waits for the next try
+                results += [Result(j.id, TRANSIENT, self._connect_error) for j, _ in ready[i:]]
+                break
+            i = self._session(ready, i, results)
+        return results
+
+    _connect_error = ""
+    _pos = 0  # the next copy of the batch to send
+
+    def _ensure(self) -> bool:
+        if self.conn is not None:
+            return True
+        try:
+            self.conn = self.connect()
+            return True
+        except (smtplib.SMTPException, OSError) as exc:
+            self._connect_error = f"could not connect to {self.config.host}:{self.config.port}: {exc}"
+            self.conn = None
+            return False
+
+    def _session(self, ready: list[tuple[Job, bytes]], i: int, results: list[Result]) -> int:
+        """Send from ready[i] on over the open connection; returns where it stopped."""
+        conn = self.conn
+        assert conn is not None
+        self._pos = i
+        in_flight: list[Job] = []
+        try:
+            conn.ehlo_or_helo_if_needed()
+            if conn.has_extn("pipelining"):
+                self._pipelined(conn, ready, results, in_flight)
+            else:
+                self._sequential(conn, ready, results, in_flight)
+        except (smtplib.SMTPException, OSError) as exc:
+            # The connection broke: copies in flight may or may not have arrived. They are
+            # retried with the same Message-ID, so a duplicate is recognisable.
+            self._drop()
+            reason = f"connection lost: {exc or type(exc).__name__}"
+            results += [Result(j.id, TRANSIENT, reason) for j in in_flight]
+        return self._pos
+
+    def _sequential(self, conn: smtplib.SMTP, ready: list[tuple[Job, bytes]], results: list[Result],
+                    in_flight: list[Job]) -> None:
+        while self._pos < len(ready):
+            job, data = ready[self._pos]
+            in_flight[:] = [job]
+            self._pos += 1
+            code, reply = self._transaction(conn, job, data)
+            results.append(self._result(job, code, reply))
+            in_flight.clear()
+            if code == 421:  # the server is closing the connection
+                self._drop()
+                return
+
+    def _commands(self, conn: smtplib.SMTP, job: Job, data: bytes) -> str:
+        option = " BODY=8BITMIME" if not data.isascii() and conn.has_extn("8bitmime") else ""
+        if conn.has_extn("dsn"):
+            # RFC 3461: a bounce then names the delivery even if the return path was rewritten.
+            option += f" RET=HDRS ENVID={verp.token(job.id)}"
+        sender = "" if getattr(job.prepared, "null_sender", False) else verp.make_bounce_address(job.id)
+        return f"MAIL FROM:<{sender}>{option}\r\nRCPT TO:<{job.recipient}>\r\n"
+
+    def _pipelined(self, conn: smtplib.SMTP, ready: list[tuple[Job, bytes]], results: list[Result],
+                   in_flight: list[Job]) -> None:
+        """RFC 2920: one write per copy carries the previous copy's data and this copy's commands."""
+        pending: tuple[Job, bytes] | None = None  # accepted DATA (354), its data not sent yet
+        while self._pos < len(ready) or pending:
+            nxt = ready[self._pos] if self._pos < len(ready) else None
+            out = (pending[1] + b".\r\n") if pending else b""
+            if nxt:
+                out += (self._commands(conn, *nxt) + "DATA\r\n").encode("ascii")
+                in_flight.append(nxt[0])
+                self._pos += 1
+            conn.send(out)
+            if pending:
+                code, reply = conn.getreply()
+                results.append(self._result(pending[0], code, reply))
+                in_flight.remove(pending[0])
+                pending = None
+                if code == 421:  # closing: the commands just sent will not be answered
+                    results += [Result(j.id, TRANSIENT, _reply_text(code, reply)) for j in in_flight]
+                    self._drop()
+                    return
+            if nxt:
+                replies = [conn.getreply(), conn.getreply(), conn.getreply()]
+                failure = _first_failure(replies)
+                if failure is None:
+                    pending = nxt
+                else:
+                    results.append(self._result(nxt[0], *failure))
+                    in_flight.remove(nxt[0])
+                    if failure[0] == 421:
+                        self._drop()
+                        return
+                    conn.rset()
+
+    def _transaction(self, conn: smtplib.SMTP, job: Job, data: bytes) -> tuple[int, bytes]:
+        """One command at a time, for servers that do not offer pipelining."""
+        replies = []
+        for command in [*self._commands(conn, job, data).splitlines(), "DATA"]:
+            conn.send(command + "\r\n")
+            replies.append(conn.getreply())
+            failure = _first_failure(replies)
+            if failure is not None:
+                if failure[0] != 421:
+                    conn.rset()
+                return failure
+        conn.send(data + b".\r\n")
+        return conn.getreply()
+
+    def _result(self, job: Job, code: int, reply: bytes) -> Result:
+        if code == 250:
+            return Result(job.id, SENT)
+        return Result(job.id, _by_code(code, ""), _reply_text(code, reply))
+
+
+def _first_failure(replies: list[tuple[int, bytes]]) -> tuple[int, bytes] | None:
+    for (code, reply), wanted in zip(replies, ((250,), (250, 251), (354,)), strict=False):
+        if code not in wanted:
+            return code, reply
+    return None
+
+
+def _wire(data: bytes, foreign: bool = False) -> bytes:
+    """CRLF line ends and dot-stuffing (RFC 5321 4.5.2); our own copies are CRLF already."""
+    if foreign and data.count(b"\n") != data.count(b"\r\n"):
+        data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    if data.startswith(b"."):
+        data = b"." + data
+    data = data.replace(b"\r\n.", b"\r\n..")
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+# Providers whose API takes one call for many recipients with per-recipient variables
+# (anymail merge_data), with the most recipients per call and the provider's variable syntax.
+BATCH_PROVIDERS: dict[str, tuple[int, str]] = {
+    "mailgun": (1000, "%recipient.{}%"),
+}
+
+
+# Providers whose API takes a full envelope sender, so bounces reach our return path. The
+# others report bounces through their webhooks only.
+VERP_PROVIDERS = {"amazon_ses", "sparkpost", "postal"}
+
+
+def _api_outcome(exc: Exception) -> tuple[str, str]:
+    status = getattr(exc, "status_code", None)
+    if status is None or status == 429 or status >= 500:
+        return TRANSIENT, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return PERMANENT, str(exc).splitlines()[0]
+
+
+class AnymailTransport(Transport):
+    """A django-anymail backend; one API call per batch where the provider supports it."""
+
+    def __init__(self, config: EmailConfig) -> None:
+        from django.core.mail import get_connection
+
+        self.name = config.provider
+        self.batch = BATCH_PROVIDERS.get(config.provider)
+        self.connection: Any = get_connection(settings.EMAIL_BACKEND)
+        self.open = False
+
+    def close(self) -> None:
+        if self.open:
+            self.connection.close()
+            self.open = False
+
+    def send(self, jobs: list[Job]) -> list[Result]:
+        if not self.open:
+            self.connection.open()
+            self.open = True
+        structured = [j for j in jobs if isinstance(j.prepared, Prepared)]
+        raw = [j for j in jobs if not isinstance(j.prepared, Prepared)]
+        results = [self._send_raw(j) for j in raw]
+        if self.batch and structured:
+            by_message: dict[int, list[Job]] = {}
+            for j in structured:
+                by_message.setdefault(j.message_id, []).append(j)
+            for group in by_message.values():
+                for start in range(0, len(group), self.batch[0]):
+                    results += self._send_batch(group[start:start + self.batch[0]])
+        else:
+            results += [self._send_single(j) for j in structured]
+        return results
+
+    def _deliver(self, message: Any, jobs: list[Job]) -> list[Result]:
+        from anymail.exceptions import AnymailError, AnymailRecipientsRefused
+
+        try:
+            self.connection.send_messages([message])
+        except AnymailRecipientsRefused as exc:
+            return [Result(j.id, PERMANENT, f"refused by the provider: {exc}") for j in jobs]
+        except AnymailError as exc:
+            outcome, text = _api_outcome(exc)
+            return [Result(j.id, outcome, text) for j in jobs]
+        statuses = message.anymail_status.recipients
+        results = []
+        for j in jobs:
+            status = statuses.get(j.recipient.lower()) or statuses.get(j.recipient)
+            if status is not None and status.status in ("rejected", "invalid"):
+                results.append(Result(j.id, PERMANENT, f"{status.status} by the provider"))
+            else:
+                results.append(Result(j.id, SENT, provider_id=(status.message_id or "") if status else ""))
+        return results
+
+    def _send_single(self, job: Job) -> Result:
+        from anymail.message import AnymailMessage
+
+        assert isinstance(job.prepared, Prepared)
+        try:
+            parts = job.prepared.parts(job.id, job.context, job.rfc_message_id)
+        except HeaderError as exc:
+            return Result(job.id, PERMANENT, f"not sent: {exc}")
+        m = job.prepared.message
+        msg = AnymailMessage(subject=parts.subject, body=parts.text, from_email=m.from_email,
+                             to=[job.recipient], reply_to=[m.reply_to] if m.reply_to else None,
+                             headers=parts.headers)
+        msg.attach_alternative(parts.html, "text/html")
+        if self.name in VERP_PROVIDERS:
+            msg.envelope_sender = make_bounce_address(job.id)
+        msg.tags = [m.tag] if m.tag else []
+        return self._deliver(msg, [job])[0]
+
+    def _send_batch(self, jobs: list[Job]) -> list[Result]:
+        from anymail.message import AnymailMessage
+
+        prepared = jobs[0].prepared
+        assert isinstance(prepared, Prepared)
+        syntax = self.batch[1] if self.batch else "{}"
+        names = sorted(prepared.rendered.subject.names | prepared.rendered.text.names
+                       | prepared.rendered.html.names)
+        text_vars = {n: syntax.format(f"t{i}") for i, n in enumerate(names)}
+        html_vars = {n: syntax.format(f"h{i}") for i, n in enumerate(names)}
+        merge_data, merge_headers, ok = {}, {}, []
+        failed: list[Result] = []
+        for j in jobs:
+            try:
+                parts = prepared.parts(j.id, j.context, j.rfc_message_id)
+            except HeaderError as exc:
+                failed.append(Result(j.id, PERMANENT, f"not sent: {exc}"))
+                continue
+            values = {f"t{i}": str(j.context.get(n, "")) for i, n in enumerate(names)}
+            values.update({f"h{i}": _escape(str(j.context.get(n, ""))) for i, n in enumerate(names)})
+            merge_data[j.recipient] = values
+            merge_headers[j.recipient] = {k: v for k, v in parts.headers.items()
+                                          if k in ("Message-ID", "List-Unsubscribe")}
+            ok.append(j)
+        if not ok:
+            return failed
+        m = prepared.message
+        static = {k: v for k, v in prepared.parts(ok[0].id, ok[0].context, "").headers.items()
+                  if k not in ("Message-ID", "List-Unsubscribe")}
+        msg = AnymailMessage(subject=prepared.rendered.subject.fill(text_vars),
+                             body=prepared.rendered.text.fill(text_vars), from_email=m.from_email,
+                             to=[j.recipient for j in ok], reply_to=[m.reply_to] if m.reply_to else None,
+                             headers=static)
+        msg.attach_alternative(prepared.rendered.html.fill(html_vars), "text/html")
+        msg.merge_data = merge_data
+        msg.merge_headers = merge_headers
+        msg.tags = [m.tag] if m.tag else []
+        return failed + self._deliver(msg, ok)
+
+
+def _escape(value: str) -> str:
+    from mmooc.lib.mailrender import escape_html
+
+    return escape_html(value)
+
+
+def for_config(config: EmailConfig) -> Transport:
+    if config.kind == "smtp":
+        return SMTPTransport(config)
+    if config.kind == "anymail":
+        return AnymailTransport(config)
+    return OutboxTransport()

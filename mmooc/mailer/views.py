@@ -1,0 +1,91 @@
+"""The outbox viewer: every message the engine stored (or would send), as a mail client shows it."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from mmooc.lib.mailheaders import HeaderError
+from mmooc.lib.staff import staff_required
+from mmooc.mailer.models import Delivery, Message
+from mmooc.mailer.render import prepare
+
+MESSAGES_PER_PAGE, RECIPIENTS_PER_PAGE = 50, 100
+STATUS_NAMES = [s for s, _ in Delivery.STATUSES]
+
+
+@require_GET
+@staff_required
+def outbox_list(request: HttpRequest) -> HttpResponse:
+    counts = {f"n_{s}": Count("deliveries", filter=Q(deliveries__status=s)) for s in STATUS_NAMES}
+    messages = Message.objects.annotate(total=Count("deliveries"), **counts).order_by("-created_at", "-pk")
+    page = Paginator(messages, MESSAGES_PER_PAGE).get_page(request.GET.get("page"))
+    ctx = {"page": page, "statuses": STATUS_NAMES}
+    return render(request, "mailer/outbox_list.html", ctx)
+
+
+@require_GET
+@staff_required
+def outbox_message(request: HttpRequest, public_id: str) -> HttpResponse:
+    message = get_object_or_404(Message, public_id=public_id)
+    status = request.GET.get("status", "")
+    if status and status not in STATUS_NAMES:
+        return HttpResponseBadRequest(f"Unknown status {status!r}: use one of {', '.join(STATUS_NAMES)}.")
+    deliveries = message.deliveries.order_by("pk").only(
+        "pk", "recipient", "status", "attempts", "last_error", "sent_at", "not_before")
+    if status:
+        deliveries = deliveries.filter(status=status)
+    ctx = {"message": message, "status": status, "statuses": STATUS_NAMES,
+           "page": Paginator(deliveries, RECIPIENTS_PER_PAGE).get_page(request.GET.get("page"))}
+    return render(request, "mailer/outbox_message.html", ctx)
+
+
+def _copy_bytes(delivery: Delivery) -> tuple[bytes | None, bool, str]:
+    """The stored copy, or a preview built now for a copy not sent yet; and any build error."""
+    if delivery.stored is not None:
+        return bytes(delivery.stored), False, ""
+    try:
+        prepared = prepare(delivery.message)
+        data = prepared.personalize(delivery.pk, delivery.recipient, delivery.context,
+                                    delivery.rfc_message_id)
+    except (HeaderError, ValueError) as exc:
+        return None, True, str(exc)
+    return data, True, ""
+
+
+def _part(mail: EmailMessage, kind: str) -> str:
+    body = mail.get_body((kind,))
+    return body.get_content() if body is not None else ""
+
+
+@require_GET
+@staff_required
+def outbox_copy(request: HttpRequest, public_id: str, delivery_id: int) -> HttpResponse:
+    delivery = get_object_or_404(Delivery.objects.select_related("message"), pk=delivery_id,
+                                 message__public_id=public_id)
+    data, preview, error = _copy_bytes(delivery)
+    ctx = {"delivery": delivery, "message": delivery.message, "preview": preview, "error": error}
+    if data is not None:
+        mail = message_from_bytes(data, policy=policy.default)
+        ctx.update(headers=[(k, str(v)) for k, v in mail.raw_items()], text=_part(mail, "plain"),
+                   html=_part(mail, "html"), size=len(data))
+    return render(request, "mailer/outbox_copy.html", ctx)
+
+
+@require_GET
+@staff_required
+def outbox_source(request: HttpRequest, public_id: str, delivery_id: int) -> HttpResponse:
+    delivery = get_object_or_404(Delivery.objects.select_related("message"), pk=delivery_id,
+                                 message__public_id=public_id)
+    data, _, error = _copy_bytes(delivery)
+    if data is None:
+        return HttpResponseBadRequest(f"This copy cannot be built: {error}")
+    response = HttpResponse(data, content_type="text/plain; charset=utf-8")
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response

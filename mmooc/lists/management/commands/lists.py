@@ -10,7 +10,7 @@ from mmooc.lists.digest import send_digests
 
 
 class Command(BaseCommand):
-    help = "Group lists: `digest` queues today's daily digests (run once a day, e.g. from cron)."
+    help = "Group lists: `digest` queues today's daily digests (serve and worker do it hourly by themselves)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="digest")

@@ -9,7 +9,8 @@ and sends one normalized event per recipient. Here each event is
 - matched to its delivery on (provider message id, recipient), falling back to our own
   Message-ID; events for unknown messages are kept with no delivery;
 - acted on: hard bounce -> suppressed at once; soft bounce -> counted, suppressed past a
-  limit; complaint -> suppressed, `complained` sent; unsubscribe -> `unsubscribed` sent.
+  limit; complaint -> suppressed, `complained` sent, the scope's complaint rate judged
+  (`reputation`); unsubscribe -> `unsubscribed` sent.
 
 Everything happens in one transaction: an unexpected error rolls it back and anymail
 answers 500, so the provider retries later.
@@ -33,7 +34,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from mmooc.lib import dsn
-from mmooc.mailer import signals
+from mmooc.mailer import reputation, signals
 from mmooc.mailer.models import Delivery, Event, Suppression
 from mmooc.mailer.suppression import VERDICT_SOFT, count_soft_bounce, normalize, suppress
 
@@ -206,6 +207,8 @@ def act(item: Incoming, address: str, delivery: Delivery | None, source: str) ->
     elif item.verdict == COMPLAINT:
         suppress(address, Suppression.COMPLAINT, detail)
         signals.complained.send(sender=Event, address=address, delivery=delivery)
+        if item.event_type == reputation.COMPLAINED:
+            reputation.after_complaint(delivery.message if delivery else None, item.occurred_at)
     elif item.verdict == UNSUBSCRIBE:
         if item.raw.get("all_mail"):
             suppress(address, Suppression.UNSUBSCRIBE, detail)

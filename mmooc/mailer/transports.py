@@ -271,10 +271,32 @@ def _wire(data: bytes, foreign: bool = False) -> bytes:
     return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 
-# Providers whose API takes one call for many recipients with per-recipient variables
-# (anymail merge_data), with the most recipients per call and the provider's variable syntax.
-BATCH_PROVIDERS: dict[str, tuple[int, str]] = {
-    "mailgun": (1000, "%recipient.{}%"),
+@dataclass(frozen=True)
+class Batch:
+    """How a provider takes one API call for many recipients with per-recipient variables."""
+
+    size: int  # most recipients per call (MAIL_RULES 45: never more than 1,000)
+    syntax: str  # a variable in the content, from its name
+    esp_extra: Mapping[str, Any] = field(default_factory=dict)
+    # Text that the provider's template language would read in our own content; a message
+    # containing it is sent one copy per call, exactly as written.
+    reserved: tuple[str, ...] = ()
+
+
+# Providers whose API takes one call for many recipients with per-recipient variables in
+# inline content (anymail merge_data without a stored template). Not here: Amazon SES and
+# Postmark take merge_data only with a stored template; Resend refuses it; MailerSend either
+# shows every recipient the whole To list or returns no message ids; Unisender Go takes no
+# per-recipient Message-ID; Brevo and Mailjet run inline content through their template
+# languages and go one copy per call until that is checked against their APIs.
+BATCH_PROVIDERS: dict[str, Batch] = {
+    "mailgun": Batch(1000, "%recipient.{}%"),
+    # v3 personalizations (at most 1,000 per request) with legacy substitutions: plain text
+    # replacement of each key, so the keys carry delimiters of their own.
+    "sendgrid": Batch(1000, "-mmooc{}-", {"merge_field_format": "-mmooc{}-"}),
+    # Recipient substitution_data; triple braces insert values as given (double braces would
+    # escape the HTML copy twice).
+    "sparkpost": Batch(1000, "{{{{{{{}}}}}}}", reserved=("{{", "}}")),
 }
 
 
@@ -318,8 +340,7 @@ class AnymailTransport(Transport):
             for j in structured:
                 by_message.setdefault(j.message_id, []).append(j)
             for group in by_message.values():
-                for start in range(0, len(group), self.batch[0]):
-                    results += self._send_batch(group[start:start + self.batch[0]])
+                results += self._send_group(group, self.batch)
         else:
             results += [self._send_single(j) for j in structured]
         return results
@@ -362,12 +383,21 @@ class AnymailTransport(Transport):
         msg.tags = [m.tag] if m.tag else []
         return self._deliver(msg, [job])[0]
 
-    def _send_batch(self, jobs: list[Job]) -> list[Result]:
+    def _send_group(self, group: list[Job], batch: Batch) -> list[Result]:
+        """One message's copies: in calls of batch.size, or one by one if the content forbids it."""
+        if batch.reserved and _holds(group[0].prepared, batch.reserved):
+            return [self._send_single(j) for j in group]
+        results: list[Result] = []
+        for start in range(0, len(group), batch.size):
+            results += self._send_batch(group[start:start + batch.size], batch)
+        return results
+
+    def _send_batch(self, jobs: list[Job], batch: Batch) -> list[Result]:
         from anymail.message import AnymailMessage
 
         prepared = jobs[0].prepared
         assert isinstance(prepared, Prepared)
-        syntax = self.batch[1] if self.batch else "{}"
+        syntax = batch.syntax
         names = sorted(prepared.rendered.subject.names | prepared.rendered.text.names
                        | prepared.rendered.html.names)
         text_vars = {n: syntax.format(f"t{i}") for i, n in enumerate(names)}
@@ -399,7 +429,18 @@ class AnymailTransport(Transport):
         msg.merge_data = merge_data
         msg.merge_headers = merge_headers
         msg.tags = [m.tag] if m.tag else []
+        if batch.esp_extra:
+            msg.esp_extra = dict(batch.esp_extra)
         return failed + self._deliver(msg, ok)
+
+
+def _holds(prepared: Prepared | PreparedRaw | None, reserved: tuple[str, ...]) -> bool:
+    """Whether the message's own text (placeholders left out) contains any of `reserved`."""
+    assert isinstance(prepared, Prepared)
+    r = prepared.rendered
+    blank = {n: "" for n in r.subject.names | r.text.names | r.html.names}
+    texts = (r.subject.fill(blank), r.text.fill(blank), r.html.fill(blank), *prepared.message.headers.values())
+    return any(mark in text for text in texts for mark in reserved)
 
 
 def _escape(value: str) -> str:

@@ -14,6 +14,10 @@ from mmooc.mailer.outbox import Recipient
 
 pytestmark = pytest.mark.django_db
 MAILGUN_OK = {"id": "<20111114174239.25659.5817@samples.mailgun.org>", "message": "Queued. Thank you."}
+# SendGrid v3 mail/send answers 202 Accepted with an empty body.
+SENDGRID_OK = ""
+SPARKPOST_OK = {"results": {"total_rejected_recipients": 0, "total_accepted_recipients": 5,
+                            "id": "11668787484950529"}}
 POSTMARK_OK = {"To": "l0@example.org", "SubmittedAt": "2014-02-17T07:25:01.4178645-05:00",
                "MessageID": "0a129aee-e1cd-480d-b08d-4f48548ff48d", "ErrorCode": 0, "Message": "OK"}
 
@@ -41,7 +45,8 @@ def provider(settings, monkeypatch):
         settings.EMAIL_CONFIG = parse_email_url(f"anymail:{name}")
         settings.EMAIL_BACKEND = settings.EMAIL_CONFIG.backend
         settings.ANYMAIL = {"MAILGUN_API_KEY": "key-test", "MAILGUN_SENDER_DOMAIN": "mg.example.org",
-                            "POSTMARK_SERVER_TOKEN": "server-token"}
+                            "POSTMARK_SERVER_TOKEN": "server-token", "SENDGRID_API_KEY": "SG.test",
+                            "SPARKPOST_API_KEY": "sp-test"}
         settings.MAIL_RATE_LIMIT = 0
         api = FakeAPI(status, payload)
         monkeypatch.setattr(requests.Session, "request",
@@ -107,3 +112,69 @@ def test_postmark_server_error_defers(provider):
     msg = queue(1)
     engine.drain()
     assert msg.deliveries.get().status == Delivery.DEFERRED
+
+
+def test_it_sends_sendgrid_one_call_per_batch_with_personalizations(provider):
+    api = provider("sendgrid", 202, SENDGRID_OK)
+    msg = queue(5)
+    assert engine.drain() == 5
+    assert len(api.calls) == 1
+    body = json.loads(api.calls[0]["data"])
+    people = {p["to"][0]["email"]: p for p in body["personalizations"]}
+    assert set(people) == {f"l{i}@example.org" for i in range(5)}
+    three = people["l3@example.org"]
+    assert three["substitutions"]["-mmooct0-"] == "L<3>"
+    assert three["substitutions"]["-mmooch0-"] == "L&lt;3&gt;"
+    assert three["headers"]["List-Unsubscribe"].startswith("<https://x/u/3>, <mailto:")
+    assert three["headers"]["Message-ID"] == msg.deliveries.get(recipient="l3@example.org").rfc_message_id
+    assert "-mmooct0-" in body["subject"]
+    assert "-mmooch0-" in {c["type"]: c["value"] for c in body["content"]}["text/html"]
+    assert outbox.progress(msg)[Delivery.SENT] == 5
+    ids = set(msg.deliveries.values_list("provider_id", flat=True))
+    assert len(ids) == 5 and "" not in ids  # anymail's id per recipient, for matching events
+
+
+def test_it_splits_sendgrid_batches_at_the_batch_size(provider, monkeypatch):
+    from mmooc.mailer import transports
+
+    monkeypatch.setitem(transports.BATCH_PROVIDERS, "sendgrid",
+                        transports.Batch(2, "-mmooc{}-", {"merge_field_format": "-mmooc{}-"}))
+    api = provider("sendgrid", 202, SENDGRID_OK)
+    queue(5)
+    engine.drain()
+    assert [len(json.loads(c["data"])["personalizations"]) for c in api.calls] == [2, 2, 1]
+
+
+def test_it_defers_a_sendgrid_batch_on_rate_limiting(provider):
+    provider("sendgrid", 429, {"errors": [{"field": None, "message": "too many requests"}]})
+    msg = queue(2)
+    engine.drain()
+    assert outbox.progress(msg)[Delivery.DEFERRED] == 2
+
+
+def test_it_sends_sparkpost_one_transmission_per_batch_with_substitution_data(provider):
+    api = provider("sparkpost", 200, SPARKPOST_OK)
+    msg = queue(5)
+    assert engine.drain() == 5
+    assert len(api.calls) == 1
+    body = json.loads(api.calls[0]["data"])
+    people = {r["address"]["email"]: r for r in body["recipients"]}
+    assert set(people) == {f"l{i}@example.org" for i in range(5)}
+    data = people["l3@example.org"]["substitution_data"]
+    assert data["t0"] == "L<3>" and data["h0"] == "L&lt;3&gt;"
+    assert data["Header__List_Unsubscribe"].startswith("<https://x/u/3>, <mailto:")
+    assert data["Header__Message_Id"] == msg.deliveries.get(recipient="l3@example.org").rfc_message_id
+    assert "{{{t0}}}" in body["content"]["subject"] and "{{{h0}}}" in body["content"]["html"]
+    assert outbox.progress(msg)[Delivery.SENT] == 5
+    assert set(msg.deliveries.values_list("provider_id", flat=True)) == {SPARKPOST_OK["results"]["id"]}
+
+
+def test_it_sends_sparkpost_copies_singly_when_the_content_has_braces(provider):
+    api = provider("sparkpost", 200, {"results": {**SPARKPOST_OK["results"], "total_accepted_recipients": 1}})
+    msg = outbox.compose(kind=Message.SUBSCRIBED, subject="Jinja week",
+                         body="Write `{{ '{{' }} name }}` in the template", list_id="py-3.announce.example.org")
+    outbox.enqueue(msg, [Recipient(f"l{i}@example.org", {"unsubscribe_url": f"https://x/u/{i}"}) for i in range(3)])
+    engine.drain()
+    assert len(api.calls) == 3
+    assert all("substitution_data" not in r for c in api.calls for r in json.loads(c["data"])["recipients"])
+    assert outbox.progress(msg)[Delivery.SENT] == 3

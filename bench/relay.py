@@ -1,6 +1,6 @@
 """Group list relay: LMTP acceptance to copies at an SMTP sink, and copies per second sustained.
 
-    .venv/bin/python bench/relay.py [--db sqlite|postgres] [--posts 200] [--burst 500]
+    .venv/bin/python bench/relay.py [--db sqlite|postgres] [--pg-name NAME] [--posts 200] [--burst 500]
                                     [--members 40] [--clients 4] [--no-wake]
 
 One process runs what `mmooc serve` runs for mail: the LMTP server and the delivery
@@ -47,6 +47,7 @@ BODY = ("Hi everyone,\n\nHere is what I found about this week's exercises. " * 6
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    p.add_argument("--pg-name", default=PG_NAME, help="the PostgreSQL database to (re)create for the run")
     p.add_argument("--posts", type=int, default=200, help="posts for the latency run")
     p.add_argument("--burst", type=int, default=500, help="posts for the throughput run")
     p.add_argument("--members", type=int, default=40, help="copies per post")
@@ -90,9 +91,9 @@ def configure(args: argparse.Namespace, sink_port: int, data_dir: str) -> None:
         import psycopg
 
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {PG_NAME}")
-        os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_NAME}"
+            conn.execute(f"DROP DATABASE IF EXISTS {args.pg_name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {args.pg_name}")
+        os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.pg_name}"
     else:
         os.environ.pop("DATABASE_URL", None)
     import django
@@ -275,7 +276,7 @@ def latency_run(args, group, host: str, port: int, timing: Timing) -> tuple[list
     return accepts, deliveries
 
 
-def burst_run(args, group, host: str, port: int, timing: Timing) -> tuple[float, int, list[float]]:
+def burst_run(args, group, host: str, port: int, timing: Timing) -> tuple[float, int, list[float], float]:
     """The LMTP clients run in a process of their own, as Postfix would: they do not compete
     with the relay and the engine for this process's interpreter."""
     before = timing.total
@@ -283,10 +284,18 @@ def burst_run(args, group, host: str, port: int, timing: Timing) -> tuple[float,
     command = [sys.executable, __file__, "--client", host, str(port), group.address, str(args.burst),
                str(args.clients)]
     start = time.perf_counter()
+    cpu_start = cpu_seconds()
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     timing.wait_total(expected)
+    cpu = cpu_seconds() - cpu_start
     accepts = [float(x) for x in out.split()]
-    return timing.last - start, timing.total - before, accepts
+    return timing.last - start, timing.total - before, accepts, cpu
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (user and system): the LMTP server, the relay and the engine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def client_main(host: str, port: int, address: str, posts: int, clients: int) -> None:
@@ -354,7 +363,7 @@ def main() -> None:
         server = lmtp.start("127.0.0.1", free_port())
         try:
             accepts, deliveries = latency_run(args, group, server.host, server.port, timing)
-            elapsed, copies, burst_accepts = burst_run(args, group, server.host, server.port, timing)
+            elapsed, copies, burst_accepts, burst_cpu = burst_run(args, group, server.host, server.port, timing)
             db_pss, db_procs = postgres_pss_kb()
             workers_mb = sum(pss_kb(w.pid) for w in workers) / 1024
         finally:
@@ -367,14 +376,16 @@ def main() -> None:
                 engine_thread.join(timeout=30)
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + workers_mb
         sink_mb = pss_kb(sink.pid) / 1024
-        report(args, accepts, deliveries, elapsed, copies, burst_accepts, rss_mb, sink_mb, db_pss / 1024, db_procs)
+        report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu, rss_mb, sink_mb, db_pss / 1024,
+               db_procs)
     finally:
         sink.terminate()
         sink.wait()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def report(args, accepts, deliveries, elapsed, copies, burst_accepts, rss_mb, sink_mb, db_mb, db_procs) -> None:
+def report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu, rss_mb, sink_mb, db_mb,
+           db_procs) -> None:
     ms = 1000
     wake = "polling only" if args.no_wake or args.workers else "engine woken on commit"
     if args.workers:
@@ -388,6 +399,9 @@ def report(args, accepts, deliveries, elapsed, copies, burst_accepts, rss_mb, si
           f"= {copies / elapsed:,.0f} copies/s, {args.burst / elapsed:.1f} posts/s  (target >= 3,500 copies/s)")
     print(f"  LMTP accept under that load: median {statistics.median(burst_accepts) * ms:.1f} ms, "
           f"p99 {pct(burst_accepts, 99) * ms:.1f} ms")
+    where = "this process (LMTP server and relay)" if args.workers else "this process (LMTP server, relay, engine)"
+    print(f"  CPU under that load, {where}: {burst_cpu / args.burst * ms:.2f} ms per post, "
+          f"{burst_cpu / elapsed * 100:.0f} % of one core  (load average {os.getloadavg()[0]:.1f})")
     total = rss_mb + sink_mb + db_mb
     db = f" + PostgreSQL {db_mb:.0f} MB PSS ({db_procs} backends)" if args.db == "postgres" else ""
     ours = "these processes" if args.workers else "this process"

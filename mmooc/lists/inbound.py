@@ -13,6 +13,8 @@ from email import policy
 from email.errors import HeaderDefect, ObsoleteHeaderDefect
 from email.message import EmailMessage
 from email.parser import BytesParser
+from email.policy import EmailPolicy
+from functools import lru_cache
 from html.parser import HTMLParser
 
 MAX_RECEIVED = 30
@@ -37,7 +39,30 @@ VACATION_SUBJECT = re.compile(
 )
 BOUNCE_LOCAL_PARTS = {"mailer-daemon", "postmaster"}
 _ID = re.compile(r"<[!-;=?-~]{1,993}>")  # printable ASCII only: ids go into headers and the database
-_PARSER = BytesParser(policy=policy.default)
+# Parsed header values are read-only objects: one made for an earlier post serves again.
+MAX_CACHED_HEADER = 998
+
+
+class _ParsedOnce(EmailPolicy):
+    """`email.policy.default`, each header value parsed once however often it is read.
+
+    The library parses a header anew on every read, and reading one part's body reads its
+    Content-Type a dozen times; the same few values (`text/plain; charset=utf-8`) come in
+    post after post."""
+
+    def header_fetch_parse(self, name: str, value: str):  # type: ignore[no-untyped-def]
+        if hasattr(value, "name") or len(value) > MAX_CACHED_HEADER:
+            return super().header_fetch_parse(name, value)
+        return _parsed_header(name, value)
+
+
+@lru_cache(maxsize=4096)
+def _parsed_header(name: str, value: str):  # type: ignore[no-untyped-def]
+    return policy.default.header_fetch_parse(name, value)
+
+
+READ_POLICY = _ParsedOnce()
+_PARSER = BytesParser(policy=READ_POLICY)
 
 
 class Defective(ValueError):

@@ -18,6 +18,7 @@ import logging
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -25,6 +26,7 @@ from aiosmtpd.lmtp import LMTP
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from mmooc.groups.models import StudyGroup
 from mmooc.lists import relay
 
 log = logging.getLogger("mmooc.lists")
@@ -78,6 +80,9 @@ class RelayHandler:
             return "451 4.3.0 Temporary problem on our side; please try again later"
         if not known:
             return f"550 5.1.1 No such group address: {address}"
+        if isinstance(known, StudyGroup):
+            # The relay needs the group again at DATA, milliseconds later: not a second query.
+            _groups(envelope)[address.strip().strip("<>")] = known
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
@@ -85,8 +90,8 @@ class RelayHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         recipients = list(envelope.rcpt_tos)
         try:
-            outcomes = await self._run(relay.receive, envelope.original_content, envelope.mail_from or "",
-                                       recipients)
+            outcomes = await self._run(partial(relay.receive, groups=_groups(envelope)),
+                                       envelope.original_content, envelope.mail_from or "", recipients)
             replies = [o.reply for o in outcomes]
         except Exception:
             log.exception("lmtp: could not relay a message for %s", ", ".join(recipients))
@@ -94,10 +99,19 @@ class RelayHandler:
         return "\r\n".join(replies)
 
 
-def _known_recipient(address: str) -> bool:
+def _known_recipient(address: str) -> StudyGroup | bool:
+    """The address's group; True for the mailer's own addresses; False for unknown ones."""
     address = address.strip().strip("<>")
-    return (relay._is_bounce_address(address) or relay._is_unsubscribe_address(address)
-            or relay.find_group(address) is not None)
+    if relay._is_bounce_address(address) or relay._is_unsubscribe_address(address):
+        return True
+    return relay.find_group(address) or False
+
+
+def _groups(envelope: Any) -> dict[str, StudyGroup]:
+    """The groups found at RCPT for this transaction (aiosmtpd makes a new envelope for each)."""
+    if not hasattr(envelope, "mmooc_groups"):
+        envelope.mmooc_groups = {}
+    return envelope.mmooc_groups
 
 
 class LMTPServer:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -63,15 +64,17 @@ class Outcome:
 
 
 def receive(raw: bytes, envelope_sender: str | None, envelope_recipients: list[str], *,
-            held_reason: str = "", notify_refused: bool = False) -> list[Outcome]:
+            held_reason: str = "", notify_refused: bool = False,
+            groups: Mapping[str, StudyGroup] | None = None) -> list[Outcome]:
     """Relay one inbound message to each recipient group.
 
     `envelope_sender` "" is the null sender of bounces; None means the door does not know it.
     `held_reason` (a provider's spam verdict) stores the post without relaying it.
     `notify_refused` also tells the sender about a message too big or unreadable, for the
     webhook door, where no SMTP refusal reaches them.
+    `groups` are the recipients' groups if the door has just looked them up (LMTP, at RCPT).
     """
-    delivery = _Delivery(raw, envelope_sender, held_reason, notify_refused)
+    delivery = _Delivery(raw, envelope_sender, held_reason, notify_refused, groups or {})
     return [delivery.outcome_for(r) for r in envelope_recipients]
 
 
@@ -82,8 +85,10 @@ def max_post_mb() -> str:
 class _Delivery:
     """One inbound message on its way to one or more recipients; parsed once."""
 
-    def __init__(self, raw: bytes, envelope_sender: str | None, held_reason: str, notify_refused: bool) -> None:
+    def __init__(self, raw: bytes, envelope_sender: str | None, held_reason: str, notify_refused: bool,
+                 groups: Mapping[str, StudyGroup]) -> None:
         self.raw = raw
+        self.groups = groups
         self.sender_known = envelope_sender is not None
         self.envelope_sender = checks.clean_text(envelope_sender or "").strip("<>")
         self.held_reason = held_reason
@@ -122,7 +127,7 @@ class _Delivery:
         if _is_unsubscribe_address(recipient):
             _handle_unsubscribe(self.raw, recipient)
             return Outcome(recipient, UNSUBSCRIBE, 250, "2.0.0", "Unsubscribe request received")
-        group = find_group(recipient)
+        group = self.groups.get(recipient) or find_group(recipient)
         if group is None:
             log.info("lists: refused a message for %s: no such group", recipient)
             return Outcome(recipient, REFUSED, 550, "5.1.1", f"No such group address: {recipient}")
@@ -156,14 +161,16 @@ class _Delivery:
                 if reason == Refusal.BOUNCE:
                     _handle_bounce(self.raw, group.address, strict=False)
                 return self._drop(group, post, reason, why)
-        member = find_member(group, [post.from_address, post.sender_address, self.envelope_sender])
+        members = group_members(group)
+        member = _first_member(members, [post.from_address, post.sender_address, self.envelope_sender])
         if member is None or member.muted:
             reason = Refusal.NON_MEMBER if member is None else Refusal.MUTED
             # No notice for what the provider judged spam: its sender is most likely forged.
             return self._drop(group, post, reason, "the sender may not post to the group",
                               notify=not self.held_reason)
         try:
-            return store_and_relay(group, member.learner, post, self.raw, held_reason=self.held_reason)
+            return store_and_relay(group, member.as_learner(), post, self.raw, held_reason=self.held_reason,
+                                   members=members)
         except checks.Defective as exc:
             return self._defective(group, str(exc))
 
@@ -197,30 +204,58 @@ class _Delivery:
 
 
 def find_group(address: str) -> StudyGroup | None:
-    groups = StudyGroup.objects.select_related("cohort")
     # Addresses are stored lower-case: the exact match uses the unique index.
-    return groups.filter(address=address.lower()).first() or groups.filter(address__iexact=address).first()
+    try:
+        return StudyGroup.objects.get(address=address.lower())
+    except StudyGroup.DoesNotExist:
+        return StudyGroup.objects.filter(address__iexact=address).first()
 
 
-def find_member(group: StudyGroup, addresses: list[str]) -> Membership | None:
-    """The active membership of the first address that belongs to a member, in the order given."""
-    keys = [email_key(a) for a in addresses if a]
-    rows = (Membership.objects.active().filter(group=group, learner__email_key__in=keys)
-            .exclude(learner__state__in=(Learner.LEFT, Learner.ERASED)).select_related("learner"))
-    by_key = {m.learner.email_key: m for m in rows}
-    return next((by_key[k] for k in keys if k in by_key), None)
+class Member(NamedTuple):
+    """An active member of a group, as one row of the query every post makes."""
+
+    learner_id: int
+    email: str
+    email_key: str
+    public_id: uuid.UUID
+    name: str
+    muted: bool
+    delivery: str
+
+    def as_learner(self) -> Learner:
+        """The learner with the fields the relay reads; the others load when first read."""
+        return Learner.from_db(None, ["id", "email", "email_key", "public_id", "name"],
+                               (self.learner_id, self.email, self.email_key, self.public_id, self.name))
+
+
+def group_members(group: StudyGroup) -> list[Member]:
+    """The group's active members: who may post, and who gets the copies, in one query."""
+    rows = (Membership.objects.active().filter(group=group)
+            .exclude(learner__state__in=(Learner.LEFT, Learner.ERASED))
+            .values_list("learner_id", "learner__email", "learner__email_key", "learner__public_id",
+                         "learner__name", "muted", "delivery"))
+    return [Member(*row) for row in rows]
+
+
+def _first_member(members: list[Member], addresses: list[str]) -> Member | None:
+    """The member of the first address that belongs to one, in the order given."""
+    by_key = {m.email_key: m for m in members}
+    return next((by_key[k] for k in (email_key(a) for a in addresses if a) if k in by_key), None)
 
 
 def store_and_relay(group: StudyGroup, author: Learner, post: checks.Inbound, raw: bytes, *,
-                    held_reason: str = "", now: datetime | None = None) -> Outcome:
-    """Store the post and queue one copy per member, in one transaction; once per Message-ID."""
-    if Post.objects.filter(group=group, message_id=post.message_id).exists():
-        return _duplicate(group, post)
+                    held_reason: str = "", now: datetime | None = None,
+                    members: list[Member] | None = None) -> Outcome:
+    """Store the post and queue one copy per member, in one transaction; once per Message-ID.
+
+    `members` are the group's members if the caller has just read them. A post seen before
+    is found by the unique constraint, not looked for first: repeats are rare, and the work
+    done for one is rolled back."""
     now = now or timezone.now()
     author_name = author.name or post.from_name or author.email.partition("@")[0]
     try:
         with transaction.atomic():
-            message = None if held_reason else _queue_copies(group, author, author_name, post, raw, now)
+            message = None if held_reason else _queue_copies(group, author, author_name, post, raw, now, members)
             stored = Post.objects.create(
                 group=group, author=author, author_name=author_name[:200], message_id=post.message_id,
                 in_reply_to=post.in_reply_to, references=" ".join(post.references),
@@ -229,7 +264,7 @@ def store_and_relay(group: StudyGroup, author: Learner, post: checks.Inbound, ra
                 held=bool(held_reason), held_reason=held_reason[:200], outbox_message=message)
     except IntegrityError:
         if Post.objects.filter(group=group, message_id=post.message_id).exists():
-            return _duplicate(group, post)  # the same post, delivered twice at once
+            return _duplicate(group, post)  # delivered before, or twice at once
         raise
     if held_reason:
         log.info("lists: held a post to %s: %s", group.address, held_reason)
@@ -242,7 +277,7 @@ def _duplicate(group: StudyGroup, post: checks.Inbound) -> Outcome:
 
 
 def _queue_copies(group: StudyGroup, author: Learner, author_name: str, post: checks.Inbound,
-                  raw: bytes, now: datetime):
+                  raw: bytes, now: datetime, members: list[Member] | None = None):
     from mmooc.mailer import outbox
 
     info = list_info(group)
@@ -250,7 +285,7 @@ def _queue_copies(group: StudyGroup, author: Learner, author_name: str, post: ch
                       info=info, now=now)
     message = outbox.compose_raw(raw=copy, scope=f"cohort:{group.cohort_id}", tag="relay",
                                  list_id=info.list_id, list_name=info.name)
-    outbox.enqueue(message, member_recipients(group, exclude=author))
+    outbox.enqueue(message, member_recipients(group, exclude=author, members=members))
     return message
 
 
@@ -260,18 +295,18 @@ class LearnerRef(NamedTuple):
     public_id: uuid.UUID
 
 
-def member_recipients(group: StudyGroup, exclude: Learner | None = None, delivery: str = Membership.EACH):
+def member_recipients(group: StudyGroup, exclude: Learner | None = None, delivery: str = Membership.EACH,
+                      members: list[Member] | None = None):
     """One outbox Recipient per active member who takes each post (or the digest)."""
     from mmooc.mailer.outbox import Recipient
 
-    members = (Membership.objects.active().filter(group=group, delivery=delivery)
-               .exclude(learner__state__in=(Learner.LEFT, Learner.ERASED))
-               .exclude(learner__email_key__endswith="@" + settings.LIST_DOMAIN))
-    if exclude is not None:
-        members = members.exclude(learner=exclude)
-    rows = members.values_list("learner__email", "learner__public_id")
-    return [Recipient(email, {"unsubscribe_url": _leave_group_url(public_id)}, ref=str(public_id))
-            for email, public_id in rows]
+    if members is None:
+        members = group_members(group)
+    ours = "@" + settings.LIST_DOMAIN.lower()  # no group address may get a group's mail
+    skip = None if exclude is None else exclude.pk
+    return [Recipient(m.email, {"unsubscribe_url": _leave_group_url(m.public_id)}, ref=str(m.public_id))
+            for m in members
+            if m.delivery == delivery and m.learner_id != skip and not m.email_key.lower().endswith(ours)]
 
 
 @lru_cache(maxsize=20_000)

@@ -164,3 +164,15 @@ def test_it_reads_a_body_in_an_unknown_charset():
 
 def test_clean_text_puts_everything_on_one_line():
     assert inbound.clean_text("a\r\nb\tc\x00d") == "a b c d"
+
+
+def test_it_refuses_an_unreadable_from_header_each_time_it_comes():
+    for _ in range(2):  # the second time the header's parsed value is reused
+        with pytest.raises(inbound.Defective, match="From header"):
+            parsed(headers={"From": "Alice <alice@@example..org"})
+
+
+def test_it_reads_the_same_header_value_in_different_posts_alike():
+    first, second = parsed(name="Alice Smith"), parsed(name="Alice Smith")
+    assert (first.from_name, first.from_address) == (second.from_name, second.from_address)
+    assert first.message["From"].name == "From"

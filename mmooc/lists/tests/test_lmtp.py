@@ -220,3 +220,18 @@ def test_a_bounce_to_our_return_path_is_accepted_and_handed_to_the_mailer(cohort
     assert code == 250
     assert Event.objects.filter(provider="dsn").exists()
     assert not Refusal.objects.exists()
+
+
+def test_it_looks_each_group_up_once_per_post(cohort, client, monkeypatch):
+    group = make_group(cohort, 1, members=["alice@example.org", "bob@example.org"])
+    lookups = []
+    find_group = relay.find_group
+
+    def counted(address):
+        lookups.append(address)
+        return find_group(address)
+
+    monkeypatch.setattr(relay, "find_group", counted)
+    [(code, _)] = lmtp_data(client, "alice@example.org", [group.address], raw_post(to=group.address))
+    assert code == 250
+    assert lookups == [group.address]

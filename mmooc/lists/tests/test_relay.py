@@ -280,3 +280,35 @@ def test_a_group_address_never_gets_a_copy(group):
     add_member(group, "py-3-group-2@lists.course.example.org")
     post_to(group)
     assert "py-3-group-2@lists.course.example.org" not in copies(group)
+
+
+def test_it_relays_to_the_group_the_door_already_found(group, monkeypatch):
+    def no_lookup(address):
+        raise AssertionError("looked the group up again")
+
+    monkeypatch.setattr(relay, "find_group", no_lookup)
+    raw = raw_post(to=group.address)
+    [outcome] = relay.receive(raw, "alice@example.org", [group.address], groups={group.address: group})
+    assert outcome.action == relay.RELAYED
+
+
+def test_it_leaves_no_copies_behind_for_a_repeated_post(group):
+    raw = raw_post(to=group.address, message_id="<again@x.org>")
+    relay.receive(raw, "alice@example.org", [group.address])
+    relay.receive(raw, "alice@example.org", [group.address])
+    assert Delivery.objects.filter(message__tag="relay").count() == 2
+    assert Post.objects.get().outbox_message.deliveries.count() == 2
+
+
+def test_it_takes_the_author_from_the_member_rows(group):
+    [outcome] = post_to(group)
+    post = Post.objects.get(pk=outcome.post_id)
+    assert (post.author.email, post.author_name) == ("alice@example.org", "Alice Smith")
+    assert post.author.state == Learner.CONFIRMED
+
+
+def test_it_loads_the_rest_of_a_members_learner_when_read(group):
+    [alice] = [m for m in relay.group_members(group) if m.email == "alice@example.org"]
+    learner = alice.as_learner()
+    assert (learner.pk, learner.name) == (alice.learner_id, "Alice Smith")
+    assert learner.state == Learner.CONFIRMED

@@ -65,7 +65,8 @@ def _database() -> dict:
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from None
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        config["CONN_MAX_AGE"] = 0
+        # Connections are kept, as for PostgreSQL: opening one per request re-runs the pragmas
+        # and reloads the schema, which costs more than the request itself.
         config["OPTIONS"] = {
             # WAL lets the web pages read while the engine writes; IMMEDIATE takes the write
             # lock at BEGIN so concurrent writers wait instead of failing mid-transaction.

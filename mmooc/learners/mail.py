@@ -6,10 +6,13 @@ signup and its confirmation email are committed together or not at all.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from mmooc.learners import links
 from mmooc.learners.models import Learner, WaitlistEntry
@@ -99,18 +102,79 @@ def _greeting(learner: Learner) -> str:
     return f" {learner.first_name}" if learner.first_name else ""
 
 
-def send_confirmation(learner: Learner) -> Any:
+@dataclass(frozen=True)
+class Confirmation:
+    """A new learner's confirmation copy, worked out before the signup's transaction."""
+
+    address: str
+    context: dict[str, str]
+    ref: str
+
+
+def _confirmation_context(learner: Learner) -> dict[str, str]:
+    return {"greeting": _greeting(learner), "confirm_url": links.confirm_url(learner),
+            "course_title": learner.cohort.course.title, "days": str(links.MAX_AGE[links.CONFIRM].days)}
+
+
+def prepare_confirmation(learner: Learner) -> Confirmation:
+    return Confirmation(learner.email, _confirmation_context(learner), str(learner.public_id))
+
+
+def send_confirmation(learner: Learner, prepared: Confirmation | None = None) -> Any:
     """Queue the confirmation email; a second one to the same address gets its own message."""
     from mmooc.mailer import outbox
 
-    context = {"greeting": _greeting(learner), "confirm_url": links.confirm_url(learner),
-               "course_title": learner.cohort.course.title, "days": str(links.MAX_AGE[links.CONFIRM].days)}
+    if prepared is not None and _enqueue_shared(learner.cohort_id, prepared):
+        return _SHARED[learner.cohort_id]
+    context = prepared.context if prepared is not None else _confirmation_context(learner)
     ref = str(learner.public_id)
     message = _shared_confirmation(learner.cohort_id)
     if outbox.enqueue(message, [outbox.Recipient(learner.email, context, ref=ref)]):
         return message
     return _send(to=learner.email, subject=CONFIRM_SUBJECT, body=CONFIRM_BODY, context=context,
                  scope=f"cohort:{learner.cohort_id}", tag="confirmation", ref=ref)
+
+
+def _enqueue_shared(cohort_id: int, prepared: Confirmation) -> bool:
+    """The common case in one statement: one delivery on the cohort's remembered shared
+    message, written only if that message is still usable (what `_usable` checks) and the
+    address is not on it yet. False sends the caller the long way, which decides again."""
+    from mmooc.mailer import engine, outbox
+    from mmooc.mailer.models import Delivery, Message
+
+    message = _SHARED.get(cohort_id)
+    if message is None or any("\n" in v or "\r" in v for v in prepared.context.values()):
+        return False
+    try:
+        address = outbox.normalize_address(prepared.address)
+    except outbox.OutboxError:
+        return False
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        now = connection.ops.adapt_datetimefield_value(now)
+    context = Delivery._meta.get_field("context").get_db_prep_save(prepared.context, connection)
+    domain = _DOMAINS.get(message.from_email) or _DOMAINS.setdefault(message.from_email,
+                                                                     outbox.message_id_domain(message))
+    mid = f"<{uuid.uuid4().hex}.0@{domain}>"
+    with connection.cursor() as cursor:
+        cursor.execute(_DELIVERY_SQL, [address, context, prepared.ref[:64], now, mid, now,
+                                       message.pk, f"cohort:{cohort_id}", Message.ACTIVE])
+        added = cursor.rowcount == 1
+    if added:
+        transaction.on_commit(engine.wake)
+    return added
+
+
+# Message-ID domains by sender address: worked out once, not once per signup.
+_DOMAINS: dict[str, str] = {}
+
+# INSERT … SELECT needs a WHERE before ON CONFLICT on SQLite; it has one.
+_DELIVERY_SQL = (
+    "INSERT INTO mailer_delivery (message_id, recipient, context, ref, status, not_before, attempts, "
+    "rfc_message_id, provider_id, last_error, updated_at) "
+    "SELECT id, %s, %s, %s, 'queued', %s, 0, %s, '', '', %s FROM mailer_message "
+    "WHERE id = %s AND scope = %s AND tag = 'confirmation' AND state = %s "
+    "ON CONFLICT (message_id, recipient) DO NOTHING")
 
 
 def send_page_link(learner: Learner) -> Any:

@@ -14,11 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from mmooc.courses.models import Cohort
@@ -66,9 +68,17 @@ def rate_limited(scope: str, address: str, limit: int = RATE_LIMIT) -> bool:
 
 def register(cohort: Cohort, data: Signup, source: str = Learner.SIGNUP_FORM) -> Learner:
     """Store a signup and queue the email it needs; the same address again updates it."""
+    # Everything a new signup needs is worked out before the transaction: on SQLite the
+    # write lock is held from BEGIN, so only the two INSERTs happen while holding it.
+    learner = _new_learner(cohort, data, source)
+    confirmation = mail.prepare_confirmation(learner)
     with _sqlite_writer(), transaction.atomic():
-        learner = _insert_or_update(cohort, data, source)
+        if _insert_new(learner):
+            mail.send_confirmation(learner, confirmation)
+            return learner
+        learner = _existing(cohort, data)
         learner.cohort = cohort
+        _update(learner, data)
         _mail_after_signup(learner)
     return learner
 
@@ -104,24 +114,44 @@ def _lock_file() -> int:
     return _lock_fd
 
 
-def _insert_or_update(cohort: Cohort, data: Signup, source: str) -> Learner:
-    fields = dict(cohort=cohort, email=data.email, email_key=data.key, name=data.name, timezone=data.timezone,
-                  country=country_for_zone(data.timezone), language=data.language,
-                  wants_group=data.wants_group, answers=data.answers, source=source)
-    if connection.vendor == "sqlite":
-        # The transaction holds SQLite's write lock from its start: look, then insert.
-        learner = Learner.objects.filter(cohort=cohort, email_key=data.key).first()
-        if learner is None:
-            return Learner.objects.create(**fields)
-    else:
-        try:
-            with transaction.atomic():
-                return Learner.objects.create(**fields)
-        except IntegrityError:
-            # Signed up before, or a racing request just did: the constraint settled it.
-            learner = Learner.objects.select_for_update().get(cohort=cohort, email_key=data.key)
-    _update(learner, data)
-    return learner
+def _new_learner(cohort: Cohort, data: Signup, source: str) -> Learner:
+    return Learner(cohort=cohort, email=data.email, email_key=data.key, name=data.name, timezone=data.timezone,
+                   country=country_for_zone(data.timezone), language=data.language,
+                   wants_group=data.wants_group, answers=data.answers, source=source)
+
+
+@lru_cache(maxsize=4)
+def _insert_sql(vendor: str) -> tuple[str, tuple[Field, ...]]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id (SQLite ≥ 3.35 and PostgreSQL): one
+    statement that either makes the learner or tells that the address is already in."""
+    fields = tuple(f for f in Learner._meta.concrete_fields if not f.primary_key)
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(Learner._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) "
+           f"ON CONFLICT ({quote('cohort_id')}, {quote('email_key')}) DO NOTHING RETURNING {quote('id')}")
+    return sql, fields
+
+
+def _insert_new(learner: Learner) -> bool:
+    """Store a new learner; False when the cohort already has this address (the constraint
+    learner_once_per_cohort settles racing duplicates: the later one inserts nothing)."""
+    sql, fields = _insert_sql(connection.vendor)
+    params = [f.get_db_prep_save(getattr(learner, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    learner.pk = row[0]
+    learner._state.adding = False
+    learner._state.db = connection.alias
+    return True
+
+
+def _existing(cohort: Cohort, data: Signup) -> Learner:
+    """The learner already signed up with this address, locked for the update (on SQLite the
+    transaction holds the write lock from its start, and select_for_update does nothing)."""
+    return Learner.objects.select_for_update().get(cohort=cohort, email_key=data.key)
 
 
 def _update(learner: Learner, data: Signup) -> None:

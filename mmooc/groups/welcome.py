@@ -10,6 +10,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from django.db import transaction
@@ -25,8 +26,9 @@ from mmooc.mailer.models import Message
 DEFAULT_INTRO = ("Say hello: who you are, where you are, why you took this course, and when in the "
                  "week you plan to study. Then ask one question about this week's material.")
 CHUNK = 500  # groups per members query
-# Groups welcomed per transaction: short enough not to hold SQLite's single writer for long.
-WELCOME_BATCH = 100
+# Groups welcomed per transaction (about 10,000 deliveries at 40 a group): short enough not
+# to hold SQLite's single writer for long, long enough that commits cost little.
+WELCOME_BATCH = 250
 # Characters that would turn a learner's name into Markdown, HTML or a placeholder.
 UNSAFE = re.compile(r"[\\`*_{}\[\]<>()#+!|~]")
 
@@ -98,11 +100,15 @@ def footer(course: Course) -> str:
 class Contexts:
     """Per-recipient values, as `learner_context` gives them, for many learners read with values().
 
-    Group mail's unsubscribe link means "leave my study group" (MAIL_RULES 7).
+    Group mail's unsubscribe link means "leave my study group" (MAIL_RULES 7). Signing keys and
+    the tokens' timestamp are worked out when it is made: make one per batch of mail.
     """
 
+    def __init__(self) -> None:
+        self._make = links.context_maker("group")
+
     def __call__(self, public_id: UUID, name: str) -> dict[str, str]:
-        ctx = links.context_for(public_id, name, "group")
+        ctx = self._make(public_id, name)
         first = ctx["learner.first_name"]
         ctx["greeting"] = f" {first}" if first else ""
         return ctx
@@ -137,10 +143,14 @@ def _language_line(group: StudyGroup) -> str:
     return " Members write in several languages." if group.pooled else ""
 
 
+def _message_fields(group: StudyGroup, course: Course, subject: str, body: str, tag: str) -> dict[str, Any]:
+    return {"kind": Message.SUBSCRIBED, "subject": subject, "body": body, "scope": f"cohort:{group.cohort_id}",
+            "tag": tag, "reply_to": group.address, "list_id": group.list_id, "list_name": group.name,
+            "footer": footer(course)}
+
+
 def _compose(group: StudyGroup, course: Course, subject: str, body: str, tag: str) -> Message:
-    return outbox.compose(kind=Message.SUBSCRIBED, subject=subject, body=body, scope=f"cohort:{group.cohort_id}",
-                          tag=tag, reply_to=group.address, list_id=group.list_id, list_name=group.name,
-                          footer=footer(course))
+    return outbox.compose(**_message_fields(group, course, subject, body, tag))
 
 
 def send_welcomes(cohort: Cohort, groups: list[StudyGroup], progress: Callable[[int, int], None] | None = None,
@@ -152,19 +162,19 @@ def send_welcomes(cohort: Cohort, groups: list[StudyGroup], progress: Callable[[
     `members` (group id → members) saves reading them again when the caller has them.
     """
     queued = 0
-    contexts = Contexts()
     for start in range(0, len(groups), WELCOME_BATCH):
         batch = groups[start:start + WELCOME_BATCH]
-        people = members if members is not None else members_of(batch)
+        # Messages and recipients are prepared before the transaction: SQLite's single writer
+        # is held only for the inserts.
+        prepared = _prepare(cohort, batch, members if members is not None else members_of(batch))
         with transaction.atomic():
             pending = set(StudyGroup.objects.select_for_update().filter(
                 pk__in=[g.pk for g in batch], welcomed_at__isnull=True).values_list("pk", flat=True))
-            for done, group in enumerate(batch, start=start + 1):
-                if group.pk in pending:
-                    queued += _welcome(cohort, group, people.get(group.pk, []), contexts)
-                if progress is not None:
-                    progress(done, len(groups))
+            queued += _welcome([w for w in prepared if w.group.pk in pending])
             StudyGroup.objects.filter(pk__in=pending).update(welcomed_at=timezone.now())
+        if progress is not None:
+            for done in range(start + 1, start + len(batch) + 1):
+                progress(done, len(groups))
     return queued
 
 
@@ -174,15 +184,37 @@ def send_pending_welcomes(cohort: Cohort, progress: Callable[[int, int], None] |
     return send_welcomes(cohort, groups, progress=progress) if groups else 0
 
 
-def _welcome(cohort: Cohort, group: StudyGroup, people: list[Member], contexts: Contexts) -> int:
-    course = cohort.course
+@dataclass(frozen=True)
+class Welcome:
+    """One group's welcome, ready to be written: the message's fields and its recipients."""
+
+    group: StudyGroup
+    message: dict[str, Any]
+    recipients: list[outbox.Recipient]
+
+
+def _prepare(cohort: Cohort, groups: list[StudyGroup], people: dict[int, list[Member]]) -> list[Welcome]:
+    course, contexts = cohort.course, Contexts()
+    return [Welcome(g, _welcome_message(course, g, people.get(g.pk, [])),
+                    [outbox.Recipient(m.email, contexts(m.public_id, m.name), ref=str(m.public_id))
+                     for m in people.get(g.pk, [])])
+            for g in groups]
+
+
+def _welcome(welcomes: list[Welcome]) -> int:
+    """Some groups' welcome messages in one insert, and all their deliveries in another."""
+    if not welcomes:
+        return 0
+    messages = outbox.compose_many(w.message for w in welcomes)
+    return outbox.enqueue_many(zip(messages, (w.recipients for w in welcomes), strict=True))
+
+
+def _welcome_message(course: Course, group: StudyGroup, people: list[Member]) -> dict[str, Any]:
     body = WELCOME_BODY.format(group=group.name, size=len(people), course=safe_text(course.title),
                                language=_language_line(group), members=_member_lines(people),
                                address=group.address, intro=course.group_intro.strip() or DEFAULT_INTRO)
-    message = _compose(group, course, WELCOME_SUBJECT.format(group=group.name, course=course.title), body,
-                       "group-welcome")
-    return outbox.enqueue(message, (outbox.Recipient(m.email, contexts(m.public_id, m.name), ref=str(m.public_id))
-                                    for m in people))
+    return _message_fields(group, course, WELCOME_SUBJECT.format(group=group.name, course=course.title), body,
+                           "group-welcome")
 
 
 def send_joined(learner: Learner, group: StudyGroup, size: int) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
 from email.parser import BytesParser
+from typing import Any
 
 import idna
 from django.conf import settings
@@ -77,6 +78,25 @@ def compose(*, kind: str, subject: str, body: str, scope: str = "", tag: str = "
             from_email: str | None = None, reply_to: str = "", list_id: str = "", list_name: str = "",
             footer: str = "", headers: Mapping[str, str] | None = None) -> Message:
     """Store a message (Markdown body, `{{ name }}` placeholders) to be sent to recipients."""
+    message = _message(kind=kind, subject=subject, body=body, scope=scope, tag=tag, from_email=from_email,
+                       reply_to=reply_to, list_id=list_id, list_name=list_name, footer=footer, headers=headers)
+    message.save(force_insert=True)
+    return message
+
+
+def compose_many(messages: Iterable[Mapping[str, Any]]) -> list[Message]:
+    """`compose` for many messages (each a dict of its keyword arguments) in one bulk insert.
+
+    Every message is checked before anything is written: one bad message refuses them all.
+    """
+    unsaved = [_message(**kw) for kw in messages]
+    return Message.objects.bulk_create(unsaved, batch_size=500) if unsaved else []
+
+
+def _message(*, kind: str, subject: str, body: str, scope: str = "", tag: str = "",
+             from_email: str | None = None, reply_to: str = "", list_id: str = "", list_name: str = "",
+             footer: str = "", headers: Mapping[str, str] | None = None) -> Message:
+    """A checked, unsaved message."""
     if kind not in (Message.TRANSACTIONAL, Message.SUBSCRIBED):
         raise OutboxError(f"kind must be {Message.TRANSACTIONAL!r} or {Message.SUBSCRIBED!r}, got {kind!r}")
     _check("The subject", subject)
@@ -90,7 +110,7 @@ def compose(*, kind: str, subject: str, body: str, scope: str = "", tag: str = "
             mailheaders.list_id(list_id, list_name)
         except HeaderError as exc:
             raise OutboxError(str(exc)) from None
-    return Message.objects.create(
+    return Message(
         kind=kind, subject=subject, body=body, scope=scope, tag=tag, from_email=from_email,
         reply_to=reply_to, list_id=list_id, list_name=list_name, footer=footer,
         headers=_check_headers(headers))
@@ -193,6 +213,31 @@ def enqueue(message: Message, recipients: Iterable[Recipient]) -> int:
     return added
 
 
+def enqueue_many(pairs: Iterable[tuple[Message, Iterable[Recipient]]]) -> int:
+    """`enqueue` for many messages at once (a grouping's welcome emails): every message's rows in
+    one bulk statement (PostgreSQL: one COPY for new messages); returns the rows added.
+
+    The same rules as `enqueue`, per message; any bad recipient or cancelled message refuses
+    the whole call before anything is written.
+    """
+    batch: list[tuple[Message, list[tuple]]] = []
+    for message, recipients in pairs:
+        if message.state == Message.CANCELLED:
+            raise OutboxError("This message was cancelled; compose a new one")
+        rows = _rows(message, recipients)
+        if rows:
+            batch.append((message, rows))
+    if not batch:
+        return 0
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            added = _insert_postgres_many(batch)
+        else:
+            added = _insert_generic_many(batch)
+        transaction.on_commit(_wake_engine)
+    return added
+
+
 def _wake_engine() -> None:
     from mmooc.mailer import engine
 
@@ -206,12 +251,16 @@ _COLUMNS = ("message_id, recipient, context, ref, status, not_before, attempts, 
 def _insert_postgres(message: Message, rows: list[tuple]) -> int:
     """COPY: straight into the outbox for a message's first recipients (the fan-out case),
     else through a temporary table and INSERT … ON CONFLICT DO NOTHING."""
+    return _insert_postgres_many([(message, rows)])
+
+
+def _insert_postgres_many(batch: list[tuple[Message, list[tuple]]]) -> int:
     import psycopg  # only with PostgreSQL
 
-    if not message.deliveries.exists():
+    if not Delivery.objects.filter(message__in=[m.pk for m, _ in batch]).exists():
         try:
             with transaction.atomic():
-                return _copy(message, rows, "mailer_delivery")
+                return _copy_many(batch, "mailer_delivery")
         except (IntegrityError, psycopg.IntegrityError):  # another call added some meanwhile
             pass
     with connection.cursor() as cursor:
@@ -223,25 +272,31 @@ def _insert_postgres(message: Message, rows: list[tuple]) -> int:
                        "rfc_message_id text, provider_id text, last_error text, updated_at timestamptz) "
                        "ON COMMIT DROP")
         cursor.execute("DELETE FROM mailer_enqueue")
-        _copy(message, rows, "mailer_enqueue")
+        _copy_many(batch, "mailer_enqueue")
         cursor.execute(f"INSERT INTO mailer_delivery ({_COLUMNS}) SELECT {_COLUMNS} FROM mailer_enqueue "
                        "ON CONFLICT (message_id, recipient) DO NOTHING")
         return cursor.rowcount
 
 
-def _copy(message: Message, rows: list[tuple], table: str) -> int:
+def _copy_many(batch: list[tuple[Message, list[tuple]]], table: str) -> int:
     now = timezone.now()
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as copy:
-        for address, context, ref, not_before, mid in rows:
-            copy.write_row((message.pk, address, context, ref, Delivery.QUEUED, not_before or now, 0, mid,
-                            "", "", now))
-    return len(rows)
+        for message, rows in batch:
+            for address, context, ref, not_before, mid in rows:
+                copy.write_row((message.pk, address, context, ref, Delivery.QUEUED, not_before or now, 0, mid,
+                                "", "", now))
+    return sum(len(rows) for _, rows in batch)
 
 
 def _insert_generic(message: Message, rows: list[tuple]) -> int:
+    return _insert_generic_many([(message, rows)])
+
+
+def _insert_generic_many(batch: list[tuple[Message, list[tuple]]]) -> int:
     adapt = connection.ops.adapt_datetimefield_value
     now = adapt(timezone.now())
-    params = [(message.pk, a, c, f, adapt(nb) if nb else now, mid, now) for a, c, f, nb, mid in rows]
+    params = [(message.pk, a, c, f, adapt(nb) if nb else now, mid, now)
+              for message, rows in batch for a, c, f, nb, mid in rows]
     sql = (f"INSERT OR IGNORE INTO mailer_delivery ({_COLUMNS}) "
            "VALUES (%s, %s, %s, %s, 'queued', %s, 0, %s, '', '', %s)")
     with connection.cursor() as cursor:

@@ -228,3 +228,27 @@ def test_it_sends_a_welcome_that_reads_well_with_every_placeholder_filled(cohort
     assert text.startswith("Hello Ada,")
     assert "A learner (Europe/London)" in text
     assert "{{" not in text
+
+
+def test_it_writes_each_batch_of_welcomes_in_one_insert_per_table(cohort, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr("mmooc.groups.welcome.WELCOME_BATCH", 5)
+    fill(cohort, 40)
+    with CaptureQueriesContext(connection) as queries:
+        apply_grouping(cohort)
+    inserts = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "COPY"))]
+    assert sum('"mailer_message"' in sql for sql in inserts) == 2
+    assert Message.objects.filter(tag="group-welcome").count() == 10 and Delivery.objects.count() == 40
+
+
+def test_it_gives_every_member_of_every_group_working_links(cohort):
+    fill(cohort, 12)
+    apply_grouping(cohort)
+    for delivery in Delivery.objects.select_related("message"):
+        token = delivery.context["unsubscribe_url"].rstrip("/").rsplit("/", 1)[1]
+        learner, scope = links.unsubscribe_target(token)
+        assert (str(learner.public_id), learner.email, scope) == (delivery.ref, delivery.recipient, "group")
+        page = delivery.context["learner.page_url"].rstrip("/").rsplit("/", 1)[1]
+        assert links.learner_from_token(page, links.PAGE) == learner

@@ -1,0 +1,94 @@
+"""compose_many and enqueue_many: many messages and their deliveries in a few statements."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmooc.mailer import outbox
+from mmooc.mailer.models import Delivery, Message
+from mmooc.mailer.outbox import OutboxError, Recipient
+
+pytestmark = pytest.mark.django_db
+UNSUB = {"unsubscribe_url": "https://course.example.org/u/abc"}
+
+
+def fields(n: int, **kw) -> dict:
+    return {"kind": Message.SUBSCRIBED, "subject": f"Welcome to group {n}", "body": "Hello {{ name }}",
+            "list_id": f"py-3-group-{n}.lists.example.org", "reply_to": f"py-3-group-{n}@lists.example.org", **kw}
+
+
+def recipients(n: int, start: int = 0) -> list[Recipient]:
+    return [Recipient(f"l{i}@example.org", UNSUB, ref=f"learner-{i}") for i in range(start, start + n)]
+
+
+def test_it_composes_many_messages_as_compose_would():
+    many = outbox.compose_many([fields(1), fields(2)])
+    one = outbox.compose(**fields(3))
+    assert [m.pk is not None for m in many] == [True, True]
+    assert Message.objects.count() == 3
+    for m in many:
+        m.refresh_from_db()
+        assert (m.kind, m.from_email, m.state) == (one.kind, one.from_email, one.state)
+
+
+def test_it_composes_nothing_when_one_message_is_bad():
+    with pytest.raises(OutboxError):
+        outbox.compose_many([fields(1), fields(2, subject="Line\nbreak")])
+    assert not Message.objects.exists()
+
+
+def test_it_enqueues_each_messages_recipients():
+    a, b = outbox.compose_many([fields(1), fields(2)])
+    assert outbox.enqueue_many([(a, recipients(3)), (b, recipients(2, start=3))]) == 5
+    assert sorted(a.deliveries.values_list("recipient", flat=True)) == [f"l{i}@example.org" for i in range(3)]
+    assert sorted(b.deliveries.values_list("ref", flat=True)) == ["learner-3", "learner-4"]
+    assert Delivery.objects.filter(status=Delivery.QUEUED).count() == 5
+
+
+def test_it_makes_the_same_rows_as_enqueue():
+    a, b = outbox.compose_many([fields(1), fields(2)])
+    outbox.enqueue(a, recipients(1))
+    outbox.enqueue_many([(b, recipients(1))])
+    one, many = (m.deliveries.values("recipient", "context", "ref", "status", "attempts").get() for m in (a, b))
+    assert one == many
+
+
+def test_it_gives_every_delivery_its_own_message_id():
+    a, b = outbox.compose_many([fields(1), fields(2)])
+    outbox.enqueue_many([(a, recipients(3)), (b, recipients(3))])
+    assert len(set(Delivery.objects.values_list("rfc_message_id", flat=True))) == 6
+
+
+def test_it_skips_recipients_already_queued():
+    a, b = outbox.compose_many([fields(1), fields(2)])
+    outbox.enqueue(a, recipients(2))
+    assert outbox.enqueue_many([(a, recipients(3)), (b, recipients(1))]) == 2
+    assert (a.deliveries.count(), b.deliveries.count()) == (3, 1)
+
+
+def test_it_refuses_all_messages_when_one_recipient_is_bad():
+    a, b = outbox.compose_many([fields(1), fields(2)])
+    with pytest.raises(OutboxError):
+        outbox.enqueue_many([(a, recipients(2)), (b, [Recipient("not an address", UNSUB)])])
+    assert not Delivery.objects.exists()
+
+
+def test_it_refuses_a_cancelled_message_and_adds_nothing():
+    a, b = outbox.compose_many([fields(1), fields(2)])
+    outbox.cancel(b)
+    with pytest.raises(OutboxError, match="cancelled"):
+        outbox.enqueue_many([(a, recipients(2)), (b, recipients(2))])
+    assert not Delivery.objects.exists()
+
+
+def test_it_adds_nothing_for_no_recipients():
+    (a,) = outbox.compose_many([fields(1)])
+    assert outbox.enqueue_many([(a, [])]) == 0
+    assert outbox.enqueue_many([]) == 0
+    assert outbox.compose_many([]) == []
+
+
+def test_it_enqueues_many_messages_in_a_constant_number_of_queries(django_assert_max_num_queries):
+    messages = outbox.compose_many([fields(n) for n in range(50)])
+    with django_assert_max_num_queries(6):
+        assert outbox.enqueue_many((m, recipients(40, start=40 * i)) for i, m in enumerate(messages)) == 2000

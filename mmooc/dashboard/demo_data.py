@@ -80,10 +80,10 @@ def generate_learners(cohort: Cohort, count: int, *, seed: int = 2012, chunk: in
             batch = []
             if progress:
                 progress(written)
-    if batch:
+    if batch or not written:
         written += len(Learner.objects.bulk_create(batch))
-    if progress:
-        progress(written)
+        if progress:
+            progress(written)
     return written
 
 

@@ -156,22 +156,37 @@ class Personalizer:
         self.start = self.cohort.start_at()
         module = email.module
         self.release = (self.start + timedelta(days=module.release_offset_days)) if module else None
+        from mmooc.learners.links import context_maker
+
+        # Links are signed with one key derivation per email; dates and send times are worked
+        # out once per time zone (a cohort of 100,000 has a few hundred zones at most).
+        self.make_context = context_maker("cohort")
+        self.local_values: dict[str, dict[str, str]] = {}
+        self.instants: dict[str | None, datetime] = {}
 
     def context(self, learner: Any) -> dict[str, str]:
-        from mmooc.learners.links import learner_context
-
-        values = dict(learner_context(learner))
+        values = self.make_context(learner.public_id, learner.name)
         values["learner.timezone"] = learner.timezone
         values.update(self.groups.get(learner.pk, {"group.name": "", "group.address": "", "group.size": ""}))
-        values["local.start"] = _local(self.start, learner.timezone)
-        values["local.module_release"] = _local(self.release, learner.timezone) if self.release else ""
+        values.update(self._local_dates(learner.timezone))
         return values
+
+    def _local_dates(self, zone_name: str) -> dict[str, str]:
+        if zone_name not in self.local_values:
+            self.local_values[zone_name] = {
+                "local.start": _local(self.start, zone_name),
+                "local.module_release": _local(self.release, zone_name) if self.release else "",
+            }
+        return self.local_values[zone_name]
 
     def not_before(self, learner_zone: str | None) -> datetime:
         if self.spec is None:
             return self.now
-        return timing.send_instant(self.spec, start=self.cohort.start_date, cohort_zone=self.cohort.timezone,
-                                   learner_zone=learner_zone, now=self.now)
+        if learner_zone not in self.instants:
+            self.instants[learner_zone] = timing.send_instant(
+                self.spec, start=self.cohort.start_date, cohort_zone=self.cohort.timezone,
+                learner_zone=learner_zone, now=self.now)
+        return self.instants[learner_zone]
 
     def recipient(self, learner: Any) -> outbox.Recipient:
         return outbox.Recipient(learner.email, self.context(learner), self.not_before(learner.timezone),
@@ -274,7 +289,8 @@ def _enqueue(email: CourseEmail, message: Message, learners: QuerySet, now: date
     p = Personalizer(email, now)
     added = 0
     batch: list[outbox.Recipient] = []
-    for learner in learners.order_by("pk").iterator(chunk_size=BATCH):
+    for learner in learners.order_by("pk").only("pk", "public_id", "email", "name", "timezone").iterator(
+            chunk_size=BATCH):
         batch.append(p.recipient(learner))
         if len(batch) >= BATCH:
             added += outbox.enqueue(message, batch)

@@ -17,10 +17,6 @@ from mmooc.groups.models import StudyGroup
 from mmooc.lib.staff import is_organizer
 
 
-def get_cohort(slug: str) -> Cohort:
-    return get_object_or_404(Cohort.objects.select_related("course"), slug=slug)
-
-
 def get_course(slug: str) -> Course:
     return get_object_or_404(Course, slug=slug)
 

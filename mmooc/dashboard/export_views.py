@@ -10,12 +10,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from mmooc.audit.log import record
+from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import StudyGroup
 from mmooc.lib.staff import organizer_required
 
 from . import exports
-from .access import get_cohort, get_group
+from .access import get_group
 
 # name: (content type, generator of the file's chunks)
 FILES: dict[str, tuple[str, Callable[[Cohort], Iterator[str]]]] = {
@@ -36,7 +37,7 @@ def _download(chunks: Iterator[bytes], content_type: str, filename: str) -> Stre
 @require_GET
 @organizer_required
 def export_index(request: HttpRequest, slug: str) -> HttpResponse:
-    cohort = get_cohort(slug)
+    cohort = cohort_or_404(slug)
     groups = StudyGroup.objects.filter(cohort=cohort).order_by("number")
     ctx = {"cohort": cohort, "files": list(FILES), "groups": groups}
     return render(request, "dashboard/exports.html", ctx)
@@ -45,7 +46,7 @@ def export_index(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 @organizer_required
 def export_file(request: HttpRequest, slug: str, name: str) -> HttpResponse:
-    cohort = get_cohort(slug)
+    cohort = cohort_or_404(slug)
     content_type, generator = FILES[name]  # the URL pattern only admits these names
     record(request.user, "export.downloaded", cohort, f"Downloaded {name} of {cohort.slug}", export=name)
     return _download(exports.batched(generator(cohort)), content_type, f"{cohort.slug}-{name}")
@@ -54,7 +55,7 @@ def export_file(request: HttpRequest, slug: str, name: str) -> HttpResponse:
 @require_GET
 @organizer_required
 def export_mbox(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    cohort = get_cohort(slug)
+    cohort = cohort_or_404(slug)
     group = get_group(cohort, number)
     record(request.user, "export.downloaded", group,
            f"Downloaded the archive of {group.name} ({cohort.slug})", export=f"group-{number}.mbox")
@@ -65,7 +66,7 @@ def export_mbox(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 @require_GET
 @organizer_required
 def export_zip(request: HttpRequest, slug: str) -> HttpResponse:
-    cohort = get_cohort(slug)
+    cohort = cohort_or_404(slug)
     now = timezone.now()
     spool = exports.cohort_zip(cohort, now)
     record(request.user, "export.downloaded", cohort, f"Downloaded everything of {cohort.slug} as a zip",

@@ -16,13 +16,14 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.lib.staff import staff_required
 from mmooc.lists.models import Post
 
 from . import charts
-from .access import get_cohort, get_group, powers
+from .access import get_group, powers
 
 GROUPS_PAGE_SIZE = 50
 SPARK_WEEKS = 8
@@ -55,7 +56,7 @@ class GroupListFilter(forms.Form):
 @require_GET
 @staff_required
 def group_list(request: HttpRequest, slug: str) -> HttpResponse:
-    cohort = get_cohort(slug)
+    cohort = cohort_or_404(slug)
     form = GroupListFilter(request.GET)
     if not form.is_valid():
         return render(request, "dashboard/groups.html", {"cohort": cohort, "form": form, "page": None},
@@ -95,7 +96,7 @@ def _spark_title(weekly: list[int]) -> str:
 @require_GET
 @staff_required
 def group_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    cohort = get_cohort(slug)
+    cohort = cohort_or_404(slug)
     group = get_object_or_404(annotated_groups(cohort), number=number)
     members = (Membership.objects.filter(group=group).select_related("learner")
                .order_by(F("left_at").desc(nulls_first=True), "learner__name"))
@@ -152,7 +153,7 @@ def _refuse(request: HttpRequest, cohort: Cohort, reason: str) -> HttpResponse:
 @require_POST
 @staff_required
 def member_move(request: HttpRequest, slug: str, number: int, membership_id: int) -> HttpResponse:
-    cohort = get_cohort(slug)
+    cohort = cohort_or_404(slug)
     membership = _membership(cohort, number, membership_id)
     form = MoveForm(request.POST)
     if not form.is_valid():
@@ -171,7 +172,7 @@ def member_move(request: HttpRequest, slug: str, number: int, membership_id: int
 @require_POST
 @staff_required
 def member_remove(request: HttpRequest, slug: str, number: int, membership_id: int) -> HttpResponse:
-    cohort = get_cohort(slug)
+    cohort = cohort_or_404(slug)
     membership = _membership(cohort, number, membership_id)
     from mmooc.groups import membership as memberships
 
@@ -184,7 +185,7 @@ def member_remove(request: HttpRequest, slug: str, number: int, membership_id: i
 @require_POST
 @staff_required
 def member_mute(request: HttpRequest, slug: str, number: int, membership_id: int) -> HttpResponse:
-    cohort = get_cohort(slug)
+    cohort = cohort_or_404(slug)
     membership = _membership(cohort, number, membership_id)
     form = MuteForm(request.POST)
     if not form.is_valid():

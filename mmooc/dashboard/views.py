@@ -11,12 +11,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from mmooc.audit.models import AuditEntry
+from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort, Course
 from mmooc.emails.models import CourseEmail
 from mmooc.lib.staff import organizer_required, staff_required
 
 from . import charts, stats
-from .access import get_cohort, get_course, powers
+from .access import get_course, powers
 
 AUDIT_PAGE_SIZE = 50
 
@@ -60,7 +61,7 @@ def audit(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_required
 def overview(request: HttpRequest, slug: str) -> HttpResponse:
-    cohort = get_cohort(slug)
+    cohort = cohort_or_404(slug)
     ctx = {"cohort": cohort, "phase": cohort.phase(), **powers(request), **_overview_numbers(cohort),
            **_overview_charts(cohort), **_email_state(cohort), "cost": stats.cost_for([cohort])}
     return render(request, "dashboard/overview.html", ctx)
@@ -119,7 +120,7 @@ def _when(email: CourseEmail) -> datetime | None:
 @require_GET
 @staff_required
 def cohort_cost(request: HttpRequest, slug: str) -> HttpResponse:
-    cohort = get_cohort(slug)
+    cohort = cohort_or_404(slug)
     ctx = {"cohort": cohort, "cost": stats.cost_for([cohort]),
            "course_cost": stats.course_cost(cohort.course), **powers(request)}
     return render(request, "dashboard/cost.html", ctx)

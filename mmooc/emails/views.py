@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
 from mmooc.emails import audience as audiences
 from mmooc.emails import scheduling, templating
@@ -26,10 +27,6 @@ from mmooc.emails.forms import CopyForm, EmailForm, UploadForm, initial_for
 from mmooc.emails.models import CourseEmail
 from mmooc.lib.mailrender import markdown_to_html
 from mmooc.lib.staff import is_organizer, organizer_required, staff_required
-
-
-def _cohort(slug: str) -> Cohort:
-    return get_object_or_404(Cohort.objects.select_related("course"), slug=slug)
 
 
 def _email(cohort: Cohort, public_id: Any) -> CourseEmail:
@@ -46,7 +43,7 @@ def _edit_url(email: CourseEmail) -> str:
 @staff_required
 @require_GET
 def email_list(request: HttpRequest, cohort: str) -> HttpResponse:
-    c = _cohort(cohort)
+    c = cohort_or_404(cohort)
     emails = c.emails.select_related("module", "message").order_by("trigger", "day_offset", "send_at", "pk")
     scheduling.refresh_states(emails)
     rows = [(e, scheduling.email_schedule(e), audiences.describe(e.audience or {})) for e in emails]
@@ -129,7 +126,7 @@ def _resource_list(module: Any) -> str:
 @staff_required
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest, cohort: str, public_id: Any = None) -> HttpResponse:
-    c = _cohort(cohort)
+    c = cohort_or_404(cohort)
     email = _email(c, public_id) if public_id else CourseEmail(cohort=c, audience={"kind": audiences.ALL})
     if request.method == "GET":
         initial = initial_for(email) if email.pk else {}
@@ -222,7 +219,7 @@ def _refused(request: HttpRequest, email: CourseEmail, form: EmailForm, reason: 
 @require_POST
 def preview(request: HttpRequest, cohort: str) -> JsonResponse:
     """The live preview: the posted form rendered as a learner would receive it (nothing saved)."""
-    c = _cohort(cohort)
+    c = cohort_or_404(cohort)
     form = EmailForm(request.POST, cohort=c)
     if not form.is_valid():
         errors = {k: [str(e) for e in v] for k, v in form.errors.items()}
@@ -236,7 +233,7 @@ def preview(request: HttpRequest, cohort: str) -> JsonResponse:
 # ---------------------------------------------------------------- actions
 
 def _action(request: HttpRequest, cohort: str, public_id: Any) -> CourseEmail:
-    return _email(_cohort(cohort), public_id)
+    return _email(cohort_or_404(cohort), public_id)
 
 
 def _done(request: HttpRequest, email: CourseEmail, text: str) -> HttpResponse:
@@ -301,12 +298,12 @@ def duplicate_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpRe
 @organizer_required
 @require_POST
 def copy_cohort(request: HttpRequest, cohort: str) -> HttpResponse:
-    c = _cohort(cohort)
+    c = cohort_or_404(cohort)
     form = CopyForm(request.POST, cohort=c)
     if not form.is_valid():
         return HttpResponse("Choose a cohort of the same course to copy from.", status=400,
                             content_type="text/plain; charset=utf-8")
-    source = _cohort(form.cleaned_data["source"])
+    source = cohort_or_404(form.cleaned_data["source"])
     copies = scheduling.copy_cohort(source, c, request.user)
     messages.success(request, f"Copied {len(copies)} emails from {source.slug} as drafts, "
                               f"dates moved by {(c.start_date - source.start_date).days} days.")
@@ -318,7 +315,7 @@ def copy_cohort(request: HttpRequest, cohort: str) -> HttpResponse:
 @staff_required
 @require_GET
 def module_page(request: HttpRequest, cohort: str, position: int) -> HttpResponse:
-    c = _cohort(cohort)
+    c = cohort_or_404(cohort)
     module = get_object_or_404(c.course.modules.prefetch_related("resources"), position=position)
     emails = c.emails.filter(module=module).order_by("day_offset", "send_at", "pk")
     ctx = {"cohort": c, "module": module, "release": module.release_date(c), "section": "emails",
@@ -372,7 +369,7 @@ def upload_folder(request: HttpRequest, cohort: str) -> HttpResponse:
     """Import a zipped course folder into this cohort's course, and its emails into this cohort."""
     from mmooc.courses.folder import FolderError, import_folder
 
-    c = _cohort(cohort)
+    c = cohort_or_404(cohort)
     form = UploadForm(request.POST, request.FILES)
     ctx: dict[str, Any] = {"cohort": c, "section": "emails", "problems": [], "report": None}
     if not form.is_valid():

@@ -5,10 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
 from mmooc.groups import charts, check
 from mmooc.groups.apply import apply_grouping, group_settings, preview
@@ -36,8 +37,6 @@ class ApplyForm(GroupingForm):
                                  error_messages={"required": "Tick the box to confirm."})
 
 
-def _cohort(slug: str) -> Cohort:
-    return get_object_or_404(Cohort.objects.select_related("course"), slug=slug)
 
 
 def _page(request: HttpRequest, cohort: Cohort, form: forms.Form, *, status: int = 200,
@@ -64,7 +63,7 @@ def _page(request: HttpRequest, cohort: Cohort, form: forms.Form, *, status: int
 @require_GET
 @staff_required
 def grouping(request: HttpRequest, slug: str) -> HttpResponse:
-    cohort = _cohort(slug)
+    cohort = cohort_or_404(slug)
     form = GroupingForm(request.GET)
     if not form.is_valid():
         return _page(request, cohort, form, status=400)
@@ -74,7 +73,7 @@ def grouping(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 @organizer_required
 def apply(request: HttpRequest, slug: str) -> HttpResponse:
-    cohort = _cohort(slug)
+    cohort = cohort_or_404(slug)
     form = ApplyForm(request.POST)
     if not form.is_valid():
         return _page(request, cohort, form, status=400)
@@ -92,7 +91,7 @@ def apply(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 @organizer_required
 def send_check(request: HttpRequest, slug: str) -> HttpResponse:
-    cohort = _cohort(slug)
+    cohort = cohort_or_404(slug)
     sent = check.send_group_check(cohort, actor=request.user)
     messages.success(request, f"Asked {sent.learner_count} learners whether they still want a group.")
     return redirect(reverse("groups:grouping", args=[cohort.slug]))

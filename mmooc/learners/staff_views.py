@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from mmooc.audit.log import record
+from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
 from mmooc.learners import importer
 from mmooc.learners.models import Learner
@@ -29,8 +30,6 @@ EXPORT_FIELDS = ["public_id", "email", "name", "state", "timezone", "country", "
                  "source", "signed_up_at", "confirmed_at", "left_at", "unsubscribed_at", "answers"]
 
 
-def _cohort(slug: str) -> Cohort:
-    return get_object_or_404(Cohort.objects.select_related("course"), slug=slug)
 
 
 def filtered(cohort: Cohort, params: Any) -> QuerySet[Learner]:
@@ -56,7 +55,7 @@ def filtered(cohort: Cohort, params: Any) -> QuerySet[Learner]:
 @staff_required
 @require_GET
 def learner_list(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = _cohort(cohort)
+    cohort_obj = cohort_or_404(cohort)
     qs = filtered(cohort_obj, request.GET)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -77,7 +76,7 @@ def learner_list(request: HttpRequest, cohort: str) -> HttpResponse:
 def learner_detail(request: HttpRequest, cohort: str, public_id: uuid.UUID) -> HttpResponse:
     from mmooc.mailer.models import Delivery
 
-    cohort_obj = _cohort(cohort)
+    cohort_obj = cohort_or_404(cohort)
     learner = get_object_or_404(Learner, cohort=cohort_obj, public_id=public_id)
     deliveries = (Delivery.objects.filter(ref=str(learner.public_id)).select_related("message")
                   .defer("stored", "context", "message__raw", "message__body").order_by("-id"))
@@ -124,7 +123,7 @@ def _stored(upload_id: str) -> Path:
 @require_http_methods(["GET", "POST"])
 def import_csv(request: HttpRequest, cohort: str) -> HttpResponse:
     """Upload → preview with every bad row → import, all or nothing."""
-    cohort_obj = _cohort(cohort)
+    cohort_obj = cohort_or_404(cohort)
     ctx: dict[str, Any] = {"cohort": cohort_obj, "questions": cohort_obj.course.questions}
     if request.method == "GET":
         return render(request, "learners/staff_import.html", {"ctx": ctx})
@@ -198,7 +197,7 @@ def _json_stream(cohort: Cohort) -> Iterator[str]:
 @organizer_required
 @require_GET
 def export(request: HttpRequest, cohort: str, fmt: str) -> HttpResponse:
-    cohort_obj = _cohort(cohort)
+    cohort_obj = cohort_or_404(cohort)
     if fmt not in ("csv", "json"):
         raise Http404("Export as csv or json.")
     record(request.user, "learners.exported", cohort_obj, f"Exported the learners of {cohort_obj.slug} as {fmt}")

@@ -176,9 +176,24 @@ def _raw_message_id(message: Message) -> str:
     return str(parsed.get("Message-ID", "")).strip()
 
 
+def used_names(message: Message) -> set[str] | None:
+    """The placeholders a structured message fills in (None for a raw one: its context is kept whole)."""
+    if message.raw is not None:
+        return None
+    names = set(PLACEHOLDER.findall(f"{message.subject}\n{message.body}\n{message.footer}"))
+    if message.kind == Message.SUBSCRIBED:
+        names.add(UNSUBSCRIBE_VAR)
+    return names
+
+
 def _rows(message: Message, recipients: Iterable[Recipient]) -> list[tuple]:
-    """(address, context JSON, ref, not_before or None, Message-ID) per distinct recipient."""
+    """(address, context JSON, ref, not_before or None, Message-ID) per distinct recipient.
+
+    A recipient's context is stored with only the values the message uses: a course email's
+    100,000 rows stay small, and nothing about a learner is kept that the copy does not show.
+    """
     header_names = _header_names(message)
+    used = used_names(message)
     needs_url = message.kind == Message.SUBSCRIBED and message.raw is None
     # Message-IDs share a random prefix per call and count up: unique, and cheap to index
     # because they arrive in order.
@@ -192,7 +207,8 @@ def _rows(message: Message, recipients: Iterable[Recipient]) -> list[tuple]:
         key = address.lower()
         if key not in rows:
             mid = fixed_id or f"<{prefix}.{len(rows):x}@{domain}>"
-            rows[key] = (address, dumps(r.context), r.ref[:64], r.not_before, mid)
+            context = r.context if used is None else {k: v for k, v in r.context.items() if k in used}
+            rows[key] = (address, dumps(context), r.ref[:64], r.not_before, mid)
     return list(rows.values())
 
 
@@ -295,7 +311,9 @@ def _insert_generic(message: Message, rows: list[tuple]) -> int:
 def _insert_generic_many(batch: list[tuple[Message, list[tuple]]]) -> int:
     adapt = connection.ops.adapt_datetimefield_value
     now = adapt(timezone.now())
-    params = [(message.pk, a, c, f, adapt(nb) if nb else now, mid, now)
+    # A course email has one send time per time zone: each is adapted once.
+    times: dict[datetime, str] = {}
+    params = [(message.pk, a, c, f, (times.get(nb) or times.setdefault(nb, adapt(nb))) if nb else now, mid, now)
               for message, rows in batch for a, c, f, nb, mid in rows]
     sql = (f"INSERT OR IGNORE INTO mailer_delivery ({_COLUMNS}) "
            "VALUES (%s, %s, %s, %s, 'queued', %s, 0, %s, '', '', %s)")

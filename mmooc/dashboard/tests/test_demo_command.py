@@ -68,3 +68,15 @@ def test_the_printed_login_works(client):
     line = next(line for line in output.splitlines() if "Sign in as organizer" in line)
     password = line.split("password:")[1].strip()
     assert client.login(username="organizer", password=password)
+
+
+def test_it_schedules_this_weeks_and_next_weeks_emails_and_leaves_the_others_as_drafts():
+    output = demo("--learners", "60")
+    emails = dict(CourseEmail.objects.exclude(trigger=CourseEmail.TRIGGER_WELCOME).values_list("key", "state"))
+    scheduled = {key for key, state in emails.items() if state == CourseEmail.SCHEDULED}
+    assert scheduled == {"02-functions", "03-conditionals-recursion"}
+    assert {state for key, state in emails.items() if key not in scheduled} == {CourseEmail.DRAFT}
+    assert "2 course emails scheduled, 7 left as drafts" in output
+    week_2 = CourseEmail.objects.get(key="02-functions")
+    confirmed = Learner.objects.filter(state=Learner.CONFIRMED).count()
+    assert week_2.message.deliveries.count() == confirmed

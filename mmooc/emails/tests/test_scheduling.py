@@ -95,11 +95,20 @@ def test_it_gives_group_values_to_grouped_learners(cohort, organizer):
     learner = make_learner(cohort)
     group = StudyGroup.objects.create(cohort=cohort, number=3, name="Group 3", address="g3@lists.example.org")
     Membership.objects.create(group=group, learner=learner)
-    email = _email(cohort, body="Write to {{ group.address }} ({{ group.size }} people)")
+    email = _email(cohort, body="Write to {{ group.name }} at {{ group.address }} ({{ group.size }} people)")
     scheduling.schedule(email, organizer)
     context = email.message.deliveries.get().context
     assert (context["group.name"], context["group.address"], context["group.size"]) == (
         "Group 3", "g3@lists.example.org", "1")
+
+
+def test_it_stores_only_the_values_the_email_uses(cohort, organizer):
+    make_learner(cohort, name="Grace Hopper")
+    email = _email(cohort, body="Hello {{ learner.first_name }}")
+    scheduling.schedule(email, organizer)
+    context = email.message.deliveries.get().context
+    assert set(context) == {"learner.first_name", "unsubscribe_url"}
+    assert "Grace Hopper" not in str(context)
 
 
 def test_it_refuses_an_email_with_a_template_error(cohort, organizer):

@@ -153,7 +153,8 @@ def test_it_gives_each_member_their_own_links_with_a_leave_the_group_unsubscribe
         apply_grouping(cohort)
         expected = group_context(ada)
     delivery = Delivery.objects.get(recipient=ada.email)
-    assert delivery.context == expected
+    # The welcome shows the greeting and the learner page; only what it shows is stored.
+    assert delivery.context == {k: expected[k] for k in ("greeting", "learner.page_url", "unsubscribe_url")}
     assert delivery.ref == str(ada.public_id)
 
 

@@ -23,6 +23,8 @@ DEMO_COURSE = "gentle-python"
 DEMO_COHORT = "gentle-python-demo"
 DEFAULT_LEARNERS = 2000
 DEMO_THREADS_GROUPS = 12  # groups that get sample conversations
+# Emails whose first copies are due within this time of now are scheduled (this week's and next's).
+SCHEDULE_WINDOW = timedelta(days=7)
 
 
 class Command(BaseCommand):
@@ -120,13 +122,27 @@ class Command(BaseCommand):
         self.step(f"{posts} sample posts relayed in {min(DEMO_THREADS_GROUPS, cohort.groups.count())} groups.")
 
     def schedule_emails(self, cohort: Cohort) -> None:
+        """Schedule the emails of the cohort's current and next week, as an organizer working
+        week by week would have; the others stay drafts, to schedule from the dashboard."""
         from mmooc.emails.models import CourseEmail
-        from mmooc.emails.scheduling import schedule
+        from mmooc.emails.scheduling import first_and_last, schedule
 
-        emails = list(cohort.emails.exclude(trigger=CourseEmail.TRIGGER_WELCOME).filter(state=CourseEmail.DRAFT))
-        for email in emails:
-            schedule(email, None)
-        self.step(f"{len(emails)} course emails scheduled (those already due go out now).")
+        now = timezone.now()
+        zones = list(cohort.learners.values_list("timezone", flat=True).distinct())
+        scheduled, drafts = [], 0
+        for email in cohort.emails.exclude(trigger=CourseEmail.TRIGGER_WELCOME).filter(state=CourseEmail.DRAFT):
+            first, _ = first_and_last(email, zones)
+            if abs(first - now) <= SCHEDULE_WINDOW:
+                started = time.monotonic()
+                count = schedule(email, None)
+                when = "going out now" if first <= now else f"from {first:%A %-d %B}"
+                took = time.monotonic() - started
+                scheduled.append(f"  {email.key or email.pk}: {count:,} copies, {when} ({took:.1f} s)")
+            else:
+                drafts += 1
+        self.step(f"{len(scheduled)} course emails scheduled, {drafts} left as drafts to schedule from the dashboard:")
+        for line in scheduled:
+            self.step(line)
 
     def staff_logins(self) -> list[tuple[str, str, str]]:
         """Fresh passwords for the demo's organizer and facilitator, printed every run."""

@@ -1,0 +1,59 @@
+"""`bulk.insert`: rows of plain values land as the ORM would have written them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from mmooc.learners.models import Learner
+from mmooc.lib import bulk
+from mmooc.testing import make_cohort
+
+pytestmark = pytest.mark.django_db
+
+FIELDS = ("public_id", "cohort", "email", "email_key", "name", "timezone", "country", "language", "wants_group",
+          "group_confirmed", "answers", "state", "source", "signed_up_at", "confirmed_at")
+
+
+def row(cohort, n: int, **values) -> tuple:
+    fields = {"public_id": uuid.uuid4(), "cohort": cohort.pk, "email": f"l{n}@example.org",
+              "email_key": f"l{n}@example.org", "name": f"Léa {n}", "timezone": "Europe/Paris",
+              "country": "FR", "language": "fr", "source": Learner.SIGNUP_FORM, "wants_group": n % 2 == 0,
+              "group_confirmed": None, "answers": {"why": ["fun", "work"], "n": n}, "state": Learner.CONFIRMED,
+              "signed_up_at": datetime(2026, 3, 1, 12, 30, n, tzinfo=UTC), "confirmed_at": None} | values
+    return tuple(fields[name] for name in FIELDS)
+
+
+def test_it_writes_uuids_json_datetimes_booleans_and_nulls():
+    cohort = make_cohort()
+    rows = [row(cohort, n) for n in range(3)]
+    assert bulk.insert(Learner, FIELDS, rows) == 3
+    learners = list(Learner.objects.order_by("email"))
+    assert [learner.public_id for learner in learners] == [r[0] for r in rows]
+    assert learners[1].answers == {"why": ["fun", "work"], "n": 1}
+    assert learners[2].signed_up_at == datetime(2026, 3, 1, 12, 30, 2, tzinfo=UTC)
+    assert [learner.wants_group for learner in learners] == [True, False, True]
+    assert learners[0].confirmed_at is None and learners[0].group_confirmed is None
+    assert learners[0].name == "Léa 0"
+    assert Learner.objects.get(public_id=rows[1][0]).email == "l1@example.org"
+
+
+def test_nothing_is_written_when_a_row_breaks_a_constraint():
+    cohort = make_cohort()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk.insert(Learner, FIELDS, [row(cohort, 1), row(cohort, 2), row(cohort, 1)])
+    assert not Learner.objects.exists()
+
+
+def test_a_missing_required_value_is_refused_not_defaulted():
+    cohort = make_cohort()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk.insert(Learner, FIELDS[:5], [row(cohort, 1)[:5]])
+    assert not Learner.objects.exists()
+
+
+def test_no_rows_write_nothing():
+    assert bulk.insert(Learner, FIELDS, []) == 0

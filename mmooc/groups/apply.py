@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from mmooc.groups import welcome
 from mmooc.groups.grouping import Candidate, GroupSettings, ProposedGroup, make_groups
 from mmooc.groups.models import GroupCheck, Grouping, Membership, StudyGroup
 from mmooc.learners.models import Learner
+from mmooc.lib import bulk, periodic
 
 Progress = Callable[[int, int], None]  # (groups done, groups in all)
 LOCAL_PART_MAX = 64
@@ -80,16 +81,22 @@ def group_address(cohort: Cohort, number: int) -> str:
 
 
 def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int = 0, actor: Any = None,
-                   progress: Progress | None = None) -> Grouping:
+                   progress: Progress | None = None, welcome_now: bool = True) -> Grouping:
     """Group every eligible learner of the cohort, write it all, and queue the welcome emails.
 
     The groups and memberships are written in one transaction; the welcome emails follow in
     short transactions of a few groups each, so a large cohort never holds the database for
     long, and each group records when its welcome was queued: welcomes interrupted by a
     failure are queued by the next call (or `mmooc group apply`), never twice.
+
+    With `welcome_now=False` (the staff page) the welcome emails are left to the periodic
+    job `welcome.queue_pending`, which the delivery engine's processes run every few seconds:
+    the call returns once the groups are written, and the page shows the welcomes still to
+    write.
     """
     config = group_settings(cohort, target_size)
-    welcome.send_pending_welcomes(cohort)
+    if welcome_now:
+        welcome.send_pending_welcomes(cohort)
     with transaction.atomic():
         # Two staff members applying at once must not group the same learners twice.
         Cohort.objects.select_for_update().filter(pk=cohort.pk).first()
@@ -105,6 +112,9 @@ def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int 
                f"{len(groups)} groups formed for {grouping.learner_count} learners in {cohort.slug}",
                cohort=cohort.slug, groups=len(groups), learners=grouping.learner_count, seed=seed,
                target_size=config.target_size)
+    if not welcome_now:
+        periodic.wake(welcome.JOB)
+        return grouping
     members = {g.pk: [people[i] for i in sorted(p.member_ids)] for g, p in zip(groups, proposed, strict=True)}
     welcome.send_welcomes(cohort, groups, progress=progress, members=members)
     return grouping
@@ -125,21 +135,8 @@ def _create_groups(cohort: Cohort, grouping: Grouping, proposed: list[ProposedGr
 
 
 def _create_memberships(groups: list[StudyGroup], proposed: list[ProposedGroup]) -> None:
-    """All memberships in a few statements: model instances would cost more than the insert."""
-    pairs = [(g.pk, learner_id) for g, p in zip(groups, proposed, strict=True) for learner_id in p.member_ids]
-    if not pairs:
-        return
+    """All memberships in one bulk write: model instances would cost more than the insert."""
     now = timezone.now()
-    table = Membership._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            group_ids, learner_ids = (list(col) for col in zip(*pairs, strict=True))
-            cursor.execute(
-                f"INSERT INTO {table} (group_id, learner_id, joined_at, left_at, muted, delivery) "
-                "SELECT g, l, %s, NULL, false, %s FROM unnest(%s::bigint[], %s::bigint[]) AS t(g, l)",
-                [now, Membership.EACH, group_ids, learner_ids])
-        else:
-            joined = connection.ops.adapt_datetimefield_value(now)
-            cursor.executemany(
-                f"INSERT INTO {table} (group_id, learner_id, joined_at, left_at, muted, delivery) "
-                "VALUES (%s, %s, %s, NULL, 0, %s)", [(g, lid, joined, Membership.EACH) for g, lid in pairs])
+    bulk.insert(Membership, ("group", "learner", "joined_at", "left_at", "muted", "delivery"),
+                ((g.pk, learner_id, now, None, False, Membership.EACH)
+                 for g, p in zip(groups, proposed, strict=True) for learner_id in p.member_ids))

@@ -8,3 +8,7 @@ class GroupsConfig(AppConfig):
 
     def ready(self) -> None:
         from mmooc.groups import receivers  # noqa: F401  (connects the learners' signals)
+        from mmooc.groups.welcome import JOB, queue_pending
+        from mmooc.lib import periodic
+
+        periodic.register(JOB, queue_pending, every=periodic.INTERVAL)

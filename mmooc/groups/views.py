@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
-from mmooc.groups import charts, check
+from mmooc.groups import charts, check, welcome
 from mmooc.groups.apply import apply_grouping, group_settings, preview
 from mmooc.groups.grouping import GroupingError, summarize
 from mmooc.groups.membership import waiting_learners
@@ -53,6 +53,7 @@ def _page(request: HttpRequest, cohort: Cohort, form: forms.Form, *, status: int
         "summary": summarize(groups), "chart": charts.spans_chart([g.span_hours for g in groups]) if groups else "",
         "error": error, "size": size or cohort.course.group_size, "seed": seed, "existing": existing,
         "waiting": waiting_learners(cohort).count() if existing else 0,
+        "unwelcomed": welcome.pending_count(cohort) if existing else 0,
         "groupings": Grouping.objects.filter(cohort=cohort).order_by("-created_at")[:5],
         "can_apply": is_organizer(request.user), "last_check": check.last_check(cohort),
         "settings": group_settings(cohort, size),
@@ -79,12 +80,12 @@ def apply(request: HttpRequest, slug: str) -> HttpResponse:
         return _page(request, cohort, form, status=400)
     size, seed = form.cleaned_data["size"], form.cleaned_data["seed"] or 0
     try:
-        result = apply_grouping(cohort, target_size=size, seed=seed, actor=request.user)
+        result = apply_grouping(cohort, target_size=size, seed=seed, actor=request.user, welcome_now=False)
     except GroupingError as exc:
         form.add_error("size", str(exc))
         return _page(request, cohort, form, status=400)
     messages.success(request, f"{result.groups.count()} groups formed for {result.learner_count} learners; "
-                              "their welcome emails are queued.")
+                              "the delivery engine is writing their welcome emails into the outbox.")
     return redirect(reverse("groups:grouping", args=[cohort.slug]))
 
 

@@ -179,9 +179,30 @@ def send_welcomes(cohort: Cohort, groups: list[StudyGroup], progress: Callable[[
 
 
 def send_pending_welcomes(cohort: Cohort, progress: Callable[[int, int], None] | None = None) -> int:
-    """Queue the welcome emails of groups whose welcome was interrupted."""
+    """Queue the welcome emails of the cohort's groups still waiting for one."""
     groups = list(StudyGroup.objects.filter(cohort=cohort, welcomed_at__isnull=True).order_by("number"))
     return send_welcomes(cohort, groups, progress=progress) if groups else 0
+
+
+def queue_pending() -> int:
+    """Queue every waiting welcome email, in every cohort; returns the deliveries queued.
+
+    The periodic job JOB, run every few seconds by `mmooc serve` and `mmooc worker`: the
+    staff page applies a grouping and answers once the groups are written; this writes their
+    welcome emails into the outbox just after. Several processes may run it at once: each
+    batch of groups is claimed in its transaction, so a group is welcomed once.
+    """
+    cohorts = Cohort.objects.filter(pk__in=StudyGroup.objects.filter(welcomed_at__isnull=True)
+                                    .values("cohort_id")).select_related("course")
+    return sum(send_pending_welcomes(cohort) for cohort in cohorts)
+
+
+def pending_count(cohort: Cohort) -> int:
+    """Groups of the cohort whose welcome email is not queued yet."""
+    return StudyGroup.objects.filter(cohort=cohort, welcomed_at__isnull=True).count()
+
+
+JOB = "groups.welcome"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ Apps register their jobs in `AppConfig.ready()`:
     periodic.register("learners.purge", purge_unconfirmed, every=3600)
 
 Each job runs at most once per `every` seconds per process; a failing job is logged and
-retried at its next turn, never stopping the loop that runs it.
+retried at its next turn, never stopping the loop that runs it. `wake(name)` makes a job
+run at the loop's next look, within half a second, in this process (a staff page that has
+just left work for a job says so); other processes find the work at the job's next turn.
 """
 
 from __future__ import annotations
@@ -28,10 +30,20 @@ class Job:
 
 
 _jobs: dict[str, Job] = {}
+_woken = threading.Event()
+INTERVAL = 5.0  # seconds between the loop's looks at the jobs
 
 
 def register(name: str, func: Callable[[], object], every: float) -> None:
     _jobs[name] = Job(name, func, every)
+
+
+def wake(name: str) -> None:
+    """Run the job `name` at the loop's next look, whenever it last ran."""
+    job = _jobs.get(name)
+    if job is not None:
+        job.last_run = float("-inf")
+        _woken.set()
 
 
 def jobs() -> list[Job]:
@@ -54,13 +66,17 @@ def run_pending(clock: Callable[[], float] = time.monotonic) -> list[str]:
     return ran
 
 
-def loop(stop: threading.Event, interval: float = 30.0) -> None:
-    """Run pending jobs every `interval` seconds until `stop` is set (a thread's target)."""
+def loop(stop: threading.Event, interval: float = INTERVAL) -> None:
+    """Run pending jobs every `interval` seconds, or when woken, until `stop` is set (a thread's target)."""
     from django.db import connections
 
     try:
         while not stop.is_set():
             run_pending()
-            stop.wait(interval)
+            deadline = time.monotonic() + interval
+            while not stop.is_set() and time.monotonic() < deadline:
+                if _woken.wait(min(0.5, max(0.0, deadline - time.monotonic()))):
+                    break
+            _woken.clear()
     finally:
         connections.close_all()

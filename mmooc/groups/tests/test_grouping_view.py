@@ -7,8 +7,10 @@ from datetime import date
 import pytest
 
 from mmooc.audit.models import AuditEntry
+from mmooc.groups import welcome
 from mmooc.groups.models import Grouping, Membership, StudyGroup
-from mmooc.mailer.models import Message
+from mmooc.lib import periodic
+from mmooc.mailer.models import Delivery, Message
 from mmooc.testing import make_cohort, make_course, make_learner
 
 pytestmark = pytest.mark.django_db
@@ -87,8 +89,23 @@ def test_it_applies_grouping_for_an_organizer(client, organizer, cohort):
     grouping = Grouping.objects.get()
     assert (grouping.seed, grouping.created_by, grouping.learner_count) == (5, organizer, 8)
     assert Membership.objects.count() == 8
-    assert Message.objects.filter(tag="group-welcome").count() == 2
     assert AuditEntry.objects.get(action="grouping.applied").actor == organizer
+    # The page answers once the groups are written; the engine's periodic job writes the welcomes.
+    assert not Message.objects.filter(tag="group-welcome").exists()
+    page = client.get(url(cohort)).content.decode()
+    assert "writing the welcome emails of\n  <strong>2</strong> groups" in page
+    assert welcome.JOB in periodic.run_pending()  # applying woke the job: it runs at the loop's next look
+    assert Message.objects.filter(tag="group-welcome").count() == 2
+    assert Delivery.objects.filter(message__tag="group-welcome").count() == 8
+    assert "welcomes-pending" not in client.get(url(cohort)).content.decode()
+
+
+def test_the_welcome_job_queues_each_group_once_whoever_runs_it(client, organizer, cohort):
+    client.force_login(organizer)
+    client.post(url(cohort, "apply/"), {"size": "4", "seed": "5", "confirm": "1"})
+    assert welcome.queue_pending() == 8
+    assert welcome.queue_pending() == 0
+    assert Delivery.objects.filter(message__tag="group-welcome").count() == 8
 
 
 def test_it_forbids_facilitators_to_apply(client, facilitator, cohort):

@@ -11,8 +11,6 @@ from django.db.migrations.executor import MigrationExecutor
 
 from mmooc.lib import periodic
 
-PERIODIC_INTERVAL = 30  # seconds between looks at the periodic jobs
-
 
 class Command(BaseCommand):
     help = "Run the embedded server: web pages, delivery engine and LMTP receiver in one process."
@@ -37,7 +35,7 @@ class Command(BaseCommand):
             except engine.EngineBusy as exc:
                 raise CommandError(f"{exc} (or run `mmooc serve --no-engine`)") from None
             threads.append(threading.Thread(target=engine.run, args=(stop,), name="engine", daemon=True))
-        threads.append(threading.Thread(target=periodic.loop, args=(stop, PERIODIC_INTERVAL), name="periodic",
+        threads.append(threading.Thread(target=periodic.loop, args=(stop,), name="periodic",
                                         daemon=True))
         lmtp_server = self.start_lmtp(options["lmtp_port"])
         web = self.make_web_server(options)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import Address
 from email.utils import format_datetime
 
 from mmooc.lib import mailheaders
@@ -66,6 +67,11 @@ def author_label(name: str, group_name: str) -> str:
     name = clean_text(name).replace("@", " at ").replace("<", "").replace(">", "")
     name = " ".join(name.split())[:MAX_NAME].strip() or "A member"
     return f"{name} via {group_name}"
+
+
+def shown_address(name: str, address: str) -> str:
+    """The address as a mail client shows a `From` written by `_display` (decoded, quoted if needed)."""
+    return str(Address(display_name=name, addr_spec=address))
 
 
 def _display(name: str, address: str) -> str:

@@ -31,7 +31,7 @@ from django.utils import timezone
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners.models import Learner, email_key
 from mmooc.lists import inbound as checks
-from mmooc.lists.headers import build_copy
+from mmooc.lists.headers import author_label, build_copy, shown_address, tag_subject
 from mmooc.lists.links import list_info
 from mmooc.lists.models import Notice, Post, Refusal
 
@@ -284,7 +284,9 @@ def _queue_copies(group: StudyGroup, author: Learner, author_name: str, post: ch
     copy = build_copy(raw, subject=post.subject, author_name=author_name, author_address=author.email,
                       info=info, now=now)
     message = outbox.compose_raw(raw=copy, scope=f"cohort:{group.cohort_id}", tag="relay",
-                                 list_id=info.list_id, list_name=info.name)
+                                 list_id=info.list_id, list_name=info.name,
+                                 shown=(shown_address(author_label(author_name, info.name), info.address),
+                                        tag_subject(post.subject, info.tag)))
     outbox.enqueue(message, member_recipients(group, exclude=author, members=members))
     return message
 

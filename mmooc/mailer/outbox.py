@@ -12,6 +12,7 @@ raises `OutboxError` (a ValueError) before anything is written.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -117,15 +118,23 @@ def _message(*, kind: str, subject: str, body: str, scope: str = "", tag: str = 
 
 
 def compose_raw(*, raw: bytes, scope: str = "", tag: str = "relay", list_id: str = "",
-                list_name: str = "", headers: Mapping[str, str] | None = None) -> Message:
-    """Store a message prepared elsewhere (a relayed post); copies get To and List-Unsubscribe."""
-    parsed = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
-    if not parsed.get("From"):
+                list_name: str = "", headers: Mapping[str, str] | None = None,
+                shown: tuple[str, str] | None = None) -> Message:
+    """Store a message prepared elsewhere (a relayed post); copies get To and List-Unsubscribe.
+
+    `shown` is (From, Subject) as a mail client shows them, when the caller has just written
+    those headers itself (the relay): the bytes are then not parsed again to read them.
+    """
+    if shown is None:
+        parsed = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+        if not parsed.get("From"):
+            raise OutboxError("The message has no From header")
+        shown = (str(parsed["From"]), str(parsed.get("Subject", "")))
+    elif not shown[0]:
         raise OutboxError("The message has no From header")
     return Message.objects.create(
         kind=Message.SUBSCRIBED, raw=raw, scope=scope, tag=tag, list_id=list_id, list_name=list_name,
-        from_email=str(parsed["From"])[:320], subject=str(parsed.get("Subject", ""))[:998],
-        headers=_check_headers(headers))
+        from_email=shown[0][:320], subject=shown[1][:998], headers=_check_headers(headers))
 
 
 def normalize_address(address: str) -> str:
@@ -171,9 +180,18 @@ def message_id_domain(message: Message) -> str:
     return address.rpartition("@")[2].lower() or settings.LIST_DOMAIN
 
 
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+
+
 def _raw_message_id(message: Message) -> str:
-    parsed = BytesParser(policy=policy.compat32).parsebytes(bytes(message.raw), headersonly=True)
-    return str(parsed.get("Message-ID", "")).strip()
+    """The Message-ID header of a raw message, unfolded (every copy of a relayed post keeps it)."""
+    raw = bytes(message.raw)
+    end = _HEAD_END.search(raw)
+    found = _MESSAGE_ID.search(raw, 0, end.start() if end else len(raw))
+    if found is None:
+        return ""
+    return re.sub(rb"\r?\n", b"", found.group(1)).decode("ascii", "replace").strip()
 
 
 def used_names(message: Message) -> set[str] | None:

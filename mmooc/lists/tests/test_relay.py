@@ -62,6 +62,21 @@ def test_each_copy_has_the_list_headers_and_its_own_unsubscribe(group):
     assert msg["Precedence"] == "list" and msg["X-Loop"] == group.address
 
 
+@pytest.mark.parametrize("name, subject, message_id", [
+    ("Alice Smith", "Hello group", "<a1@mail.example.org>"),
+    ("A. Smith, Jr.", "Re: [Group 1] Re: notes", "<a2@mail.example.org>"),
+    ("Zoë \"Ωmega\" Ng", "Übung 2 — Fragen", "<a3@mail.example.org>"),
+])
+def test_the_outbox_message_shows_the_copys_own_from_subject_and_message_id(group, name, subject, message_id):
+    Learner.objects.filter(email="alice@example.org").update(name=name)
+    post_to(group, subject=subject, message_id=message_id)
+    message = Message.objects.get(tag="relay")
+    parsed = message_from_bytes(bytes(message.raw), policy=policy.default)
+    assert (message.from_email, message.subject) == (str(parsed["From"]), str(parsed["Subject"]))
+    old_style = message_from_bytes(bytes(message.raw), policy=policy.compat32)
+    assert {d.rfc_message_id for d in message.deliveries.all()} == {old_style["Message-ID"].replace("\r\n", "").strip()}
+
+
 def test_each_unsubscribe_link_leaves_the_group_for_that_member(group):
     from mmooc.learners.links import unsubscribe_target
 

@@ -121,6 +121,33 @@ def test_compose_raw_keeps_the_bytes_and_the_authors_message_id():
     assert set(msg.deliveries.values_list("rfc_message_id", flat=True)) == {"<p1@example.org>"}
 
 
+@pytest.mark.parametrize("head, expected", [
+    (b"Message-ID: <p1@example.org>", "<p1@example.org>"),
+    (b"message-id:<p2@example.org>  ", "<p2@example.org>"),
+    (b"Message-ID:\r\n <p3@example.org>", "<p3@example.org>"),
+    (b"Message-Id: <p4@example.org>\r\nX-Message-ID: <other@example.org>", "<p4@example.org>"),
+    (b"X-Message-ID: <other@example.org>", ""),
+    (b"Subject: no id", ""),
+])
+def test_a_raw_message_s_copies_keep_its_message_id(head, expected):
+    raw = b"From: Alice <alice@example.org>\r\n" + head + b"\r\n\r\nMessage-ID: <in-the-body@example.org>\r\n"
+    msg = outbox.compose_raw(raw=raw)
+    outbox.enqueue(msg, [Recipient("a@example.org", UNSUB)])
+    found = msg.deliveries.get().rfc_message_id
+    if expected:
+        assert found == expected
+    else:  # none of its own (a Message-ID in the body does not count): one is made up
+        assert found.startswith("<") and "other" not in found and "in-the-body" not in found
+
+
+def test_compose_raw_refuses_a_message_without_from():
+    with pytest.raises(outbox.OutboxError, match="no From"):
+        outbox.compose_raw(raw=b"Subject: hi\r\n\r\nbody")
+    with pytest.raises(outbox.OutboxError, match="no From"):
+        outbox.compose_raw(raw=b"Subject: hi\r\n\r\nbody", shown=("", "hi"))
+    assert not Message.objects.exists()
+
+
 def test_progress_counts_every_status():
     msg = course_mail()
     outbox.enqueue(msg, [Recipient("a@example.org", UNSUB), Recipient("b@example.org", UNSUB)])

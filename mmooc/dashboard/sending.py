@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit.log import record
 from mmooc.emails.models import CourseEmail
+from mmooc.emails.scheduling import refresh_state
 from mmooc.lib.staff import organizer_required, staff_required
 from mmooc.mailer.models import Delivery, Message
 
@@ -30,6 +31,7 @@ BAR_ORDER = [Delivery.SENT, Delivery.SUPPRESSED, Delivery.FAILED, Delivery.CANCE
 @staff_required
 def email_page(request: HttpRequest, public_id: str) -> HttpResponse:
     email = get_email(public_id)
+    refresh_state(email)  # scheduled → sending → sent, from the copies' statuses
     summary = stats.progress_summary(email.message)
     ctx = {"email": email, "cohort": email.cohort, "summary": summary, "statuses": _segments(summary),
            "funnel": stats.funnel(email.message), "actions": _actions(email.message),

@@ -98,3 +98,13 @@ def test_it_links_to_the_compose_page_and_the_outbox(client, organizer, data):
     r = client.get(page(data))
     assert f"/dashboard/cohorts/{data.cohort.slug}/emails/{data.email.public_id}/".encode() in r.content
     assert f"/outbox/{data.message.public_id}/".encode() in r.content
+
+
+def test_the_page_shows_an_email_as_sent_once_every_copy_has_left(client, organizer, data):
+    email = data.email
+    CourseEmail.objects.filter(pk=email.pk).update(state=CourseEmail.SCHEDULED)
+    email.message.deliveries.update(status=Delivery.SENT)
+    client.force_login(organizer)
+    r = client.get(page(data))
+    assert b'class="badge state-sent">Sent<' in r.content
+    assert CourseEmail.objects.get(pk=email.pk).state == CourseEmail.SENT

@@ -1,23 +1,27 @@
 """Group list relay: LMTP acceptance to copies at an SMTP sink, and copies per second sustained.
 
     .venv/bin/python bench/relay.py [--db sqlite|postgres] [--pg-name NAME] [--posts 200] [--burst 500]
-                                    [--members 40] [--clients 4] [--no-wake]
+                                    [--members 40] [--clients 4] [--no-wake] [--workers N]
 
-One process runs what `mmooc serve` runs for mail: the LMTP server and the delivery
-engine (threads), on a fresh database; Postfix's smtp-sink stands in for the mail
-provider (install it with /work/shared/tools/smtp-sink-ceiling). A group of `--members`
-members plus the poster, so every post makes `--members` copies.
+Two shapes, on a fresh database, with Postfix's smtp-sink standing in for the mail
+provider (install it with /work/shared/tools/smtp-sink-ceiling), and a group of
+`--members` members plus the poster, so every post makes `--members` copies:
+
+- by default, one process runs what `mmooc serve` runs for mail: the LMTP server and the
+  delivery engine, in threads; the engine is woken when a post's copies are committed
+  (`engine.wake`); `--no-wake` shows it polling alone;
+- with `--workers N`, production's shape: a `mmooc lmtp` process (Postfix's transport) and
+  N `mmooc worker` processes, which find new copies with a quick look every
+  `engine.POLL` seconds; this process only sends posts and reads the outbox.
 
 1. Latency: `--posts` posts, one at a time, over one LMTP connection. For each: the LMTP
    accept time (MAIL to the last reply after DATA), and the time from that reply to the
-   sink's 250 for the post's last copy (timed at the engine's SMTP client).
+   sink's 250 for the post's last copy (timed at the engine's SMTP client; with workers,
+   from the outbox's sent times).
 2. Throughput: `--burst` posts from `--clients` LMTP connections at once (from another
    process); copies per second from the first post sent to the last copy at the sink.
-3. Memory: peak RSS of this process, and PSS of the sink and of the PostgreSQL backends
-   serving the run.
-
-By default the engine is woken when a post's copies are committed (`engine.wake`, as
-under `mmooc serve`); `--no-wake` shows the engine polling alone.
+3. Memory: PSS, right after the burst, of the processes that relay and send, of the sink
+   and of the PostgreSQL backends serving them.
 """
 
 from __future__ import annotations
@@ -173,7 +177,11 @@ def start_workers(count: int) -> list[subprocess.Popen]:
 
 
 class Timing:
-    """When each delivery reached the sink, and an event per post when its last copy did."""
+    """When each delivery reached the sink, and an event per post when its last copy did.
+
+    Waiters are woken only when what they wait for has happened, not at every copy: a
+    main thread woken 20,000 times would take interpreter time from the system measured.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Condition()
@@ -181,6 +189,8 @@ class Timing:
         self.count: dict[int, int] = {}
         self.total = 0
         self.last = 0.0
+        self.wanted: tuple[int, int] | None = None  # (message id, copies) someone waits for
+        self.wanted_total = 0
 
     def arrived(self, message_id: int, when: float) -> None:
         with self.lock:
@@ -188,12 +198,20 @@ class Timing:
             self.count[message_id] = self.count.get(message_id, 0) + 1
             self.total += 1
             self.last = when
-            self.lock.notify_all()
+            wanted = self.wanted
+            if (wanted and wanted[0] == message_id and self.count[message_id] >= wanted[1]) or (
+                    self.wanted_total and self.total >= self.wanted_total):
+                self.lock.notify_all()
 
     def wait_for(self, message_id: int, copies: int, timeout: float = 60) -> float:
         """When the message's `copies`-th copy reached the sink."""
         with self.lock:
-            if not self.lock.wait_for(lambda: self.count.get(message_id, 0) >= copies, timeout):
+            self.wanted = (message_id, copies)
+            try:
+                arrived = self.lock.wait_for(lambda: self.count.get(message_id, 0) >= copies, timeout)
+            finally:
+                self.wanted = None
+            if not arrived:
                 from mmooc.mailer.models import Delivery
 
                 states = list(Delivery.objects.filter(message_id=message_id).values_list("status", "last_error")[:3])
@@ -202,7 +220,11 @@ class Timing:
 
     def wait_total(self, total: int, timeout: float = 600) -> None:
         with self.lock:
-            self.lock.wait_for(lambda: self.total >= total, timeout)
+            self.wanted_total = total
+            try:
+                self.lock.wait_for(lambda: self.total >= total, timeout)
+            finally:
+                self.wanted_total = 0
 
 
 def start_engine(timing: Timing, wake: bool) -> tuple[threading.Thread, threading.Event]:
@@ -276,7 +298,8 @@ def latency_run(args, group, host: str, port: int, timing: Timing) -> tuple[list
     return accepts, deliveries
 
 
-def burst_run(args, group, host: str, port: int, timing: Timing) -> tuple[float, int, list[float], float]:
+def burst_run(args, group, host: str, port: int, timing: Timing,
+              lmtp_pid: int | None = None) -> tuple[float, int, list[float], float]:
     """The LMTP clients run in a process of their own, as Postfix would: they do not compete
     with the relay and the engine for this process's interpreter."""
     before = timing.total
@@ -284,18 +307,36 @@ def burst_run(args, group, host: str, port: int, timing: Timing) -> tuple[float,
     command = [sys.executable, __file__, "--client", host, str(port), group.address, str(args.burst),
                str(args.clients)]
     start = time.perf_counter()
-    cpu_start = cpu_seconds()
+    cpu_start = cpu_seconds(lmtp_pid)
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     timing.wait_total(expected)
-    cpu = cpu_seconds() - cpu_start
+    cpu = cpu_seconds(lmtp_pid) - cpu_start
     accepts = [float(x) for x in out.split()]
     return timing.last - start, timing.total - before, accepts, cpu
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process (user and system): the LMTP server, the relay and the engine."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user and system) of the process that runs the LMTP server: this one, or `pid`."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_lmtp_process() -> tuple[subprocess.Popen, str, int]:
+    """`mmooc lmtp`, as Postfix's transport would reach it in production."""
+    port = free_port()
+    mmooc = str(Path(sys.executable).parent / "mmooc")
+    proc = subprocess.Popen([mmooc, "lmtp", "--host", "127.0.0.1", "--port", str(port)], env=os.environ.copy())
+    for _ in range(200):
+        try:
+            smtplib.LMTP("127.0.0.1", port, timeout=1).quit()
+            return proc, "127.0.0.1", port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    sys.exit("bench/relay.py: `mmooc lmtp` did not start")
 
 
 def client_main(host: str, port: int, address: str, posts: int, clients: int) -> None:
@@ -326,15 +367,23 @@ def pss_kb(pid: int) -> int:
     return 0
 
 
-def postgres_pss_kb() -> tuple[int, int]:
+def postgres_pss_kb(exclude_own: bool = False) -> tuple[int, int]:
+    """PSS of the PostgreSQL processes serving the run's database (without this process's own)."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         return 0, 0
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                       + (" AND pid <> pg_backend_pid()" if exclude_own else ""))
         pids = [r[0] for r in cursor.fetchall()]
     return sum(pss_kb(p) for p in pids), len(pids)
+
+
+def engine_poll() -> float:
+    from mmooc.mailer.engine import POLL
+
+    return POLL
 
 
 def pct(values: list[float], p: float) -> float:
@@ -354,27 +403,36 @@ def main() -> None:
         group = make_group(args.members)
         workers: list[subprocess.Popen] = []
         if args.workers:
+            # Production's shape: `mmooc lmtp` and `mmooc worker` processes; this one only
+            # sends posts and reads the outbox, and is not counted.
             timing: Timing | OutboxTiming = OutboxTiming()
             workers = start_workers(args.workers)
-            stop = threading.Event()
+            lmtp_proc, host, port = start_lmtp_process()
+            workers.append(lmtp_proc)
+            server, stop, lmtp_pid = None, threading.Event(), lmtp_proc.pid
         else:
             timing = Timing()
             engine_thread, stop = start_engine(timing, wake=not args.no_wake)
-        server = lmtp.start("127.0.0.1", free_port())
+            server = lmtp.start("127.0.0.1", free_port())
+            host, port, lmtp_pid = server.host, server.port, None
         try:
-            accepts, deliveries = latency_run(args, group, server.host, server.port, timing)
-            elapsed, copies, burst_accepts, burst_cpu = burst_run(args, group, server.host, server.port, timing)
-            db_pss, db_procs = postgres_pss_kb()
+            accepts, deliveries = latency_run(args, group, host, port, timing)
+            elapsed, copies, burst_accepts, burst_cpu = burst_run(args, group, host, port, timing, lmtp_pid)
+            db_pss, db_procs = postgres_pss_kb(exclude_own=bool(args.workers))
+            # Proportional set sizes, read together right after the burst: shared pages
+            # (the interpreter, libraries) are counted once across the processes.
             workers_mb = sum(pss_kb(w.pid) for w in workers) / 1024
+            own_mb = 0 if args.workers else pss_kb(os.getpid()) / 1024
         finally:
-            server.stop()
+            if server is not None:
+                server.stop()
             stop.set()
             for w in workers:
                 w.terminate()
                 w.wait()
             if not workers:
                 engine_thread.join(timeout=30)
-        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + workers_mb
+        rss_mb = own_mb + workers_mb
         sink_mb = pss_kb(sink.pid) / 1024
         report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu, rss_mb, sink_mb, db_pss / 1024,
                db_procs)
@@ -387,9 +445,10 @@ def main() -> None:
 def report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu, rss_mb, sink_mb, db_mb,
            db_procs) -> None:
     ms = 1000
-    wake = "polling only" if args.no_wake or args.workers else "engine woken on commit"
+    wake = "polling only" if args.no_wake else "engine woken on commit"
     if args.workers:
-        wake += f", engine in {args.workers} `mmooc worker` process{'es' * (args.workers > 1)}"
+        wake = (f"`mmooc lmtp` and {args.workers} `mmooc worker` process{'es' * (args.workers > 1)} "
+                f"(finding new copies by polling every {engine_poll() * 1000:.0f} ms)")
     print(f"relay bench: {args.db}, {args.members} copies per post, {wake}")
     print(f"  LMTP accept, one at a time ({len(accepts)} posts): median {statistics.median(accepts) * ms:.1f} ms, "
           f"p99 {pct(accepts, 99) * ms:.1f} ms  (target p99 < 50 ms)")
@@ -399,13 +458,14 @@ def report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu,
           f"= {copies / elapsed:,.0f} copies/s, {args.burst / elapsed:.1f} posts/s  (target >= 3,500 copies/s)")
     print(f"  LMTP accept under that load: median {statistics.median(burst_accepts) * ms:.1f} ms, "
           f"p99 {pct(burst_accepts, 99) * ms:.1f} ms")
-    where = "this process (LMTP server and relay)" if args.workers else "this process (LMTP server, relay, engine)"
+    where = "`mmooc lmtp` (LMTP server and relay)" if args.workers else "this process (LMTP server, relay, engine)"
     print(f"  CPU under that load, {where}: {burst_cpu / args.burst * ms:.2f} ms per post, "
           f"{burst_cpu / elapsed * 100:.0f} % of one core  (load average {os.getloadavg()[0]:.1f})")
     total = rss_mb + sink_mb + db_mb
     db = f" + PostgreSQL {db_mb:.0f} MB PSS ({db_procs} backends)" if args.db == "postgres" else ""
-    ours = "these processes" if args.workers else "this process"
-    print(f"  memory: {ours} {rss_mb:.0f} MB + smtp-sink {sink_mb:.1f} MB{db} = {total:.0f} MB  (target < 200 MB)")
+    ours = "`mmooc lmtp` and `mmooc worker`" if args.workers else "this process"
+    print(f"  memory (PSS): {ours} {rss_mb:.0f} MB + smtp-sink {sink_mb:.1f} MB{db} = {total:.0f} MB  "
+          "(target < 200 MB)")
 
 
 if __name__ == "__main__":

@@ -169,5 +169,7 @@ def start(host: str | None = None, port: int | None = None) -> LMTPServer:
     host = settings.LMTP_HOST if host is None else host
     port = settings.LMTP_PORT if port is None else port
     # SQLite takes one writer at a time: more relay threads would only wait on its lock.
-    workers = 1 if connection.vendor == "sqlite" else 4
+    # On PostgreSQL two relay while a third message is read; each thread keeps a server
+    # connection (a PostgreSQL process of its own), so more would cost memory, not speed.
+    workers = 1 if connection.vendor == "sqlite" else 2
     return LMTPServer(host, port, workers).start()

@@ -43,7 +43,10 @@ from mmooc.mailer.transports import PERMANENT, SENT, TRANSIENT, Job, Result, Tra
 log = logging.getLogger("mmooc.mailer")
 
 LEASE = timedelta(minutes=5)
-IDLE_WAIT = 1.0  # seconds between looks at an empty outbox
+IDLE_WAIT = 1.0  # seconds between full looks at an empty outbox (claims, and rows of dead engines)
+# Seconds between quick looks, while idle, for rows just queued: one indexed read, no lock;
+# how soon an engine in another process (`mmooc worker`) starts on a group post.
+POLL = 0.05
 DB_RETRY_WAIT = 5.0  # seconds to wait after a database error
 RETRY_BASE, RETRY_MAX = 60.0, 6 * 3600.0  # seconds: 1 min, 2, 4, … at most 6 h, with jitter
 RECLAIM_EVERY = timedelta(seconds=30)
@@ -61,10 +64,25 @@ def wake() -> None:
     _woken.set()
 
 
-def _idle(stop: threading.Event, seconds: float) -> None:
-    """Wait until woken, stopped or `seconds` have passed."""
-    if _woken.wait(min(seconds, IDLE_WAIT)):
-        _woken.clear()
+def _idle(stop: threading.Event, seconds: float, *, poll: bool = False) -> None:
+    """Wait until woken, stopped or `seconds` (at most IDLE_WAIT) have passed; with `poll`,
+    also until a quick look every POLL seconds finds a row due (queued by another process)."""
+    deadline = time.monotonic() + min(seconds, IDLE_WAIT)
+    while not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        if _woken.wait(min(left, POLL) if poll else left):
+            _woken.clear()
+            return
+        if poll and _due():
+            return
+
+
+def _due() -> bool:
+    """Whether the claim would find a row now (its conditions, read only)."""
+    return Delivery.objects.filter(status__in=(Delivery.QUEUED, Delivery.DEFERRED), not_before__lte=timezone.now(),
+                                   message__state=Message.ACTIVE).exists()
 
 
 class EngineError(Exception):
@@ -369,7 +387,7 @@ def run(stop: threading.Event, *, once: bool = False, engine: Engine | None = No
                 break
             if batch.idle:
                 engine.transport.close()
-            _idle(stop, batch.wait)
+            _idle(stop, batch.wait, poll=batch.idle)
         total += sending.swap(None)
     finally:
         sending.close()

@@ -1,0 +1,74 @@
+"""An idle engine finds rows queued by another process within a poll, and does not spin.
+
+PostgreSQL, for real concurrency: the SQLite test database lives in memory with a shared
+cache, where a reading thread locks tables that a file in WAL mode would not.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from mmooc.lib.env import parse_email_url
+from mmooc.mailer import engine, outbox
+from mmooc.mailer.models import Delivery, Message
+from mmooc.mailer.outbox import Recipient
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def queue(address: str) -> Message:
+    msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Hello", body="Hi")
+    outbox.enqueue(msg, [Recipient(address)])
+    return msg
+
+
+@pytest.fixture
+def idle_engine(smtp_server, settings, monkeypatch):
+    """An engine in a thread that, without polling, would look again only after a minute;
+    nothing queued here wakes it in-process, as nothing queued by another process would."""
+    settings.EMAIL_CONFIG = parse_email_url(smtp_server.url)
+    settings.MAIL_RATE_LIMIT = 0
+    monkeypatch.setattr(engine, "IDLE_WAIT", 60.0)
+    monkeypatch.setattr(outbox, "_wake_engine", lambda: None)
+    claims = []
+    real_claim = engine.claim
+    monkeypatch.setattr(engine, "claim", lambda *a, **kw: claims.append(1) or real_claim(*a, **kw))
+    stop = threading.Event()
+    thread = threading.Thread(target=engine.run, args=(stop,), kwargs={"engine": engine.Engine(use_lock=False)})
+    thread.start()
+    yield claims
+    stop.set()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+def wait_until(condition, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_an_idle_engine_sends_what_another_process_queued_long_before_its_full_look(idle_engine, smtp_server):
+    queue("first@example.org")
+    assert wait_until(lambda: len(smtp_server.received) == 1)
+    time.sleep(0.3)  # idle now, with a minute to its next full look
+    msg = queue("second@example.org")
+    assert wait_until(lambda: len(smtp_server.received) == 2, seconds=20)  # a poll found it
+    assert msg.deliveries.get().status == Delivery.SENT
+
+
+def test_a_paused_message_does_not_keep_an_idle_engine_claiming(idle_engine):
+    msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Later", body="Hi")
+    outbox.pause(msg)
+    outbox.enqueue(msg, [Recipient("later@example.org")])
+    time.sleep(0.2)
+    before = len(idle_engine)
+    time.sleep(1.0)  # twenty polls
+    assert len(idle_engine) == before  # its due row is not the engine's to claim: no full look
+    assert msg.deliveries.get().status == Delivery.QUEUED

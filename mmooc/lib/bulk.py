@@ -60,5 +60,17 @@ def _converter(field: models.Field) -> Convert:
     if isinstance(field, models.UUIDField):
         return lambda value: value.hex
     if isinstance(field, models.DateTimeField):
-        return connection.ops.adapt_datetimefield_value
+        return _repeating(connection.ops.adapt_datetimefield_value)
     return None
+
+
+def _repeating(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`convert`, done once for a value repeated row after row (a batch's one timestamp)."""
+    last: list[Any] = [object(), None]
+
+    def converted(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, convert(value)
+        return last[1]
+
+    return converted

@@ -41,6 +41,13 @@ def test_it_writes_uuids_json_datetimes_booleans_and_nulls():
     assert Learner.objects.get(public_id=rows[1][0]).email == "l1@example.org"
 
 
+def test_a_timestamp_shared_by_every_row_is_written_to_each():
+    cohort = make_cohort()
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    bulk.insert(Learner, FIELDS, [row(cohort, n, confirmed_at=now) for n in range(3)] + [row(cohort, 3)])
+    assert list(Learner.objects.order_by("email").values_list("confirmed_at", flat=True)) == [now, now, now, None]
+
+
 def test_nothing_is_written_when_a_row_breaks_a_constraint():
     cohort = make_cohort()
     with pytest.raises(IntegrityError), transaction.atomic():

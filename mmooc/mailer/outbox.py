@@ -98,6 +98,8 @@ def _fresh(message: Message) -> Message:
     """Mark a message just written inside a transaction: until that transaction ends no one
     else can see it, so its first deliveries need no check for rows added meanwhile."""
     message._outbox_fresh = connection.in_atomic_block
+    if message._outbox_fresh:
+        transaction.on_commit(lambda: setattr(message, "_outbox_fresh", False))  # visible from then on
     return message
 
 

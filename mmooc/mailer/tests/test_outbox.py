@@ -191,3 +191,16 @@ def test_cancel_also_stops_rows_a_dead_engine_left_in_sending():
     msg.deliveries.filter(recipient="b@example.org").update(lease_until=timezone.now() + timedelta(minutes=1))
     assert outbox.cancel(msg) == 1
     assert msg.deliveries.get(recipient="b@example.org").status == Delivery.SENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_composed_in_an_earlier_transaction_still_skips_recipients_already_queued():
+    from django.db import transaction
+
+    with transaction.atomic():
+        msg = course_mail()
+    other = Message.objects.get(pk=msg.pk)  # as another process might, meanwhile
+    outbox.enqueue(other, [Recipient("a@example.org", UNSUB)])
+    with transaction.atomic():
+        added = outbox.enqueue(msg, [Recipient("a@example.org", UNSUB), Recipient("b@example.org", UNSUB)])
+    assert added == 1 and msg.deliveries.count() == 2

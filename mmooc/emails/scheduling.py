@@ -114,6 +114,17 @@ def render_email(email: CourseEmail) -> tuple[str, str]:
     return subject, templating.render(email.body, ctx).strip() + "\n"
 
 
+def shown_subject(email: CourseEmail) -> str:
+    """The subject as lists show it: shared values filled in (`{{ course.title }}` becomes the
+    title), learner placeholders left as they are; a subject with a template error, as written."""
+    if email.message_id:
+        return email.message.subject
+    links = list((email.cohort.course.links or {}).keys())
+    if not email.subject.strip() or templating.validate(email.subject, links=links):
+        return email.subject
+    return " ".join(templating.render(email.subject, message_context(email)).split())
+
+
 def footer(course: Any) -> str:
     contact = " · ".join(x for x in (course.organizer_name, course.organizer_email) if x)
     return "\n".join(x for x in (f"{course.title}" + (f" — {contact}" if contact else ""),

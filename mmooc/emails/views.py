@@ -44,9 +44,11 @@ def _edit_url(email: CourseEmail) -> str:
 @require_GET
 def email_list(request: HttpRequest, cohort: str) -> HttpResponse:
     c = cohort_or_404(cohort)
-    emails = c.emails.select_related("module", "message").order_by("trigger", "day_offset", "send_at", "pk")
+    emails = c.emails.select_related("cohort__course", "module", "message").order_by(
+        "trigger", "day_offset", "send_at", "pk")
     scheduling.refresh_states(emails)
-    rows = [(e, scheduling.email_schedule(e), audiences.describe(e.audience or {})) for e in emails]
+    rows = [(e, scheduling.email_schedule(e), audiences.describe(e.audience or {}), scheduling.shown_subject(e))
+            for e in emails]
     ctx = {"cohort": c, "rows": rows, "can_send": is_organizer(request.user),
            "copy_form": CopyForm(cohort=c), "upload_form": UploadForm(), "section": "emails"}
     return render(request, "emails/list.html", ctx)
@@ -317,9 +319,10 @@ def copy_cohort(request: HttpRequest, cohort: str) -> HttpResponse:
 def module_page(request: HttpRequest, cohort: str, position: int) -> HttpResponse:
     c = cohort_or_404(cohort)
     module = get_object_or_404(c.course.modules.prefetch_related("resources"), position=position)
-    emails = c.emails.filter(module=module).order_by("day_offset", "send_at", "pk")
+    emails = c.emails.filter(module=module).select_related("cohort__course", "module", "message").order_by(
+        "day_offset", "send_at", "pk")
     ctx = {"cohort": c, "module": module, "release": module.release_date(c), "section": "emails",
-           "rows": [(e, scheduling.email_schedule(e)) for e in emails]}
+           "rows": [(e, scheduling.email_schedule(e), scheduling.shown_subject(e)) for e in emails]}
     return render(request, "emails/module.html", ctx)
 
 

@@ -41,3 +41,20 @@ def test_it_sends_anonymous_visitors_to_sign_in(client, cohort):
 def test_it_refuses_post(client, organizer, cohort):
     client.force_login(organizer)
     assert client.post("/dashboard/cohorts/py-1/emails/").status_code == 405
+
+
+def test_draft_subjects_show_the_course_values_and_keep_the_learner_placeholders(client, facilitator, cohort):
+    title = cohort.course.title
+    module = cohort.course.modules.get(position=2)
+    CourseEmail.objects.create(cohort=cohort, subject="Week {{ module.position }} of {{ course.title }}",
+                               body="x", module=module, day_offset=7, key="02-two")
+    CourseEmail.objects.create(cohort=cohort, subject="Hi {{ learner.first_name }}, {{ course.title }}", body="x",
+                               day_offset=8, key="03-hi")
+    CourseEmail.objects.create(cohort=cohort, subject="Broken {{ course.title", body="x", day_offset=9,
+                               key="04-broken")
+    client.force_login(facilitator)
+    page = client.get("/dashboard/cohorts/py-1/emails/").content.decode()
+    assert f"Week 2 of {title}" in page
+    assert f"Hi {{{{ learner.first_name }}}}, {title}" in page
+    assert "Broken {{ course.title" in page  # as written: the compose page says what is wrong
+    assert "{{ course.title }}" not in page

@@ -21,6 +21,15 @@ def test_it_shows_the_module_and_its_emails(client, facilitator):
     assert "Week two is here" in page and "Other week" not in page and "Reading 2" in page
 
 
+def test_it_shows_a_draft_subject_with_the_course_values(client, facilitator):
+    cohort = make_cohort(slug="py-1")
+    CourseEmail.objects.create(cohort=cohort, subject="Week {{ module.position }} of {{ course.title }}", body="x",
+                               module=cohort.course.modules.get(position=2), day_offset=7)
+    client.force_login(facilitator)
+    page = client.get("/dashboard/cohorts/py-1/modules/2/").content.decode()
+    assert f"Week 2 of {cohort.course.title}" in page and "{{ course.title }}" not in page
+
+
 def test_it_answers_404_for_a_missing_module(client, organizer):
     make_cohort(slug="py-1")
     client.force_login(organizer)

@@ -100,7 +100,8 @@ def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int 
     with transaction.atomic():
         # Two staff members applying at once must not group the same learners twice.
         Cohort.objects.select_for_update().filter(pk=cohort.pk).first()
-        found, people = _candidates_and_people(cohort)
+        # What the welcome emails need of each member is read only when they are written here.
+        found, people = _candidates_and_people(cohort) if welcome_now else (candidates(cohort), {})
         proposed = make_groups(found, config, seed=seed)
         grouping = Grouping.objects.create(
             cohort=cohort, seed=seed, target_size=config.target_size, min_size=config.smallest,

@@ -25,6 +25,7 @@ from mmooc.mailer.models import Message
 
 DEFAULT_INTRO = ("Say hello: who you are, where you are, why you took this course, and when in the "
                  "week you plan to study. Then ask one question about this week's material.")
+JOB = "groups.welcome"  # the periodic job that writes welcomes the staff page left to it
 CHUNK = 500  # groups per members query
 # Groups welcomed per transaction (about 10,000 deliveries at 40 a group): short enough not
 # to hold SQLite's single writer for long, long enough that commits cost little.
@@ -200,9 +201,6 @@ def queue_pending() -> int:
 def pending_count(cohort: Cohort) -> int:
     """Groups of the cohort whose welcome email is not queued yet."""
     return StudyGroup.objects.filter(cohort=cohort, welcomed_at__isnull=True).count()
-
-
-JOB = "groups.welcome"
 
 
 @dataclass(frozen=True)

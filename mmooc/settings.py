@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "mmooc.lists",
     "mmooc.emails",
     "mmooc.dashboard",
+    "mmooc.site",
 ]
 
 MIDDLEWARE = [

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from mmooc.courses.views import healthz
+from mmooc.site.views import healthz
 
 admin.site.site_header = "Mechanical MOOC administration"
 admin.site.site_title = "Mechanical MOOC"

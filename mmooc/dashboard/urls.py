@@ -2,7 +2,10 @@
 
 from django.urls import path, re_path
 
-from . import export_views, sending, signin, study_groups, views
+from mmooc.emails import sending
+from mmooc.groups import staff_views as study_groups
+
+from . import export_views, signin, views
 
 app_name = "dashboard"
 COHORT = "cohorts/<slug:slug>/"

@@ -16,7 +16,7 @@ from mmooc.mailer.engine import drain
 from mmooc.mailer.models import Message
 from mmooc.testing import make_cohort, make_learner
 
-DEMO = Path(__file__).resolve().parents[2] / "courses" / "demo" / "gentle-python"
+DEMO = Path(__file__).resolve().parents[2] / "site" / "demo" / "gentle-python"
 pytestmark = pytest.mark.django_db
 
 

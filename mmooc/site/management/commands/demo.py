@@ -18,7 +18,7 @@ from mmooc.courses.models import Cohort, Course
 from mmooc.learners.models import Learner
 from mmooc.lib.staff import FACILITATOR, ORGANIZER
 
-DEMO_FOLDER = Path(__file__).resolve().parents[3] / "courses" / "demo" / "gentle-python"
+DEMO_FOLDER = Path(__file__).resolve().parents[2] / "demo" / "gentle-python"
 DEMO_COURSE = "gentle-python"
 DEMO_COHORT = "gentle-python-demo"
 DEFAULT_LEARNERS = 2000
@@ -88,7 +88,7 @@ class Command(BaseCommand):
         )
 
     def generate(self, cohort: Cohort, count: int) -> None:
-        from mmooc.dashboard.demo_data import generate_learners
+        from mmooc.site.demo_data import generate_learners
 
         started = time.monotonic()
         with transaction.atomic():
@@ -105,8 +105,8 @@ class Command(BaseCommand):
                   f"in {time.monotonic() - started:.1f} s.")
 
     def converse(self, cohort: Cohort) -> None:
-        from mmooc.dashboard.demo_posts import THREADS, thread_messages
         from mmooc.lists.relay import receive
+        from mmooc.site.demo_posts import THREADS, thread_messages
 
         posts = 0
         for group in cohort.groups.order_by("number")[:DEMO_THREADS_GROUPS]:

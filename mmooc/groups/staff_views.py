@@ -18,12 +18,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
+from mmooc.dashboard import charts
+from mmooc.dashboard.access import get_group, powers
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.lib.staff import staff_required
 from mmooc.lists.models import Post
-
-from . import charts
-from .access import get_group, powers
 
 GROUPS_PAGE_SIZE = 50
 SPARK_WEEKS = 8

@@ -1,6 +1,6 @@
 """Screenshots of the dashboard's main pages for docs/dashboard.md, from a running server.
 
-    python -m mmooc.dashboard.screenshots http://127.0.0.1:8000 USERNAME PASSWORD docs/screenshots
+    python bin/screenshots.py http://127.0.0.1:8000 USERNAME PASSWORD docs/screenshots
 
 Signs in through the form, then saves each page at 1280 px wide (full page) and the cohort
 overview again at 390 px, the width of a phone. Uses Playwright with the system's chromium.

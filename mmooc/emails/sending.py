@@ -12,13 +12,12 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit.log import record
+from mmooc.dashboard import stats
+from mmooc.dashboard.access import get_email, powers
 from mmooc.emails.models import CourseEmail
 from mmooc.emails.scheduling import refresh_state
 from mmooc.lib.staff import organizer_required, staff_required
 from mmooc.mailer.models import Delivery, Message
-
-from . import stats
-from .access import get_email, powers
 
 # Statuses whose copies have not left yet: the bar is still moving while any remain.
 WAITING = {Delivery.QUEUED, Delivery.SENDING, Delivery.DEFERRED}

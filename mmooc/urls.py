@@ -17,6 +17,7 @@ urlpatterns = [
     path("dashboard/", include("mmooc.emails.urls")),
     path("dashboard/", include("mmooc.groups.urls")),
     path("dashboard/", include("mmooc.mailer.suppression_urls")),
+    path("dashboard/", include("mmooc.site.urls")),
     path("groups/", include("mmooc.lists.urls")),
     path("", include("mmooc.emails.public_urls")),
     path("", include("mmooc.groups.public_urls")),

@@ -1,22 +1,132 @@
 """A cohort's emails in a course folder (`emails/*.md`), keyed by file name.
 
-Called by mmooc.courses.folder: importing applies the checked email files to a cohort;
-exporting writes them back. Emails whose first copy has left are never changed or removed.
+    emails/welcome.md           front matter: subject, module, audience, schedule or trigger;
+                                body: the email (Markdown with template variables)
+
+`read_emails` checks the files (every problem as `file:line: message`); `apply_emails`
+makes a cohort's emails match them; `email_files` writes them back. Emails whose first
+copy has left are never changed or removed. The whole folder is imported by
+`mmooc.site.folders`.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.utils import timezone
 
-from mmooc.emails import scheduling
+from mmooc.courses.models import Cohort, Course, Module
+from mmooc.emails import audience as audiences
+from mmooc.emails import scheduling, templating, timing
 from mmooc.emails.models import CourseEmail
+from mmooc.lib import folderfiles as ff
+from mmooc.lib.folderfiles import File, FolderError, ImportReport, Map
+
+EMAIL_KEYS = {"subject", "module", "audience", "schedule", "trigger"}
+EMAIL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,96}\.md$")
+
+
+@dataclass
+class EmailData:
+    key: str
+    file: str
+    subject: str
+    body: str
+    module: int | None
+    audience: dict[str, Any]
+    schedule: timing.Schedule | None  # None for a triggered email
+    trigger: str
+
+
+def read_emails(root: Path, problems: list[str], course: dict[str, Any], positions: set[int]) -> list[EmailData]:
+    """The checked files of root/emails; problems are added to `problems`."""
+    emails = []
+    for name in ff.files(root, "emails"):
+        f = File(f"emails/{name}", problems)
+        if not EMAIL_NAME.match(name):
+            f.error(0, "email files are named with letters, digits and dashes, ending in .md")
+            continue
+        email = _read_email(root / "emails" / name, f, course, positions)
+        if email:
+            emails.append(email)
+    return emails
+
+
+def _read_email(path: Path, f: File, course: dict[str, Any], positions: set[int]) -> EmailData | None:
+    name = path.name
+    text = ff.text(path.parent, name, f)
+    parts = ff.split_front_matter(text, f) if text is not None else None
+    if parts is None or parts[0] is None:
+        return None
+    data, body, body_line = parts
+    f.first_line = 2
+    ff.unknown_keys(data, EMAIL_KEYS, f)
+    subject = ff.string(data, "subject", f, required=True, max_length=300)
+    if "\n" in subject or "\r" in subject:
+        f.error(data.lines["subject"], "subject: must be on one line")
+    module = ff.integer(data, "module", f, None, minimum=1)
+    if module is not None and module not in positions:
+        f.error(data.lines["module"], f"module: there is no module {module} in modules/")
+    try:
+        audience = audiences.parse_audience(data.get("audience"), course.get("questions"))
+    except audiences.AudienceError as exc:
+        audience = {}
+        f.error(data.lines.get("audience", data.line), f"audience: {exc}")
+    schedule, trigger = _schedule(data, f)
+    links = list(course.get("links", {}))
+    for problem in templating.validate(subject, links=links):
+        f.error(data.lines.get("subject", 0), f"subject: {problem.message}")
+    f.first_line = body_line
+    if not body.strip():
+        f.error(0, "the email has no text after the front matter")
+    for problem in templating.validate(body, links=links):
+        f.error(problem.line - 1, problem.message)
+    f.first_line = 1
+    return EmailData(name.removesuffix(".md"), f.name, subject, body, module, audience, schedule, trigger)
+
+
+def _schedule(data: Map, f: File) -> tuple[timing.Schedule | None, str]:
+    has_schedule, trigger = "schedule" in data, data.get("trigger")
+    if trigger is not None:
+        if trigger != "welcome":
+            f.error(data.lines["trigger"], f"trigger: the only trigger is welcome, got {trigger!r}")
+        if has_schedule:
+            f.error(data.lines["schedule"], "use either schedule: or trigger:, not both")
+        return None, "welcome"
+    if not has_schedule:
+        f.error(data.line, "schedule: is required (or trigger: welcome)")
+        return None, ""
+    try:
+        return timing.parse_schedule(data["schedule"]), ""
+    except timing.ScheduleError as exc:
+        f.error(data.lines["schedule"], f"schedule: {exc}")
+        return None, ""
+
+
+def read_email_file(path: str | Path, course: Course) -> EmailData:
+    """One email file in the course-folder format, checked against the course; FolderError if bad."""
+    path = Path(path)
+    problems: list[str] = []
+    f = File(path.name, problems)
+    if not path.is_file():
+        raise FolderError([f"{path.name}:1: no such file"])
+    if not EMAIL_NAME.match(path.name):
+        raise FolderError([f"{path.name}:1: email files are named with letters, digits and dashes, ending in .md"])
+    data = {"questions": course.questions, "links": course.links}
+    positions = set(course.modules.values_list("position", flat=True))
+    email = _read_email(path, f, data, positions)
+    if problems or email is None:
+        raise FolderError(problems)
+    return email
+
 
 FIELDS = ["subject", "body", "module", "audience", "trigger", "schedule", "send_at", "day_offset", "local_time"]
 
 
-def _wanted(cohort: Any, modules: dict[int, Any], data: Any) -> CourseEmail:
+def _wanted(cohort: Cohort, modules: dict[int, Module], data: EmailData) -> CourseEmail:
     email = CourseEmail(cohort=cohort, key=data.key, subject=data.subject, body=data.body,
                         module=modules.get(data.module) if data.module else None, audience=data.audience,
                         trigger=data.trigger)
@@ -36,7 +146,8 @@ def _differences(email: CourseEmail, wanted: CourseEmail) -> list[str]:
     return diff
 
 
-def apply_emails(cohort: Any, modules: dict[int, Any], emails: list[Any], report: Any, actor: Any) -> None:
+def apply_emails(cohort: Cohort, modules: dict[int, Module], emails: list[EmailData], report: ImportReport,
+                 actor: Any) -> None:
     existing = {e.key: e for e in cohort.emails.exclude(key="").select_related("message")}
     for data in emails:
         wanted = _wanted(cohort, modules, data)
@@ -69,7 +180,7 @@ def apply_emails(cohort: Any, modules: dict[int, Any], emails: list[Any], report
         email.delete()
 
 
-def email_files(cohort: Any) -> list[tuple[str, dict, str]]:
+def email_files(cohort: Cohort) -> list[tuple[str, dict[str, Any], str]]:
     """(file name, front matter, body) for each of the cohort's emails."""
     files = []
     for email in cohort.emails.select_related("module").order_by("pk"):
@@ -85,7 +196,7 @@ def email_files(cohort: Any) -> list[tuple[str, dict, str]]:
     return files
 
 
-def _audience(audience: dict) -> Any:
+def _audience(audience: dict[str, Any]) -> Any:
     kind = (audience or {}).get("kind", "all")
     if kind == "groups":
         return {"groups": audience["groups"]}
@@ -96,7 +207,7 @@ def _audience(audience: dict) -> Any:
     return kind
 
 
-def upsert(cohort: Any, data: Any, actor: Any) -> CourseEmail:
+def upsert(cohort: Cohort, data: EmailData, actor: Any) -> CourseEmail:
     """One email file into the cohort (same key: updated unless already sent); not scheduled."""
     modules = {m.position: m for m in cohort.course.modules.all()}
     wanted = _wanted(cohort, modules, data)

@@ -13,7 +13,6 @@ urlpatterns = [
     path(COHORT + "emails/new", views.compose, name="new"),
     path(COHORT + "emails/preview", views.preview, name="preview"),
     path(COHORT + "emails/copy", views.copy_cohort, name="copy"),
-    path(COHORT + "emails/upload", views.upload_folder, name="upload"),
     path(EMAIL, views.compose, name="edit"),
     path(EMAIL + "schedule", views.schedule_email, name="schedule"),
     path(EMAIL + "cancel", views.cancel_email, name="cancel"),

@@ -5,9 +5,6 @@ Every staff member may read; only organizers change, schedule or send (403 other
 
 from __future__ import annotations
 
-import tempfile
-import zipfile
-from pathlib import Path, PurePosixPath
 from typing import Any
 
 from django.contrib import messages
@@ -324,66 +321,3 @@ def module_page(request: HttpRequest, cohort: str, position: int) -> HttpRespons
     ctx = {"cohort": c, "module": module, "release": module.release_date(c), "section": "emails",
            "rows": [(e, scheduling.email_schedule(e), scheduling.shown_subject(e)) for e in emails]}
     return render(request, "emails/module.html", ctx)
-
-
-# ---------------------------------------------------------------- course folder upload
-
-MAX_ZIP_BYTES = 5 * 1024 * 1024
-MAX_UNPACKED_BYTES = 20 * 1024 * 1024
-MAX_FILES = 500
-
-
-class UploadError(ValueError):
-    pass
-
-
-def _unpack(upload: Any, target: Path) -> Path:
-    """Unpack an uploaded zip safely; returns the folder holding course.yaml."""
-    if upload.size > MAX_ZIP_BYTES:
-        raise UploadError(f"The zip file is larger than {MAX_ZIP_BYTES // 1024 // 1024} MB.")
-    try:
-        archive = zipfile.ZipFile(upload)
-    except zipfile.BadZipFile:
-        raise UploadError("This is not a zip file.") from None
-    infos = [i for i in archive.infolist() if not i.is_dir()]
-    if len(infos) > MAX_FILES:
-        raise UploadError(f"The zip holds more than {MAX_FILES} files.")
-    if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
-        raise UploadError(f"Unpacked, the zip would take more than {MAX_UNPACKED_BYTES // 1024 // 1024} MB.")
-    for info in infos:
-        name = PurePosixPath(info.filename)
-        if name.is_absolute() or ".." in name.parts or "\\" in info.filename or ":" in info.filename:
-            raise UploadError(f"The zip holds a file with an unsafe path: {info.filename!r}.")
-        if name.name.startswith(".") or "__MACOSX" in name.parts:
-            continue
-        path = target.joinpath(*name.parts)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with archive.open(info) as src:
-            path.write_bytes(src.read(MAX_UNPACKED_BYTES + 1))
-    for candidate in (target, *sorted(p for p in target.iterdir() if p.is_dir())):
-        if (candidate / "course.yaml").is_file():
-            return candidate
-    raise UploadError("The zip has no course.yaml, at its top or in one folder.")
-
-
-@organizer_required
-@require_POST
-def upload_folder(request: HttpRequest, cohort: str) -> HttpResponse:
-    """Import a zipped course folder into this cohort's course, and its emails into this cohort."""
-    from mmooc.courses.folder import FolderError, import_folder
-
-    c = cohort_or_404(cohort)
-    form = UploadForm(request.POST, request.FILES)
-    ctx: dict[str, Any] = {"cohort": c, "section": "emails", "problems": [], "report": None}
-    if not form.is_valid():
-        ctx["problems"] = ["Choose a .zip file of the course folder."]
-        return render(request, "emails/upload.html", ctx, status=400)
-    with tempfile.TemporaryDirectory(prefix="mmooc-upload-") as tmp:
-        try:
-            root = _unpack(form.cleaned_data["folder"], Path(tmp))
-            ctx["report"] = import_folder(root, cohort=c, dry_run=form.cleaned_data["dry_run"], actor=request.user)
-        except UploadError as exc:
-            ctx["problems"] = [str(exc)]
-        except FolderError as exc:
-            ctx["problems"] = exc.problems
-    return render(request, "emails/upload.html", ctx, status=400 if ctx["problems"] else 200)

@@ -9,11 +9,11 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from mmooc.courses.folder import import_folder
 from mmooc.courses.models import Course
 from mmooc.emails.models import CourseEmail
 from mmooc.mailer.engine import drain
 from mmooc.mailer.models import Message
+from mmooc.site.folders import import_folder
 from mmooc.testing import make_cohort, make_learner
 
 DEMO = Path(__file__).resolve().parents[2] / "site" / "demo" / "gentle-python"

@@ -90,8 +90,8 @@ class Command(BaseCommand):
                 "module": email.module.position if email.module else None}
 
     def do_schedule(self, options: dict) -> None:
-        from mmooc.courses.folder import FolderError, read_email_file
-        from mmooc.emails.folder import upsert
+        from mmooc.emails.folder import read_email_file, upsert
+        from mmooc.lib.folderfiles import FolderError
 
         cohort = self.cohort(options["cohort"])
         try:

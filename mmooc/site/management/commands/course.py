@@ -7,8 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mmooc.courses.folder import FolderError, export_folder, import_folder
 from mmooc.courses.models import Cohort, Course
+from mmooc.lib.folderfiles import FolderError
+from mmooc.site.folders import export_folder, import_folder
 
 
 class Command(BaseCommand):

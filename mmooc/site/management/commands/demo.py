@@ -61,7 +61,7 @@ class Command(BaseCommand):
             call_command("serve", port=options["port"])
 
     def load(self, learners: int) -> Cohort:
-        from mmooc.courses.folder import import_folder
+        from mmooc.site.folders import import_folder
 
         started = time.monotonic()
         self.step(f"Loading the demo course from {DEMO_FOLDER.relative_to(DEMO_FOLDER.parents[3])} …")

@@ -11,7 +11,7 @@ from mmooc.audit.models import AuditEntry
 from mmooc.courses.models import Course
 from mmooc.testing import make_cohort
 
-DEMO = Path(__file__).resolve().parents[2] / "site" / "demo" / "gentle-python"
+DEMO = Path(__file__).resolve().parents[1] / "demo" / "gentle-python"
 pytestmark = pytest.mark.django_db
 
 

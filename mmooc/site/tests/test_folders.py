@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from mmooc.courses.folder import FolderError, export_folder, import_folder
 from mmooc.courses.models import Course, Module, Resource
 from mmooc.emails.models import CourseEmail
+from mmooc.lib.folderfiles import FolderError
+from mmooc.site.folders import export_folder, import_folder
 from mmooc.testing import make_cohort
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "gentle-python"

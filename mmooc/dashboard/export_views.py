@@ -13,10 +13,10 @@ from mmooc.audit.log import record
 from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import StudyGroup
+from mmooc.groups.staff_views import get_group
 from mmooc.lib.staff import organizer_required
 
 from . import exports
-from .access import get_group
 
 # name: (content type, generator of the file's chunks)
 FILES: dict[str, tuple[str, Callable[[Cohort], Iterator[str]]]] = {

@@ -20,10 +20,9 @@ from mmooc.courses.models import Cohort, Course
 from mmooc.groups.models import Membership
 from mmooc.learners.models import Learner, Unsubscribe
 from mmooc.lib.timezones import utc_offset_hours
-from mmooc.mailer.models import Delivery, Event, Message, Suppression
+from mmooc.mailer.models import Delivery, Suppression
 
 # What a provider reports after a send, in funnel order; rates are shares of the sent copies.
-FUNNEL_EVENTS = ["delivered", "bounced", "complained", "opened", "clicked", "unsubscribed"]
 # Statuses still waiting to leave: they count as "scheduled" in the cost estimate.
 WAITING = [Delivery.QUEUED, Delivery.SENDING, Delivery.DEFERRED]
 # Statuses that reached (or will reach) the provider and are billed.
@@ -147,48 +146,6 @@ def email_deliveries(message_ids: list[int]) -> dict[int, dict[str, object]]:
                       next_at=Min("not_before", filter=Q(status__in=WAITING)),
                       last_sent_at=Max("sent_at")))
     return {r["message"]: r for r in rows}
-
-
-# Sending -------------------------------------------------------------------------------
-
-
-def progress(message: Message | None) -> dict[str, int]:
-    """Copies of a message per delivery status, every status present (zero when none)."""
-    counts: dict[str, int] = {}
-    if message is not None:
-        counts = dict(message.deliveries.values_list("status").annotate(n=Count("id")).order_by())
-    return {code: counts.get(code, 0) for code, _ in Delivery.STATUSES}
-
-
-def progress_summary(message: Message | None) -> dict[str, object]:
-    counts = progress(message)
-    total = sum(counts.values())
-    done = sum(counts[s] for s in FINISHED)
-    return {"counts": counts, "total": total, "done": done,
-            "percent": round(100 * done / total, 1) if total else 0.0,
-            "state": message.state if message is not None else "not-started",
-            "finished": bool(total) and done == total}
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    count: int
-    rate: float | None  # share of the sent copies, in percent
-
-
-def funnel(message: Message | None) -> list[Step]:
-    """Sent copies, then distinct deliveries per provider event type, with their rates."""
-    if message is None:
-        return [Step(name, 0, None) for name in ["sent", *FUNNEL_EVENTS]]
-    sent = message.deliveries.filter(status=Delivery.SENT).count()
-    per_type = dict(Event.objects.filter(delivery__message=message, event_type__in=FUNNEL_EVENTS)
-                    .values_list("event_type").annotate(n=Count("delivery", distinct=True)).order_by())
-    steps = [Step("sent", sent, 100.0 if sent else None)]
-    for name in FUNNEL_EVENTS:
-        n = per_type.get(name, 0)
-        steps.append(Step(name, n, round(100 * n / sent, 1) if sent else None))
-    return steps
 
 
 # Cost ----------------------------------------------------------------------------------

@@ -14,10 +14,11 @@ from mmooc.audit.models import AuditEntry
 from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort, Course
 from mmooc.emails.models import CourseEmail
-from mmooc.lib.staff import organizer_required, staff_required
+from mmooc.lib import charts
+from mmooc.lib.staff import organizer_required, powers, staff_required
 
-from . import charts, stats
-from .access import get_course, powers
+from . import stats
+from .access import get_course
 
 AUDIT_PAGE_SIZE = 50
 

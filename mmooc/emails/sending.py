@@ -3,27 +3,66 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit.log import record
-from mmooc.dashboard import stats
-from mmooc.dashboard.access import get_email, powers
 from mmooc.emails.models import CourseEmail
 from mmooc.emails.scheduling import refresh_state
-from mmooc.lib.staff import organizer_required, staff_required
-from mmooc.mailer.models import Delivery, Message
+from mmooc.lib.staff import organizer_required, powers, staff_required
+from mmooc.mailer import outbox
+from mmooc.mailer.models import Delivery, Event, Message
 
 # Statuses whose copies have not left yet: the bar is still moving while any remain.
 WAITING = {Delivery.QUEUED, Delivery.SENDING, Delivery.DEFERRED}
 # Finished copies first, so the bar fills from the left as the send advances.
 BAR_ORDER = [Delivery.SENT, Delivery.SUPPRESSED, Delivery.FAILED, Delivery.CANCELLED, Delivery.DEFERRED,
              Delivery.SENDING, Delivery.QUEUED]
+FINISHED = [Delivery.SENT, Delivery.FAILED, Delivery.SUPPRESSED, Delivery.CANCELLED]
+FUNNEL_EVENTS = ["delivered", "bounced", "complained", "opened", "clicked", "unsubscribed"]
+
+
+def get_email(public_id: str) -> CourseEmail:
+    return get_object_or_404(CourseEmail.objects.select_related("cohort__course", "message"),
+                             public_id=public_id)
+
+
+def progress_summary(message: Message | None) -> dict[str, object]:
+    counts = outbox.progress(message)
+    total = sum(counts.values())
+    done = sum(counts[s] for s in FINISHED)
+    return {"counts": counts, "total": total, "done": done,
+            "percent": round(100 * done / total, 1) if total else 0.0,
+            "state": message.state if message is not None else "not-started",
+            "finished": bool(total) and done == total}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    count: int
+    rate: float | None  # share of the sent copies, in percent
+
+
+def funnel(message: Message | None) -> list[Step]:
+    """Sent copies, then distinct deliveries per provider event type, with their rates."""
+    if message is None:
+        return [Step(name, 0, None) for name in ["sent", *FUNNEL_EVENTS]]
+    sent = message.deliveries.filter(status=Delivery.SENT).count()
+    per_type = dict(Event.objects.filter(delivery__message=message, event_type__in=FUNNEL_EVENTS)
+                    .values_list("event_type").annotate(n=Count("delivery", distinct=True)).order_by())
+    steps = [Step("sent", sent, 100.0 if sent else None)]
+    for name in FUNNEL_EVENTS:
+        n = per_type.get(name, 0)
+        steps.append(Step(name, n, round(100 * n / sent, 1) if sent else None))
+    return steps
 
 
 @require_GET
@@ -31,9 +70,9 @@ BAR_ORDER = [Delivery.SENT, Delivery.SUPPRESSED, Delivery.FAILED, Delivery.CANCE
 def email_page(request: HttpRequest, public_id: str) -> HttpResponse:
     email = get_email(public_id)
     refresh_state(email)  # scheduled → sending → sent, from the copies' statuses
-    summary = stats.progress_summary(email.message)
+    summary = progress_summary(email.message)
     ctx = {"email": email, "cohort": email.cohort, "summary": summary, "statuses": _segments(summary),
-           "funnel": stats.funnel(email.message), "actions": _actions(email.message),
+           "funnel": funnel(email.message), "actions": _actions(email.message),
            "emails_url": _emails_url(email), "outbox_url": _outbox_url(email.message), **powers(request)}
     return render(request, "dashboard/email.html", ctx)
 
@@ -81,7 +120,7 @@ def _actions(message: Message | None) -> list[str]:
 @staff_required
 def progress_json(request: HttpRequest, public_id: str) -> JsonResponse:
     email = get_email(public_id)
-    response = JsonResponse(stats.progress_summary(email.message))
+    response = JsonResponse(progress_summary(email.message))
     response["Cache-Control"] = "no-store"
     return response
 
@@ -118,7 +157,7 @@ def control(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
     with transaction.atomic():
         outbox_function(action)(email.message)
         record(request.user, verb, email, f"{action.capitalize()} sending of “{email.subject}”",
-               message=str(email.message.public_id), progress=stats.progress(email.message))
+               message=str(email.message.public_id), progress=outbox.progress(email.message))
     messages.success(request, done)
     return redirect("dashboard:email", public_id=email.public_id)
 

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, F, IntegerField, Max, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
-from mmooc.dashboard import charts
-from mmooc.dashboard.access import get_group, powers
+from mmooc.groups.activity import activity
 from mmooc.groups.models import Membership, StudyGroup
-from mmooc.lib.staff import staff_required
-from mmooc.lists.models import Post
+from mmooc.lib import charts
+from mmooc.lib.staff import powers, staff_required
 
 GROUPS_PAGE_SIZE = 50
 SPARK_WEEKS = 8
@@ -30,21 +28,17 @@ SPARK_WEEKS = 8
 QUIET = timedelta(days=14)
 
 
-def _count(qs: QuerySet) -> Subquery:
-    return Subquery(qs.order_by().values("group").annotate(n=Count("id")).values("n")[:1],
-                    output_field=IntegerField())
-
-
 def annotated_groups(cohort: Cohort, now: datetime | None = None) -> QuerySet[StudyGroup]:
     """Groups with size, recent and total posts, and last post, as subqueries (no row fan-out)."""
     now = now or timezone.now()
-    members = Membership.objects.active().filter(group=OuterRef("pk"))
-    posts = Post.objects.filter(group=OuterRef("pk"), held=False)
-    return (StudyGroup.objects.filter(cohort=cohort)
-            .annotate(size=Coalesce(_count(members), 0),
-                      posts_total=Coalesce(_count(posts), 0),
-                      posts_recent=Coalesce(_count(posts.filter(received_at__gte=now - QUIET)), 0),
-                      last_post=Subquery(posts.order_by("-received_at").values("received_at")[:1])))
+    members = Membership.objects.active().filter(group=OuterRef("pk")).order_by().values("group")
+    size = Subquery(members.annotate(n=Count("id")).values("n")[:1], output_field=IntegerField())
+    return activity().annotate(StudyGroup.objects.filter(cohort=cohort).annotate(size=Coalesce(size, 0)),
+                               now - QUIET)
+
+
+def get_group(cohort: Cohort, number: int) -> StudyGroup:
+    return get_object_or_404(StudyGroup, cohort=cohort, number=number)
 
 
 class GroupListFilter(forms.Form):
@@ -80,11 +74,7 @@ def posts_per_week(groups: list[StudyGroup], now: datetime | None = None) -> dic
     now = now or timezone.now()
     this_week = (now - timedelta(days=now.weekday())).date()
     weeks = [this_week - timedelta(weeks=i) for i in range(SPARK_WEEKS - 1, -1, -1)]
-    since = datetime.combine(weeks[0], time(0), tzinfo=UTC)
-    rows = (Post.objects.filter(group__in=groups, held=False, received_at__gte=since)
-            .annotate(week=TruncWeek("received_at")).values_list("group", "week")
-            .annotate(n=Count("id")).order_by())
-    counts = {(g, w.date() if hasattr(w, "date") else w): n for g, w, n in rows}
+    counts = activity().posts_per_week(groups, weeks)
     return {g.pk: [counts.get((g.pk, w), 0) for w in weeks] for g in groups}
 
 
@@ -103,19 +93,10 @@ def group_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     # A number field rather than a list: a large cohort has thousands of groups.
     last_number = StudyGroup.objects.filter(cohort=cohort).aggregate(n=Max("number"))["n"]
     ctx = {"cohort": cohort, "group": group, "members": members, "last_number": last_number,
-           "archive_url": _archive_url(group), "weekly": weekly,
+           "archive_url": activity().archive_url(group), "weekly": weekly,
            "spark": charts.sparkline(weekly, title=_spark_title(weekly), width=240, height=48),
            **powers(request)}
     return render(request, "dashboard/group.html", ctx)
-
-
-def _archive_url(group: StudyGroup) -> str:
-    for name in ("lists:group_archive",):
-        try:
-            return reverse(name, kwargs={"public_id": group.public_id})
-        except NoReverseMatch:
-            continue
-    return ""
 
 
 # Moderation ----------------------------------------------------------------------------

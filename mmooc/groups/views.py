@@ -11,11 +11,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
-from mmooc.groups import charts, check, welcome
+from mmooc.groups import check, welcome
 from mmooc.groups.apply import apply_grouping, group_settings, preview
 from mmooc.groups.grouping import GroupingError, summarize
 from mmooc.groups.membership import waiting_learners
 from mmooc.groups.models import Grouping, StudyGroup
+from mmooc.lib import charts
 from mmooc.lib.staff import is_organizer, organizer_required, staff_required
 
 # Rows shown on the preview page; the summary and chart always cover every group.

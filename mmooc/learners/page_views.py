@@ -9,13 +9,12 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import NoReverseMatch
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from mmooc.learners import links, mail, registration
+from mmooc.learners import links, mail, registration, sections
 from mmooc.learners.decorators import signed_link
 from mmooc.learners.forms import AddressForm, PreferencesForm, UnsubscribeForm
 from mmooc.learners.models import Learner, Unsubscribe, email_key
@@ -41,22 +40,6 @@ def schedule(learner: Learner, now: datetime | None = None) -> list[dict[str, An
     return rows
 
 
-def group_info(learner: Learner) -> dict[str, Any] | None:
-    membership = learner.memberships.filter(left_at__isnull=True).select_related("group").first()
-    if membership is None:
-        return None
-    group = membership.group
-    try:
-        # The archive belongs to the lists app, above this one: looked up only when present.
-        from mmooc.lists.links import archive_url
-
-        archive = archive_url(group, learner)
-    except (ImportError, NoReverseMatch):
-        archive = ""
-    return {"name": group.name, "address": group.address, "archive_url": archive,
-            "size": group.memberships.filter(left_at__isnull=True).count()}
-
-
 @require_http_methods(["GET", "POST"])
 @signed_link
 @never_cache
@@ -74,7 +57,7 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
             return HttpResponseRedirect(request.path)
         status = 400
     ctx = {"learner": learner, "cohort": learner.cohort, "course": learner.cohort.course,
-           "schedule": schedule(learner), "group": group_info(learner), "form": form, "token": token,
+           "schedule": schedule(learner), "group": sections.group_section(learner), "form": form, "token": token,
            "zones": sorted(available_zones()), "legacy_zones": LEGACY_NAMES, "languages": LANGUAGES}
     return render(request, "learners/page.html", {"ctx": ctx}, status=status)
 

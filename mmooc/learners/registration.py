@@ -254,32 +254,16 @@ def unsubscribe(learner: Learner, scope: str, source: str, now: datetime | None 
 
 
 def leave_group(learner: Learner) -> None:
-    """End the learner's study group membership (the groups app does the work)."""
-    try:
-        from mmooc.groups import membership
-    except ImportError:
-        membership = None
-    if membership is not None and hasattr(membership, "leave"):
-        membership.leave(learner)
-    elif learner_left_group.receivers:
-        transaction.on_commit(lambda: learner_left_group.send(sender=Learner, learner=learner))
-    else:
-        # The groups app has no leave() yet: end the active membership row directly.
-        learner.memberships.filter(left_at__isnull=True).update(left_at=timezone.now())
+    """End the learner's study group membership: the groups app receives the signal."""
+    learner_left_group.send(sender=Learner, learner=learner)
 
 
 def suppress_address(address: str, source: str) -> None:
     """Add the address to the mailer's suppression list: no mail at all from this site."""
     from mmooc.mailer.models import Suppression
+    from mmooc.mailer.suppression import suppress
 
-    detail = f"Unsubscribed from all mail ({source})"
-    try:
-        from mmooc.mailer.suppression import suppress
-    except ImportError:
-        Suppression.objects.get_or_create(address=email_key(address),
-                                          defaults={"reason": Suppression.UNSUBSCRIBE, "detail": detail})
-        return
-    suppress(email_key(address), Suppression.UNSUBSCRIBE, detail)
+    suppress(email_key(address), Suppression.UNSUBSCRIBE, f"Unsubscribed from all mail ({source})")
 
 
 def purge_unconfirmed(now: datetime | None = None) -> int:

@@ -64,3 +64,10 @@ def organizer_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def powers(request: HttpRequest) -> dict[str, bool]:
+    """What the signed-in staff member may do, for templates to show or hide buttons."""
+    organizer = is_organizer(request.user)
+    return {"can_send": organizer, "can_export": organizer, "can_moderate": True,
+            "is_organizer": organizer}

@@ -12,11 +12,16 @@ class ListsConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import inbound
 
+        from mmooc.groups import activity
+        from mmooc.learners import sections
         from mmooc.learners.signals import learner_left
         from mmooc.lib import periodic
+        from mmooc.lists.activity import PostActivity, archive_section
         from mmooc.lists.digest import send_digests
         from mmooc.lists.receivers import forget_erased_author, handle_inbound
 
         inbound.connect(handle_inbound, dispatch_uid="mmooc.lists.inbound")
         learner_left.connect(forget_erased_author, dispatch_uid="mmooc.lists.forget_erased_author")
         periodic.register("lists.digest", send_digests, every=DIGEST_EVERY)
+        activity.register(PostActivity())
+        sections.add_group_section(archive_section)

@@ -363,8 +363,11 @@ def send(*, to: str, subject: str, body: str, context: Mapping[str, str] | None 
     return message.deliveries.get()
 
 
-def progress(message: Message) -> dict[str, int]:
+def progress(message: Message | None) -> dict[str, int]:
+    """Copies of a message per delivery status, every status present (zero when none)."""
     counts = dict.fromkeys((s for s, _ in Delivery.STATUSES), 0)
+    if message is None:
+        return counts
     rows = message.deliveries.values("status").annotate(n=Count("id")).order_by()
     counts.update({row["status"]: row["n"] for row in rows})
     return counts

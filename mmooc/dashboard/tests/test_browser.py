@@ -7,10 +7,10 @@ import threading
 import pytest
 from django.core.cache import cache
 
-from mmooc.dashboard.tests.cohort_data import make_cohort_data
 from mmooc.emails.models import CourseEmail
 from mmooc.lib.env import parse_email_url
 from mmooc.mailer import engine, outbox
+from mmooc.testing.cohort_data import make_cohort_data
 
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make
 # in that thread are ordinary blocking calls, which Django refuses there unless told.

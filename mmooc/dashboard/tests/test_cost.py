@@ -5,9 +5,9 @@ from decimal import Decimal
 import pytest
 
 from mmooc import testing
-from mmooc.dashboard.tests.cohort_data import make_cohort_data
 from mmooc.learners.models import Learner
 from mmooc.mailer.models import Delivery
+from mmooc.testing.cohort_data import make_cohort_data
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import zipfile
 import pytest
 
 from mmooc.audit.models import AuditEntry
-from mmooc.dashboard.tests.cohort_data import make_cohort_data
 from mmooc.groups.models import Membership
 from mmooc.lists.models import Post
 from mmooc.mailer.models import Delivery, Event
+from mmooc.testing.cohort_data import make_cohort_data
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from mmooc.dashboard.tests.cohort_data import make_cohort_data
 from mmooc.emails.models import CourseEmail
 from mmooc.learners.models import Learner
 from mmooc.lib.timezones import utc_offset_hours
 from mmooc.mailer.models import Delivery, Suppression
+from mmooc.testing.cohort_data import make_cohort_data
 
 
 @pytest.fixture

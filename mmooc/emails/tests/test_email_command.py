@@ -13,8 +13,7 @@ from mmooc.courses.models import Course
 from mmooc.emails.models import CourseEmail
 from mmooc.mailer.engine import drain
 from mmooc.mailer.models import Message
-from mmooc.site.folders import import_folder
-from mmooc.testing import make_cohort, make_learner
+from mmooc.testing import import_course_folder, make_cohort, make_learner
 
 DEMO = Path(__file__).resolve().parents[2] / "site" / "demo" / "gentle-python"
 pytestmark = pytest.mark.django_db
@@ -29,7 +28,7 @@ def frozen():
 @pytest.fixture
 def cohort():
     course = Course.objects.create(slug="gentle-python", title="x")
-    import_folder(DEMO)
+    import_course_folder(DEMO)
     cohort = make_cohort(course, slug="py-1", start=date(2027, 3, 8))
     make_learner(cohort, timezone="Pacific/Honolulu")
     make_learner(cohort, timezone="Asia/Kolkata")

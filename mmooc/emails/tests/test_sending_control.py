@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from mmooc.audit.models import AuditEntry
-from mmooc.dashboard.tests.cohort_data import make_cohort_data
 from mmooc.emails.models import CourseEmail
 from mmooc.mailer.models import Delivery, Message
+from mmooc.testing.cohort_data import make_cohort_data
 
 
 @pytest.fixture

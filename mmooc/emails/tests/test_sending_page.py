@@ -4,9 +4,9 @@ from collections import Counter
 
 import pytest
 
-from mmooc.dashboard.tests.cohort_data import make_cohort_data
 from mmooc.emails.models import CourseEmail
 from mmooc.mailer.models import Delivery, Event
+from mmooc.testing.cohort_data import make_cohort_data
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from mmooc.audit.models import AuditEntry
-from mmooc.dashboard.tests.cohort_data import make_cohort_data
 from mmooc.groups.models import Membership
+from mmooc.testing.cohort_data import make_cohort_data
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from mmooc import testing
 from mmooc.learners import links
 from mmooc.learners.tests.helpers import path_of
 from mmooc.testing import make_cohort, make_learner
@@ -74,10 +75,7 @@ def test_it_refuses_other_methods(client, learner):
 
 
 def test_it_shows_the_group_once_grouped(client, learner):
-    from mmooc.groups.models import Membership, StudyGroup
-
-    group = StudyGroup.objects.create(cohort=learner.cohort, number=12, name="Group 12",
-                                      address="py-group-12@lists.example.org")
-    Membership.objects.create(group=group, learner=learner)
+    group = testing.make_group(learner.cohort, 12, address="py-group-12@lists.example.org")
+    testing.join(group, learner)
     content = client.get(page(learner)).content.decode()
     assert "Group 12" in content and "py-group-12@lists.example.org" in content and "1 member" in content

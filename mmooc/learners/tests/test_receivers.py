@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mmooc import testing
 from mmooc.learners.models import Learner, Unsubscribe
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Message, Suppression
@@ -30,10 +31,7 @@ def test_a_provider_unsubscribe_stops_course_mail_for_the_delivery_cohort(learne
 
 
 def test_a_provider_unsubscribe_on_group_mail_leaves_the_group(learner):
-    from mmooc.groups.models import Membership, StudyGroup
-
-    group = StudyGroup.objects.create(cohort=learner.cohort, number=1, name="G1", address="g1@lists.example.org")
-    membership = Membership.objects.create(group=group, learner=learner)
+    membership = testing.join(testing.make_group(learner.cohort, 1), learner)
     delivery = outbox.send(to=learner.email, subject="Post", body="Hi", ref=str(learner.public_id), tag="relay")
     unsubscribed.send(sender=Message, address=learner.email, delivery=delivery, source="mailto")
     membership.refresh_from_db()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mmooc import testing
 from mmooc.learners.models import Learner
 from mmooc.testing import make_cohort, make_learner
 
@@ -40,10 +41,7 @@ def test_it_filters(client, organizer, cohort, query, shown, hidden):
 
 
 def test_it_filters_by_group(client, organizer, cohort):
-    from mmooc.groups.models import Membership, StudyGroup
-
-    group = StudyGroup.objects.create(cohort=cohort, number=7, name="Group 7", address="g7@lists.example.org")
-    Membership.objects.create(group=group, learner=Learner.objects.get(email="bo@example.org"))
+    testing.join(testing.make_group(cohort, 7), Learner.objects.get(email="bo@example.org"))
     client.force_login(organizer)
     grouped = client.get(url(cohort, "?group=7")).content.decode()
     alone = client.get(url(cohort, "?group=none")).content.decode()

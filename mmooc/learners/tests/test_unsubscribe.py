@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from mmooc import testing
 from mmooc.learners import links
 from mmooc.learners.models import Learner, Unsubscribe
+from mmooc.learners.signals import learner_left_group
 from mmooc.learners.tests.helpers import path_of
 from mmooc.mailer.models import Suppression
 from mmooc.testing import make_cohort, make_learner
@@ -31,11 +33,7 @@ def url(learner, scope="cohort"):
 
 
 def grouped(learner):
-    from mmooc.groups.models import Membership, StudyGroup
-
-    group = StudyGroup.objects.create(cohort=learner.cohort, number=3, name="Group 3",
-                                      address="g-3@lists.example.org")
-    return Membership.objects.create(group=group, learner=learner)
+    return testing.join(testing.make_group(learner.cohort, 3), learner)
 
 
 def test_it_unsubscribes_at_once_on_a_one_click_post(bare, learner):
@@ -144,3 +142,17 @@ def test_it_refuses_other_methods(client, learner):
 def test_it_takes_effect_before_the_next_audience_is_built(bare, learner):
     bare.post(url(learner), ONE_CLICK)
     assert not Learner.objects.confirmed().filter(unsubscribed_at__isnull=True).exists()
+
+
+def test_leaving_the_group_is_told_to_the_apps_above(bare, learner):
+    heard = []
+
+    def receiver(sender, learner, **kwargs):
+        heard.append(learner.pk)
+
+    learner_left_group.connect(receiver, dispatch_uid="test.learner_left_group")
+    try:
+        bare.post(url(learner, "group"), ONE_CLICK)
+    finally:
+        learner_left_group.disconnect(dispatch_uid="test.learner_left_group")
+    assert heard == [learner.pk]

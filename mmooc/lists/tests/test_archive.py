@@ -8,7 +8,7 @@ from django.utils import timezone
 from mmooc.groups.models import Membership
 from mmooc.lists.links import archive_url
 from mmooc.lists.models import Post
-from mmooc.lists.tests.conftest import make_group
+from mmooc.testing import make_group
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from mmooc.groups.models import Membership
 from mmooc.lib.env import parse_email_url
 from mmooc.lists.digest import send_digests
 from mmooc.lists.models import Digest, Post
-from mmooc.lists.tests.conftest import add_member
 from mmooc.mailer import engine
 from mmooc.mailer.models import Message
+from mmooc.testing import add_member
 
 pytestmark = pytest.mark.django_db
 

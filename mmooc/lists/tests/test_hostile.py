@@ -11,10 +11,10 @@ from mmooc import testing
 from mmooc.lib.env import parse_email_url
 from mmooc.lists import lmtp, relay
 from mmooc.lists.models import Post
-from mmooc.lists.tests.conftest import make_group
 from mmooc.lists.tests.hostile import GROUP, generated, hand_made, mutated
 from mmooc.lists.tests.mail import raw_post
 from mmooc.mailer.models import Message
+from mmooc.testing import make_group
 
 # What the relay may answer a hostile message; 451 would mean our own code failed on it.
 ALLOWED = {250, 501, 550, 552}

@@ -4,7 +4,7 @@ import pytest
 from django.http import Http404
 
 from mmooc.lists.links import archive_token, archive_url, group_url, list_info, read_archive_token
-from mmooc.lists.tests.conftest import make_group
+from mmooc.testing import make_group
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,10 @@ from mmooc import testing
 from mmooc.lib.env import parse_email_url
 from mmooc.lists import lmtp, relay
 from mmooc.lists.models import Post, Refusal
-from mmooc.lists.tests.conftest import add_member, make_group
 from mmooc.lists.tests.mail import multipart_post, raw_post
 from mmooc.mailer import engine
 from mmooc.mailer.models import Message
+from mmooc.testing import add_member, make_group
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

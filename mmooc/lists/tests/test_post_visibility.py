@@ -6,7 +6,7 @@ import pytest
 
 from mmooc.audit.models import AuditEntry
 from mmooc.lists.models import Post
-from mmooc.lists.tests.conftest import make_group
+from mmooc.testing import make_group
 
 pytestmark = pytest.mark.django_db
 

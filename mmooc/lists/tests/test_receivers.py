@@ -107,7 +107,7 @@ def test_a_mailgun_raw_mime_post_is_relayed(client, group):
 
 
 def test_the_group_comes_from_the_envelope_recipient_not_the_to_header(client, group, cohort):
-    from mmooc.lists.tests.conftest import make_group
+    from mmooc.testing import make_group
 
     other = make_group(cohort, 2, members=["alice2@example.org"])
     raw = raw_post(to=other.address)

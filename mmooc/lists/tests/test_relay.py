@@ -12,10 +12,10 @@ from mmooc.learners.models import Learner
 from mmooc.lib.env import parse_email_url
 from mmooc.lists import relay
 from mmooc.lists.models import Notice, Post, Refusal
-from mmooc.lists.tests.conftest import add_member, make_group
 from mmooc.lists.tests.mail import multipart_post, raw_post
 from mmooc.mailer import engine
 from mmooc.mailer.models import Delivery, Message
+from mmooc.testing import add_member, make_group
 
 pytestmark = pytest.mark.django_db
 

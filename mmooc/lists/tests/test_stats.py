@@ -7,7 +7,7 @@ import pytest
 from mmooc.groups.models import Membership
 from mmooc.lists.models import Post
 from mmooc.lists.stats import group_stats
-from mmooc.lists.tests.conftest import make_group
+from mmooc.testing import make_group
 
 pytestmark = pytest.mark.django_db
 

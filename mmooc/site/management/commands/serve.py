@@ -76,12 +76,11 @@ class Command(BaseCommand):
                                "Use --lmtp-port to choose another port, or 0 to turn it off.") from None
 
     def make_web_server(self, options: dict[str, Any]) -> Any:
+        from django.core.wsgi import get_wsgi_application
         from waitress.server import create_server
 
-        from mmooc.wsgi import application
-
         try:
-            return create_server(application, host=options["host"], port=options["port"],
+            return create_server(get_wsgi_application(), host=options["host"], port=options["port"],
                                  threads=options["threads"], ident="mmooc")
         except OSError as exc:
             raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc.strerror}. "

@@ -7,11 +7,14 @@ import os
 import shutil
 import socket
 import threading
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
@@ -19,6 +22,9 @@ from django.utils import timezone
 from mmooc.courses.models import Cohort, Course, Module, Resource
 from mmooc.learners.models import Learner, email_key
 from mmooc.lib.staff import FACILITATOR, ORGANIZER
+
+if TYPE_CHECKING:
+    from mmooc.groups.models import Membership, StudyGroup
 
 _counter = itertools.count(1)
 CHROMIUM_PATH = os.environ.get("MMOOC_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
@@ -95,6 +101,36 @@ def make_learner(cohort: Cohort, email: str | None = None, *, state: str = Learn
         fields.setdefault("confirmed_at", timezone.now())
     return Learner.objects.create(cohort=cohort, email=email, email_key=email_key(email), state=state,
                                   **fields)
+
+
+def make_group(cohort: Cohort, number: int = 1, members: Iterable[str] = (), **fields: Any) -> StudyGroup:
+    """A study group made directly (the grouping algorithm is not what such tests are about)."""
+    from mmooc.groups.models import StudyGroup
+
+    group = StudyGroup.objects.create(
+        cohort=cohort, number=number, name=fields.pop("name", f"Group {number}"), public_id=uuid.uuid4(),
+        address=fields.pop("address", f"{cohort.slug}-group-{number}@lists.course.example.org"), **fields)
+    for address in members:
+        add_member(group, address)
+    return group
+
+
+def add_member(group: StudyGroup, address: str, *, name: str = "", **fields: Any) -> Membership:
+    """A new confirmed learner of the group's cohort, member of the group."""
+    learner = make_learner(group.cohort, address, name=name or address.split("@")[0].title())
+    return join(group, learner, **fields)
+
+
+def join(group: StudyGroup, learner: Learner, **fields: Any) -> Membership:
+    from mmooc.groups.models import Membership
+
+    return Membership.objects.create(group=group, learner=learner, **fields)
+
+
+def import_course_folder(path: str | Path, cohort: Cohort | None = None) -> None:
+    from mmooc.site.folders import import_folder
+
+    import_folder(path, cohort=cohort)
 
 
 def free_port() -> int:

@@ -1,3 +1,5 @@
+"""The group staff pages with their conversation figures, which the lists app supplies (groups.activity)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -5,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from mmooc.dashboard.tests.cohort_data import make_cohort_data
 from mmooc.groups.models import Membership
 from mmooc.lists.models import Post
+from mmooc.testing.cohort_data import make_cohort_data
 
 
 @pytest.fixture

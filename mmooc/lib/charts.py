@@ -7,7 +7,9 @@ anything from elsewhere and the SVG is plain markup.
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from html import escape
 
@@ -70,3 +72,24 @@ def sparkline(values: Sequence[int], *, title: str = "", width: int = 120, heigh
     # them instead (.pygal-sparkline), and the title says what the line shows.
     svg = DEFS.sub("", svg, count=1)
     return svg.replace("<title>Pygal</title>", f"<title>{escape(title)}</title>", 1)
+
+
+def span_buckets(spans: Sequence[float]) -> tuple[list[str], list[int]]:
+    """Groups per whole hour of span: "0 h" counts spans under one hour, and so on."""
+    counts = Counter(min(int(math.floor(s)), 23) for s in spans)
+    top = max(counts, default=0)
+    return [f"{h} h" for h in range(top + 1)], [counts.get(h, 0) for h in range(top + 1)]
+
+
+def spans_chart(spans: Sequence[float]) -> str:
+    labels, values = span_buckets(spans)
+    chart = pygal.Bar(title="Groups by time-zone span", height=280, width=800, show_legend=False, js=[],
+                      disable_xml_declaration=True, style=STYLE, explicit_size=False, margin=12,
+                      no_data_text="No groups", y_title="groups", x_title="span of the group's time zones")
+    chart.x_labels = labels
+    # Whole numbers of groups on the axis, at most about eight of them.
+    top = max(values, default=0)
+    step = max(1, math.ceil(top / 8))
+    chart.y_labels = list(range(0, top + step, step))
+    chart.add("groups", values)
+    return SCRIPT.sub("", chart.render(is_unicode=True))

@@ -1,4 +1,5 @@
-"""`bulk.insert`: rows of plain values land as the ORM would have written them."""
+"""`lib.bulk.insert`, written against Learner (the model with the widest range of field types): rows
+of plain values land as the ORM would have written them."""
 
 from __future__ import annotations
 

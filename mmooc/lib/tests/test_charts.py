@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mmooc.groups.charts import span_buckets, spans_chart
+from mmooc.lib.charts import span_buckets, spans_chart
 
 
 def test_it_counts_groups_per_whole_hour_of_span():

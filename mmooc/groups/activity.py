@@ -1,0 +1,48 @@
+"""What the group staff pages show of each group's conversation, supplied by the app that relays it.
+
+The groups app knows members, not posts: the lists app, above it, registers an `Activity`
+in its `ready()`. Without one, groups show no posts and no archive link.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Protocol
+
+from django.db.models import DateTimeField, IntegerField, QuerySet, Value
+
+from mmooc.groups.models import StudyGroup
+
+
+class Activity(Protocol):
+    def annotate(self, groups: QuerySet[StudyGroup], recent_since: datetime) -> QuerySet[StudyGroup]:
+        """Add posts_total, posts_recent (since `recent_since`) and last_post to each group."""
+
+    def posts_per_week(self, groups: list[StudyGroup], weeks: list[date]) -> dict[tuple[int, date], int]:
+        """Posts per (group pk, Monday of the week), for weeks from the first Monday given."""
+
+    def archive_url(self, group: StudyGroup) -> str:
+        """The group's archive page for staff."""
+
+
+class _NoActivity:
+    def annotate(self, groups: QuerySet[StudyGroup], recent_since: datetime) -> QuerySet[StudyGroup]:
+        return groups.annotate(posts_total=Value(0, IntegerField()), posts_recent=Value(0, IntegerField()),
+                               last_post=Value(None, DateTimeField()))
+
+    def posts_per_week(self, groups: list[StudyGroup], weeks: list[date]) -> dict[tuple[int, date], int]:
+        return {}
+
+    def archive_url(self, group: StudyGroup) -> str:
+        return ""
+
+
+_provider: list[Activity] = [_NoActivity()]
+
+
+def register(provider: Activity) -> None:
+    _provider[0] = provider
+
+
+def activity() -> Activity:
+    return _provider[0]

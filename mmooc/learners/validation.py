@@ -176,15 +176,9 @@ def _choice(question: dict, value: object) -> str:
 
 
 def _zone_tab_paths() -> list[Path]:
-    paths = []
-    try:
-        import tzdata
+    import tzdata  # a dependency: the zone tables travel with the package
 
-        paths.append(Path(os.path.dirname(tzdata.__file__)) / "zoneinfo")
-    except ImportError:  # pragma: no cover - tzdata is a dependency
-        pass
-    paths.append(Path("/usr/share/zoneinfo"))
-    return paths
+    return [Path(os.path.dirname(tzdata.__file__)) / "zoneinfo", Path("/usr/share/zoneinfo")]
 
 
 @lru_cache(maxsize=1)

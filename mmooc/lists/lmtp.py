@@ -28,6 +28,7 @@ from django.db import close_old_connections, connection
 
 from mmooc.groups.models import StudyGroup
 from mmooc.lists import relay
+from mmooc.mailer import bounces
 
 log = logging.getLogger("mmooc.lists")
 
@@ -102,7 +103,7 @@ class RelayHandler:
 def _known_recipient(address: str) -> StudyGroup | bool:
     """The address's group; True for the mailer's own addresses; False for unknown ones."""
     address = address.strip().strip("<>")
-    if relay._is_bounce_address(address) or relay._is_unsubscribe_address(address):
+    if bounces.is_bounce_address(address) or bounces.is_unsubscribe_address(address):
         return True
     return relay.find_group(address) or False
 

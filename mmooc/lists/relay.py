@@ -34,6 +34,7 @@ from mmooc.lists import inbound as checks
 from mmooc.lists.headers import author_label, build_copy, shown_address, tag_subject
 from mmooc.lists.links import list_info
 from mmooc.lists.models import Notice, Post, Refusal
+from mmooc.mailer import bounces
 
 log = logging.getLogger("mmooc.lists")
 
@@ -121,11 +122,11 @@ class _Delivery:
                            "Temporary problem on our side; please try again later")
 
     def _outcome(self, recipient: str) -> Outcome:
-        if _is_bounce_address(recipient):
+        if bounces.is_bounce_address(recipient):
             _handle_bounce(self.raw, recipient)
             return Outcome(recipient, BOUNCE, 250, "2.0.0", "Delivery report received")
-        if _is_unsubscribe_address(recipient):
-            _handle_unsubscribe(self.raw, recipient)
+        if bounces.is_unsubscribe_address(recipient):
+            bounces.handle_unsubscribe(self.raw, recipient)
             return Outcome(recipient, UNSUBSCRIBE, 250, "2.0.0", "Unsubscribe request received")
         group = self.groups.get(recipient) or find_group(recipient)
         if group is None:
@@ -409,39 +410,12 @@ def _may_notify(headers: Message, envelope_sender: str | None) -> bool:
 
 # The mailer's side of inbound mail: bounces to our return paths, unsubscribes by mail.
 
-def _is_bounce_address(address: str) -> bool:
-    try:
-        from mmooc.mailer.bounces import is_bounce_address
-    except ImportError:
-        from mmooc.mailer.verp import is_bounce_address
-    return is_bounce_address(address)
-
-
-def _is_unsubscribe_address(address: str) -> bool:
-    try:
-        from mmooc.mailer.bounces import is_unsubscribe_address
-    except ImportError:
-        return False
-    return is_unsubscribe_address(address)
-
-
-def _handle_unsubscribe(raw: bytes, recipient: str) -> None:
-    from mmooc.mailer.bounces import handle_unsubscribe
-
-    handle_unsubscribe(raw, recipient)
-
-
 def _handle_bounce(raw: bytes, recipient: str, *, strict: bool = True) -> None:
     """Hand a report to the mailer; `strict` lets its errors through (451: the server retries)."""
-    try:
-        from mmooc.mailer.bounces import handle_bounce
-    except ImportError:
-        log.warning("lists: a bounce for %s arrived and no bounce handler is installed", recipient)
-        return
     if strict:
-        handle_bounce(raw, recipient)
+        bounces.handle_bounce(raw, recipient)
         return
     try:
-        handle_bounce(raw, recipient)
+        bounces.handle_bounce(raw, recipient)
     except Exception:  # a report we cannot use must not make the sending server retry for days
         log.exception("lists: the bounce handler failed on a report for %s", recipient)

@@ -285,7 +285,7 @@ def test_a_bounce_to_our_return_path_goes_to_bounce_handling(group, monkeypatch)
 
 def test_a_mail_to_a_list_unsubscribe_address_goes_to_the_mailer(group, monkeypatch):
     seen = []
-    monkeypatch.setattr(relay, "_handle_unsubscribe", lambda raw, rcpt: seen.append(rcpt))
+    monkeypatch.setattr(relay.bounces, "handle_unsubscribe", lambda raw, rcpt: seen.append(rcpt))
     address = "unsubscribe+1f-0123456789abcdef@lists.course.example.org"
     [outcome] = relay.receive(raw_post(), "bob@example.org", [address])
     assert (outcome.action, outcome.code, seen) == (relay.UNSUBSCRIBE, 250, [address])

@@ -129,6 +129,15 @@ class Cohort(models.Model):
     def __str__(self) -> str:
         return f"{self.course.title} — {self.title or self.slug}"
 
+    @staticmethod
+    def scope_for(pk: int) -> str:
+        """The outbox scope of everything sent to or for the learners of the cohort with this id."""
+        return f"cohort:{pk}"
+
+    @property
+    def scope(self) -> str:
+        return Cohort.scope_for(self.pk)
+
     def phase(self, now: datetime | None = None) -> str:
         """Where the cohort stands: draft, upcoming, signup-open, running, finished, archived."""
         now = now or timezone.now()

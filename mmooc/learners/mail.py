@@ -6,16 +6,16 @@ signup and its confirmation email are committed together or not at all.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import transaction
 
+from mmooc.courses.models import Cohort
 from mmooc.learners import links
 from mmooc.learners.models import Learner, WaitlistEntry
+from mmooc.mailer import outbox
+from mmooc.mailer.models import Message
 
 CONFIRM_SUBJECT = "Please confirm your place in {{ course_title }}"
 CONFIRM_BODY = """Hello{{ greeting }},
@@ -51,51 +51,18 @@ If it was not you, ignore this message.
 
 
 def _send(*, to: str, subject: str, body: str, context: dict[str, str], scope: str, tag: str,
-          ref: str) -> Any:
+          ref: str) -> Message:
     """One message for one recipient, in the caller's transaction."""
-    from mmooc.mailer import outbox
-    from mmooc.mailer.models import Message
-
     with transaction.atomic(savepoint=False):
         message = outbox.compose(kind=Message.TRANSACTIONAL, subject=subject, body=body, scope=scope, tag=tag)
         outbox.enqueue(message, [outbox.Recipient(to, context, ref=ref)])
     return message
 
 
-def _shared_confirmation(cohort_id: int) -> Any:
-    """The cohort's confirmation message: written once, one delivery per signup.
-
-    Every signup's copy differs only by its placeholders, so the engine renders the
-    message once for the whole cohort instead of once per signup.
-    """
-    from mmooc.mailer import outbox
-    from mmooc.mailer.models import Message
-
-    scope = f"cohort:{cohort_id}"
-    cached = _SHARED.get(cohort_id)
-    if cached is not None and _usable(cached.pk, scope):
-        return cached
-    # Found by the message_scope_tag index; one of two racing first signups may make a second.
-    _SHARED[cohort_id] = message = (Message.objects.filter(scope=scope, tag="confirmation", kind=Message.TRANSACTIONAL,
-                                   subject=CONFIRM_SUBJECT, body=CONFIRM_BODY, state=Message.ACTIVE)
-            .order_by("pk").first()
-            or outbox.compose(kind=Message.TRANSACTIONAL, subject=CONFIRM_SUBJECT, body=CONFIRM_BODY,
-                              scope=scope, tag="confirmation"))
-    return message
-
-
-# The shared confirmation message of each cohort this process has seen, by cohort id.
-_SHARED: dict[int, Any] = {}
-
-
-def _usable(pk: int, scope: str) -> bool:
-    """The remembered message still exists, is still this cohort's, and is not paused or cancelled."""
-    from mmooc.mailer.models import Message
-
-    sql = f"SELECT 1 FROM {Message._meta.db_table} WHERE id = %s AND scope = %s AND tag = %s AND state = %s"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [pk, scope, "confirmation", Message.ACTIVE])
-        return cursor.fetchone() is not None
+def _confirmation_message(cohort_id: int) -> dict[str, str]:
+    """The cohort's confirmation: one shared message, one delivery per signup."""
+    return {"kind": Message.TRANSACTIONAL, "subject": CONFIRM_SUBJECT, "body": CONFIRM_BODY,
+            "scope": Cohort.scope_for(cohort_id), "tag": "confirmation"}
 
 
 def _greeting(learner: Learner) -> str:
@@ -120,75 +87,37 @@ def prepare_confirmation(learner: Learner) -> Confirmation:
     return Confirmation(learner.email, _confirmation_context(learner), str(learner.public_id))
 
 
-def send_confirmation(learner: Learner, prepared: Confirmation | None = None) -> Any:
-    """Queue the confirmation email; a second one to the same address gets its own message."""
-    from mmooc.mailer import outbox
+def send_confirmation(learner: Learner, prepared: Confirmation | None = None) -> Message:
+    """Queue the confirmation email; a second one to the same address gets its own message.
 
-    if prepared is not None and _enqueue_shared(learner.cohort_id, prepared):
-        return _SHARED[learner.cohort_id]
+    A prepared signup takes the common case in one statement (`outbox.enqueue_one` on the
+    cohort's remembered shared message); anything else goes the long way, which decides again.
+    """
     context = prepared.context if prepared is not None else _confirmation_context(learner)
-    ref = str(learner.public_id)
-    message = _shared_confirmation(learner.cohort_id)
-    if outbox.enqueue(message, [outbox.Recipient(learner.email, context, ref=ref)]):
+    recipient = outbox.Recipient(learner.email, context, ref=str(learner.public_id))
+    values = _confirmation_message(learner.cohort_id)
+    message = outbox.remembered(**values) if prepared is not None else None
+    if message is not None and outbox.enqueue_one(message, recipient):
+        return message
+    message = outbox.shared(**values)
+    if outbox.enqueue(message, [recipient]):
         return message
     return _send(to=learner.email, subject=CONFIRM_SUBJECT, body=CONFIRM_BODY, context=context,
-                 scope=f"cohort:{learner.cohort_id}", tag="confirmation", ref=ref)
+                 scope=values["scope"], tag="confirmation", ref=recipient.ref)
 
 
-def _enqueue_shared(cohort_id: int, prepared: Confirmation) -> bool:
-    """The common case in one statement: one delivery on the cohort's remembered shared
-    message, written only if that message is still usable (what `_usable` checks) and the
-    address is not on it yet. False sends the caller the long way, which decides again."""
-    from mmooc.mailer import engine, outbox
-    from mmooc.mailer.models import Delivery, Message
-
-    message = _SHARED.get(cohort_id)
-    if message is None or any("\n" in v or "\r" in v for v in prepared.context.values()):
-        return False
-    try:
-        address = outbox.normalize_address(prepared.address)
-    except outbox.OutboxError:
-        return False
-    now = timezone.now()
-    if connection.vendor != "postgresql":
-        now = connection.ops.adapt_datetimefield_value(now)
-    context = Delivery._meta.get_field("context").get_db_prep_save(prepared.context, connection)
-    domain = _DOMAINS.get(message.from_email) or _DOMAINS.setdefault(message.from_email,
-                                                                     outbox.message_id_domain(message))
-    mid = f"<{uuid.uuid4().hex}.0@{domain}>"
-    with connection.cursor() as cursor:
-        cursor.execute(_DELIVERY_SQL, [address, context, prepared.ref[:64], now, mid, now,
-                                       message.pk, f"cohort:{cohort_id}", Message.ACTIVE])
-        added = cursor.rowcount == 1
-    if added:
-        transaction.on_commit(engine.wake)
-    return added
-
-
-# Message-ID domains by sender address: worked out once, not once per signup.
-_DOMAINS: dict[str, str] = {}
-
-# INSERT … SELECT needs a WHERE before ON CONFLICT on SQLite; it has one.
-_DELIVERY_SQL = (
-    "INSERT INTO mailer_delivery (message_id, recipient, context, ref, status, not_before, attempts, "
-    "rfc_message_id, provider_id, last_error, updated_at) "
-    "SELECT id, %s, %s, %s, 'queued', %s, 0, %s, '', '', %s FROM mailer_message "
-    "WHERE id = %s AND scope = %s AND tag = 'confirmation' AND state = %s "
-    "ON CONFLICT (message_id, recipient) DO NOTHING")
-
-
-def send_page_link(learner: Learner) -> Any:
+def send_page_link(learner: Learner) -> Message:
     course = learner.cohort.course
     return _send(
         to=learner.email,
         subject=LINK_SUBJECT, body=LINK_BODY,
         context={"greeting": _greeting(learner), "page_url": links.learner_page_url(learner),
                  "course_title": course.title},
-        scope=f"cohort:{learner.cohort_id}", tag="magic-link", ref=str(learner.public_id),
+        scope=Cohort.scope_for(learner.cohort_id), tag="magic-link", ref=str(learner.public_id),
     )
 
 
-def send_waitlist_confirmation(entry: WaitlistEntry) -> Any:
+def send_waitlist_confirmation(entry: WaitlistEntry) -> Message:
     from django.urls import reverse
 
     token = links.make_token(entry.public_id.hex, links.WAITLIST)
@@ -204,14 +133,11 @@ def send_waitlist_confirmation(entry: WaitlistEntry) -> Any:
 
 def queue_confirmations(learners: list[Learner]) -> int:
     """One confirmation message for many learners (an import), each with their own link."""
-    from mmooc.mailer import outbox
-    from mmooc.mailer.models import Message
-
     if not learners:
         return 0
     cohort = learners[0].cohort
     message = outbox.compose(kind=Message.TRANSACTIONAL, subject=CONFIRM_SUBJECT, body=CONFIRM_BODY,
-                             scope=f"cohort:{cohort.id}", tag="confirmation")
+                             scope=cohort.scope, tag="confirmation")
     days = str(links.MAX_AGE[links.CONFIRM].days)
     recipients = (
         outbox.Recipient(learner.email, {"greeting": _greeting(learner), "confirm_url": links.confirm_url(learner),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
@@ -189,6 +189,16 @@ def message_id_domain(message: Message) -> str:
     return address.rpartition("@")[2].lower() or settings.LIST_DOMAIN
 
 
+def message_ids(message: Message) -> Iterator[str]:
+    """The Message-IDs of a message's new copies: a random prefix per call, then a count, so
+    they are unique and cheap to index (they arrive in order)."""
+    prefix, domain = uuid.uuid4().hex, message_id_domain(message)
+    n = 0
+    while True:
+        yield f"<{prefix}.{n:x}@{domain}>"
+        n += 1
+
+
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 
@@ -222,10 +232,8 @@ def _rows(message: Message, recipients: Iterable[Recipient]) -> list[tuple]:
     header_names = _header_names(message)
     used = used_names(message)
     needs_url = message.kind == Message.SUBSCRIBED and message.raw is None
-    # Message-IDs share a random prefix per call and count up: unique, and cheap to index
-    # because they arrive in order.
     fixed_id = _raw_message_id(message) if message.raw is not None else ""
-    prefix, domain = uuid.uuid4().hex, message_id_domain(message)
+    ids = message_ids(message)
     dumps = json.dumps
     rows: dict[str, tuple] = {}
     for r in recipients:
@@ -233,7 +241,7 @@ def _rows(message: Message, recipients: Iterable[Recipient]) -> list[tuple]:
         _check_recipient(message, r, header_names, needs_url)
         key = address.lower()
         if key not in rows:
-            mid = fixed_id or f"<{prefix}.{len(rows):x}@{domain}>"
+            mid = fixed_id or next(ids)
             context = r.context if used is None else {k: v for k, v in r.context.items() if k in used}
             rows[key] = (address, dumps(context), r.ref[:64], r.not_before, mid)
     return list(rows.values())
@@ -254,6 +262,59 @@ def enqueue(message: Message, recipients: Iterable[Recipient]) -> int:
         added = _insert_postgres(message, rows) if connection.vendor == "postgresql" else _insert_generic(message, rows)
         transaction.on_commit(_wake_engine)
     return added
+
+
+def enqueue_one(message: Message, recipient: Recipient) -> bool:
+    """One delivery in one statement, for a busy single-message path (each signup's confirmation
+    on its cohort's shared message): written only while the message is still active and the
+    address is not on it yet. False when nothing was written: `enqueue` then decides."""
+    address = normalize_address(recipient.address)
+    _check_recipient(message, recipient, _header_names(message), message.kind == Message.SUBSCRIBED)
+    used = used_names(message)
+    context = dict(recipient.context) if used is None else {k: v for k, v in recipient.context.items() if k in used}
+    now = timezone.now()
+    not_before = recipient.not_before or now
+    if connection.vendor != "postgresql":
+        now, not_before = connection.ops.adapt_datetimefield_value(now), connection.ops.adapt_datetimefield_value(
+            not_before)
+    stored = Delivery._meta.get_field("context").get_db_prep_save(context, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_ONE_SQL, [address, stored, recipient.ref[:64], Delivery.QUEUED, not_before,
+                                  _message_id(message), now,
+                                  message.pk, Message.ACTIVE, message.scope, message.tag])
+        added = cursor.rowcount == 1
+    if added:
+        transaction.on_commit(_wake_engine)
+    return added
+
+
+def _message_id(message: Message) -> str:
+    """A copy's Message-ID: a relayed post keeps its own; others get a new one."""
+    return (_raw_message_id(message) if message.raw is not None else "") or next(message_ids(message))
+
+
+def remembered(*, kind: str, subject: str, body: str, scope: str, tag: str) -> Message | None:
+    """The shared message with these values this process found last (see `shared`), unchecked."""
+    return _SHARED.get((kind, scope, tag, subject, body))
+
+
+def shared(*, kind: str, subject: str, body: str, scope: str, tag: str) -> Message:
+    """A message that many single sends share (a cohort's confirmation): the active one with these
+    values, or a new one. Its copies differ only by their placeholders, so the engine renders it
+    once for all of them. One of two racing first callers may compose a second."""
+    key = (kind, scope, tag, subject, body)
+    found = _SHARED.get(key)
+    if found is None or not Message.objects.filter(pk=found.pk, scope=scope, tag=tag, state=Message.ACTIVE).exists():
+        # Found by the message_scope_tag index.
+        found = (Message.objects.filter(scope=scope, tag=tag, kind=kind, subject=subject, body=body,
+                                        state=Message.ACTIVE).order_by("pk").first()
+                 or compose(kind=kind, subject=subject, body=body, scope=scope, tag=tag))
+        _SHARED[key] = found
+    return found
+
+
+# Shared messages this process has found, by (kind, scope, tag, subject, body).
+_SHARED: dict[tuple[str, str, str, str, str], Message] = {}
 
 
 def enqueue_many(pairs: Iterable[tuple[Message, Iterable[Recipient]]]) -> int:
@@ -289,6 +350,13 @@ def _wake_engine() -> None:
 
 _COLUMNS = ("message_id, recipient, context, ref, status, not_before, attempts, rfc_message_id, "
             "provider_id, last_error, updated_at")
+
+
+# INSERT … SELECT needs a WHERE before ON CONFLICT on SQLite; it has one.
+_ONE_SQL = (f"INSERT INTO mailer_delivery ({_COLUMNS}) "
+            "SELECT id, %s, %s, %s, %s, %s, 0, %s, '', '', %s FROM mailer_message "
+            "WHERE id = %s AND state = %s AND scope = %s AND tag = %s "
+            "ON CONFLICT (message_id, recipient) DO NOTHING")
 
 
 def _insert_postgres(message: Message, rows: list[tuple]) -> int:

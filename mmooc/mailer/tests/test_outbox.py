@@ -204,3 +204,35 @@ def test_a_message_composed_in_an_earlier_transaction_still_skips_recipients_alr
     with transaction.atomic():
         added = outbox.enqueue(msg, [Recipient("a@example.org", UNSUB), Recipient("b@example.org", UNSUB)])
     assert added == 1 and msg.deliveries.count() == 2
+
+
+def shared_confirmation():
+    return outbox.shared(kind=Message.TRANSACTIONAL, subject="Confirm {{ course }}", body="Open {{ url }}",
+                         scope="cohort:7", tag="confirmation")
+
+
+def test_enqueue_one_writes_one_copy_with_the_outbox_message_id_format():
+    message = shared_confirmation()
+    assert outbox.enqueue_one(message, Recipient("ada@example.org", {"course": "Py", "url": "u", "x": "y"}, ref="r"))
+    copy = message.deliveries.get()
+    assert (copy.recipient, copy.context, copy.ref, copy.status) == ("ada@example.org", {"course": "Py", "url": "u"},
+                                                                     "r", Delivery.QUEUED)
+    assert copy.rfc_message_id.startswith("<") and copy.rfc_message_id.endswith(f".0@{outbox.message_id_domain(message)}>")
+
+
+def test_enqueue_one_leaves_an_address_already_on_the_message_and_a_paused_message_alone():
+    message = shared_confirmation()
+    assert outbox.enqueue_one(message, Recipient("ada@example.org", {}))
+    assert not outbox.enqueue_one(message, Recipient("ada@example.org", {}))
+    outbox.pause(message)
+    assert not outbox.enqueue_one(message, Recipient("bob@example.org", {}))
+    assert list(message.deliveries.values_list("recipient", flat=True)) == ["ada@example.org"]
+
+
+def test_shared_finds_the_same_message_until_it_stops_being_active():
+    first = shared_confirmation()
+    assert shared_confirmation().pk == first.pk
+    assert outbox.remembered(kind=Message.TRANSACTIONAL, subject="Confirm {{ course }}", body="Open {{ url }}",
+                             scope="cohort:7", tag="confirmation") == first
+    outbox.cancel(first)
+    assert shared_confirmation().pk != first.pk

@@ -130,7 +130,7 @@ def groups_csv(cohort: Cohort) -> Iterator[str]:
 
 
 def cohort_deliveries(cohort: Cohort):  # -> QuerySet[Delivery]
-    return Delivery.objects.filter(message__scope=f"cohort:{cohort.pk}")
+    return Delivery.objects.filter(message__scope=cohort.scope)
 
 
 def deliveries_csv(cohort: Cohort) -> Iterator[str]:

@@ -27,11 +27,6 @@ from mmooc.mailer.models import Delivery, Suppression
 WAITING = [Delivery.QUEUED, Delivery.SENDING, Delivery.DEFERRED]
 # Statuses that reached (or will reach) the provider and are billed.
 BILLED = [Delivery.SENT, *WAITING]
-FINISHED = [Delivery.SENT, Delivery.FAILED, Delivery.SUPPRESSED, Delivery.CANCELLED]
-
-
-def cohort_scope(cohort: Cohort) -> str:
-    return f"cohort:{cohort.pk}"
 
 
 def day_of(field: str) -> Func:
@@ -189,7 +184,7 @@ def mail_price() -> tuple[Decimal, str]:
 
 def cost_for(cohorts: list[Cohort]) -> Cost:
     """Billed copies (sent) and waiting ones (queued, sending, deferred) of these cohorts' mail."""
-    scopes = [cohort_scope(c) for c in cohorts]
+    scopes = [c.scope for c in cohorts]
     counts = dict(Delivery.objects.filter(message__scope__in=scopes, status__in=BILLED)
                   .values_list("status").annotate(n=Count("id")).order_by())
     price, currency = mail_price()

@@ -24,6 +24,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from mmooc.emails.exceptions import AudienceError
+
 ALL, GROUPED, SOLO, WANTING, GROUPS, ANSWER, TEST = (
     "all", "grouped", "solo", "wanting-group", "groups", "answer", "test")
 SIMPLE_KINDS = (ALL, GROUPED, SOLO, WANTING)
@@ -38,10 +40,6 @@ LABELS = {
 }
 MAX_TEST_ADDRESSES = 20
 QUESTION_ID = re.compile(r"^[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*$")
-
-
-class AudienceError(ValueError):
-    pass
 
 
 def parse_audience(value: Any, questions: list[dict] | None = None) -> dict:

@@ -217,7 +217,7 @@ def upsert(cohort: Cohort, data: EmailData, actor: Any) -> CourseEmail:
         wanted.save()
         return wanted
     if scheduling.is_locked(email):
-        raise scheduling.SchedulingError(f"The email {data.key} was already sent; it can no longer change.")
+        raise scheduling.ScheduleError(f"The email {data.key} was already sent; it can no longer change.")
     diff = _differences(email, wanted)
     for name in diff:
         attr = "module_id" if name == "module" else name

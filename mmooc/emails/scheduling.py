@@ -28,10 +28,12 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from mmooc.audit.log import record
+from mmooc.courses.models import Cohort
 from mmooc.emails import audience as audiences
 from mmooc.emails import templating, timing
+from mmooc.emails.exceptions import ScheduleError
 from mmooc.emails.models import CourseEmail
-from mmooc.emails.timing import Schedule, ScheduleError, parse_schedule  # noqa: F401 (re-exported)
+from mmooc.emails.timing import Schedule
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Message
 
@@ -41,10 +43,6 @@ STARTED = (Delivery.SENDING, Delivery.SENT, Delivery.DEFERRED, Delivery.FAILED, 
 PENDING = (Delivery.QUEUED, Delivery.SENDING, Delivery.DEFERRED)
 BATCH = 2000
 DEFAULT_TIME = time(9, 0)
-
-
-class SchedulingError(ValueError):
-    """The email cannot be scheduled or changed now; the message says why."""
 
 
 # ---------------------------------------------------------------- rendering
@@ -143,7 +141,7 @@ def compose_for(email: CourseEmail, *, tag: str = TAG) -> Message:
     text = footer(cohort.course)
     if tag == TAG:
         text = f"[Read this email on the web]({view_url(email)})\n\n{text}"
-    return outbox.compose(kind=Message.SUBSCRIBED, subject=subject, body=body, scope=f"cohort:{cohort.pk}",
+    return outbox.compose(kind=Message.SUBSCRIBED, subject=subject, body=body, scope=cohort.scope,
                           tag=tag, list_id=list_id(cohort), list_name=f"{cohort.course.title} ({cohort.slug})",
                           footer=text)
 
@@ -205,9 +203,9 @@ class Personalizer:
 
 
 def _group_values(cohort: Any) -> dict[int, dict[str, str]]:
-    from mmooc.groups.models import Membership, StudyGroup
+    from mmooc.groups.models import Membership, StudyGroup, active_through
 
-    sizes = dict(StudyGroup.objects.filter(cohort=cohort, memberships__left_at__isnull=True)
+    sizes = dict(StudyGroup.objects.filter(active_through("memberships"), cohort=cohort)
                  .annotate(n=Count("memberships")).values_list("pk", "n"))
     rows = (Membership.objects.active().filter(group__cohort=cohort)
             .values_list("learner_id", "group_id", "group__name", "group__address"))
@@ -291,9 +289,9 @@ def refresh_states(emails: QuerySet) -> None:
 def _check_schedulable(email: CourseEmail) -> None:
     found = problems(email)
     if found:
-        raise SchedulingError("Fix these first: " + " ".join(found))
+        raise ScheduleError("Fix these first: " + " ".join(found))
     if email.trigger:
-        raise SchedulingError("A welcome email is sent when each learner confirms; it is not scheduled.")
+        raise ScheduleError("A welcome email is sent when each learner confirms; it is not scheduled.")
 
 
 def _enqueue(email: CourseEmail, message: Message, learners: QuerySet, now: datetime | None = None) -> int:
@@ -320,7 +318,7 @@ def schedule(email: CourseEmail, actor: Any) -> int:
     with transaction.atomic():
         locked = CourseEmail.objects.select_for_update().get(pk=email.pk)
         if locked.state not in (CourseEmail.DRAFT, CourseEmail.CANCELLED):
-            raise SchedulingError(f"This email is already {locked.get_state_display().lower()}.")
+            raise ScheduleError(f"This email is already {locked.get_state_display().lower()}.")
         message = compose_for(email)
         count = _enqueue(email, message, audiences.recipients(email))
         email.message, email.state, email.updated_at = message, CourseEmail.SCHEDULED, timezone.now()
@@ -332,9 +330,9 @@ def schedule(email: CourseEmail, actor: Any) -> int:
 
 def _pending_message(email: CourseEmail) -> Message:
     if email.state != CourseEmail.SCHEDULED or not email.message_id:
-        raise SchedulingError("Only a scheduled email can be changed this way.")
+        raise ScheduleError("Only a scheduled email can be changed this way.")
     if is_locked(email):
-        raise SchedulingError("The first copies have already been sent: this email can no longer change.")
+        raise ScheduleError("The first copies have already been sent: this email can no longer change.")
     return email.message
 
 
@@ -382,7 +380,7 @@ def cancel(email: CourseEmail, actor: Any) -> int:
     """Stop the email; returns how many queued copies were cancelled."""
     with transaction.atomic():
         if email.state not in (CourseEmail.SCHEDULED, CourseEmail.SENDING, CourseEmail.DRAFT):
-            raise SchedulingError(f"This email is {email.get_state_display().lower()}: nothing to cancel.")
+            raise ScheduleError(f"This email is {email.get_state_display().lower()}: nothing to cancel.")
         count = outbox.cancel(email.message) if email.message_id else 0
         email.state, email.updated_at = CourseEmail.CANCELLED, timezone.now()
         email.save(update_fields=["state", "updated_at"])
@@ -400,7 +398,7 @@ def replace(email: CourseEmail, actor: Any) -> int:
     outbox.pause(message)
     if message.deliveries.filter(status__in=STARTED).exists():
         outbox.resume(message)
-        raise SchedulingError("The first copies have already been sent: this email can no longer change.")
+        raise ScheduleError("The first copies have already been sent: this email can no longer change.")
     with transaction.atomic():
         outbox.cancel(message)
         CourseEmail.objects.filter(pk=email.pk).update(state=CourseEmail.DRAFT, message=None)
@@ -415,15 +413,15 @@ def send_test(email: CourseEmail, actor: Any, address: str, learner: Any = None)
     """One copy to a staff address, as `learner` (or a sample learner) would receive it."""
     found = template_problems(email)
     if found:
-        raise SchedulingError("Fix these first: " + " ".join(found))
+        raise ScheduleError("Fix these first: " + " ".join(found))
     subject, body = render_email(email)
     values = sample_context(email, learner)
     try:
         delivery = outbox.send(to=address, subject=f"[Test] {subject}", body=body, context=values,
-                               kind=Message.TRANSACTIONAL, scope=f"cohort:{email.cohort_id}", tag=TEST_TAG,
+                               kind=Message.TRANSACTIONAL, scope=Cohort.scope_for(email.cohort_id), tag=TEST_TAG,
                                footer=footer(email.cohort.course))
     except outbox.OutboxError as exc:
-        raise SchedulingError(str(exc)) from None
+        raise ScheduleError(str(exc)) from None
     record(actor, "email.test-sent", email, f"Test copy of {email.subject!r} to {address}", to=address)
     return delivery
 
@@ -476,7 +474,7 @@ def send_welcome(learner: Any) -> int:
     """Queue the cohort's welcome email (or the built-in one) for a learner who just confirmed."""
     if learner.unsubscribed_at or outbox.is_suppressed(learner.email):
         return 0
-    scope = f"cohort:{learner.cohort_id}"
+    scope = Cohort.scope_for(learner.cohort_id)
     ref = str(learner.public_id)
     if Delivery.objects.filter(message__scope=scope, message__tag=WELCOME_TAG, ref=ref).exists():
         return 0
@@ -500,7 +498,7 @@ def _welcome_email(cohort: Any) -> CourseEmail:
     # The built-in welcome, kept as one message per cohort (an unsaved email renders it).
     email = CourseEmail(cohort=cohort, subject=DEFAULT_WELCOME_SUBJECT, body=default_welcome_body(),
                         trigger=CourseEmail.TRIGGER_WELCOME)
-    existing = (Message.objects.filter(scope=f"cohort:{cohort.pk}", tag=WELCOME_TAG, course_email__isnull=True)
+    existing = (Message.objects.filter(scope=cohort.scope, tag=WELCOME_TAG, course_email__isnull=True)
                 .exclude(state=Message.CANCELLED).order_by("-pk").first())
     email.message = existing
     return email
@@ -527,7 +525,7 @@ def duplicate(email: CourseEmail, actor: Any, cohort: Any = None, shift_days: in
 def copy_cohort(source: Any, target: Any, actor: Any) -> list[CourseEmail]:
     """Every email of one cohort as drafts in another, `at` dates moved by the start dates' gap."""
     if source.course_id != target.course_id:
-        raise SchedulingError("Emails can only be copied between cohorts of the same course.")
+        raise ScheduleError("Emails can only be copied between cohorts of the same course.")
     shift = (target.start_date - source.start_date).days
     with transaction.atomic():
         copies = [duplicate(e, actor, target, shift) for e in source.emails.order_by("pk")]
@@ -543,5 +541,5 @@ def withdraw(learner: Any) -> int:
     effect before the next send rather than after the last scheduled email.
     """
     return (Delivery.objects.filter(ref=str(learner.public_id), status__in=(Delivery.QUEUED, Delivery.DEFERRED),
-                                    message__scope=f"cohort:{learner.cohort_id}", message__tag=TAG)
+                                    message__scope=Cohort.scope_for(learner.cohort_id), message__tag=TAG)
             .update(status=Delivery.CANCELLED, updated_at=timezone.now()))

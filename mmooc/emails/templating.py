@@ -69,12 +69,6 @@ class Problem:
         return f"line {self.line}: {self.message}"
 
 
-class TemplateProblems(ValueError):
-    def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
-
-
 def placeholder(name: str) -> str:
     return "{{ " + name + " }}"
 

@@ -20,15 +20,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from mmooc.emails.exceptions import ScheduleError
 from mmooc.lib.timezones import local_datetime
 
 NOW, AT, RELATIVE, LOCAL = "now", "at", "relative", "local"
 _DAY = re.compile(r"^day\s+(-?\d{1,4})\s+at\s+(\d{1,2}):(\d{2})(\s+local)?$", re.IGNORECASE)
 _AT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})$")
-
-
-class ScheduleError(ValueError):
-    """A schedule written in a form we cannot read; the message says which forms work."""
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,7 @@ def _save(request: HttpRequest, email: CourseEmail, form: EmailForm, action: str
                 messages.success(request, f"Scheduled for {count:,} recipients.")
             else:
                 messages.success(request, "Saved.")
-    except scheduling.SchedulingError as exc:
+    except scheduling.ScheduleError as exc:
         if creating:  # the transaction was rolled back: the email does not exist
             email.pk, email._state.adding = None, True
         return _refused(request, email, form, f"Nothing was saved. {exc}")
@@ -253,7 +253,7 @@ def schedule_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpRes
     email = _action(request, cohort, public_id)
     try:
         count = scheduling.schedule(email, request.user)
-    except scheduling.SchedulingError as exc:
+    except scheduling.ScheduleError as exc:
         return _refuse(request, email, exc)
     return _done(request, email, f"Scheduled for {count:,} recipients.")
 
@@ -264,7 +264,7 @@ def cancel_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpRespo
     email = _action(request, cohort, public_id)
     try:
         count = scheduling.cancel(email, request.user)
-    except scheduling.SchedulingError as exc:
+    except scheduling.ScheduleError as exc:
         return _refuse(request, email, exc)
     return _done(request, email, f"Cancelled: {count:,} copies will not be sent.")
 
@@ -280,7 +280,7 @@ def test_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpRespons
         learner = email.cohort.learners.filter(email_key=request.POST["preview_as"].strip().lower()).first()
     try:
         scheduling.send_test(email, request.user, request.user.email, learner)
-    except scheduling.SchedulingError as exc:
+    except scheduling.ScheduleError as exc:
         return _refuse(request, email, exc)
     return _done(request, email, f"A test copy is on its way to {request.user.email}.")
 

@@ -84,7 +84,7 @@ def send_group_check(cohort: Cohort, actor: Any = None) -> GroupCheck:
         message = outbox.compose(
             kind=Message.SUBSCRIBED, subject=SUBJECT.format(course=course.title),
             body=BODY.format(course=welcome.safe_text(course.title), start=cohort.start_date.strftime("%-d %B %Y")),
-            scope=f"cohort:{cohort.pk}", tag="group-check", footer=welcome.footer(course))
+            scope=cohort.scope, tag="group-check", footer=welcome.footer(course))
         check.learner_count = outbox.enqueue(message, (
             outbox.Recipient(learner.email, _context(contexts, learner), ref=str(learner.public_id))
             for learner in asked(cohort).only("id", "email", "name", "public_id").iterator(chunk_size=2000)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from mmooc.audit.log import record
@@ -16,7 +16,7 @@ from mmooc.courses.models import Cohort
 from mmooc.groups import welcome
 from mmooc.groups.apply import eligible_learners
 from mmooc.groups.grouping import DAY, GroupingError
-from mmooc.groups.models import Membership, StudyGroup
+from mmooc.groups.models import Membership, StudyGroup, active_through
 from mmooc.learners.models import Learner
 from mmooc.lib.timezones import utc_offset_hours
 
@@ -58,7 +58,7 @@ def _language_rank(group: StudyGroup, learner: Learner) -> int:
 
 def groups_with_room(cohort: Cohort) -> list[StudyGroup]:
     sized = StudyGroup.objects.filter(cohort=cohort).annotate(
-        size=Count("memberships", filter=Q(memberships__left_at__isnull=True)))
+        size=Count("memberships", filter=active_through("memberships")))
     return [g for g in sized if g.size < g.capacity]
 
 
@@ -96,7 +96,7 @@ def leave(learner: Learner) -> Membership | None:
 
 def _end(membership: Membership) -> None:
     membership.left_at = timezone.now()
-    Membership.objects.filter(pk=membership.pk, left_at__isnull=True).update(left_at=membership.left_at)
+    Membership.objects.active().filter(pk=membership.pk).update(left_at=membership.left_at)
 
 
 def move(learner: Learner, group: StudyGroup, actor: Any) -> Membership:
@@ -104,7 +104,7 @@ def move(learner: Learner, group: StudyGroup, actor: Any) -> Membership:
     if group.cohort_id != learner.cohort_id:
         raise GroupingError(f"{group.name} belongs to another cohort than {learner.email}.")
     with transaction.atomic():
-        current = Membership.objects.select_for_update().filter(learner=learner, left_at__isnull=True).first()
+        current = Membership.objects.active().select_for_update().filter(learner=learner).first()
         if current is not None and current.group_id == group.pk:
             return current
         if current is not None:

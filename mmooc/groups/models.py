@@ -61,8 +61,11 @@ class MembershipQuerySet(models.QuerySet):
     def active(self) -> MembershipQuerySet:
         return self.filter(left_at__isnull=True)
 
-    def of_cohort(self, cohort: Cohort) -> MembershipQuerySet:
-        return self.filter(group__cohort=cohort)
+
+
+def active_through(relation: str) -> models.Q:
+    """Active memberships seen from a related model: `active_through("memberships")` on StudyGroup."""
+    return models.Q(**{f"{relation}__left_at__isnull": True})
 
 
 class Membership(models.Model):

@@ -145,7 +145,7 @@ def _language_line(group: StudyGroup) -> str:
 
 
 def _message_fields(group: StudyGroup, course: Course, subject: str, body: str, tag: str) -> dict[str, Any]:
-    return {"kind": Message.SUBSCRIBED, "subject": subject, "body": body, "scope": f"cohort:{group.cohort_id}",
+    return {"kind": Message.SUBSCRIBED, "subject": subject, "body": body, "scope": Cohort.scope_for(group.cohort_id),
             "tag": tag, "reply_to": group.address, "list_id": group.list_id, "list_name": group.name,
             "footer": footer(course)}
 

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.lists.links import archive_url, list_info
 from mmooc.lists.models import Digest, Post
@@ -71,7 +72,7 @@ def _queue(group: StudyGroup, day: date, posts: list[Post]):
     n = len(posts)
     message = outbox.compose(
         kind=Message.SUBSCRIBED, subject=f"{group.name} digest for {day:%B} {day.day}: {n} post{'s' * (n != 1)}",
-        body=digest_body(group, posts), scope=f"cohort:{group.cohort_id}", tag="digest",
+        body=digest_body(group, posts), scope=Cohort.scope_for(group.cohort_id), tag="digest",
         reply_to=f"{group.name} <{info.address}>", list_id=info.list_id, list_name=info.name,
         footer=" · ".join(p for p in (course.organizer_name, course.postal_line) if p))
     recipients = member_recipients(group, delivery=Membership.DIGEST)

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners.models import Learner, email_key
 from mmooc.lists import inbound as checks
@@ -284,7 +285,7 @@ def _queue_copies(group: StudyGroup, author: Learner, author_name: str, post: ch
     info = list_info(group)
     copy = build_copy(raw, subject=post.subject, author_name=author_name, author_address=author.email,
                       info=info, now=now)
-    message = outbox.compose_raw(raw=copy, scope=f"cohort:{group.cohort_id}", tag="relay",
+    message = outbox.compose_raw(raw=copy, scope=Cohort.scope_for(group.cohort_id), tag="relay",
                                  list_id=info.list_id, list_name=info.name,
                                  shown=(shown_address(author_label(author_name, info.name), info.address),
                                         tag_subject(post.subject, info.tag)))
@@ -365,7 +366,7 @@ def send_notice(group: StudyGroup, reason: str, to: str, subject: str, message_i
         with transaction.atomic():
             Notice.objects.create(address=email_key(to)[:254], day=day)
             outbox.send(to=to, subject=f"Your message to {group.name} was not sent", body=body,
-                        scope=f"cohort:{group.cohort_id}", tag="list-notice", headers=headers)
+                        scope=Cohort.scope_for(group.cohort_id), tag="list-notice", headers=headers)
     except IntegrityError:
         return False  # already told today
     except outbox.OutboxError as exc:

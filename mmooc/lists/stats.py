@@ -9,7 +9,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from mmooc.courses.models import Cohort
-from mmooc.groups.models import StudyGroup
+from mmooc.groups.models import StudyGroup, active_through
 from mmooc.lists.models import Post
 
 QUIET_DAYS = 7
@@ -33,7 +33,7 @@ def group_stats(cohort: Cohort, *, quiet_days: int = QUIET_DAYS, weeks: int = WE
     """
     now = now or timezone.now()
     groups = list(StudyGroup.objects.filter(cohort=cohort).order_by("number").annotate(
-        members=Count("memberships", filter=Q(memberships__left_at__isnull=True))))
+        members=Count("memberships", filter=active_through("memberships"))))
     windows = [(now - timedelta(weeks=weeks - i), now - timedelta(weeks=weeks - i - 1)) for i in range(weeks)]
     buckets = {f"w{i}": Count("id", filter=Q(received_at__gte=a, received_at__lt=b))
                for i, (a, b) in enumerate(windows)}

@@ -36,6 +36,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from mmooc.lib.mailheaders import HeaderError
+from mmooc.mailer.exceptions import EngineBusy
 from mmooc.mailer.models import Delivery, EngineLock, Message, RateBucket, Suppression
 from mmooc.mailer.render import Prepared, PreparedRaw, prepare
 from mmooc.mailer.transports import PERMANENT, SENT, TRANSIENT, Job, Result, Transport, for_config
@@ -84,13 +85,6 @@ def _due() -> bool:
     return Delivery.objects.filter(status__in=(Delivery.QUEUED, Delivery.DEFERRED), not_before__lte=timezone.now(),
                                    message__state=Message.ACTIVE).exists()
 
-
-class EngineError(Exception):
-    """The engine cannot run as configured."""
-
-
-class EngineBusy(EngineError):
-    pass
 
 
 # --- the shared rate limit ----------------------------------------------------------------

@@ -30,15 +30,12 @@ from django.utils import timezone
 from mmooc.lib import mailheaders
 from mmooc.lib.mailheaders import HeaderError
 from mmooc.lib.mailrender import PLACEHOLDER, UNSUBSCRIBE_VAR
+from mmooc.mailer.exceptions import OutboxError
 from mmooc.mailer.models import Delivery, Message, Suppression
 from mmooc.mailer.verp import (  # noqa: F401  (re-exported for the bounce handler)
     delivery_from_bounce_address,
     make_bounce_address,
 )
-
-
-class OutboxError(ValueError):
-    """A message or recipient the outbox refuses; the text says why, for an organizer."""
 
 
 @dataclass(frozen=True)

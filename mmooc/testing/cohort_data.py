@@ -100,7 +100,7 @@ def _post(group: StudyGroup, subject: str, when: datetime, body: str = "Hello") 
 
 def _mail(cohort: Cohort, learners: list[Learner],
           now: datetime) -> tuple[CourseEmail, Message, list[Delivery]]:
-    message = Message.objects.create(kind=Message.SUBSCRIBED, scope=f"cohort:{cohort.pk}",
+    message = Message.objects.create(kind=Message.SUBSCRIBED, scope=cohort.scope,
                                      tag="course-email", from_email="team@course.example.org",
                                      subject="Week 1")
     email = CourseEmail.objects.create(cohort=cohort, subject="Week 1", body="Hello",
@@ -123,7 +123,7 @@ def _mail(cohort: Cohort, learners: list[Learner],
                                    from_email="team@course.example.org", subject="Other")
     Delivery.objects.create(message=other, recipient="stranger@example.org", status=Delivery.SENT,
                             rfc_message_id="<other@course.example.org>")
-    confirmation = Message.objects.create(kind=Message.TRANSACTIONAL, scope=f"cohort:{cohort.pk}",
+    confirmation = Message.objects.create(kind=Message.TRANSACTIONAL, scope=cohort.scope,
                                           tag="confirmation", from_email="team@course.example.org",
                                           subject="Confirm")
     Delivery.objects.bulk_create([

@@ -122,7 +122,7 @@ def _email_with_queued_copies(n):
 
     cohort = testing.make_cohort()
     message = outbox.compose(kind="transactional", subject="Week 1", body="Hello {{ name }}",
-                             scope=f"cohort:{cohort.pk}", tag="course-email")
+                             scope=cohort.scope, tag="course-email")
     outbox.enqueue(message, [outbox.Recipient(f"learner{i}@example.org", {"name": f"L{i}"})
                              for i in range(n)])
     return CourseEmail.objects.create(cohort=cohort, subject="Week 1", body="Hello", audience={"kind": "all"},

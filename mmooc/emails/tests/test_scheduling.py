@@ -113,7 +113,7 @@ def test_it_stores_only_the_values_the_email_uses(cohort, organizer):
 
 def test_it_refuses_an_email_with_a_template_error(cohort, organizer):
     email = _email(cohort, body="Hi\n{% if module.title %}\nno end")
-    with pytest.raises(scheduling.SchedulingError, match="line 2"):
+    with pytest.raises(scheduling.ScheduleError, match="line 2"):
         scheduling.schedule(email, organizer)
     email.refresh_from_db()
     assert email.state == CourseEmail.DRAFT and email.message is None
@@ -122,7 +122,7 @@ def test_it_refuses_an_email_with_a_template_error(cohort, organizer):
 def test_it_refuses_to_schedule_twice(cohort, organizer):
     email = _email(cohort)
     scheduling.schedule(email, organizer)
-    with pytest.raises(scheduling.SchedulingError, match="already scheduled"):
+    with pytest.raises(scheduling.ScheduleError, match="already scheduled"):
         scheduling.schedule(email, organizer)
 
 
@@ -158,7 +158,7 @@ def test_it_refuses_to_reschedule_once_a_copy_left(cohort, organizer):
     with time_machine.travel(datetime(2027, 3, 14, 21, 0, tzinfo=UTC), tick=False):
         drain()
     assert scheduling.is_locked(email)
-    with pytest.raises(scheduling.SchedulingError, match="already been sent"):
+    with pytest.raises(scheduling.ScheduleError, match="already been sent"):
         scheduling.reschedule(email, organizer, Schedule(RELATIVE, day=9, time=time(9)))
     assert scheduling.refresh_state(email) == CourseEmail.SENDING
 

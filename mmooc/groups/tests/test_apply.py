@@ -130,7 +130,7 @@ def test_it_sends_each_group_one_welcome_message_for_all_its_members(cohort):
         members = set(group.memberships.values_list("learner__email", flat=True))
         assert set(message.deliveries.values_list("recipient", flat=True)) == members
         assert (message.kind, message.scope, message.reply_to) == (
-            Message.SUBSCRIBED, f"cohort:{cohort.pk}", group.address)
+            Message.SUBSCRIBED, cohort.scope, group.address)
         assert message.list_id == group.address.replace("@", ".")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mmooc import testing
+from mmooc.courses.models import Cohort
 from mmooc.learners.models import Learner, Unsubscribe
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Message, Suppression
@@ -22,7 +23,7 @@ def learner():
 def test_a_provider_unsubscribe_stops_course_mail_for_the_delivery_cohort(learner):
     other = make_learner(make_cohort(), "ada@example.org")
     delivery = outbox.send(to=learner.email, subject="Week 1", body="Hi", ref=str(learner.public_id),
-                           scope=f"cohort:{learner.cohort_id}", tag="course-email")
+                           scope=Cohort.scope_for(learner.cohort_id), tag="course-email")
     unsubscribed.send(sender=Message, address="ADA@example.org", delivery=delivery, source="mailgun")
     learner.refresh_from_db()
     other.refresh_from_db()

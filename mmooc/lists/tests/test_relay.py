@@ -7,6 +7,7 @@ import time_machine
 from django.utils import timezone
 
 from mmooc import testing
+from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership
 from mmooc.learners.models import Learner
 from mmooc.lib.env import parse_email_url
@@ -34,7 +35,7 @@ def post_to(group, raw=None, sender="alice@example.org", **kw):
 def copies(group):
     """What each member would receive: the rendered bytes of every relayed copy, by address."""
     engine.drain()
-    rows = Delivery.objects.filter(message__tag="relay", message__scope=f"cohort:{group.cohort_id}")
+    rows = Delivery.objects.filter(message__tag="relay", message__scope=Cohort.scope_for(group.cohort_id))
     return {d.recipient: message_from_bytes(bytes(d.stored), policy=policy.default) for d in rows}
 
 

@@ -110,7 +110,7 @@ class Command(BaseCommand):
                     count = scheduling.replace(email, ACTOR)
                 else:
                     count = scheduling.schedule(email, ACTOR)
-        except scheduling.SchedulingError as exc:
+        except scheduling.ScheduleError as exc:
             raise CommandError(str(exc)) from None
         times = scheduling.first_and_last(email)
         when = f", from {times[0]:%Y-%m-%d %H:%M} to {times[1]:%Y-%m-%d %H:%M} UTC" if times else ""
@@ -168,6 +168,6 @@ class Command(BaseCommand):
         email = self.email(options["email"])
         try:
             count = scheduling.cancel(email, ACTOR)
-        except scheduling.SchedulingError as exc:
+        except scheduling.ScheduleError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"Cancelled {email.public_id.hex[:8]}: {count:,} copies will not be sent.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -12,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from mmooc.courses.models import Cohort
 from mmooc.learners import mail, validation
 from mmooc.learners.models import Learner, email_key
 from mmooc.learners.signals import learner_confirmed
+from mmooc.lib import bulk
 
 CHUNK = 2000
 MAX_ROWS = 500_000
@@ -213,31 +213,18 @@ class Imported:
         return self.name.split()[0] if self.name.strip() else ""
 
 
-_COLUMNS = ["public_id", "cohort_id", "email", "email_key", "name", "timezone", "country", "language",
-            "wants_group", "answers", "state", "source", "signed_up_at", "confirmed_at"]
+_FIELDS = ["public_id", "cohort", "email", "email_key", "name", "timezone", "country", "language",
+           "wants_group", "answers", "state", "source", "signed_up_at", "confirmed_at"]
 
 
 def _insert(rows: list[Row], imported: list[Imported], cohort: Cohort, state: str, now: datetime) -> None:
-    """One multi-row statement per chunk: model instances would cost more than the database."""
-    ops = connection.ops
-    uuid_field = Learner._meta.get_field("public_id")
-    stamp = ops.adapt_datetimefield_value(now)
-    confirmed = stamp if state == Learner.CONFIRMED else None
-    params = [
-        (uuid_field.get_db_prep_value(item.public_id, connection), cohort.pk, row.email, email_key(row.email),
-         row.name, row.timezone, validation.country_for_zone(row.timezone), row.language, row.wants_group,
-         json.dumps(row.answers), state, Learner.SIGNUP_IMPORT, stamp, confirmed)
-        for row, item in zip(rows, imported, strict=True)
-    ]
-    table = Learner._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
-                for values in params:
-                    copy.write_row(values)
-            return
-        placeholders = ", ".join(["%s"] * len(_COLUMNS))
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES ({placeholders})", params)
+    """One bulk statement per chunk: model instances would cost more than the database."""
+    confirmed = now if state == Learner.CONFIRMED else None
+    bulk.insert(Learner, _FIELDS, (
+        (item.public_id, cohort.pk, row.email, email_key(row.email), row.name, row.timezone,
+         validation.country_for_zone(row.timezone), row.language, row.wants_group, row.answers, state,
+         Learner.SIGNUP_IMPORT, now, confirmed)
+        for row, item in zip(rows, imported, strict=True)))
 
 
 def _announce(public_ids: list[uuid.UUID]) -> None:

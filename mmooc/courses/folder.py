@@ -23,7 +23,7 @@ from django.utils.text import slugify
 
 from mmooc.courses.models import Course, Module, Resource
 from mmooc.lib import folderfiles as ff
-from mmooc.lib.folderfiles import SLUG, File, ImportReport
+from mmooc.lib.folderfiles import SLUG, File, ImportReport, Map, Seq
 
 COURSE_FILE = "course.yaml"
 COURSE_KEYS = {"slug", "title", "summary", "description", "faq", "questions", "group_size",
@@ -47,13 +47,13 @@ class ModuleData:
     resources: list[dict[str, Any]]
 
 
-def read_course(root: Path, problems: list[str]) -> dict:
+def read_course(root: Path, problems: list[str]) -> dict[str, Any]:
     f = File(COURSE_FILE, problems)
     text = ff.text(root, COURSE_FILE, f)
     data = f.load(text) if text is not None else None
     if data is None:
         return {}
-    if not isinstance(data, dict):
+    if not isinstance(data, Map):
         f.error(0, "expected settings such as 'title: …', one per line")
         return {}
     ff.unknown_keys(data, COURSE_KEYS, f)
@@ -74,16 +74,16 @@ def read_course(root: Path, problems: list[str]) -> dict:
     return course
 
 
-def _faq(data: dict, f: File) -> list[dict]:
+def _faq(data: Map, f: File) -> list[dict[str, Any]]:
     items = data.get("faq")
     if not items:
         return []
-    if not isinstance(items, list):
+    if not isinstance(items, Seq):
         f.error(data.lines["faq"], "faq: expected a list of question: / answer: pairs")
         return []
     faq = []
     for item, line in zip(items, items.lines, strict=True):
-        if not isinstance(item, dict):
+        if not isinstance(item, Map):
             f.error(line, "faq: each entry needs question: and answer:")
             continue
         ff.unknown_keys(item, {"question", "answer"}, f, " in faq")
@@ -92,16 +92,16 @@ def _faq(data: dict, f: File) -> list[dict]:
     return faq
 
 
-def _questions(data: dict, f: File) -> list[dict]:
+def _questions(data: Map, f: File) -> list[dict[str, Any]]:
     items = data.get("questions")
     if not items:
         return []
-    if not isinstance(items, list):
+    if not isinstance(items, Seq):
         f.error(data.lines["questions"], "questions: expected a list of signup questions")
         return []
     questions, seen = [], set()
     for item, line in zip(items, items.lines, strict=True):
-        if not isinstance(item, dict):
+        if not isinstance(item, Map):
             f.error(line, "questions: each question needs id:, label: and type:")
             continue
         ff.unknown_keys(item, QUESTION_KEYS, f, " in a question")
@@ -124,19 +124,21 @@ def _questions(data: dict, f: File) -> list[dict]:
     return questions
 
 
-def _links(data: dict, f: File) -> dict:
-    links = data.get("links") or {}
-    if not isinstance(links, dict):
+def _links(data: Map, f: File) -> dict[str, Any]:
+    links = data.get("links")
+    if not links:
+        return {}
+    if not isinstance(links, Map):
         f.error(data.lines["links"], "links: expected name: address pairs, e.g. forum: https://…")
         return {}
     return {str(k): ff.url(v, f, links.lines[k], f"links: {k}") for k, v in links.items()}
 
 
-def _organizer(data: dict, f: File) -> dict:
+def _organizer(data: Map, f: File) -> dict[str, Any]:
     org = data.get("organizer")
     if not org:
         return {"organizer_name": "", "organizer_email": "", "postal_line": ""}
-    if not isinstance(org, dict):
+    if not isinstance(org, Map):
         f.error(data.lines["organizer"], "organizer: expected name:, email: and postal:")
         return {}
     ff.unknown_keys(org, ORGANIZER_KEYS, f, " in organizer")
@@ -192,16 +194,16 @@ def _read_module(root: Path, name: str, number: int, f: File) -> ModuleData | No
     return ModuleData(number, f.name, title, body.strip(), release_day or 0, resources)
 
 
-def _resources(data: dict, f: File) -> list[dict]:
+def _resources(data: Map, f: File) -> list[dict[str, Any]]:
     items = data.get("resources")
     if not items:
         return []
-    if not isinstance(items, list):
+    if not isinstance(items, Seq):
         f.error(data.lines["resources"], "resources: expected a list")
         return []
     resources = []
     for item, line in zip(items, items.lines, strict=True):
-        if not isinstance(item, dict):
+        if not isinstance(item, Map):
             f.error(line, "resources: each resource needs title: and url:")
             continue
         ff.unknown_keys(item, RESOURCE_KEYS, f, " in a resource")
@@ -224,7 +226,7 @@ COURSE_FIELDS = ["title", "summary", "description", "group_intro", "group_size",
                  "links", "organizer_name", "organizer_email", "postal_line"]
 
 
-def apply_course(data: dict, report: ImportReport) -> Course:
+def apply_course(data: dict[str, Any], report: ImportReport) -> Course:
     course = Course.objects.filter(slug=data["slug"]).first()
     if course is None:
         course = Course.objects.create(slug=data["slug"], **{k: data[k] for k in COURSE_FIELDS})
@@ -267,7 +269,7 @@ def apply_modules(course: Course, modules: list[ModuleData], report: ImportRepor
     return result
 
 
-def _resource_row(r: dict) -> tuple:
+def _resource_row(r: dict[str, Any]) -> tuple[Any, ...]:
     return (r["title"], r["url"], r["kind"], r["minutes"], r["download_url"])
 
 
@@ -275,12 +277,12 @@ def _resource_rows(resources: Any) -> list[tuple]:
     return [(r.title, r.url, r.kind, r.minutes, r.download_url) for r in resources]
 
 
-def _set_resources(module: Module, resources: list[dict]) -> None:
+def _set_resources(module: Module, resources: list[dict[str, Any]]) -> None:
     module.resources.all().delete()
     Resource.objects.bulk_create(Resource(module=module, position=i, **r) for i, r in enumerate(resources, 1))
 
 
-def course_data(course: Course) -> dict:
+def course_data(course: Course) -> dict[str, Any]:
     data: dict[str, Any] = {"slug": course.slug, "title": course.title}
     for key in ("summary", "description"):
         if getattr(course, key):
@@ -300,7 +302,7 @@ def course_data(course: Course) -> dict:
     return data
 
 
-def module_data(module: Module) -> dict:
+def module_data(module: Module) -> dict[str, Any]:
     resources = []
     for r in module.resources.all():
         item: dict[str, Any] = {"title": r.title, "url": r.url, "kind": r.kind}

@@ -191,7 +191,9 @@ def email_files(cohort: Cohort) -> list[tuple[str, dict[str, Any], str]]:
         if email.trigger:
             front["trigger"] = email.trigger
         else:
-            front["schedule"] = scheduling.email_schedule(email).text()
+            schedule = scheduling.email_schedule(email)
+            assert schedule is not None, "an email without a trigger has a schedule"
+            front["schedule"] = schedule.text()
         files.append((f"{email.key or 'email-' + email.public_id.hex[:8]}.md", front, email.body))
     return files
 

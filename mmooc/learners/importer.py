@@ -173,7 +173,7 @@ def _row(line: int, values: list[str], width: int, mapping: dict[int, str], coho
         return None
 
 
-def _field(label: str, check, value):  # noqa: ANN001, ANN202 - small adapter
+def _field(label: str, check, value):  # small adapter
     try:
         return check(value)
     except ValidationError as exc:

@@ -275,7 +275,7 @@ def purge_unconfirmed(now: datetime | None = None) -> int:
     return removed + waiting
 
 
-def join_waitlist(course, address: str) -> WaitlistEntry:  # noqa: ANN001 - a Course
+def join_waitlist(course, address: str) -> WaitlistEntry:  # a Course
     with transaction.atomic():
         entry, _ = WaitlistEntry.objects.get_or_create(
             course=course, email_key=email_key(address), defaults={"email": address})

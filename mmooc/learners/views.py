@@ -130,9 +130,9 @@ def _landing_ctx(cohort: Cohort) -> dict[str, Any]:
         module.minutes = sum(r.minutes or 0 for r in module.resources.all())
     return {
         "course": course, "cohort": cohort, "modules": modules, "phase": cohort.phase(),
-        "description": mark_safe(markdown_to_html(course.description)),  # noqa: S308 - sanitized by nh3
+        "description": mark_safe(markdown_to_html(course.description)),  # sanitized by nh3
         "faq": [{"question": item.get("question", ""),
-                 "answer": mark_safe(markdown_to_html(item.get("answer", "")))}  # noqa: S308 - sanitized
+                 "answer": mark_safe(markdown_to_html(item.get("answer", "")))}  # sanitized
                 for item in course.faq if isinstance(item, dict)],
         "counts": signup_counts(cohort), "zones": sorted(available_zones()),
         "legacy_zones": LEGACY_NAMES,

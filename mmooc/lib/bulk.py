@@ -22,9 +22,9 @@ Convert = Callable[[Any], Any] | None
 
 def insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Insert `rows` (one value per field, in order) into the model's table; returns the count."""
-    columns = [model._meta.get_field(name) for name in fields]
+    columns = [_field(model, name) for name in fields]
     converters = [_converter(field) for field in columns]
-    names = ", ".join(connection.ops.quote_name(field.column) for field in columns)
+    names = ", ".join(connection.ops.quote_name(str(field.column)) for field in columns)
     table = connection.ops.quote_name(model._meta.db_table)
     converted = _converted(rows, converters)
     with connection.cursor() as cursor:
@@ -50,7 +50,13 @@ def _converted(rows: Iterable[Sequence[Any]], converters: list[Convert]) -> Iter
              for value, convert in zip(row, converters, strict=True)] for row in rows)
 
 
-def _converter(field: models.Field) -> Convert:
+def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field), f"{name} is a relation's other side, not a column"
+    return field
+
+
+def _converter(field: models.Field[Any, Any]) -> Convert:
     if isinstance(field, models.JSONField):
         return json.dumps
     if isinstance(field, models.ForeignKey):

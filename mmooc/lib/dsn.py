@@ -126,7 +126,7 @@ def _status_blocks(part: Message) -> list[Message]:
         part["Content-Transfer-Encoding"] = encoding
         part.set_payload(text)
     body = part.get_payload(decode=True) or b""
-    return _blocks_from_text(body.decode("utf-8", "replace"))
+    return _blocks_from_text(body.decode("utf-8", "replace") if isinstance(body, bytes) else "")
 
 
 def _read_status(part: Message, report: Report) -> None:
@@ -154,7 +154,8 @@ def _returned_message_id(part: Message) -> str:
         inner = inner[0] if isinstance(inner, list) and inner else inner
         return clean(inner.get("Message-ID"), 255) if isinstance(inner, Message) else ""
     body = part.get_payload(decode=True) or b""
-    headers = HeaderParser(policy=policy.compat32).parsestr(body.decode("utf-8", "replace"))
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else ""
+    headers = HeaderParser(policy=policy.compat32).parsestr(text)
     return clean(headers.get("Message-ID"), 255)
 
 
@@ -188,7 +189,7 @@ def _read(raw: bytes, report: Report) -> None:
     report.subject = clean(msg.get("Subject"), 200)
     report.sender = clean(msg.get("From"), 200)
     report.is_dsn = (msg.get_content_type() == "multipart/report"
-                     and msg.get_param("report-type", "").lower() == "delivery-status")
+                     and str(msg.get_param("report-type", "")).lower() == "delivery-status")
     report.auto_reply = _is_auto_reply(msg)
     _walk(msg, report)
     if not report.is_dsn and report.recipients:
@@ -200,7 +201,7 @@ def parse(raw: bytes) -> Report:
     report = Report()
     try:
         _read(raw, report)
-    except Exception as exc:  # noqa: BLE001 - hostile input must not stop bounce handling
+    except Exception as exc:  # hostile input must not stop bounce handling
         report.problems.append(f"unreadable: {type(exc).__name__}")
         report.recipients = [r for r in report.recipients if r.final_recipient]
     return report

@@ -73,7 +73,7 @@ def _source_id(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()[:40]
 
 
-def _summary(report: dsn.Report) -> dict:
+def _summary(report: dsn.Report) -> dict[str, object]:
     return {"is_dsn": report.is_dsn, "reporting_mta": report.reporting_mta,
             "envelope_id": report.envelope_id, "message_id": report.message_id,
             "subject": report.subject, "from": report.sender, "problems": report.problems[:10]}

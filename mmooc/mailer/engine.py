@@ -36,7 +36,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from mmooc.lib.mailheaders import HeaderError
-from mmooc.mailer.exceptions import EngineBusy
+from mmooc.mailer.exceptions import EngineBusy as EngineBusy
 from mmooc.mailer.models import Delivery, EngineLock, Message, RateBucket, Suppression
 from mmooc.mailer.render import Prepared, PreparedRaw, prepare
 from mmooc.mailer.transports import PERMANENT, SENT, TRANSIENT, Job, Result, Transport, for_config
@@ -195,7 +195,7 @@ def claim(limit: int, lease: timedelta = LEASE, *, expired: bool = False) -> lis
 
 def retry_delay(attempts: int) -> float:
     """Exponential backoff with jitter, so retries of one outage spread out."""
-    return min(RETRY_BASE * 2 ** max(0, attempts - 1), RETRY_MAX) * random.uniform(0.5, 1.5)
+    return float(min(RETRY_BASE * 2 ** max(0, attempts - 1), RETRY_MAX) * random.uniform(0.5, 1.5))
 
 
 _SET_DONE = ", lease_until = NULL, updated_at = %s WHERE id = %s AND status = 'sending'"

@@ -175,7 +175,7 @@ class Incoming:
     recipient: str
     message_id: str
     description: str
-    raw: dict
+    raw: dict[str, Any]
     verdict: str
     occurred_at: datetime
 

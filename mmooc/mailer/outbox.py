@@ -30,7 +30,7 @@ from django.utils import timezone
 from mmooc.lib import mailheaders
 from mmooc.lib.mailheaders import HeaderError
 from mmooc.lib.mailrender import PLACEHOLDER, UNSUBSCRIBE_VAR
-from mmooc.mailer.exceptions import OutboxError
+from mmooc.mailer.exceptions import OutboxError as OutboxError
 from mmooc.mailer.models import Delivery, Message, Suppression
 from mmooc.mailer.verp import (  # noqa: F401  (re-exported for the bounce handler)
     delivery_from_bounce_address,
@@ -94,8 +94,8 @@ def compose_many(messages: Iterable[Mapping[str, Any]]) -> list[Message]:
 def _fresh(message: Message) -> Message:
     """Mark a message just written inside a transaction: until that transaction ends no one
     else can see it, so its first deliveries need no check for rows added meanwhile."""
-    message._outbox_fresh = connection.in_atomic_block
-    if message._outbox_fresh:
+    message._outbox_fresh = connection.in_atomic_block  # type: ignore[attr-defined]  # a mark only this module reads
+    if connection.in_atomic_block:
         transaction.on_commit(lambda: setattr(message, "_outbox_fresh", False))  # visible from then on
     return message
 
@@ -202,7 +202,7 @@ _MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNOREC
 
 def _raw_message_id(message: Message) -> str:
     """The Message-ID header of a raw message, unfolded (every copy of a relayed post keeps it)."""
-    raw = bytes(message.raw)
+    raw = bytes(message.raw or b"")
     end = _HEAD_END.search(raw)
     found = _MESSAGE_ID.search(raw, 0, end.start() if end else len(raw))
     if found is None:
@@ -220,7 +220,11 @@ def used_names(message: Message) -> set[str] | None:
     return names
 
 
-def _rows(message: Message, recipients: Iterable[Recipient]) -> list[tuple]:
+# One delivery row: address, context JSON, ref, not_before (None: now), Message-ID.
+Row = tuple[str, str, str, datetime | None, str]
+
+
+def _rows(message: Message, recipients: Iterable[Recipient]) -> list[Row]:
     """(address, context JSON, ref, not_before or None, Message-ID) per distinct recipient.
 
     A recipient's context is stored with only the values the message uses: a course email's
@@ -232,7 +236,7 @@ def _rows(message: Message, recipients: Iterable[Recipient]) -> list[tuple]:
     fixed_id = _raw_message_id(message) if message.raw is not None else ""
     ids = message_ids(message)
     dumps = json.dumps
-    rows: dict[str, tuple] = {}
+    rows: dict[str, Row] = {}
     for r in recipients:
         address = normalize_address(r.address)
         _check_recipient(message, r, header_names, needs_url)
@@ -269,17 +273,17 @@ def enqueue_one(message: Message, recipient: Recipient) -> bool:
     _check_recipient(message, recipient, _header_names(message), message.kind == Message.SUBSCRIBED)
     used = used_names(message)
     context = dict(recipient.context) if used is None else {k: v for k, v in recipient.context.items() if k in used}
-    now = timezone.now()
-    not_before = recipient.not_before or now
+    now: Any = timezone.now()
+    not_before: Any = recipient.not_before or now
     if connection.vendor != "postgresql":
-        now, not_before = connection.ops.adapt_datetimefield_value(now), connection.ops.adapt_datetimefield_value(
-            not_before)
+        adapt = connection.ops.adapt_datetimefield_value
+        now, not_before = adapt(now), adapt(not_before)
     stored = Delivery._meta.get_field("context").get_db_prep_save(context, connection)
     with connection.cursor() as cursor:
         cursor.execute(_ONE_SQL, [address, stored, recipient.ref[:64], Delivery.QUEUED, not_before,
                                   _message_id(message), now,
                                   message.pk, Message.ACTIVE, message.scope, message.tag])
-        added = cursor.rowcount == 1
+        added: bool = cursor.rowcount == 1
     if added:
         transaction.on_commit(_wake_engine)
     return added
@@ -321,7 +325,7 @@ def enqueue_many(pairs: Iterable[tuple[Message, Iterable[Recipient]]]) -> int:
     The same rules as `enqueue`, per message; any bad recipient or cancelled message refuses
     the whole call before anything is written.
     """
-    batch: list[tuple[Message, list[tuple]]] = []
+    batch: list[tuple[Message, list[Row]]] = []
     for message, recipients in pairs:
         if message.state == Message.CANCELLED:
             raise OutboxError("This message was cancelled; compose a new one")
@@ -356,18 +360,18 @@ _ONE_SQL = (f"INSERT INTO mailer_delivery ({_COLUMNS}) "
             "ON CONFLICT (message_id, recipient) DO NOTHING")
 
 
-def _insert_postgres(message: Message, rows: list[tuple]) -> int:
+def _insert_postgres(message: Message, rows: list[Row]) -> int:
     """COPY: straight into the outbox for a message's first recipients (the fan-out case),
     else through a temporary table and INSERT … ON CONFLICT DO NOTHING."""
     return _insert_postgres_many([(message, rows)])
 
 
-def _insert_postgres_many(batch: list[tuple[Message, list[tuple]]]) -> int:
+def _insert_postgres_many(batch: list[tuple[Message, list[Row]]]) -> int:
     import psycopg  # only with PostgreSQL
 
     fresh = connection.in_atomic_block and all(getattr(m, "_outbox_fresh", False) for m, _ in batch)
     for message, _ in batch:
-        message._outbox_fresh = False  # a second call may repeat addresses of the first
+        message._outbox_fresh = False  # type: ignore[attr-defined]  # a second call may repeat addresses of the first
     if fresh:
         return _copy_many(batch, "mailer_delivery")  # the relay's case: one round trip, no savepoint
     if not Delivery.objects.filter(message__in=[m.pk for m, _ in batch]).exists():
@@ -388,10 +392,10 @@ def _insert_postgres_many(batch: list[tuple[Message, list[tuple]]]) -> int:
         _copy_many(batch, "mailer_enqueue")
         cursor.execute(f"INSERT INTO mailer_delivery ({_COLUMNS}) SELECT {_COLUMNS} FROM mailer_enqueue "
                        "ON CONFLICT (message_id, recipient) DO NOTHING")
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
 
-def _copy_many(batch: list[tuple[Message, list[tuple]]], table: str) -> int:
+def _copy_many(batch: list[tuple[Message, list[Row]]], table: str) -> int:
     now = timezone.now()
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as copy:
         for message, rows in batch:
@@ -401,26 +405,26 @@ def _copy_many(batch: list[tuple[Message, list[tuple]]], table: str) -> int:
     return sum(len(rows) for _, rows in batch)
 
 
-def _insert_generic(message: Message, rows: list[tuple]) -> int:
+def _insert_generic(message: Message, rows: list[Row]) -> int:
     return _insert_generic_many([(message, rows)])
 
 
-def _insert_generic_many(batch: list[tuple[Message, list[tuple]]]) -> int:
+def _insert_generic_many(batch: list[tuple[Message, list[Row]]]) -> int:
     adapt = connection.ops.adapt_datetimefield_value
     now = adapt(timezone.now())
     # A course email has one send time per time zone: each is adapted once.
-    times: dict[datetime, str] = {}
+    times: dict[datetime, Any] = {}
     params = [(message.pk, a, c, f, (times.get(nb) or times.setdefault(nb, adapt(nb))) if nb else now, mid, now)
               for message, rows in batch for a, c, f, nb, mid in rows]
     sql = (f"INSERT OR IGNORE INTO mailer_delivery ({_COLUMNS}) "
            "VALUES (%s, %s, %s, %s, 'queued', %s, 0, %s, '', '', %s)")
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
 
 def send(*, to: str, subject: str, body: str, context: Mapping[str, str] | None = None,
-         kind: str = Message.TRANSACTIONAL, ref: str = "", **compose_kw: str) -> Delivery:
+         kind: str = Message.TRANSACTIONAL, ref: str = "", **compose_kw: Any) -> Delivery:
     """One message to one recipient (a confirmation, a magic link): composed and queued."""
     with transaction.atomic():
         message = compose(kind=kind, subject=subject, body=body, **compose_kw)

@@ -120,6 +120,7 @@ class PreparedRaw:
 
     def __init__(self, message: Message) -> None:
         self.message = message
+        assert message.raw is not None, "a relayed post keeps its bytes"
         self.raw = bytes(message.raw)
         self.eol = b"\r\n" if b"\r\n" in self.raw[:4096] else b"\n"
         head, _, _ = self.raw.partition(self.eol + self.eol)

@@ -10,6 +10,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django import forms
 from django.core.paginator import Paginator
@@ -65,7 +66,7 @@ class AddForm(forms.Form):
                              error_messages={"required": "Say why this address must not be mailed."})
 
     def clean_detail(self) -> str:
-        detail = self.cleaned_data["detail"].strip()
+        detail: str = self.cleaned_data["detail"].strip()
         if not detail:
             raise forms.ValidationError("Say why this address must not be mailed.")
         return detail
@@ -83,7 +84,7 @@ class RemoveForm(forms.Form):
         return address
 
     def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
+        reason: str = self.cleaned_data["reason"].strip()
         if not reason:
             raise forms.ValidationError("Say why this address may be mailed again.")
         return reason
@@ -96,14 +97,14 @@ class ImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_IMPORT_BYTES:
             raise forms.ValidationError("The file is larger than 5 MB; split it into smaller files.")
-        return upload.read()
+        return bytes(upload.read())
 
 
 def _listing(q: str) -> Q:
     return Q(address__icontains=q) | Q(detail__icontains=q) if q else Q()
 
 
-def _index_ctx(request: HttpRequest, search: SearchForm, **extra: object) -> dict:
+def _index_ctx(request: HttpRequest, search: SearchForm, **extra: object) -> dict[str, object]:
     q = search.cleaned_data.get("q", "").strip() if search.is_valid() else ""
     rows = Suppression.objects.filter(_listing(q)).order_by("-created_at", "-id")
     page = Paginator(rows, PAGE_SIZE).get_page(search.cleaned_data.get("page") if search.is_valid() else 1)
@@ -237,7 +238,7 @@ def apply_import(result: ImportResult, actor: object) -> int:
 @require_http_methods(["GET", "POST"])
 @organizer_required
 def import_csv(request: HttpRequest) -> HttpResponse:
-    ctx: dict = {"form": ImportForm(), "errors": [], "added": None}
+    ctx: dict[str, Any] = {"form": ImportForm(), "errors": [], "added": None}
     if request.method == "GET":
         return render(request, "mailer/suppression_import.html", {"ctx": ctx})
     form = ImportForm(request.POST, request.FILES)

@@ -149,7 +149,9 @@ class Received:
 
     @property
     def message(self) -> EmailMessage:
-        return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
+        message = message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        return message
 
 
 @dataclass

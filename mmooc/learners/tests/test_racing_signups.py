@@ -27,7 +27,7 @@ def test_it_makes_one_learner_from_racing_duplicates():
             barrier.wait()
             registration.register(cohort, Signup(email="Ada@Example.org" if n % 2 else "ada@example.org",
                                                  timezone="UTC", answers={"n": n}))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
             connection.close()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Count, Q
@@ -38,7 +39,7 @@ class Command(BaseCommand):
                               f"({r['learners_total']:,} signed up)")
 
     @staticmethod
-    def row(cohort: Cohort) -> dict:
+    def row(cohort: Any) -> dict[str, Any]:  # a Cohort annotated with learner counts
         return {
             "course": cohort.course.slug,
             "cohort": cohort.slug,

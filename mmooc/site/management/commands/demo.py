@@ -131,7 +131,9 @@ class Command(BaseCommand):
         zones = list(cohort.learners.values_list("timezone", flat=True).distinct())
         scheduled, drafts = [], 0
         for email in cohort.emails.exclude(trigger=CourseEmail.TRIGGER_WELCOME).filter(state=CourseEmail.DRAFT):
-            first, _ = first_and_last(email, zones)
+            times = first_and_last(email, zones)
+            assert times is not None, "a draft course email has a schedule"
+            first = times[0]
             if abs(first - now) <= SCHEDULE_WINDOW:
                 started = time.monotonic()
                 count = schedule(email, None)

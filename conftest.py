@@ -2,7 +2,8 @@
 
 Tests marked `postgres` run only when the database is PostgreSQL (the second pass of
 `bin/dev test`, with MMOOC_TEST_POSTGRES_URL set); tests marked `browser` need Debian's
-chromium. Outside CI, a missing service skips them; under CI (CI is set) it fails them.
+chromium; tests marked `tool("postfix", …)` need those programs (Postfix, nginx,
+systemd-analyze). Outside CI, a missing service skips them; under CI (CI is set) it fails them.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("browser"):
         if not os.path.exists(testing.CHROMIUM_PATH) and not shutil.which("chromium"):
             _missing("needs Debian's chromium (apt-get install chromium)")
+    for marker in item.iter_markers("tool"):
+        for name in marker.args:
+            if not testing.find_tool(name):
+                _missing(f"needs the program {name} (.ci/run installs it: see docs/setup.md)")
 
 
 @pytest.fixture

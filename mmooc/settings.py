@@ -123,6 +123,8 @@ LEARNER_SIGNUP_RATE = env_int("MMOOC_SIGNUP_RATE", 5, minimum=1)  # signups per 
 LIST_MAX_POST_BYTES = env_int("MMOOC_LIST_MAX_POST_MB", 10, minimum=1) * 1024 * 1024
 LMTP_HOST = env_str("MMOOC_LMTP_HOST", "127.0.0.1")
 LMTP_PORT = env_int("MMOOC_LMTP_PORT", 8024, minimum=0)
+SOCKETMAP_HOST = env_str("MMOOC_SOCKETMAP_HOST", "127.0.0.1")  # Postfix's recipient lookups
+SOCKETMAP_PORT = env_int("MMOOC_SOCKETMAP_PORT", 8026, minimum=0)
 
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from mmooc.courses.models import Cohort
@@ -46,6 +47,11 @@ class StudyGroup(models.Model):
         ordering = ["cohort", "number"]
         constraints = [
             models.UniqueConstraint(fields=["cohort", "number"], name="group_number_unique"),
+        ]
+        indexes = [
+            # Recipient lookups whatever the case (lists.relay.find_group): every RCPT of group
+            # mail, from Postfix's socketmap and from the LMTP server.
+            models.Index(Lower("address"), name="group_address_lower"),
         ]
 
     def __str__(self) -> str:

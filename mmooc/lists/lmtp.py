@@ -27,8 +27,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from mmooc.groups.models import StudyGroup
-from mmooc.lists import relay
-from mmooc.mailer import bounces
+from mmooc.lists import recipients, relay
 
 log = logging.getLogger("mmooc.lists")
 
@@ -75,7 +74,7 @@ class RelayHandler:
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
         try:
-            known = await self._run(_known_recipient, address)
+            known = await self._run(recipients.known, address)
         except Exception:
             log.exception("lmtp: could not look up %s", address)
             return "451 4.3.0 Temporary problem on our side; please try again later"
@@ -98,14 +97,6 @@ class RelayHandler:
             log.exception("lmtp: could not relay a message for %s", ", ".join(recipients))
             replies = ["451 4.3.0 Temporary problem on our side; please try again later"] * len(recipients)
         return "\r\n".join(replies)
-
-
-def _known_recipient(address: str) -> StudyGroup | bool:
-    """The address's group; True for the mailer's own addresses; False for unknown ones."""
-    address = address.strip().strip("<>")
-    if bounces.is_bounce_address(address) or bounces.is_unsubscribe_address(address):
-        return True
-    return relay.find_group(address) or False
 
 
 def _groups(envelope: Any) -> dict[str, StudyGroup]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 BOUNCE_PREFIX, UNSUBSCRIBE_PREFIX = "bounces", "unsubscribe"
 _TOKEN = re.compile(r"^([0-9a-f]{1,16})-([0-9a-f]{16})$")
+_TOKEN_ADDRESS = re.compile(r"^(bounces|unsubscribe)\+[0-9a-f]{1,16}-[0-9a-f]{16}$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4)
@@ -72,6 +73,17 @@ def is_bounce_address(address: str) -> bool:
     """Shaped like our return path (the token is checked by delivery_from_bounce_address)."""
     local, _, domain = address.strip().strip("<>").rpartition("@")
     return domain.lower() == settings.LIST_DOMAIN and local.lower().startswith(BOUNCE_PREFIX + "+")
+
+
+def token_prefix(address: str) -> str | None:
+    """BOUNCE_PREFIX or UNSUBSCRIBE_PREFIX for an address shaped like ours, else None.
+
+    `<prefix>+<token>@<MMOOC_LIST_DOMAIN>` with a token of the right shape; its signature is
+    not checked here: a bounce whose token was damaged may still be matched by its report.
+    """
+    local, _, domain = address.strip().strip("<>").rpartition("@")
+    m = _TOKEN_ADDRESS.match(local)
+    return m.group(1).lower() if m and domain.lower() == settings.LIST_DOMAIN else None
 
 
 def delivery_from_bounce_address(address: str) -> Delivery | None:

@@ -133,6 +133,12 @@ def import_course_folder(path: str | Path, cohort: Cohort | None = None) -> None
     import_folder(path, cohort=cohort)
 
 
+def find_tool(name: str) -> str | None:
+    """The path of a system program (postfix, nginx, …), looking in the sbin folders too."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+    return shutil.which(name, path=path)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -11,7 +11,7 @@ from mmooc.lib.env import parse_email_url
 from mmooc.lists import lmtp, relay
 from mmooc.lists.models import Post, Refusal
 from mmooc.lists.tests.mail import multipart_post, raw_post
-from mmooc.mailer import engine
+from mmooc.mailer import engine, verp
 from mmooc.mailer.models import Message
 from mmooc.testing import add_member, make_group
 
@@ -235,3 +235,13 @@ def test_it_looks_each_group_up_once_per_post(cohort, client, monkeypatch):
     [(code, _)] = lmtp_data(client, "alice@example.org", [group.address], raw_post(to=group.address))
     assert code == 250
     assert lookups == [group.address]
+
+
+def test_rcpt_takes_a_group_address_in_any_case_and_refuses_what_postfix_would(cohort, client):
+    group = make_group(cohort, 1, members=["alice@example.org"])
+    assert client.mail("alice@example.org")[0] == 250
+    assert client.rcpt(group.address.upper())[0] == 250
+    assert client.rcpt(verp.make_bounce_address(5))[0] == 250
+    assert client.rcpt("bounces+not-a-token@lists.course.example.org")[0] == 550
+    assert client.rcpt(group.address.replace("@", "+tag@"))[0] == 550
+    assert client.rcpt(group.address.replace("lists.", "other."))[0] == 550

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
 import time
@@ -29,16 +30,19 @@ def test_it_serves_web_and_lmtp_and_stops_cleanly_on_sigterm(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
     env.update(MMOOC_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="mmooc.settings")
     subprocess.run([sys.executable, "-m", "mmooc.cli", "migrate", "-v0"], env=env, check=True, timeout=300)
-    web, lmtp = free_port(), free_port()
+    web, lmtp, lookups = free_port(), free_port(), free_port()
     server = subprocess.Popen([sys.executable, "-m", "mmooc.cli", "serve", "--port", str(web),
-                               "--lmtp-port", str(lmtp)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+                               "--lmtp-port", str(lmtp), "--socketmap-port", str(lookups)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         health = wait_for(f"http://127.0.0.1:{web}/healthz", time.monotonic() + 60)
         assert health["database"] == "ok"
         with smtplib.LMTP("127.0.0.1", lmtp) as client:
             code, _ = client.ehlo()  # smtplib.LMTP sends LHLO here
             assert code == 250
+        with socket.create_connection(("127.0.0.1", lookups), timeout=10) as conn:
+            conn.sendall(b"28:recipient nobody@example.org,")  # Postfix's socketmap lookup
+            assert conn.recv(100) == b"9:NOTFOUND ,"
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=90)

@@ -21,6 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=8, help="Web worker threads (default 8).")
         parser.add_argument("--lmtp-port", type=int, default=settings.LMTP_PORT,
                             help=f"LMTP port for group mail (default {settings.LMTP_PORT}; 0 turns it off).")
+        parser.add_argument("--socketmap-port", type=int, default=settings.SOCKETMAP_PORT,
+                            help=f"Port answering Postfix's recipient lookups, beside LMTP "
+                                 f"(default {settings.SOCKETMAP_PORT}; 0 turns it off).")
         parser.add_argument("--no-engine", action="store_true", help="Do not run the delivery engine here.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -38,6 +41,7 @@ class Command(BaseCommand):
         threads.append(threading.Thread(target=periodic.loop, args=(stop,), name="periodic",
                                         daemon=True))
         lmtp_server = self.start_lmtp(options["lmtp_port"])
+        lookups = self.start_socketmap(options["socketmap_port"] if lmtp_server else 0, lmtp_server)
         web = self.make_web_server(options)
         for thread in threads:
             thread.start()
@@ -52,6 +56,8 @@ class Command(BaseCommand):
             self.stdout.write("Stopping …")
             stop.set()
             web.close()
+            if lookups is not None:
+                lookups.stop()
             if lmtp_server is not None:
                 lmtp_server.stop()
             for thread in threads:
@@ -75,6 +81,16 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot listen for LMTP on {settings.LMTP_HOST}:{port}: {exc.strerror}. "
                                "Use --lmtp-port to choose another port, or 0 to turn it off.") from None
 
+    def start_socketmap(self, port: int, lmtp_server: Any) -> Any:
+        from mmooc.lists.management.commands.lmtp import start_socketmap
+
+        try:
+            return start_socketmap(settings.SOCKETMAP_HOST, port)
+        except CommandError:
+            if lmtp_server is not None:
+                lmtp_server.stop()
+            raise
+
     def make_web_server(self, options: dict[str, Any]) -> Any:
         from django.core.wsgi import get_wsgi_application
         from waitress.server import create_server
@@ -93,6 +109,8 @@ class Command(BaseCommand):
                                               else f"on, mail goes to {settings.EMAIL_CONFIG.name}"))
         lmtp = options["lmtp_port"]
         parts.append(f"  LMTP for group mail: {settings.LMTP_HOST}:{lmtp}" if lmtp else "  LMTP: off")
+        if lmtp and options["socketmap_port"]:
+            parts.append(f"  socketmap for Postfix: {settings.SOCKETMAP_HOST}:{options['socketmap_port']}")
         return "\n".join(parts)
 
 

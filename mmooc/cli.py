@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import select
 import sys
+
+# The exit status of a command whose reader closed the pipe: 128 + SIGPIPE, as for tools
+# the signal ends.
+PIPE_CLOSED = 141
 
 # Django's own commands an operator needs, listed after ours in `mmooc --help`.
 DJANGO_COMMANDS = {
@@ -30,13 +35,36 @@ def main(argv: list[str] | None = None) -> int:
     except ImproperlyConfigured as exc:
         print(f"mmooc: configuration error: {exc}", file=sys.stderr)
         return 2
+    try:
+        run(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise  # a socket, not our reader: a real error
+        # The reader stopped early (`mmooc group export … | head`): end quietly, as other tools
+        # do. Whatever is still buffered goes nowhere, so the exit flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return PIPE_CLOSED
+    return 0
+
+
+def run(argv: list[str]) -> None:
     if len(argv) < 2 or argv[1:] in (["-h"], ["--help"], ["help"]):
         print(usage())
-        return 0
+        return
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(argv)
-    return 0
+
+
+def _stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader has gone (poll reports an error on it)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
 
 
 def usage() -> str:

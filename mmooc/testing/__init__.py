@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -137,6 +138,19 @@ def find_tool(name: str) -> str | None:
     """The path of a system program (postfix, nginx, …), looking in the sbin folders too."""
     path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
     return shutil.which(name, path=path)
+
+
+def wait_for_port(host: str, port: int, timeout: float) -> None:
+    """Return once something accepts connections on host:port; TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:g} s") from None
+            time.sleep(0.05)
 
 
 def free_port() -> int:

@@ -100,6 +100,18 @@ def transport(lmtp_port: int) -> str:
     return (DEPLOY / "mmooc_transport").read_text().replace("lmtp:[127.0.0.1]:8024", f"lmtp:[127.0.0.1]:{lmtp_port}")
 
 
+def write_deployed_config(root: Path) -> Path:
+    """A configuration folder holding the fragments as deployed (for `postfix check`), nothing replaced."""
+    config = root / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    base = main_cf(root, lmtp_port=8024, socketmap_port=8026, relay_port=None)
+    fragment = (DEPLOY / "main.cf").read_text()
+    (config / "main.cf").write_text(base[:base.index(fragment[:40])] + fragment)
+    (config / "master.cf").write_text(BASE_MASTER_CF + (DEPLOY / "master.cf").read_text())
+    (root / "queue").mkdir(exist_ok=True)
+    return config
+
+
 def write_config(root: Path, *, lmtp_port: int = 8024, socketmap_port: int = 8026, relay_port: int | None = None,
                  smtp_port: int = 2525, outbound_port: int = 10587) -> Path:
     config = root / "config"

@@ -211,7 +211,8 @@ def find_group(address: str) -> StudyGroup | None:
     """The group of an address, whatever its case; one indexed query (group_address_lower)."""
     if len(address) > MAX_ADDRESS_LENGTH:
         return None
-    return StudyGroup.objects.alias(lower_address=Lower("address")).filter(lower_address=address.lower()).first()
+    found = StudyGroup.objects.alias(lower_address=Lower("address")).filter(lower_address=address.lower())
+    return next(iter(found.order_by()[:1]), None)  # no ORDER BY: the index alone answers
 
 
 class Member(NamedTuple):

@@ -119,25 +119,30 @@ class SocketmapServer:
         self.clients: set[asyncio.Task[None]] = set()
 
     def start(self) -> SocketmapServer:
+        # The port is opened on the server's own loop, in its thread: the calling thread may
+        # be running an event loop of its own.
+        self.thread.start()
+        opening = asyncio.start_server(self._client, self.host, self.port, reuse_address=True)
         try:
-            self.server = self.loop.run_until_complete(
-                asyncio.start_server(self._client, self.host, self.port, reuse_address=True))
+            self.server = asyncio.run_coroutine_threadsafe(opening, self.loop).result(timeout=30)
         except BaseException:
-            self.loop.close()
+            self._end_loop()
             self.executor.shutdown(wait=False)
             raise
         self.port = self.server.sockets[0].getsockname()[1]
-        self.thread.start()
         log.info("socketmap: listening on %s:%s", self.host, self.port)
         return self
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self._close(), self.loop).result(timeout=30)
+        self._end_loop()
+        self.executor.submit(_close_connection).result(timeout=30)  # the lookup thread's own
+        self.executor.shutdown(wait=True)
+
+    def _end_loop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=30)
         self.loop.close()
-        self.executor.submit(_close_connection).result(timeout=30)  # the lookup thread's own
-        self.executor.shutdown(wait=True)
 
     async def _close(self) -> None:
         assert self.server is not None

@@ -23,6 +23,7 @@ from mmooc.mailer import verp
 def known(address: str) -> StudyGroup | str | None:
     address = address.strip().strip("<>")
     local, _, domain = address.rpartition("@")
-    if not local or len(address) > relay.MAX_ADDRESS_LENGTH or domain.lower() != settings.LIST_DOMAIN:
+    if (not local or len(address) > relay.MAX_ADDRESS_LENGTH or domain.lower() != settings.LIST_DOMAIN
+            or not address.isprintable()):  # control characters (NUL) name nothing, and PostgreSQL refuses them
         return None
     return verp.token_prefix(address) or relay.find_group(address)

@@ -245,3 +245,4 @@ def test_rcpt_takes_a_group_address_in_any_case_and_refuses_what_postfix_would(c
     assert client.rcpt("bounces+not-a-token@lists.course.example.org")[0] == 550
     assert client.rcpt(group.address.replace("@", "+tag@"))[0] == 550
     assert client.rcpt(group.address.replace("lists.", "other."))[0] == 550
+    assert client.rcpt(group.address.replace("@", "\x00@"))[0] == 550  # not 451 (PostgreSQL refuses NUL)

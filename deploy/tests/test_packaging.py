@@ -40,10 +40,10 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
 def test_the_wheel_ships_the_application_and_no_tests(wheel):
     names = wheel.namelist()
     print("\n".join(names))
-    assert not [n for n in names if "/tests/" in n or n.endswith("conftest.py")]
+    assert not [n for n in names if "/tests/" in n or "/testing/" in n or n.endswith("conftest.py")]
     for needed in ("mmooc/settings.py", "mmooc/lists/socketmap.py", "mmooc/groups/migrations/0001_initial.py",
                    "mmooc/learners/templates/learners/landing.html", "mmooc/static/mmooc/site.css",
-                   "mmooc/courses/demo/gentle-python/course.yaml"):
+                   "mmooc/site/demo/gentle-python/course.yaml"):
         assert needed in names, needed
 
 

@@ -14,6 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from mmooc.lib.env import (
+    anymail_settings,
     env_bool,
     env_domain,
     env_email,
@@ -100,13 +101,10 @@ if EMAIL_CONFIG.kind == "smtp":
     EMAIL_USE_SSL = EMAIL_CONFIG.tls == "ssl"
     EMAIL_TIMEOUT = 30
 
-# Provider keys: every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"], so the names are
-# the ones anymail documents (ANYMAIL_MAILGUN_API_KEY, ANYMAIL_WEBHOOK_SECRET, …).
-ANYMAIL: dict[str, object] = {
-    k.removeprefix("ANYMAIL_"): v for k, v in os.environ.items() if k.startswith("ANYMAIL_")}
-if "WEBHOOK_SECRET" in ANYMAIL:
-    # Two comma-separated values while a secret is being rotated.
-    ANYMAIL["WEBHOOK_SECRET"] = [s.strip() for s in str(ANYMAIL["WEBHOOK_SECRET"]).split(",") if s.strip()]
+# Provider settings: every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"], so the names
+# are the ones anymail documents (ANYMAIL_MAILGUN_API_KEY, ANYMAIL_WEBHOOK_SECRET, …);
+# values anymail wants as objects, booleans or numbers are read as JSON (lib/env.py).
+ANYMAIL = anymail_settings()
 
 # Delivery engine.
 MAIL_RATE_LIMIT = env_float("MMOOC_MAIL_RATE", 0.0)  # messages per second, all workers; 0 = unlimited

@@ -193,3 +193,87 @@ def parse_email_url(value: str, name: str = "MMOOC_EMAIL_URL") -> EmailConfig:
         tls=tls,
         options=query,
     )
+
+
+# --- ANYMAIL_<NAME> variables ------------------------------------------------------------
+#
+# anymail reads its settings as Python values: a string where it wants a dict or a bool
+# breaks it (a dict's .copy() on a str) or silently means something else ("False" is
+# true). Each setting anymail reads that is not text is listed here by its name, or by
+# the end of its name after the provider's (SEND_DEFAULTS is also POSTMARK_SEND_DEFAULTS).
+# Everything else (keys, tokens, URLs, domains, ids) stays text, even when it looks
+# like a number. docs/configuration.md carries the same table.
+BOOLEAN, OBJECT, SECONDS, WHOLE, SECRETS, REFUSED = "boolean", "object", "seconds", "whole", "secrets", "refused"
+ANYMAIL_TYPES: dict[str, str] = {
+    "IGNORE_UNSUPPORTED_FEATURES": BOOLEAN,
+    "IGNORE_RECIPIENT_STATUS": BOOLEAN,
+    "DEBUG_API_REQUESTS": BOOLEAN,
+    "USE_BULK_API": BOOLEAN,  # Postmark
+    "GENERATE_MESSAGE_ID": BOOLEAN,  # Postmark, SendGrid, Unisender Go
+    "WORKAROUND_DISPLAY_NAME_BUGS": BOOLEAN,  # Brevo, Unisender Go
+    "PREVENT_HEADER_ENCODING_BUGS": BOOLEAN,  # Brevo
+    "VERIFY_ATTACHMENT_EXTENSIONS": BOOLEAN,  # Resend
+    "AUTO_CONFIRM_SNS_SUBSCRIPTIONS": BOOLEAN,  # Amazon SES webhooks
+    "TRACK_INITIAL_OPEN_AS_OPENED": BOOLEAN,  # SparkPost webhooks
+    "SEND_DEFAULTS": OBJECT,
+    "SESSION_PARAMS": OBJECT,  # Amazon SES: boto3.session.Session(**params)
+    "CLIENT_PARAMS": OBJECT,  # Amazon SES: session.client(**params)
+    "REQUESTS_TIMEOUT": SECONDS,  # a number, or [connect, read]
+    "DOWNLOAD_CHUNK_SIZE": WHOLE,
+    "WEBHOOK_SECRET": SECRETS,  # user:password, two separated by a comma while rotating
+    "IDNA_ENCODER": REFUSED,  # a Python function
+}
+
+
+def anymail_settings(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The ANYMAIL setting: every ANYMAIL_<NAME> variable as <NAME>, typed per ANYMAIL_TYPES."""
+    environ = os.environ if environ is None else environ
+    return {name.removeprefix("ANYMAIL_"): _anymail_value(name, value)
+            for name, value in environ.items() if name.startswith("ANYMAIL_")}
+
+
+def _anymail_type(setting: str) -> str:
+    for suffix, kind in ANYMAIL_TYPES.items():
+        if setting == suffix or setting.endswith("_" + suffix):
+            return kind
+    return "text"
+
+
+def _anymail_value(name: str, value: str) -> object:
+    kind = _anymail_type(name.removeprefix("ANYMAIL_"))
+    if kind == BOOLEAN:
+        word = value.strip().lower()
+        if word not in TRUE_WORDS | FALSE_WORDS or not word:
+            raise ImproperlyConfigured(f"{name}: expected true or false, got {value!r}")
+        return word in TRUE_WORDS
+    if kind == SECRETS:
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if kind == REFUSED:
+        raise ImproperlyConfigured(f"{name}: cannot be set from the environment (anymail expects a Python function)")
+    return value if kind == "text" else _anymail_json(name, kind, value)
+
+
+def _anymail_json(name: str, kind: str, value: str) -> object:
+    import json
+
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        if kind == OBJECT:  # without the value: client parameters may hold credentials
+            raise ImproperlyConfigured(f"{name}: expected a JSON object like {{\"region_name\": \"eu-west-1\"}} "
+                                       f"({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        parsed = None
+    if kind == OBJECT and not isinstance(parsed, dict):
+        raise ImproperlyConfigured(f"{name}: expected a JSON object like {{\"region_name\": \"eu-west-1\"}}")
+    if kind == WHOLE and (isinstance(parsed, bool) or not isinstance(parsed, int)):
+        raise ImproperlyConfigured(f"{name}: expected a whole number, got {value!r}")
+    if kind == SECONDS and not _seconds(parsed):
+        raise ImproperlyConfigured(f"{name}: expected a number of seconds, or [connect, read] seconds, got {value!r}")
+    return parsed
+
+
+def _seconds(value: object) -> bool:
+    def number(v: object) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+
+    return number(value) or (isinstance(value, list) and len(value) == 2 and all(map(number, value)))

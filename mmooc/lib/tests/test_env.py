@@ -4,6 +4,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from mmooc.lib.env import (
+    ANYMAIL_TYPES,
+    anymail_settings,
     env_bool,
     env_domain,
     env_email,
@@ -120,3 +122,86 @@ def test_email_url_anymail_provider():
 def test_email_url_names_what_is_wrong(value, message):
     with pytest.raises(ImproperlyConfigured, match=f"MMOOC_EMAIL_URL: .*{message}"):
         parse_email_url(value)
+
+
+# --- ANYMAIL_* variables --------------------------------------------------------------------
+
+def test_anymail_settings_take_every_anymail_variable_without_the_prefix():
+    seen = anymail_settings({"ANYMAIL_POSTMARK_SERVER_TOKEN": "abc", "MMOOC_DEBUG": "1"})
+    assert seen == {"POSTMARK_SERVER_TOKEN": "abc"}
+
+
+@pytest.mark.parametrize("value, expected", [("False", False), ("false", False), ("0", False), ("no", False),
+                                             ("True", True), ("true", True), ("1", True), ("yes", True)])
+def test_anymail_yes_no_settings_are_booleans(value, expected):
+    seen = anymail_settings({"ANYMAIL_IGNORE_RECIPIENT_STATUS": value, "ANYMAIL_POSTMARK_USE_BULK_API": value})
+    assert seen["IGNORE_RECIPIENT_STATUS"] is expected
+    assert seen["POSTMARK_USE_BULK_API"] is expected
+
+
+def test_anymail_object_settings_are_read_as_json():
+    seen = anymail_settings({
+        "ANYMAIL_AMAZON_SES_CLIENT_PARAMS": '{"region_name": "eu-west-1", "config": {"retries": {"max_attempts": 3}}}',
+        "ANYMAIL_SEND_DEFAULTS": '{"tags": ["course"], "track_clicks": false}',
+        "ANYMAIL_POSTMARK_SEND_DEFAULTS": '{"esp_extra": {"MessageStream": "broadcast"}}',
+    })
+    assert seen["AMAZON_SES_CLIENT_PARAMS"] == {"region_name": "eu-west-1",
+                                                "config": {"retries": {"max_attempts": 3}}}
+    assert seen["SEND_DEFAULTS"] == {"tags": ["course"], "track_clicks": False}
+    assert seen["POSTMARK_SEND_DEFAULTS"] == {"esp_extra": {"MessageStream": "broadcast"}}
+
+
+def test_anymail_numbers_are_numbers():
+    seen = anymail_settings({"ANYMAIL_REQUESTS_TIMEOUT": "12.5", "ANYMAIL_AMAZON_SES_DOWNLOAD_CHUNK_SIZE": "65536"})
+    assert seen == {"REQUESTS_TIMEOUT": 12.5, "AMAZON_SES_DOWNLOAD_CHUNK_SIZE": 65536}
+    assert anymail_settings({"ANYMAIL_REQUESTS_TIMEOUT": "[3.05, 27]"})["REQUESTS_TIMEOUT"] == [3.05, 27]
+
+
+def test_anymail_keys_that_look_like_numbers_stay_text():
+    seen = anymail_settings({"ANYMAIL_MAILGUN_API_KEY": "12345", "ANYMAIL_MAILTRAP_SANDBOX_ID": "42",
+                             "ANYMAIL_POSTAL_API_URL": "true"})
+    assert seen == {"MAILGUN_API_KEY": "12345", "MAILTRAP_SANDBOX_ID": "42", "POSTAL_API_URL": "true"}
+
+
+def test_anymail_webhook_secret_takes_two_values_while_rotating():
+    seen = anymail_settings({"ANYMAIL_WEBHOOK_SECRET": "new:secret1, old:secret0,"})
+    assert seen["WEBHOOK_SECRET"] == ["new:secret1", "old:secret0"]
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("ANYMAIL_AMAZON_SES_CLIENT_PARAMS", "region_name=eu-west-1", "expected a JSON object"),
+    ("ANYMAIL_AMAZON_SES_CLIENT_PARAMS", '["eu-west-1"]', "expected a JSON object"),
+    ("ANYMAIL_SEND_DEFAULTS", '{"tags": ["course"]', "expected a JSON object"),
+    ("ANYMAIL_IGNORE_RECIPIENT_STATUS", "perhaps", "expected true or false"),
+    ("ANYMAIL_REQUESTS_TIMEOUT", "soon", "expected a number of seconds"),
+    ("ANYMAIL_REQUESTS_TIMEOUT", "[1, 2, 3]", "expected a number of seconds"),
+    ("ANYMAIL_AMAZON_SES_DOWNLOAD_CHUNK_SIZE", "1.5", "expected a whole number"),
+    ("ANYMAIL_IDNA_ENCODER", "idna", "cannot be set from the environment"),
+])
+def test_a_bad_anymail_value_names_the_variable(name, value, message):
+    with pytest.raises(ImproperlyConfigured, match=f"^{name}: {message}"):
+        anymail_settings({name: value})
+
+
+def test_a_bad_anymail_object_is_not_repeated_in_the_error():
+    # Client parameters may hold AWS credentials: the message says where the JSON breaks, not what it holds.
+    with pytest.raises(ImproperlyConfigured) as caught:
+        anymail_settings({"ANYMAIL_AMAZON_SES_CLIENT_PARAMS": '{"aws_secret_access_key": "s3cr3t"'})
+    assert "s3cr3t" not in str(caught.value)
+    assert "line 1 column" in str(caught.value)
+
+
+def test_every_typed_anymail_setting_is_one_anymail_reads():
+    """The table names settings anymail's source asks for, so a typo in it cannot hide."""
+    import ast
+    from pathlib import Path
+
+    import anymail
+
+    asked: set[str] = set()
+    for path in Path(anymail.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "get_anymail_setting"
+                    and node.args and isinstance(node.args[0], ast.Constant)):
+                asked.add(node.args[0].value.upper())
+    assert {suffix for suffix in ANYMAIL_TYPES} <= asked

@@ -127,3 +127,27 @@ def test_help_lists_the_project_commands_with_one_line_each(tmp_path):
 def test_two_webhook_secrets_during_rotation(tmp_path):
     seen = settings_seen(tmp_path, ANYMAIL_WEBHOOK_SECRET="new:secret1, old:secret0")
     assert seen["anymail"]["WEBHOOK_SECRET"] == ["new:secret1", "old:secret0"]
+
+
+OPEN_SES = """
+from django.core.mail import get_connection
+connection = get_connection()
+connection.open()
+print(connection.client.meta.region_name, connection.ignore_recipient_status)
+"""
+
+
+def test_amazon_ses_client_params_reach_the_backend_as_an_object(tmp_path):
+    # As strings, these made every send and every SES webhook fail, and "False" counted as true.
+    result = run_mmooc(["shell", "--no-imports", "-c", OPEN_SES], tmp_path,
+                       MMOOC_EMAIL_URL="anymail:amazon_ses",
+                       ANYMAIL_AMAZON_SES_CLIENT_PARAMS='{"region_name": "eu-west-1"}',
+                       ANYMAIL_IGNORE_RECIPIENT_STATUS="False")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["eu-west-1", "False"]
+
+
+def test_a_bad_anymail_value_stops_start_up_naming_the_variable(tmp_path):
+    result = run_mmooc(["check"], tmp_path, ANYMAIL_AMAZON_SES_CLIENT_PARAMS="region_name=eu-west-1")
+    assert result.returncode == 2
+    assert result.stderr.startswith("mmooc: configuration error: ANYMAIL_AMAZON_SES_CLIENT_PARAMS: expected a JSON")

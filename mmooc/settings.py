@@ -16,15 +16,19 @@ from django.core.exceptions import ImproperlyConfigured
 from mmooc.lib.env import (
     anymail_settings,
     env_bool,
+    env_choice,
     env_domain,
     env_email,
     env_float,
     env_int,
     env_list,
+    env_networks,
+    env_secret,
     env_str,
     env_url,
     parse_email_url,
 )
+from mmooc.lib.logs import FORMATS, LEVELS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("MMOOC_DATA_DIR", "./var")).resolve()
@@ -124,6 +128,12 @@ LMTP_PORT = env_int("MMOOC_LMTP_PORT", 8024, minimum=0)
 SOCKETMAP_HOST = env_str("MMOOC_SOCKETMAP_HOST", "127.0.0.1")  # Postfix's recipient lookups
 SOCKETMAP_PORT = env_int("MMOOC_SOCKETMAP_PORT", 8026, minimum=0)
 
+# Watching it run: /metrics (off unless a token or addresses are set) and /healthz.
+METRICS_TOKEN = env_secret("MMOOC_METRICS_TOKEN")
+METRICS_ALLOW = env_networks("MMOOC_METRICS_ALLOW")
+# Seconds without a heartbeat from any delivery engine, while mail is due, before /healthz answers 503.
+HEALTH_ENGINE_STALE = env_int("MMOOC_HEALTH_ENGINE_STALE", 300, minimum=30)
+
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -136,6 +146,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "anymail",
+    "mmooc.operations",
     "mmooc.audit",
     "mmooc.mailer",
     "mmooc.courses",
@@ -215,10 +226,5 @@ CSRF_TRUSTED_ORIGINS = [BASE_URL]
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"mmooc": {"handlers": ["console"], "level": env_str("MMOOC_LOG_LEVEL", "INFO")}},
-}
+LOGGING = logging_config(level=env_choice("MMOOC_LOG_LEVEL", "INFO", LEVELS),
+                         fmt=env_choice("MMOOC_LOG_FORMAT", "text", FORMATS))

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from mmooc.operations.views import metrics
 from mmooc.site.views import healthz
 
 admin.site.site_header = "Mechanical MOOC administration"
@@ -10,6 +11,7 @@ admin.site.site_title = "Mechanical MOOC"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("anymail/", include("anymail.urls")),
     path("", include("mmooc.mailer.urls")),

@@ -9,6 +9,11 @@ class LearnersConfig(AppConfig):
         from mmooc.learners import receivers  # noqa: F401  (connects the mailer's signals)
         from mmooc.learners.registration import purge_unconfirmed
         from mmooc.lib import periodic
+        from mmooc.operations import metrics
 
         # Unconfirmed signups are forgotten once their link has expired.
         periodic.register("learners.purge", purge_unconfirmed, every=3600)
+        metrics.counter("signups", "New signups stored, by where they came from (form, api, import).",
+                        label="source")
+        metrics.counter("confirmations", "Signups confirmed (double opt-in, or imported with consent), "
+                        "and returns of learners who had left.")

@@ -19,6 +19,7 @@ from mmooc.learners import mail, validation
 from mmooc.learners.models import Learner, email_key
 from mmooc.learners.signals import learner_confirmed
 from mmooc.lib import bulk
+from mmooc.operations import counters
 
 CHUNK = 2000
 MAX_ROWS = 500_000
@@ -190,6 +191,8 @@ def apply(report: ImportReport, cohort: Cohort, *, consented: bool, now: datetim
     with transaction.atomic():
         for start in range(0, len(report.rows), CHUNK):
             _insert(report.rows[start:start + CHUNK], imported[start:start + CHUNK], cohort, state, now)
+        counters.add_many({("signups", Learner.SIGNUP_IMPORT): len(imported),
+                           ("confirmations", ""): len(imported) if consented else 0})
         if consented:
             ids = [i.public_id for i in imported]
             transaction.on_commit(lambda: _announce(ids))

@@ -28,6 +28,7 @@ from mmooc.learners import links, mail
 from mmooc.learners.models import Learner, Unsubscribe, WaitlistEntry, email_key
 from mmooc.learners.signals import learner_confirmed, learner_left, learner_left_group, learner_unsubscribed
 from mmooc.learners.validation import country_for_zone
+from mmooc.operations import counters
 
 log = logging.getLogger("mmooc.learners")
 _SQLITE_WRITE_LOCK = threading.Lock()
@@ -74,6 +75,7 @@ def register(cohort: Cohort, data: Signup, source: str = Learner.SIGNUP_FORM) ->
     confirmation = mail.prepare_confirmation(learner)
     with _sqlite_writer(), transaction.atomic():
         if _insert_new(learner):
+            counters.add("signups", label=source)
             mail.send_confirmation(learner, confirmation)
             return learner
         learner = _existing(cohort, data)
@@ -191,6 +193,7 @@ def confirm(learner: Learner, now: datetime | None = None) -> bool:
         learner.unsubscribed_at = None
         learner.save(update_fields=["state", "confirmed_at", "left_at", "unsubscribed_at"])
         if joining:
+            counters.add("confirmations")
             transaction.on_commit(lambda: learner_confirmed.send(sender=Learner, learner=learner))
     return True
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -69,6 +70,39 @@ def env_list(name: str, default: list[str], environ: Mapping[str, str] | None = 
     if name not in environ:
         return default
     return [part.strip() for part in environ[name].split(",") if part.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...],
+               environ: Mapping[str, str] | None = None) -> str:
+    """One of `choices`, read without regard to case (levels are upper-case, formats lower)."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(name, default).strip()
+    for choice in choices:
+        if value.lower() == choice.lower():
+            return choice
+    raise ImproperlyConfigured(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
+
+
+def env_networks(name: str, environ: Mapping[str, str] | None = None) -> list[IPv4Network | IPv6Network]:
+    """Comma-separated addresses or networks: `127.0.0.1, 10.0.0.0/8, ::1`; none when unset."""
+    environ = os.environ if environ is None else environ
+    networks = []
+    for part in env_list(name, [], environ):
+        try:
+            networks.append(ip_network(part, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: expected addresses or networks like 127.0.0.1, 10.0.0.0/8, got {part!r}") from None
+    return networks
+
+
+def env_secret(name: str, environ: Mapping[str, str] | None = None, *, minimum: int = 16) -> str:
+    """A shared secret (a token, a key): empty when unset, else at least `minimum` characters."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(name, "").strip()
+    if value and len(value) < minimum:
+        raise ImproperlyConfigured(f"{name}: must be at least {minimum} characters long")
+    return value
 
 
 def env_url(

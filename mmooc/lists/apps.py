@@ -19,9 +19,13 @@ class ListsConfig(AppConfig):
         from mmooc.lists.activity import PostActivity, archive_section
         from mmooc.lists.digest import send_digests
         from mmooc.lists.receivers import forget_erased_author, handle_inbound
+        from mmooc.operations import metrics
 
         inbound.connect(handle_inbound, dispatch_uid="mmooc.lists.inbound")
         learner_left.connect(forget_erased_author, dispatch_uid="mmooc.lists.forget_erased_author")
         periodic.register("lists.digest", send_digests, every=DIGEST_EVERY)
         activity.register(PostActivity())
         sections.add_group_section(archive_section)
+        metrics.counter("posts", "Group posts stored, by outcome (relayed to the members, or held for review).",
+                        label="outcome")
+        metrics.counter("posts_refused", "Messages to group addresses not relayed, by reason.", label="reason")

@@ -37,6 +37,7 @@ from mmooc.lists.headers import author_label, build_copy, shown_address, tag_sub
 from mmooc.lists.links import list_info
 from mmooc.lists.models import Notice, Post, Refusal
 from mmooc.mailer import bounces
+from mmooc.operations import counters
 
 log = logging.getLogger("mmooc.lists")
 
@@ -134,6 +135,7 @@ class _Delivery:
         group = self.groups.get(recipient) or find_group(recipient)
         if group is None:
             log.info("lists: refused a message for %s: no such group", recipient)
+            counters.add("posts_refused", label="unknown-address")
             return Outcome(recipient, REFUSED, 550, "5.1.1", f"No such group address: {recipient}")
         if len(self.raw) > MAX_POST_BYTES:
             return self._refuse(group, Refusal.TOO_BIG, 552, "5.3.4",
@@ -190,6 +192,7 @@ class _Delivery:
         Refusal.objects.create(group=group, reason=reason, sender=sender[:254], detail=why[:500],
                                envelope_sender=self.envelope_sender[:254], message_id=post.message_id,
                                subject=post.subject[:998], size=len(self.raw), notified=notified)
+        counters.add("posts_refused", label=reason)
         log.info("lists: not relayed to %s (%s): %s", group.address, reason, why)
         return Outcome(group.address, DROPPED, 250, "2.0.0", f"Accepted, not relayed: {why}")
 
@@ -203,6 +206,7 @@ class _Delivery:
         Refusal.objects.create(group=group, reason=reason, sender=sender[:254], detail=(detail or text)[:500],
                                envelope_sender=self.envelope_sender[:254], message_id=message_id,
                                subject=subject[:998], size=len(self.raw), notified=notified)
+        counters.add("posts_refused", label=reason)
         log.info("lists: refused a message for %s: %s", group.address, text)
         return Outcome(group.address, REFUSED, code, status, text)
 
@@ -266,6 +270,7 @@ def store_and_relay(group: StudyGroup, author: Learner, post: checks.Inbound, ra
                 thread_id=thread_id_for(group, post), subject=post.subject[:998],
                 text=checks.body_text(post.message), raw=raw, size=len(raw), received_at=now,
                 held=bool(held_reason), held_reason=held_reason[:200], outbox_message=message)
+            counters.add("posts", label="held" if held_reason else "relayed")
     except IntegrityError:
         if Post.objects.filter(group=group, message_id=post.message_id).exists():
             return _duplicate(group, post)  # delivered before, or twice at once

@@ -7,3 +7,9 @@ class MailerConfig(AppConfig):
 
     def ready(self) -> None:
         from mmooc.mailer import events  # noqa: F401  (connects the receiver of anymail's tracking signal)
+        from mmooc.mailer.health import outbox_metrics
+        from mmooc.operations import metrics
+
+        metrics.counter("deliveries", "Copies the delivery engine finished a try of, by outcome "
+                        "(deferred: each retry put off; failed and suppressed: for good).", label="outcome")
+        metrics.collector(outbox_metrics)

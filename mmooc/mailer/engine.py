@@ -30,16 +30,20 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from mmooc.lib.mailheaders import HeaderError
+from mmooc.mailer import health
 from mmooc.mailer.exceptions import EngineBusy as EngineBusy
 from mmooc.mailer.models import Delivery, EngineLock, Message, RateBucket, Suppression
 from mmooc.mailer.render import Prepared, PreparedRaw, prepare
+from mmooc.mailer.report import Report, Tally
 from mmooc.mailer.transports import PERMANENT, SENT, TRANSIENT, Job, Result, Transport, for_config
+from mmooc.operations import counters
 
 log = logging.getLogger("mmooc.mailer")
 
@@ -201,8 +205,8 @@ def retry_delay(attempts: int) -> float:
 _SET_DONE = ", lease_until = NULL, updated_at = %s WHERE id = %s AND status = 'sending'"
 
 
-def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> None:
-    """Write every outcome of one batch in one transaction."""
+def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> Tally:
+    """Write every outcome of one batch in one transaction, with its counts (for /metrics)."""
     adapt = connection.ops.adapt_datetimefield_value
     now = timezone.now()
     stamp = adapt(now)
@@ -221,7 +225,9 @@ def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> No
         else:
             status = Delivery.SUPPRESSED if r.outcome == Delivery.SUPPRESSED else Delivery.FAILED
             ended.append((status, r.error[:2000], stamp, r.id))
+    tally = _tally(plain_sent, sent, deferred, ended)
     with transaction.atomic(), connection.cursor() as cursor:
+        counters.add_many({("deliveries", outcome): getattr(tally, outcome) for outcome in OUTCOMES})
         if plain_sent:
             marks = ", ".join(["%s"] * len(plain_sent))
             cursor.execute("UPDATE mailer_delivery SET status = 'sent', sent_at = %s, last_error = '', "
@@ -236,6 +242,20 @@ def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> No
                                "last_error = %s" + _SET_DONE, deferred)
         if ended:
             cursor.executemany("UPDATE mailer_delivery SET status = %s, last_error = %s" + _SET_DONE, ended)
+    return tally
+
+
+OUTCOMES = ("sent", "deferred", "failed", "suppressed")
+Row = tuple[Any, ...]  # one executemany row of record()
+
+
+def _tally(plain_sent: list[int], sent: list[Row], deferred: list[Row], ended: list[Row]) -> Tally:
+    tally = Tally(sent=len(plain_sent) + len(sent))
+    for _, error, _, _ in deferred:
+        tally.add("deferred", error)
+    for status, error, _, _ in ended:
+        tally.add("suppressed" if status == Delivery.SUPPRESSED else "failed", error)
+    return tally
 
 
 @dataclass
@@ -259,21 +279,27 @@ class Engine:
         self.use_lock = use_lock and connection.vendor == "sqlite"
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.prepared: OrderedDict[int, Prepared | PreparedRaw | Exception] = OrderedDict()
-        self.last_beat = timezone.now()
+        self.last_beat: datetime | None = timezone.now()
         self.last_reclaim = timezone.now()
+        self.report = Report(self.transport.name)
 
     def start(self) -> None:
         if self.use_lock:
             acquire_lock(self.owner)
+        self.last_beat = None  # beat at the first look, inside the loop that survives database errors
 
     def stop(self) -> None:
+        self.report.flush()
         self.transport.close()
         if self.use_lock:
             release_lock(self.owner)
 
     def beat(self) -> None:
-        if self.use_lock and timezone.now() - self.last_beat > HEARTBEAT_EVERY:
-            heartbeat(self.owner)
+        """Say this engine is alive: the SQLite lock's heartbeat, and every engine's row for /healthz."""
+        if self.last_beat is None or timezone.now() - self.last_beat > HEARTBEAT_EVERY:
+            if self.use_lock:
+                heartbeat(self.owner)
+            health.beat(self.owner, starting=self.last_beat is None)
             self.last_beat = timezone.now()
 
     def step(self) -> Step:
@@ -284,7 +310,7 @@ class Engine:
         jobs, results, sendable = batch
         if sendable:
             results += self.transport.send(sendable)
-        record(results, {j.id: j for j in jobs}, self.max_attempts)
+        self.report.recorded(record(results, {j.id: j for j in jobs}, self.max_attempts))
         return Step(len(jobs))
 
     def next_batch(self) -> Step | tuple[list[Job], list[Result], list[Job]]:
@@ -297,6 +323,7 @@ class Engine:
         give_back_tokens(self.rate_key, wanted - len(jobs) if self.rate > 0 else 0)
         if not jobs:
             return Step(0, IDLE_WAIT, idle=True)
+        self.report.claimed()
         results, sendable = self.sort(jobs)
         return jobs, results, sendable
 
@@ -381,6 +408,7 @@ def run(stop: threading.Event, *, once: bool = False, engine: Engine | None = No
                 break
             if batch.idle:
                 engine.transport.close()
+                engine.report.tick()
             _idle(stop, batch.wait, poll=batch.idle)
         total += sending.swap(None)
     finally:
@@ -414,7 +442,7 @@ class Sending:
         if previous is None:
             return 0
         _, jobs, results = previous
-        record(results + sent, {j.id: j for j in jobs}, self.engine.max_attempts)
+        self.engine.report.recorded(record(results + sent, {j.id: j for j in jobs}, self.engine.max_attempts))
         return len(jobs)
 
     def drop(self) -> None:

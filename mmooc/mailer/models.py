@@ -102,6 +102,16 @@ class EngineLock(models.Model):
     heartbeat = models.DateTimeField()
 
 
+class EngineHeartbeat(models.Model):
+    """Every delivery engine that ran lately, on either database: who, since when, and when it
+    last went round its loop. /healthz and /metrics read the latest; rows a day old are removed
+    when an engine starts. A handful of rows: no index beyond the key."""
+
+    owner = models.CharField(max_length=255, primary_key=True)  # host:pid:random, as Engine.owner
+    started_at = models.DateTimeField(default=timezone.now)
+    beat_at = models.DateTimeField(default=timezone.now)
+
+
 class RateBucket(models.Model):
     """A token bucket shared by every worker: messages per second for one provider."""
 

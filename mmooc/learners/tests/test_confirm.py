@@ -112,3 +112,11 @@ def test_a_learner_who_left_comes_back_after_confirmation(client, confirmations,
     learner.refresh_from_db()
     assert learner.state == Learner.CONFIRMED and learner.left_at is None
     assert confirmations == [learner.pk]
+
+
+def test_a_confirmation_is_counted_once_for_the_metrics(client, pending):
+    from mmooc.operations import counters
+
+    client.get(confirm_path(pending))
+    client.get(confirm_path(pending))
+    assert counters.totals() == {("confirmations", ""): 1}

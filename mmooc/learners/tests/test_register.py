@@ -32,14 +32,15 @@ def test_it_stores_what_was_given():
     assert stored.signed_up_at == learner.signed_up_at
 
 
-def test_it_writes_a_new_signup_in_two_statements():
+def test_it_writes_a_new_signup_in_three_statements():
+    # The learner, the signup counter of /metrics (one upsert on a shard row), the confirmation copy.
     cohort = make_cohort()
     sign_up(cohort, email="first@example.org")  # finds or makes the cohort's shared confirmation
     with CaptureQueriesContext(connection) as queries:
         sign_up(cohort, email="second@example.org")
     statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 2
     assert [s.split()[:3] for s in statements] == [["INSERT", "INTO", '"learners_learner"'],
+                                                  ["INSERT", "INTO", '"operations_counter"'],
                                                   ["INSERT", "INTO", "mailer_delivery"]]
 
 
@@ -72,3 +73,12 @@ def test_it_updates_a_returning_address_and_mails_it_again():
     stored = Learner.objects.get()
     assert (stored.name, stored.answers) == ("Ada L", {"level": "some"})
     assert Delivery.objects.filter(ref=str(first.public_id), message__tag="confirmation").count() == 2
+
+
+def test_a_new_signup_is_counted_once_for_the_metrics():
+    from mmooc.operations import counters
+
+    cohort = make_cohort()
+    sign_up(cohort)
+    sign_up(cohort)  # the same address again: an update, not a signup
+    assert counters.totals() == {("signups", Learner.SIGNUP_API): 1}

@@ -12,6 +12,7 @@ from mmooc.audit.models import AuditEntry
 from mmooc.learners.models import Learner
 from mmooc.learners.signals import learner_confirmed
 from mmooc.mailer.models import Delivery
+from mmooc.operations import counters
 from mmooc.testing import make_cohort, make_course, make_learner
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +68,7 @@ def test_it_imports_as_pending_and_sends_confirmations(staff, cohort):
     assert learners[1].answers == {"level": "some"} and learners[1].country == "IN"
     assert Delivery.objects.filter(message__tag="confirmation").count() == 2
     assert AuditEntry.objects.filter(action="learners.imported").count() == 1
+    assert counters.totals() == {("signups", "import"): 2}
 
 
 def test_it_imports_as_confirmed_when_consent_is_ticked(staff, cohort, django_capture_on_commit_callbacks):
@@ -82,6 +84,7 @@ def test_it_imports_as_confirmed_when_consent_is_ticked(staff, cohort, django_ca
     assert set(Learner.objects.values_list("state", flat=True)) == {"confirmed"}
     assert sorted(seen) == ["ada@example.org", "bo@example.org"]
     assert not Delivery.objects.filter(message__tag="confirmation").exists()
+    assert counters.totals() == {("signups", "import"): 2, ("confirmations", ""): 2}
 
 
 def test_it_reports_every_bad_row_with_its_line_and_imports_nothing(staff, cohort):

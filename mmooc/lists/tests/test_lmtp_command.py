@@ -17,7 +17,8 @@ from mmooc.lists.tests.conftest import make_group
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_it_serves_lmtp_and_socketmap_until_sigterm(cohort):
+def test_it_serves_lmtp_and_socketmap_until_sigterm(cohort, caplog):
+    caplog.set_level("INFO", logger="mmooc")
     group = make_group(cohort, 1)
     port, lookups = testing.free_port(), testing.free_port()
     greeting: list[int] = []
@@ -44,6 +45,9 @@ def test_it_serves_lmtp_and_socketmap_until_sigterm(cohort):
     assert f"Listening for LMTP on 127.0.0.1:{port}" in out.getvalue()
     assert f"socketmap on 127.0.0.1:{lookups}" in out.getvalue()
     assert "LMTP server stopped." in out.getvalue()
+    [start] = [r for r in caplog.records if r.name == "mmooc.start"]
+    assert start.getMessage().startswith("mmooc lmtp starting")
+    assert (start.command, start.listen, start.max_post) == ("lmtp", f"127.0.0.1:{port}", "10 MB")
 
 
 def test_it_explains_a_port_already_in_use():

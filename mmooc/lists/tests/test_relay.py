@@ -328,3 +328,14 @@ def test_it_loads_the_rest_of_a_members_learner_when_read(group):
     learner = alice.as_learner()
     assert (learner.pk, learner.name) == (alice.learner_id, "Alice Smith")
     assert learner.state == Learner.CONFIRMED
+
+
+def test_relayed_and_refused_posts_are_counted_for_the_metrics(group):
+    from mmooc.operations import counters
+
+    post_to(group)
+    post_to(group, sender="stranger@example.org")
+    relay.receive(raw_post(to="py-3-group-99@lists.course.example.org"), "alice@example.org",
+                  ["py-3-group-99@lists.course.example.org"])
+    assert counters.totals() == {("posts", "relayed"): 1, ("posts_refused", Refusal.NON_MEMBER): 1,
+                                 ("posts_refused", "unknown-address"): 1}

@@ -48,6 +48,8 @@ def test_it_serves_web_and_lmtp_and_stops_cleanly_on_sigterm(tmp_path):
         output, _ = server.communicate(timeout=90)
     assert server.returncode == 0, output
     assert "Serving on" in output
+    assert f"mmooc serve starting (pid {server.pid}, " in output
+    assert f"listen 127.0.0.1:{web}; engine on; lmtp 127.0.0.1:{lmtp}" in output
     assert "Stopped." in output
 
 

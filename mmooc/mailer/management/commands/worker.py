@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mmooc.lib import periodic
+from mmooc.lib.startup import log_start
 from mmooc.mailer import engine
 
 
@@ -36,6 +37,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, on_signal)
         if options["batch"] is not None and options["batch"] < 1:
             raise CommandError("--batch must be at least 1")
+        log_start("worker", lease=f"{options['lease']} s", once=options["once"])
         if not options["once"]:
             # Periodic jobs (expired signups, daily digests) run beside the engine.
             threading.Thread(target=periodic.loop, args=(stop,), name="periodic", daemon=True).start()

@@ -10,6 +10,7 @@ from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
 
 from mmooc.lib import periodic
+from mmooc.lib.startup import log_start
 
 
 class Command(BaseCommand):
@@ -28,6 +29,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.refuse_unmigrated()
+        log_start("serve", listen=f"{options['host']}:{options['port']}",
+                  engine="off" if options["no_engine"] else "on",
+                  lmtp=f"{settings.LMTP_HOST}:{options['lmtp_port']}" if options["lmtp_port"] else "off")
         stop = threading.Event()
         threads = []
         if not options["no_engine"]:

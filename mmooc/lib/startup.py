@@ -1,0 +1,66 @@
+"""The start-up line of `mmooc worker`, `mmooc lmtp` and `mmooc serve`: what this process
+runs with, without a secret in it (no password, key or token; hosts, ports and kinds only).
+
+    log_start("worker", lease=300)
+    → mmooc worker starting (pid 4242, mmooc 0.1.0): database postgresql db.example.org:5432/mmooc;
+      mail smtp mail.example.org:587 starttls; base URL https://course.example.org; …
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from importlib import metadata
+from typing import Any
+
+from django.conf import settings
+
+from mmooc.lib.logs import install_excepthooks
+
+log = logging.getLogger("mmooc.start")
+
+
+def database() -> str:
+    db = settings.DATABASES["default"]
+    if "sqlite" in db["ENGINE"]:
+        return f"sqlite {db['NAME']}"
+    vendor = db["ENGINE"].rsplit(".", 1)[-1]
+    return f"{vendor} {db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def mail() -> str:
+    config = settings.EMAIL_CONFIG
+    if config.kind == "smtp":
+        return f"smtp {config.host}:{config.port} {config.tls}"
+    if config.kind == "anymail":
+        return f"anymail {config.provider}"
+    return "outbox (kept for /outbox/, nothing sent)"
+
+
+def summary() -> dict[str, Any]:
+    rate = settings.MAIL_RATE_LIMIT
+    return {
+        "database": database(),
+        "mail": mail(),
+        "base_url": settings.BASE_URL,
+        "list_domain": settings.LIST_DOMAIN,
+        "mail_rate": f"{rate:g}/s" if rate > 0 else "unlimited",
+        "mail_batch": settings.MAIL_BATCH_SIZE,
+        "signup_rate": f"{settings.LEARNER_SIGNUP_RATE}/h per address",
+    }
+
+
+def _version() -> str:
+    try:
+        return metadata.version("mmooc")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def log_start(command: str, **more: Any) -> None:
+    """Log what this process runs with, once, at start; uncaught errors are logged from now on."""
+    install_excepthooks()
+    fields = {**summary(), **more}
+    words = "; ".join(f"{key.replace('_', ' ')} {value}" for key, value in fields.items())
+    log.info("mmooc %s starting (pid %s, mmooc %s): %s", command, os.getpid(), _version(), words,
+             extra={"command": command, "pid": os.getpid(), "version": _version(), **fields})

@@ -17,19 +17,24 @@ from mmooc.courses.access import cohort_or_404
 from mmooc.emails.forms import UploadForm
 from mmooc.lib.folderfiles import FolderError
 from mmooc.lib.staff import organizer_required
+from mmooc.mailer import health
 from mmooc.site.folders import import_folder
 
 
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database answers and mail is moving; 503 when the database is down, or mail
+    is due and no delivery engine has beaten within MMOOC_HEALTH_ENGINE_STALE seconds."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+        engine = health.state()
     except DatabaseError as exc:
         return JsonResponse({"database": "error", "detail": str(exc).splitlines()[0][:200]}, status=503)
-    return JsonResponse({"database": "ok", "vendor": connection.vendor})
+    body = {"database": "ok", "vendor": connection.vendor, "engine": engine}
+    return JsonResponse(body, status=503 if engine["stale"] else 200)
 
 
 # ---------------------------------------------------------------- course folder upload

@@ -151,7 +151,7 @@ def main() -> None:
     env = {**os.environ, "MMOOC_DATA_DIR": str(tmp), "DATABASE_URL": database_url(args, tmp),
            "MMOOC_EMAIL_URL": f"smtp://127.0.0.1:{port}?tls=none", "MMOOC_MAIL_RATE": "0",
            "MMOOC_MAIL_BATCH": str(args.batch), "DJANGO_SETTINGS_MODULE": "mmooc.settings",
-           "MMOOC_LOG_LEVEL": "WARNING"}
+           "MMOOC_LOG_LEVEL": "WARNING", "SECRET_KEY": "bench-secret-key-" + "x" * 40}
     os.environ.update(env)
     subprocess.run([MMOOC, "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
     sink = subprocess.Popen([tool("smtp-sink"), "-u", "nobody", f"127.0.0.1:{port}", "1000"])

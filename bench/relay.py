@@ -90,6 +90,7 @@ def configure(args: argparse.Namespace, sink_port: int, data_dir: str) -> None:
         "DJANGO_SETTINGS_MODULE": "mmooc.settings", "MMOOC_DATA_DIR": data_dir,
         "MMOOC_EMAIL_URL": f"smtp://127.0.0.1:{sink_port}?tls=none", "MMOOC_LOG_LEVEL": "WARNING",
         "MMOOC_LIST_DOMAIN": "lists.course.example.org",
+        "SECRET_KEY": "bench-secret-key-" + "x" * 40,  # one key for every process (required on PostgreSQL)
     })
     if args.db == "postgres":
         import psycopg

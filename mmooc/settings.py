@@ -41,19 +41,26 @@ def _ensure_data_dir() -> None:
         raise ImproperlyConfigured(f"MMOOC_DATA_DIR: cannot create {DATA_DIR}: {exc.strerror}") from None
 
 
-def _secret_key() -> str:
-    """SECRET_KEY from the environment, or one generated once and kept in the data dir."""
+def _secret_key(vendor: str) -> tuple[str, str]:
+    """SECRET_KEY, and where it came from.
+
+    From the environment (required with PostgreSQL: every machine must sign with the same
+    key); otherwise, on SQLite, one generated once and kept in the data folder. PostgreSQL
+    without one gets a key for this process only, which the check `operations.E001` refuses
+    before anything serves with it."""
     if os.environ.get("SECRET_KEY"):
         if len(os.environ["SECRET_KEY"]) < 32:
             raise ImproperlyConfigured("SECRET_KEY: must be at least 32 characters long")
-        return os.environ["SECRET_KEY"]
+        return os.environ["SECRET_KEY"], "environment"
+    if vendor != "sqlite3":
+        return secrets.token_urlsafe(50), "missing"
     _ensure_data_dir()
     path = DATA_DIR / "secret_key"
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(50))
-    return path.read_text().strip()
+    return path.read_text().strip(), "data folder"
 
 
 def _database() -> dict:
@@ -87,7 +94,8 @@ def _database() -> dict:
 
 
 _ensure_data_dir()
-SECRET_KEY = _secret_key()
+DATABASES = {"default": _database()}
+SECRET_KEY, SECRET_KEY_SOURCE = _secret_key(DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1])
 DEBUG = env_bool("MMOOC_DEBUG", False)
 BASE_URL = env_url("MMOOC_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 ALLOWED_HOSTS = env_list("MMOOC_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -130,11 +138,10 @@ SOCKETMAP_PORT = env_int("MMOOC_SOCKETMAP_PORT", 8026, minimum=0)
 
 # Watching it run: /metrics (off unless a token or addresses are set) and /healthz.
 METRICS_TOKEN = env_secret("MMOOC_METRICS_TOKEN")
-METRICS_ALLOW = env_networks("MMOOC_METRICS_ALLOW")
+METRICS_ALLOW = env_networks("MMOOC_METRICS_ALLOW", [])
 # Seconds without a heartbeat from any delivery engine, while mail is due, before /healthz answers 503.
 HEALTH_ENGINE_STALE = env_int("MMOOC_HEALTH_ENGINE_STALE", 300, minimum=30)
 
-DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -219,9 +226,18 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
 
+# Each warning of `mmooc check --deploy` is answered by one of these; docs/operations.md
+# gives the production values.
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = env_bool("MMOOC_SECURE_COOKIES", BASE_URL.startswith("https://"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("MMOOC_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("MMOOC_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("MMOOC_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("MMOOC_SSL_REDIRECT", False)
+# Monitoring on the machine itself may ask over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SILENCED_SYSTEM_CHECKS = env_list("MMOOC_SILENCED_CHECKS", [])
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

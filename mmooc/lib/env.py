@@ -6,10 +6,10 @@ bad deployment stops at start-up with one clear line instead of failing later.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from ipaddress import IPv4Network, IPv6Network, ip_network
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -81,19 +81,6 @@ def env_choice(name: str, default: str, choices: tuple[str, ...],
         if value.lower() == choice.lower():
             return choice
     raise ImproperlyConfigured(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
-
-
-def env_networks(name: str, environ: Mapping[str, str] | None = None) -> list[IPv4Network | IPv6Network]:
-    """Comma-separated addresses or networks: `127.0.0.1, 10.0.0.0/8, ::1`; none when unset."""
-    environ = os.environ if environ is None else environ
-    networks = []
-    for part in env_list(name, [], environ):
-        try:
-            networks.append(ip_network(part, strict=False))
-        except ValueError:
-            raise ImproperlyConfigured(
-                f"{name}: expected addresses or networks like 127.0.0.1, 10.0.0.0/8, got {part!r}") from None
-    return networks
 
 
 def env_secret(name: str, environ: Mapping[str, str] | None = None, *, minimum: int = 16) -> str:
@@ -228,6 +215,23 @@ def parse_email_url(value: str, name: str = "MMOOC_EMAIL_URL") -> EmailConfig:
         options=query,
     )
 
+
+
+def env_networks(name: str, default: list[str], environ: Mapping[str, str] | None = None,
+                 ) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network | str]:
+    """Comma-separated addresses or networks (`127.0.0.1, 10.0.0.0/8, ::1`), and the word
+    `unix` for a peer on a Unix socket."""
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network | str] = []
+    for part in env_list(name, default, environ):
+        if part.lower() == "unix":
+            networks.append("unix")
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: expected addresses or networks like 127.0.0.1 or "
+                                       f"10.0.0.0/8 (or unix), got {part!r}") from None
+    return networks
 
 # --- ANYMAIL_<NAME> variables ------------------------------------------------------------
 #

@@ -6,7 +6,7 @@ class MailerConfig(AppConfig):
     label = "mailer"
 
     def ready(self) -> None:
-        from mmooc.mailer import events  # noqa: F401  (connects the receiver of anymail's tracking signal)
+        from mmooc.mailer import checks, events  # noqa: F401  (anymail's tracking signal; configuration checks)
         from mmooc.mailer.health import outbox_metrics
         from mmooc.operations import metrics
 

@@ -29,14 +29,14 @@ def metrics(request: HttpRequest) -> HttpResponse:
     return HttpResponse(body, content_type=content_type)
 
 
-def _allowed(address: str, networks: list[IPv4Network | IPv6Network]) -> bool:
+def _allowed(address: str, networks: list[IPv4Network | IPv6Network | str]) -> bool:
     try:
         client = ip_address(address.split("%")[0])
     except ValueError:
         return False
     if client.version == 6 and client.ipv4_mapped is not None:
         client = client.ipv4_mapped
-    return any(client in network for network in networks)
+    return any(not isinstance(network, str) and client in network for network in networks)
 
 
 def _bearer(request: HttpRequest, token: str) -> bool:

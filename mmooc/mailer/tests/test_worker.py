@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
@@ -34,7 +35,9 @@ def queue(n: int) -> Message:
 def worker_env(smtp_server) -> dict[str, str]:
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": url, "MMOOC_EMAIL_URL": smtp_server.url, "MMOOC_MAIL_RATE": "0"}
+    # Every process on PostgreSQL signs with one key, as in production (operations.E001).
+    return {**os.environ, "DATABASE_URL": url, "MMOOC_EMAIL_URL": smtp_server.url, "MMOOC_MAIL_RATE": "0",
+            "SECRET_KEY": settings.SECRET_KEY}
 
 
 def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen:

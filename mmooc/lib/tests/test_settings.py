@@ -97,6 +97,12 @@ def test_every_variable_is_read(tmp_path):
     ("MMOOC_FROM_EMAIL", "nobody", "MMOOC_FROM_EMAIL: expected an address"),
     ("SECRET_KEY", "short", "SECRET_KEY: must be at least 32 characters"),
     ("MMOOC_MAIL_RATE", "fast", "MMOOC_MAIL_RATE: expected a number"),
+    ("MMOOC_METRICS_TOKEN", "short", "MMOOC_METRICS_TOKEN: must be at least 16 characters"),
+    ("MMOOC_METRICS_ALLOW", "10.0.0.300", "MMOOC_METRICS_ALLOW: expected addresses or networks"),
+    ("MMOOC_HEALTH_ENGINE_STALE", "5", "MMOOC_HEALTH_ENGINE_STALE: must be at least 30"),
+    ("MMOOC_HSTS_SECONDS", "a year", "MMOOC_HSTS_SECONDS: expected a whole number"),
+    ("MMOOC_SSL_REDIRECT", "sure", "MMOOC_SSL_REDIRECT: expected a yes/no value"),
+    ("MMOOC_SECURE_COOKIES", "sure", "MMOOC_SECURE_COOKIES: expected a yes/no value"),
 ])
 def test_a_bad_value_stops_start_up_with_one_line(tmp_path, name, value, message):
     result = run_mmooc(["check"], tmp_path, **{name: value})

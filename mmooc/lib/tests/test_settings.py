@@ -26,7 +26,8 @@ print(json.dumps({
 
 def run_mmooc(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items()
-               if not k.startswith(("MMOOC_", "ANYMAIL_")) and k not in ("DATABASE_URL", "SECRET_KEY")}
+               if not k.startswith(("MMOOC_", "ANYMAIL_"))
+               and k not in ("DATABASE_URL", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     environ.update({"MMOOC_DATA_DIR": str(tmp_path / "data"), "DJANGO_SETTINGS_MODULE": "mmooc.settings"})
     environ.update(env)
     return subprocess.run([sys.executable, "-m", "mmooc.cli", *args], env=environ, capture_output=True,

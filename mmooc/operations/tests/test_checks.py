@@ -79,7 +79,8 @@ def run_env(tmp_path: Path) -> dict[str, str]:
     import os
 
     environ = {k: v for k, v in os.environ.items()
-               if not k.startswith(("MMOOC_", "ANYMAIL_")) and k not in ("DATABASE_URL", "SECRET_KEY")}
+               if not k.startswith(("MMOOC_", "ANYMAIL_"))
+               and k not in ("DATABASE_URL", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     environ.update({"MMOOC_DATA_DIR": str(tmp_path / "data"), "DJANGO_SETTINGS_MODULE": "mmooc.settings"})
     return environ
 

@@ -37,7 +37,8 @@ def beat(owner: str, *, starting: bool = False) -> None:
 
 
 def last_heartbeat() -> datetime | None:
-    return EngineHeartbeat.objects.aggregate(last=Max("beat_at"))["last"]
+    last: datetime | None = EngineHeartbeat.objects.aggregate(last=Max("beat_at"))["last"]
+    return last
 
 
 def oldest_due(now: datetime | None = None) -> datetime | None:

@@ -7,8 +7,6 @@ from ipaddress import ip_network
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from mmooc.mailer import engine, outbox
-from mmooc.mailer.models import Message
 from mmooc.operations import counters
 
 pytestmark = pytest.mark.django_db
@@ -82,43 +80,6 @@ def test_every_metric_is_declared_before_its_first_event(client, with_token):
     assert samples[("mmooc_outbox_oldest_due_age_seconds", ())] == 0
     assert samples[("mmooc_engine_heartbeat_age_seconds", ())] == float("inf")
     assert samples[("mmooc_engines", ())] == 0
-
-
-def queue(n: int) -> Message:
-    msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Hello", body="Hi")
-    outbox.enqueue(msg, [outbox.Recipient(f"m{i}@example.org") for i in range(n)])
-    return msg
-
-
-def test_it_shows_the_queue_by_state_and_the_oldest_due_copy(client, with_token):
-    import time_machine
-    from django.utils import timezone
-
-    start = timezone.now()
-    with time_machine.travel(start, tick=False):
-        queue(3)
-    with time_machine.travel(start + timezone.timedelta(seconds=90), tick=False):
-        samples = scrape(client)
-    assert samples[("mmooc_outbox_deliveries", (("state", "queued"),))] == 3
-    assert samples[("mmooc_outbox_deliveries", (("state", "deferred"),))] == 0
-    assert samples[("mmooc_outbox_deliveries", (("state", "sending"),))] == 0
-    assert samples[("mmooc_outbox_oldest_due_age_seconds", ())] == pytest.approx(90, abs=1)
-
-
-def test_it_counts_what_the_engine_did(client, with_token, settings):
-    from mmooc.lib.env import parse_email_url
-
-    settings.EMAIL_CONFIG = parse_email_url("outbox:")
-    queue(4)
-    outbox.send(to="gone@example.org", subject="x", body="y")
-    from mmooc.mailer.models import Suppression
-
-    Suppression.objects.create(address="gone@example.org", reason=Suppression.MANUAL)
-    assert engine.drain() == 5
-    samples = scrape(client)
-    assert samples[("mmooc_deliveries_total", (("outcome", "sent"),))] == 4
-    assert samples[("mmooc_deliveries_total", (("outcome", "suppressed"),))] == 1
-    assert samples[("mmooc_outbox_deliveries", (("state", "queued"),))] == 0
 
 
 def test_counters_come_from_the_database_so_every_process_sees_one_total(client, with_token):

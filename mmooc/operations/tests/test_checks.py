@@ -99,6 +99,24 @@ def documented_production_environment() -> dict[str, str]:
     return env
 
 
+def sample_environment_file() -> dict[str, str]:
+    """The variables of deploy/mmooc.env, read as systemd's EnvironmentFile reads them."""
+    env = {}
+    for line in (ROOT / "deploy" / "mmooc.env").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            env[name] = value[1:-1] if value[:1] == value[-1:] == '"' else value
+    return env
+
+
+def test_the_sample_environment_file_answers_every_deploy_warning(tmp_path):
+    env = sample_environment_file()
+    env["MMOOC_DATA_DIR"] = str(tmp_path / "data")
+    result = run_mmooc(["check", "--deploy", "--fail-level", "WARNING"], tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
 def test_the_documented_production_settings_answer_every_deploy_warning(tmp_path):
     env = documented_production_environment()
     assert {"SECRET_KEY", "DATABASE_URL", "MMOOC_BASE_URL", "ANYMAIL_WEBHOOK_SECRET",

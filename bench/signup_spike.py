@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +105,7 @@ class Load:
             self.next += 1
             return self.next - 1
 
-    def _client(self, request: callable) -> None:  # type: ignore[valid-type]
+    def _client(self, request: Request) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         latencies, answers = [], []
         while (n := self._take()) is not None:
@@ -122,7 +123,7 @@ class Load:
             self.latencies += latencies
             self.answers += answers
 
-    def run(self, request: callable) -> float:  # type: ignore[valid-type]
+    def run(self, request: Request) -> float:
         threads = [threading.Thread(target=self._client, args=(request,)) for _ in range(self.clients)]
         started = time.perf_counter()
         for t in threads:
@@ -130,6 +131,10 @@ class Load:
         for t in threads:
             t.join()
         return time.perf_counter() - started
+
+
+# One request on a kept-alive connection: (HTTP status, the address signed up or "").
+Request = Callable[[http.client.HTTPConnection, int], tuple[int, str]]
 
 
 def healthz(conn: http.client.HTTPConnection, n: int) -> tuple[int, str]:
@@ -171,7 +176,7 @@ def quantiles(latencies: list[float]) -> tuple[float, float]:
     return p50 * 1000, p99 * 1000
 
 
-def measure(name: str, load: Load, request: callable, master: int) -> float:  # type: ignore[valid-type]
+def measure(name: str, load: Load, request: Request, master: int) -> float:
     cpu_before, client_before = server_cpu(master), time.process_time()
     seconds = load.run(request)
     cpu = server_cpu(master) - cpu_before

@@ -9,7 +9,6 @@ overview again at 390 px, the width of a phone. Uses Playwright with the system'
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -46,7 +45,7 @@ def take(base: str, username: str, password: str, out: Path) -> list[Path]:
         page.screenshot(path=out / "home.png", full_page=True)
         saved.append(out / "home.png")
         cohort = _first_link(page, "/dashboard/cohorts/")
-        slug = re.search(r"/cohorts/([^/]+)/", cohort).group(1)  # type: ignore[union-attr]
+        slug = cohort.split("/cohorts/", 1)[1].split("/", 1)[0]
         page.goto(base + cohort)
         email = _first_link(page, "/dashboard/emails/")
         pages = {"overview": cohort, "email": email, "groups": f"/dashboard/cohorts/{slug}/groups/?quiet=1",

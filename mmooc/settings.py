@@ -63,7 +63,7 @@ def _secret_key(vendor: str) -> tuple[str, str]:
     return path.read_text().strip(), "data folder"
 
 
-def _database() -> dict:
+def _database() -> dj_database_url.DBConfig:
     url = env_str("DATABASE_URL", "")
     if not url:
         _ensure_data_dir()

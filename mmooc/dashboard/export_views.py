@@ -45,7 +45,7 @@ def export_index(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 @organizer_required
-def export_file(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+def export_file(request: HttpRequest, slug: str, name: str) -> StreamingHttpResponse:
     cohort = cohort_or_404(slug)
     content_type, generator = FILES[name]  # the URL pattern only admits these names
     record(request.user, "export.downloaded", cohort, f"Downloaded {name} of {cohort.slug}", export=name)
@@ -54,7 +54,7 @@ def export_file(request: HttpRequest, slug: str, name: str) -> HttpResponse:
 
 @require_GET
 @organizer_required
-def export_mbox(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+def export_mbox(request: HttpRequest, slug: str, number: int) -> StreamingHttpResponse:
     cohort = cohort_or_404(slug)
     group = get_group(cohort, number)
     record(request.user, "export.downloaded", group,
@@ -65,7 +65,7 @@ def export_mbox(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 
 @require_GET
 @organizer_required
-def export_zip(request: HttpRequest, slug: str) -> HttpResponse:
+def export_zip(request: HttpRequest, slug: str) -> StreamingHttpResponse:
     cohort = cohort_or_404(slug)
     now = timezone.now()
     spool = exports.cohort_zip(cohort, now)

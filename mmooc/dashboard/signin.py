@@ -84,7 +84,7 @@ class SignInView(auth_views.LoginView):
     template_name = "dashboard/login.html"
     authentication_form = SignInForm
 
-    def form_invalid(self, form: SignInForm) -> HttpResponse:  # type: ignore[override]
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_invalid(form)
         response.status_code = 429 if getattr(form, "rate_limited", False) else 400
         return response

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -43,7 +43,8 @@ def learner_counts(cohorts: QuerySet[Cohort] | list[Cohort]) -> dict[int, dict[s
     rows = (Learner.objects.filter(cohort__in=cohorts).values("cohort")
             .annotate(total=Count("id"), confirmed=Count("id", filter=Q(state=Learner.CONFIRMED)),
                       pending=Count("id", filter=Q(state=Learner.PENDING))))
-    return {r["cohort"]: r for r in rows}
+    return {r["cohort"]: {"total": r["total"], "confirmed": r["confirmed"], "pending": r["pending"]}
+            for r in rows}
 
 
 def states(cohort: Cohort) -> dict[str, int]:
@@ -133,14 +134,24 @@ def merged_days(*series: dict[date, int]) -> tuple[list[date], list[list[int]]]:
     return axis, [[s.get(d, 0) for d in axis] for s in series]
 
 
-def email_deliveries(message_ids: list[int]) -> dict[int, dict[str, object]]:
-    """Per message: copies sent and waiting, when the next waiting copy is due, the last sent."""
+@dataclass(frozen=True)
+class Copies:
+    """A message's copies: how many were sent and wait, when the next waiting one is due, the last sent."""
+
+    sent: int = 0
+    waiting: int = 0
+    next_at: datetime | None = None
+    last_sent_at: datetime | None = None
+
+
+def email_deliveries(message_ids: list[int]) -> dict[int, Copies]:
+    """The copies of each message, in one query."""
     rows = (Delivery.objects.filter(message__in=message_ids).values("message")
             .annotate(sent=Count("id", filter=Q(status=Delivery.SENT)),
                       waiting=Count("id", filter=Q(status__in=WAITING)),
                       next_at=Min("not_before", filter=Q(status__in=WAITING)),
                       last_sent_at=Max("sent_at")))
-    return {r["message"]: r for r in rows}
+    return {r["message"]: Copies(r["sent"], r["waiting"], r["next_at"], r["last_sent_at"]) for r in rows}
 
 
 # Cost ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django import forms
@@ -95,18 +96,27 @@ def _overview_charts(cohort: Cohort) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class EmailRow:
+    """A course email on the overview, with its copies and when the next one is due."""
+
+    email: CourseEmail
+    copies: stats.Copies
+    next_at: datetime | None
+
+
 def _email_state(cohort: Cohort) -> dict[str, object]:
     """The cohort's course emails with their copies: the next one due and the last one sent."""
     emails = list(CourseEmail.objects.filter(cohort=cohort).select_related("message"))
     copies = stats.email_deliveries([e.message_id for e in emails if e.message_id])
+    rows = []
     for e in emails:
-        e.copies = copies.get(e.message_id, {})
-        e.next_at = e.copies.get("next_at") or (_when(e) if e.state == CourseEmail.SCHEDULED else None)
-        e.last_sent_at = e.copies.get("last_sent_at")
-    upcoming = sorted((e for e in emails if e.next_at), key=lambda e: e.next_at)
-    sent = sorted((e for e in emails if e.last_sent_at), key=lambda e: e.last_sent_at, reverse=True)
-    return {"emails": emails, "next_email": upcoming[0] if upcoming else None,
-            "last_email": sent[0] if sent else None}
+        c = copies.get(e.message_id, stats.Copies()) if e.message_id else stats.Copies()
+        rows.append(EmailRow(e, c, c.next_at or (_when(e) if e.state == CourseEmail.SCHEDULED else None)))
+    due = [(r, r.next_at) for r in rows if r.next_at is not None]
+    sent = [(r, r.copies.last_sent_at) for r in rows if r.copies.last_sent_at is not None]
+    return {"emails": rows, "next_email": min(due, key=lambda p: p[1])[0] if due else None,
+            "last_email": max(sent, key=lambda p: p[1])[0] if sent else None}
 
 
 def _when(email: CourseEmail) -> datetime | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -46,9 +46,9 @@ class EmailForm(forms.Form):
     def __init__(self, *args: Any, cohort: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.cohort = cohort
-        self.fields["module"].choices = [("", "No module")] + [
+        _choice_field(self, "module").choices = [("", "No module")] + [
             (m.position, f"{m.position}. {m.title}") for m in cohort.course.modules.all()]
-        self.fields["question"].choices = [("", "—")] + [
+        _choice_field(self, "question").choices = [("", "—")] + [
             (q["id"], q.get("label", q["id"])) for q in cohort.course.questions or []]
 
     def clean_subject(self) -> str:
@@ -57,8 +57,9 @@ class EmailForm(forms.Form):
             raise forms.ValidationError("The subject must be on one line.")
         return subject
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         try:
             data["audience_json"] = self._audience(data)
         except audiences.AudienceError as exc:
@@ -123,7 +124,13 @@ class CopyForm(forms.Form):
     def __init__(self, *args: Any, cohort: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         others = cohort.course.cohorts.exclude(pk=cohort.pk).order_by("-start_date")
-        self.fields["source"].choices = [(c.slug, f"{c.title or c.slug} (starts {c.start_date})") for c in others]
+        _choice_field(self, "source").choices = [(c.slug, f"{c.title or c.slug} (starts {c.start_date})")
+                                                 for c in others]
+
+
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    """The form's own copy of a choice field, to give it this cohort's choices."""
+    return cast(forms.ChoiceField, form.fields[name])
 
 
 class UploadForm(forms.Form):

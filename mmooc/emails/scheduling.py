@@ -115,7 +115,7 @@ def render_email(email: CourseEmail) -> tuple[str, str]:
 def shown_subject(email: CourseEmail) -> str:
     """The subject as lists show it: shared values filled in (`{{ course.title }}` becomes the
     title), learner placeholders left as they are; a subject with a template error, as written."""
-    if email.message_id:
+    if email.message is not None:
         return email.message.subject
     links = list((email.cohort.course.links or {}).keys())
     if not email.subject.strip() or templating.validate(email.subject, links=links):
@@ -229,7 +229,8 @@ def email_schedule(email: CourseEmail) -> Schedule | None:
 def apply_schedule(email: CourseEmail, spec: Schedule) -> list[str]:
     """Set the email's schedule fields from `spec`; returns the names of the fields set."""
     email.schedule = spec.kind
-    email.send_at = timing.at_instant(spec.at, email.cohort.timezone) if spec.kind == timing.AT else None
+    at = spec.at if spec.kind == timing.AT else None
+    email.send_at = timing.at_instant(at, email.cohort.timezone) if at is not None else None
     email.day_offset = spec.day if spec.kind in (timing.RELATIVE, timing.LOCAL) else None
     email.local_time = spec.time if spec.kind in (timing.RELATIVE, timing.LOCAL) else None
     return ["schedule", "send_at", "day_offset", "local_time"]
@@ -259,8 +260,8 @@ def is_locked(email: CourseEmail) -> bool:
     """True once a copy has left (or tried to): the email can no longer change."""
     if email.state in (CourseEmail.SENDING, CourseEmail.SENT):
         return True
-    return bool(email.message_id and not email.trigger
-                and email.message.deliveries.filter(status__in=STARTED).exists())
+    return bool(not email.trigger and email.message_id
+                and Delivery.objects.filter(message_id=email.message_id, status__in=STARTED).exists())
 
 
 def refresh_state(email: CourseEmail) -> str:
@@ -286,12 +287,15 @@ def refresh_states(emails: QuerySet) -> None:
 
 # ---------------------------------------------------------------- actions
 
-def _check_schedulable(email: CourseEmail) -> None:
+def _check_schedulable(email: CourseEmail) -> Schedule:
+    """The email's schedule, or ScheduleError saying why it cannot be scheduled."""
     found = problems(email)
     if found:
         raise ScheduleError("Fix these first: " + " ".join(found))
-    if email.trigger:
+    spec = email_schedule(email)
+    if spec is None:
         raise ScheduleError("A welcome email is sent when each learner confirms; it is not scheduled.")
+    return spec
 
 
 def _enqueue(email: CourseEmail, message: Message, learners: QuerySet, now: datetime | None = None) -> int:
@@ -314,7 +318,7 @@ def _enqueue(email: CourseEmail, message: Message, learners: QuerySet, now: date
 
 def schedule(email: CourseEmail, actor: Any) -> int:
     """Queue one copy per recipient at their time; returns how many copies were queued."""
-    _check_schedulable(email)
+    spec = _check_schedulable(email)
     with transaction.atomic():
         locked = CourseEmail.objects.select_for_update().get(pk=email.pk)
         if locked.state not in (CourseEmail.DRAFT, CourseEmail.CANCELLED):
@@ -324,16 +328,17 @@ def schedule(email: CourseEmail, actor: Any) -> int:
         email.message, email.state, email.updated_at = message, CourseEmail.SCHEDULED, timezone.now()
         email.save(update_fields=["message", "state", "updated_at"])
         record(actor, "email.scheduled", email, f"Scheduled {email.subject!r} for {count} recipients",
-               schedule=email_schedule(email).text(), recipients=count)
+               schedule=spec.text(), recipients=count)
     return count
 
 
 def _pending_message(email: CourseEmail) -> Message:
-    if email.state != CourseEmail.SCHEDULED or not email.message_id:
+    message = email.message
+    if email.state != CourseEmail.SCHEDULED or message is None:
         raise ScheduleError("Only a scheduled email can be changed this way.")
     if is_locked(email):
         raise ScheduleError("The first copies have already been sent: this email can no longer change.")
-    return email.message
+    return message
 
 
 def reschedule(email: CourseEmail, actor: Any, new: Schedule) -> int:
@@ -381,7 +386,7 @@ def cancel(email: CourseEmail, actor: Any) -> int:
     with transaction.atomic():
         if email.state not in (CourseEmail.SCHEDULED, CourseEmail.SENDING, CourseEmail.DRAFT):
             raise ScheduleError(f"This email is {email.get_state_display().lower()}: nothing to cancel.")
-        count = outbox.cancel(email.message) if email.message_id else 0
+        count = outbox.cancel(email.message) if email.message is not None else 0
         email.state, email.updated_at = CourseEmail.CANCELLED, timezone.now()
         email.save(update_fields=["state", "updated_at"])
         record(actor, "email.cancelled", email, f"Cancelled {email.subject!r}", cancelled=count)
@@ -456,10 +461,10 @@ def add_late_learner(learner: Any, now: datetime | None = None) -> int:
     for email in emails:
         if not audiences.recipients(email).filter(pk=learner.pk).exists():
             continue
-        p = Personalizer(email, now)
-        if email_schedule(email).kind == timing.NOW or p.not_before(learner.timezone) <= now:
+        p, spec, message = Personalizer(email, now), email_schedule(email), email.message
+        if spec is None or message is None or spec.kind == timing.NOW or p.not_before(learner.timezone) <= now:
             continue
-        added += outbox.enqueue(email.message, [p.recipient(learner)])
+        added += outbox.enqueue(message, [p.recipient(learner)])
     return added
 
 

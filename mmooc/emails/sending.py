@@ -10,12 +10,12 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit.log import record
 from mmooc.emails.models import CourseEmail
-from mmooc.emails.scheduling import refresh_state
+from mmooc.emails.scheduling import cancel, refresh_state
 from mmooc.lib.staff import organizer_required, powers, staff_required
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Event, Message
@@ -86,24 +86,15 @@ def _segments(summary: dict) -> list[tuple[str, str, int, float]]:
 
 
 def _emails_url(email: CourseEmail) -> str:
-    """The email's compose page, when that part of the dashboard is installed."""
-    for name, kwargs in [("emails:edit", {"cohort": email.cohort.slug, "public_id": email.public_id}),
-                         ("emails:list", {"cohort": email.cohort.slug})]:
-        try:
-            return reverse(name, kwargs=kwargs)
-        except NoReverseMatch:
-            continue
-    return f"/dashboard/cohorts/{email.cohort.slug}/emails/"
+    """The email's compose page."""
+    return reverse("emails:edit", kwargs={"cohort": email.cohort.slug, "public_id": email.public_id})
 
 
 def _outbox_url(message: Message | None) -> str:
     """The mailer's page of the message's copies (what each one looked like)."""
     if message is None:
         return ""
-    try:
-        return reverse("mailer:outbox_message", kwargs={"public_id": message.public_id})
-    except NoReverseMatch:
-        return ""
+    return reverse("mailer:outbox_message", kwargs={"public_id": message.public_id})
 
 
 def _actions(message: Message | None) -> list[str]:
@@ -133,31 +124,27 @@ ACTIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def outbox_function(action: str) -> Callable[[Message], object]:
-    """The mailer's outbox.pause/resume/cancel."""
-    from mmooc.mailer import outbox
-
-    return getattr(outbox, action)
+# The outbox's function for each action but cancel, which cancels the email itself.
+OUTBOX_FUNCTIONS: dict[str, Callable[[Message], object]] = {"pause": outbox.pause, "resume": outbox.resume}
 
 
 @require_POST
 @organizer_required
 def control(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
     email = get_email(public_id)
-    if action not in _actions(email.message):
+    message = email.message
+    if message is None or action not in _actions(message):
         return _refuse(request, email, action)
     verb, done = ACTIONS[action]
     if action == "cancel":
         # The email itself becomes cancelled too, and records its own audit entry.
-        from mmooc.emails import scheduling
-
-        scheduling.cancel(email, request.user)
+        cancel(email, request.user)
         messages.success(request, done)
         return redirect("dashboard:email", public_id=email.public_id)
     with transaction.atomic():
-        outbox_function(action)(email.message)
+        OUTBOX_FUNCTIONS[action](message)
         record(request.user, verb, email, f"{action.capitalize()} sending of “{email.subject}”",
-               message=str(email.message.public_id), progress=outbox.progress(email.message))
+               message=str(message.public_id), progress=outbox.progress(message))
     messages.success(request, done)
     return redirect("dashboard:email", public_id=email.public_id)
 

@@ -118,16 +118,21 @@ class _Checker:
             self.node(node, scope)
 
     def node(self, node: Node, scope: dict[str, set[str] | None]) -> None:
-        line = node.token.lineno if getattr(node, "token", None) else 1
+        token = getattr(node, "token", None)
+        line = token.lineno if token is not None and token.lineno is not None else 1
         if isinstance(node, VariableNode):
             self.expression(node.filter_expression, scope, line, plain=True)
             return
         if isinstance(node, ForNode):
-            self.expression(node.sequence, scope, line)
-            fields = SEQUENCES.get(_name(node.sequence.var) or "")
+            # The parser always gives a FilterExpression and NodeLists (the stubs allow str and list).
+            sequence, loop, empty = node.sequence, node.nodelist_loop, node.nodelist_empty
+            assert isinstance(sequence, FilterExpression) and isinstance(loop, NodeList)
+            assert isinstance(empty, NodeList)
+            self.expression(sequence, scope, line)
+            fields = SEQUENCES.get(_name(sequence.var) or "")
             inner = {**scope, "forloop": LOOP_FIELDS, **{v: fields for v in node.loopvars}}
-            self.walk(node.nodelist_loop, inner)
-            self.walk(node.nodelist_empty, scope)
+            self.walk(loop, inner)
+            self.walk(empty, scope)
             return
         if isinstance(node, WithNode):
             for value in node.extra_context.values():

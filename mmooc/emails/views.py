@@ -23,7 +23,7 @@ from mmooc.emails import scheduling, templating
 from mmooc.emails.forms import CopyForm, EmailForm, UploadForm, initial_for
 from mmooc.emails.models import CourseEmail
 from mmooc.lib.mailrender import markdown_to_html
-from mmooc.lib.staff import is_organizer, organizer_required, staff_required
+from mmooc.lib.staff import is_organizer, organizer_required, staff_required, staff_user
 
 
 def _email(cohort: Cohort, public_id: Any) -> CourseEmail:
@@ -157,10 +157,10 @@ def _welcome_refusal(email: CourseEmail, was_scheduled: bool) -> str:
         return ""
     if was_scheduled:
         return "This email is scheduled: cancel it first, or duplicate it, to make it the welcome email."
-    others = email.cohort.emails.filter(trigger=CourseEmail.TRIGGER_WELCOME).exclude(
-        state=CourseEmail.CANCELLED).exclude(pk=email.pk)
-    if others.exists():
-        return f"This cohort already has a welcome email: {others.first().subject!r}."
+    other = email.cohort.emails.filter(trigger=CourseEmail.TRIGGER_WELCOME).exclude(
+        state=CourseEmail.CANCELLED).exclude(pk=email.pk).first()
+    if other is not None:
+        return f"This cohort already has a welcome email: {other.subject!r}."
     return ""
 
 
@@ -169,7 +169,7 @@ def _save(request: HttpRequest, email: CourseEmail, form: EmailForm, action: str
     try:
         with transaction.atomic():
             if creating:
-                email.created_by = request.user
+                email.created_by = staff_user(request)
             email.updated_at = timezone.now()
             if email.trigger and email.message_id:
                 email.message = None  # the next learners get the new text in a new message
@@ -272,17 +272,17 @@ def cancel_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpRespo
 @organizer_required
 @require_POST
 def test_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpResponse:
-    email = _action(request, cohort, public_id)
-    if not request.user.email:
+    email, user = _action(request, cohort, public_id), staff_user(request)
+    if not user.email:
         return _refuse(request, email, ValueError("Your staff account has no email address to send a test to."))
     learner = None
     if request.POST.get("preview_as"):
         learner = email.cohort.learners.filter(email_key=request.POST["preview_as"].strip().lower()).first()
     try:
-        scheduling.send_test(email, request.user, request.user.email, learner)
+        scheduling.send_test(email, user, user.email, learner)
     except scheduling.ScheduleError as exc:
         return _refuse(request, email, exc)
-    return _done(request, email, f"A test copy is on its way to {request.user.email}.")
+    return _done(request, email, f"A test copy is on its way to {user.email}.")
 
 
 @organizer_required

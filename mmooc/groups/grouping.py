@@ -266,6 +266,7 @@ class _Cutter:
         """Walk back from the end (s + n) through the stored pieces to recover the cuts."""
         p = s + self.n
         value = _value_at(steps[-1], p)
+        assert value is not None  # the last step of a solved start holds its end
         runs = []
         for j in range(self.k, 0, -1):
             for size in (self.q, self.q + 1):

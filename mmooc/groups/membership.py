@@ -56,10 +56,11 @@ def _language_rank(group: StudyGroup, learner: Learner) -> int:
     return SAME_LANGUAGE if group.language == learner.language else OTHER_LANGUAGE
 
 
-def groups_with_room(cohort: Cohort) -> list[StudyGroup]:
+def groups_with_room(cohort: Cohort) -> list[tuple[StudyGroup, int]]:
+    """The cohort's groups below their capacity, each with its number of active members."""
     sized = StudyGroup.objects.filter(cohort=cohort).annotate(
         size=Count("memberships", filter=active_through("memberships")))
-    return [g for g in sized if g.size < g.capacity]
+    return [(g, g.size) for g in sized if g.size < g.capacity]
 
 
 def place_late_joiner(learner: Learner) -> Membership | None:
@@ -72,9 +73,9 @@ def place_late_joiner(learner: Learner) -> Membership | None:
     if not waiting_learners(cohort).filter(pk=learner.pk).exists():
         return None
     offset = learner_offset(learner, cohort)
-    ranked = sorted(groups_with_room(cohort), key=lambda g: (
-        _language_rank(g, learner), distance_hours(offset, g), g.size, g.number))
-    for candidate in ranked:
+    ranked = sorted(groups_with_room(cohort), key=lambda gs: (
+        _language_rank(gs[0], learner), distance_hours(offset, gs[0]), gs[1], gs[0].number))
+    for candidate, _ in ranked:
         with transaction.atomic():
             group = StudyGroup.objects.select_for_update().get(pk=candidate.pk)
             size = Membership.objects.active().filter(group=group).count()

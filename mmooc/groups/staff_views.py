@@ -56,7 +56,8 @@ def group_list(request: HttpRequest, slug: str) -> HttpResponse:
                       status=400)
     groups = annotated_groups(cohort)
     if form.cleaned_data["quiet"]:
-        groups = groups.order_by("posts_recent", F("last_post").asc(nulls_first=True), "number")
+        # F(): the activity provider adds these annotations, which the type checker cannot see.
+        groups = groups.order_by(F("posts_recent").asc(), F("last_post").asc(nulls_first=True), "number")
     else:
         groups = groups.order_by("number")
     page = Paginator(groups, GROUPS_PAGE_SIZE).get_page(form.cleaned_data["page"] or 1)
@@ -137,7 +138,7 @@ def member_move(request: HttpRequest, slug: str, number: int, membership_id: int
     membership = _membership(cohort, number, membership_id)
     form = MoveForm(request.POST)
     if not form.is_valid():
-        return _refuse(request, cohort, " ".join(form.errors["to_group"]))
+        return _refuse(request, cohort, " ".join(map(str, form.errors["to_group"])))
     target = StudyGroup.objects.filter(cohort=cohort, number=form.cleaned_data["to_group"]).first()
     if target is None or target.pk == membership.group_id:
         return _refuse(request, cohort, "Choose another group of this cohort to move the member to.")

@@ -54,8 +54,9 @@ class SignupForm(forms.Form):
     def is_bot(self) -> bool:
         return bool(self.data.get("website"))
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         raw = self.raw_answers if self.raw_answers is not None else self._form_answers(cleaned)
         try:
             cleaned["answers"] = validation.clean_answers(self.course.questions, raw)

@@ -6,9 +6,10 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,6 +22,10 @@ from mmooc.learners.signals import learner_confirmed
 from mmooc.lib import bulk
 from mmooc.operations import counters
 
+if TYPE_CHECKING:
+    import _csv
+
+T = TypeVar("T")
 CHUNK = 2000
 MAX_ROWS = 500_000
 PREVIEW_ROWS = 10
@@ -137,16 +142,16 @@ def read(data: bytes, cohort: Cohort) -> ImportReport:
     return report
 
 
-def _numbered(reader: Iterator[list[str]], report: ImportReport) -> Iterator[tuple[int, list[str]]]:
+def _numbered(reader: _csv.Reader, report: ImportReport) -> Iterator[tuple[int, list[str]]]:
     while True:
         try:
             values = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            raise ImportFileError(f"Line {reader.line_num}: {exc}") from None  # type: ignore[attr-defined]
+            raise ImportFileError(f"Line {reader.line_num}: {exc}") from None
         if any(v.strip() for v in values):
-            yield reader.line_num, values  # type: ignore[attr-defined]
+            yield reader.line_num, values
 
 
 def _row(line: int, values: list[str], width: int, mapping: dict[int, str], cohort: Cohort,
@@ -155,10 +160,12 @@ def _row(line: int, values: list[str], width: int, mapping: dict[int, str], coho
         report.errors.append(f"Line {line}: {len(values)} columns where the header has {width}.")
         return None
     raw = {mapping[i]: values[i] for i in mapping}
-    answers = {f.removeprefix("q:"): v for f, v in raw.items() if f.startswith("q:")}
     multiple = {q["id"] for q in questions if q.get("type") == "multiple"}
-    answers = {k: ([p.strip() for p in v.split(";") if p.strip()] if k in multiple else v)
-               for k, v in answers.items()}
+    answers: dict[str, str | list[str]] = {}
+    for name, value in raw.items():
+        if name.startswith("q:"):
+            key = name.removeprefix("q:")
+            answers[key] = [p.strip() for p in value.split(";") if p.strip()] if key in multiple else value
     try:
         return Row(
             line=line,
@@ -174,7 +181,8 @@ def _row(line: int, values: list[str], width: int, mapping: dict[int, str], coho
         return None
 
 
-def _field(label: str, check, value):  # small adapter
+def _field(label: str, check: Callable[[Any], T], value: Any) -> T:
+    """`check(value)`, its error message prefixed with the column's label."""
     try:
         return check(value)
     except ValidationError as exc:

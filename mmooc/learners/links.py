@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
+from typing import Protocol
 
 from django.conf import settings
 from django.core import signing
@@ -27,15 +28,23 @@ from mmooc.learners.models import Learner
 
 CONFIRM, PAGE, UNSUBSCRIBE, WAITLIST = "confirm", "page", "unsubscribe", "waitlist"
 # How long each kind of link works. Unsubscribe links in old emails must keep working.
-MAX_AGE = {
-    CONFIRM: timedelta(days=getattr(settings, "LEARNER_CONFIRM_DAYS", 7)),
-    WAITLIST: timedelta(days=getattr(settings, "LEARNER_CONFIRM_DAYS", 7)),
+CONFIRM_MAX_AGE = timedelta(days=getattr(settings, "LEARNER_CONFIRM_DAYS", 7))  # signup and waitlist
+MAX_AGE: dict[str, timedelta | None] = {
+    CONFIRM: CONFIRM_MAX_AGE,
+    WAITLIST: CONFIRM_MAX_AGE,
     PAGE: timedelta(days=400),
     UNSUBSCRIBE: None,
 }
 SCOPES = {"c": "cohort", "g": "group"}
 SEP = "."
 INVALID = "This link is not valid or has expired."
+
+
+class Identified(Protocol):
+    """What a link is made from: a Learner, or a reference to one read without its row."""
+
+    @property
+    def public_id(self) -> uuid.UUID: ...
 
 
 class InvalidLink(Http404):
@@ -82,22 +91,22 @@ def _link(view: str, token: str) -> str:
     return _url_pattern(view, settings.BASE_URL).replace(_MARK, token)
 
 
-def learner_token(learner: Learner, purpose: str, scope: str = "") -> str:
+def learner_token(learner: Identified, purpose: str, scope: str = "") -> str:
     value = learner.public_id.hex
     if purpose == UNSUBSCRIBE:
         value = {"cohort": "c", "group": "g"}[scope] + value
     return make_token(value, purpose)
 
 
-def confirm_url(learner: Learner) -> str:
+def confirm_url(learner: Identified) -> str:
     return _link("learners:confirm", learner_token(learner, CONFIRM))
 
 
-def learner_page_url(learner: Learner) -> str:
+def learner_page_url(learner: Identified) -> str:
     return _link("learners:page", learner_token(learner, PAGE))
 
 
-def unsubscribe_url(learner: Learner, scope: str = "cohort") -> str:
+def unsubscribe_url(learner: Identified, scope: str = "cohort") -> str:
     if scope not in ("cohort", "group"):
         raise ValueError(f"unsubscribe scope must be 'cohort' or 'group', not {scope!r}")
     return _link("learners:unsubscribe", learner_token(learner, UNSUBSCRIBE, scope))

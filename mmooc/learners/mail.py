@@ -6,7 +6,9 @@ signup and its confirmation email are committed together or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
@@ -65,7 +67,20 @@ def _confirmation_message(cohort_id: int) -> dict[str, str]:
             "scope": Cohort.scope_for(cohort_id), "tag": "confirmation"}
 
 
-def _greeting(learner: Learner) -> str:
+class Invitee(links.Identified, Protocol):
+    """What a confirmation email needs of a learner: a Learner, or one just inserted in bulk."""
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def first_name(self) -> str: ...
+
+    @property
+    def cohort(self) -> Cohort: ...
+
+
+def _greeting(learner: Invitee) -> str:
     return f" {learner.first_name}" if learner.first_name else ""
 
 
@@ -80,7 +95,7 @@ class Confirmation:
 
 def _confirmation_context(learner: Learner) -> dict[str, str]:
     return {"greeting": _greeting(learner), "confirm_url": links.confirm_url(learner),
-            "course_title": learner.cohort.course.title, "days": str(links.MAX_AGE[links.CONFIRM].days)}
+            "course_title": learner.cohort.course.title, "days": str(links.CONFIRM_MAX_AGE.days)}
 
 
 def prepare_confirmation(learner: Learner) -> Confirmation:
@@ -126,19 +141,19 @@ def send_waitlist_confirmation(entry: WaitlistEntry) -> Message:
         to=entry.email,
         subject=WAITLIST_SUBJECT, body=WAITLIST_BODY,
         context={"confirm_url": url, "course_title": entry.course.title,
-                 "days": str(links.MAX_AGE[links.WAITLIST].days)},
+                 "days": str(links.CONFIRM_MAX_AGE.days)},
         scope=f"course:{entry.course_id}", tag="waitlist", ref=str(entry.public_id),
     )
 
 
-def queue_confirmations(learners: list[Learner]) -> int:
+def queue_confirmations(learners: Sequence[Invitee]) -> int:
     """One confirmation message for many learners (an import), each with their own link."""
     if not learners:
         return 0
     cohort = learners[0].cohort
     message = outbox.compose(kind=Message.TRANSACTIONAL, subject=CONFIRM_SUBJECT, body=CONFIRM_BODY,
                              scope=cohort.scope, tag="confirmation")
-    days = str(links.MAX_AGE[links.CONFIRM].days)
+    days = str(links.CONFIRM_MAX_AGE.days)
     recipients = (
         outbox.Recipient(learner.email, {"greeting": _greeting(learner), "confirm_url": links.confirm_url(learner),
                                          "course_title": cohort.course.title, "days": days},

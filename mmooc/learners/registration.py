@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -128,7 +129,8 @@ def _insert_sql(vendor: str) -> tuple[str, tuple[Field, ...]]:
     statement that either makes the learner or tells that the address is already in."""
     fields = tuple(f for f in Learner._meta.concrete_fields if not f.primary_key)
     quote = connection.ops.quote_name
-    sql = (f"INSERT INTO {quote(Learner._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+    columns = [cast(str, f.column) for f in fields]  # concrete fields always have one
+    sql = (f"INSERT INTO {quote(Learner._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))}) "
            f"ON CONFLICT ({quote('cohort_id')}, {quote('email_key')}) DO NOTHING RETURNING {quote('id')}")
     return sql, fields
@@ -271,7 +273,7 @@ def suppress_address(address: str, source: str) -> None:
 
 def purge_unconfirmed(now: datetime | None = None) -> int:
     """Forget signups and waitlist entries never confirmed within the link's lifetime."""
-    cutoff = (now or timezone.now()) - links.MAX_AGE[links.CONFIRM]
+    cutoff = (now or timezone.now()) - links.CONFIRM_MAX_AGE
     with transaction.atomic():
         removed, _ = Learner.objects.pending().filter(signed_up_at__lt=cutoff).delete()
         waiting, _ = WaitlistEntry.objects.filter(confirmed_at__isnull=True, created_at__lt=cutoff).delete()

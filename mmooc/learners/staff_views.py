@@ -129,10 +129,10 @@ def import_csv(request: HttpRequest, cohort: str) -> HttpResponse:
         return render(request, "learners/staff_import.html", {"ctx": ctx})
     if "upload" in request.POST:
         path = _stored(request.POST["upload"])
-    elif "file" in request.FILES:
+    elif (uploaded := request.FILES.get("file")) is not None:
         path = _upload_dir() / f"{uuid.uuid4().hex}.csv"
         with path.open("wb") as out:
-            for chunk in request.FILES["file"].chunks():
+            for chunk in uploaded.chunks():
                 out.write(chunk)
     else:
         ctx["error"] = "Choose a CSV file to upload."
@@ -196,7 +196,7 @@ def _json_stream(cohort: Cohort) -> Iterator[str]:
 
 @organizer_required
 @require_GET
-def export(request: HttpRequest, cohort: str, fmt: str) -> HttpResponse:
+def export(request: HttpRequest, cohort: str, fmt: str) -> StreamingHttpResponse:
     cohort_obj = cohort_or_404(cohort)
     if fmt not in ("csv", "json"):
         raise Http404("Export as csv or json.")

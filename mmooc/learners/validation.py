@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from email_validator import EmailNotValidError, validate_email
@@ -69,6 +70,7 @@ def _validate(value: str) -> str:
                               allow_display_name=False, allow_quoted_local=False)
     except EmailNotValidError as exc:
         raise ValidationError(f"That does not look like an email address: {exc}") from None
+    assert info.ascii_email is not None  # allow_smtputf8=False refuses addresses without an ASCII form
     return info.ascii_email
 
 
@@ -210,9 +212,9 @@ FIELD_CHECKS = (("email", clean_address), ("name", clean_name), ("timezone", cle
 
 
 def check_signup(questions: list[dict], data: Mapping[str, object], answers: object
-                 ) -> tuple[dict[str, object], dict[str, list[str]]]:
+                 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The signup API's fields checked without a form: (cleaned values, errors by field)."""
-    cleaned: dict[str, object] = {}
+    cleaned: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for name, check in FIELD_CHECKS:
         value = data.get(name)

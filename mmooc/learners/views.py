@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.db.models import Count, Q
@@ -121,13 +123,25 @@ def _handle_signup(form: SignupForm, cohort: Cohort, source: str) -> tuple[int, 
     return 201, True, THANKS
 
 
+@dataclass(frozen=True)
+class ModuleSummary:
+    """A module as the landing page lists it."""
+
+    title: str
+    release: date
+    kinds: list[str]  # the kinds of its resources: reading, video, …
+    minutes: int
+
+
+def _module_summaries(cohort: Cohort) -> list[ModuleSummary]:
+    return [ModuleSummary(m.title, m.release_date(cohort), sorted({r.get_kind_display() for r in m.resources.all()}),
+                          sum(r.minutes or 0 for r in m.resources.all()))
+            for m in cohort.course.modules.prefetch_related("resources")]
+
+
 def _landing_ctx(cohort: Cohort) -> dict[str, Any]:
     course = cohort.course
-    modules = list(course.modules.prefetch_related("resources"))
-    for module in modules:
-        module.release = module.release_date(cohort)
-        module.kinds = sorted({r.get_kind_display() for r in module.resources.all()})
-        module.minutes = sum(r.minutes or 0 for r in module.resources.all())
+    modules = _module_summaries(cohort)
     return {
         "course": course, "cohort": cohort, "modules": modules, "phase": cohort.phase(),
         "description": mark_safe(markdown_to_html(course.description)),  # sanitized by nh3

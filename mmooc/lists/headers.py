@@ -108,8 +108,8 @@ def split_fields(raw: bytes) -> tuple[list[tuple[str, bytes]], bytes]:
     fields: list[tuple[str, bytes]] = []
     for line in lines:
         if line[:1] in (b" ", b"\t") and fields:
-            name, value = fields[-1]
-            fields[-1] = (name, value + b"\r\n" + line)
+            previous, value = fields[-1]
+            fields[-1] = (previous, value + b"\r\n" + line)
             continue
         name = line.partition(b":")[0].rstrip(b" \t")
         if b":" not in line or not _NAME.match(name):

@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass
 from email import policy
 from email.errors import HeaderDefect, ObsoleteHeaderDefect
-from email.message import EmailMessage
+from email.message import EmailMessage, Message, MIMEPart
 from email.parser import BytesParser
 from email.policy import EmailPolicy
 from functools import lru_cache
 from html.parser import HTMLParser
+from typing import Any, cast
 
 MAX_RECEIVED = 30
 # Deeper MIME nesting or more parts than this is no human's post: refuse it unread.
@@ -50,19 +51,20 @@ class _ParsedOnce(EmailPolicy):
     Content-Type a dozen times; the same few values (`text/plain; charset=utf-8`) come in
     post after post."""
 
-    def header_fetch_parse(self, name: str, value: str):  # type: ignore[no-untyped-def]
+    def header_fetch_parse(self, name: str, value: str) -> Any:
         if hasattr(value, "name") or len(value) > MAX_CACHED_HEADER:
             return super().header_fetch_parse(name, value)
         return _parsed_header(name, value)
 
 
 @lru_cache(maxsize=4096)
-def _parsed_header(name: str, value: str):  # type: ignore[no-untyped-def]
+def _parsed_header(name: str, value: str) -> Any:
     return policy.default.header_fetch_parse(name, value)
 
 
 READ_POLICY = _ParsedOnce()
-_PARSER = BytesParser(policy=READ_POLICY)
+# The policy's messages are EmailMessages, as with policy.default (which the stubs alone know).
+_PARSER = cast("BytesParser[EmailMessage]", BytesParser(policy=READ_POLICY))
 
 
 class Defective(ValueError):
@@ -110,7 +112,7 @@ def parse(raw: bytes) -> Inbound:
 
 def check_structure(message: EmailMessage) -> None:
     """Refuse parse defects, absurd nesting and part counts, walking without recursion."""
-    stack: list[tuple[EmailMessage, int]] = [(message, 0)]
+    stack: list[tuple[Message, int]] = [(message, 0)]
     count = 0
     while stack:
         part, depth = stack.pop()
@@ -122,7 +124,8 @@ def check_structure(message: EmailMessage) -> None:
         if part.defects:
             raise Defective(f"its MIME structure is broken ({_describe(part.defects[0])})")
         if part.is_multipart():
-            stack.extend((p, depth + 1) for p in part.get_payload())
+            parts = cast("list[Message]", part.get_payload())  # a multipart part's payload: its parts
+            stack.extend((p, depth + 1) for p in parts)
 
 
 def _describe(defect: Exception) -> str:
@@ -185,7 +188,7 @@ def clean_text(value: str) -> str:
 
 # The checks. Each returns why the message must not be relayed, or "" when it may be.
 
-def loop_reason(message: EmailMessage, list_domain: str) -> str:
+def loop_reason(message: Message, list_domain: str) -> str:
     """Our own list headers on an inbound post, or too many hops (MAIL_RULES 21)."""
     domain = list_domain.lower()
     for value in _all(message, "List-Id"):
@@ -200,7 +203,7 @@ def loop_reason(message: EmailMessage, list_domain: str) -> str:
     return ""
 
 
-def auto_reply_reason(message: EmailMessage, subject: str) -> str:
+def auto_reply_reason(message: Message, subject: str) -> str:
     """Out-of-office and other automatic answers (MAIL_RULES 22, RFC 3834)."""
     submitted = _one(message, "Auto-Submitted").split(";")[0].strip().lower()
     if submitted and submitted != "no":
@@ -216,7 +219,7 @@ def auto_reply_reason(message: EmailMessage, subject: str) -> str:
     return ""
 
 
-def bounce_reason(message: EmailMessage, envelope_sender: str | None, from_address: str) -> str:
+def bounce_reason(message: Message, envelope_sender: str | None, from_address: str) -> str:
     """Delivery reports and other mail from mail systems (MAIL_RULES 23)."""
     if envelope_sender is not None and envelope_sender.strip() in ("", "<>"):
         return "it has a null envelope sender"
@@ -229,14 +232,14 @@ def bounce_reason(message: EmailMessage, envelope_sender: str | None, from_addre
     return ""
 
 
-def _all(message: EmailMessage, name: str) -> list[str]:
+def _all(message: Message, name: str) -> list[str]:
     """A header's values as received, unfolded, without the policy's parsing: the checks only
     look for words and addresses in them, and parsing every header is most of a post's cost."""
     name = name.lower()
     return [clean_text(str(v)) for k, v in message.raw_items() if k.lower() == name]
 
 
-def _one(message: EmailMessage, name: str) -> str:
+def _one(message: Message, name: str) -> str:
     values = _all(message, name)
     return values[0] if values else ""
 
@@ -257,7 +260,7 @@ def body_text(message: EmailMessage) -> str:
     return safe_text(text).replace("\r\n", "\n")[:MAX_TEXT]
 
 
-def _decoded(part: EmailMessage) -> str:
+def _decoded(part: MIMEPart) -> str:
     try:
         content = part.get_content()
         if isinstance(content, str):

@@ -20,7 +20,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from mmooc.groups.models import StudyGroup
-from mmooc.learners.models import Learner
+from mmooc.learners.links import Identified
 from mmooc.lists.headers import ListInfo
 
 MAX_AGE = timedelta(days=400)
@@ -41,7 +41,7 @@ def public_id(group: StudyGroup) -> uuid.UUID:
     return group.public_id
 
 
-def archive_token(group: StudyGroup, learner: Learner) -> str:
+def archive_token(group: StudyGroup, learner: Identified) -> str:
     return _signer().sign(f"{public_id(group).hex}-{learner.public_id.hex}")
 
 
@@ -55,7 +55,7 @@ def read_archive_token(token: str) -> tuple[uuid.UUID, uuid.UUID]:
         raise Http404(_NOT_VALID) from None
 
 
-def archive_url(group: StudyGroup, learner: Learner) -> str:
+def archive_url(group: StudyGroup, learner: Identified) -> str:
     """Absolute and signed: the member's way into their group's archive."""
     return settings.BASE_URL + reverse("lists:archive", args=[archive_token(group, learner)])
 

@@ -95,7 +95,7 @@ def post_visibility(request: HttpRequest, public_id: str, post_id: int) -> HttpR
     post = get_object_or_404(Post, pk=post_id, group=group)
     form = VisibilityForm(request.POST)
     if not form.is_valid():
-        ctx = {"group": group, "reason": " ".join(form.errors["hidden"])}
+        ctx = {"group": group, "reason": " ".join(map(str, form.errors["hidden"]))}
         return render(request, "lists/refused.html", {"ctx": ctx}, status=400)
     hidden = form.cleaned_data["hidden"]
     with transaction.atomic():

@@ -14,7 +14,7 @@ from mmooc.emails import scheduling
 from mmooc.emails.audience import describe
 from mmooc.emails.models import CourseEmail
 from mmooc.mailer import outbox
-from mmooc.mailer.models import Delivery
+from mmooc.mailer.models import Delivery, Message
 
 ACTOR = "mmooc email"
 BAR = 30
@@ -142,23 +142,23 @@ class Command(BaseCommand):
         detail = ", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "no copies queued"
         return f"{email.subject}\n{email.state}  {bar}\n{detail}"
 
-    def _message(self, options: dict) -> CourseEmail:
+    def _message(self, options: dict) -> tuple[CourseEmail, Message]:
         email = self.email(options["email"])
-        if not email.message_id:
+        if email.message is None:
             raise CommandError(f"The email {email.public_id.hex[:8]} is not scheduled: nothing is queued.")
-        return email
+        return email, email.message
 
     def do_pause(self, options: dict) -> None:
-        email = self._message(options)
-        outbox.pause(email.message)
+        email, message = self._message(options)
+        outbox.pause(message)
         from mmooc.audit.log import record
 
         record(ACTOR, "email.paused", email, f"Paused {email.subject!r}")
         self.stdout.write(f"Paused {email.public_id.hex[:8]}: copies not yet sent are held.")
 
     def do_resume(self, options: dict) -> None:
-        email = self._message(options)
-        outbox.resume(email.message)
+        email, message = self._message(options)
+        outbox.resume(message)
         from mmooc.audit.log import record
 
         record(ACTOR, "email.resumed", email, f"Resumed {email.subject!r}")

@@ -7,7 +7,6 @@ temporary file (on disk past a few megabytes) and then streamed.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import tempfile
@@ -22,6 +21,7 @@ from django.db.models import OuterRef, Subquery
 
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
+from mmooc.lib.downloads import batched, csv_lines
 from mmooc.lists.models import Post
 from mmooc.mailer.models import Delivery, Event
 
@@ -59,32 +59,6 @@ archives/group-N.mbox
                  The posts of study group N, as received, in mbox format (mboxrd quoting);
                  any mail program can open it. Posts held as spam are left out.
 """
-
-
-class Echo:
-    """A file-like object whose write returns what it was given: csv.writer for streaming."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if value is None:
-        return ""
-    return str(value) if not isinstance(value, (int, float, str)) else value
-
-
-def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    writer = csv.writer(Echo())
-    yield writer.writerow(header)
-    plain = (str, int, float)
-    for row in rows:
-        # Most cells are already text or numbers; only the others go through _cell.
-        yield writer.writerow([v if type(v) in plain else _cell(v) for v in row])
 
 
 # Learners ------------------------------------------------------------------------------
@@ -230,18 +204,3 @@ def file_chunks(spool: Any, size: int = 64 * 1024) -> Iterator[bytes]:
             yield chunk
     finally:
         spool.close()
-
-
-def batched(chunks: Iterable[str | bytes], size: int = 64 * 1024) -> Iterator[bytes]:
-    """Rows joined into pieces of about `size` bytes: one write per piece, not per row."""
-    buffer: list[bytes] = []
-    length = 0
-    for chunk in chunks:
-        data = chunk.encode() if isinstance(chunk, str) else chunk
-        buffer.append(data)
-        length += len(data)
-        if length >= size:
-            yield b"".join(buffer)
-            buffer, length = [], 0
-    if buffer:
-        yield b"".join(buffer)

@@ -12,14 +12,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from mmooc.audit.models import AuditEntry
-from mmooc.courses.access import cohort_or_404
+from mmooc.courses.access import cohort_or_404, course_or_404
 from mmooc.courses.models import Cohort, Course
 from mmooc.emails.models import CourseEmail
 from mmooc.lib import charts
+from mmooc.lib.paging import other_params
 from mmooc.lib.staff import organizer_required, powers, staff_required
 
 from . import stats
-from .access import get_course
 
 AUDIT_PAGE_SIZE = 50
 
@@ -56,16 +56,16 @@ def audit(request: HttpRequest) -> HttpResponse:
         entries = entries.filter(action=action)
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(form.cleaned_data["page"] or 1)
     actions = AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct()
-    ctx = {"form": form, "page": page, "action": action, "actions": list(actions)}
+    ctx = {"form": form, "page": page, "query": other_params(request), "action": action, "actions": list(actions)}
     return render(request, "dashboard/audit.html", ctx)
 
 
 @require_GET
 @staff_required
-def overview(request: HttpRequest, slug: str) -> HttpResponse:
-    cohort = cohort_or_404(slug)
-    ctx = {"cohort": cohort, "phase": cohort.phase(), **powers(request), **_overview_numbers(cohort),
-           **_overview_charts(cohort), **_email_state(cohort), "cost": stats.cost_for([cohort])}
+def overview(request: HttpRequest, cohort: str) -> HttpResponse:
+    cohort_obj = cohort_or_404(cohort)
+    ctx = {"cohort": cohort_obj, "phase": cohort_obj.phase(), **powers(request), **_overview_numbers(cohort_obj),
+           **_overview_charts(cohort_obj), **_email_state(cohort_obj), "cost": stats.cost_for([cohort_obj])}
     return render(request, "dashboard/overview.html", ctx)
 
 
@@ -130,17 +130,17 @@ def _when(email: CourseEmail) -> datetime | None:
 
 @require_GET
 @staff_required
-def cohort_cost(request: HttpRequest, slug: str) -> HttpResponse:
-    cohort = cohort_or_404(slug)
-    ctx = {"cohort": cohort, "cost": stats.cost_for([cohort]),
-           "course_cost": stats.course_cost(cohort.course), **powers(request)}
+def cohort_cost(request: HttpRequest, cohort: str) -> HttpResponse:
+    cohort_obj = cohort_or_404(cohort)
+    ctx = {"cohort": cohort_obj, "cost": stats.cost_for([cohort_obj]),
+           "course_cost": stats.course_cost(cohort_obj.course), **powers(request)}
     return render(request, "dashboard/cost.html", ctx)
 
 
 @require_GET
 @staff_required
-def course_cost(request: HttpRequest, slug: str) -> HttpResponse:
-    course = get_course(slug)
-    per_cohort = [(c, stats.cost_for([c])) for c in course.cohorts.all()]
-    ctx = {"course": course, "course_cost": stats.course_cost(course), "per_cohort": per_cohort}
+def course_cost(request: HttpRequest, course: str) -> HttpResponse:
+    course_obj = course_or_404(course)
+    per_cohort = [(c, stats.cost_for([c])) for c in course_obj.cohorts.all()]
+    ctx = {"course": course_obj, "course_cost": stats.course_cost(course_obj), "per_cohort": per_cohort}
     return render(request, "dashboard/course_cost.html", ctx)

@@ -74,7 +74,7 @@ def email_page(request: HttpRequest, public_id: str) -> HttpResponse:
     ctx = {"email": email, "cohort": email.cohort, "summary": summary, "statuses": _segments(summary),
            "funnel": funnel(email.message), "actions": _actions(email.message),
            "emails_url": _emails_url(email), "outbox_url": _outbox_url(email.message), **powers(request)}
-    return render(request, "dashboard/email.html", ctx)
+    return render(request, "emails/sending.html", ctx)
 
 
 def _segments(summary: dict) -> list[tuple[str, str, int, float]]:
@@ -140,13 +140,13 @@ def control(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
         # The email itself becomes cancelled too, and records its own audit entry.
         cancel(email, request.user)
         messages.success(request, done)
-        return redirect("dashboard:email", public_id=email.public_id)
+        return redirect("emails:sending", public_id=email.public_id)
     with transaction.atomic():
         OUTBOX_FUNCTIONS[action](message)
         record(request.user, verb, email, f"{action.capitalize()} sending of “{email.subject}”",
                message=str(message.public_id), progress=outbox.progress(message))
     messages.success(request, done)
-    return redirect("dashboard:email", public_id=email.public_id)
+    return redirect("emails:sending", public_id=email.public_id)
 
 
 def _refuse(request: HttpRequest, email: CourseEmail, action: str) -> HttpResponse:
@@ -158,5 +158,6 @@ def _refuse(request: HttpRequest, email: CourseEmail, action: str) -> HttpRespon
         reason = {"pause": "There is nothing left to send, so there is nothing to pause.",
                   "resume": "Sending is not paused.",
                   "cancel": "Every copy has already left; there is nothing to cancel."}[action]
-    ctx = {"email": email, "cohort": email.cohort, "reason": reason}
+    ctx = {"cohort": email.cohort, "reason": reason, "back_text": "Back to the email",
+           "back_url": reverse("emails:sending", kwargs={"public_id": email.public_id})}
     return render(request, "dashboard/refused.html", ctx, status=400)

@@ -1,8 +1,8 @@
-"""Staff pages for course emails, mounted at /dashboard/."""
+"""Staff pages for course emails, mounted at /dashboard/: compose, schedule, and a sent email's progress."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from mmooc.emails import views
+from mmooc.emails import sending, views
 
 app_name = "emails"
 COHORT = "cohorts/<slug:cohort>/"
@@ -19,4 +19,8 @@ urlpatterns = [
     path(EMAIL + "test", views.test_email, name="test"),
     path(EMAIL + "duplicate", views.duplicate_email, name="duplicate"),
     path(COHORT + "modules/<int:position>/", views.module_page, name="module"),
+    path("emails/<uuid:public_id>/", sending.email_page, name="sending"),
+    path("emails/<uuid:public_id>/progress.json", sending.progress_json, name="progress"),
+    re_path(r"^emails/(?P<public_id>[0-9a-f-]{36})/(?P<action>pause|resume|cancel)/$", sending.control,
+            name="control"),
 ]

@@ -7,10 +7,12 @@ class GroupsConfig(AppConfig):
     verbose_name = "Study groups"
 
     def ready(self) -> None:
-        from mmooc.groups import receivers  # connects the learners' signals
+        from mmooc.groups import receivers  # noqa: F401  (connects the learners' signals)
+        from mmooc.groups.sections import StaffGroups, group_section
         from mmooc.groups.welcome import JOB, queue_pending
         from mmooc.learners import sections
         from mmooc.lib import periodic
 
         periodic.register(JOB, queue_pending, every=periodic.INTERVAL)
-        sections.add_group_section(receivers.group_section)
+        sections.add_group_section(group_section)
+        sections.register_staff_groups(StaffGroups())

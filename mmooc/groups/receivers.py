@@ -8,7 +8,6 @@ from typing import Any
 from django.dispatch import receiver
 
 from mmooc.learners import signals
-from mmooc.learners.models import Learner
 
 log = logging.getLogger("mmooc.groups")
 
@@ -41,13 +40,3 @@ def on_learner_left_group(sender: Any, learner: Any, **kwargs: Any) -> None:
 
     membership.leave(learner)
 
-
-def group_section(learner: Learner, section: dict[str, Any]) -> None:
-    """The learner page's group section: the group the learner is in now."""
-    from mmooc.groups.models import Membership
-
-    membership = Membership.objects.active().filter(learner=learner).select_related("group").first()
-    if membership is not None:
-        group = membership.group
-        section.update(group=group, name=group.name, address=group.address,
-                       size=Membership.objects.active().filter(group=group).count())

@@ -20,6 +20,7 @@ from mmooc.courses.models import Cohort
 from mmooc.groups.activity import activity
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.lib import charts
+from mmooc.lib.paging import other_params
 from mmooc.lib.staff import powers, staff_required
 
 GROUPS_PAGE_SIZE = 50
@@ -48,13 +49,13 @@ class GroupListFilter(forms.Form):
 
 @require_GET
 @staff_required
-def group_list(request: HttpRequest, slug: str) -> HttpResponse:
-    cohort = cohort_or_404(slug)
+def group_list(request: HttpRequest, cohort: str) -> HttpResponse:
+    cohort_obj = cohort_or_404(cohort)
     form = GroupListFilter(request.GET)
     if not form.is_valid():
-        return render(request, "dashboard/groups.html", {"cohort": cohort, "form": form, "page": None},
-                      status=400)
-    groups = annotated_groups(cohort)
+        ctx = {"cohort": cohort_obj, "form": form, "page": None}
+        return render(request, "groups/group_list.html", ctx, status=400)
+    groups = annotated_groups(cohort_obj)
     if form.cleaned_data["quiet"]:
         # F(): the activity provider adds these annotations, which the type checker cannot see.
         groups = groups.order_by(F("posts_recent").asc(), F("last_post").asc(nulls_first=True), "number")
@@ -65,9 +66,10 @@ def group_list(request: HttpRequest, slug: str) -> HttpResponse:
     rows = [{"group": g, "spark": charts.sparkline(weekly[g.pk], title=_spark_title(weekly[g.pk])),
              "weekly": weekly[g.pk]}
             for g in page.object_list]
-    ctx = {"cohort": cohort, "form": form, "page": page, "rows": rows, "quiet": form.cleaned_data["quiet"],
+    ctx = {"cohort": cohort_obj, "form": form, "page": page, "query": other_params(request), "rows": rows,
+           "quiet": form.cleaned_data["quiet"],
            "weeks": SPARK_WEEKS, **powers(request)}
-    return render(request, "dashboard/groups.html", ctx)
+    return render(request, "groups/group_list.html", ctx)
 
 
 def posts_per_week(groups: list[StudyGroup], now: datetime | None = None) -> dict[int, list[int]]:
@@ -85,19 +87,19 @@ def _spark_title(weekly: list[int]) -> str:
 
 @require_GET
 @staff_required
-def group_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    cohort = cohort_or_404(slug)
-    group = get_object_or_404(annotated_groups(cohort), number=number)
+def group_detail(request: HttpRequest, cohort: str, number: int) -> HttpResponse:
+    cohort_obj = cohort_or_404(cohort)
+    group = get_object_or_404(annotated_groups(cohort_obj), number=number)
     members = (Membership.objects.filter(group=group).select_related("learner")
                .order_by(F("left_at").desc(nulls_first=True), "learner__name"))
     weekly = posts_per_week([group])[group.pk]
     # A number field rather than a list: a large cohort has thousands of groups.
-    last_number = StudyGroup.objects.filter(cohort=cohort).aggregate(n=Max("number"))["n"]
-    ctx = {"cohort": cohort, "group": group, "members": members, "last_number": last_number,
+    last_number = StudyGroup.objects.filter(cohort=cohort_obj).aggregate(n=Max("number"))["n"]
+    ctx = {"cohort": cohort_obj, "group": group, "members": members, "last_number": last_number,
            "archive_url": activity().archive_url(group), "weekly": weekly,
            "spark": charts.sparkline(weekly, title=_spark_title(weekly), width=240, height=48),
            **powers(request)}
-    return render(request, "dashboard/group.html", ctx)
+    return render(request, "groups/group_detail.html", ctx)
 
 
 # Moderation ----------------------------------------------------------------------------
@@ -124,24 +126,25 @@ def _who(membership: Membership) -> str:
 
 
 def _back(membership: Membership) -> HttpResponse:
-    return redirect("dashboard:group", slug=membership.group.cohort.slug, number=membership.group.number)
+    return redirect("groups:detail", cohort=membership.group.cohort.slug, number=membership.group.number)
 
 
 def _refuse(request: HttpRequest, cohort: Cohort, reason: str) -> HttpResponse:
-    return render(request, "dashboard/refused.html", {"cohort": cohort, "reason": reason}, status=400)
+    ctx = {"cohort": cohort, "reason": reason}
+    return render(request, "dashboard/refused.html", ctx, status=400)
 
 
 @require_POST
 @staff_required
-def member_move(request: HttpRequest, slug: str, number: int, membership_id: int) -> HttpResponse:
-    cohort = cohort_or_404(slug)
-    membership = _membership(cohort, number, membership_id)
+def member_move(request: HttpRequest, cohort: str, number: int, membership_id: int) -> HttpResponse:
+    cohort_obj = cohort_or_404(cohort)
+    membership = _membership(cohort_obj, number, membership_id)
     form = MoveForm(request.POST)
     if not form.is_valid():
-        return _refuse(request, cohort, " ".join(map(str, form.errors["to_group"])))
-    target = StudyGroup.objects.filter(cohort=cohort, number=form.cleaned_data["to_group"]).first()
+        return _refuse(request, cohort_obj, " ".join(map(str, form.errors["to_group"])))
+    target = StudyGroup.objects.filter(cohort=cohort_obj, number=form.cleaned_data["to_group"]).first()
     if target is None or target.pk == membership.group_id:
-        return _refuse(request, cohort, "Choose another group of this cohort to move the member to.")
+        return _refuse(request, cohort_obj, "Choose another group of this cohort to move the member to.")
     from mmooc.groups import membership as memberships
 
     with transaction.atomic():
@@ -152,9 +155,9 @@ def member_move(request: HttpRequest, slug: str, number: int, membership_id: int
 
 @require_POST
 @staff_required
-def member_remove(request: HttpRequest, slug: str, number: int, membership_id: int) -> HttpResponse:
-    cohort = cohort_or_404(slug)
-    membership = _membership(cohort, number, membership_id)
+def member_remove(request: HttpRequest, cohort: str, number: int, membership_id: int) -> HttpResponse:
+    cohort_obj = cohort_or_404(cohort)
+    membership = _membership(cohort_obj, number, membership_id)
     from mmooc.groups import membership as memberships
 
     with transaction.atomic():
@@ -165,12 +168,12 @@ def member_remove(request: HttpRequest, slug: str, number: int, membership_id: i
 
 @require_POST
 @staff_required
-def member_mute(request: HttpRequest, slug: str, number: int, membership_id: int) -> HttpResponse:
-    cohort = cohort_or_404(slug)
-    membership = _membership(cohort, number, membership_id)
+def member_mute(request: HttpRequest, cohort: str, number: int, membership_id: int) -> HttpResponse:
+    cohort_obj = cohort_or_404(cohort)
+    membership = _membership(cohort_obj, number, membership_id)
     form = MuteForm(request.POST)
     if not form.is_valid():
-        return _refuse(request, cohort, "Say whether to mute or unmute this member.")
+        return _refuse(request, cohort_obj, "Say whether to mute or unmute this member.")
     muted = form.cleaned_data["muted"]
     from mmooc.groups import membership as memberships
 

@@ -64,39 +64,39 @@ def _page(request: HttpRequest, cohort: Cohort, form: forms.Form, *, status: int
 
 @require_GET
 @staff_required
-def grouping(request: HttpRequest, slug: str) -> HttpResponse:
-    cohort = cohort_or_404(slug)
+def grouping(request: HttpRequest, cohort: str) -> HttpResponse:
+    cohort_obj = cohort_or_404(cohort)
     form = GroupingForm(request.GET)
     if not form.is_valid():
-        return _page(request, cohort, form, status=400)
-    return _page(request, cohort, form, size=form.cleaned_data["size"], seed=form.cleaned_data["seed"] or 0)
+        return _page(request, cohort_obj, form, status=400)
+    return _page(request, cohort_obj, form, size=form.cleaned_data["size"], seed=form.cleaned_data["seed"] or 0)
 
 
 @require_POST
 @organizer_required
-def apply(request: HttpRequest, slug: str) -> HttpResponse:
-    cohort = cohort_or_404(slug)
+def apply(request: HttpRequest, cohort: str) -> HttpResponse:
+    cohort_obj = cohort_or_404(cohort)
     form = ApplyForm(request.POST)
     if not form.is_valid():
-        return _page(request, cohort, form, status=400)
+        return _page(request, cohort_obj, form, status=400)
     size, seed = form.cleaned_data["size"], form.cleaned_data["seed"] or 0
     try:
-        result = apply_grouping(cohort, target_size=size, seed=seed, actor=request.user, welcome_now=False)
+        result = apply_grouping(cohort_obj, target_size=size, seed=seed, actor=request.user, welcome_now=False)
     except GroupingError as exc:
         form.add_error("size", str(exc))
-        return _page(request, cohort, form, status=400)
+        return _page(request, cohort_obj, form, status=400)
     messages.success(request, f"{result.groups.count()} groups formed for {result.learner_count} learners; "
                               "the delivery engine is writing their welcome emails into the outbox.")
-    return redirect(reverse("groups:grouping", args=[cohort.slug]))
+    return redirect(reverse("groups:grouping", args=[cohort_obj.slug]))
 
 
 @require_POST
 @organizer_required
-def send_check(request: HttpRequest, slug: str) -> HttpResponse:
-    cohort = cohort_or_404(slug)
-    sent = check.send_group_check(cohort, actor=request.user)
+def send_check(request: HttpRequest, cohort: str) -> HttpResponse:
+    cohort_obj = cohort_or_404(cohort)
+    sent = check.send_group_check(cohort_obj, actor=request.user)
     messages.success(request, f"Asked {sent.learner_count} learners whether they still want a group.")
-    return redirect(reverse("groups:grouping", args=[cohort.slug]))
+    return redirect(reverse("groups:grouping", args=[cohort_obj.slug]))
 
 
 @require_http_methods(["GET", "POST"])

@@ -18,6 +18,6 @@ def signed_link(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         try:
             return view(request, *args, **kwargs)
         except InvalidLink:
-            return render(request, "learners/invalid_link.html", {"ctx": {}}, status=404)
+            return render(request, "learners/invalid_link.html", status=404)
 
     return wrapper

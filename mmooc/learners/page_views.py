@@ -59,7 +59,7 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
     ctx = {"learner": learner, "cohort": learner.cohort, "course": learner.cohort.course,
            "schedule": schedule(learner), "group": sections.group_section(learner), "form": form, "token": token,
            "zones": sorted(available_zones()), "legacy_zones": LEGACY_NAMES, "languages": LANGUAGES}
-    return render(request, "learners/page.html", {"ctx": ctx}, status=status)
+    return render(request, "learners/page.html", ctx, status=status)
 
 
 def _save_preferences(learner: Learner, cleaned: dict) -> None:
@@ -78,7 +78,7 @@ def leave(request: HttpRequest, token: str) -> HttpResponse:
     learner = links.learner_from_token(token, links.PAGE)
     registration.leave(learner)
     ctx = {"learner": learner, "course": learner.cohort.course, "left": True}
-    return render(request, "learners/goodbye.html", {"ctx": ctx})
+    return render(request, "learners/goodbye.html", ctx)
 
 
 @require_http_methods(["GET", "POST"])
@@ -89,13 +89,13 @@ def erase(request: HttpRequest, token: str) -> HttpResponse:
     learner = links.learner_from_token(token, links.PAGE)
     ctx = {"learner": learner, "course": learner.cohort.course, "token": token}
     if request.method == "GET":
-        return render(request, "learners/erase.html", {"ctx": ctx})
+        return render(request, "learners/erase.html", ctx)
     if request.POST.get("confirm") != "yes":
         ctx["error"] = "Tick the box to confirm that you want your data deleted."
-        return render(request, "learners/erase.html", {"ctx": ctx}, status=400)
+        return render(request, "learners/erase.html", ctx, status=400)
     registration.erase(learner)
     ctx["erased"] = True
-    return render(request, "learners/goodbye.html", {"ctx": ctx})
+    return render(request, "learners/goodbye.html", ctx)
 
 
 @require_http_methods(["GET", "POST"])
@@ -105,12 +105,12 @@ def send_link(request: HttpRequest) -> HttpResponse:
     ctx: dict[str, Any] = {"form": form}
     if request.method == "POST":
         if not form.is_valid():
-            return render(request, "learners/send_link.html", {"ctx": ctx}, status=400)
+            return render(request, "learners/send_link.html", ctx, status=400)
         address = form.cleaned_data["email"]
         if not form.data.get("website") and not registration.rate_limited("link", address):
             _send_links(address)
         ctx["done"] = SAME_ANSWER
-    return render(request, "learners/send_link.html", {"ctx": ctx})
+    return render(request, "learners/send_link.html", ctx)
 
 
 def _send_links(address: str) -> None:
@@ -134,14 +134,14 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     ctx: dict[str, Any] = {"learner": learner, "course": learner.cohort.course, "scope": scope,
                            "form": UnsubscribeForm(initial={"choice": scope})}
     if request.method == "GET":
-        return render(request, "learners/unsubscribe.html", {"ctx": ctx})
+        return render(request, "learners/unsubscribe.html", ctx)
     if request.POST.get("List-Unsubscribe") == "One-Click":
         registration.unsubscribe(learner, scope, Unsubscribe.ONE_CLICK)
         return HttpResponse("You are unsubscribed.\n", content_type="text/plain; charset=utf-8")
     form = UnsubscribeForm(request.POST)
     ctx["form"] = form
     if not form.is_valid():
-        return render(request, "learners/unsubscribe.html", {"ctx": ctx}, status=400)
+        return render(request, "learners/unsubscribe.html", ctx, status=400)
     ctx["done"] = form.cleaned_data["choice"]
     registration.unsubscribe(learner, ctx["done"], Unsubscribe.PAGE)
-    return render(request, "learners/unsubscribe.html", {"ctx": ctx})
+    return render(request, "learners/unsubscribe.html", ctx)

@@ -1,15 +1,20 @@
-"""Sections of the learner's page that apps above learners fill in.
+"""What apps above learners add to the learners' pages: the study group, which groups knows.
 
-The learner page shows the learner's study group, which the groups app knows (and its
-archive link, which the lists app knows). Those apps register providers in their
-`AppConfig.ready()`; each adds its part to the section in the order the apps are installed.
+The learner page shows the learner's study group (and its archive link, which the lists app
+knows); the staff learner list filters by group and the staff learner page names the group.
+Those apps register providers in their `AppConfig.ready()`: group sections are filled in by
+each provider in the order the apps are installed; one `StaffGroups` answers the staff pages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple, Protocol
 
+from django.db.models import QuerySet
+
+from mmooc.courses.models import Cohort
 from mmooc.learners.models import Learner
 
 GroupSection = Callable[[Learner, dict[str, Any]], None]
@@ -28,3 +33,43 @@ def group_section(learner: Learner) -> dict[str, Any] | None:
     for provider in _group_section:
         provider(learner, section)
     return section or None
+
+
+class LastGroup(NamedTuple):
+    name: str
+    left_at: datetime | None  # None: still a member
+
+
+class StaffGroups(Protocol):
+    """The study groups as the staff learner pages show and filter them."""
+
+    def choices(self, cohort: Cohort) -> list[tuple[int, str]]:
+        """(number, name) of the cohort's groups, by number."""
+
+    def members(self, cohort: Cohort, number: int | None) -> QuerySet[Learner]:
+        """The learners in group `number` now; in any group of the cohort for None."""
+
+    def last_group(self, learner: Learner) -> LastGroup | None:
+        """The group the learner joined last, or None if they were never in one."""
+
+
+class _NoGroups:
+    def choices(self, cohort: Cohort) -> list[tuple[int, str]]:
+        return []
+
+    def members(self, cohort: Cohort, number: int | None) -> QuerySet[Learner]:
+        return Learner.objects.none()
+
+    def last_group(self, learner: Learner) -> LastGroup | None:
+        return None
+
+
+_staff_groups: list[StaffGroups] = [_NoGroups()]
+
+
+def register_staff_groups(provider: StaffGroups) -> None:
+    _staff_groups[0] = provider
+
+
+def staff_groups() -> StaffGroups:
+    return _staff_groups[0]

@@ -17,8 +17,6 @@ urlpatterns = [
     path("u/<str:token>", page_views.unsubscribe, name="unsubscribe"),
     path("dashboard/cohorts/<slug:cohort>/learners/", staff_views.learner_list, name="staff_list"),
     path("dashboard/cohorts/<slug:cohort>/learners/import", staff_views.import_csv, name="staff_import"),
-    path("dashboard/cohorts/<slug:cohort>/learners/export.<str:fmt>", staff_views.export,
-         name="staff_export"),
     path("dashboard/cohorts/<slug:cohort>/learners/<uuid:public_id>", staff_views.learner_detail,
          name="staff_detail"),
     path("<slug:course>/", views.course_landing, name="course"),

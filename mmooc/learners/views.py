@@ -60,7 +60,8 @@ def home(request: HttpRequest) -> HttpResponse:
     if cohort is not None:
         return HttpResponseRedirect(reverse("learners:course", args=[cohort.course.slug]))
     courses = Course.objects.filter(cohorts__state=Cohort.PUBLISHED).distinct()
-    return render(request, "learners/home.html", {"ctx": {"courses": courses}})
+    ctx = {"courses": courses}
+    return render(request, "learners/home.html", ctx)
 
 
 @require_http_methods(["GET", "POST"])
@@ -105,7 +106,7 @@ def _landing(request: HttpRequest, cohort: Cohort, template: str = "learners/lan
         status = 200 if status == 201 else status
     ctx = _landing_ctx(cohort)
     ctx.update(form=form, done=done, message=message)
-    return render(request, template, {"ctx": ctx}, status=status)
+    return render(request, template, ctx, status=status)
 
 
 def _handle_signup(form: SignupForm, cohort: Cohort, source: str) -> tuple[int, bool, str]:
@@ -258,7 +259,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     learner.refresh_from_db()
     ctx = {"learner": learner, "cohort": learner.cohort, "course": learner.cohort.course,
            "page_url": links.learner_page_url(learner)}
-    return render(request, "learners/confirm.html", {"ctx": ctx})
+    return render(request, "learners/confirm.html", ctx)
 
 
 @require_POST
@@ -267,12 +268,12 @@ def waitlist(request: HttpRequest, course: str) -> HttpResponse:
     form = AddressForm(request.POST)
     ctx = {"course": course_obj, "form": form}
     if not form.is_valid():
-        return render(request, "learners/waitlist.html", {"ctx": ctx}, status=400)
+        return render(request, "learners/waitlist.html", ctx, status=400)
     address = form.cleaned_data["email"]
     if not form.data.get("website") and not registration.rate_limited(f"waitlist:{course_obj.id}", address):
         registration.join_waitlist(course_obj, address)
     ctx["done"] = True
-    return render(request, "learners/waitlist.html", {"ctx": ctx})
+    return render(request, "learners/waitlist.html", ctx)
 
 
 @require_GET
@@ -286,7 +287,7 @@ def waitlist_confirm(request: HttpRequest, token: str) -> HttpResponse:
     if entry.confirmed_at is None:
         WaitlistEntry.objects.filter(pk=entry.pk, confirmed_at__isnull=True).update(confirmed_at=timezone.now())
     ctx = {"course": entry.course, "confirmed": True}
-    return render(request, "learners/waitlist.html", {"ctx": ctx})
+    return render(request, "learners/waitlist.html", ctx)
 
 
 def _uuid(value: str) -> Any:

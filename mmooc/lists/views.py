@@ -11,10 +11,12 @@ from django.db import transaction
 from django.db.models import Count, Max, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit.log import record
 from mmooc.groups.models import Membership, StudyGroup
+from mmooc.lib.paging import other_params
 from mmooc.lib.staff import is_staff_member, staff_required
 from mmooc.lists.links import read_archive_token
 from mmooc.lists.models import Post, Refusal
@@ -54,10 +56,10 @@ def _render_archive(request: HttpRequest, group: StudyGroup, posts: QuerySet[Pos
     form = PageForm(request.GET)
     if not form.is_valid():
         ctx = {"group": group, "form": form, "threads": [], "page": None, **extra}
-        return render(request, template, {"ctx": ctx}, status=400)
+        return render(request, template, ctx, status=400)
     page, threads = threads_page(posts, form.cleaned_data["page"] or 1)
-    ctx = {"group": group, "form": form, "threads": threads, "page": page, **extra}
-    return render(request, template, {"ctx": ctx})
+    ctx = {"group": group, "form": form, "threads": threads, "page": page, "query": other_params(request), **extra}
+    return render(request, template, ctx)
 
 
 @require_GET
@@ -66,11 +68,11 @@ def archive(request: HttpRequest, token: str) -> HttpResponse:
     try:
         group_id, learner_id = read_archive_token(token)
     except Http404:
-        return render(request, "lists/invalid_link.html", {"ctx": {}}, status=404)
+        return render(request, "lists/invalid_link.html", status=404)
     membership = (Membership.objects.active().select_related("group", "learner")
                   .filter(group__public_id=group_id, learner__public_id=learner_id).first())
     if membership is None:
-        return render(request, "lists/invalid_link.html", {"ctx": {}}, status=404)
+        return render(request, "lists/invalid_link.html", status=404)
     posts = Post.objects.visible().filter(group=membership.group)
     return _render_archive(request, membership.group, posts, "lists/archive.html",
                            learner=membership.learner)
@@ -81,7 +83,8 @@ def group_archive(request: HttpRequest, public_id: str) -> HttpResponse:
     """The group's page (its List-Archive): the whole archive for staff, a pointer for others."""
     group = get_object_or_404(StudyGroup.objects.select_related("cohort__course"), public_id=public_id)
     if not is_staff_member(request.user):
-        return render(request, "lists/members_only.html", {"ctx": {"group": group}})
+        ctx = {"group": group}
+        return render(request, "lists/members_only.html", ctx)
     refusals = Refusal.objects.filter(group=group)[:RECENT_REFUSALS]
     return _render_archive(request, group, Post.objects.filter(group=group), "lists/staff_archive.html",
                            refusals=refusals)
@@ -95,8 +98,9 @@ def post_visibility(request: HttpRequest, public_id: str, post_id: int) -> HttpR
     post = get_object_or_404(Post, pk=post_id, group=group)
     form = VisibilityForm(request.POST)
     if not form.is_valid():
-        ctx = {"group": group, "reason": " ".join(map(str, form.errors["hidden"]))}
-        return render(request, "lists/refused.html", {"ctx": ctx}, status=400)
+        ctx = {"reason": " ".join(map(str, form.errors["hidden"])), "back_text": f"Back to the {group.name} archive",
+               "back_url": reverse("lists:group_archive", kwargs={"public_id": group.public_id})}
+        return render(request, "dashboard/refused.html", ctx, status=400)
     hidden = form.cleaned_data["hidden"]
     with transaction.atomic():
         Post.objects.filter(pk=post.pk).update(hidden=hidden)

@@ -23,6 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from email_validator import EmailNotValidError, validate_email
 
 from mmooc.audit.log import record
+from mmooc.lib.downloads import CSV, csv_lines, download
+from mmooc.lib.paging import other_params
 from mmooc.lib.staff import is_organizer, organizer_required, staff_required
 from mmooc.mailer.events import unmatched_count
 from mmooc.mailer.models import Suppression
@@ -109,7 +111,8 @@ def _index_ctx(request: HttpRequest, search: SearchForm, **extra: object) -> dic
     rows = Suppression.objects.filter(_listing(q)).order_by("-created_at", "-id")
     page = Paginator(rows, PAGE_SIZE).get_page(search.cleaned_data.get("page") if search.is_valid() else 1)
     by_reason = {label: Suppression.objects.filter(reason=code).count() for code, label in Suppression.REASONS}
-    ctx = {"page": page, "q": q, "total": Suppression.objects.count(), "by_reason": by_reason,
+    ctx = {"page": page, "query": other_params(request), "q": q, "total": Suppression.objects.count(),
+           "by_reason": by_reason,
            "can_change": is_organizer(request.user), "unmatched": unmatched_count(),
            "add_form": AddForm(), "remove_form": RemoveForm()}
     ctx.update(extra)
@@ -121,7 +124,8 @@ def _index_ctx(request: HttpRequest, search: SearchForm, **extra: object) -> dic
 def index(request: HttpRequest) -> HttpResponse:
     search = SearchForm(request.GET)
     status = 200 if search.is_valid() else 400
-    return render(request, "mailer/suppressions.html", {"ctx": _index_ctx(request, search)}, status=status)
+    ctx = _index_ctx(request, search)
+    return render(request, "mailer/suppressions.html", ctx, status=status)
 
 
 @require_POST
@@ -132,7 +136,7 @@ def add(request: HttpRequest) -> HttpResponse:
         form.add_error("address", f"{form.cleaned_data['address']} is already on the suppression list.")
     if not form.is_valid():
         ctx = _index_ctx(request, SearchForm({}), add_form=form)
-        return render(request, "mailer/suppressions.html", {"ctx": ctx}, status=400)
+        return render(request, "mailer/suppressions.html", ctx, status=400)
     with transaction.atomic():
         suppress(form.cleaned_data["address"], Suppression.MANUAL, form.cleaned_data["detail"],
                  actor=request.user)
@@ -145,7 +149,7 @@ def remove(request: HttpRequest) -> HttpResponse:
     form = RemoveForm(request.POST)
     if not form.is_valid():
         ctx = _index_ctx(request, SearchForm({}), remove_form=form)
-        return render(request, "mailer/suppressions.html", {"ctx": ctx}, status=400)
+        return render(request, "mailer/suppressions.html", ctx, status=400)
     unsuppress(form.cleaned_data["address"], form.cleaned_data["reason"], actor=request.user)
     return redirect("mailer_suppression:index")
 
@@ -240,48 +244,40 @@ def apply_import(result: ImportResult, actor: object) -> int:
 def import_csv(request: HttpRequest) -> HttpResponse:
     ctx: dict[str, Any] = {"form": ImportForm(), "errors": [], "added": None}
     if request.method == "GET":
-        return render(request, "mailer/suppression_import.html", {"ctx": ctx})
+        return render(request, "mailer/suppression_import.html", ctx)
     form = ImportForm(request.POST, request.FILES)
     result = read_import(form.cleaned_data["file"]) if form.is_valid() else None
     if result is None or result.errors:
         errors = result.errors if result else []
         ctx.update(form=form, errors=errors[:MAX_ERRORS_SHOWN], error_count=len(errors))
-        return render(request, "mailer/suppression_import.html", {"ctx": ctx}, status=400)
+        return render(request, "mailer/suppression_import.html", ctx, status=400)
     try:
         ctx["added"] = apply_import(result, request.user)
     except IntegrityError:  # an address was added elsewhere meanwhile: nothing was imported
         ctx.update(form=form, errors=["The list changed while importing; nothing was imported. "
                                       "Upload the file again."], error_count=1)
-        return render(request, "mailer/suppression_import.html", {"ctx": ctx}, status=409)
+        return render(request, "mailer/suppression_import.html", ctx, status=409)
     ctx["already"] = result.already
-    return render(request, "mailer/suppression_import.html", {"ctx": ctx})
+    return render(request, "mailer/suppression_import.html", ctx)
 
 
 # Export ----------------------------------------------------------------------------------
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
 
 def _inert(text: str) -> str:
     """Details quote bounce messages from anywhere: never let a spreadsheet run them as formulas."""
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def _csv_lines() -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(["address", "reason", "detail", "created_at"])
+def _rows() -> Iterator[list[str]]:
     rows = Suppression.objects.order_by("address").values_list("address", "reason", "detail", "created_at")
     for address, reason, detail, created_at in rows.iterator(chunk_size=2000):
-        yield writer.writerow([address, reason, _inert(detail), created_at.isoformat()])
+        yield [address, reason, _inert(detail), created_at.isoformat()]
 
 
 @require_GET
 @organizer_required
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     record(request.user, "export.downloaded", None, "Downloaded the suppression list", what="suppressions")
-    response = StreamingHttpResponse(_csv_lines(), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d")
-    response["Content-Disposition"] = f'attachment; filename="suppressions-{stamp}.csv"'
-    return response
+    return download(csv_lines(["address", "reason", "detail", "created_at"], _rows()), CSV,
+                    f"suppressions-{stamp}.csv")

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from mmooc.lib.mailheaders import HeaderError
+from mmooc.lib.paging import other_params
 from mmooc.lib.staff import staff_required
 from mmooc.mailer.models import Delivery, Message
 from mmooc.mailer.render import prepare
@@ -26,7 +27,7 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
     counts = {f"n_{s}": Count("deliveries", filter=Q(deliveries__status=s)) for s in STATUS_NAMES}
     messages = Message.objects.annotate(total=Count("deliveries"), **counts).order_by("-created_at", "-pk")
     page = Paginator(messages, MESSAGES_PER_PAGE).get_page(request.GET.get("page"))
-    ctx = {"page": page, "statuses": STATUS_NAMES}
+    ctx = {"page": page, "query": other_params(request), "statuses": STATUS_NAMES}
     return render(request, "mailer/outbox_list.html", ctx)
 
 
@@ -41,7 +42,7 @@ def outbox_message(request: HttpRequest, public_id: str) -> HttpResponse:
         "pk", "recipient", "status", "attempts", "last_error", "sent_at", "not_before")
     if status:
         deliveries = deliveries.filter(status=status)
-    ctx = {"message": message, "status": status, "statuses": STATUS_NAMES,
+    ctx = {"message": message, "status": status, "statuses": STATUS_NAMES, "query": other_params(request),
            "page": Paginator(deliveries, RECIPIENTS_PER_PAGE).get_page(request.GET.get("page"))}
     return render(request, "mailer/outbox_message.html", ctx)
 

@@ -12,6 +12,7 @@ from mmooc.audit.models import AuditEntry
 from mmooc.groups.models import Membership
 from mmooc.lists.models import Post
 from mmooc.mailer.models import Delivery, Event
+from mmooc.testing import make_cohort, make_learner
 from mmooc.testing.cohort_data import make_cohort_data
 
 
@@ -145,3 +146,39 @@ def test_it_lists_the_exports_for_an_organizer(client, organizer, data):
     client.force_login(organizer)
     r = client.get(base(data))
     assert r.status_code == 200 and b"cohort.zip" in r.content and b"group-4.mbox" in r.content
+
+
+# The learner list's export links (/learners/export.csv|json) serve the same files.
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_the_learner_list_links_serve_the_learners_export(client, organizer, data, fmt):
+    client.force_login(organizer)
+    old = download(client, f"/dashboard/cohorts/{data.cohort.slug}/learners/export.{fmt}")
+    assert old == download(client, base(data) + f"learners.{fmt}")
+    entries = AuditEntry.objects.filter(action="export.downloaded").order_by("id")
+    assert [e.details["export"] for e in entries] == [f"learners.{fmt}"] * 2
+
+
+def test_the_learners_csv_quotes_names_and_keeps_answers(client, organizer):
+    cohort = make_cohort()
+    make_learner(cohort, "ada@example.org", name="Ada, \"the\" Countess", answers={"why": "ünïcode"})
+    make_learner(make_cohort(), "other@example.org")
+    client.force_login(organizer)
+    rows = list(csv.DictReader(io.StringIO(download(client, f"/dashboard/cohorts/{cohort.slug}/export/learners.csv")
+                                           .decode())))
+    assert [r["email"] for r in rows] == ["ada@example.org"]
+    assert rows[0]["name"] == 'Ada, "the" Countess' and json.loads(rows[0]["answers"]) == {"why": "ünïcode"}
+
+
+def test_the_learner_list_links_are_for_organizers_only(client, facilitator, data):
+    client.force_login(facilitator)
+    assert client.get(f"/dashboard/cohorts/{data.cohort.slug}/learners/export.csv").status_code == 403
+    assert not AuditEntry.objects.exists()
+
+
+def test_the_learner_list_links_know_only_csv_and_json(client, organizer, data):
+    client.force_login(organizer)
+    assert client.get(f"/dashboard/cohorts/{data.cohort.slug}/learners/export.xml").status_code == 404
+    assert client.post(f"/dashboard/cohorts/{data.cohort.slug}/learners/export.csv").status_code == 405
+    assert not AuditEntry.objects.exists()

@@ -1,4 +1,4 @@
-"""POST /api/cohorts/<slug>/signups: the signup API for other sites."""
+"""POST /api/cohorts/<cohort>/signups: the signup API for other sites."""
 
 from __future__ import annotations
 

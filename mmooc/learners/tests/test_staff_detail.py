@@ -1,14 +1,15 @@
-"""GET /dashboard/cohorts/<slug>/learners/<public_id>."""
+"""GET /dashboard/cohorts/<cohort>/learners/<public_id>."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery
-from mmooc.testing import make_cohort, make_learner
+from mmooc.testing import join, make_cohort, make_group, make_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +31,16 @@ def test_it_shows_every_email_sent_and_its_status(client, facilitator, learner):
     content = client.get(url(learner)).content.decode()
     assert "Please confirm" in content and "Week 1 is here" in content
     assert "Failed" in content and "550 no such user" in content and "curious" in content
+
+
+def test_it_names_the_learners_group_and_when_they_left_it(client, facilitator, learner):
+    client.force_login(facilitator)
+    assert "<th>Group</th><td>—</td>" in client.get(url(learner)).content.decode()
+    membership = join(make_group(learner.cohort, 3, name="The Owls"), learner)
+    assert "<th>Group</th><td>The Owls</td>" in client.get(url(learner)).content.decode()
+    membership.left_at = datetime(2027, 3, 9, 12, tzinfo=UTC)
+    membership.save(update_fields=["left_at"])
+    assert "The Owls (left 2027-03-09)" in client.get(url(learner)).content.decode()
 
 
 def test_it_refuses_outsiders(client, outsider, learner):

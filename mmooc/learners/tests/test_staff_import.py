@@ -1,4 +1,4 @@
-"""POST /dashboard/cohorts/<slug>/learners/import: preview, then import all or nothing."""
+"""POST /dashboard/cohorts/<cohort>/learners/import: preview, then import all or nothing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET /dashboard/cohorts/<slug>/learners/."""
+"""GET /dashboard/cohorts/<cohort>/learners/."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ def test_a_member_sees_the_threads_with_their_posts(client, group):
     make_post(group, subject="Meeting", text="Tuesday?", thread="<m@x>", mid="<m@x>")
     response = client.get(path_for(group, member(group)))
     assert response.status_code == 200
-    threads = response.context["ctx"]["threads"]
+    threads = response.context["threads"]
     assert [(t["subject"], len(t["posts"])) for t in threads] == [("Meeting", 1), ("Week 1", 2)]
     assert b"An answer" in response.content
 
@@ -87,4 +87,4 @@ def test_threads_are_paginated(client, group):
         make_post(group, subject=f"Topic {i}", thread=f"<t{i}@x>")
     first = client.get(path_for(group, member(group)))
     second = client.get(path_for(group, member(group)) + "?page=2")
-    assert len(first.context["ctx"]["threads"]) == 20 and len(second.context["ctx"]["threads"]) == 5
+    assert len(first.context["threads"]) == 20 and len(second.context["threads"]) == 5

@@ -27,7 +27,7 @@ def test_staff_see_every_post_hidden_and_held_ones_marked(client, facilitator, g
     client.force_login(facilitator)
     response = client.get(url(group))
     assert response.status_code == 200
-    assert [t["subject"] for t in response.context["ctx"]["threads"]] == ["Held", "Hidden", "Shown"]
+    assert [t["subject"] for t in response.context["threads"]] == ["Held", "Hidden", "Shown"]
     assert b"Show again" in response.content and b"held" in response.content
 
 

@@ -27,7 +27,7 @@ def test_it_lists_addresses_with_reason_and_detail(client, organizer, listed):
 
 def test_it_searches(client, organizer, listed):
     client.force_login(organizer)
-    page = client.get(URL, {"q": "abuse"}).context["ctx"]["page"]
+    page = client.get(URL, {"q": "abuse"}).context["page"]
     assert [s.address for s in page] == ["bob@example.net"]
 
 

@@ -24,6 +24,13 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "cohort(**fields): the `cohort` fixture's make_cohort fields, "
+                                       "course={...} its make_course fields")
+    config.addinivalue_line("markers", "cohort_data(**fields): the `data` fixture's make_cohort_data fields")
+    config.addinivalue_line("markers", "learner(**fields): the `learner` fixture's make_learner fields")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     on_postgres = os.environ.get("MMOOC_TEST_PASS") == "postgres"
     keep, drop = [], []
@@ -68,6 +75,47 @@ def facilitator(db):
 @pytest.fixture
 def outsider(db):
     return testing.make_user("oscar")
+
+
+@pytest.fixture
+def cohort(request, db):
+    """A published cohort open for signup; `pytest.mark.cohort(...)` shapes it, an app's conftest
+    may give it the app's usual shape (testing.cohort_for)."""
+    return testing.cohort_for(request.node)
+
+
+@pytest.fixture
+def data(request, db):
+    """A generated cohort with learners, groups, a sent email and opt-outs (testing.cohort_data);
+    `pytest.mark.cohort_data(n=…, groups=…)` sizes it."""
+    from mmooc.testing.cohort_data import make_cohort_data
+
+    return make_cohort_data(**testing.marked(request.node, "cohort_data"))
+
+
+@pytest.fixture
+def anymail_settings(settings):
+    """Webhook secrets (two, as during a rotation) and Mailgun's signing key, as testing.webhook_cases has them."""
+    from mmooc.testing.webhook_cases import ANYMAIL
+
+    settings.ANYMAIL = ANYMAIL
+
+
+@pytest.fixture
+def outbox_mode(settings):
+    """The delivery engine keeps what it sends in the outbox (MMOOC_EMAIL_URL=outbox:)."""
+    from mmooc.lib.env import parse_email_url
+
+    settings.EMAIL_CONFIG = parse_email_url("outbox:")
+
+
+@pytest.fixture(scope="module")
+def sync_queries():
+    """Playwright's sync API keeps an event loop in the test's thread; the test's own queries (and
+    the database set-up and flush around it) are safe. Module scope: set before, removed after them."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
 
 
 @pytest.fixture

@@ -128,6 +128,26 @@ def join(group: StudyGroup, learner: Learner, **fields: Any) -> Membership:
     return Membership.objects.create(group=group, learner=learner, **fields)
 
 
+def marked(node: Any, marker_name: str, /, **defaults: Any) -> dict[str, Any]:
+    """The keyword arguments of a test's `pytest.mark.<marker_name>(...)` markers over `defaults`: the
+    test's own marker wins over its class's, which wins over its module's. A `course` dict
+    is merged the same way (the fields of the cohort's course)."""
+    fields = dict(defaults)
+    for marker in reversed(list(node.iter_markers(marker_name))):
+        course = {**fields.get("course", {}), **marker.kwargs.get("course", {})}
+        fields.update(marker.kwargs)
+        if course:
+            fields["course"] = course
+    return fields
+
+
+def cohort_for(node: Any, **defaults: Any) -> Cohort:
+    """The cohort a test asks for with `pytest.mark.cohort(**fields)`: make_cohort's fields,
+    `course={...}` make_course's; `defaults` are an app's usual cohort."""
+    fields = marked(node, "cohort", **defaults)
+    return make_cohort(make_course(**fields.pop("course", {})), **fields)
+
+
 def import_course_folder(path: str | Path, cohort: Cohort | None = None) -> None:
     from mmooc.site.folders import import_folder
 

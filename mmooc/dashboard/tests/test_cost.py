@@ -7,12 +7,8 @@ import pytest
 from mmooc import testing
 from mmooc.learners.models import Learner
 from mmooc.mailer.models import Delivery
-from mmooc.testing.cohort_data import make_cohort_data
 
-
-@pytest.fixture
-def data(db):
-    return make_cohort_data(n=200)
+pytestmark = pytest.mark.cohort_data(n=200)
 
 
 def expected_copies(cohorts):

@@ -13,12 +13,8 @@ from mmooc.groups.models import Membership
 from mmooc.lists.models import Post
 from mmooc.mailer.models import Delivery, Event
 from mmooc.testing import make_cohort, make_learner
-from mmooc.testing.cohort_data import make_cohort_data
 
-
-@pytest.fixture
-def data(db):
-    return make_cohort_data(n=150, groups=4)
+pytestmark = pytest.mark.cohort_data(n=150, groups=4)
 
 
 def base(data):

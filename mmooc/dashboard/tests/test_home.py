@@ -5,14 +5,13 @@ import pytest
 from mmooc import testing
 from mmooc.learners.models import Learner
 
+pytestmark = pytest.mark.cohort(title="Spring", course={"title": "Gentle Python"})
 
-@pytest.fixture
-def cohort(db):
-    cohort = testing.make_cohort(testing.make_course(title="Gentle Python"), title="Spring")
-    for _ in range(3):
-        testing.make_learner(cohort)
-    testing.make_learner(cohort, state=Learner.PENDING)
-    return cohort
+
+@pytest.fixture(autouse=True)
+def learners(cohort):
+    """Three confirmed learners and one pending."""
+    return [*(testing.make_learner(cohort) for _ in range(3)), testing.make_learner(cohort, state=Learner.PENDING)]
 
 
 def test_it_lists_courses_and_cohorts_with_counts(client, organizer, cohort):

@@ -13,10 +13,7 @@ from mmooc.lib.timezones import utc_offset_hours
 from mmooc.mailer.models import Delivery, Suppression
 from mmooc.testing.cohort_data import make_cohort_data
 
-
-@pytest.fixture
-def data(db):
-    return make_cohort_data(n=300)
+pytestmark = pytest.mark.cohort_data(n=300)
 
 
 def url(data):

@@ -14,9 +14,9 @@ QUESTIONS = [{"id": "experience", "type": "single", "choices": ["Never", "A litt
              {"id": "reasons", "type": "multiple", "choices": ["For my job", "Just for fun"]}]
 
 
-@pytest.fixture
-def cohort():
-    cohort = make_cohort()
+@pytest.fixture(autouse=True)
+def learners(cohort):
+    """Two groups of 3 and 2, two solo learners, and learners no audience ever includes."""
     groups = [StudyGroup.objects.create(cohort=cohort, number=n, name=f"Group {n}",
                                         address=f"{cohort.slug}-{n}@lists.example.org") for n in (1, 2)]
     for _ in range(3):
@@ -33,7 +33,6 @@ def cohort():
     Suppression.objects.create(address="bounced@example.org", reason=Suppression.HARD_BOUNCE)
     Membership.objects.create(group=groups[0], learner=suppressed)
     make_learner(make_cohort(), "other-cohort@example.org")
-    return cohort
 
 
 @pytest.mark.parametrize("audience, count", [

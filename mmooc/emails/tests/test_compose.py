@@ -1,29 +1,15 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 
 import pytest
-import time_machine
 
 from mmooc.emails.models import CourseEmail
 from mmooc.mailer.models import Delivery
-from mmooc.testing import make_cohort, make_course, make_learner
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(datetime(2027, 3, 1, 12, tzinfo=UTC), tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen", "far_apart")]
 
 
-@pytest.fixture
-def cohort():
-    cohort = make_cohort(make_course(modules=2), slug="py-1", start=date(2027, 3, 8))
-    make_learner(cohort, timezone="Pacific/Honolulu")
-    make_learner(cohort, timezone="Asia/Kolkata")
-    return cohort
 
 
 def _form(**fields):

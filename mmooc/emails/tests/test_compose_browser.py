@@ -19,18 +19,9 @@ def _sign_in(page, client, live_server, user) -> None:
                                "url": live_server.url}])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def sync_queries():
-    # Playwright's sync API keeps an event loop in this thread; the test's own queries (and the
-    # database set-up and flush around it) are safe. Module scope: set before, removed after them.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
 @pytest.mark.browser
+@pytest.mark.usefixtures("sync_queries")
 def test_it_composes_previews_and_schedules_for_local_time(transactional_db, live_server, client, page):
-
     cohort = make_cohort(make_course(modules=2), slug="py-1", start=timezone.now().date() + timedelta(days=20))
     for zone in ZONES:
         make_learner(cohort, timezone=zone)

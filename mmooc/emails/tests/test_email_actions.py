@@ -1,28 +1,21 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, time
 
 import pytest
-import time_machine
 
 from mmooc.audit.models import AuditEntry
 from mmooc.emails import scheduling
 from mmooc.emails.models import CourseEmail
 from mmooc.mailer.models import Delivery
-from mmooc.testing import make_cohort, make_course, make_learner
+from mmooc.testing import make_cohort, make_learner
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(datetime(2027, 3, 1, 12, tzinfo=UTC), tick=False):
-        yield
 
 
 @pytest.fixture
-def email():
-    cohort = make_cohort(make_course(), slug="py-1", start=date(2027, 3, 8))
+def email(cohort):
     make_learner(cohort)
     return CourseEmail.objects.create(cohort=cohort, subject="Hello", body="Hi {{ learner.first_name }}",
                                       schedule=CourseEmail.LOCAL, day_offset=0, local_time=time(9))

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 
@@ -9,30 +9,22 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from mmooc.courses.models import Course
 from mmooc.emails.models import CourseEmail
 from mmooc.mailer.engine import drain
 from mmooc.mailer.models import Message
-from mmooc.testing import import_course_folder, make_cohort, make_learner
+from mmooc.testing import import_course_folder
 
 DEMO = Path(__file__).resolve().parents[2] / "site" / "demo" / "gentle-python"
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen", "far_apart"),
+              pytest.mark.cohort(course={"slug": "gentle-python", "title": "x", "modules": 0})]
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(datetime(2027, 3, 1, 12, tzinfo=UTC), tick=False):
-        yield
-
-
-@pytest.fixture
-def cohort():
-    course = Course.objects.create(slug="gentle-python", title="x")
+def demo_course(cohort):
+    """The cohort's course is the demo course, from its folder."""
     import_course_folder(DEMO)
-    cohort = make_cohort(course, slug="py-1", start=date(2027, 3, 8))
-    make_learner(cohort, timezone="Pacific/Honolulu")
-    make_learner(cohort, timezone="Asia/Kolkata")
-    return cohort
+
+
 
 
 def _run(*args) -> str:

@@ -3,17 +3,15 @@ from __future__ import annotations
 import pytest
 
 from mmooc.emails.models import CourseEmail
-from mmooc.testing import make_cohort
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def cohort():
-    cohort = make_cohort(slug="py-1")
-    CourseEmail.objects.create(cohort=cohort, subject="Week one", body="x", key="01-one",
-                               module=cohort.course.modules.get(position=1), day_offset=0)
-    return cohort
+@pytest.fixture(autouse=True)
+def week_one(cohort):
+    return CourseEmail.objects.create(cohort=cohort, subject="Week one", body="x", key="01-one",
+                                      module=cohort.course.modules.get(position=1), day_offset=0)
+
 
 
 def test_it_lists_the_emails(client, facilitator, cohort):

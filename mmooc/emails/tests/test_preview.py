@@ -3,17 +3,15 @@ from __future__ import annotations
 import pytest
 
 from mmooc.emails.models import CourseEmail
-from mmooc.testing import make_cohort, make_course, make_learner
+from mmooc.testing import make_learner
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def cohort():
-    cohort = make_cohort(make_course(modules=2), slug="py-1")
-    make_learner(cohort, "grace@example.org", name="Grace Hopper")
-    make_learner(cohort, wants_group=False)
-    return cohort
+@pytest.fixture(autouse=True)
+def learners(cohort):
+    return [make_learner(cohort, "grace@example.org", name="Grace Hopper"), make_learner(cohort, wants_group=False)]
+
 
 
 def _post(client, **fields):

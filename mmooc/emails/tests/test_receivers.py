@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 
 import pytest
-import time_machine
 
 from mmooc.emails import scheduling
 from mmooc.emails.models import CourseEmail
@@ -11,17 +10,11 @@ from mmooc.learners.models import Learner
 from mmooc.learners.signals import learner_confirmed
 from mmooc.testing import make_cohort, make_learner
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
 
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(datetime(2027, 3, 1, 12, tzinfo=UTC), tick=False):
-        yield
 
-
-def test_it_adds_a_learner_who_confirms_late_to_scheduled_emails(organizer):
-    cohort = make_cohort(start=date(2027, 3, 8))
+def test_it_adds_a_learner_who_confirms_late_to_scheduled_emails(organizer, cohort):
     make_learner(cohort)
     email = CourseEmail.objects.create(cohort=cohort, subject="Week 2", body="Hi {{ learner.first_name }}",
                                        schedule=CourseEmail.LOCAL, day_offset=7, local_time=time(9))

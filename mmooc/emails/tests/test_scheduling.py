@@ -12,23 +12,14 @@ from mmooc.emails.timing import LOCAL, RELATIVE, Schedule
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.mailer.engine import drain
 from mmooc.mailer.models import Delivery, Message
-from mmooc.testing import make_cohort, make_course, make_learner
+from mmooc.testing import make_cohort, make_learner
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen"),
+              pytest.mark.cohort(tz="Europe/London", course={"modules": 3})]
 START = date(2027, 3, 8)
-FROZEN = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 ZONES = ["Pacific/Honolulu", "Asia/Kolkata", "Pacific/Tongatapu", "America/New_York", "Europe/Berlin"]
 
 
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(FROZEN, tick=False):
-        yield
-
-
-@pytest.fixture
-def cohort():
-    return make_cohort(make_course(modules=3), start=START, tz="Europe/London")
 
 
 def _email(cohort, **fields) -> CourseEmail:

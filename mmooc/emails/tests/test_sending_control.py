@@ -5,12 +5,8 @@ import pytest
 from mmooc.audit.models import AuditEntry
 from mmooc.emails.models import CourseEmail
 from mmooc.mailer.models import Delivery, Message
-from mmooc.testing.cohort_data import make_cohort_data
 
-
-@pytest.fixture
-def data(db):
-    return make_cohort_data(n=60)
+pytestmark = pytest.mark.cohort_data(n=60)
 
 
 def post(client, data, action):

@@ -6,12 +6,8 @@ import pytest
 
 from mmooc.emails.models import CourseEmail
 from mmooc.mailer.models import Delivery, Event
-from mmooc.testing.cohort_data import make_cohort_data
 
-
-@pytest.fixture
-def data(db):
-    return make_cohort_data(n=300)
+pytestmark = pytest.mark.cohort_data(n=300)
 
 
 def page(data):

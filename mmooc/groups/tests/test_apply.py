@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -19,15 +19,10 @@ from mmooc.learners import links
 from mmooc.learners.models import Learner
 from mmooc.mailer.engine import drain
 from mmooc.mailer.models import Delivery, Message
-from mmooc.testing import make_cohort, make_course, make_learner
+from mmooc.testing import make_learner
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cohort():
-    course = make_course(group_size=4, group_intro="Tell us which chapter you liked best.")
-    return make_cohort(course, slug="py-3", start=date(2027, 3, 1))
+pytestmark = [pytest.mark.django_db,
+              pytest.mark.cohort(course={"group_intro": "Tell us which chapter you liked best."})]
 
 
 def fill(cohort, n, zone="Europe/Paris", **fields):

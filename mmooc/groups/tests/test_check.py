@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,15 +15,10 @@ from mmooc.groups.apply import apply_grouping, eligible_learners
 from mmooc.groups.models import GroupCheck, Membership
 from mmooc.learners.models import Learner
 from mmooc.mailer.models import Delivery, Message
-from mmooc.testing import make_cohort, make_course, make_learner
+from mmooc.testing import make_learner
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cohort():
-    return make_cohort(make_course(group_size=4, title="Gentle Python"), slug="py-3", start=date(2027, 3, 1),
-                       confirm_group_wish=True)
+pytestmark = [pytest.mark.django_db,
+              pytest.mark.cohort(confirm_group_wish=True, course={"title": "Gentle Python"})]
 
 
 def path_of(url):

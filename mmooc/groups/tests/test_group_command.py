@@ -5,24 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from mmooc.groups.models import Membership, StudyGroup
-from mmooc.testing import make_cohort, make_course, make_learner
+from mmooc.testing import make_learner
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def cohort():
-    cohort = make_cohort(make_course(group_size=4), slug="py-3", start=date(2027, 3, 1))
-    for i in range(6):
-        make_learner(cohort, name=f"Learner {i}", timezone="Asia/Kolkata", email=f"l{i}@example.org")
-    return cohort
+@pytest.fixture(autouse=True)
+def learners(cohort):
+    """Six learners in Kolkata, l0@example.org to l5@example.org."""
+    return [make_learner(cohort, name=f"Learner {i}", timezone="Asia/Kolkata", email=f"l{i}@example.org")
+            for i in range(6)]
 
 
 def run(*args):

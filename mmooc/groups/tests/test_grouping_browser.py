@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from django.core.cache import cache
 
 from mmooc.groups.models import StudyGroup
-from mmooc.testing import make_cohort, make_course, make_learner
+from mmooc.testing import make_learner
 
 # Playwright's sync API runs an event loop in the test's thread; Django allows the ORM calls
 # the test makes there only when told.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
+              pytest.mark.cohort(course={"group_size": 10})]
 ZONES = ["Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Sydney", "America/Los_Angeles"]
 
 
@@ -21,13 +20,11 @@ def stylesheet(settings):
     settings.STATICFILES_DIRS = [settings.BASE_DIR / "static"]
 
 
-@pytest.fixture
-def cohort(db):
-    cache.clear()
-    cohort = make_cohort(make_course(group_size=10), slug="py-3", start=date(2027, 3, 1))
-    for i in range(60):
-        make_learner(cohort, timezone=ZONES[i % len(ZONES)])
-    return cohort
+@pytest.fixture(autouse=True)
+def learners(cohort):
+    """Sixty learners over five time zones."""
+    cache.clear()  # sign-in failures are counted in the cache
+    return [make_learner(cohort, timezone=ZONES[i % len(ZONES)]) for i in range(60)]
 
 
 def test_it_previews_changes_the_size_and_applies(page, live_server, organizer, cohort):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from mmooc.audit.models import AuditEntry
@@ -11,17 +9,15 @@ from mmooc.groups import welcome
 from mmooc.groups.models import Grouping, Membership, StudyGroup
 from mmooc.lib import periodic
 from mmooc.mailer.models import Delivery, Message
-from mmooc.testing import make_cohort, make_course, make_learner
+from mmooc.testing import make_learner
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def cohort():
-    cohort = make_cohort(make_course(group_size=4), slug="py-3", start=date(2027, 3, 1))
-    for zone in ["Europe/Paris"] * 4 + ["America/New_York"] * 4:
-        make_learner(cohort, timezone=zone)
-    return cohort
+@pytest.fixture(autouse=True)
+def learners(cohort):
+    """Four learners in Paris, four in New York: two groups."""
+    return [make_learner(cohort, timezone=zone) for zone in ["Europe/Paris"] * 4 + ["America/New_York"] * 4]
 
 
 def url(cohort, action=""):

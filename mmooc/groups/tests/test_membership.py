@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -15,14 +15,9 @@ from mmooc.groups.models import GroupCheck, Membership, StudyGroup
 from mmooc.learners import signals
 from mmooc.learners.models import Learner
 from mmooc.mailer.models import Message
-from mmooc.testing import make_cohort, make_course, make_learner
+from mmooc.testing import make_cohort, make_learner
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cohort():
-    return make_cohort(make_course(group_size=4), slug="py-3", start=date(2027, 3, 1))
 
 
 def grouped(cohort, zones_and_langs):

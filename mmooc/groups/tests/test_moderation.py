@@ -4,12 +4,8 @@ import pytest
 
 from mmooc.audit.models import AuditEntry
 from mmooc.groups.models import Membership
-from mmooc.testing.cohort_data import make_cohort_data
 
-
-@pytest.fixture
-def data(db):
-    return make_cohort_data(n=80, groups=3)
+pytestmark = pytest.mark.cohort_data(n=80, groups=3)
 
 
 def member(data, group=0):

@@ -8,14 +8,9 @@ from mmooc.learners import links
 from mmooc.learners.models import Learner
 from mmooc.learners.tests.helpers import path_of
 from mmooc.mailer import outbox
-from mmooc.testing import make_cohort, make_learner
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def learner():
-    return make_learner(make_cohort(), "ada@example.org", name="Ada Lovelace", answers={"why": "fun"})
 
 
 def erase_path(learner):

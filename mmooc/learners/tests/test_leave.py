@@ -8,14 +8,9 @@ from mmooc.learners import links
 from mmooc.learners.models import Learner
 from mmooc.learners.signals import learner_left
 from mmooc.learners.tests.helpers import path_of
-from mmooc.testing import make_cohort, make_learner
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def learner():
-    return make_learner(make_cohort(), "ada@example.org")
 
 
 def leave_path(learner):

@@ -8,14 +8,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from mmooc.learners import links
-from mmooc.testing import make_cohort, make_learner
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def learner():
-    return make_learner(make_cohort(), "ada@example.org", name="Ada Lovelace")
 
 
 def _token(url: str) -> str:

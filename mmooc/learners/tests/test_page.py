@@ -9,15 +9,11 @@ import pytest
 from mmooc import testing
 from mmooc.learners import links
 from mmooc.learners.tests.helpers import path_of
-from mmooc.testing import make_cohort, make_learner
+from mmooc.testing import make_learner
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.cohort(start=date(2030, 3, 4), tz="UTC"),
+              pytest.mark.learner(timezone="Asia/Kolkata")]
 
-
-@pytest.fixture
-def learner():
-    cohort = make_cohort(start=date(2030, 3, 4), tz="UTC")
-    return make_learner(cohort, "ada@example.org", name="Ada Lovelace", timezone="Asia/Kolkata")
 
 
 def page(learner):
@@ -31,8 +27,7 @@ def test_it_shows_module_dates_in_the_learners_time_zone(client, learner):
     assert "Asia/Kolkata" in content
 
 
-def test_it_follows_daylight_saving_time_of_the_date_concerned(client):
-    cohort = make_cohort(start=date(2030, 3, 4), tz="UTC")
+def test_it_follows_daylight_saving_time_of_the_date_concerned(client, cohort):
     learner = make_learner(cohort, timezone="America/New_York")
     content = client.get(page(learner)).content.decode()
     assert "Sun 3 Mar 2030, 19:00" in content  # EST before the change

@@ -15,10 +15,6 @@ from mmooc.testing import make_cohort, make_learner
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def learner():
-    return make_learner(make_cohort(), "ada@example.org")
-
 
 def test_a_provider_unsubscribe_stops_course_mail_for_the_delivery_cohort(learner):
     other = make_learner(make_cohort(), "ada@example.org")

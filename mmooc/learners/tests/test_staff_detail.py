@@ -9,14 +9,10 @@ import pytest
 
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery
-from mmooc.testing import join, make_cohort, make_group, make_learner
+from mmooc.testing import join, make_cohort, make_group
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def learner():
-    return make_learner(make_cohort(), "ada@example.org", name="Ada", answers={"why": "curious"})
 
 
 def url(learner):

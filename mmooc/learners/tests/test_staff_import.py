@@ -13,18 +13,13 @@ from mmooc.learners.models import Learner
 from mmooc.learners.signals import learner_confirmed
 from mmooc.mailer.models import Delivery
 from mmooc.operations import counters
-from mmooc.testing import make_cohort, make_course, make_learner
+from mmooc.testing import make_learner
 
 pytestmark = pytest.mark.django_db
-QUESTIONS = [{"id": "level", "label": "Your level", "type": "single", "choices": ["new", "some"]}]
 GOOD = "Email,Name,Time zone,Language,Group,level,notes\n" \
        "ada@example.org,Ada Lovelace,Europe/London,en,yes,new,x\n" \
        "bo@example.org,Bo Li,Asia/Calcutta,zh,no,some,y\n"
 
-
-@pytest.fixture
-def cohort():
-    return make_cohort(make_course(questions=QUESTIONS))
 
 
 def url(cohort):

@@ -6,18 +6,17 @@ import pytest
 
 from mmooc import testing
 from mmooc.learners.models import Learner
-from mmooc.testing import make_cohort, make_learner
+from mmooc.testing import make_learner
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def cohort():
-    cohort = make_cohort()
+@pytest.fixture(autouse=True)
+def learners(cohort):
+    """Ada, confirmed, in London, and Bo, pending, in Shanghai."""
     make_learner(cohort, "ada@example.org", name="Ada Lovelace", timezone="Europe/London", language="en")
     make_learner(cohort, "bo@example.org", name="Bo Li", timezone="Asia/Shanghai", language="zh",
                  state=Learner.PENDING)
-    return cohort
 
 
 def url(cohort, query=""):

@@ -11,15 +11,10 @@ from mmooc.learners.models import Learner, Unsubscribe
 from mmooc.learners.signals import learner_left_group
 from mmooc.learners.tests.helpers import path_of
 from mmooc.mailer.models import Suppression
-from mmooc.testing import make_cohort, make_learner
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.learner(email="Ada@example.org")]
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
-
-@pytest.fixture
-def learner():
-    return make_learner(make_cohort(), "Ada@example.org")
 
 
 @pytest.fixture

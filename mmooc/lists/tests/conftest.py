@@ -9,8 +9,9 @@ from mmooc.testing import add_member, make_group
 
 
 @pytest.fixture
-def cohort(db):
-    return testing.make_cohort(slug="py-3")
+def cohort(request, db):
+    """py-3 (`pytest.mark.cohort` changes it)."""
+    return testing.cohort_for(request.node, slug="py-3")
 
 
 @pytest.fixture

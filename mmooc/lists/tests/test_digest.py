@@ -7,21 +7,15 @@ import pytest
 import time_machine
 
 from mmooc.groups.models import Membership
-from mmooc.lib.env import parse_email_url
 from mmooc.lists.digest import send_digests
 from mmooc.lists.models import Digest, Post
 from mmooc.mailer import engine
 from mmooc.mailer.models import Message
 from mmooc.testing import add_member
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbox_mode")]
 
 MORNING = datetime(2026, 11, 3, 6, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def outbox_mode(settings):
-    settings.EMAIL_CONFIG = parse_email_url("outbox:")
 
 
 @pytest.fixture

@@ -9,12 +9,8 @@ from django.utils import timezone
 
 from mmooc.groups.models import Membership
 from mmooc.lists.models import Post
-from mmooc.testing.cohort_data import make_cohort_data
 
-
-@pytest.fixture
-def data(db):
-    return make_cohort_data(n=200, groups=5)
+pytestmark = pytest.mark.cohort_data(n=200, groups=5)
 
 
 def url(data, query=""):

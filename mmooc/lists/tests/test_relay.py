@@ -10,7 +10,6 @@ from mmooc import testing
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership
 from mmooc.learners.models import Learner
-from mmooc.lib.env import parse_email_url
 from mmooc.lists import relay
 from mmooc.lists.models import Notice, Post, Refusal
 from mmooc.lists.tests.mail import multipart_post, raw_post
@@ -18,13 +17,7 @@ from mmooc.mailer import engine
 from mmooc.mailer.models import Delivery, Message
 from mmooc.testing import add_member, make_group
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def outbox_mode(settings):
-    settings.EMAIL_CONFIG = parse_email_url("outbox:")
-    settings.MAIL_RATE_LIMIT = 0
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbox_mode")]
 
 
 def post_to(group, raw=None, sender="alice@example.org", **kw):

@@ -9,15 +9,8 @@ from mmooc.mailer.tests.viewer_helpers import sent_in_outbox
 from mmooc.testing import make_facilitator
 
 
-@pytest.fixture(scope="module", autouse=True)
-def sync_queries():
-    # Playwright's sync API keeps an event loop in this thread; the test's own queries are safe.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
 @pytest.mark.browser
+@pytest.mark.usefixtures("sync_queries")
 def test_staff_read_a_copy_as_a_mail_client_shows_it(transactional_db, live_server, client, page, settings):
     msg = sent_in_outbox(settings)
     client.force_login(make_facilitator())

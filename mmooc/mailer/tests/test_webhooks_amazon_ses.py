@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 
 import pytest
 import time_machine
-from django.test import override_settings
 
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Event, Message, Suppression
+from mmooc.testing.webhook_cases import WebhookDoorCases, basic_auth
 
 URL = "/anymail/amazon_ses/tracking/"
-SECRET = "mmooc:ses-secret-91c2"
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("anymail_settings")]
 
 # From the Amazon SES developer guide, "Examples of notifications": a permanent bounce.
@@ -114,18 +112,27 @@ def sns(ses_event: dict, message_id: str = "19ba9823-d7f2-53c1-860e-cb10e0d13dfc
     }
 
 
-@pytest.fixture
-def anymail_settings():
-    with override_settings(ANYMAIL={"WEBHOOK_SECRET": SECRET}):
-        yield
-
-
-def post(client, message: dict, credentials: str | None = SECRET, **extra):
+def post(client, message: dict, auth: dict | None = None, **extra):
     headers = {"HTTP_X_AMZ_SNS_MESSAGE_ID": message["MessageId"], "HTTP_X_AMZ_SNS_MESSAGE_TYPE": message["Type"]}
-    if credentials:
-        headers["HTTP_AUTHORIZATION"] = "Basic " + base64.b64encode(credentials.encode()).decode()
     return client.post(URL, data=json.dumps(message), content_type="text/plain; charset=UTF-8",
-                       **{**headers, **extra})
+                       **{**headers, **(basic_auth() if auth is None else auth), **extra})
+
+
+class TestSecurity(WebhookDoorCases):
+    url = URL
+    content_type = "text/plain; charset=UTF-8"
+    missing_auth_status = 401  # SNS sends its credentials only once asked for them
+    malformed_status = 500  # anymail's SES view raises on a body that is not JSON; SNS retries
+
+    def send(self, client, auth):
+        return post(client, sns(BOUNCE_PERMANENT), auth)
+
+    def state(self):
+        return Event.objects.count(), Suppression.objects.count()
+
+    def malformed_headers(self):
+        return {"HTTP_X_AMZ_SNS_MESSAGE_ID": "19ba9823-d7f2-53c1-860e-cb10e0d13dfc",
+                "HTTP_X_AMZ_SNS_MESSAGE_TYPE": "Notification"}
 
 
 def sent_to(addresses: list[str], ses_message_id: str) -> list[Delivery]:
@@ -188,22 +195,7 @@ def test_it_stores_one_event_per_bounced_recipient_of_one_notification(client):
     assert Suppression.objects.count() == 2
 
 
-def test_it_changes_nothing_when_sns_delivers_a_notification_twice(client):
-    post(client, sns(BOUNCE_TRANSIENT))
-    assert post(client, sns(BOUNCE_TRANSIENT)).status_code == 200
-    assert Event.objects.count() == 1
 
-
-def test_it_asks_for_credentials_first(client):
-    response = post(client, sns(BOUNCE_PERMANENT), credentials=None)
-    assert response.status_code == 401
-    assert not Event.objects.exists()
-
-
-def test_it_refuses_a_wrong_secret(client):
-    response = post(client, sns(BOUNCE_PERMANENT), credentials="mmooc:guessed")
-    assert response.status_code == 400
-    assert not Event.objects.exists() and not Suppression.objects.exists()
 
 
 def test_it_refuses_a_body_that_does_not_match_the_sns_headers(client):

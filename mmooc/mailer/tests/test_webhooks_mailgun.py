@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
 import hmac
@@ -11,15 +10,13 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from django.test import override_settings
 
 from mmooc.mailer import outbox, signals
 from mmooc.mailer.models import Delivery, Event, Message, Suppression
+from mmooc.testing.webhook_cases import MAILGUN_SIGNING_KEY as SIGNING_KEY
+from mmooc.testing.webhook_cases import WebhookDoorCases, basic_auth
 
 URL = "/anymail/mailgun/tracking/"
-SIGNING_KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
-SECRETS = ["mmooc:first-secret-2f9c", "mmooc:second-secret-7d1e"]
-ANYMAIL = {"WEBHOOK_SECRET": SECRETS, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("anymail_settings")]
 
@@ -125,12 +122,6 @@ DELIVERED = {
 }
 
 
-@pytest.fixture
-def anymail_settings():
-    with override_settings(ANYMAIL=ANYMAIL):
-        yield
-
-
 def signed(payload: dict, key: str = SIGNING_KEY) -> dict:
     data = copy.deepcopy(payload)
     sig = data["signature"]
@@ -144,12 +135,21 @@ def at_signature(payload: dict, seconds_later: int = 5) -> time_machine.travel:
     return time_machine.travel(when, tick=False)
 
 
-def auth(credentials: str = SECRETS[0]) -> dict:
-    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(credentials.encode()).decode()}
-
-
 def post(client, payload: dict, **extra):
-    return client.post(URL, data=json.dumps(payload), content_type="application/json", **{**auth(), **extra})
+    return client.post(URL, data=json.dumps(payload), content_type="application/json", **{**basic_auth(), **extra})
+
+
+class TestSecurity(WebhookDoorCases):
+    url = URL
+    replay_status = 400  # a signature's token is taken once
+
+    def send(self, client, auth):
+        with at_signature(FAILED_PERMANENT):
+            return client.post(URL, data=json.dumps(signed(FAILED_PERMANENT)), content_type="application/json",
+                               **auth)
+
+    def state(self):
+        return Event.objects.count(), Suppression.objects.count()
 
 
 def delivery_for(payload: dict) -> Delivery:
@@ -209,12 +209,6 @@ def test_it_records_a_delivery_without_acting(client):
     assert not Suppression.objects.exists()
 
 
-def test_it_accepts_the_second_secret_during_rotation(client):
-    with at_signature(DELIVERED):
-        response = post(client, signed(DELIVERED), **auth(SECRETS[1]))
-    assert response.status_code == 200
-    assert Event.objects.count() == 1
-
 
 def test_it_refuses_a_forged_signature(client):
     with at_signature(FAILED_PERMANENT):
@@ -232,18 +226,6 @@ def test_it_refuses_a_missing_signature(client):
     assert not Event.objects.exists()
 
 
-def test_it_refuses_a_wrong_basic_auth_secret(client):
-    with at_signature(FAILED_PERMANENT):
-        response = post(client, signed(FAILED_PERMANENT), **auth("mmooc:guessed"))
-    assert response.status_code == 400
-    assert not Event.objects.exists() and not Suppression.objects.exists()
-
-
-def test_it_refuses_a_request_without_basic_auth(client):
-    with at_signature(FAILED_PERMANENT):
-        response = client.post(URL, data=json.dumps(signed(FAILED_PERMANENT)), content_type="application/json")
-    assert response.status_code == 400
-    assert not Suppression.objects.exists()
 
 
 def test_it_refuses_a_signature_older_than_15_minutes(client):
@@ -268,16 +250,6 @@ def test_it_refuses_a_reused_token_with_another_body(client):
     assert Event.objects.count() == 1 and not Suppression.objects.exists()
 
 
-def test_it_changes_nothing_when_the_same_request_comes_again(client):
-    with at_signature(FAILED_TEMPORARY):
-        post(client, signed(FAILED_TEMPORARY))
-        again = post(client, signed(FAILED_TEMPORARY))
-    assert again.status_code == 400
-    assert Event.objects.count() == 1
-
-
-def test_it_refuses_get(client):
-    assert client.get(URL, **auth()).status_code == 405
 
 
 def test_it_keeps_an_event_for_an_unknown_message(client):
@@ -308,13 +280,13 @@ def legacy_signed(data: dict) -> dict:
 
 def test_it_suppresses_on_a_legacy_dropped_event(client):
     with time_machine.travel(datetime.fromtimestamp(1461261335, tz=UTC), tick=False):
-        response = client.post(URL, data=legacy_signed(LEGACY_DROPPED), **auth())
+        response = client.post(URL, data=legacy_signed(LEGACY_DROPPED), **basic_auth())
     assert response.status_code == 200
     assert Suppression.objects.get().address == "bounce@example.com"
 
 
 def test_it_refuses_an_old_legacy_event(client):
     with time_machine.travel(datetime.fromtimestamp(1461261330 + 3600, tz=UTC), tick=False):
-        response = client.post(URL, data=legacy_signed(LEGACY_DROPPED), **auth())
+        response = client.post(URL, data=legacy_signed(LEGACY_DROPPED), **basic_auth())
     assert response.status_code == 400
     assert not Suppression.objects.exists()

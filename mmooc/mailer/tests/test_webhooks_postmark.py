@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 
 import pytest
-from django.test import override_settings
 
 from mmooc.mailer import outbox, signals
 from mmooc.mailer.models import Delivery, Event, Message, Suppression
+from mmooc.testing.webhook_cases import WebhookDoorCases, basic_auth
 
 URL = "/anymail/postmark/tracking/"
-SECRET = "mmooc:postmark-secret-5b7a"
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("anymail_settings")]
 
 # Postmark's documented bounce webhook example.
@@ -95,15 +93,19 @@ SUBSCRIPTION_CHANGE = {
 }
 
 
-@pytest.fixture
-def anymail_settings():
-    with override_settings(ANYMAIL={"WEBHOOK_SECRET": SECRET}):
-        yield
+def post(client, payload: dict):
+    return client.post(URL, data=json.dumps(payload), content_type="application/json", **basic_auth())
 
 
-def post(client, payload: dict, credentials: str = SECRET):
-    auth = "Basic " + base64.b64encode(credentials.encode()).decode()
-    return client.post(URL, data=json.dumps(payload), content_type="application/json", HTTP_AUTHORIZATION=auth)
+class TestSecurity(WebhookDoorCases):
+    url = URL
+    malformed_status = 500  # anymail's Postmark view raises on a body that is not JSON; Postmark retries
+
+    def send(self, client, auth):
+        return client.post(URL, data=json.dumps(HARD_BOUNCE), content_type="application/json", **auth)
+
+    def state(self):
+        return Event.objects.count(), Suppression.objects.count()
 
 
 def sent(address: str, provider_id: str) -> Delivery:
@@ -161,20 +163,9 @@ def test_it_passes_on_an_unsubscribe_and_suppresses_when_postmark_stops_all_mail
     assert Suppression.objects.get().reason == Suppression.UNSUBSCRIBE
 
 
-def test_it_changes_nothing_for_a_repeated_bounce(client):
-    post(client, SOFT_BOUNCE)
-    assert post(client, SOFT_BOUNCE).status_code == 200
-    assert Event.objects.count() == 1
-
 
 def test_it_stores_a_record_type_it_does_not_know(client):
     payload = {**copy.deepcopy(DELIVERY), "RecordType": "SomethingNew"}
     assert post(client, payload).status_code == 200
     event = Event.objects.get()
     assert event.event_type == "unknown" and event.raw["esp_event"]["RecordType"] == "SomethingNew"
-
-
-def test_it_refuses_a_wrong_secret(client):
-    response = post(client, HARD_BOUNCE, credentials="mmooc:wrong")
-    assert response.status_code == 400
-    assert not Event.objects.exists() and not Suppression.objects.exists()

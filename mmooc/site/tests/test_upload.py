@@ -9,10 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from mmooc.audit.models import AuditEntry
 from mmooc.courses.models import Course
-from mmooc.testing import make_cohort
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "gentle-python"
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db,
+              pytest.mark.cohort(slug="py-1", course={"slug": "gentle-python", "title": "x", "modules": 0})]
 
 
 def _zip(files: dict[str, bytes]) -> SimpleUploadedFile:
@@ -27,9 +27,6 @@ def _demo_zip() -> SimpleUploadedFile:
     return _zip({f"gentle-python/{p.relative_to(DEMO)}": p.read_bytes() for p in DEMO.rglob("*") if p.is_file()})
 
 
-@pytest.fixture
-def cohort():
-    return make_cohort(Course.objects.create(slug="gentle-python", title="x"), slug="py-1")
 
 
 def _post(client, upload, dry_run=False):

@@ -21,6 +21,7 @@ def test_cohort_slugs_are_unique_across_courses():
     make_cohort(make_course(), slug="spring")
     with pytest.raises(IntegrityError), transaction.atomic():
         make_cohort(make_course(), slug="spring")
+    assert Cohort.objects.filter(slug="spring").count() == 1
 
 
 def test_module_positions_are_unique_within_a_course():

@@ -119,6 +119,7 @@ def test_it_refuses_a_facilitator(client, facilitator, data, name):
 def test_it_refuses_an_outsider(client, outsider, data):
     client.force_login(outsider)
     assert client.get(base(data) + "learners.csv").status_code == 403
+    assert not AuditEntry.objects.exists()
 
 
 def test_it_sends_anonymous_visitors_to_sign_in(client, data):
@@ -136,6 +137,7 @@ def test_it_refuses_post(client, organizer, data):
     client.force_login(organizer)
     assert client.post(base(data) + "learners.csv").status_code == 405
     assert client.post(base(data) + "cohort.zip").status_code == 405
+    assert not AuditEntry.objects.exists()
 
 
 def test_it_lists_the_exports_for_an_organizer(client, organizer, data):

@@ -102,6 +102,8 @@ def test_it_lets_a_facilitator_read_but_not_save(client, facilitator, cohort):
 def test_it_refuses_outsiders(client, outsider, cohort):
     client.force_login(outsider)
     assert client.get(_new_url(cohort)).status_code == 403
+    assert client.post(_new_url(cohort), _form()).status_code == 403
+    assert not CourseEmail.objects.exists()
 
 
 def test_it_answers_404_for_an_unknown_cohort(client, organizer):
@@ -112,6 +114,7 @@ def test_it_answers_404_for_an_unknown_cohort(client, organizer):
 def test_it_refuses_other_methods(client, organizer, cohort):
     client.force_login(organizer)
     assert client.put(_new_url(cohort)).status_code == 405
+    assert not CourseEmail.objects.exists()
 
 
 def test_it_refuses_to_change_a_sent_email(client, organizer, cohort):

@@ -92,9 +92,12 @@ def test_it_refuses_facilitators(client, facilitator, email, action):
 def test_it_refuses_get(client, organizer, email, action):
     client.force_login(organizer)
     assert client.get(_url(email, action)).status_code == 405
+    assert CourseEmail.objects.get().state == CourseEmail.DRAFT and not Delivery.objects.exists()
 
 
 def test_it_answers_404_for_an_email_of_another_cohort(client, organizer, email):
     make_cohort(slug="other")
     client.force_login(organizer)
     assert client.post(f"/dashboard/cohorts/other/emails/{email.public_id}/schedule").status_code == 404
+    email.refresh_from_db()
+    assert email.state == CourseEmail.DRAFT and not Delivery.objects.exists() and not AuditEntry.objects.exists()

@@ -91,8 +91,12 @@ def test_it_cancels(cohort):
 
 
 def test_it_refuses_an_unknown_email(cohort):
-    with pytest.raises(CommandError, match="No email with an id starting"):
-        _run("status", "abcd1234")
+    email = _schedule(cohort)
+    for action in ("status", "pause", "resume", "cancel"):
+        with pytest.raises(CommandError, match="No email with an id starting"):
+            _run(action, "abcd1234")
+    email.refresh_from_db()
+    assert email.state == CourseEmail.SCHEDULED and email.message.state == Message.ACTIVE
 
 
 def test_it_stops_following_once_everything_is_sent(cohort):

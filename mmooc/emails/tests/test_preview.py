@@ -56,6 +56,7 @@ def test_it_answers_400_with_the_field_errors(client, organizer, cohort):
     response = _post(client, audience="groups", groups="one, two")
     assert response.status_code == 400
     assert "group numbers" in response.json()["errors"]["audience"][0]
+    assert not CourseEmail.objects.exists()
 
 
 def test_it_saves_nothing(client, organizer, cohort):

@@ -113,8 +113,12 @@ def test_it_refuses_an_email_with_a_template_error(cohort, organizer):
 def test_it_refuses_to_schedule_twice(cohort, organizer):
     email = _email(cohort)
     scheduling.schedule(email, organizer)
+    copies = list(Delivery.objects.values_list("pk", "not_before"))
     with pytest.raises(scheduling.ScheduleError, match="already scheduled"):
         scheduling.schedule(email, organizer)
+    email.refresh_from_db()
+    assert email.state == CourseEmail.SCHEDULED
+    assert list(Delivery.objects.values_list("pk", "not_before")) == copies
 
 
 def test_it_reschedules_the_queued_copies(cohort, organizer):
@@ -149,9 +153,13 @@ def test_it_refuses_to_reschedule_once_a_copy_left(cohort, organizer):
     with time_machine.travel(datetime(2027, 3, 14, 21, 0, tzinfo=UTC), tick=False):
         drain()
     assert scheduling.is_locked(email)
+    copies = list(Delivery.objects.order_by("pk").values_list("pk", "status", "not_before"))
     with pytest.raises(scheduling.ScheduleError, match="already been sent"):
         scheduling.reschedule(email, organizer, Schedule(RELATIVE, day=9, time=time(9)))
     assert scheduling.refresh_state(email) == CourseEmail.SENDING
+    email.refresh_from_db()
+    assert (email.schedule, email.day_offset, email.local_time) == (CourseEmail.LOCAL, 7, time(9))
+    assert list(Delivery.objects.order_by("pk").values_list("pk", "status", "not_before")) == copies
 
 
 def test_it_sends_each_copy_when_due_then_marks_the_email_sent(cohort, organizer):

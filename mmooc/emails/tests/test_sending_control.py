@@ -102,3 +102,5 @@ def test_it_refuses_get(client, organizer, data):
 def test_it_answers_404_for_an_unknown_action(client, organizer, data):
     client.force_login(organizer)
     assert post(client, data, "explode").status_code == 404
+    data.message.refresh_from_db()
+    assert data.message.state == Message.ACTIVE and not AuditEntry.objects.exists()

@@ -69,8 +69,11 @@ def test_it_offers_no_buttons_to_a_facilitator(client, facilitator, data):
 
 def test_it_refuses_an_outsider(client, outsider, data):
     client.force_login(outsider)
+    state = data.email.state
     assert client.get(page(data)).status_code == 403
     assert client.get(page(data) + "progress.json").status_code == 403
+    data.email.refresh_from_db()
+    assert data.email.state == state  # the page moves the state on only for staff
 
 
 def test_it_sends_anonymous_visitors_to_sign_in(client, data):
@@ -85,8 +88,11 @@ def test_it_answers_404_for_an_unknown_email(client, organizer, db):
 
 def test_it_refuses_post(client, organizer, data):
     client.force_login(organizer)
+    state = data.email.state
     assert client.post(page(data)).status_code == 405
     assert client.post(page(data) + "progress.json").status_code == 405
+    data.email.refresh_from_db()
+    assert data.email.state == state
 
 
 def test_it_links_to_the_compose_page_and_the_outbox(client, organizer, data):

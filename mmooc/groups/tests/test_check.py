@@ -98,6 +98,8 @@ def test_it_answers_404_to_an_unknown_answer(client, cohort):
     ada = make_learner(cohort)
     link = path_of(check.answer_url(ada, "yes")).replace("/yes/", "/maybe/")
     assert client.post(link).status_code == 404
+    ada.refresh_from_db()
+    assert ada.group_confirmed is None
 
 
 def test_it_answers_404_to_an_expired_link(client, cohort):
@@ -105,6 +107,8 @@ def test_it_answers_404_to_an_expired_link(client, cohort):
     link = path_of(check.answer_url(ada, "yes"))
     with time_machine.travel(timezone.now() + check.MAX_AGE + timedelta(days=1)):
         assert client.post(link).status_code == 404
+    ada.refresh_from_db()
+    assert ada.group_confirmed is None
 
 
 def test_it_answers_404_for_a_learner_who_left(client, cohort):
@@ -117,6 +121,8 @@ def test_it_answers_404_for_a_learner_who_left(client, cohort):
 def test_it_answers_405_to_other_methods(client, cohort):
     ada = make_learner(cohort)
     assert client.put(path_of(check.answer_url(ada, "yes"))).status_code == 405
+    ada.refresh_from_db()
+    assert ada.group_confirmed is None
 
 
 def test_it_lets_organizers_send_the_check_from_the_grouping_page(client, organizer, cohort):

@@ -57,6 +57,9 @@ def test_it_draws_a_progress_bar_for_large_cohorts(cohort, monkeypatch):
 def test_it_refuses_an_unknown_cohort(cohort):
     with pytest.raises(CommandError, match="No cohort 'nope'"):
         run("preview", "nope")
+    with pytest.raises(CommandError, match="No cohort 'nope'"):
+        run("apply", "nope")
+    assert not StudyGroup.objects.exists() and not Membership.objects.exists()
 
 
 def test_it_refuses_an_impossible_size_and_changes_nothing(cohort):

@@ -54,11 +54,16 @@ def test_it_refuses_a_bad_size_with_a_useful_message(client, organizer, cohort):
     response = client.get(url(cohort), {"size": "1"})
     assert response.status_code == 400
     assert "A group needs at least 2 people." in response.content.decode()
+    response = client.post(url(cohort, "apply/"), {"size": "1", "confirm": "on"})
+    assert response.status_code == 400 and "A group needs at least 2 people." in response.content.decode()
+    assert not StudyGroup.objects.exists() and not Grouping.objects.exists() and not AuditEntry.objects.exists()
 
 
 def test_it_refuses_a_size_that_is_not_a_number(client, organizer, cohort):
     client.force_login(organizer)
     assert client.get(url(cohort), {"size": "forty"}).status_code == 400
+    assert client.post(url(cohort, "apply/"), {"size": "forty", "confirm": "on"}).status_code == 400
+    assert not StudyGroup.objects.exists() and not Grouping.objects.exists() and not AuditEntry.objects.exists()
 
 
 def test_it_refuses_outsiders(client, outsider, cohort):
@@ -129,8 +134,9 @@ def test_it_refuses_to_apply_a_bad_size(client, organizer, cohort):
 def test_it_answers_405_to_the_wrong_method(client, organizer, cohort):
     client.force_login(organizer)
     assert client.post(url(cohort)).status_code == 405
-    assert client.get(url(cohort, "apply/")).status_code == 405
+    assert client.get(url(cohort, "apply/"), {"confirm": "on"}).status_code == 405
     assert client.get(url(cohort, "check/")).status_code == 405
+    assert not StudyGroup.objects.exists() and not Message.objects.exists() and not AuditEntry.objects.exists()
 
 
 def test_it_shows_the_waiting_count_once_groups_exist(client, organizer, cohort):

@@ -119,4 +119,6 @@ def test_it_refuses_get(client, organizer, data):
     m = member(data)
     client.force_login(organizer)
     for verb in ("move", "remove", "mute"):
-        assert client.get(action(data, m, verb)).status_code == 405
+        assert client.get(action(data, m, verb), {"to_group": "2", "muted": "1"}).status_code == 405
+    m.refresh_from_db()
+    assert (m.group, m.left_at, m.muted) == (data.groups[0], None, False) and not AuditEntry.objects.exists()

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from mmooc.learners.models import Learner
-from mmooc.learners.tests.signup_cases import ADA, SignupDoorCases
+from mmooc.learners.tests.signup_cases import ADA, SignupDoorCases, state
 
 pytestmark = pytest.mark.django_db
 
@@ -66,14 +66,18 @@ def test_it_reports_field_errors(client, cohort):
     assert not Learner.objects.exists()
 
 
-def test_it_refuses_unreadable_json(client, cohort):
+def test_it_refuses_unreadable_json(client, cohort, learner):
+    before = state()
     response = client.post(api(cohort), "{nope", content_type="application/json")
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["errors"]["__all__"][0]
+    assert state() == before
 
 
-def test_it_refuses_a_json_array(client, cohort):
+def test_it_refuses_a_json_array(client, cohort, learner):
+    before = state()
     assert client.post(api(cohort), "[]", content_type="application/json").status_code == 400
+    assert state() == before
 
 
 def test_it_allows_a_configured_origin(client, cohort):
@@ -102,13 +106,17 @@ def test_it_needs_no_csrf_token(cohort):
     assert response.status_code == 201
 
 
-def test_it_gives_404_for_an_unknown_cohort(client):
-    response = client.post("/api/cohorts/no-such-cohort/signups", "{}", content_type="application/json")
+def test_it_gives_404_for_an_unknown_cohort(client, learner):
+    before = state()
+    response = client.post("/api/cohorts/no-such-cohort/signups", json.dumps(ADA), content_type="application/json")
     assert response.status_code == 404
+    assert state() == before
 
 
-def test_it_refuses_get(client, cohort):
-    assert client.get(api(cohort)).status_code == 405
+def test_it_refuses_get(client, cohort, learner):
+    before = state()
+    assert client.get(api(cohort), ADA).status_code == 405
+    assert state() == before
 
 
 def test_it_accepts_answers_as_form_fields(client, cohort):
@@ -118,7 +126,9 @@ def test_it_accepts_answers_as_form_fields(client, cohort):
     assert Learner.objects.get().answers == {"level": "new", "tools": ["vim", "emacs"]}
 
 
-def test_it_requires_email_and_time_zone(client, cohort):
+def test_it_requires_email_and_time_zone(client, cohort, learner):
+    before = state()
     response = client.post(api(cohort), "{}", content_type="application/json")
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"email", "timezone"}
+    assert state() == before

@@ -89,6 +89,8 @@ def test_it_refuses_an_expired_link_and_changes_nothing(client, pending):
 
 def test_it_refuses_post(client, pending):
     assert client.post(confirm_path(pending)).status_code == 405
+    pending.refresh_from_db()
+    assert (pending.state, pending.confirmed_at) == (Learner.PENDING, None)
 
 
 def test_a_resignup_clears_an_unsubscribe_only_after_confirmation(client):

@@ -52,6 +52,9 @@ def test_its_links_stop_working_afterwards(client, learner):
     path = erase_path(learner)
     client.post(path, {"confirm": "yes"})
     assert client.get(path).status_code == 404
+    assert client.post(path, {"confirm": "yes"}).status_code == 404
+    learner.refresh_from_db()
+    assert learner.state == Learner.ERASED and Learner.objects.count() == 1
 
 
 def test_it_refuses_a_tampered_link(client, learner):

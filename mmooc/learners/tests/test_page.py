@@ -60,13 +60,18 @@ def test_it_refuses_bad_preferences_and_changes_nothing(client, learner):
 
 def test_it_shows_a_clear_page_for_a_tampered_link(client, learner):
     path = page(learner)
-    response = client.get(path.replace("/me/", "/me/0", 1))
+    response = client.post(path.replace("/me/", "/me/0", 1), {"name": "Mallory", "timezone": "UTC",
+                                                               "language": "en"})
     assert response.status_code == 404
     assert "not valid or has expired" in response.content.decode()
+    learner.refresh_from_db()
+    assert (learner.name, learner.timezone) == ("Ada Lovelace", "Asia/Kolkata")
 
 
 def test_it_refuses_other_methods(client, learner):
-    assert client.put(page(learner)).status_code == 405
+    assert client.put(page(learner), "name=Mallory&timezone=UTC").status_code == 405
+    learner.refresh_from_db()
+    assert (learner.name, learner.timezone) == ("Ada Lovelace", "Asia/Kolkata")
 
 
 def test_it_shows_the_group_once_grouped(client, learner):

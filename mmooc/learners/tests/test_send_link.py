@@ -41,5 +41,6 @@ def test_it_limits_requests_per_address(client):
     assert Delivery.objects.count() == 5
 
 
-def test_it_refuses_put(client):
-    assert client.put("/me/").status_code == 405
+def test_it_refuses_put(client, learner):
+    assert client.put("/me/", "email=ada%40example.org").status_code == 405
+    assert not Delivery.objects.exists()

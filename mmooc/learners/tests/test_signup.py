@@ -90,10 +90,12 @@ def test_it_says_politely_when_an_address_was_tried_too_often(client, cohort):
 @pytest.mark.cohort(state=Cohort.DRAFT)
 def test_it_hides_a_draft_cohort(client, cohort):
     assert post(client, cohort, q_level=None).status_code == 404
+    assert not Learner.objects.exists() and not Delivery.objects.exists()
 
 
 def test_it_refuses_other_methods(client, cohort):
-    assert client.put(url(cohort)).status_code == 405
+    assert client.put(url(cohort), "email=ada%40example.org&timezone=UTC").status_code == 405
+    assert not Learner.objects.exists() and not Delivery.objects.exists()
 
 
 def test_it_requires_the_csrf_token_on_the_landing_page(cohort):

@@ -117,11 +117,13 @@ def test_it_refuses_a_file_without_an_email_column(staff, cohort):
     response = upload(staff, cohort, "name,timezone\nAda,UTC\n")
     assert response.status_code == 400
     assert "No email column" in response.content.decode()
+    assert not Learner.objects.exists() and not AuditEntry.objects.exists()
 
 
 def test_it_refuses_an_empty_file(staff, cohort):
     response = upload(staff, cohort, "")
     assert response.status_code == 400 and "empty" in response.content.decode()
+    assert not Learner.objects.exists() and not AuditEntry.objects.exists()
 
 
 def test_it_leaves_learners_already_in_the_cohort_unchanged(staff, cohort):
@@ -134,10 +136,12 @@ def test_it_leaves_learners_already_in_the_cohort_unchanged(staff, cohort):
 def test_it_refuses_an_upload_that_does_not_exist(staff, cohort):
     response = staff.post(url(cohort), {"upload": "0" * 32, "action": "import"})
     assert response.status_code == 404
+    assert not Learner.objects.exists() and not AuditEntry.objects.exists()
 
 
 def test_it_asks_for_a_file(staff, cohort):
     assert staff.post(url(cohort), {}).status_code == 400
+    assert not Learner.objects.exists() and not AuditEntry.objects.exists()
 
 
 def test_it_is_for_organizers_only(client, facilitator, cohort):
@@ -147,7 +151,8 @@ def test_it_is_for_organizers_only(client, facilitator, cohort):
 
 
 def test_it_refuses_put(staff, cohort):
-    assert staff.put(url(cohort)).status_code == 405
+    assert staff.put(url(cohort), GOOD).status_code == 405
+    assert not Learner.objects.exists() and not AuditEntry.objects.exists()
 
 
 def test_it_imports_100000_rows_in_one_go(staff, cohort):

@@ -131,7 +131,9 @@ def test_it_gives_404_for_a_changed_character_and_changes_nothing(bare, learner)
 
 
 def test_it_refuses_other_methods(client, learner):
-    assert client.put(url(learner)).status_code == 405
+    assert client.put(url(learner), "List-Unsubscribe=One-Click").status_code == 405
+    learner.refresh_from_db()
+    assert learner.unsubscribed_at is None and not Unsubscribe.objects.exists()
 
 
 def test_it_takes_effect_before_the_next_audience_is_built(bare, learner):

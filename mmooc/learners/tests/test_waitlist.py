@@ -54,4 +54,5 @@ def test_it_refuses_a_tampered_link(client, course):
 
 
 def test_it_refuses_get(client, course):
-    assert client.get(f"/{course.slug}/waitlist").status_code == 405
+    assert client.get(f"/{course.slug}/waitlist", {"email": "ada@example.org"}).status_code == 405
+    assert not WaitlistEntry.objects.exists()

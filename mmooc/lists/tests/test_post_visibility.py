@@ -56,7 +56,9 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(client, post):
 
 def test_get_is_405(client, organizer, post):
     client.force_login(organizer)
-    assert client.get(url(post)).status_code == 405
+    assert client.get(url(post), {"hidden": "1"}).status_code == 405
+    post.refresh_from_db()
+    assert not post.hidden and not AuditEntry.objects.exists()
 
 
 def test_bad_input_is_a_400_that_says_what_to_do(client, organizer, post):

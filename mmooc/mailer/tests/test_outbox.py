@@ -98,11 +98,13 @@ def test_it_refuses_a_line_break_in_a_context_value_used_in_the_subject():
 def test_it_refuses_a_line_break_in_an_extra_header():
     with pytest.raises(OutboxError, match="line break"):
         course_mail(headers={"X-Course": "a\nb"})
+    assert not Message.objects.exists()
 
 
 def test_it_refuses_an_invalid_list_id():
     with pytest.raises(OutboxError, match="dot-atom"):
         course_mail(list_id="not a list id")
+    assert not Message.objects.exists()
 
 
 def test_send_queues_one_transactional_delivery():
@@ -177,6 +179,8 @@ def test_it_refuses_to_enqueue_to_a_cancelled_message():
     outbox.cancel(msg)
     with pytest.raises(OutboxError, match="cancelled"):
         outbox.enqueue(msg, [Recipient("a@example.org", UNSUB)])
+    msg.refresh_from_db()
+    assert msg.state == Message.CANCELLED and not Delivery.objects.exists()
 
 
 def test_is_suppressed_ignores_case():

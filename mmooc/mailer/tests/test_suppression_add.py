@@ -64,4 +64,5 @@ def test_it_refuses_outsiders(client, outsider):
 
 def test_it_refuses_get(client, organizer):
     client.force_login(organizer)
-    assert client.get(URL).status_code == 405
+    assert client.get(URL, {"address": "jane@example.com", "reason": "complaint"}).status_code == 405
+    assert not Suppression.objects.exists() and not AuditEntry.objects.exists()

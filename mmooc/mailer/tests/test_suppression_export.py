@@ -58,13 +58,16 @@ def test_it_records_the_download(client, organizer):
 def test_it_refuses_facilitators(client, facilitator):
     client.force_login(facilitator)
     assert client.get(URL).status_code == 403
+    assert not AuditEntry.objects.exists()
 
 
 def test_it_refuses_outsiders(client, outsider):
     client.force_login(outsider)
     assert client.get(URL).status_code == 403
+    assert not AuditEntry.objects.exists()
 
 
 def test_it_refuses_post(client, organizer):
     client.force_login(organizer)
     assert client.post(URL).status_code == 405
+    assert not AuditEntry.objects.exists()

@@ -69,12 +69,14 @@ def test_it_refuses_an_empty_file(client, organizer):
     client.force_login(organizer)
     response = upload(client, "address,reason\n")
     assert response.status_code == 400 and b"holds no addresses" in response.content
+    assert not Suppression.objects.exists() and not AuditEntry.objects.exists()
 
 
 def test_it_refuses_a_post_without_a_file(client, organizer):
     client.force_login(organizer)
     response = client.post(URL, {})
     assert response.status_code == 400 and b"Choose a CSV file" in response.content
+    assert not Suppression.objects.exists() and not AuditEntry.objects.exists()
 
 
 def test_it_refuses_facilitators(client, facilitator):
@@ -86,11 +88,14 @@ def test_it_refuses_facilitators(client, facilitator):
 def test_it_refuses_outsiders(client, outsider):
     client.force_login(outsider)
     assert client.get(URL).status_code == 403
+    assert upload(client, "address,reason\njane@example.com,complaint\n").status_code == 403
+    assert not Suppression.objects.exists() and not AuditEntry.objects.exists()
 
 
 def test_it_refuses_put(client, organizer):
     client.force_login(organizer)
-    assert client.put(URL).status_code == 405
+    assert client.put(URL, "address,reason\njane@example.com,complaint\n").status_code == 405
+    assert not Suppression.objects.exists() and not AuditEntry.objects.exists()
 
 
 def test_it_imports_a_large_file_in_one_go(client, organizer):

@@ -38,6 +38,8 @@ def test_it_says_when_the_address_is_not_listed(client, organizer, listed):
     client.force_login(organizer)
     response = client.post(URL, {"address": "bob@example.net", "reason": "typo"})
     assert response.status_code == 400 and b"not on the suppression list" in response.content
+    assert list(Suppression.objects.values_list("address", flat=True)) == ["jane@example.com"]
+    assert not AuditEntry.objects.exists()
 
 
 def test_it_refuses_facilitators(client, facilitator, listed):
@@ -52,6 +54,7 @@ def test_it_refuses_outsiders(client, outsider, listed):
     assert Suppression.objects.exists()
 
 
-def test_it_refuses_get(client, organizer):
+def test_it_refuses_get(client, organizer, listed):
     client.force_login(organizer)
-    assert client.get(URL).status_code == 405
+    assert client.get(URL, {"address": "jane@example.com", "reason": "fixed"}).status_code == 405
+    assert Suppression.objects.filter(address="jane@example.com").exists() and not AuditEntry.objects.exists()

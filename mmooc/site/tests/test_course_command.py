@@ -42,11 +42,13 @@ def test_it_lists_the_problems_and_fails(tmp_path):
     with pytest.raises(CommandError, match="1 problems; nothing was changed"):
         call_command("course", "import", str(tmp_path), stdout=out, stderr=out)
     assert "course.yaml:3: unknown key 'colour'" in out.getvalue()
+    assert not Course.objects.exists()
 
 
 def test_it_refuses_an_unknown_cohort():
     with pytest.raises(CommandError, match="No cohort 'nope'"):
         _run("import", str(DEMO), "--cohort", "nope")
+    assert not Course.objects.exists()
 
 
 def test_it_exports_a_course(tmp_path):

@@ -71,6 +71,7 @@ def test_it_refuses_what_is_not_a_zip(client, organizer, cohort):
     client.force_login(organizer)
     response = _post(client, SimpleUploadedFile("c.zip", b"hello"))
     assert response.status_code == 400 and "not a zip file" in response.content.decode()
+    assert not cohort.emails.exists() and not cohort.course.modules.exists() and not AuditEntry.objects.exists()
 
 
 def test_it_refuses_facilitators(client, facilitator, cohort):
@@ -82,3 +83,4 @@ def test_it_refuses_facilitators(client, facilitator, cohort):
 def test_it_refuses_get(client, organizer, cohort):
     client.force_login(organizer)
     assert client.get("/dashboard/cohorts/py-1/emails/upload").status_code == 405
+    assert not cohort.emails.exists() and not AuditEntry.objects.exists()

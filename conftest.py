@@ -109,6 +109,16 @@ def outbox_mode(settings):
     settings.EMAIL_CONFIG = parse_email_url("outbox:")
 
 
+@pytest.fixture
+def smtp_sink(settings, smtp_server):
+    """The delivery engine sends, unthrottled, to smtp_server: a real SMTP server on 127.0.0.1."""
+    from mmooc.lib.env import parse_email_url
+
+    settings.EMAIL_CONFIG = parse_email_url(smtp_server.url)
+    settings.MAIL_RATE_LIMIT = 0
+    return smtp_server
+
+
 @pytest.fixture(scope="module")
 def sync_queries():
     """Playwright's sync API keeps an event loop in the test's thread; the test's own queries (and

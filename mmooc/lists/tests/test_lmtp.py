@@ -7,7 +7,6 @@ import smtplib
 import pytest
 
 from mmooc import testing
-from mmooc.lib.env import parse_email_url
 from mmooc.lists import lmtp, relay
 from mmooc.lists.models import Post, Refusal
 from mmooc.lists.tests.door_cases import PostDoorCases
@@ -31,13 +30,6 @@ def client(server):
     conn.ehlo_or_helo_if_needed()
     yield conn
     conn.close()
-
-
-@pytest.fixture
-def sink(settings, smtp_server):
-    settings.EMAIL_CONFIG = parse_email_url(smtp_server.url)
-    settings.MAIL_RATE_LIMIT = 0
-    return smtp_server
 
 
 def lmtp_data(conn: smtplib.LMTP, sender: str, recipients: list[str], raw: bytes) -> list[tuple[int, bytes]]:
@@ -68,7 +60,7 @@ def test_it_answers_lhlo_and_refuses_ehlo(server):
         assert conn.ehlo()[0] == 250  # smtplib.LMTP sends LHLO
 
 
-def test_a_members_post_reaches_every_other_member_at_the_smtp_sink(cohort, client, sink):
+def test_a_members_post_reaches_every_other_member_at_the_smtp_sink(cohort, client, smtp_sink):
     group = make_group(cohort, 1)
     for address in ("alice@example.org", "bob@example.org", "carol@example.org", "dan@example.org"):
         add_member(group, address, name=address.split("@")[0].title() + " Smith")
@@ -76,7 +68,7 @@ def test_a_members_post_reaches_every_other_member_at_the_smtp_sink(cohort, clie
                          message_id="<w1@mail.example.org>", references="<w0@mail.example.org>")
     assert client.sendmail("alice@example.org", [group.address], raw) == {}
     assert engine.drain() == 3
-    got = {r.rcpt_tos[0]: r for r in sink.received}
+    got = {r.rcpt_tos[0]: r for r in smtp_sink.received}
     assert sorted(got) == ["bob@example.org", "carol@example.org", "dan@example.org"]
     copy = got["bob@example.org"]
     assert copy.mail_from.startswith("bounces+") and copy.mail_from.endswith("@lists.course.example.org")

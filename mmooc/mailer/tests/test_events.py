@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
 from anymail.signals import AnymailTrackingEvent
-from django.test import Client, override_settings
+from django.test import Client
 
 from mmooc.mailer import events, outbox, signals
 from mmooc.mailer.models import Delivery, Event, Message, Suppression
+from mmooc.testing.webhook_cases import basic_auth
 
 pytestmark = pytest.mark.django_db
-SECRET = "mmooc:events-secret-4411"
 
 
 def sent(addresses: list[str], provider_id: str = "") -> list[Delivery]:
@@ -120,7 +119,7 @@ def test_it_sends_suppressed_when_an_address_is_added():
     assert [s.address for s in heard] == ["ann@example.org"]
 
 
-@override_settings(ANYMAIL={"WEBHOOK_SECRET": SECRET})
+@pytest.mark.usefixtures("anymail_settings")
 def test_it_answers_500_and_keeps_nothing_when_acting_fails():
     def broken(sender, **kwargs):
         raise RuntimeError("the learners app is down")
@@ -132,7 +131,7 @@ def test_it_answers_500_and_keeps_nothing_when_acting_fails():
     try:
         response = client.post("/anymail/postmark/tracking/", data=json.dumps(payload),
                                content_type="application/json",
-                               HTTP_AUTHORIZATION="Basic " + base64.b64encode(SECRET.encode()).decode())
+                               **basic_auth())
     finally:
         signals.suppressed.disconnect(dispatch_uid="t-ev-broken")
     assert response.status_code == 500

@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-from mmooc.lib.env import parse_email_url
 from mmooc.mailer import engine, outbox
 from mmooc.mailer.models import Delivery, Message
 from mmooc.mailer.outbox import Recipient
@@ -26,11 +25,9 @@ def queue(address: str) -> Message:
 
 
 @pytest.fixture
-def idle_engine(smtp_server, settings, monkeypatch):
+def idle_engine(smtp_sink, monkeypatch):
     """An engine in a thread that, without polling, would look again only after a minute;
     nothing queued here wakes it in-process, as nothing queued by another process would."""
-    settings.EMAIL_CONFIG = parse_email_url(smtp_server.url)
-    settings.MAIL_RATE_LIMIT = 0
     monkeypatch.setattr(engine, "IDLE_WAIT", 60.0)
     monkeypatch.setattr(outbox, "_wake_engine", lambda: None)
     claims = []

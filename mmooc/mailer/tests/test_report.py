@@ -7,19 +7,11 @@ import threading
 
 import pytest
 
-from mmooc.lib.env import parse_email_url
 from mmooc.mailer import engine, outbox
 from mmooc.mailer.models import Delivery, Message
 from mmooc.mailer.report import Report, Tally, reason_text
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def smtp(settings, smtp_server):
-    settings.EMAIL_CONFIG = parse_email_url(smtp_server.url)
-    settings.MAIL_RATE_LIMIT = 0
-    return smtp_server
 
 
 def queue(n: int) -> Message:
@@ -37,7 +29,7 @@ def mailer_lines(caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == "mmooc.mailer"]
 
 
-def test_each_batch_gets_one_line_with_its_counts_and_rate(smtp, caplog):
+def test_each_batch_gets_one_line_with_its_counts_and_rate(smtp_sink, caplog):
     caplog.set_level(logging.INFO, logger="mmooc")
     queue(25)
     run_once(batch=10)
@@ -51,9 +43,9 @@ def test_each_batch_gets_one_line_with_its_counts_and_rate(smtp, caplog):
     assert all(r.rate > 0 and r.seconds > 0 for r in batches)
 
 
-def test_a_repeated_deferral_reason_is_logged_once_with_its_count(smtp, caplog):
+def test_a_repeated_deferral_reason_is_logged_once_with_its_count(smtp_sink, caplog):
     caplog.set_level(logging.INFO, logger="mmooc")
-    smtp.reply = lambda envelope: f"451 4.7.1 <{envelope.rcpt_tos[0]}> try later"
+    smtp_sink.reply = lambda envelope: f"451 4.7.1 <{envelope.rcpt_tos[0]}> try later"
     msg = queue(30)
     run_once(batch=10)
     assert msg.deliveries.filter(status=Delivery.DEFERRED).count() == 30
@@ -64,9 +56,9 @@ def test_a_repeated_deferral_reason_is_logged_once_with_its_count(smtp, caplog):
     assert not any("@example.org" in r.getMessage() for r in caplog.records)
 
 
-def test_failures_are_counted_by_reason_too(smtp, caplog):
+def test_failures_are_counted_by_reason_too(smtp_sink, caplog):
     caplog.set_level(logging.INFO, logger="mmooc")
-    smtp.reply = lambda envelope: "550 5.1.1 no such user" if "l1@" in envelope.rcpt_tos[0] else None
+    smtp_sink.reply = lambda envelope: "550 5.1.1 no such user" if "l1@" in envelope.rcpt_tos[0] else None
     queue(3)
     run_once(batch=10)
     reasons = [r.getMessage() for r in mailer_lines(caplog) if r.levelno == logging.WARNING]

@@ -324,3 +324,92 @@ def test_run_records_every_batch_while_the_next_one_is_sent(smtp):
     total = engine.run(threading.Event(), once=True, engine=engine.Engine(use_lock=False, batch_size=2))
     assert total == 7 and outbox.progress(msg)[Delivery.SENT] == 7
     assert sorted(r.rcpt_tos[0] for r in smtp.received) == sorted(f"l{i}@example.org" for i in range(7))
+
+
+@pytest.mark.parametrize("spelling", ["Ada@Example.org", "ADA@EXAMPLE.ORG"])
+def test_it_skips_a_suppressed_address_whatever_its_letter_case_in_outbox_mode(settings, spelling):
+    settings.EMAIL_CONFIG = parse_email_url("outbox:")
+    settings.MAIL_RATE_LIMIT = 0
+    Suppression.objects.create(address="ada@example.org", reason=Suppression.COMPLAINT)
+    d = outbox.send(to=spelling, subject="Your page", body="Here it is")
+    engine.drain()
+    d.refresh_from_db()
+    assert (d.recipient, d.status, d.stored) == (spelling, Delivery.SUPPRESSED, None)
+
+
+@pytest.mark.parametrize("spelling", ["Ada@Example.org", "ADA@EXAMPLE.ORG"])
+def test_it_skips_a_suppressed_address_whatever_its_letter_case_over_smtp(smtp, spelling):
+    Suppression.objects.create(address="ada@example.org", reason=Suppression.HARD_BOUNCE)
+    msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Your page", body="Here it is")
+    outbox.enqueue(msg, [Recipient(spelling), Recipient("Bob@Example.org")])
+    engine.drain()
+    assert msg.deliveries.get(recipient=spelling).status == Delivery.SUPPRESSED
+    assert [r.rcpt_tos for r in smtp.received] == [["Bob@Example.org"]]
+
+
+def test_the_rate_limit_never_banks_idle_time():
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        assert engine.take_tokens("idle", 10, 10) == (10, 0.0)
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        assert engine.take_tokens("idle", 10, 100_000)[0] == 10
+        granted, wait = engine.take_tokens("idle", 10, 100_000)
+    assert granted == 0 and wait > 0
+
+
+def test_the_rate_limit_grants_a_fresh_bucket_one_second_of_sends():
+    with time_machine.travel(timezone.now(), tick=False):
+        assert engine.take_tokens("fresh", 10, 100)[0] == 10
+        assert engine.take_tokens("fresh", 10, 100)[0] == 0
+
+
+def test_a_cancelled_message_never_sends_its_retries_even_if_resumed(smtp):
+    smtp.reply = lambda env: "451 4.3.0 try again later"
+    msg = queue(2)
+    engine.drain()
+    assert outbox.progress(msg)[Delivery.DEFERRED] == 2
+    smtp.reply = None
+    outbox.cancel(msg)
+    outbox.resume(msg)
+    with later(days=1):
+        assert engine.drain() == 0
+    assert outbox.progress(msg)[Delivery.CANCELLED] == 2
+    assert len(smtp.received) == 0
+
+
+def test_the_claim_skips_the_rows_of_a_paused_message():
+    held, other = queue(2), outbox.compose(kind=Message.TRANSACTIONAL, subject="Confirm", body="x")
+    outbox.enqueue(other, [Recipient("c@example.org")])
+    outbox.pause(held)
+    jobs = engine.claim(10)
+    assert [j.recipient for j in jobs] == ["c@example.org"]
+    assert set(held.deliveries.values_list("status", "attempts")) == {(Delivery.QUEUED, 0)}
+
+
+def test_a_paused_message_s_expired_rows_are_not_taken_back_until_resumed():
+    msg = queue(1)
+    engine.claim(10)  # a worker that then died
+    outbox.pause(msg)
+    with later(minutes=10):
+        assert engine.claim(10, expired=True) == []
+        outbox.resume(msg)
+        assert len(engine.claim(10, expired=True)) == 1
+
+
+def test_it_retries_until_the_last_attempt_then_gives_up(smtp, settings):
+    settings.MAIL_MAX_ATTEMPTS = 3
+    smtp.reply = lambda env: "452 4.2.2 mailbox full"
+    msg = queue(1)
+    d = msg.deliveries.get()
+    engine.drain()
+    d.refresh_from_db()
+    assert (d.status, d.attempts) == (Delivery.DEFERRED, 1)
+    with later(days=1):
+        engine.drain()
+    d.refresh_from_db()
+    assert (d.status, d.attempts) == (Delivery.DEFERRED, 2)
+    with later(days=2):
+        engine.drain()
+    d.refresh_from_db()
+    assert (d.status, d.attempts) == (Delivery.FAILED, 3)
+    assert len(smtp.received) == 0

@@ -241,3 +241,52 @@ def test_shared_finds_the_same_message_until_it_stops_being_active():
                              scope="cohort:7", tag="confirmation") == first
     outbox.cancel(first)
     assert shared_confirmation().pk != first.pk
+
+
+def _rows(msg):
+    return sorted(msg.deliveries.values_list("recipient", "status", "not_before", "updated_at"))
+
+
+def test_resume_leaves_a_cancelled_message_cancelled():
+    msg = course_mail()
+    outbox.enqueue(msg, [Recipient("a@example.org", UNSUB)])
+    outbox.cancel(msg)
+    before = _rows(msg)
+    outbox.resume(msg)
+    msg.refresh_from_db()
+    assert msg.state == Message.CANCELLED and _rows(msg) == before
+
+
+def test_resume_leaves_an_active_message_as_it_is():
+    msg = course_mail()
+    outbox.resume(msg)
+    msg.refresh_from_db()
+    assert msg.state == Message.ACTIVE
+
+
+def test_pause_leaves_a_cancelled_message_cancelled():
+    msg = course_mail()
+    outbox.cancel(msg)
+    outbox.pause(msg)
+    msg.refresh_from_db()
+    assert msg.state == Message.CANCELLED
+
+
+def test_cancel_also_stops_copies_waiting_for_a_retry():
+    msg = course_mail()
+    outbox.enqueue(msg, [Recipient("a@example.org", UNSUB), Recipient("b@example.org", UNSUB)])
+    msg.deliveries.filter(recipient="a@example.org").update(
+        status=Delivery.DEFERRED, attempts=1, not_before=timezone.now() + timedelta(minutes=2))
+    assert outbox.cancel(msg) == 2
+    assert set(msg.deliveries.values_list("status", flat=True)) == {Delivery.CANCELLED}
+
+
+def test_it_refuses_to_add_recipients_to_a_cancelled_message_and_changes_nothing():
+    msg = course_mail()
+    outbox.enqueue(msg, [Recipient("a@example.org", UNSUB)])
+    outbox.cancel(msg)
+    before = _rows(msg)
+    with pytest.raises(OutboxError, match="cancelled"):
+        outbox.enqueue(msg, [Recipient("a@example.org", UNSUB), Recipient("b@example.org", UNSUB)])
+    msg.refresh_from_db()
+    assert msg.state == Message.CANCELLED and _rows(msg) == before

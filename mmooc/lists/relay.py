@@ -171,9 +171,10 @@ class _Delivery:
         member = _first_member(members, [post.from_address, post.sender_address, self.envelope_sender])
         if member is None or member.muted:
             reason = Refusal.NON_MEMBER if member is None else Refusal.MUTED
-            # No notice for what the provider judged spam: its sender is most likely forged.
+            # No notice for what the provider judged spam (its sender is most likely forged),
+            # nor for another list's mail: no backscatter to lists (MAIL_RULES 55).
             return self._drop(group, post, reason, "the sender may not post to the group",
-                              notify=not self.held_reason)
+                              notify=not self.held_reason and "List-Id" not in post.message)
         try:
             return store_and_relay(group, member.as_learner(), post, self.raw, held_reason=self.held_reason,
                                    members=members)

@@ -144,6 +144,36 @@ class TestMailgunPostDoor(PostDoorCases):
         return post_mailgun(self.client, mailgun_payload(raw, recipient=recipient, sender=sender)).status_code
 
 
+def test_an_oversized_post_from_another_list_by_webhook_gets_no_notice(client, group, monkeypatch):
+    from mmooc.lists import relay
+
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    raw = raw_post(to=group.address, body="x" * 3000, headers={"List-Id": "Python help <help.python.org>"})
+    post_mailgun(client, mailgun_payload(raw, recipient=group.address, sender="alice@example.org"))
+    assert (Refusal.objects.get().reason, Refusal.objects.get().notified) == (Refusal.TOO_BIG, False)
+    assert not Message.objects.exists() and not Post.objects.exists()
+
+
+def test_a_non_member_post_from_another_list_by_webhook_gets_no_notice(client, group):
+    raw = raw_post(sender="news@lists.example.net", to=group.address, headers={"List-Id": "<news.example.net>"})
+    post_mailgun(client, mailgun_payload(raw, recipient=group.address, sender="news@lists.example.net"))
+    assert (Refusal.objects.get().reason, Refusal.objects.get().notified) == (Refusal.NON_MEMBER, False)
+    assert not Message.objects.exists() and not Post.objects.exists()
+
+
+def test_a_temporary_failure_answers_5xx_so_the_provider_retries(client, group, monkeypatch):
+    from mmooc.lists import relay
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(relay, "store_and_relay", broken)
+    client.raise_request_exception = False
+    payload = mailgun_payload(raw_post(to=group.address), recipient=group.address, sender="alice@example.org")
+    assert post_mailgun(client, payload).status_code == 500
+    assert not Post.objects.exists()
+
+
 def post_ses(client, notification):
     return client.post("/anymail/amazon_ses/inbound/", json.dumps(notification), content_type="text/plain",
                        HTTP_X_AMZ_SNS_MESSAGE_TYPE="Notification",

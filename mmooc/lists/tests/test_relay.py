@@ -332,3 +332,62 @@ def test_relayed_and_refused_posts_are_counted_for_the_metrics(group):
                   ["py-3-group-99@lists.course.example.org"])
     assert counters.totals() == {("posts", "relayed"): 1, ("posts_refused", Refusal.NON_MEMBER): 1,
                                  ("posts_refused", "unknown-address"): 1}
+
+
+def test_an_oversized_post_from_another_list_by_webhook_gets_no_notice(group, monkeypatch):
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    raw = raw_post(to=group.address, body="x" * 3000, headers={"List-Id": "Python help <help.python.org>"})
+    [outcome] = relay.receive(raw, "alice@example.org", [group.address], notify_refused=True)
+    assert outcome.code == 552
+    assert (Refusal.objects.get().reason, Refusal.objects.get().notified) == (Refusal.TOO_BIG, False)
+    assert not Message.objects.exists() and not Notice.objects.exists()
+
+
+def test_a_defective_post_from_another_list_by_webhook_gets_no_notice(group):
+    raw = raw_post(to=group.address, headers={"Content-Type": 'multipart/mixed; boundary="b"',
+                                              "List-Id": "<announce.example.net>"})
+    [outcome] = relay.receive(raw, "alice@example.org", [group.address], notify_refused=True)
+    assert outcome.code == 501 and Refusal.objects.get().notified is False
+    assert not Message.objects.exists() and not Notice.objects.exists()
+
+
+def test_a_non_member_post_from_another_list_gets_no_notice(group):
+    [outcome] = post_to(group, sender="news@lists.example.net", headers={"List-Id": "News <news.example.net>"})
+    assert outcome.action == relay.DROPPED
+    assert (Refusal.objects.get().reason, Refusal.objects.get().notified) == (Refusal.NON_MEMBER, False)
+    assert not Message.objects.exists() and not Notice.objects.exists()
+
+
+@pytest.mark.parametrize("sender", ["py-3-group-2@lists.course.example.org", "Py-3-Group-2@Lists.Course.Example.ORG"])
+def test_a_sender_on_our_own_list_domain_gets_no_notice(group, sender):
+    [outcome] = post_to(group, sender=sender)
+    assert outcome.action == relay.DROPPED
+    assert (Refusal.objects.get().reason, Refusal.objects.get().notified) == (Refusal.NON_MEMBER, False)
+    assert not Message.objects.exists() and not Notice.objects.exists()
+
+
+def test_an_oversized_post_from_our_own_list_domain_by_webhook_gets_no_notice(group, monkeypatch):
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    sender = "py-3-group-2@lists.course.example.org"
+    raw = raw_post(sender=sender, to=group.address, body="x" * 3000)
+    relay.receive(raw, sender, [group.address], notify_refused=True)
+    assert Refusal.objects.get().notified is False
+    assert not Message.objects.exists() and not Notice.objects.exists()
+
+
+@pytest.mark.parametrize("state", [Learner.LEFT, Learner.ERASED])
+def test_a_learner_who_left_the_cohort_gets_no_copies_though_still_a_member(group, state):
+    Learner.objects.filter(email="carol@example.org").update(state=state)
+    assert Membership.objects.filter(learner__email="carol@example.org", left_at__isnull=True).exists()
+    post_to(group)
+    assert sorted(copies(group)) == ["bob@example.org"]
+
+
+def test_a_muted_member_is_told_that_posting_is_paused_and_nothing_is_kept(group):
+    Membership.objects.filter(learner__email="alice@example.org").update(muted=True)
+    [outcome] = post_to(group, subject="Hello again")
+    assert outcome.action == relay.DROPPED and not Post.objects.exists()
+    assert not Delivery.objects.filter(message__tag="relay").exists()
+    notice = Message.objects.get(tag="list-notice")
+    assert "posting to Group 1 is paused" in notice.body
+    assert notice.deliveries.get().recipient == "alice@example.org"

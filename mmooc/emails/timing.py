@@ -11,7 +11,9 @@ A schedule is one of:
 Wall-clock times are turned into instants with zoneinfo on the date concerned, so a
 daylight-saving change between the start and day 7 is taken into account. A time that
 does not exist on that date (the hour skipped when clocks go forward) is read with the
-offset in force before the change, which lands it one hour later on the wall clock.
+offset in force before the change, which lands it one hour later on the wall clock; a
+time that happens twice (clocks going back) is its first occurrence. Fixed dates and
+day-N schedules follow the same rule.
 """
 
 from __future__ import annotations

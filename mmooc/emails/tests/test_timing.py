@@ -111,3 +111,23 @@ def test_it_lands_on_the_wall_clock_time_in_any_zone(zone, day, hour):
     wanted = datetime.combine(START + timedelta(days=day), time(hour))
     # Exactly, or later by the gap when the time does not exist on that day (clocks going forward).
     assert local - wanted in (timedelta(0), timedelta(minutes=30), timedelta(hours=1))
+
+
+def test_a_fixed_date_at_a_time_the_clock_skips_goes_out_one_hour_later():
+    spec = parse_schedule("2027-03-14 02:30")  # clocks in New York go from 02:00 to 03:00
+    when = send_instant(spec, start=START, cohort_zone="America/New_York", learner_zone=None, now=NOW_)
+    assert when == datetime(2027, 3, 14, 7, 30, tzinfo=UTC)
+    assert when.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M %Z") == "03:30 EDT"
+
+
+def test_a_fixed_date_at_a_time_the_clock_repeats_goes_out_at_the_first_occurrence():
+    spec = parse_schedule("2027-11-07 01:30")  # clocks in New York go from 02:00 back to 01:00
+    when = send_instant(spec, start=START, cohort_zone="America/New_York", learner_zone=None, now=NOW_)
+    assert when == datetime(2027, 11, 7, 5, 30, tzinfo=UTC)
+    assert when.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M %Z") == "01:30 EDT"
+
+
+def test_a_day_n_schedule_at_a_repeated_time_goes_out_at_the_first_occurrence():
+    spec = Schedule(RELATIVE, day=6, time=time(1, 30))  # 7 November 2027 from a start on 1 November
+    when = send_instant(spec, start=date(2027, 11, 1), cohort_zone="America/New_York", learner_zone=None, now=NOW_)
+    assert when == datetime(2027, 11, 7, 5, 30, tzinfo=UTC)

@@ -254,3 +254,28 @@ def test_it_summarizes_a_proposal():
 def test_it_writes_offsets_as_organizers_read_them():
     assert [format_offset(h) for h in (5.5, -3.0, 0.0, 5.75, -9.5)] == [
         "UTC+5:30", "UTC−3", "UTC+0", "UTC+5:45", "UTC−9:30"]
+
+
+def test_a_pool_too_small_for_a_group_joins_the_smallest_language_whose_groups_become_pooled():
+    zones = ["Europe/Paris"] * 33
+    langs = ["en"] * 20 + ["fr"] * 10 + ["de"] * 3  # 3 German speakers: fewer than the minimum of 5
+    groups = make_groups(candidates(zones, langs), GroupSettings(10, start_date=START))
+    assert sorted((g.language, g.pooled, g.languages) for g in groups) == [
+        ("", True, ("de", "fr")), ("", True, ("de", "fr")), ("en", False, ("en",)), ("en", False, ("en",))]
+    assert sorted(g.size for g in groups if g.pooled) == [6, 7]
+
+
+def test_a_language_with_exactly_the_minimum_keeps_its_own_group():
+    zones = ["Europe/Paris"] * 25
+    langs = ["en"] * 20 + ["fr"] * 5
+    groups = make_groups(candidates(zones, langs), GroupSettings(10, start_date=START))
+    assert sorted((g.language, g.size) for g in groups) == [("en", 10), ("en", 10), ("fr", 5)]
+    assert not any(g.pooled for g in groups)
+
+
+def test_a_pool_of_exactly_the_minimum_makes_a_group_of_its_own():
+    zones = ["Europe/Paris"] * 25
+    langs = ["en"] * 20 + ["de"] * 3 + ["it"] * 2
+    groups = make_groups(candidates(zones, langs), GroupSettings(10, start_date=START))
+    assert sorted((g.language, g.size, g.languages) for g in groups) == [
+        ("", 5, ("de", "it")), ("en", 10, ("en",)), ("en", 10, ("en",))]

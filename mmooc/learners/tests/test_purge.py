@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
+from mmooc.learners import links, registration
 from mmooc.learners.models import Learner, WaitlistEntry
 from mmooc.learners.registration import purge_unconfirmed
+from mmooc.mailer.models import Delivery
 from mmooc.testing import make_cohort, make_learner
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +65,20 @@ def test_it_is_registered_as_a_periodic_job():
 
     job = next(j for j in periodic.jobs() if j.name == "learners.purge")
     assert job.func is purge_unconfirmed and job.every == 3600
+
+
+def test_a_pending_learner_who_signs_up_again_is_kept_while_the_fresh_link_works():
+    cohort = make_cohort()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        learner = registration.register(cohort, registration.Signup(email="ada@example.org"))
+    with time_machine.travel(start + timedelta(days=6), tick=False):
+        registration.register(cohort, registration.Signup(email="Ada@example.org"))
+    fresh = Delivery.objects.filter(ref=str(learner.public_id)).latest("id").context["confirm_url"]
+    with time_machine.travel(start + timedelta(days=8), tick=False):
+        assert purge_unconfirmed() == 0
+        token = fresh.rstrip("/").rsplit("/", 1)[1]
+        assert links.learner_from_token(token, links.CONFIRM).pk == learner.pk
+    with time_machine.travel(start + timedelta(days=13, hours=1), tick=False):
+        assert purge_unconfirmed() == 1
+    assert not Learner.objects.exists()

@@ -153,3 +153,49 @@ def test_leaving_the_group_is_told_to_the_apps_above(bare, learner):
     finally:
         learner_left_group.disconnect(dispatch_uid="test.learner_left_group")
     assert heard == [learner.pk]
+
+
+def queued_course_email(learner):
+    """A course email's copy queued for `learner` in its cohort, as scheduling leaves it."""
+    from mmooc.mailer import outbox
+    from mmooc.mailer.models import Message
+
+    msg = outbox.compose(kind=Message.SUBSCRIBED, subject="Week 2", body="Read chapter 2",
+                         scope=f"cohort:{learner.cohort_id}", tag="course-email",
+                         list_id=f"c{learner.cohort_id}.announce.example.org")
+    outbox.enqueue(msg, [outbox.Recipient(learner.email, {"unsubscribe_url": "https://x.example.org/u/1"},
+                                          ref=str(learner.public_id))])
+    return msg.deliveries.get()
+
+
+def test_stop_all_mail_marks_the_person_in_every_cohort_and_withdraws_their_queued_copies(bare, learner):
+    from mmooc.mailer.models import Delivery
+
+    elsewhere = make_learner(make_cohort(), "ada@EXAMPLE.org")
+    stranger = make_learner(elsewhere.cohort, "grace@example.org")
+    here, there, theirs = (queued_course_email(x) for x in (learner, elsewhere, stranger))
+    assert bare.post(url(learner), {"choice": "site"}).status_code == 200
+    for each in (learner, elsewhere):
+        each.refresh_from_db()
+        assert each.unsubscribed_at is not None
+    for copy in (here, there):
+        copy.refresh_from_db()
+        assert copy.status == Delivery.CANCELLED
+    stranger.refresh_from_db()
+    theirs.refresh_from_db()
+    assert stranger.unsubscribed_at is None and theirs.status == Delivery.QUEUED
+
+
+def test_after_stop_all_mail_no_mail_of_any_kind_reaches_the_address(bare, learner, settings):
+    from mmooc.lib.env import parse_email_url
+    from mmooc.mailer import engine, outbox
+    from mmooc.mailer.models import Delivery
+
+    settings.EMAIL_CONFIG = parse_email_url("outbox:")
+    settings.MAIL_RATE_LIMIT = 0
+    bare.post(url(learner), {"choice": "site"})
+    later = make_learner(make_cohort(), "ADA@Example.org")
+    link = outbox.send(to=later.email, subject="Your page", body="Here it is", ref=str(later.public_id))
+    engine.drain()
+    link.refresh_from_db()
+    assert (link.status, link.stored) == (Delivery.SUPPRESSED, None)

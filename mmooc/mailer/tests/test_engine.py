@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import smtplib
 import socket
+import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -14,6 +15,7 @@ from mmooc.lib.env import parse_email_url
 from mmooc.mailer import engine, outbox
 from mmooc.mailer.models import Delivery, Message, Suppression
 from mmooc.mailer.outbox import Recipient
+from mmooc.mailer.transports import PERMANENT, TRANSIENT, Result
 from mmooc.mailer.verp import delivery_from_bounce_address
 from mmooc.testing import SMTPServer
 
@@ -413,3 +415,39 @@ def test_it_retries_until_the_last_attempt_then_gives_up(smtp, settings):
     d.refresh_from_db()
     assert (d.status, d.attempts) == (Delivery.FAILED, 3)
     assert len(smtp.received) == 0
+
+
+def test_an_engine_woken_once_waits_again_after_it_looked():
+    engine.wake()
+    engine._idle(threading.Event(), 60)  # returns at once: it was woken
+    assert not engine._woken.is_set()
+
+
+def test_unused_rate_limit_tokens_go_back_to_the_bucket(smtp, settings):
+    settings.MAIL_RATE_LIMIT = 10
+    queue(3)
+    with time_machine.travel(timezone.now(), tick=False):
+        eng = engine.Engine(use_lock=False)
+        assert eng.step().processed == 3
+        eng.stop()
+        assert engine.take_tokens(settings.EMAIL_CONFIG.name, 10, 50)[0] == 7
+
+
+def test_retries_wait_twice_as_long_each_time_up_to_six_hours(monkeypatch):
+    monkeypatch.setattr(engine.random, "uniform", lambda low, high: 1.0)
+    assert [engine.retry_delay(n) for n in (1, 2, 3, 4)] == [60.0, 120.0, 240.0, 480.0]
+    assert engine.retry_delay(20) == 6 * 3600.0
+
+
+def test_retries_spread_between_half_and_one_and_a_half_times_the_delay(monkeypatch):
+    seen = []
+    monkeypatch.setattr(engine.random, "uniform", lambda low, high: seen.append((low, high)) or high)
+    assert engine.retry_delay(1) == 90.0 and seen == [(0.5, 1.5)]
+
+
+def test_it_keeps_the_first_2000_characters_of_an_error():
+    msg = queue(2)
+    jobs = {j.id: j for j in engine.claim(10)}
+    first, second = sorted(jobs)
+    engine.record([Result(first, TRANSIENT, "4" * 5000), Result(second, PERMANENT, "5" * 5000)], jobs, 5)
+    assert sorted(len(e) for e in msg.deliveries.values_list("last_error", flat=True)) == [2000, 2000]

@@ -451,3 +451,32 @@ def test_it_keeps_the_first_2000_characters_of_an_error():
     first, second = sorted(jobs)
     engine.record([Result(first, TRANSIENT, "4" * 5000), Result(second, PERMANENT, "5" * 5000)], jobs, 5)
     assert sorted(len(e) for e in msg.deliveries.values_list("last_error", flat=True)) == [2000, 2000]
+
+
+def test_engines_without_the_sqlite_lock_start_side_by_side():
+    from mmooc.mailer.models import EngineLock
+
+    first, second = engine.Engine(use_lock=False), engine.Engine(use_lock=False)
+    first.start()
+    second.start()
+    assert not EngineLock.objects.exists()
+    first.stop()
+    second.stop()
+
+
+def test_run_once_waits_out_the_rate_limit_and_stops_only_when_nothing_is_due(smtp, settings, monkeypatch):
+    settings.MAIL_RATE_LIMIT = 2
+    refused = []
+    take = engine.take_tokens
+
+    def counted(*args):
+        granted, wait = take(*args)
+        if not granted:
+            refused.append(wait)
+        return granted, wait
+
+    monkeypatch.setattr(engine, "take_tokens", counted)
+    msg = queue(3)
+    total = engine.run(threading.Event(), once=True, engine=engine.Engine(use_lock=False, batch_size=50))
+    assert total == 3 and outbox.progress(msg)[Delivery.SENT] == 3
+    assert 1 <= len(refused) <= 3  # it waited for the next token instead of asking again and again

@@ -290,3 +290,14 @@ def test_it_refuses_to_add_recipients_to_a_cancelled_message_and_changes_nothing
         outbox.enqueue(msg, [Recipient("a@example.org", UNSUB), Recipient("b@example.org", UNSUB)])
     msg.refresh_from_db()
     assert msg.state == Message.CANCELLED and _rows(msg) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_counts_as_fresh_only_until_its_transaction_commits():
+    from django.db import transaction
+
+    with transaction.atomic():
+        msg = course_mail()
+        assert msg._outbox_fresh is True  # no one else can see it yet
+    assert msg._outbox_fresh is False
+    assert course_mail()._outbox_fresh is False  # written outside a transaction: visible at once

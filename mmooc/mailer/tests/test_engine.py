@@ -480,3 +480,20 @@ def test_run_once_waits_out_the_rate_limit_and_stops_only_when_nothing_is_due(sm
     total = engine.run(threading.Event(), once=True, engine=engine.Engine(use_lock=False, batch_size=50))
     assert total == 3 and outbox.progress(msg)[Delivery.SENT] == 3
     assert 1 <= len(refused) <= 3  # it waited for the next token instead of asking again and again
+
+
+@pytest.mark.parametrize("offered, writes", [(True, 4), (False, 12)])
+def test_it_pipelines_only_when_the_server_offers_it(smtp_server, settings, monkeypatch, offered, writes):
+    settings.EMAIL_CONFIG = parse_email_url(smtp_server.url)
+    settings.MAIL_RATE_LIMIT = 0
+    has_extn, send = smtplib.SMTP.has_extn, smtplib.SMTP.send
+    monkeypatch.setattr(smtplib.SMTP, "has_extn",
+                        lambda self, name: offered if name.lower() == "pipelining" else has_extn(self, name))
+    sent = []
+    monkeypatch.setattr(smtplib.SMTP, "send", lambda self, data: sent.append(data) or send(self, data))
+    msg = queue(3)
+    engine.drain()
+    assert outbox.progress(msg)[Delivery.SENT] == 3
+    # Pipelined: one write per copy (its commands, with the previous copy's data) and one for
+    # the last data; one command at a time: MAIL, RCPT, DATA and the data for each copy.
+    assert len([d for d in sent if not str(d).startswith(("ehlo", "EHLO", "quit", "QUIT"))]) == writes

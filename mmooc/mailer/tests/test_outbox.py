@@ -301,3 +301,14 @@ def test_a_message_counts_as_fresh_only_until_its_transaction_commits():
         assert msg._outbox_fresh is True  # no one else can see it yet
     assert msg._outbox_fresh is False
     assert course_mail()._outbox_fresh is False  # written outside a transaction: visible at once
+
+
+def test_queued_mail_wakes_this_process_s_engine_once_committed(django_capture_on_commit_callbacks):
+    from mmooc.mailer import engine
+
+    engine._woken.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.send(to="a@example.org", subject="Confirm", body="x")
+        assert not engine._woken.is_set()  # not before the rows are visible
+    assert engine._woken.is_set()
+    engine._woken.clear()

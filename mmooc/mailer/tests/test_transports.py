@@ -178,3 +178,18 @@ def test_it_sends_sparkpost_copies_singly_when_the_content_has_braces(provider):
     assert len(api.calls) == 3
     assert all("substitution_data" not in r for c in api.calls for r in json.loads(c["data"])["recipients"])
     assert outbox.progress(msg)[Delivery.SENT] == 3
+
+
+def test_the_provider_session_is_kept_across_batches_and_closed_when_idle(provider, settings):
+    from mmooc.mailer.transports import for_config
+
+    provider("mailgun", 200, MAILGUN_OK)
+    queue(2)
+    transport = for_config(settings.EMAIL_CONFIG)
+    eng = engine.Engine(transport, use_lock=False, batch_size=1)
+    eng.step()
+    session = transport.connection.session
+    eng.step()
+    assert session is not None and transport.connection.session is session
+    transport.close()
+    assert transport.connection.session is None

@@ -176,3 +176,27 @@ def test_it_reads_the_same_header_value_in_different_posts_alike():
     first, second = parsed(name="Alice Smith"), parsed(name="Alice Smith")
     assert (first.from_name, first.from_address) == (second.from_name, second.from_address)
     assert first.message["From"].name == "From"
+
+
+def nested(levels: int) -> bytes:
+    """A post whose text sits inside `levels` multipart parts, each properly closed."""
+    head = b"From: a@example.org\r\nMessage-ID: <n@x.org>\r\nMIME-Version: 1.0\r\n"
+    body = b"Content-Type: text/plain\r\n\r\nhello\r\n"
+    for level in reversed(range(levels)):
+        body = (f'Content-Type: multipart/mixed; boundary="b{level}"\r\n\r\n--b{level}\r\n'.encode() + body
+                + f"--b{level}--\r\n".encode())
+    return head + body
+
+
+def test_it_reads_a_post_nested_as_deep_as_allowed():
+    assert inbound.body_text(inbound.parse(nested(inbound.MAX_DEPTH)).message).strip() == "hello"
+
+
+def test_it_refuses_a_post_nested_one_level_deeper():
+    with pytest.raises(inbound.Defective, match="nested more than"):
+        inbound.parse(nested(inbound.MAX_DEPTH + 1))
+
+
+def test_it_lets_exactly_30_received_headers_through():
+    raw = b"Received: from a by b\r\n" * 29 + raw_post()  # the post has one of its own
+    assert inbound.loop_reason(inbound.parse(raw).message, DOMAIN) == ""

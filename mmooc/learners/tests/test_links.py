@@ -98,3 +98,9 @@ def test_it_rejects_a_change_at_any_position(learner):
         other = "A" if ch != "A" else "B"
         with pytest.raises(Http404):
             links.unsubscribe_target(token[:i] + other + token[i + 1:])
+
+
+@pytest.mark.parametrize("scope", ["cohort", "group"])
+def test_it_finds_the_learner_from_an_unsubscribe_link_of_either_scope(learner, scope):
+    token = _token(links.unsubscribe_url(learner, scope))
+    assert links.learner_from_token(token, links.UNSUBSCRIBE) == learner

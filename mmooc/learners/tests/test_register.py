@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -82,3 +84,14 @@ def test_a_new_signup_is_counted_once_for_the_metrics():
     sign_up(cohort)
     sign_up(cohort)  # the same address again: an update, not a signup
     assert counters.totals() == {("signups", Learner.SIGNUP_API): 1}
+
+
+def test_signups_on_sqlite_share_one_lock_file_descriptor(settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(registration, "_lock_fd", None)
+    settings.DATA_DIR = tmp_path
+    first = registration._lock_file()
+    try:
+        assert registration._lock_file() == first
+        assert (tmp_path / "signups.lock").exists()
+    finally:
+        os.close(first)

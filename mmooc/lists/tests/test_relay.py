@@ -391,3 +391,28 @@ def test_a_muted_member_is_told_that_posting_is_paused_and_nothing_is_kept(group
     notice = Message.objects.get(tag="list-notice")
     assert "posting to Group 1 is paused" in notice.body
     assert notice.deliveries.get().recipient == "alice@example.org"
+
+
+def test_a_notice_goes_to_the_envelope_sender(group):
+    raw = raw_post(sender="mallory@example.org", to=group.address)
+    relay.receive(raw, "m.bounces@example.net", [group.address])
+    assert Message.objects.get(tag="list-notice").deliveries.get().recipient == "m.bounces@example.net"
+
+
+def test_a_refusal_without_a_from_header_names_the_envelope_sender(group):
+    raw = raw_post(sender="mallory@example.org", to=group.address, headers={"From": None, "Return-Path": None})
+    relay.receive(raw, "mallory@example.org", [group.address])
+    refusal = Refusal.objects.get()
+    assert (refusal.reason, refusal.sender) == (Refusal.NON_MEMBER, "mallory@example.org")
+
+
+@pytest.mark.parametrize("envelope_sender, headers", [
+    ("", {}),
+    ("mailer-daemon@mx.example.org", {"From": "MAILER-DAEMON@mx.example.org"}),
+])
+def test_an_oversized_bounce_by_webhook_gets_no_notice(group, monkeypatch, envelope_sender, headers):
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    raw = raw_post(to=group.address, body="x" * 3000, headers=headers)
+    relay.receive(raw, envelope_sender, [group.address], notify_refused=True)
+    assert Refusal.objects.get().notified is False
+    assert not Message.objects.exists() and not Notice.objects.exists()

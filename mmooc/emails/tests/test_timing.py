@@ -131,3 +131,13 @@ def test_a_day_n_schedule_at_a_repeated_time_goes_out_at_the_first_occurrence():
     spec = Schedule(RELATIVE, day=6, time=time(1, 30))  # 7 November 2027 from a start on 1 November
     when = send_instant(spec, start=date(2027, 11, 1), cohort_zone="America/New_York", learner_zone=None, now=NOW_)
     assert when == datetime(2027, 11, 7, 5, 30, tzinfo=UTC)
+
+
+def test_it_reads_the_last_minute_of_the_day():
+    assert parse_schedule("day 1 at 23:59") == Schedule(RELATIVE, day=1, time=time(23, 59))
+
+
+@pytest.mark.parametrize("text", ["day 1 at 09:60", "day 1 at 24:00"])
+def test_it_refuses_a_time_of_day_past_the_clock(text):
+    with pytest.raises(ScheduleError, match="not a time of day"):
+        parse_schedule(text)

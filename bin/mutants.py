@@ -19,7 +19,9 @@ and runs its app's tests on SQLite with `-x`, the test files that name the modul
 so a killed mutant stops at its first failing test. A mutant is killed when a test fails
 or the run passes three times the unchanged run's time, survived when every test passes.
 Survivors are printed as `file:line: change`, then the kill rate per module and overall;
-the command fails when the overall rate is under --fail-under (95 %). See docs/testing.md.
+the command fails when the overall rate is under --fail-under (95 %). Survivors listed in
+bin/mutants-equivalent.txt (equivalent mutants: the same behaviour) are printed apart and
+left out of the rate. See docs/testing.md.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import CodeType
 
 import pytest
 
@@ -143,7 +146,7 @@ class Mutator(ast.NodeTransformer):
         self.wanted = outer
         return node  # decorators, defaults and annotations are left alone
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Assert(self, node: ast.Assert) -> ast.AST:
         return node  # asserts say what the types already say
@@ -251,9 +254,12 @@ class Mutator(ast.NodeTransformer):
                                   lambda: ast.BoolOp(other(), node.values))]
         for i, value in enumerate(node.values):
             rest = [v for j, v in enumerate(node.values) if j != i]
-            changes.append((f"`{_short(node)}`: removed `{_short(value, 40)}`",
-                            lambda rest=rest: rest[0] if len(rest) == 1 else ast.BoolOp(node.op, rest)))
+            changes.append((f"`{_short(node)}`: removed `{_short(value, 40)}`", self._without(node, rest)))
         return self._offer(node, changes)
+
+    @staticmethod
+    def _without(node: ast.BoolOp, rest: list[ast.expr]) -> Callable[[], ast.AST]:
+        return lambda: rest[0] if len(rest) == 1 else ast.BoolOp(node.op, rest)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
         node = self.generic_visit(node)  # type: ignore[assignment]
@@ -324,7 +330,7 @@ PRELOAD = ("pytest", "pytest_django", "xdist", "hypothesis", "time_machine", "dj
 
 
 class _MutantLoader(importlib.abc.Loader):
-    def __init__(self, code: object) -> None:
+    def __init__(self, code: CodeType) -> None:
         self.code = code
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
@@ -337,7 +343,7 @@ class _MutantLoader(importlib.abc.Loader):
 class _MutantFinder(importlib.abc.MetaPathFinder):
     """Imports the mutated module in place of its file."""
 
-    def __init__(self, name: str, path: Path, code: object) -> None:
+    def __init__(self, name: str, path: Path, code: CodeType) -> None:
         self.name, self.path, self.code = name, path, code
 
     def find_spec(self, fullname: str, path: object = None,
@@ -570,6 +576,7 @@ class Tally:
     killed: int = 0
     survived: int = 0
     timeout: int = 0
+    equivalent: int = 0  # survived, and known to be equivalent: left out of the rate
     survivors: list[Mutant] = field(default_factory=list)
 
     @property
@@ -581,25 +588,48 @@ class Tally:
         return 100.0 * (self.killed + self.timeout) / self.total if self.total else 100.0
 
 
+EQUIVALENT_FILE = ROOT / "bin" / "mutants-equivalent.txt"
+
+
+def equivalent_mutants() -> set[str]:
+    """"path: change" of each mutant known to be equivalent (bin/mutants-equivalent.txt)."""
+    if not EQUIVALENT_FILE.exists():
+        return set()
+    return {line.strip() for line in EQUIVALENT_FILE.read_text().splitlines()
+            if line.strip() and not line.startswith(("#", " "))}
+
+
+def _key(m: Mutant) -> str:
+    return f"{m.path}: {m.change}"
+
+
 def _report(plan: dict[Target, list[Mutant]], outcomes: list[Outcome], seconds: float, fail_under: float) -> int:
+    known = equivalent_mutants()
     by_path = {t.path: Tally() for t in plan}
     overall = Tally()
+    equivalent: list[Mutant] = []
     for o in outcomes:
+        status = "equivalent" if o.status == "survived" and _key(o.mutant) in known else o.status
         for tally in (by_path[o.mutant.path], overall):
-            setattr(tally, o.status, getattr(tally, o.status) + 1)
-        if o.status == "survived":
+            setattr(tally, status, getattr(tally, status) + 1)
+        if status == "survived":
             by_path[o.mutant.path].survivors.append(o.mutant)
+        elif status == "equivalent":
+            equivalent.append(o.mutant)
     print("\nSurviving mutants:" if overall.survived else "\nNo mutant survived.")
     for tally in by_path.values():
         for m in tally.survivors:
             print(f"  {m}")
-    print(f"\n{'module':40} {'mutants':>8} {'killed':>7} {'timeout':>8} {'survived':>9} {'rate':>7}")
-    for path, t in by_path.items():
-        print(f"{path:40} {t.total:8} {t.killed:7} {t.timeout:8} {t.survived:9} {t.rate:6.1f}%")
-    print(f"{'all':40} {overall.total:8} {overall.killed:7} {overall.timeout:8} {overall.survived:9} "
-          f"{overall.rate:6.1f}%")
-    print(f"\nkill rate {overall.rate:.1f} % ({overall.killed + overall.timeout} of {overall.total}) "
-          f"in {seconds / 60:.1f} min")
+    if equivalent:
+        print(f"\nSurvived, known to be equivalent ({EQUIVALENT_FILE.relative_to(ROOT)}, not counted):")
+        for m in equivalent:
+            print(f"  {m}")
+    print(f"\n{'module':40} {'mutants':>8} {'killed':>7} {'timeout':>8} {'survived':>9} {'equiv.':>7} {'rate':>7}")
+    for path, t in [*by_path.items(), ("all", overall)]:
+        print(f"{path:40} {t.total + t.equivalent:8} {t.killed:7} {t.timeout:8} {t.survived:9} {t.equivalent:7} "
+              f"{t.rate:6.1f}%")
+    print(f"\nkill rate {overall.rate:.1f} % ({overall.killed + overall.timeout} of {overall.total}; "
+          f"{overall.equivalent} equivalent left out) in {seconds / 60:.1f} min")
     if overall.rate < fail_under:
         print(f"mutants: the kill rate is under {fail_under:g} %", file=sys.stderr)
         return 1

@@ -303,12 +303,16 @@ def test_a_message_counts_as_fresh_only_until_its_transaction_commits():
     assert course_mail()._outbox_fresh is False  # written outside a transaction: visible at once
 
 
-def test_queued_mail_wakes_this_process_s_engine_once_committed(django_capture_on_commit_callbacks):
+@pytest.mark.parametrize("enqueue", [
+    lambda msg, recipients: outbox.enqueue(msg, recipients),
+    lambda msg, recipients: outbox.enqueue_many([(msg, recipients)]),
+], ids=["enqueue", "enqueue_many"])
+def test_queued_mail_wakes_this_process_s_engine_once_committed(django_capture_on_commit_callbacks, enqueue):
     from mmooc.mailer import engine
 
     engine._woken.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        outbox.send(to="a@example.org", subject="Confirm", body="x")
+        enqueue(course_mail(), [Recipient("a@example.org", UNSUB)])
         assert not engine._woken.is_set()  # not before the rows are visible
     assert engine._woken.is_set()
     engine._woken.clear()

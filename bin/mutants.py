@@ -293,11 +293,22 @@ class Mutator(ast.NodeTransformer):
         if not self._active(node):
             return node
         value = node.value
+        where = _context(node)
         if isinstance(value, bool):
-            return self._offer(node, [(f"`{value}` → `{not value}`", lambda: ast.Constant(not value))])
+            return self._offer(node, [(f"{where}`{value}` → `{not value}`", lambda: ast.Constant(not value))])
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return self._offer(node, [(f"`{value!r}` → `{value + 1!r}`", lambda: ast.Constant(value + 1))])
+            return self._offer(node, [(f"{where}`{value!r}` → `{value + 1!r}`", lambda: ast.Constant(value + 1))])
         return node
+
+
+def _context(node: ast.AST) -> str:
+    """The expression around a constant, so that two constants on one line read apart."""
+    parent = getattr(node, "mutants_parent", None)
+    while isinstance(parent, ast.UnaryOp):
+        parent = getattr(parent, "mutants_parent", None)
+    if isinstance(parent, ast.expr):
+        return f"`{_short(parent, 40)}`: "
+    return ""
 
 
 def _skip_lines(source: str) -> set[int]:
@@ -307,6 +318,9 @@ def _skip_lines(source: str) -> set[int]:
 def mutate(target: Target, index: int) -> tuple[ast.Module, Mutator]:
     source = (ROOT / target.path).read_text()
     tree = ast.parse(source)
+    for parent in ast.walk(tree):
+        for child in ast.iter_child_nodes(parent):
+            child.mutants_parent = parent  # type: ignore[attr-defined]
     mutator = Mutator(index, target.functions, _skip_lines(source))
     tree = mutator.visit(tree)
     return ast.fix_missing_locations(tree), mutator

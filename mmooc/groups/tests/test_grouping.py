@@ -279,3 +279,12 @@ def test_a_pool_of_exactly_the_minimum_makes_a_group_of_its_own():
     groups = make_groups(candidates(zones, langs), GroupSettings(10, start_date=START))
     assert sorted((g.language, g.size, g.languages) for g in groups) == [
         ("", 5, ("de", "it")), ("en", 10, ("en",)), ("en", 10, ("en",))]
+
+
+def test_it_finds_the_narrowest_split_of_three_learners_far_apart():
+    zones = ["UTC", "Pacific/Apia", "Asia/Kolkata"]  # UTC+0, UTC+13, UTC+5:30
+    learners = candidates(zones)
+    groups = make_groups(learners, GroupSettings(2, min_size=1, start_date=START))
+    offsets = utc_offsets(set(zones), START)
+    assert sorted(g.size for g in groups) == [1, 2]
+    assert widest(groups, learners, 2) == brute_force([offsets[z] % DAY for z in zones], 2) == 5.5

@@ -416,3 +416,24 @@ def test_an_oversized_bounce_by_webhook_gets_no_notice(group, monkeypatch, envel
     relay.receive(raw, envelope_sender, [group.address], notify_refused=True)
     assert Refusal.objects.get().notified is False
     assert not Message.objects.exists() and not Notice.objects.exists()
+
+
+def test_a_post_without_message_id_by_webhook_is_refused_without_a_notice(group):
+    raw = raw_post(sender="mallory@example.org", to=group.address, message_id="")
+    [outcome] = relay.receive(raw, "mallory@example.org", [group.address], notify_refused=True)
+    assert outcome.code == 550 and Refusal.objects.get().reason == Refusal.NO_MESSAGE_ID
+    assert not Message.objects.exists() and not Notice.objects.exists()
+
+
+def test_a_refused_post_whose_headers_cannot_be_read_gets_no_notice(group, monkeypatch):
+    from mmooc.lists import inbound
+
+    def unreadable(*args):
+        raise ValueError("a header the parser cannot read")
+
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    monkeypatch.setattr(inbound, "auto_reply_reason", unreadable)
+    raw = raw_post(sender="mallory@example.org", to=group.address, body="x" * 3000)
+    [outcome] = relay.receive(raw, "mallory@example.org", [group.address], notify_refused=True)
+    assert outcome.code == 552 and Refusal.objects.get().notified is False
+    assert not Message.objects.exists() and not Notice.objects.exists()

@@ -171,8 +171,8 @@ def queued_course_email(learner):
 def test_stop_all_mail_marks_the_person_in_every_cohort_and_withdraws_their_queued_copies(bare, learner):
     from mmooc.mailer.models import Delivery
 
-    elsewhere = make_learner(make_cohort(), "ada@EXAMPLE.org")
-    stranger = make_learner(elsewhere.cohort, "grace@example.org")
+    elsewhere = testing.make_learner(testing.make_cohort(), "ada@EXAMPLE.org")
+    stranger = testing.make_learner(elsewhere.cohort, "grace@example.org")
     here, there, theirs = (queued_course_email(x) for x in (learner, elsewhere, stranger))
     assert bare.post(url(learner), {"choice": "site"}).status_code == 200
     for each in (learner, elsewhere):
@@ -194,7 +194,7 @@ def test_after_stop_all_mail_no_mail_of_any_kind_reaches_the_address(bare, learn
     settings.EMAIL_CONFIG = parse_email_url("outbox:")
     settings.MAIL_RATE_LIMIT = 0
     bare.post(url(learner), {"choice": "site"})
-    later = make_learner(make_cohort(), "ADA@Example.org")
+    later = testing.make_learner(testing.make_cohort(), "ADA@Example.org")
     link = outbox.send(to=later.email, subject="Your page", body="Here it is", ref=str(later.public_id))
     engine.drain()
     link.refresh_from_db()

@@ -309,7 +309,7 @@ class Engine:
             return batch
         jobs, results, sendable = batch
         if sendable:
-            results += self.transport.send(sendable)
+            results += send_guarded(self.transport, sendable)
         self.report.recorded(record(results, {j.id: j for j in jobs}, self.max_attempts))
         return Step(len(jobs))
 
@@ -342,7 +342,7 @@ class Engine:
     def process(self, jobs: list[Job]) -> list[Result]:
         results, sendable = self.sort(jobs)
         if sendable:
-            results += self.transport.send(sendable)
+            results += send_guarded(self.transport, sendable)
         return results
 
     def sort(self, jobs: list[Job]) -> tuple[list[Result], list[Job]]:
@@ -353,7 +353,9 @@ class Engine:
         results, sendable = [], []
         for job in jobs:
             prepared = prepared_for[job.message_id]
-            if isinstance(prepared, Exception):
+            if isinstance(prepared, Unexpected):
+                results.append(Result(job.id, TRANSIENT, f"the message cannot be built: {prepared.text}"))
+            elif isinstance(prepared, Exception):
                 results.append(Result(job.id, PERMANENT, f"the message cannot be built: {prepared}"))
             elif job.recipient.lower() in suppressed:
                 results.append(Result(job.id, Delivery.SUPPRESSED, "the address is on the suppression list"))
@@ -363,19 +365,98 @@ class Engine:
         return results, sendable
 
     def _load(self, message_ids: set[int]) -> dict[int, Prepared | PreparedRaw | Exception]:
-        """This batch's messages, rendered once and kept for the next batches (a bounded cache)."""
+        """This batch's messages, rendered once and kept for the next batches (a bounded cache).
+
+        A message that raises anything else than a known build error (a fault in rendering)
+        is not kept: its copies are deferred and it is built again at their next attempt.
+        """
+        batch: dict[int, Prepared | PreparedRaw | Exception] = {}
         for message in Message.objects.filter(pk__in=message_ids - set(self.prepared)):
             try:
                 self.prepared[message.pk] = prepare(message)
             except (HeaderError, ValueError) as exc:
                 self.prepared[message.pk] = exc
-        batch = {}
-        for mid in message_ids:
+            except DatabaseError:
+                raise
+            except Exception as exc:
+                log.exception("delivery engine: message %s cannot be built; its copies are deferred", message.pk)
+                batch[message.pk] = Unexpected(_describe(exc))
+        for mid in message_ids - set(batch):
             self.prepared.move_to_end(mid)
             batch[mid] = self.prepared[mid]
         while len(self.prepared) > PREPARED_CACHE:
             self.prepared.popitem(last=False)
         return batch
+
+
+class Unexpected(Exception):
+    """A fault (not a known refusal) while building a message or sending a copy."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def send_guarded(transport: Transport, jobs: list[Job]) -> list[Result]:
+    """transport.send(jobs), so that what it raises stays with the copy that caused it.
+
+    If the batch raises, the connection is dropped and each copy is sent alone: those that
+    raise again are deferred with the exception's text (and fail after the retry limit like
+    any transient failure), the others go out. Copies the batch had handed over before it
+    raised may go out twice, with the same Message-ID. Every fault is logged with its
+    traceback, once per distinct text in a batch. Never raises an Exception.
+    """
+    try:
+        results = transport.send(jobs)
+    except Exception as exc:
+        log.exception("delivery engine: transport %s raised for a batch of %d (%s); sending its copies one by one",
+                      transport.name, len(jobs), _describe(exc))
+        _reset(transport)
+        return _one_by_one(transport, jobs)
+    return _complete(results, jobs)
+
+
+def _one_by_one(transport: Transport, jobs: list[Job]) -> list[Result]:
+    results: list[Result] = []
+    faults: dict[str, list[int]] = {}
+    for job in jobs:
+        try:
+            results += _complete(transport.send([job]), [job])
+        except Exception as exc:
+            text = _describe(exc)
+            if text not in faults:
+                log.exception("delivery engine: transport %s raised for delivery %s to %s; deferred",
+                              transport.name, job.id, job.recipient)
+            faults.setdefault(text, []).append(job.id)
+            results.append(Result(job.id, TRANSIENT, f"{text} (fault in transport {transport.name})"))
+            _reset(transport)
+    for text, ids in faults.items():
+        if len(ids) > 1:
+            log.error("delivery engine: the same fault for %d deliveries (ids %s…): %s",
+                      len(ids), ", ".join(map(str, ids[:5])), text)
+    return results
+
+
+def _complete(results: list[Result], jobs: list[Job]) -> list[Result]:
+    """A transport that returned no outcome for some copies: those are deferred, not left leased."""
+    missing = {j.id for j in jobs} - {r.id for r in results}
+    if missing:
+        log.error("delivery engine: the transport returned no outcome for %d deliveries; deferred", len(missing))
+        results = results + [Result(i, TRANSIENT, "the transport returned no outcome") for i in sorted(missing)]
+    return results
+
+
+def _reset(transport: Transport) -> None:
+    """Drop the connection after a fault: its state is unknown."""
+    try:
+        transport.reset()
+    except Exception:
+        log.exception("delivery engine: resetting transport %s failed", transport.name)
 
 
 def run(stop: threading.Event, *, once: bool = False, engine: Engine | None = None) -> int:
@@ -400,6 +481,13 @@ def run(stop: threading.Event, *, once: bool = False, engine: Engine | None = No
                 log.exception("delivery engine: database error; retrying in %s s", DB_RETRY_WAIT)
                 sending.drop()
                 connection.close()
+                stop.wait(DB_RETRY_WAIT)
+                continue
+            except Exception:
+                # A fault outside any one copy (sending faults stay with their copy, see
+                # send_guarded): claimed rows wait for their lease, the engine goes on.
+                log.exception("delivery engine: unexpected error; retrying in %s s", DB_RETRY_WAIT)
+                sending.drop()
                 stop.wait(DB_RETRY_WAIT)
                 continue
             if not isinstance(batch, Step):
@@ -437,7 +525,7 @@ class Sending:
         sent = previous[0].result() if previous and previous[0] else []
         if batch is not None:
             jobs, results, sendable = batch
-            future = self.pool.submit(self.engine.transport.send, sendable) if sendable else None
+            future = self.pool.submit(send_guarded, self.engine.transport, sendable) if sendable else None
             self.current = (future, jobs, results)
         if previous is None:
             return 0

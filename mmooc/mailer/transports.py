@@ -65,6 +65,10 @@ class Transport:
     def close(self) -> None:
         """Drop any open connection (the engine is idle or stopping)."""
 
+    def reset(self) -> None:
+        """Drop any open connection at once, without a goodbye (after a fault left it in an unknown state)."""
+        self.close()
+
 
 class OutboxTransport(Transport):
     """Keeps the final bytes on the delivery instead of sending them (MMOOC_EMAIL_URL=outbox:)."""
@@ -123,6 +127,9 @@ class SMTPTransport(Transport):
             except (smtplib.SMTPException, OSError):
                 self.conn.close()
             self.conn = None
+
+    def reset(self) -> None:
+        self._drop()
 
     def _drop(self) -> None:
         if self.conn is not None:

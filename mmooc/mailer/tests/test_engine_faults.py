@@ -1,0 +1,174 @@
+"""Whatever a transport or the rendering raises for one copy stays with that copy.
+
+The transports here are the real SMTP transport against the test SMTP server, with one
+fault added: raising for one recipient in the middle of a pipelined batch, or for every
+batch (a broken provider library). The engine defers the copy with the exception's text,
+logs the traceback, fails it after the retry limit, and sends everything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from mmooc.lib.env import parse_email_url
+from mmooc.mailer import engine, outbox
+from mmooc.mailer.models import Delivery, Message
+from mmooc.mailer.outbox import Recipient
+from mmooc.mailer.transports import SMTPTransport
+
+pytestmark = pytest.mark.django_db
+
+BAD = "l3@example.org"
+
+
+class RaisesForOne(SMTPTransport):
+    """The SMTP transport with a fault for one recipient, raised while its commands are written."""
+
+    def _commands(self, conn, job, data):
+        if job.recipient == BAD:
+            raise RuntimeError("provider library fault for this address")
+        return super()._commands(conn, job, data)
+
+
+class RaisesAlways(SMTPTransport):
+    """The SMTP transport with a fault in every call, before anything is sent."""
+
+    def connect(self):
+        raise TypeError("unsupported operand in the client library")
+
+
+@pytest.fixture(params=["one command at a time", "pipelining"])
+def smtp(request, settings, smtp_server, monkeypatch):
+    settings.EMAIL_CONFIG = parse_email_url(smtp_server.url)
+    settings.MAIL_RATE_LIMIT = 0
+    settings.MAIL_MAX_ATTEMPTS = 3
+    if request.param == "pipelining":
+        offered = smtplib.SMTP.has_extn
+        monkeypatch.setattr(smtplib.SMTP, "has_extn",
+                            lambda self, name: name.lower() == "pipelining" or offered(self, name))
+    return smtp_server
+
+
+def queue(n: int, subject: str = "Week 1") -> Message:
+    msg = outbox.compose(kind=Message.SUBSCRIBED, subject=subject, body="Hello {{ name }}",
+                         list_id="py-3.announce.example.org")
+    outbox.enqueue(msg, [Recipient(f"l{i}@example.org", {"name": f"L{i}", "unsubscribe_url": f"https://x/u/{i}"})
+                         for i in range(n)])
+    return msg
+
+
+def drain_with(transport) -> int:
+    worker = engine.Engine(transport, use_lock=False)
+    total = 0
+    try:
+        for _ in range(50):
+            step = worker.step()
+            if step.idle:
+                break
+            total += step.processed
+    finally:
+        worker.transport.close()
+    return total
+
+
+def later(**kw):
+    return time_machine.travel(timezone.now() + timedelta(**kw), tick=False)
+
+
+def faults(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "mmooc.mailer" and r.exc_info]
+
+
+def test_a_fault_for_one_copy_defers_it_and_the_rest_of_the_batch_goes_out(smtp, caplog, settings):
+    msg = queue(8)
+    assert drain_with(RaisesForOne(settings.EMAIL_CONFIG)) == 8
+    bad = msg.deliveries.get(recipient=BAD)
+    assert bad.status == Delivery.DEFERRED and bad.not_before > timezone.now()
+    assert bad.last_error.startswith("RuntimeError: provider library fault for this address")
+    good = [f"l{i}@example.org" for i in range(8) if i != 3]
+    assert outbox.progress(msg)[Delivery.SENT] == 7
+    assert {r.rcpt_tos[0] for r in smtp.received} == set(good)
+    # Copies handed over before the fault may go out twice, always with the same Message-ID.
+    for address in good:
+        ids = {r.message["Message-ID"] for r in smtp.messages_to(address)}
+        assert ids == {msg.deliveries.get(recipient=address).rfc_message_id}
+    logged = faults(caplog)
+    assert logged and any(r.exc_info[0] is RuntimeError for r in logged)
+    assert any(str(bad.pk) in r.getMessage() for r in logged)
+
+
+def test_the_faulty_copy_fails_with_the_exceptions_text_after_the_retry_limit(smtp, settings):
+    msg = queue(5)
+    transport = RaisesForOne(settings.EMAIL_CONFIG)
+    drain_with(transport)
+    for days in (1, 2):
+        with later(days=days):
+            drain_with(transport)
+    bad = msg.deliveries.get(recipient=BAD)
+    assert (bad.status, bad.attempts) == (Delivery.FAILED, 3)
+    assert bad.last_error == ("gave up after 3 attempts: RuntimeError: provider library fault for this address "
+                              "(fault in transport smtp)")
+    assert outbox.progress(msg)[Delivery.SENT] == 4
+    assert BAD not in {r.rcpt_tos[0] for r in smtp.received}
+
+
+def test_a_transport_that_raises_for_every_batch_defers_then_fails_and_the_engine_goes_on(smtp, settings, caplog):
+    msg = queue(4)
+    transport = RaisesAlways(settings.EMAIL_CONFIG)
+    stop = threading.Event()
+    worker = engine.Engine(transport, use_lock=False)
+    assert engine.run(stop, once=True, engine=worker) == 4
+    rows = list(msg.deliveries.all())
+    assert {d.status for d in rows} == {Delivery.DEFERRED}
+    assert all(d.last_error.startswith("TypeError: unsupported operand in the client library") for d in rows)
+    assert any(r.exc_info[0] is TypeError for r in faults(caplog))
+    for days in (1, 2):
+        with later(days=days):
+            engine.run(stop, once=True, engine=engine.Engine(transport, use_lock=False))
+    rows = list(msg.deliveries.all())
+    assert {(d.status, d.attempts) for d in rows} == {(Delivery.FAILED, 3)}
+    assert all("gave up after 3 attempts: TypeError: unsupported operand" in d.last_error for d in rows)
+    assert smtp.received == []
+    # The same fault for every copy is logged with its traceback once per batch, then counted.
+    assert any("the same fault for 4 deliveries" in r.getMessage() for r in caplog.records)
+
+
+def test_the_threaded_engine_survives_a_fault_and_sends_the_other_copies(smtp, settings):
+    msg = queue(6)
+    stop = threading.Event()
+    worker = engine.Engine(RaisesForOne(settings.EMAIL_CONFIG), use_lock=False, batch_size=2)
+    assert engine.run(stop, once=True, engine=worker) == 6
+    assert outbox.progress(msg)[Delivery.SENT] == 5
+    assert msg.deliveries.get(recipient=BAD).status == Delivery.DEFERRED
+    assert {r.rcpt_tos[0] for r in smtp.received} == {f"l{i}@example.org" for i in range(6) if i != 3}
+
+
+def test_a_message_that_cannot_be_rendered_defers_its_copies_and_the_others_go_out(smtp, monkeypatch, caplog):
+    broken, fine = queue(3, subject="Broken"), queue(2, subject="Fine")
+    real = engine.prepare
+
+    def prepare(message):
+        if message.pk == broken.pk:
+            raise KeyError("a template variable vanished")
+        return real(message)
+
+    monkeypatch.setattr(engine, "prepare", prepare)
+    assert engine.drain() == 5
+    assert outbox.progress(fine)[Delivery.SENT] == 2
+    rows = list(broken.deliveries.all())
+    assert {d.status for d in rows} == {Delivery.DEFERRED}
+    assert rows[0].last_error == "the message cannot be built: KeyError: 'a template variable vanished'"
+    assert any(r.exc_info[0] is KeyError for r in faults(caplog))
+    # Not kept as broken: once the fault is gone, the next attempt builds and sends it.
+    monkeypatch.setattr(engine, "prepare", real)
+    with later(days=1):
+        assert engine.drain() == 3
+    assert outbox.progress(broken)[Delivery.SENT] == 3
+    assert sorted(r.message["Subject"] for r in smtp.received) == ["Broken"] * 3 + ["Fine"] * 2

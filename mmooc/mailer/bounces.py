@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 
 from django.conf import settings
 from django.db import transaction
@@ -28,6 +29,7 @@ from mmooc.lib import dsn
 from mmooc.mailer import verp
 from mmooc.mailer.events import HARD, NONE, SOFT, UNSUBSCRIBE, Incoming, act, store
 from mmooc.mailer.models import Delivery
+from mmooc.mailer.report import reason_text
 
 log = logging.getLogger("mmooc.mailer.bounces")
 
@@ -113,6 +115,62 @@ def handle_bounce(raw: bytes, envelope_recipient: str) -> None:
                 act(item, delivery.recipient, delivery, "bounce")
     if delivery is None:
         log.info("bounce for %s matched no delivery (%s)", envelope_recipient[:254], report.subject[:80])
+
+
+# Refusals while sending: a 5xx from the SMTP server we hand copies to ------------------
+#
+# The same verdict a hard-bounce DSN gets, for the replies that say the mailbox does not
+# exist. Policy and reputation refusals say nothing about the address: they are stored,
+# and the address stays (docs/mail.md, "Refusals while sending").
+
+# Enhanced status codes (RFC 3463) about the recipient's address: bad mailbox (5.1.1),
+# bad system (5.1.2), bad syntax (5.1.3), moved (5.1.6), null MX (5.1.10), disabled (5.2.1).
+# Not 5.1.0/5.1.7/5.1.8: servers use them to refuse our sender.
+MAILBOX_GONE_CODES = {("1", "1"), ("1", "2"), ("1", "3"), ("1", "6"), ("1", "10"), ("2", "1")}
+# Without an enhanced code, a plain 550/551/553 whose text says so.
+_GONE_TEXT = re.compile(
+    r"no such (user|mailbox|recipient|address)|(user|recipient|mailbox|address) (unknown|not found|does not exist)"
+    r"|unknown (user|recipient|mailbox)|does not exist|invalid (recipient|mailbox)|mailbox unavailable",
+    re.IGNORECASE)
+# Words that make any refusal a matter of policy, whatever its code says.
+_POLICY_TEXT = re.compile(r"block|spam|reputation|policy|blacklist|dnsbl|\brbl\b|abuse|sender|relay",
+                          re.IGNORECASE)
+_SMTP_REPLY = re.compile(r"^\s*(5\d\d)(?:[\s-]|$)")
+
+
+def refusal_verdict(reply: str) -> str:
+    """HARD when an SMTP reply refusing a copy means the mailbox does not exist, else NONE."""
+    basic = _SMTP_REPLY.match(reply or "")
+    if basic is None or _POLICY_TEXT.search(reply):
+        return NONE
+    code = dsn.status_class(reply)
+    if code is not None:
+        klass, subject, detail = code
+        return HARD if klass == "5" and (subject, detail) in MAILBOX_GONE_CODES else NONE
+    return HARD if basic.group(1) in ("550", "551", "553") and _GONE_TEXT.search(reply) else NONE
+
+
+def handle_refusal(delivery_id: int, reply: str) -> bool:
+    """A copy the SMTP server refused with 5xx: stored as a bounce of that delivery, and
+    the address suppressed when the reply means the mailbox does not exist. True then."""
+    if _SMTP_REPLY.match(reply or "") is None:
+        return False
+    kind = refusal_verdict(reply)
+    with transaction.atomic():
+        delivery = Delivery.objects.filter(pk=delivery_id).first()
+        if delivery is None:
+            return False
+        item = Incoming(
+            provider="smtp", event_type="bounced", event_id=f"refused:{delivery.pk}",
+            recipient=delivery.recipient.lower(), message_id=delivery.rfc_message_id,
+            description=reply[:2000], raw={"reply": reply[:2000], "verdict": kind, "at": "sending"},
+            verdict=kind, occurred_at=timezone.now())
+        if store(item, delivery) is not None:
+            act(item, delivery.recipient, delivery, "smtp")
+    if kind == HARD:
+        log.info("suppressed the address of delivery %s: the server refused it with %s", delivery_id,
+                 reason_text(reply[:200]))
+    return kind == HARD
 
 
 # One-click unsubscribe by mail: `List-Unsubscribe: <mailto:unsubscribe+<token>@…>` ------

@@ -37,11 +37,11 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from mmooc.lib.mailheaders import HeaderError
-from mmooc.mailer import health
+from mmooc.mailer import bounces, health
 from mmooc.mailer.exceptions import EngineBusy as EngineBusy
 from mmooc.mailer.models import Delivery, EngineLock, Message, RateBucket, Suppression
 from mmooc.mailer.render import Prepared, PreparedRaw, prepare
-from mmooc.mailer.report import Report, Tally
+from mmooc.mailer.report import Report, Tally, reason_text
 from mmooc.mailer.transports import PERMANENT, SENT, TRANSIENT, Job, Result, Transport, for_config
 from mmooc.operations import counters
 
@@ -206,11 +206,13 @@ _SET_DONE = ", lease_until = NULL, updated_at = %s WHERE id = %s AND status = 's
 
 
 def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> Tally:
-    """Write every outcome of one batch in one transaction, with its counts (for /metrics)."""
+    """Write every outcome of one batch in one transaction, with its counts (for /metrics);
+    then an SMTP refusal meaning the mailbox does not exist suppresses the address."""
     adapt = connection.ops.adapt_datetimefield_value
     now = timezone.now()
     stamp = adapt(now)
     plain_sent, sent, deferred, ended = [], [], [], []
+    refused: list[Result] = []
     for r in results:
         if r.outcome == SENT and not r.provider_id and r.stored is None:
             plain_sent.append(r.id)
@@ -225,6 +227,8 @@ def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> Ta
         else:
             status = Delivery.SUPPRESSED if r.outcome == Delivery.SUPPRESSED else Delivery.FAILED
             ended.append((status, r.error[:2000], stamp, r.id))
+            if r.outcome == PERMANENT and r.error[:1] == "5":
+                refused.append(r)
     tally = _tally(plain_sent, sent, deferred, ended)
     with transaction.atomic(), connection.cursor() as cursor:
         counters.add_many({("deliveries", outcome): getattr(tally, outcome) for outcome in OUTCOMES})
@@ -242,6 +246,8 @@ def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> Ta
                                "last_error = %s" + _SET_DONE, deferred)
         if ended:
             cursor.executemany("UPDATE mailer_delivery SET status = %s, last_error = %s" + _SET_DONE, ended)
+    for r in refused:  # an SMTP 5xx: a mailbox that does not exist is suppressed like a hard bounce
+        bounces.handle_refusal(r.id, r.error)
     return tally
 
 
@@ -415,7 +421,7 @@ def send_guarded(transport: Transport, jobs: list[Job]) -> list[Result]:
         results = transport.send(jobs)
     except Exception as exc:
         log.exception("delivery engine: transport %s raised for a batch of %d (%s); sending its copies one by one",
-                      transport.name, len(jobs), _describe(exc))
+                      transport.name, len(jobs), reason_text(_describe(exc)))
         _reset(transport)
         return _one_by_one(transport, jobs)
     return _complete(results, jobs)
@@ -430,15 +436,15 @@ def _one_by_one(transport: Transport, jobs: list[Job]) -> list[Result]:
         except Exception as exc:
             text = _describe(exc)
             if text not in faults:
-                log.exception("delivery engine: transport %s raised for delivery %s to %s; deferred",
-                              transport.name, job.id, job.recipient)
+                log.exception("delivery engine: transport %s raised for delivery %s; deferred",
+                              transport.name, job.id)
             faults.setdefault(text, []).append(job.id)
             results.append(Result(job.id, TRANSIENT, f"{text} (fault in transport {transport.name})"))
             _reset(transport)
     for text, ids in faults.items():
         if len(ids) > 1:
             log.error("delivery engine: the same fault for %d deliveries (ids %s…): %s",
-                      len(ids), ", ".join(map(str, ids[:5])), text)
+                      len(ids), ", ".join(map(str, ids[:5])), reason_text(text))
     return results
 
 

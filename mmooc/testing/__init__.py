@@ -199,15 +199,24 @@ class SMTPServer:
     """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives.
 
     `reply` may be set to a function (envelope) -> str | None giving an SMTP reply such as
-    "451 4.3.0 try later" to refuse a message; None accepts it.
+    "451 4.3.0 try later" to refuse a message; None accepts it. `rcpt_reply`, a function
+    (address) -> str | None, refuses a recipient the same way at RCPT.
     """
 
     host: str = "127.0.0.1"
     port: int = 0
     received: list[Received] = field(default_factory=list)
     reply: Any = None
+    rcpt_reply: Any = None
     _controller: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        answer = self.rcpt_reply(address) if self.rcpt_reply is not None else None
+        if answer:
+            return str(answer)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.reply is not None:

@@ -166,6 +166,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "mmooc.lib.requestsize.RequestSizeLimit",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -240,7 +241,12 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SILENCED_SYSTEM_CHECKS = env_list("MMOOC_SILENCED_CHECKS", [])
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
 X_FRAME_OPTIONS = "DENY"
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request bodies (mmooc/lib/requestsize.py): 5 MiB for pages; a provider's inbound webhook
+# carries a whole group post, encoded and often twice (raw and parsed), so it may bring
+# three times the post limit; Django's own limit is the larger of the two.
+REQUEST_MAX_BYTES = 5 * 1024 * 1024
+INBOUND_WEBHOOK_MAX_BYTES = max(REQUEST_MAX_BYTES, 3 * LIST_MAX_POST_BYTES)
+DATA_UPLOAD_MAX_MEMORY_SIZE = INBOUND_WEBHOOK_MAX_BYTES
 
 LOGGING = logging_config(level=env_choice("MMOOC_LOG_LEVEL", "INFO", LEVELS),
                          fmt=env_choice("MMOOC_LOG_FORMAT", "text", FORMATS))

@@ -40,7 +40,7 @@ class RequestSizeLimit:
             size = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             size = 0  # Django reads no body then
-        limit = limit_for(request.path)
+        limit = limit_for(request.path_info)
         if size > limit:
             log.warning("refused a request body of %d bytes for %s: at most %d bytes", size, request.path[:200], limit)
             return HttpResponse(f"Request body too large: {size} bytes, at most {limit} bytes are accepted here.\n",

@@ -247,7 +247,12 @@ def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> Ta
         if ended:
             cursor.executemany("UPDATE mailer_delivery SET status = %s, last_error = %s" + _SET_DONE, ended)
     for r in refused:  # an SMTP 5xx: a mailbox that does not exist is suppressed like a hard bounce
-        bounces.handle_refusal(r.id, r.error)
+        try:
+            bounces.handle_refusal(r.id, r.error)
+        except DatabaseError:
+            raise
+        except Exception:
+            log.exception("delivery engine: could not act on the refusal of delivery %s", r.id)
     return tally
 
 

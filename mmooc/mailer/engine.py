@@ -58,6 +58,7 @@ RECLAIM_EVERY = timedelta(seconds=30)
 HEARTBEAT_EVERY, LOCK_STALE = timedelta(seconds=10), timedelta(seconds=60)
 LOCK_NAME = "engine"
 PREPARED_CACHE = 64
+FAULTS_IN_A_ROW = 5  # copies sent alone after a batch raised, that raise the same, before the rest waits
 
 
 # Set when something was queued in this process, so an idle engine looks at once instead
@@ -433,19 +434,33 @@ def send_guarded(transport: Transport, jobs: list[Job]) -> list[Result]:
 
 
 def _one_by_one(transport: Transport, jobs: list[Job]) -> list[Result]:
+    """Each copy alone; after FAULTS_IN_A_ROW copies in a row raised the same, the rest of
+    the batch is deferred untried with that reason (a transport broken for everyone)."""
     results: list[Result] = []
     faults: dict[str, list[int]] = {}
-    for job in jobs:
+    last, in_a_row = "", 0
+    for i, job in enumerate(jobs):
         try:
             results += _complete(transport.send([job]), [job])
+            in_a_row = 0
+            continue
         except Exception as exc:
             text = _describe(exc)
             if text not in faults:
                 log.exception("delivery engine: transport %s raised for delivery %s; deferred",
                               transport.name, job.id)
-            faults.setdefault(text, []).append(job.id)
-            results.append(Result(job.id, TRANSIENT, f"{text} (fault in transport {transport.name})"))
-            _reset(transport)
+        faults.setdefault(text, []).append(job.id)
+        reason = f"{text} (fault in transport {transport.name})"
+        results.append(Result(job.id, TRANSIENT, reason))
+        _reset(transport)
+        in_a_row, last = (in_a_row + 1 if text == last else 1), text
+        if in_a_row >= FAULTS_IN_A_ROW and i + 1 < len(jobs):
+            rest = jobs[i + 1:]
+            log.error("delivery engine: %d copies in a row raised the same; %d more deferred untried",
+                      in_a_row, len(rest))
+            faults[text] += [j.id for j in rest]
+            results += [Result(j.id, TRANSIENT, reason) for j in rest]
+            break
     for text, ids in faults.items():
         if len(ids) > 1:
             log.error("delivery engine: the same fault for %d deliveries (ids %s…): %s",

@@ -40,6 +40,12 @@ class RaisesForOne(SMTPTransport):
 class RaisesAlways(SMTPTransport):
     """The SMTP transport with a fault in every call, before anything is sent."""
 
+    calls = 0
+
+    def send(self, jobs):
+        self.calls += 1
+        return super().send(jobs)
+
     def connect(self):
         raise TypeError("unsupported operand in the client library")
 
@@ -172,3 +178,15 @@ def test_a_message_that_cannot_be_rendered_defers_its_copies_and_the_others_go_o
         assert engine.drain() == 3
     assert outbox.progress(broken)[Delivery.SENT] == 3
     assert sorted(r.message["Subject"] for r in smtp.received) == ["Broken"] * 3 + ["Fine"] * 2
+
+
+def test_a_transport_broken_for_everyone_is_not_tried_copy_by_copy_for_the_whole_batch(smtp, settings, caplog):
+    msg = queue(40)
+    transport = RaisesAlways(settings.EMAIL_CONFIG)
+    assert drain_with(transport) == 40
+    assert transport.calls == 1 + engine.FAULTS_IN_A_ROW
+    rows = list(msg.deliveries.all())
+    assert {d.status for d in rows} == {Delivery.DEFERRED}
+    assert all(d.last_error.startswith("TypeError: unsupported operand") for d in rows)
+    assert "35 more deferred untried" in caplog.text
+    assert any("the same fault for 40 deliveries" in r.getMessage() for r in caplog.records)

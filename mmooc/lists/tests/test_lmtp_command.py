@@ -25,10 +25,16 @@ def test_it_serves_lmtp_and_socketmap_until_sigterm(cohort, caplog):
     answers: list[bytes] = []
 
     def client() -> None:
-        for _ in range(200):  # until the server listens
+        # Each port is waited for on its own: the two listeners open one after the other.
+        for _ in range(200):  # until the LMTP server listens
             try:
                 with smtplib.LMTP("127.0.0.1", port, timeout=10) as conn:
                     greeting.append(conn.ehlo()[0])
+                break
+            except ConnectionRefusedError:
+                threading.Event().wait(0.05)
+        for _ in range(200):  # until the socketmap server listens
+            try:
                 with socket.create_connection(("127.0.0.1", lookups), timeout=10) as conn:
                     conn.sendall(socketmap.netstring(f"recipient {group.address}".encode()))
                     answers.append(conn.recv(100))

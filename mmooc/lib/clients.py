@@ -1,0 +1,93 @@
+"""Who is asking: the client's address and scheme, believing a reverse proxy only when trusted.
+
+Behind nginx every request comes from the proxy's own address. The proxy names the client
+in `X-Forwarded-For` and the scheme in `X-Forwarded-Proto`, but anyone can send those
+headers: they are believed only when the peer (REMOTE_ADDR) is one of MMOOC_TRUSTED_PROXIES.
+
+    client_address(request)  →  "203.0.113.7"
+
+`X-Forwarded-For` is read from the right: each proxy appends the address it received the
+request from, so the rightmost entry that is not itself a trusted proxy is the client (entries
+further left were written by the client and prove nothing). Rate limits, the audit log and
+the /metrics allow-list all ask here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+Networks = Sequence[IPv4Network | IPv6Network | str]
+
+
+def parse_address(text: str) -> IPv4Address | IPv6Address | None:
+    """An address as a peer or a proxy header gives it ("[::1]", "fe80::1%eth0", an IPv4 in IPv6),
+    or None when it is none."""
+    text = text.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1:text.index("]")]
+    try:
+        address = ip_address(text.split("%")[0])
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped is not None:  # type: ignore[union-attr]
+        return address.ipv4_mapped  # type: ignore[union-attr]
+    return address
+
+
+def in_networks(address: str, networks: Networks) -> bool:
+    """Whether `address` is in one of `networks` ("unix" matches a peer on a Unix socket,
+    which has no address)."""
+    if "unix" in networks and not address:
+        return True
+    parsed = parse_address(address)
+    return parsed is not None and any(not isinstance(n, str) and parsed in n for n in networks)
+
+
+def _trusted(address: str) -> bool:
+    proxies = settings.TRUSTED_PROXIES
+    return bool(proxies) and in_networks(address, proxies)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or from a trusted proxy the rightmost untrusted
+    address of X-Forwarded-For."""
+    cached = getattr(request, "_mmooc_client_address", None)
+    if cached is not None:
+        return cached
+    address = request.META.get("REMOTE_ADDR", "") or ""
+    if _trusted(address):
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        for hop in reversed(hops):
+            parsed = parse_address(hop)
+            if parsed is None:
+                break  # a proxy we trust wrote nonsense: keep what we know
+            address = str(parsed)
+            if not _trusted(address):
+                break
+    request._mmooc_client_address = address  # type: ignore[attr-defined]
+    return address
+
+
+def forwarded_secure(request: HttpRequest) -> bool:
+    """Whether a trusted proxy says the client used HTTPS."""
+    if not _trusted(request.META.get("REMOTE_ADDR", "") or ""):
+        return False
+    proto = request.META.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip().lower()
+    return proto == "https"
+
+
+class TrustedProxyMiddleware:
+    """Marks a request as HTTPS when a trusted proxy says so (SECURE_PROXY_SSL_HEADER would
+    believe anyone). First in MIDDLEWARE, so SSL redirects and secure cookies see it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if forwarded_secure(request):
+            request.META["wsgi.url_scheme"] = "https"
+        return self.get_response(request)

@@ -77,10 +77,13 @@ def run_pending(clock: Callable[[], float] = time.monotonic, claim: Claim | None
         woken, job.woken = job.woken, False
         if claim is not None and not _claimed(claim, job, woken):
             continue
+        started = time.monotonic()
         try:
             job.func()
         except Exception:
             log.exception("periodic job %s failed; it runs again in %ss", job.name, job.every)
+        else:
+            log.debug("periodic job %s ran in %.3f s", job.name, time.monotonic() - started)
         ran.append(job.name)
     return ran
 

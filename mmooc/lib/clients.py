@@ -9,18 +9,20 @@ headers: they are believed only when the peer (REMOTE_ADDR) is one of MMOOC_TRUS
 `X-Forwarded-For` is read from the right: each proxy appends the address it received the
 request from, so the rightmost entry that is not itself a trusted proxy is the client (entries
 further left were written by the client and prove nothing). Rate limits, the audit log and
-the /metrics allow-list all ask here.
+the /metrics allow-list all ask here; the audit log reads current_address().
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 Networks = Sequence[IPv4Network | IPv6Network | str]
+_current: ContextVar[str] = ContextVar("mmooc_client_address", default="")
 
 
 def parse_address(text: str) -> IPv4Address | IPv6Address | None:
@@ -72,6 +74,12 @@ def client_address(request: HttpRequest) -> str:
     return address
 
 
+def current_address() -> str:
+    """The address of the client whose request is being answered (set by
+    TrustedProxyMiddleware); empty outside a request (a command, a worker)."""
+    return _current.get()
+
+
 def forwarded_secure(request: HttpRequest) -> bool:
     """Whether a trusted proxy says the client used HTTPS."""
     if not _trusted(request.META.get("REMOTE_ADDR", "") or ""):
@@ -82,7 +90,8 @@ def forwarded_secure(request: HttpRequest) -> bool:
 
 class TrustedProxyMiddleware:
     """Marks a request as HTTPS when a trusted proxy says so (SECURE_PROXY_SSL_HEADER would
-    believe anyone). First in MIDDLEWARE, so SSL redirects and secure cookies see it."""
+    believe anyone), and makes the client's address current_address() while it is answered.
+    First in MIDDLEWARE, so SSL redirects and secure cookies see it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -90,4 +99,8 @@ class TrustedProxyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if forwarded_secure(request):
             request.META["wsgi.url_scheme"] = "https"
-        return self.get_response(request)
+        token = _current.set(client_address(request))
+        try:
+            return self.get_response(request)
+        finally:
+            _current.reset(token)

@@ -210,8 +210,8 @@ LOGIN_REDIRECT_URL = "/dashboard/"
 
 CACHES = {
     "default": {
-        # Per-process memory cache: rate limits in the embedded server. Several gunicorn
-        # workers each keep their own counts; see docs/configuration.md.
+        # Per-process memory cache, for what one process may keep to itself (rate limits
+        # are counted in the database: mmooc.operations.ratelimits).
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "mmooc",
     }

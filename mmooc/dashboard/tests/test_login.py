@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import timedelta
 from ipaddress import ip_network
 
-import pytest
 import time_machine
 from django.core.cache import cache
 from django.utils import timezone
@@ -11,13 +10,6 @@ from django.utils import timezone
 from mmooc.dashboard import signin
 
 PASSWORD = "correct horse 42"  # mmooc.testing.make_user's default
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def sign_in(client, username, password, address="10.0.0.1", **headers):

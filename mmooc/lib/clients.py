@@ -35,8 +35,8 @@ def parse_address(text: str) -> IPv4Address | IPv6Address | None:
         address = ip_address(text.split("%")[0])
     except ValueError:
         return None
-    if address.version == 6 and address.ipv4_mapped is not None:  # type: ignore[union-attr]
-        return address.ipv4_mapped  # type: ignore[union-attr]
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
     return address
 
 
@@ -58,11 +58,12 @@ def client_address(request: HttpRequest) -> str:
     """The client's address: REMOTE_ADDR, or from a trusted proxy the rightmost untrusted
     address of X-Forwarded-For."""
     cached = getattr(request, "_mmooc_client_address", None)
-    if cached is not None:
+    if isinstance(cached, str):
         return cached
-    address = request.META.get("REMOTE_ADDR", "") or ""
+    address = str(request.META.get("REMOTE_ADDR", "") or "")
     if _trusted(address):
-        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        header = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+        hops = [h.strip() for h in header.split(",") if h.strip()]
         for hop in reversed(hops):
             parsed = parse_address(hop)
             if parsed is None:
@@ -82,9 +83,9 @@ def current_address() -> str:
 
 def forwarded_secure(request: HttpRequest) -> bool:
     """Whether a trusted proxy says the client used HTTPS."""
-    if not _trusted(request.META.get("REMOTE_ADDR", "") or ""):
+    if not _trusted(str(request.META.get("REMOTE_ADDR", "") or "")):
         return False
-    proto = request.META.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip().lower()
+    proto = str(request.META.get("HTTP_X_FORWARDED_PROTO", "")).split(",")[0].strip().lower()
     return proto == "https"
 
 

@@ -58,7 +58,8 @@ def rate_limited(scope: str, address: str, limit: int = RATE_LIMIT) -> bool:
     """Count one attempt for `address`; True once it is over the limit for the window (counted
     in the database, so every process and machine shares the limit)."""
     digest = hashlib.sha256(email_key(address).encode()).hexdigest()[:32]
-    count, _wait = ratelimits.hit(f"mmooc:rate:{scope}:{digest}", RATE_WINDOW.total_seconds())
+    with _sqlite_writer():  # a write too: on SQLite it queues with the signups' own
+        count, _wait = ratelimits.hit(f"mmooc:rate:{scope}:{digest}", RATE_WINDOW.total_seconds())
     return count > limit
 
 

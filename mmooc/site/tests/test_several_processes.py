@@ -144,7 +144,7 @@ def test_serve_two_workers_and_lmtp_share_one_state(smtp_server, tmp_path):
 
     # Each job ran about once per interval among the three processes that run the loop, not once per process.
     for name in before:
-        assert watched / EVERY - 2 <= after[name] - before[name] <= watched / (EVERY * 0.9) + 2, (name, before, after)
+        assert watched / EVERY / 2 <= after[name] - before[name] <= watched / (EVERY * 0.9) + 2, (name, before, after)
     logged = Counter(job for text in output.values() for job in RAN.findall(text))
     assert logged == Counter(runs())  # every run went through its turn: none ran outside the lease
     assert not holders & set(takers) and set(takers) <= {"web1", "web2", "worker1", "worker2"}

@@ -21,6 +21,7 @@ from mmooc.lib.env import (
     env_email,
     env_float,
     env_int,
+    env_intervals,
     env_list,
     env_networks,
     env_secret,
@@ -98,6 +99,8 @@ DATABASES = {"default": _database()}
 SECRET_KEY, SECRET_KEY_SOURCE = _secret_key(DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1])
 DEBUG = env_bool("MMOOC_DEBUG", False)
 BASE_URL = env_url("MMOOC_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
+# Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (mmooc.lib.clients).
+TRUSTED_PROXIES = env_networks("MMOOC_TRUSTED_PROXIES", [])
 ALLOWED_HOSTS = env_list("MMOOC_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 DEFAULT_FROM_EMAIL = env_email("MMOOC_FROM_EMAIL", "Mechanical MOOC <course@course.example.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -136,6 +139,9 @@ LMTP_PORT = env_int("MMOOC_LMTP_PORT", 8024, minimum=0)
 SOCKETMAP_HOST = env_str("MMOOC_SOCKETMAP_HOST", "127.0.0.1")  # Postfix's recipient lookups
 SOCKETMAP_PORT = env_int("MMOOC_SOCKETMAP_PORT", 8026, minimum=0)
 
+# Periodic jobs' intervals in seconds, by job name, where the built-in ones do not suit.
+PERIODIC_EVERY = env_intervals("MMOOC_PERIODIC_EVERY")
+
 # Watching it run: /metrics (off unless a token or addresses are set) and /healthz.
 METRICS_TOKEN = env_secret("MMOOC_METRICS_TOKEN")
 METRICS_ALLOW = env_networks("MMOOC_METRICS_ALLOW", [])
@@ -166,6 +172,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "mmooc.lib.clients.TrustedProxyMiddleware",
     "mmooc.lib.requestsize.RequestSizeLimit",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -204,8 +211,8 @@ LOGIN_REDIRECT_URL = "/dashboard/"
 
 CACHES = {
     "default": {
-        # Per-process memory cache: rate limits in the embedded server. Several gunicorn
-        # workers each keep their own counts; see docs/configuration.md.
+        # Per-process memory cache, for what one process may keep to itself (rate limits
+        # are counted in the database: mmooc.operations.ratelimits).
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "mmooc",
     }

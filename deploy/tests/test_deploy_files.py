@@ -76,6 +76,17 @@ def test_the_nginx_site_takes_posts_above_the_post_limit_and_says_who_the_client
     assert "--bind 127.0.0.1:8000" in (DEPLOY / "systemd" / "mmooc-web.service").read_text()
 
 
+def test_the_sample_environment_trusts_the_nginx_that_forwards_to_gunicorn():
+    """nginx connects to gunicorn from loopback (upstream 127.0.0.1:8000): the sample trusts
+    exactly that, so its X-Forwarded-For names the client and nobody else's does."""
+    from mmooc.lib.clients import in_networks
+    from mmooc.lib.env import env_networks
+
+    trusted = env_networks("MMOOC_TRUSTED_PROXIES", [], env_file())
+    assert in_networks("127.0.0.1", trusted) and in_networks("::1", trusted)
+    assert not in_networks("10.0.0.1", trusted) and not in_networks("192.0.2.1", trusted)
+
+
 @pytest.mark.tool("systemd-analyze")
 def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path):
     units = []

@@ -1,10 +1,14 @@
-"""Recording consequential actions: `record(request.user, "email.scheduled", email, "…")`."""
+"""Recording consequential actions: `record(request.user, "email.scheduled", email, "…")`.
+
+An action taken in a web request also records the client's address (behind a trusted proxy,
+the one the proxy names: mmooc.lib.clients)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mmooc.audit.models import AuditEntry
+from mmooc.lib.clients import current_address
 
 
 def record(actor: Any, action: str, obj: Any = None, summary: str = "", **details: Any) -> AuditEntry:
@@ -17,4 +21,5 @@ def record(actor: Any, action: str, obj: Any = None, summary: str = "", **detail
         object_id=str(obj.pk) if obj is not None and hasattr(obj, "pk") else "",
         summary=summary[:500],
         details=details,
+        address=current_address(),
     )

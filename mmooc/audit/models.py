@@ -17,6 +17,8 @@ class AuditEntry(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     summary = models.CharField(max_length=500, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # The client's address when the action came from a web request (mmooc.lib.clients).
+    address = models.CharField(max_length=45, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

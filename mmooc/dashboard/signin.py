@@ -1,20 +1,24 @@
 """Staff sign-in with a limit on failed attempts, per username and per address.
 
-Failures are counted in Django's cache. Once a limit is reached the form answers "too many
-attempts" without checking the password, so guessing costs the attacker the full window.
+Failures are counted in the database (mmooc.operations.ratelimits), so every process and
+machine sees the same counts; the address is the client's, as mmooc.lib.clients finds it
+behind a trusted proxy. Once a limit is reached the form answers "too many attempts"
+without checking the password, so guessing costs the attacker the rest of the window,
+which opens at the first failure.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+
+from mmooc.lib.clients import client_address
+from mmooc.operations import ratelimits
 
 WINDOW_SECONDS = 15 * 60
 MAX_FAILURES_PER_USERNAME = 5
@@ -23,34 +27,28 @@ MAX_FAILURES_PER_ADDRESS = 20
 
 
 def _keys(request: HttpRequest | None, username: str) -> list[tuple[str, int]]:
-    address = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    address = client_address(request) if request is not None else ""
     return [(f"signin-fail:user:{username.strip().lower()[:150]}", MAX_FAILURES_PER_USERNAME),
             (f"signin-fail:addr:{address}", MAX_FAILURES_PER_ADDRESS)]
 
 
-def _recent(key: str, now: float) -> list[float]:
-    return [t for t in cache.get(key, []) if t > now - WINDOW_SECONDS]
-
-
 def seconds_locked(request: HttpRequest | None, username: str) -> int:
     """How long until another attempt is allowed; 0 when one is allowed now."""
-    now = time.time()
     wait = 0.0
     for key, limit in _keys(request, username):
-        failures = _recent(key, now)
-        if len(failures) >= limit:
-            wait = max(wait, failures[-limit] + WINDOW_SECONDS - now)
+        failures, left = ratelimits.peek(key)
+        if failures >= limit:
+            wait = max(wait, left)
     return math.ceil(wait)
 
 
 def record_failure(request: HttpRequest | None, username: str) -> None:
-    now = time.time()
-    for key, limit in _keys(request, username):
-        cache.set(key, [*_recent(key, now), now][-limit:], WINDOW_SECONDS)
+    for key, _limit in _keys(request, username):
+        ratelimits.hit(key, WINDOW_SECONDS)
 
 
 def clear_failures(request: HttpRequest | None, username: str) -> None:
-    cache.delete(_keys(request, username)[0][0])
+    ratelimits.clear(_keys(request, username)[0][0])
 
 
 class SignInForm(AuthenticationForm):

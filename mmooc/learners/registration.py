@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import cast
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
@@ -29,7 +28,7 @@ from mmooc.learners import links, mail
 from mmooc.learners.models import Learner, Unsubscribe, WaitlistEntry, email_key
 from mmooc.learners.signals import learner_confirmed, learner_left, learner_left_group, learner_unsubscribed
 from mmooc.learners.validation import country_for_zone
-from mmooc.operations import counters
+from mmooc.operations import counters, ratelimits
 
 log = logging.getLogger("mmooc.learners")
 _SQLITE_WRITE_LOCK = threading.Lock()
@@ -56,15 +55,11 @@ class Signup:
 
 
 def rate_limited(scope: str, address: str, limit: int = RATE_LIMIT) -> bool:
-    """Count one attempt for `address`; True once it is over the limit for the window."""
+    """Count one attempt for `address`; True once it is over the limit for the window (counted
+    in the database, so every process and machine shares the limit)."""
     digest = hashlib.sha256(email_key(address).encode()).hexdigest()[:32]
-    key = f"mmooc:rate:{scope}:{digest}"
-    cache.add(key, 0, timeout=int(RATE_WINDOW.total_seconds()))
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=int(RATE_WINDOW.total_seconds()))
-        count = 1
+    with _sqlite_writer():  # a write too: on SQLite it queues with the signups' own
+        count, _wait = ratelimits.hit(f"mmooc:rate:{scope}:{digest}", RATE_WINDOW.total_seconds())
     return count > limit
 
 

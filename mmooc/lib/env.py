@@ -72,6 +72,22 @@ def env_list(name: str, default: list[str], environ: Mapping[str, str] | None = 
     return [part.strip() for part in environ[name].split(",") if part.strip()]
 
 
+def env_intervals(name: str, environ: Mapping[str, str] | None = None) -> dict[str, float]:
+    """`job=seconds` pairs, comma-separated (`lists.digest=600, learners.purge=60`)."""
+    intervals: dict[str, float] = {}
+    for part in env_list(name, [], environ):
+        job, sep, seconds = part.partition("=")
+        try:
+            value = float(seconds) if sep and job.strip() else -1.0
+        except ValueError:
+            value = -1.0
+        if not value >= 1:  # also refuses nan
+            raise ImproperlyConfigured(f"{name}: expected job=seconds pairs with at least 1 second, "
+                                       f"like lists.digest=600, got {part!r}")
+        intervals[job.strip()] = value
+    return intervals
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...],
                environ: Mapping[str, str] | None = None) -> str:
     """One of `choices`, read without regard to case (levels are upper-case, formats lower)."""

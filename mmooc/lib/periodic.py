@@ -4,10 +4,17 @@ Apps register their jobs in `AppConfig.ready()`:
 
     periodic.register("learners.purge", purge_unconfirmed, every=3600)
 
-Each job runs at most once per `every` seconds per process; a failing job is logged and
-retried at its next turn, never stopping the loop that runs it. `wake(name)` makes a job
-run at the loop's next look, within half a second, in this process (a staff page that has
-just left work for a job says so); other processes find the work at the job's next turn.
+Each job runs at most once per `every` seconds per process (MMOOC_PERIODIC_EVERY changes
+a job's interval); a failing job is logged and retried at its next turn, never stopping the
+loop that runs it. `wake(name)` makes a job run at the loop's next look, within half a
+second, in this process (a staff page that has just left work for a job says so); other
+processes find the work at the job's next turn.
+
+With several processes (`mmooc serve`, any number of `mmooc worker`, on one machine or
+many), the loop is given a `claim`: before running a job whose turn has come, a process
+claims the turn, and only the one that gets it runs the job, so each job runs once per
+interval among them all (mmooc.operations.leases keeps the turns in the database). A
+woken job claims its turn whatever the others did.
 """
 
 from __future__ import annotations
@@ -27,6 +34,11 @@ class Job:
     func: Callable[[], object]
     every: float
     last_run: float = float("-inf")
+    woken: bool = False
+
+
+# claim(name, every, woken) -> True when this process may run the job now.
+Claim = Callable[[str, float, bool], bool]
 
 
 _jobs: dict[str, Job] = {}
@@ -35,7 +47,9 @@ INTERVAL = 5.0  # seconds between the loop's looks at the jobs
 
 
 def register(name: str, func: Callable[[], object], every: float) -> None:
-    _jobs[name] = Job(name, func, every)
+    from django.conf import settings
+
+    _jobs[name] = Job(name, func, getattr(settings, "PERIODIC_EVERY", {}).get(name, every))
 
 
 def wake(name: str) -> None:
@@ -43,6 +57,7 @@ def wake(name: str) -> None:
     job = _jobs.get(name)
     if job is not None:
         job.last_run = float("-inf")
+        job.woken = True
         _woken.set()
 
 
@@ -50,30 +65,49 @@ def jobs() -> list[Job]:
     return list(_jobs.values())
 
 
-def run_pending(clock: Callable[[], float] = time.monotonic) -> list[str]:
-    """Run every job whose turn has come; returns the names of those that ran."""
+def run_pending(clock: Callable[[], float] = time.monotonic, claim: Claim | None = None) -> list[str]:
+    """Run every job whose turn has come (and, given `claim`, whose turn this process got);
+    returns the names of those that ran."""
     ran = []
     for job in jobs():
         now = clock()
         if now - job.last_run < job.every:
             continue
         job.last_run = now
+        woken, job.woken = job.woken, False
+        if claim is not None and not _claimed(claim, job, woken):
+            continue
+        started = time.monotonic()
         try:
             job.func()
         except Exception:
             log.exception("periodic job %s failed; it runs again in %ss", job.name, job.every)
+        else:
+            log.debug("periodic job %s ran in %.3f s", job.name, time.monotonic() - started)
         ran.append(job.name)
     return ran
 
 
-def loop(stop: threading.Event, interval: float = INTERVAL) -> None:
-    """Run pending jobs every `interval` seconds, or when woken, until `stop` is set (a thread's target)."""
-    from django.db import connections
+def _claimed(claim: Claim, job: Job, woken: bool) -> bool:
+    try:
+        return claim(job.name, job.every, woken)
+    except Exception:
+        log.exception("periodic job %s: its turn could not be claimed; it is tried again in %ss",
+                      job.name, job.every)
+        return False
+
+
+def loop(stop: threading.Event, interval: float = INTERVAL, claim: Claim | None = None) -> None:
+    """Run pending jobs every `interval` seconds (more often when a job's own interval is
+    shorter), or when woken, until `stop` is set (a thread's target). `claim`: see above."""
+    from django.db import close_old_connections, connections
 
     try:
         while not stop.is_set():
-            run_pending()
-            deadline = time.monotonic() + interval
+            close_old_connections()  # a connection the database dropped is not reused
+            run_pending(claim=claim)
+            look = min([interval, *(job.every for job in jobs())])
+            deadline = time.monotonic() + look
             while not stop.is_set() and time.monotonic() < deadline:
                 if _woken.wait(min(0.5, max(0.0, deadline - time.monotonic()))):
                     break

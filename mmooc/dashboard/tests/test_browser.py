@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.core.cache import cache
 
 from mmooc.emails.models import CourseEmail
 from mmooc.lib.env import parse_email_url
@@ -15,11 +14,6 @@ from mmooc.mailer import engine, outbox
 # in that thread are ordinary blocking calls, which Django refuses there unless told.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct horse 42"
-
-
-@pytest.fixture(autouse=True)
-def _no_sign_in_failures():
-    cache.clear()  # sign-in failures are counted in the cache
 
 
 def sign_in(page, live_server, username):

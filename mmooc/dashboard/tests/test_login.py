@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from ipaddress import ip_network
 
-import pytest
 import time_machine
 from django.core.cache import cache
 from django.utils import timezone
@@ -12,16 +12,9 @@ from mmooc.dashboard import signin
 PASSWORD = "correct horse 42"  # mmooc.testing.make_user's default
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def sign_in(client, username, password, address="10.0.0.1"):
+def sign_in(client, username, password, address="10.0.0.1", **headers):
     return client.post("/dashboard/login/", {"username": username, "password": password},
-                       REMOTE_ADDR=address)
+                       REMOTE_ADDR=address, **headers)
 
 
 def test_it_shows_the_form(client, db):
@@ -69,6 +62,45 @@ def test_it_rate_limits_an_address_trying_many_usernames(client, organizer):
         sign_in(client, f"guess{i}", "wrong", address="10.9.9.9")
     assert sign_in(client, "olivia", PASSWORD, address="10.9.9.9").status_code == 429
     assert sign_in(client, "olivia", PASSWORD, address="10.0.0.2").status_code == 302
+
+
+def test_behind_a_trusted_proxy_only_the_client_that_failed_is_locked_out(client, organizer, settings):
+    settings.TRUSTED_PROXIES = [ip_network("127.0.0.1/32")]
+    proxy = {"address": "127.0.0.1"}
+    for i in range(signin.MAX_FAILURES_PER_ADDRESS):
+        sign_in(client, f"guess{i}", "wrong", HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy)
+    assert sign_in(client, "olivia", PASSWORD, HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy).status_code == 429
+    # Another visitor through the same proxy signs in.
+    assert sign_in(client, "olivia", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.2", **proxy).status_code == 302
+
+
+def test_twenty_failures_through_a_trusted_proxy_from_twenty_clients_lock_out_none(client, organizer, settings):
+    settings.TRUSTED_PROXIES = [ip_network("127.0.0.1/32")]
+    for i in range(signin.MAX_FAILURES_PER_ADDRESS):
+        sign_in(client, f"guess{i}", "wrong", address="127.0.0.1", HTTP_X_FORWARDED_FOR=f"203.0.113.{i + 1}")
+    assert sign_in(client, "olivia", PASSWORD, address="127.0.0.1",
+                   HTTP_X_FORWARDED_FOR="203.0.113.1").status_code == 302
+
+
+def test_an_untrusted_peer_cannot_escape_the_limit_by_naming_other_clients(client, organizer, settings):
+    settings.TRUSTED_PROXIES = [ip_network("127.0.0.1/32")]
+    for i in range(signin.MAX_FAILURES_PER_ADDRESS):
+        sign_in(client, f"guess{i}", "wrong", address="10.9.9.9", HTTP_X_FORWARDED_FOR=f"203.0.113.{i + 1}")
+    assert sign_in(client, "olivia", PASSWORD, address="10.9.9.9",
+                   HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 429
+    assert sign_in(client, "olivia", PASSWORD, address="10.0.0.2").status_code == 302
+
+
+def test_failures_are_counted_in_the_database_not_in_one_process(client, organizer):
+    from mmooc.operations.models import RateWindow
+
+    sign_in(client, "olivia", "wrong", address="10.9.9.9")
+    assert {(w.key, w.count) for w in RateWindow.objects.all()} == {
+        ("signin-fail:user:olivia", 1), ("signin-fail:addr:10.9.9.9", 1)}
+    cache.clear()  # what a process's memory holds does not matter
+    for _ in range(signin.MAX_FAILURES_PER_USERNAME - 1):
+        sign_in(client, "olivia", "wrong")
+    assert sign_in(client, "olivia", PASSWORD).status_code == 429
 
 
 def test_it_lets_the_user_in_again_after_the_window(client, organizer):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
 from mmooc.groups.models import StudyGroup
 from mmooc.testing import make_learner
@@ -23,7 +22,6 @@ def stylesheet(settings):
 @pytest.fixture(autouse=True)
 def learners(cohort):
     """Sixty learners over five time zones."""
-    cache.clear()  # sign-in failures are counted in the cache
     return [make_learner(cohort, timezone=ZONES[i % len(ZONES)]) for i in range(60)]
 
 

@@ -14,7 +14,7 @@ QUESTIONS = [{"id": "level", "label": "Your level", "type": "single", "choices":
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    """Rate limits live in the cache: each test starts with none."""
+    """Each test starts with empty caches (rate limits are in the database, rolled back with each test)."""
     from mmooc.learners import views
 
     cache.clear()

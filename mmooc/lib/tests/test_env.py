@@ -11,6 +11,7 @@ from mmooc.lib.env import (
     env_email,
     env_float,
     env_int,
+    env_intervals,
     env_list,
     env_url,
     parse_email_url,
@@ -205,3 +206,16 @@ def test_every_typed_anymail_setting_is_one_anymail_reads():
                     and node.args and isinstance(node.args[0], ast.Constant)):
                 asked.add(node.args[0].value.upper())
     assert {suffix for suffix in ANYMAIL_TYPES} <= asked
+
+
+def test_env_intervals_reads_job_seconds_pairs():
+    env = {"MMOOC_PERIODIC_EVERY": " lists.digest=600 , learners.purge=1.5,"}
+    assert env_intervals("MMOOC_PERIODIC_EVERY", env) == {"lists.digest": 600.0, "learners.purge": 1.5}
+    assert env_intervals("MMOOC_PERIODIC_EVERY", {}) == {}
+
+
+@pytest.mark.parametrize("value", ["lists.digest", "lists.digest=", "=60", "lists.digest=soon",
+                                   "lists.digest=0", "lists.digest=-5", "lists.digest=nan", "a=1,b"])
+def test_env_intervals_refuses_what_is_no_interval_naming_the_variable(value):
+    with pytest.raises(ImproperlyConfigured, match="MMOOC_PERIODIC_EVERY: expected job=seconds"):
+        env_intervals("MMOOC_PERIODIC_EVERY", {"MMOOC_PERIODIC_EVERY": value})

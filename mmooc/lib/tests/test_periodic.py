@@ -42,3 +42,46 @@ def test_the_loop_runs_a_woken_job_without_waiting_for_its_interval(monkeypatch)
         stop.set()
         thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_the_environment_changes_a_jobs_interval(monkeypatch, settings):
+    monkeypatch.setattr(periodic, "_jobs", {})
+    settings.PERIODIC_EVERY = {"quick": 2.0}
+    periodic.register("quick", lambda: None, every=3600)
+    periodic.register("other", lambda: None, every=3600)
+    assert {job.name: job.every for job in periodic.jobs()} == {"quick": 2.0, "other": 3600}
+
+
+def test_only_the_process_that_gets_the_turn_runs_the_job(monkeypatch):
+    monkeypatch.setattr(periodic, "_jobs", {})
+    calls, asked = [], []
+    periodic.register("job", lambda: calls.append("ran"), every=10)
+
+    def claim(name, every, woken):
+        asked.append((name, every, woken))
+        return len(asked) == 2  # another process had the first turn
+
+    assert periodic.run_pending(clock=lambda: 100, claim=claim) == []
+    assert periodic.run_pending(clock=lambda: 105, claim=claim) == []  # not asked again before its interval
+    assert periodic.run_pending(clock=lambda: 110, claim=claim) == ["job"]
+    periodic.wake("job")
+    assert periodic.run_pending(clock=lambda: 111, claim=claim) == []
+    assert calls == ["ran"] and asked == [("job", 10, False), ("job", 10, False), ("job", 10, True)]
+
+
+def test_the_loop_looks_as_often_as_its_shortest_job_asks(monkeypatch):
+    import threading
+
+    monkeypatch.setattr(periodic, "_jobs", {})
+    runs = threading.Semaphore(0)
+    periodic.register("job", runs.release, every=1)
+    stop = threading.Event()
+    thread = threading.Thread(target=periodic.loop, args=(stop, 60.0))
+    thread.start()
+    try:
+        assert runs.acquire(timeout=5)
+        assert runs.acquire(timeout=5)  # a second time long before the loop's 60 seconds
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    assert not thread.is_alive()

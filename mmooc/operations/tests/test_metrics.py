@@ -53,6 +53,18 @@ def test_it_answers_only_the_allowed_addresses(client, settings):
     assert client.get("/metrics", REMOTE_ADDR="not an address").status_code == 403
 
 
+def test_behind_a_trusted_proxy_the_allow_list_sees_the_client_not_the_proxy(client, settings):
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOW = [ip_network("127.0.0.1/32")]
+    settings.TRUSTED_PROXIES = [ip_network("127.0.0.1/32")]
+    # Monitoring on the machine itself asks directly; a visitor through nginx on the machine is refused.
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 403
+    # A peer that is no proxy cannot claim to be the machine itself.
+    settings.METRICS_ALLOW = [ip_network("10.0.0.0/8")]
+    assert client.get("/metrics", REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_FOR="10.1.1.1").status_code == 403
+
+
 def test_with_both_set_it_needs_both(client, settings):
     settings.METRICS_TOKEN = TOKEN
     settings.METRICS_ALLOW = [ip_network("127.0.0.1/32")]

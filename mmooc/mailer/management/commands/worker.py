@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from mmooc.lib import periodic
 from mmooc.lib.startup import log_start
 from mmooc.mailer import engine
+from mmooc.operations import leases
 
 
 class Command(BaseCommand):
@@ -40,7 +41,8 @@ class Command(BaseCommand):
         log_start("worker", lease=f"{options['lease']} s", once=options["once"])
         if not options["once"]:
             # Periodic jobs (expired signups, daily digests) run beside the engine.
-            threading.Thread(target=periodic.loop, args=(stop,), name="periodic", daemon=True).start()
+            threading.Thread(target=periodic.loop, args=(stop,), kwargs={"claim": leases.claim},
+                             name="periodic", daemon=True).start()
         try:
             lease = timedelta(seconds=max(1, options["lease"]))
             eng = engine.Engine(batch_size=options["batch"], lease=lease)

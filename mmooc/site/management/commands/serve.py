@@ -11,6 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from mmooc.lib import periodic
 from mmooc.lib.startup import log_start
+from mmooc.operations import leases
 
 
 class Command(BaseCommand):
@@ -42,8 +43,8 @@ class Command(BaseCommand):
             except engine.EngineBusy as exc:
                 raise CommandError(f"{exc} (or run `mmooc serve --no-engine`)") from None
             threads.append(threading.Thread(target=engine.run, args=(stop,), name="engine", daemon=True))
-        threads.append(threading.Thread(target=periodic.loop, args=(stop,), name="periodic",
-                                        daemon=True))
+        threads.append(threading.Thread(target=periodic.loop, args=(stop,), kwargs={"claim": leases.claim},
+                                        name="periodic", daemon=True))
         lmtp_server = self.start_lmtp(options["lmtp_port"])
         lookups = self.start_socketmap(options["socketmap_port"] if lmtp_server else 0, lmtp_server)
         web = self.make_web_server(options)

@@ -268,3 +268,78 @@ def test_every_kind_of_mail_through_smtp(smtp_sink, kind):
             assert received.mail_from == "<>"  # an automatic reply goes with a null sender
         else:
             assert received.mail_from.startswith("bounces+")
+
+
+# --- provider specifics --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind, stream", [("course", "broadcast"), ("group_post", "broadcast"),
+                                          ("confirmation", "outbound"), ("notice", "outbound")])
+def test_postmark_sends_course_and_group_mail_on_the_broadcast_stream_and_the_rest_on_the_transactional(
+        fake, kind, stream):
+    server = fake("postmark")
+    queue_kind(kind)
+    engine.drain()
+    assert server.requests
+    assert {r.json()["MessageStream"] for r in server.requests} == {stream}
+
+
+def test_postmark_streams_are_named_by_the_settings(fake, settings):
+    settings.POSTMARK_BROADCAST_STREAM = "course-news"
+    settings.POSTMARK_TRANSACTIONAL_STREAM = ""  # Postmark's default stream: the field is left out
+    server = fake("postmark")
+    queue_kind("course")
+    queue_kind("confirmation")
+    engine.drain()
+    streams = {r.json()["To"]: r.json().get("MessageStream") for r in server.requests}
+    assert streams == {"l0@example.org": "course-news", "l1@example.org": "course-news",
+                       "l2@example.org": "course-news", "new0@example.org": None, "new1@example.org": None}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_amazon_ses_sends_every_kind_in_the_configuration_set(fake, kind):
+    server = fake("amazon_ses", AMAZON_SES_CONFIGURATION_SET_NAME="mmooc-course")
+    queue_kind(kind)
+    engine.drain()
+    assert server.requests
+    for request in server.requests:
+        assert request.path == "/v2/email/outbound-emails"
+        assert request.json()["ConfigurationSetName"] == "mmooc-course"
+
+
+def test_amazon_ses_gets_the_per_copy_return_path_for_bounces(fake):
+    server = fake("amazon_ses")
+    message = queue_kind("course")
+    engine.drain()
+    by_recipient = {r.json()["Destination"]["ToAddresses"][0]: r.json() for r in server.requests}
+    for delivery in message.deliveries.all():
+        address = by_recipient[delivery.recipient]["FeedbackForwardingEmailAddress"]
+        assert address.startswith("bounces+") and address.endswith("@lists.course.example.org")
+
+
+def test_the_configuration_set_is_read_from_the_environment_as_text():
+    from mmooc.lib.env import anymail_settings
+
+    assert anymail_settings({"ANYMAIL_AMAZON_SES_CONFIGURATION_SET_NAME": "mmooc-course"}) == {
+        "AMAZON_SES_CONFIGURATION_SET_NAME": "mmooc-course"}
+
+
+def test_a_relayed_post_the_api_cannot_send_fails_at_once_with_the_reason(fake, settings):
+    settings.POSTMARK_BROADCAST_STREAM = "broadcast"
+    fake("brevo", BREVO_PREVENT_HEADER_ENCODING_BUGS=True)
+    message = queue_kind("group_post")
+    Message.objects.filter(pk=message.pk).update(raw=bytes(message.raw).replace(
+        b"X-Loop:", "X-Note: caf\u00e9\r\nX-Loop:".encode()))
+    engine.drain()
+    for delivery in message.deliveries.all():
+        assert delivery.status == Delivery.FAILED and delivery.attempts == 1
+        assert "non-ASCII characters" in delivery.last_error
+
+
+def test_a_provider_error_on_a_relayed_post_defers_it(fake):
+    server = fake("mailgun")
+    server.answer = lambda request: (503, {"message": "Service Unavailable"})
+    message = queue_kind("group_post")
+    engine.drain()
+    assert outbox.progress(message)[Delivery.DEFERRED] == 2
+    assert all("503" in d.last_error for d in message.deliveries.all())

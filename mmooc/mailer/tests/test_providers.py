@@ -184,6 +184,10 @@ def test_a_provider_with_a_raw_api_gets_the_copy_byte_for_byte(fake, name):
     attachment = next(bob.mime.iter_attachments())
     assert attachment.get_filename() == "notes.pdf" and attachment.get_content() == ATTACHMENT
     assert bob.mime.get_body(("plain",)).get_content().strip() == "Does anyone have the notes?"
+    if name == "postal":
+        assert bob.request.json()["mail_from"].startswith("bounces+")  # the copy's own return path
+    if name == "sparkpost":
+        assert bob.request.json()["return_path"].startswith("bounces+")
     stored = bytes(message.raw)
     if name != "amazon_ses":  # SES: anymail serializes the parsed message again (LF line ends)
         assert stored in _raw_sent(name, bob.request)

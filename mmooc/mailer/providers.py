@@ -32,6 +32,10 @@ RAW_APIS = {
     "sparkpost": "transmissions, content.email_rfc822",
 }
 
+# Providers whose API takes many finished messages in one call, and how many at most. Each
+# copy keeps its own subject, bodies, headers and stream; each gets its own answer.
+MESSAGE_BATCH = {"postmark": 500}  # POST /email/batch
+
 # Header fields of a relayed copy that are not passed on as extra headers when the copy is
 # rebuilt from its parts: addresses and the subject have fields of their own in every API,
 # the MIME structure is rebuilt by the provider, and trace fields are the receiver's.
@@ -208,3 +212,52 @@ def esp_extra(provider: str, kind: str) -> dict[str, Any]:
                   else settings.POSTMARK_TRANSACTIONAL_STREAM)
         return {"MessageStream": stream} if stream else {}
     return {}
+
+
+def post_batch(connection: Any, messages: list[Any]) -> list[tuple[str, str, str]]:
+    """Send finished messages in one call of the provider's batch API (MESSAGE_BATCH).
+
+    Returns (outcome, error, provider id) per message, in order. Raises anymail's errors
+    for the call as a whole (AnymailUnsupportedFeature when a message cannot be carried).
+    """
+    from anymail.backends.postmark import PostmarkPayload
+    from anymail.exceptions import AnymailRequestsAPIError
+
+    class PostmarkBatchPayload(PostmarkPayload):  # type: ignore[misc]
+        """POST /email/batch: a list of whole messages, each answered on its own."""
+
+        def get_api_endpoint(self) -> str:
+            return "email/batch"
+
+        def serialize_data(self) -> str:
+            return str(self.serialize_json([copy.data for copy in copies]))
+
+    defaults = connection.send_defaults
+    copies = [PostmarkPayload(m, defaults, connection) for m in messages]
+    payload = PostmarkBatchPayload(messages[0], defaults, connection)
+    response = connection.post_to_esp(payload, messages[0])
+    try:
+        answers = response.json()
+    except ValueError:
+        answers = None
+    if response.status_code == 422 and isinstance(answers, dict):  # the call as a whole was refused
+        return [_postmark_outcome(answers)] * len(messages)
+    if not isinstance(answers, list) or len(answers) != len(messages):
+        raise AnymailRequestsAPIError("Postmark's batch answer does not name each message",
+                                      email_message=messages[0], payload=payload, response=response,
+                                      backend=connection)
+    return [_postmark_outcome(answer) for answer in answers]
+
+
+def _postmark_outcome(answer: Any) -> tuple[str, str, str]:
+    from mmooc.mailer.transports import PERMANENT, SENT, TRANSIENT
+
+    code = answer.get("ErrorCode", 0) if isinstance(answer, dict) else -1
+    text = str(answer.get("Message", "")) if isinstance(answer, dict) else repr(answer)[:200]
+    if code == 0:
+        return SENT, "", str(answer.get("MessageID") or "")
+    if code == 406:  # an inactive recipient: a hard bounce or a complaint before
+        return PERMANENT, f"rejected by the provider: {text}", ""
+    if code == 300:  # an invalid message or address
+        return PERMANENT, f"invalid for the provider: {text}", ""
+    return TRANSIENT, f"Postmark error {code}: {text}", ""

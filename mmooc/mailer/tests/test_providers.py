@@ -285,7 +285,7 @@ def test_postmark_sends_course_and_group_mail_on_the_broadcast_stream_and_the_re
     queue_kind(kind)
     engine.drain()
     assert server.requests
-    assert {r.json()["MessageStream"] for r in server.requests} == {stream}
+    assert {m["MessageStream"] for r in server.requests for m in r.json()} == {stream}
 
 
 def test_postmark_streams_are_named_by_the_settings(fake, settings):
@@ -295,7 +295,7 @@ def test_postmark_streams_are_named_by_the_settings(fake, settings):
     queue_kind("course")
     queue_kind("confirmation")
     engine.drain()
-    streams = {r.json()["To"]: r.json().get("MessageStream") for r in server.requests}
+    streams = {m["To"]: m.get("MessageStream") for r in server.requests for m in r.json()}
     assert streams == {"l0@example.org": "course-news", "l1@example.org": "course-news",
                        "l2@example.org": "course-news", "new0@example.org": None, "new1@example.org": None}
 
@@ -347,3 +347,75 @@ def test_a_provider_error_on_a_relayed_post_defers_it(fake):
     engine.drain()
     assert outbox.progress(message)[Delivery.DEFERRED] == 2
     assert all("503" in d.last_error for d in message.deliveries.all())
+
+
+def test_postmark_gets_each_batch_in_one_call_of_its_batch_api(fake):
+    server = fake("postmark")
+    course, confirmation = queue_kind("course"), queue_kind("confirmation")
+    engine.drain()
+    [request] = server.requests
+    assert request.path == "/email/batch"
+    body = request.json()
+    assert [m["To"] for m in body] == ["l0@example.org", "l1@example.org", "l2@example.org",
+                                       "new0@example.org", "new1@example.org"]
+    assert [m["Subject"] for m in body[:3]] == ["Week 1, L<0>", "Week 1, L<1>", "Week 1, L<2>"]
+    assert [m["MessageStream"] for m in body] == ["broadcast"] * 3 + ["outbound"] * 2
+    assert "L&lt;1&gt;" in body[1]["HtmlBody"] and "L<1>" in body[1]["TextBody"]
+    ids = [d.provider_id for m in (course, confirmation) for d in m.deliveries.order_by("recipient")]
+    assert len(set(ids)) == 5 and "" not in ids
+
+
+def test_postmark_batches_hold_at_most_the_batch_size(fake, monkeypatch):
+    from mmooc.mailer import providers
+
+    monkeypatch.setitem(providers.MESSAGE_BATCH, "postmark", 2)
+    server = fake("postmark")
+    queue_kind("course")
+    engine.drain()
+    assert [len(r.json()) for r in server.requests] == [2, 1]
+
+
+def test_postmark_answers_each_copy_of_a_batch_on_its_own(fake):
+    server = fake("postmark")
+
+    def answer(request):
+        out = []
+        for m in request.json():
+            if m["To"] == "l1@example.org":
+                out.append({"ErrorCode": 406, "Message": "You tried to send to recipient(s) that have been "
+                            "marked as inactive. Found inactive addresses: l1@example.org. Inactive "
+                            "recipients are ones that have generated a hard bounce, a spam complaint, "
+                            "or a manual suppression."})
+            elif m["To"] == "l2@example.org":
+                out.append({"ErrorCode": 1000, "Message": "Service temporarily unavailable"})
+            else:
+                out.append({"ErrorCode": 0, "Message": "OK", "MessageID": "b7bc2f4a-e38e-4336-af7d-e6c392c2f817",
+                            "SubmittedAt": "2010-11-26T12:01:05.1794748-05:00", "To": m["To"]})
+        return 200, out
+
+    server.answer = answer
+    message = queue_kind("course")
+    engine.drain()
+    by = {d.recipient: d for d in message.deliveries.all()}
+    assert by["l0@example.org"].status == Delivery.SENT
+    assert by["l0@example.org"].provider_id == "b7bc2f4a-e38e-4336-af7d-e6c392c2f817"
+    assert by["l1@example.org"].status == Delivery.FAILED
+    assert "inactive" in by["l1@example.org"].last_error
+    assert by["l2@example.org"].status == Delivery.DEFERRED
+    assert "Service temporarily unavailable" in by["l2@example.org"].last_error
+
+
+@pytest.mark.parametrize("status, answer, outcome", [
+    (422, {"ErrorCode": 405, "Message": "Not allowed to send: you have run out of credits."}, Delivery.DEFERRED),
+    (422, {"ErrorCode": 300, "Message": "Invalid 'From' address: 'course'."}, Delivery.FAILED),
+    (500, {"ErrorCode": 500, "Message": "Internal Server Error"}, Delivery.DEFERRED),
+    (401, {"ErrorCode": 10, "Message": "Bad or missing Server API token."}, Delivery.FAILED),
+])
+def test_postmark_refusing_a_whole_batch_defers_or_fails_every_copy(fake, status, answer, outcome):
+    server = fake("postmark")
+    server.answer = lambda request: (status, answer)
+    message = queue_kind("course")
+    engine.drain()
+    assert outbox.progress(message)[outcome] == 3
+    assert all(answer["Message"][:20] in d.last_error or str(status) in d.last_error
+               for d in message.deliveries.all())

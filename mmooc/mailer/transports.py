@@ -337,12 +337,13 @@ class AnymailTransport(Transport):
         if not self.open:
             self.connection.open()
             self.open = True
-        if self.name in providers.MESSAGE_BATCH:  # many finished copies per call
-            return self._send_copies(jobs, providers.MESSAGE_BATCH[self.name])
         structured = [j for j in jobs if isinstance(j.prepared, Prepared)]
         raw = [j for j in jobs if not isinstance(j.prepared, Prepared)]
+        # A relayed post may be megabytes with its attachments: one call per copy.
         results = [self._send_one(j) for j in raw]
-        if self.batch and structured:
+        if self.name in providers.MESSAGE_BATCH:  # many finished copies per call
+            results += self._send_copies(structured, providers.MESSAGE_BATCH[self.name])
+        elif self.batch and structured:
             by_message: dict[int, list[Job]] = {}
             for j in structured:
                 by_message.setdefault(j.message_id, []).append(j)

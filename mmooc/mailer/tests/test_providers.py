@@ -356,12 +356,16 @@ def test_postmark_gets_each_batch_in_one_call_of_its_batch_api(fake):
     engine.drain()
     [request] = server.requests
     assert request.path == "/email/batch"
-    body = request.json()
-    assert [m["To"] for m in body] == ["l0@example.org", "l1@example.org", "l2@example.org",
-                                       "new0@example.org", "new1@example.org"]
-    assert [m["Subject"] for m in body[:3]] == ["Week 1, L<0>", "Week 1, L<1>", "Week 1, L<2>"]
-    assert [m["MessageStream"] for m in body] == ["broadcast"] * 3 + ["outbound"] * 2
-    assert "L&lt;1&gt;" in body[1]["HtmlBody"] and "L<1>" in body[1]["TextBody"]
+    by_to = {m["To"]: m for m in request.json()}
+    assert sorted(by_to) == ["l0@example.org", "l1@example.org", "l2@example.org",
+                             "new0@example.org", "new1@example.org"]
+    assert [by_to[f"l{i}@example.org"]["Subject"] for i in range(3)] == ["Week 1, L<0>", "Week 1, L<1>",
+                                                                         "Week 1, L<2>"]
+    assert {to: m["MessageStream"] for to, m in by_to.items()} == {
+        "l0@example.org": "broadcast", "l1@example.org": "broadcast", "l2@example.org": "broadcast",
+        "new0@example.org": "outbound", "new1@example.org": "outbound"}
+    one = by_to["l1@example.org"]
+    assert "L&lt;1&gt;" in one["HtmlBody"] and "L<1>" in one["TextBody"]
     ids = [d.provider_id for m in (course, confirmation) for d in m.deliveries.order_by("recipient")]
     assert len(set(ids)) == 5 and "" not in ids
 

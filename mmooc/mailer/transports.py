@@ -284,10 +284,11 @@ class Batch:
 
 
 # Providers whose API takes one call for many recipients with per-recipient variables in
-# inline content (anymail merge_data without a stored template). Not here: Amazon SES and
-# Postmark take merge_data only with a stored template; Resend refuses it; MailerSend either
-# shows every recipient the whole To list or returns no message ids; Unisender Go takes no
-# per-recipient Message-ID; Brevo and Mailjet run inline content through their template
+# inline content (anymail merge_data without a stored template). Postmark takes merge_data
+# only with a stored template but many finished copies per call (providers.MESSAGE_BATCH).
+# Not here: Amazon SES takes merge_data only with a stored template; Resend refuses it;
+# MailerSend either shows every recipient the whole To list or returns no message ids;
+# Unisender Go takes no per-recipient Message-ID; Brevo and Mailjet run inline content through their template
 # languages and go one copy per call until that is checked against their APIs.
 BATCH_PROVIDERS: dict[str, Batch] = {
     "mailgun": Batch(1000, "%recipient.{}%"),
@@ -399,7 +400,7 @@ class AnymailTransport(Transport):
                 msg = providers.parsed_copy(data, job.recipient)
         except (ValueError, LookupError, TypeError) as exc:  # a copy Python's email package cannot read
             return Result(job.id, PERMANENT, f"not sent: the message cannot be read: {exc}")
-        if self.name in VERP_PROVIDERS and not getattr(job.prepared, "null_sender", False):
+        if self.name in VERP_PROVIDERS:
             msg.envelope_sender = make_bounce_address(job.id)
         assert job.prepared is not None
         m = job.prepared.message

@@ -329,8 +329,7 @@ def test_the_configuration_set_is_read_from_the_environment_as_text():
         "AMAZON_SES_CONFIGURATION_SET_NAME": "mmooc-course"}
 
 
-def test_a_relayed_post_the_api_cannot_send_fails_at_once_with_the_reason(fake, settings):
-    settings.POSTMARK_BROADCAST_STREAM = "broadcast"
+def test_a_relayed_post_the_api_cannot_send_fails_at_once_with_the_reason(fake):
     fake("brevo", BREVO_PREVENT_HEADER_ENCODING_BUGS=True)
     message = queue_kind("group_post")
     Message.objects.filter(pk=message.pk).update(raw=bytes(message.raw).replace(

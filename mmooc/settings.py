@@ -120,6 +120,10 @@ if EMAIL_CONFIG.kind == "smtp":
 # are the ones anymail documents (ANYMAIL_MAILGUN_API_KEY, ANYMAIL_WEBHOOK_SECRET, …);
 # values anymail wants as objects, booleans or numbers are read as JSON (lib/env.py).
 ANYMAIL = anymail_settings()
+# Postmark message streams (docs/mail.md): course and group mail on the broadcast stream,
+# confirmations and notices on the transactional one. Empty: Postmark's default stream.
+POSTMARK_BROADCAST_STREAM = env_str("MMOOC_POSTMARK_BROADCAST_STREAM", "broadcast")
+POSTMARK_TRANSACTIONAL_STREAM = env_str("MMOOC_POSTMARK_TRANSACTIONAL_STREAM", "outbound")
 
 # Delivery engine.
 MAIL_RATE_LIMIT = env_float("MMOOC_MAIL_RATE", 0.0)  # messages per second, all workers; 0 = unlimited

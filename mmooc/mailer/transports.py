@@ -291,10 +291,11 @@ class Batch:
 
 
 # Providers whose API takes one call for many recipients with per-recipient variables in
-# inline content (anymail merge_data without a stored template). Not here: Amazon SES and
-# Postmark take merge_data only with a stored template; Resend refuses it; MailerSend either
-# shows every recipient the whole To list or returns no message ids; Unisender Go takes no
-# per-recipient Message-ID; Brevo and Mailjet run inline content through their template
+# inline content (anymail merge_data without a stored template). Postmark takes merge_data
+# only with a stored template but many finished copies per call (providers.MESSAGE_BATCH).
+# Not here: Amazon SES takes merge_data only with a stored template; Resend refuses it;
+# MailerSend either shows every recipient the whole To list or returns no message ids;
+# Unisender Go takes no per-recipient Message-ID; Brevo and Mailjet run inline content through their template
 # languages and go one copy per call until that is checked against their APIs.
 BATCH_PROVIDERS: dict[str, Batch] = {
     "mailgun": Batch(1000, "%recipient.{}%"),
@@ -325,9 +326,12 @@ class AnymailTransport(Transport):
     def __init__(self, config: EmailConfig) -> None:
         from django.core.mail import get_connection
 
+        from mmooc.mailer import providers
+
         self.name = config.provider
         self.batch = BATCH_PROVIDERS.get(config.provider)
         self.connection: Any = get_connection(settings.EMAIL_BACKEND)
+        providers.install_raw(self.connection, config.provider)
         self.open = False
 
     def close(self) -> None:
@@ -336,29 +340,36 @@ class AnymailTransport(Transport):
             self.open = False
 
     def send(self, jobs: list[Job]) -> list[Result]:
+        from mmooc.mailer import providers
+
         if not self.open:
             self.connection.open()
             self.open = True
         structured = [j for j in jobs if isinstance(j.prepared, Prepared)]
         raw = [j for j in jobs if not isinstance(j.prepared, Prepared)]
-        results = [self._send_raw(j) for j in raw]  # type: ignore[attr-defined]  # no such method: a relayed post through an API provider fails here
-        if self.batch and structured:
+        # A relayed post may be megabytes with its attachments: one call per copy.
+        results = [self._send_one(j) for j in raw]
+        if self.name in providers.MESSAGE_BATCH:  # many finished copies per call
+            results += self._send_copies(structured, providers.MESSAGE_BATCH[self.name])
+        elif self.batch and structured:
             by_message: dict[int, list[Job]] = {}
             for j in structured:
                 by_message.setdefault(j.message_id, []).append(j)
             for group in by_message.values():
                 results += self._send_group(group, self.batch)
         else:
-            results += [self._send_single(j) for j in structured]
+            results += [self._send_one(j) for j in structured]
         return results
 
     def _deliver(self, message: Any, jobs: list[Job]) -> list[Result]:
-        from anymail.exceptions import AnymailError, AnymailRecipientsRefused
+        from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailUnsupportedFeature
 
         try:
             self.connection.send_messages([message])
         except AnymailRecipientsRefused as exc:
             return [Result(j.id, PERMANENT, f"refused by the provider: {exc}") for j in jobs]
+        except AnymailUnsupportedFeature as exc:  # the same message would fail again
+            return [Result(j.id, PERMANENT, _unsupported(exc)) for j in jobs]
         except AnymailError as exc:
             outcome, text = _api_outcome(exc)
             return [Result(j.id, outcome, text) for j in jobs]
@@ -372,8 +383,42 @@ class AnymailTransport(Transport):
                 results.append(Result(j.id, SENT, provider_id=(status.message_id or "") if status else ""))
         return results
 
-    def _send_single(self, job: Job) -> Result:
+    def _send_one(self, job: Job) -> Result:
+        built = self._message(job)
+        return built if isinstance(built, Result) else self._deliver(built, [job])[0]
+
+    def _message(self, job: Job) -> Any:
+        """One copy as an anymail message, or the Result that says why it cannot be sent."""
+        return self._structured(job) if isinstance(job.prepared, Prepared) else self._raw(job)
+
+    def _raw(self, job: Job) -> Any:
+        """A relayed post: its own bytes where the API takes a whole message, else its parts."""
+        from mmooc.mailer import providers
+
+        try:
+            data = personalize(job)
+        except HeaderError as exc:
+            return Result(job.id, PERMANENT, f"not sent: {exc}")
+        msg: Any
+        try:
+            if self.name in providers.RAW_APIS:
+                msg = providers.RawCopy(data, job.recipient, providers.from_header(data))
+            else:
+                msg = providers.parsed_copy(data, job.recipient)
+        except (ValueError, LookupError, TypeError) as exc:  # a copy Python's email package cannot read
+            return Result(job.id, PERMANENT, f"not sent: the message cannot be read: {exc}")
+        if self.name in VERP_PROVIDERS:
+            msg.envelope_sender = make_bounce_address(job.id)
+        assert job.prepared is not None
+        m = job.prepared.message
+        msg.tags = [m.tag] if m.tag else []
+        msg.esp_extra = providers.esp_extra(self.name, m.kind)
+        return msg
+
+    def _structured(self, job: Job) -> Any:
         from anymail.message import AnymailMessage
+
+        from mmooc.mailer import providers
 
         assert isinstance(job.prepared, Prepared)
         try:
@@ -388,12 +433,45 @@ class AnymailTransport(Transport):
         if self.name in VERP_PROVIDERS:
             msg.envelope_sender = make_bounce_address(job.id)
         msg.tags = [m.tag] if m.tag else []
-        return self._deliver(msg, [job])[0]
+        msg.esp_extra = providers.esp_extra(self.name, m.kind)
+        return msg
+
+    def _send_copies(self, jobs: list[Job], size: int) -> list[Result]:
+        """Every copy finished here, then sent `size` to a call (Postmark's batch API)."""
+        results: list[Result] = []
+        ready: list[tuple[Job, Any]] = []
+        for job in jobs:
+            built = self._message(job)
+            if isinstance(built, Result):
+                results.append(built)
+            else:
+                ready.append((job, built))
+        for start in range(0, len(ready), size):
+            results += self._post_copies(ready[start:start + size])
+        return results
+
+    def _post_copies(self, chunk: list[tuple[Job, Any]]) -> list[Result]:
+        from anymail.exceptions import AnymailError, AnymailUnsupportedFeature
+
+        from mmooc.mailer import providers
+
+        jobs = [j for j, _ in chunk]
+        try:
+            answers = providers.post_batch(self.connection, [m for _, m in chunk])
+        except AnymailUnsupportedFeature as exc:
+            # One copy the API cannot carry: the others go one by one, so only it fails.
+            if len(chunk) == 1:
+                return [Result(jobs[0].id, PERMANENT, _unsupported(exc))]
+            return [r for pair in chunk for r in self._post_copies([pair])]
+        except AnymailError as exc:
+            outcome, text = _api_outcome(exc)
+            return [Result(j.id, outcome, text) for j in jobs]
+        return [Result(j.id, *answer) for j, answer in zip(jobs, answers, strict=True)]
 
     def _send_group(self, group: list[Job], batch: Batch) -> list[Result]:
         """One message's copies: in calls of batch.size, or one by one if the content forbids it."""
         if batch.reserved and _holds(group[0].prepared, batch.reserved):
-            return [self._send_single(j) for j in group]
+            return [self._send_one(j) for j in group]
         results: list[Result] = []
         for start in range(0, len(group), batch.size):
             results += self._send_batch(group[start:start + batch.size], batch)
@@ -439,6 +517,11 @@ class AnymailTransport(Transport):
         if batch.esp_extra:
             msg.esp_extra = dict(batch.esp_extra)
         return failed + self._deliver(msg, ok)
+
+
+def _unsupported(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"not sent: the provider's API cannot send it: {text}"
 
 
 def _holds(prepared: Prepared | PreparedRaw | None, reserved: tuple[str, ...]) -> bool:

@@ -94,17 +94,24 @@ def test_mailgun_rejecting_the_call_fails_it_with_the_reason(provider):
     assert d.status == Delivery.FAILED and "400" in d.last_error
 
 
-def test_postmark_gets_one_call_per_recipient_with_its_message_id(provider):
-    # Postmark's answer names the recipient it was sent to.
-    api = provider("postmark", 200, lambda request: {**POSTMARK_OK, "To": json.loads(request["data"])["To"]})
+def test_postmark_gets_one_batch_call_with_each_copy_whole(provider):
+    # Postmark's batch answer has one entry per message, in order, each naming its recipient.
+    api = provider("postmark", 200, lambda request: [
+        {**POSTMARK_OK, "To": m["To"], "MessageID": f"{i}-{POSTMARK_OK['MessageID']}"}
+        for i, m in enumerate(json.loads(request["data"]))])
     msg = queue(2)
     engine.drain()
-    assert len(api.calls) == 2
+    assert len(api.calls) == 1 and api.calls[0]["url"].endswith("/email/batch")
     body = json.loads(api.calls[0]["data"])
-    headers = {h["Name"]: h["Value"] for h in body["Headers"]}
+    by_to = {m["To"]: m for m in body}
+    assert sorted(by_to) == ["l0@example.org", "l1@example.org"]
+    headers = {h["Name"]: h["Value"] for h in by_to["l0@example.org"]["Headers"]}
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert headers["Message-ID"] in set(msg.deliveries.values_list("rfc_message_id", flat=True))
-    assert set(msg.deliveries.values_list("provider_id", flat=True)) == {POSTMARK_OK["MessageID"]}
+    assert headers["Message-ID"] == msg.deliveries.get(recipient="l0@example.org").rfc_message_id
+    assert by_to["l1@example.org"]["Subject"] == "Week 1, L<1>"
+    # each answer goes to the copy in its place in the batch
+    assert dict(msg.deliveries.values_list("recipient", "provider_id")) == {
+        m["To"]: f"{i}-{POSTMARK_OK['MessageID']}" for i, m in enumerate(body)}
 
 
 def test_postmark_server_error_defers(provider):

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from mmooc.learners import links, mail, registration, sections
 from mmooc.learners.decorators import signed_link
@@ -63,22 +63,44 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _save_preferences(learner: Learner, cleaned: dict) -> None:
-    learner.name = cleaned["name"]
-    learner.timezone = cleaned["timezone"]
-    learner.country = country_for_zone(cleaned["timezone"])
-    learner.language = cleaned["language"]
-    learner.wants_group = cleaned["group"]
-    learner.save(update_fields=["name", "timezone", "country", "language", "wants_group"])
+    with transaction.atomic():
+        learner.name = cleaned["name"]
+        learner.timezone = cleaned["timezone"]
+        learner.country = country_for_zone(cleaned["timezone"])
+        learner.language = cleaned["language"]
+        learner.save(update_fields=["name", "timezone", "country", "language"])
+        # On my own ends the group membership now; asking for a group may place them now.
+        registration.choose_group(learner, cleaned["group"])
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @signed_link
 @never_cache
 def leave(request: HttpRequest, token: str) -> HttpResponse:
+    """Leave the cohort: a GET shows the button (link scanners change nothing), the POST leaves."""
     learner = links.learner_from_token(token, links.PAGE)
+    ctx = {"learner": learner, "course": learner.cohort.course, "token": token}
+    if request.method == "GET":
+        return render(request, "learners/leave.html", ctx)
     registration.leave(learner)
-    ctx = {"learner": learner, "course": learner.cohort.course, "left": True}
+    ctx["left"] = True
     return render(request, "learners/goodbye.html", ctx)
+
+
+@require_http_methods(["GET", "POST"])
+@signed_link
+@never_cache
+def rejoin(request: HttpRequest, token: str) -> HttpResponse:
+    """Join the cohort again after leaving it (or start its course emails again): GET asks."""
+    learner = links.learner_from_token(token, links.PAGE)
+    ctx = {"learner": learner, "cohort": learner.cohort, "course": learner.cohort.course,
+           "page_url": links.learner_page_url(learner), "reason": registration.rejoin_reason(learner)}
+    if request.method == "GET" or not ctx["reason"]:
+        return render(request, "learners/confirm.html", ctx)
+    registration.confirm(learner, rejoin=True)
+    learner.refresh_from_db()
+    ctx.update(learner=learner, done=True, reason="")
+    return render(request, "learners/confirm.html", ctx)
 
 
 @require_http_methods(["GET", "POST"])

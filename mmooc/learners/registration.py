@@ -27,7 +27,13 @@ from django.utils import timezone
 from mmooc.courses.models import Cohort
 from mmooc.learners import links, mail
 from mmooc.learners.models import Learner, Unsubscribe, WaitlistEntry, email_key
-from mmooc.learners.signals import learner_confirmed, learner_left, learner_left_group, learner_unsubscribed
+from mmooc.learners.signals import (
+    learner_confirmed,
+    learner_left,
+    learner_left_group,
+    learner_unsubscribed,
+    learner_wants_group,
+)
 from mmooc.learners.validation import country_for_zone
 from mmooc.operations import counters
 
@@ -179,8 +185,16 @@ def _mail_after_signup(learner: Learner) -> None:
         mail.send_confirmation(learner)  # new, or coming back: confirm first
 
 
-def confirm(learner: Learner, now: datetime | None = None) -> bool:
-    """Confirm a signup (or a return); True when something changed."""
+class Refused(Exception):
+    """A change the learner's state does not allow now; the message is meant for the learner."""
+
+
+def confirm(learner: Learner, now: datetime | None = None, *, rejoin: bool = False) -> bool:
+    """Confirm a signup; True when something changed.
+
+    Someone who left the cohort, or stopped its course emails, comes back only when they ask
+    to (`rejoin`): an old confirmation link opened again raises Refused and changes nothing.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         learner = Learner.objects.select_for_update().get(pk=learner.pk)
@@ -188,6 +202,8 @@ def confirm(learner: Learner, now: datetime | None = None) -> bool:
             return False
         if learner.state == Learner.CONFIRMED and learner.unsubscribed_at is None:
             return False
+        if not rejoin and (reason := rejoin_reason(learner)):
+            raise Refused(reason)
         joining = learner.state != Learner.CONFIRMED
         learner.state = Learner.CONFIRMED
         learner.confirmed_at = now if joining else learner.confirmed_at
@@ -196,8 +212,27 @@ def confirm(learner: Learner, now: datetime | None = None) -> bool:
         learner.save(update_fields=["state", "confirmed_at", "left_at", "unsubscribed_at"])
         if joining:
             counters.add("confirmations")
-            transaction.on_commit(lambda: learner_confirmed.send(sender=Learner, learner=learner))
+            transaction.on_commit(lambda: announce_confirmed(learner))
     return True
+
+
+def rejoin_reason(learner: Learner) -> str:
+    """Why confirming would bring the learner back rather than confirm a signup ("" if not)."""
+    if learner.state == Learner.LEFT and learner.left_at is not None:
+        return f"You left this cohort on {learner.left_at:%-d %B %Y}."
+    if learner.state == Learner.LEFT:
+        return "You left this cohort."
+    if learner.state == Learner.CONFIRMED and learner.unsubscribed_at is not None:
+        return f"You stopped the course emails of this cohort on {learner.unsubscribed_at:%-d %B %Y}."
+    return ""
+
+
+def announce_confirmed(learner: Learner) -> None:
+    """Tell the apps above that a learner is in: course emails first (the welcome is queued
+    before anything else), then, if they want one, a study group may take them."""
+    learner_confirmed.send(sender=Learner, learner=learner)
+    if learner.wants_group:
+        learner_wants_group.send(sender=Learner, learner=learner)
 
 
 def leave(learner: Learner, now: datetime | None = None) -> bool:
@@ -259,8 +294,33 @@ def unsubscribe(learner: Learner, scope: str, source: str, now: datetime | None 
 
 
 def leave_group(learner: Learner) -> None:
-    """End the learner's study group membership: the groups app receives the signal."""
-    learner_left_group.send(sender=Learner, learner=learner)
+    """The learner leaves their study group and studies on their own from now on: grouping
+    places them again only once they ask for a group on their page (`choose_group`)."""
+    choose_group(learner, False, force=True)
+
+
+def choose_group(learner: Learner, wants: bool, *, force: bool = False) -> bool:
+    """A study group, or on my own; True when the choice changed.
+
+    On my own ends the group membership at once (the groups app receives learner_left_group
+    inside this transaction); asking for a group lets a cohort that already has groups place
+    the learner (learner_wants_group, once committed).
+    """
+    with transaction.atomic():
+        current = Learner.objects.select_for_update().get(pk=learner.pk)
+        changed = current.wants_group != wants
+        if changed:
+            fields = {"wants_group": wants}
+            if wants:
+                fields["group_confirmed"] = True  # an explicit ask, as a yes to the group check
+            Learner.objects.filter(pk=learner.pk).update(**fields)
+            for name, value in fields.items():
+                setattr(learner, name, value)
+        if not wants and (changed or force):
+            learner_left_group.send(sender=Learner, learner=learner)
+        if wants and changed and current.state == Learner.CONFIRMED:
+            transaction.on_commit(lambda: learner_wants_group.send(sender=Learner, learner=learner))
+    return changed
 
 
 def suppress_address(address: str, source: str) -> None:

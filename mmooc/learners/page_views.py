@@ -165,5 +165,6 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "learners/unsubscribe.html", ctx, status=400)
     ctx["done"] = form.cleaned_data["choice"]
+    ctx["page_url"] = links.learner_page_url(learner)
     registration.unsubscribe(learner, ctx["done"], Unsubscribe.PAGE)
     return render(request, "learners/unsubscribe.html", ctx)

@@ -41,6 +41,8 @@ def left_by_one_click(learner):
 def left_on_the_page(client, learner):
     response = client.post(path_of(links.unsubscribe_url(learner, "group")), {"choice": "group"})
     assert response.status_code == 200
+    content = response.content.decode()
+    assert "you study on your own" in content and path_of(links.learner_page_url(learner)) in content
 
 
 @pytest.mark.parametrize("leave", ["one-click", "page"])

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from mmooc.learners import links, mail, registration, sections
+from mmooc.learners import lifecycle, links, mail, registration, sections
 from mmooc.learners.decorators import signed_link
 from mmooc.learners.forms import AddressForm, PreferencesForm, UnsubscribeForm
 from mmooc.learners.models import Learner, Unsubscribe, email_key
@@ -52,17 +52,24 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         form = PreferencesForm(request.POST)
         if form.is_valid():
-            _save_preferences(learner, form.cleaned_data)
-            messages.success(request, "Your preferences are saved.")
-            return HttpResponseRedirect(request.path)
+            try:
+                _save_preferences(learner, form.cleaned_data)
+            except lifecycle.Refused as refused:
+                form.add_error("group", str(refused))
+                learner.refresh_from_db()
+            else:
+                messages.success(request, "Your preferences are saved.")
+                return HttpResponseRedirect(request.path)
         status = 400
     ctx = {"learner": learner, "cohort": learner.cohort, "course": learner.cohort.course,
            "schedule": schedule(learner), "group": sections.group_section(learner), "form": form, "token": token,
-           "zones": sorted(available_zones()), "legacy_zones": LEGACY_NAMES, "languages": LANGUAGES}
+           "zones": sorted(available_zones()), "legacy_zones": LEGACY_NAMES, "languages": LANGUAGES,
+           "history": lifecycle.history(learner)}
     return render(request, "learners/page.html", ctx, status=status)
 
 
 def _save_preferences(learner: Learner, cleaned: dict) -> None:
+    """All or nothing: a group choice the learner's state refuses saves nothing else either."""
     with transaction.atomic():
         learner.name = cleaned["name"]
         learner.timezone = cleaned["timezone"]
@@ -70,7 +77,7 @@ def _save_preferences(learner: Learner, cleaned: dict) -> None:
         learner.language = cleaned["language"]
         learner.save(update_fields=["name", "timezone", "country", "language"])
         # On my own ends the group membership now; asking for a group may place them now.
-        registration.choose_group(learner, cleaned["group"])
+        lifecycle.choose_group(learner, cleaned["group"], via=lifecycle.PAGE)
 
 
 @require_http_methods(["GET", "POST"])
@@ -82,7 +89,7 @@ def leave(request: HttpRequest, token: str) -> HttpResponse:
     ctx = {"learner": learner, "course": learner.cohort.course, "token": token}
     if request.method == "GET":
         return render(request, "learners/leave.html", ctx)
-    registration.leave(learner)
+    lifecycle.leave(learner)
     ctx["left"] = True
     return render(request, "learners/goodbye.html", ctx)
 
@@ -94,10 +101,10 @@ def rejoin(request: HttpRequest, token: str) -> HttpResponse:
     """Join the cohort again after leaving it (or start its course emails again): GET asks."""
     learner = links.learner_from_token(token, links.PAGE)
     ctx = {"learner": learner, "cohort": learner.cohort, "course": learner.cohort.course,
-           "page_url": links.learner_page_url(learner), "reason": registration.rejoin_reason(learner)}
+           "page_url": links.learner_page_url(learner), "reason": lifecycle.rejoin_reason(learner)}
     if request.method == "GET" or not ctx["reason"]:
         return render(request, "learners/confirm.html", ctx)
-    registration.confirm(learner, rejoin=True)
+    lifecycle.confirm(learner, rejoin=True)
     learner.refresh_from_db()
     ctx.update(learner=learner, done=True, reason="")
     return render(request, "learners/confirm.html", ctx)
@@ -115,7 +122,7 @@ def erase(request: HttpRequest, token: str) -> HttpResponse:
     if request.POST.get("confirm") != "yes":
         ctx["error"] = "Tick the box to confirm that you want your data deleted."
         return render(request, "learners/erase.html", ctx, status=400)
-    registration.erase(learner)
+    lifecycle.erase(learner)
     ctx["erased"] = True
     return render(request, "learners/goodbye.html", ctx)
 
@@ -158,7 +165,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         return render(request, "learners/unsubscribe.html", ctx)
     if request.POST.get("List-Unsubscribe") == "One-Click":
-        registration.unsubscribe(learner, scope, Unsubscribe.ONE_CLICK)
+        lifecycle.unsubscribe(learner, scope, Unsubscribe.ONE_CLICK)
         return HttpResponse("You are unsubscribed.\n", content_type="text/plain; charset=utf-8")
     form = UnsubscribeForm(request.POST)
     ctx["form"] = form
@@ -166,5 +173,5 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "learners/unsubscribe.html", ctx, status=400)
     ctx["done"] = form.cleaned_data["choice"]
     ctx["page_url"] = links.learner_page_url(learner)
-    registration.unsubscribe(learner, ctx["done"], Unsubscribe.PAGE)
+    lifecycle.unsubscribe(learner, ctx["done"], Unsubscribe.PAGE)
     return render(request, "learners/unsubscribe.html", ctx)

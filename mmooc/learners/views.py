@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mmooc.courses.models import Cohort, Course
-from mmooc.learners import links, registration, validation
+from mmooc.learners import lifecycle, links, registration, validation
 from mmooc.learners.decorators import signed_link
 from mmooc.learners.forms import QUESTION_PREFIX, AddressForm, SignupForm
 from mmooc.learners.models import Learner, WaitlistEntry
@@ -258,12 +258,12 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     links); its POST confirms. Someone who left is asked whether to join again instead."""
     learner = links.learner_from_token(token, links.CONFIRM)
     ctx = {"learner": learner, "cohort": learner.cohort, "course": learner.cohort.course,
-           "page_url": links.learner_page_url(learner), "reason": registration.rejoin_reason(learner)}
+           "page_url": links.learner_page_url(learner), "reason": lifecycle.rejoin_reason(learner)}
     if request.method == "GET":
         return render(request, "learners/confirm.html", ctx)
     try:
-        registration.confirm(learner, rejoin=request.POST.get("action") == "rejoin")
-    except registration.Refused as refused:  # left since this page was shown
+        lifecycle.confirm(learner, rejoin=request.POST.get("action") == "rejoin")
+    except lifecycle.Refused as refused:  # left since this page was shown
         ctx["reason"] = str(refused)
         return render(request, "learners/confirm.html", ctx, status=409)
     learner.refresh_from_db()

@@ -8,7 +8,7 @@ from django.test import Client
 from mmooc.groups import membership
 from mmooc.groups.apply import apply_grouping
 from mmooc.groups.models import Membership, StudyGroup
-from mmooc.learners import links, registration
+from mmooc.learners import lifecycle, links
 from mmooc.learners.models import Learner
 from mmooc.learners.tests.helpers import path_of
 from mmooc.mailer.models import Delivery
@@ -97,7 +97,7 @@ def test_a_late_joiner_gets_the_course_welcome_before_their_group(cohort, django
     grouped(cohort)
     late = make_learner(cohort, state=Learner.PENDING, timezone="UTC")
     with django_capture_on_commit_callbacks(execute=True):
-        registration.confirm(late)
+        lifecycle.confirm(late)
     tags = list(Delivery.objects.filter(ref=str(late.public_id)).order_by("id")
                 .values_list("message__tag", flat=True))
     assert tags == ["welcome", "group-joined"]

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from mmooc.learners import links, registration
+from mmooc.learners import lifecycle, links, registration
 from mmooc.learners.models import Learner
 from mmooc.learners.registration import Signup
 from mmooc.learners.signals import learner_confirmed
@@ -75,7 +75,7 @@ def test_an_old_link_opened_after_leaving_asks_before_joining_again(client, conf
     learner = make_learner(make_cohort(), "ada@example.org", state=Learner.PENDING)
     path = confirm_path(learner)
     press(client, path)
-    registration.leave(learner, now=timezone.now().replace(year=2026, month=12, day=3))
+    lifecycle.leave(learner, now=timezone.now().replace(year=2026, month=12, day=3))
     with django_capture_on_commit_callbacks(execute=True):
         shown = client.get(path)
         pressed_again = press(client, path)  # the confirm button of a page opened before leaving

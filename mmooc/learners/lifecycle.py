@@ -28,7 +28,9 @@ from mmooc.learners.signals import (
     learner_left_group,
     learner_unsubscribed,
     learner_wants_group,
+    learner_zone_changed,
 )
+from mmooc.learners.validation import country_for_zone
 from mmooc.operations import counters
 
 # How a change came about, as the history shows it.
@@ -243,6 +245,25 @@ def choose_group(learner: Learner, wants: bool, *, force: bool = False, via: str
         if wants and changed and current.state == Learner.CONFIRMED:
             transaction.on_commit(lambda: learner_wants_group.send(sender=Learner, learner=learner))
     return changed
+
+
+# The learner's clock -----------------------------------------------------------------------
+
+
+def change_timezone(learner: Learner, zone_name: str, via: str = PAGE) -> bool:
+    """A new time zone (already validated); True when it changed. In the same transaction, the
+    course-email copies queued for the learner in their local time move to the new clock (the
+    emails app receives learner_zone_changed)."""
+    with transaction.atomic():
+        current = _locked(learner)
+        if current.timezone == zone_name:
+            return False
+        old = current.timezone
+        Learner.objects.filter(pk=learner.pk).update(timezone=zone_name, country=country_for_zone(zone_name))
+        learner.timezone, learner.country = zone_name, country_for_zone(zone_name)
+        record(current, LearnerEvent.ZONE_CHANGED, via, note=f"{old} → {zone_name}")
+        learner_zone_changed.send(sender=Learner, learner=learner)
+    return True
 
 
 def _copy(source: Learner, target: Learner, *fields: str) -> None:

@@ -18,7 +18,7 @@ from mmooc.learners import lifecycle, links, mail, registration, sections
 from mmooc.learners.decorators import signed_link
 from mmooc.learners.forms import AddressForm, PreferencesForm, UnsubscribeForm
 from mmooc.learners.models import Learner, Unsubscribe, email_key
-from mmooc.learners.validation import LANGUAGES, country_for_zone
+from mmooc.learners.validation import LANGUAGES
 from mmooc.lib.timezones import LEGACY_NAMES, available_zones, local_datetime, zone
 
 SAME_ANSWER = ("If this address is signed up for a course here, a message with a link to its "
@@ -72,10 +72,10 @@ def _save_preferences(learner: Learner, cleaned: dict) -> None:
     """All or nothing: a group choice the learner's state refuses saves nothing else either."""
     with transaction.atomic():
         learner.name = cleaned["name"]
-        learner.timezone = cleaned["timezone"]
-        learner.country = country_for_zone(cleaned["timezone"])
         learner.language = cleaned["language"]
-        learner.save(update_fields=["name", "timezone", "country", "language"])
+        learner.save(update_fields=["name", "language"])
+        # Course emails queued in the learner's local time move to the new clock.
+        lifecycle.change_timezone(learner, cleaned["timezone"], via=lifecycle.PAGE)
         # On my own ends the group membership now; asking for a group may place them now.
         lifecycle.choose_group(learner, cleaned["group"], via=lifecycle.PAGE)
 

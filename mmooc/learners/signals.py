@@ -18,3 +18,6 @@ learner_left_group = Signal()
 # A learner stopped this cohort's course emails (unsubscribe, complaint, or stop all mail):
 # copies already queued for them must not leave. Args: learner.
 learner_unsubscribed = Signal()
+# A learner changed their time zone: course-email copies queued for them in learner-local
+# time must move to the new zone's clock. Sent inside the change's transaction. Args: learner.
+learner_zone_changed = Signal()

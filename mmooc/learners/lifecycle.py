@@ -69,22 +69,22 @@ def confirm(learner: Learner, now: datetime | None = None, *, rejoin: bool = Fal
         current = _locked(learner)
         if current.state == Learner.ERASED:
             raise Refused("This learner's data was deleted.")
-        if current.state == Learner.CONFIRMED and current.unsubscribed_at is None:
+        reason = rejoin_reason(current)
+        if current.state == Learner.CONFIRMED and not reason:
             return False
-        if not rejoin and (reason := rejoin_reason(current)):
+        if reason and not rejoin:
             raise Refused(reason)
         joining = current.state != Learner.CONFIRMED
-        returning = current.state == Learner.LEFT or current.unsubscribed_at is not None
         current.state = Learner.CONFIRMED
         current.confirmed_at = now if joining else current.confirmed_at
-        current.left_at = None
-        current.unsubscribed_at = None
-        current.save(update_fields=["state", "confirmed_at", "left_at", "unsubscribed_at"])
-        record(current, LearnerEvent.REJOINED if returning else LearnerEvent.CONFIRMED, via, at=now)
+        # Pressing "Join again" is the newest choice: it outweighs an earlier stop or complaint.
+        current.left_at = current.unsubscribed_at = current.complained_at = None
+        current.save(update_fields=["state", "confirmed_at", "left_at", "unsubscribed_at", "complained_at"])
+        record(current, LearnerEvent.REJOINED if reason else LearnerEvent.CONFIRMED, via, at=now)
         if joining:
             counters.add("confirmations")
             transaction.on_commit(lambda: announce_confirmed(current))
-    _copy(current, learner, "state", "confirmed_at", "left_at", "unsubscribed_at")
+    _copy(current, learner, "state", "confirmed_at", "left_at", "unsubscribed_at", "complained_at")
     return True
 
 
@@ -94,7 +94,9 @@ def rejoin_reason(learner: Learner) -> str:
         return f"You left this cohort on {learner.left_at:%-d %B %Y}."
     if learner.state == Learner.LEFT:
         return "You left this cohort."
-    if learner.state == Learner.CONFIRMED and learner.unsubscribed_at is not None:
+    if learner.complained_at is not None:
+        return f"Our mail to you was marked as spam on {learner.complained_at:%-d %B %Y}."
+    if learner.unsubscribed_at is not None:
         return f"You stopped the course emails of this cohort on {learner.unsubscribed_at:%-d %B %Y}."
     return ""
 

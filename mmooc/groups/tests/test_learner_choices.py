@@ -42,7 +42,8 @@ def left_on_the_page(client, learner):
     response = client.post(path_of(links.unsubscribe_url(learner, "group")), {"choice": "group"})
     assert response.status_code == 200
     content = response.content.decode()
-    assert "you study on your own" in content and path_of(links.learner_page_url(learner)) in content
+    # Links are signed with the second they were made: compare up to the signature.
+    assert "you study on your own" in content and path_of(links.learner_page_url(learner)).split(".")[0] in content
 
 
 @pytest.mark.parametrize("leave", ["one-click", "page"])

@@ -105,3 +105,17 @@ def test_the_history_keeps_no_address_or_name_after_erasure(learner):
     rows = list(LearnerEvent.objects.filter(learner=learner).values_list("kind", "via", "note"))
     assert rows and all("ada" not in " ".join(row).lower() and "lovelace" not in " ".join(row).lower()
                         for row in rows)
+
+
+def test_a_complaint_before_confirming_is_not_undone_by_the_link(cohort):
+    from mmooc.testing import make_learner
+
+    pending = make_learner(cohort, "bo@example.org", state=Learner.PENDING)
+    lifecycle.complain("bo@example.org")
+    before = snapshot(pending)
+    with pytest.raises(lifecycle.Refused, match="marked as spam"):
+        lifecycle.confirm(pending)
+    assert snapshot(pending) == before
+    assert lifecycle.confirm(pending, rejoin=True)  # pressing "Join again" is the newer choice
+    pending.refresh_from_db()
+    assert (pending.state, pending.unsubscribed_at, pending.complained_at) == (Learner.CONFIRMED, None, None)

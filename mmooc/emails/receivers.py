@@ -41,3 +41,10 @@ def on_learner_unsubscribed(sender: Any, learner: Any, **kwargs: Any) -> None:
     from mmooc.emails import scheduling
 
     scheduling.withdraw(learner)
+
+
+@receiver(signals.learner_zone_changed, dispatch_uid="emails.retime")
+def on_learner_zone_changed(sender: Any, learner: Any, **kwargs: Any) -> None:
+    from mmooc.emails import scheduling
+
+    scheduling.retime(learner)

@@ -539,6 +539,34 @@ def copy_cohort(source: Any, target: Any, actor: Any) -> list[CourseEmail]:
     return copies
 
 
+def retime(learner: Any) -> int:
+    """After a learner's change of time zone: their queued copies of emails sent in learner-local
+    time move to the new zone's clock, and every queued copy's local dates follow. Returns how
+    many copies moved."""
+    moved = 0
+    local_keys = ("learner.timezone", "local.start", "local.module_release")
+    emails = (CourseEmail.objects.filter(cohort=learner.cohort_id, trigger="", message__isnull=False)
+              .select_related("cohort", "module", "message"))
+    for email in emails:
+        queued = list(Delivery.objects.select_for_update().filter(
+            message=email.message, ref=str(learner.public_id), status=Delivery.QUEUED))
+        if not queued:
+            continue
+        p = Personalizer(email, with_groups=False)
+        values = {"learner.timezone": learner.timezone, **p._local_dates(learner.timezone)}
+        when = p.not_before(learner.timezone) if p.spec is not None and p.spec.kind == timing.LOCAL else None
+        for copy in queued:
+            fields: dict[str, Any] = {"updated_at": timezone.now(),
+                                      "context": {**copy.context, **{k: values[k] for k in local_keys
+                                                                      if k in copy.context}}}
+            if when is not None:
+                fields["not_before"] = when
+            # Conditional: a copy the engine claimed meanwhile keeps its time.
+            updated = Delivery.objects.filter(pk=copy.pk, status=Delivery.QUEUED).update(**fields)
+            moved += updated if when is not None else 0
+    return moved
+
+
 def withdraw(learner: Any) -> int:
     """Cancel the course-email copies still queued for a learner who left or unsubscribed.
 

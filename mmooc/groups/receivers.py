@@ -1,4 +1,4 @@
-"""What study groups do when learners confirm or leave (signals from the learners app)."""
+"""What study groups do when learners confirm, ask for a group or leave (signals from learners)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from mmooc.learners import signals
 log = logging.getLogger("mmooc.groups")
 
 
-@receiver(signals.learner_confirmed, dispatch_uid="groups.late_joiner")
-def on_learner_confirmed(sender: Any, learner: Any, **kwargs: Any) -> None:
+@receiver(signals.learner_wants_group, dispatch_uid="groups.late_joiner")
+def on_learner_wants_group(sender: Any, learner: Any, **kwargs: Any) -> None:
+    """A learner just confirmed (after their course welcome was queued), or asked for a group
+    on their page: place them if the cohort already has groups."""
     from mmooc.groups import membership
 
-    # The confirmation is already committed: a failure is logged for the operator rather than
+    # The choice is already committed: a failure is logged for the operator rather than
     # shown to the learner; staff see them among the waiting learners.
     try:
         placed = membership.place_late_joiner(learner)

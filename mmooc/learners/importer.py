@@ -16,9 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from mmooc.courses.models import Cohort
-from mmooc.learners import mail, validation
+from mmooc.learners import lifecycle, mail, validation
 from mmooc.learners.models import Learner, email_key
-from mmooc.learners.signals import learner_confirmed
 from mmooc.lib import bulk
 from mmooc.operations import counters
 
@@ -242,4 +241,4 @@ def _announce(public_ids: list[uuid.UUID]) -> None:
     for start in range(0, len(public_ids), CHUNK):
         chunk = public_ids[start:start + CHUNK]
         for learner in Learner.objects.filter(public_id__in=chunk).select_related("cohort__course"):
-            learner_confirmed.send(sender=Learner, learner=learner)
+            lifecycle.announce_confirmed(learner)

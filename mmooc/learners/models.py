@@ -108,3 +108,30 @@ class WaitlistEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["course", "email_key"], name="waitlist_once_per_course"),
         ]
+
+
+class LearnerEvent(models.Model):
+    """One change in a learner's life (learners.lifecycle records each), for staff and the learner.
+
+    It names what happened and how, never an address or a name, so it stays after erasure.
+    """
+
+    SIGNED_UP, CONFIRMED, REJOINED, LEFT, ERASED = "signed-up", "confirmed", "rejoined", "left", "erased"
+    GROUP_WANTED, GROUP_LEFT, SOLO = "group-wanted", "group-left", "solo"
+    UNSUBSCRIBED, COMPLAINED, ZONE_CHANGED = "unsubscribed", "complained", "zone-changed"
+    KINDS = [(SIGNED_UP, "Signed up"), (CONFIRMED, "Confirmed"), (REJOINED, "Joined again"),
+             (LEFT, "Left the cohort"), (ERASED, "Data deleted"), (GROUP_WANTED, "Asked for a study group"),
+             (GROUP_LEFT, "Left the study group"), (SOLO, "Chose to study on their own"),
+             (UNSUBSCRIBED, "Unsubscribed"), (COMPLAINED, "Marked our mail as spam"),
+             (ZONE_CHANGED, "Changed time zone")]
+
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=KINDS)
+    # How it came about: the link or page used, the mail provider, staff, an import.
+    via = models.CharField(max_length=32, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        indexes = [models.Index(fields=["learner", "created_at"], name="learner_event_time")]
+        ordering = ["created_at", "id"]

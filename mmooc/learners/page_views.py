@@ -12,13 +12,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
-from mmooc.learners import links, mail, registration, sections
+from mmooc.learners import lifecycle, links, mail, registration, sections
 from mmooc.learners.decorators import signed_link
 from mmooc.learners.forms import AddressForm, PreferencesForm, UnsubscribeForm
 from mmooc.learners.models import Learner, Unsubscribe, email_key
-from mmooc.learners.validation import LANGUAGES, country_for_zone
+from mmooc.learners.validation import LANGUAGES
 from mmooc.lib.timezones import LEGACY_NAMES, available_zones, local_datetime, zone
 
 SAME_ANSWER = ("If this address is signed up for a course here, a message with a link to its "
@@ -52,33 +52,62 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         form = PreferencesForm(request.POST)
         if form.is_valid():
-            _save_preferences(learner, form.cleaned_data)
-            messages.success(request, "Your preferences are saved.")
-            return HttpResponseRedirect(request.path)
+            try:
+                _save_preferences(learner, form.cleaned_data)
+            except lifecycle.Refused as refused:
+                form.add_error("group", str(refused))
+                learner.refresh_from_db()
+            else:
+                messages.success(request, "Your preferences are saved.")
+                return HttpResponseRedirect(request.path)
         status = 400
     ctx = {"learner": learner, "cohort": learner.cohort, "course": learner.cohort.course,
            "schedule": schedule(learner), "group": sections.group_section(learner), "form": form, "token": token,
-           "zones": sorted(available_zones()), "legacy_zones": LEGACY_NAMES, "languages": LANGUAGES}
+           "zones": sorted(available_zones()), "legacy_zones": LEGACY_NAMES, "languages": LANGUAGES,
+           "history": lifecycle.history(learner)}
     return render(request, "learners/page.html", ctx, status=status)
 
 
 def _save_preferences(learner: Learner, cleaned: dict) -> None:
-    learner.name = cleaned["name"]
-    learner.timezone = cleaned["timezone"]
-    learner.country = country_for_zone(cleaned["timezone"])
-    learner.language = cleaned["language"]
-    learner.wants_group = cleaned["group"]
-    learner.save(update_fields=["name", "timezone", "country", "language", "wants_group"])
+    """All or nothing: a group choice the learner's state refuses saves nothing else either."""
+    with transaction.atomic():
+        learner.name = cleaned["name"]
+        learner.language = cleaned["language"]
+        learner.save(update_fields=["name", "language"])
+        # Course emails queued in the learner's local time move to the new clock.
+        lifecycle.change_timezone(learner, cleaned["timezone"], via=lifecycle.PAGE)
+        # On my own ends the group membership now; asking for a group may place them now.
+        lifecycle.choose_group(learner, cleaned["group"], via=lifecycle.PAGE)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @signed_link
 @never_cache
 def leave(request: HttpRequest, token: str) -> HttpResponse:
+    """Leave the cohort: a GET shows the button (link scanners change nothing), the POST leaves."""
     learner = links.learner_from_token(token, links.PAGE)
-    registration.leave(learner)
-    ctx = {"learner": learner, "course": learner.cohort.course, "left": True}
+    ctx = {"learner": learner, "course": learner.cohort.course, "token": token}
+    if request.method == "GET":
+        return render(request, "learners/leave.html", ctx)
+    lifecycle.leave(learner)
+    ctx["left"] = True
     return render(request, "learners/goodbye.html", ctx)
+
+
+@require_http_methods(["GET", "POST"])
+@signed_link
+@never_cache
+def rejoin(request: HttpRequest, token: str) -> HttpResponse:
+    """Join the cohort again after leaving it (or start its course emails again): GET asks."""
+    learner = links.learner_from_token(token, links.PAGE)
+    ctx = {"learner": learner, "cohort": learner.cohort, "course": learner.cohort.course,
+           "page_url": links.learner_page_url(learner), "reason": lifecycle.rejoin_reason(learner)}
+    if request.method == "GET" or not ctx["reason"]:
+        return render(request, "learners/confirm.html", ctx)
+    lifecycle.confirm(learner, rejoin=True)
+    learner.refresh_from_db()
+    ctx.update(learner=learner, done=True, reason="")
+    return render(request, "learners/confirm.html", ctx)
 
 
 @require_http_methods(["GET", "POST"])
@@ -93,7 +122,7 @@ def erase(request: HttpRequest, token: str) -> HttpResponse:
     if request.POST.get("confirm") != "yes":
         ctx["error"] = "Tick the box to confirm that you want your data deleted."
         return render(request, "learners/erase.html", ctx, status=400)
-    registration.erase(learner)
+    lifecycle.erase(learner)
     ctx["erased"] = True
     return render(request, "learners/goodbye.html", ctx)
 
@@ -136,12 +165,13 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         return render(request, "learners/unsubscribe.html", ctx)
     if request.POST.get("List-Unsubscribe") == "One-Click":
-        registration.unsubscribe(learner, scope, Unsubscribe.ONE_CLICK)
+        lifecycle.unsubscribe(learner, scope, Unsubscribe.ONE_CLICK)
         return HttpResponse("You are unsubscribed.\n", content_type="text/plain; charset=utf-8")
     form = UnsubscribeForm(request.POST)
     ctx["form"] = form
     if not form.is_valid():
         return render(request, "learners/unsubscribe.html", ctx, status=400)
     ctx["done"] = form.cleaned_data["choice"]
-    registration.unsubscribe(learner, ctx["done"], Unsubscribe.PAGE)
+    ctx["page_url"] = links.learner_page_url(learner)
+    lifecycle.unsubscribe(learner, ctx["done"], Unsubscribe.PAGE)
     return render(request, "learners/unsubscribe.html", ctx)

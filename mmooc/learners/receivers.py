@@ -8,7 +8,6 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from mmooc.learners.models import Learner, Unsubscribe, email_key
-from mmooc.learners.signals import learner_unsubscribed
 from mmooc.mailer.signals import complained, suppressed, unsubscribed
 
 GROUP_TAGS = {"relay", "group-welcome", "group-intro", "digest"}
@@ -37,29 +36,26 @@ def _uuid_or_none(value: str) -> Any:
 @receiver(unsubscribed, dispatch_uid="learners.unsubscribed")
 def on_unsubscribed(sender: Any, address: str, delivery: Any = None, source: str = "", **kw: Any) -> None:
     """A provider or mailto unsubscribe: group mail leaves the group; other mail stops course mail."""
-    from mmooc.learners import registration
+    from mmooc.learners import lifecycle
 
     learner = _learner_for(address, delivery)
     tag = getattr(getattr(delivery, "message", None), "tag", "")
     if learner is not None:
         scope = Unsubscribe.GROUP if tag in GROUP_TAGS else Unsubscribe.COHORT
-        registration.unsubscribe(learner, scope, Unsubscribe.PROVIDER)
+        lifecycle.unsubscribe(learner, scope, Unsubscribe.PROVIDER)
         return
     # No delivery to go by: stop course mail in every cohort this address is in.
     now = timezone.now()
     for learner in Learner.objects.filter(email_key=email_key(address)).exclude(state=Learner.ERASED):
-        registration.unsubscribe(learner, Unsubscribe.COHORT, Unsubscribe.PROVIDER, now=now)
+        lifecycle.unsubscribe(learner, Unsubscribe.COHORT, Unsubscribe.PROVIDER, now=now)
 
 
 @receiver(complained, dispatch_uid="learners.complained")
 def on_complained(sender: Any, address: str, delivery: Any = None, **kw: Any) -> None:
     """A spam complaint: flag every signup of the address and stop its course mail."""
-    now = timezone.now()
-    learners = Learner.objects.filter(email_key=email_key(address))
-    learners.filter(complained_at__isnull=True).update(complained_at=now)
-    learners.filter(unsubscribed_at__isnull=True).update(unsubscribed_at=now)
-    for learner in learners:
-        learner_unsubscribed.send(sender=Learner, learner=learner)
+    from mmooc.learners import lifecycle
+
+    lifecycle.complain(address)
 
 
 @receiver(suppressed, dispatch_uid="learners.suppressed")

@@ -1,6 +1,7 @@
-"""What happens to a learner: signup, confirmation, leaving, erasure, unsubscribing.
+"""Signing up: storing a signup (or a repeated one), the waitlist, forgetting stale signups.
 
-Each function is one transaction; signals for the apps above fire only once it commits.
+What happens to a learner after that (confirming, leaving, unsubscribing, the group
+choice, erasure) is in learners.lifecycle.
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ from django.utils import timezone
 
 from mmooc.courses.models import Cohort
 from mmooc.learners import links, mail
-from mmooc.learners.models import Learner, Unsubscribe, WaitlistEntry, email_key
-from mmooc.learners.signals import learner_confirmed, learner_left, learner_left_group, learner_unsubscribed
+from mmooc.learners.models import Learner, WaitlistEntry, email_key
 from mmooc.learners.validation import country_for_zone
 from mmooc.operations import counters, ratelimits
 
@@ -172,98 +172,6 @@ def _mail_after_signup(learner: Learner) -> None:
         mail.send_page_link(learner)  # already in: remind them where their page is
     else:
         mail.send_confirmation(learner)  # new, or coming back: confirm first
-
-
-def confirm(learner: Learner, now: datetime | None = None) -> bool:
-    """Confirm a signup (or a return); True when something changed."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        learner = Learner.objects.select_for_update().get(pk=learner.pk)
-        if learner.state == Learner.ERASED:
-            return False
-        if learner.state == Learner.CONFIRMED and learner.unsubscribed_at is None:
-            return False
-        joining = learner.state != Learner.CONFIRMED
-        learner.state = Learner.CONFIRMED
-        learner.confirmed_at = now if joining else learner.confirmed_at
-        learner.left_at = None
-        learner.unsubscribed_at = None
-        learner.save(update_fields=["state", "confirmed_at", "left_at", "unsubscribed_at"])
-        if joining:
-            counters.add("confirmations")
-            transaction.on_commit(lambda: learner_confirmed.send(sender=Learner, learner=learner))
-    return True
-
-
-def leave(learner: Learner, now: datetime | None = None) -> bool:
-    """The learner leaves the cohort: no more course or group mail."""
-    with transaction.atomic():
-        learner = Learner.objects.select_for_update().get(pk=learner.pk)
-        if learner.state in (Learner.LEFT, Learner.ERASED):
-            return False
-        learner.state = Learner.LEFT
-        learner.left_at = now or timezone.now()
-        learner.save(update_fields=["state", "left_at"])
-        transaction.on_commit(lambda: learner_left.send(sender=Learner, learner=learner))
-    return True
-
-
-def erase(learner: Learner, now: datetime | None = None) -> None:
-    """Forget the person: only an anonymous row stays, for the counts."""
-    with transaction.atomic():
-        learner = Learner.objects.select_for_update().get(pk=learner.pk)
-        if learner.state == Learner.ERASED:
-            return
-        placeholder = f"erased-{learner.public_id.hex}@erased.invalid"
-        learner.email = learner.email_key = placeholder
-        learner.name = ""
-        learner.answers = {}
-        learner.state = Learner.ERASED
-        learner.left_at = learner.left_at or now or timezone.now()
-        learner.save(update_fields=["email", "email_key", "name", "answers", "state", "left_at"])
-        learner.unsubscribes.update(learner=None, email_key="")
-        _forget_in_outbox(learner, placeholder)
-        transaction.on_commit(lambda: learner_left.send(sender=Learner, learner=learner))
-
-
-def _forget_in_outbox(learner: Learner, placeholder: str) -> None:
-    """The outbox keeps who was mailed what; after erasure it no longer says to whom."""
-    from mmooc.mailer.models import Delivery
-
-    Delivery.objects.filter(ref=str(learner.public_id)).update(recipient=placeholder, context={}, stored=None)
-
-
-def unsubscribe(learner: Learner, scope: str, source: str, now: datetime | None = None) -> Unsubscribe:
-    """Record and carry out one unsubscribe choice; repeating it is harmless."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        record = Unsubscribe.objects.create(learner=learner, email_key=learner.email_key, scope=scope,
-                                            source=source, created_at=now)
-        if scope == Unsubscribe.GROUP:
-            leave_group(learner)
-        elif scope == Unsubscribe.COHORT:
-            Learner.objects.filter(pk=learner.pk, unsubscribed_at__isnull=True).update(unsubscribed_at=now)
-            learner_unsubscribed.send(sender=Learner, learner=learner)
-        elif scope == Unsubscribe.SITE:
-            suppress_address(learner.email, source)
-            everywhere = Learner.objects.filter(email_key=learner.email_key)
-            everywhere.filter(unsubscribed_at__isnull=True).update(unsubscribed_at=now)
-            for each in everywhere:
-                learner_unsubscribed.send(sender=Learner, learner=each)
-    return record
-
-
-def leave_group(learner: Learner) -> None:
-    """End the learner's study group membership: the groups app receives the signal."""
-    learner_left_group.send(sender=Learner, learner=learner)
-
-
-def suppress_address(address: str, source: str) -> None:
-    """Add the address to the mailer's suppression list: no mail at all from this site."""
-    from mmooc.mailer.models import Suppression
-    from mmooc.mailer.suppression import suppress
-
-    suppress(email_key(address), Suppression.UNSUBSCRIBE, f"Unsubscribed from all mail ({source})")
 
 
 def purge_unconfirmed(now: datetime | None = None) -> int:

@@ -4,12 +4,20 @@ from django.dispatch import Signal
 
 # A learner confirmed their signup (or was imported as confirmed). Args: learner.
 learner_confirmed = Signal()
+# A confirmed learner wants a study group and may be placed in one now: sent right after
+# learner_confirmed (so the course welcome is queued first), and when a learner studying on
+# their own asks for a group on their page. Sent once committed. Args: learner.
+learner_wants_group = Signal()
 # A learner left the cohort or erased their data. Args: learner.
 learner_left = Signal()
-# A learner chose to leave their study group only (one-click on a group mail, or the
-# unsubscribe page); they stay in the cohort. Sent inside the unsubscribe's transaction.
+# A learner chose to leave their study group (one-click on a group mail, the unsubscribe
+# page, or "On my own" on their page); they stay in the cohort and study on their own until
+# they ask for a group again. Sent inside the choice's transaction.
 # Args: learner.
 learner_left_group = Signal()
 # A learner stopped this cohort's course emails (unsubscribe, complaint, or stop all mail):
 # copies already queued for them must not leave. Args: learner.
 learner_unsubscribed = Signal()
+# A learner changed their time zone: course-email copies queued for them in learner-local
+# time must move to the new zone's clock. Sent inside the change's transaction. Args: learner.
+learner_zone_changed = Signal()

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from mmooc.audit.log import record
 from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
-from mmooc.learners import importer
+from mmooc.learners import importer, lifecycle
 from mmooc.learners.models import Learner
 from mmooc.learners.sections import staff_groups
 from mmooc.learners.validation import LANGUAGES
@@ -73,6 +73,7 @@ def learner_detail(request: HttpRequest, cohort: str, public_id: uuid.UUID) -> H
     ctx = {"cohort": cohort_obj, "learner": learner, "deliveries": deliveries,
            "group": staff_groups().last_group(learner),
            "unsubscribes": learner.unsubscribes.order_by("-created_at"),
+           "history": lifecycle.history(learner),
            "questions": {q.get("id"): q.get("label") for q in cohort_obj.course.questions},
            "organizer": is_organizer(request.user)}
     return render(request, "learners/staff_detail.html", ctx)

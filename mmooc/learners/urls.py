@@ -13,6 +13,7 @@ urlpatterns = [
     path("me/", page_views.send_link, name="send_link"),
     path("me/<str:token>", page_views.page, name="page"),
     path("me/<str:token>/leave", page_views.leave, name="leave"),
+    path("me/<str:token>/rejoin", page_views.rejoin, name="rejoin"),
     path("me/<str:token>/delete", page_views.erase, name="erase"),
     path("u/<str:token>", page_views.unsubscribe, name="unsubscribe"),
     path("dashboard/cohorts/<slug:cohort>/learners/", staff_views.learner_list, name="staff_list"),

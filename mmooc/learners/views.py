@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mmooc.courses.models import Cohort, Course
-from mmooc.learners import links, registration, validation
+from mmooc.learners import lifecycle, links, registration, validation
 from mmooc.learners.decorators import signed_link
 from mmooc.learners.forms import QUESTION_PREFIX, AddressForm, SignupForm
 from mmooc.learners.models import Learner, WaitlistEntry
@@ -250,15 +250,24 @@ def _form_answers(data: QueryDict) -> dict[str, object]:
 # Confirmation and the waitlist --------------------------------------------------------
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @signed_link
 @never_cache
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The confirmation link: a GET shows one button and changes nothing (mail scanners open
+    links); its POST confirms. Someone who left is asked whether to join again instead."""
     learner = links.learner_from_token(token, links.CONFIRM)
-    registration.confirm(learner)
-    learner.refresh_from_db()
     ctx = {"learner": learner, "cohort": learner.cohort, "course": learner.cohort.course,
-           "page_url": links.learner_page_url(learner)}
+           "page_url": links.learner_page_url(learner), "reason": lifecycle.rejoin_reason(learner)}
+    if request.method == "GET":
+        return render(request, "learners/confirm.html", ctx)
+    try:
+        lifecycle.confirm(learner, rejoin=request.POST.get("action") == "rejoin")
+    except lifecycle.Refused as refused:  # left since this page was shown
+        ctx["reason"] = str(refused)
+        return render(request, "learners/confirm.html", ctx, status=409)
+    learner.refresh_from_db()
+    ctx.update(learner=learner, done=True, reason="")
     return render(request, "learners/confirm.html", ctx)
 
 

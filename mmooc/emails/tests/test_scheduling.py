@@ -237,12 +237,12 @@ def test_it_links_each_course_email_to_its_web_copy(cohort, organizer):
 
 @pytest.mark.parametrize("scope", ["cohort", "site"])
 def test_an_unsubscribe_cancels_the_copies_already_queued(cohort, organizer, scope):
-    from mmooc.learners import registration
+    from mmooc.learners import lifecycle
     from mmooc.learners.models import Unsubscribe
 
     leaving, staying = make_learner(cohort), make_learner(cohort)
     email = _email(cohort)
     scheduling.schedule(email, organizer)
-    registration.unsubscribe(leaving, scope, Unsubscribe.ONE_CLICK)
+    lifecycle.unsubscribe(leaving, scope, Unsubscribe.ONE_CLICK)
     statuses = dict(email.message.deliveries.values_list("ref", "status"))
     assert statuses == {str(leaving.public_id): Delivery.CANCELLED, str(staying.public_id): Delivery.QUEUED}

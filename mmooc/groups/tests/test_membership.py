@@ -12,7 +12,7 @@ from mmooc.groups import membership
 from mmooc.groups.apply import apply_grouping
 from mmooc.groups.grouping import GroupingError
 from mmooc.groups.models import GroupCheck, Membership, StudyGroup
-from mmooc.learners import signals
+from mmooc.learners import lifecycle, signals
 from mmooc.learners.models import Learner
 from mmooc.mailer.models import Message
 from mmooc.testing import make_cohort, make_learner
@@ -73,7 +73,7 @@ def test_it_does_not_place_a_learner_studying_alone(cohort):
 def test_it_places_late_joiners_when_they_confirm(cohort):
     grouped(cohort, [("UTC", "en")] * 3)
     late = make_learner(cohort)
-    signals.learner_confirmed.send(sender=Learner, learner=late)
+    lifecycle.announce_confirmed(late)
     assert membership.active_membership(late) is not None
 
 

@@ -43,6 +43,12 @@ def test_a_visitor_signs_up_confirms_and_sees_dates_in_their_time_zone(live_serv
 
     confirm = link_in(received_text("priya@example.org", "confirmation"), "c")
     page.goto(live_server.url + path_of(confirm))
+    button = page.get_by_role("button", name="Confirm my place")
+    button.wait_for()
+    learner.refresh_from_db()
+    assert learner.state == Learner.PENDING  # opening the link changes nothing
+    assert not deliveries("priya@example.org", "welcome").exists()
+    button.click()
     page.get_by_text("What happens next").wait_for()
     learner.refresh_from_db()
     assert learner.state == Learner.CONFIRMED
@@ -58,3 +64,28 @@ def test_a_visitor_signs_up_confirms_and_sees_dates_in_their_time_zone(live_serv
     expected = f"{week2:%a} {week2.day} {week2:%b %Y}, 05:30"
     assert expected in page.locator(".schedule").inner_text()
     assert "Asia/Kolkata" in page.locator(".learner-zone").inner_text()
+
+
+def test_an_old_confirmation_link_asks_someone_who_left_before_joining_again(live_server, settings, kolkata):
+    settings.BASE_URL = live_server.url
+    cohort = make_cohort()
+    page = kolkata
+    page.goto(f"{live_server.url}/{cohort.course.slug}/")
+    page.fill("#id_email", "ada@example.org")
+    page.click("button[type=submit]")
+    page.get_by_text("open the link in it to confirm").wait_for()
+    confirm = live_server.url + path_of(link_in(received_text("ada@example.org", "confirmation"), "c"))
+    page.goto(confirm)
+    page.get_by_role("button", name="Confirm my place").click()
+    page.click("text=Open my page")
+    page.get_by_role("button", name="Leave the cohort").click()
+    page.get_by_text("You have left").wait_for()
+
+    page.goto(confirm)
+    page.get_by_text("You left this cohort on").wait_for()
+    learner = Learner.objects.get(email="ada@example.org")
+    assert learner.state == Learner.LEFT
+    page.get_by_role("button", name="Join again").click()
+    page.get_by_text("What happens next").wait_for()
+    learner.refresh_from_db()
+    assert learner.state == Learner.CONFIRMED

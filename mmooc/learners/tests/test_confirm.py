@@ -1,4 +1,4 @@
-"""GET /c/<token>: double opt-in confirmation."""
+"""/c/<token>: double opt-in confirmation (GET shows one button, its POST confirms)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from mmooc.learners import links, registration
+from mmooc.learners import lifecycle, links, registration
 from mmooc.learners.models import Learner
 from mmooc.learners.registration import Signup
 from mmooc.learners.signals import learner_confirmed
@@ -39,24 +39,71 @@ def confirm_path(learner):
     return path_of(links.confirm_url(learner))
 
 
-def test_it_confirms_the_learner(client, pending):
-    response = client.get(confirm_path(pending))
+def press(client, path, action="confirm"):
+    """What the page's one button sends."""
+    return client.post(path, {"action": action})
+
+
+def test_it_confirms_the_learner_on_the_buttons_post(client, pending):
+    response = press(client, confirm_path(pending))
     assert response.status_code == 200
     pending.refresh_from_db()
     assert pending.state == Learner.CONFIRMED and pending.confirmed_at is not None
 
 
+def test_opening_the_link_shows_one_button_and_changes_nothing(client, pending, confirmations,
+                                                                django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(confirm_path(pending))
+        client.head(confirm_path(pending))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.count("<button") == 1 and "Confirm my place" in content and 'method="post"' in content
+    pending.refresh_from_db()
+    assert (pending.state, pending.confirmed_at) == (Learner.PENDING, None)
+    assert confirmations == []
+
+
 def test_it_shows_next_steps_and_the_personal_link(client, pending):
-    content = client.get(confirm_path(pending)).content.decode()
+    content = press(client, confirm_path(pending)).content.decode()
     assert "What happens next" in content
     assert "/me/" in content
+
+
+def test_an_old_link_opened_after_leaving_asks_before_joining_again(client, confirmations,
+                                                                     django_capture_on_commit_callbacks):
+    learner = make_learner(make_cohort(), "ada@example.org", state=Learner.PENDING)
+    path = confirm_path(learner)
+    press(client, path)
+    lifecycle.leave(learner, now=timezone.now().replace(year=2026, month=12, day=3))
+    with django_capture_on_commit_callbacks(execute=True):
+        shown = client.get(path)
+        pressed_again = press(client, path)  # the confirm button of a page opened before leaving
+    for response in (shown, pressed_again):
+        content = response.content.decode()
+        assert "You left this cohort on 3 December 2026." in content and "Join again" in content
+        assert "You are in" not in content
+    assert pressed_again.status_code == 409
+    learner.refresh_from_db()
+    assert learner.state == Learner.LEFT and learner.left_at is not None
+    assert confirmations == []
+
+
+def test_joining_again_takes_the_button(client, confirmations, django_capture_on_commit_callbacks):
+    learner = make_learner(make_cohort(), "ada@example.org", state=Learner.LEFT, left_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = press(client, confirm_path(learner), "rejoin")
+    assert "You are in" in response.content.decode()
+    learner.refresh_from_db()
+    assert learner.state == Learner.CONFIRMED and learner.left_at is None
+    assert confirmations == [learner.pk]
 
 
 def test_it_sends_learner_confirmed_once_after_commit(client, pending, confirmations,
                                                       django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        client.get(confirm_path(pending))
-        client.get(confirm_path(pending))
+        press(client, confirm_path(pending))
+        press(client, confirm_path(pending))
     assert confirmations == [pending.pk]
 
 
@@ -65,6 +112,8 @@ def test_it_works_from_the_emailed_link(client):
     client.post(f"/{cohort.course.slug}/{cohort.slug}/", {"email": "bo@example.org", "timezone": "UTC"})
     link = link_in(received_text("bo@example.org", "confirmation"), "c")
     assert client.get(path_of(link)).status_code == 200
+    assert Learner.objects.get().state == Learner.PENDING
+    assert press(client, path_of(link)).status_code == 200
     assert Learner.objects.get().state == Learner.CONFIRMED
 
 
@@ -87,10 +136,18 @@ def test_it_refuses_an_expired_link_and_changes_nothing(client, pending):
     assert pending.state == Learner.PENDING
 
 
-def test_it_refuses_post(client, pending):
-    assert client.post(confirm_path(pending)).status_code == 405
+def test_it_refuses_other_methods(client, pending):
+    assert client.put(confirm_path(pending)).status_code == 405
     pending.refresh_from_db()
     assert (pending.state, pending.confirmed_at) == (Learner.PENDING, None)
+
+
+def test_a_tampered_link_changes_nothing_on_post_either(client, pending):
+    path = confirm_path(pending)
+    response = press(client, path[:-2] + ("xx" if not path.endswith("xx") else "yy"))
+    assert response.status_code == 404
+    pending.refresh_from_db()
+    assert pending.state == Learner.PENDING
 
 
 def test_a_resignup_clears_an_unsubscribe_only_after_confirmation(client):
@@ -99,7 +156,10 @@ def test_a_resignup_clears_an_unsubscribe_only_after_confirmation(client):
     learner.refresh_from_db()
     assert learner.unsubscribed_at is not None
     link = link_in(received_text("ada@example.org", "confirmation"), "c")
-    client.get(path_of(link))
+    assert "You stopped the course emails" in client.get(path_of(link)).content.decode()
+    learner.refresh_from_db()
+    assert learner.unsubscribed_at is not None
+    press(client, path_of(link), "rejoin")
     learner.refresh_from_db()
     assert learner.unsubscribed_at is None and learner.state == Learner.CONFIRMED
 
@@ -110,7 +170,7 @@ def test_a_learner_who_left_comes_back_after_confirmation(client, confirmations,
     registration.register(learner.cohort, Signup(email="ada@example.org", timezone="UTC"))
     assert Learner.objects.get().state == Learner.LEFT
     with django_capture_on_commit_callbacks(execute=True):
-        client.get(confirm_path(learner))
+        press(client, confirm_path(learner), "rejoin")
     learner.refresh_from_db()
     assert learner.state == Learner.CONFIRMED and learner.left_at is None
     assert confirmations == [learner.pk]
@@ -119,6 +179,6 @@ def test_a_learner_who_left_comes_back_after_confirmation(client, confirmations,
 def test_a_confirmation_is_counted_once_for_the_metrics(client, pending):
     from mmooc.operations import counters
 
-    client.get(confirm_path(pending))
-    client.get(confirm_path(pending))
+    press(client, confirm_path(pending))
+    press(client, confirm_path(pending))
     assert counters.totals() == {("confirmations", ""): 1}

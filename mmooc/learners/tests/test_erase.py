@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mmooc.learners import links, registration
+from mmooc.learners import lifecycle, links
 from mmooc.learners.models import Learner
 from mmooc.learners.tests.helpers import path_of
 from mmooc.mailer import outbox
@@ -67,14 +67,14 @@ def test_it_refuses_a_tampered_link(client, learner):
 
 def test_erasing_counts_as_leaving_at_that_moment(learner):
     moment = datetime(2027, 1, 5, 12, 0, tzinfo=UTC)
-    registration.erase(learner, now=moment)
+    lifecycle.erase(learner, now=moment)
     learner.refresh_from_db()
     assert (learner.state, learner.left_at) == (Learner.ERASED, moment)
 
 
 def test_erasing_keeps_when_the_learner_left(learner):
     left, erased = datetime(2027, 1, 5, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC)
-    registration.leave(learner, now=left)
-    registration.erase(learner, now=erased)
+    lifecycle.leave(learner, now=left)
+    lifecycle.erase(learner, now=erased)
     learner.refresh_from_db()
     assert learner.left_at == left

@@ -1,6 +1,8 @@
-"""POST /me/<token>/leave."""
+"""/me/<token>/leave and /me/<token>/rejoin: a GET shows one button, its POST acts."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -35,8 +37,11 @@ def test_it_sends_learner_left_once(client, learner, django_capture_on_commit_ca
     assert seen == [learner.pk]
 
 
-def test_it_refuses_get(client, learner):
-    assert client.get(leave_path(learner)).status_code == 405
+def test_opening_the_link_shows_one_button_and_changes_nothing(client, learner):
+    response = client.get(leave_path(learner))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.count("<button") == 1 and "Leave the cohort" in content and 'method="post"' in content
     learner.refresh_from_db()
     assert learner.state == Learner.CONFIRMED
 
@@ -46,3 +51,37 @@ def test_it_refuses_a_tampered_link(client, learner):
     assert response.status_code == 404
     learner.refresh_from_db()
     assert learner.state == Learner.CONFIRMED
+
+
+def rejoin_path(learner):
+    return path_of(links.learner_page_url(learner)) + "/rejoin"
+
+
+def test_the_page_and_the_goodbye_offer_to_join_again(client, learner):
+    goodbye = client.post(leave_path(learner)).content.decode()
+    # Links are signed with the second they were made: compare up to the signature.
+    stem = rejoin_path(learner).split(".")[0]
+    assert re.search(re.escape(stem) + r"\.[^\"]+/rejoin", goodbye)
+    page = client.get(path_of(links.learner_page_url(learner))).content.decode()
+    assert "You left this cohort on" in page and re.search(re.escape(stem) + r"\.[^\"]+/rejoin", page)
+
+
+def test_joining_again_asks_first_then_takes_the_button(client, learner, django_capture_on_commit_callbacks):
+    client.post(leave_path(learner))
+    shown = client.get(rejoin_path(learner)).content.decode()
+    assert shown.count("<button") == 1 and "Join again" in shown
+    learner.refresh_from_db()
+    assert learner.state == Learner.LEFT
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(rejoin_path(learner), {"action": "rejoin"})
+    assert "You are in" in response.content.decode()
+    learner.refresh_from_db()
+    assert learner.state == Learner.CONFIRMED and learner.left_at is None
+
+
+def test_joining_again_when_still_in_changes_nothing(client, learner):
+    confirmed_at = learner.confirmed_at
+    response = client.post(rejoin_path(learner), {"action": "rejoin"})
+    assert response.status_code == 200 and "You are in" in response.content.decode()
+    learner.refresh_from_db()
+    assert (learner.state, learner.confirmed_at) == (Learner.CONFIRMED, confirmed_at)

@@ -1,6 +1,6 @@
 import pytest
 
-from mmooc.learners import registration
+from mmooc.learners import lifecycle
 from mmooc.lists.models import Post
 from mmooc.testing import make_cohort, make_learner
 
@@ -16,7 +16,7 @@ def test_deleting_my_data_removes_my_name_from_my_posts(django_capture_on_commit
     mine = Post.objects.create(group=group, author=alice, author_name="Alice Smith", message_id="<a@x>", raw=b"")
     theirs = Post.objects.create(group=group, author=bob, author_name="Bob Jones", message_id="<b@x>", raw=b"")
     with django_capture_on_commit_callbacks(execute=True):
-        registration.erase(alice)
+        lifecycle.erase(alice)
     mine.refresh_from_db()
     theirs.refresh_from_db()
     assert mine.author_name == ""

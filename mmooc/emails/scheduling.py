@@ -34,6 +34,7 @@ from mmooc.emails import templating, timing
 from mmooc.emails.exceptions import ScheduleError
 from mmooc.emails.models import CourseEmail
 from mmooc.emails.timing import Schedule
+from mmooc.lib import clock
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Message
 
@@ -75,12 +76,12 @@ def _incomplete(email: CourseEmail) -> bool:
 
 
 def _day(value: Any) -> str:
-    return value.strftime("%A %-d %B %Y") if value else ""
+    return clock.day(value) if value else ""
 
 
 def message_context(email: CourseEmail) -> dict[str, Any]:
     """The values every recipient of this email shares."""
-    from mmooc.emails.links import archive_url, calendar_url, course_url, view_url
+    from mmooc.emails.links import archive_url, course_url, view_url
 
     cohort, course, module = email.cohort, email.cohort.course, email.module
     ctx: dict[str, Any] = {
@@ -89,7 +90,6 @@ def message_context(email: CourseEmail) -> dict[str, Any]:
         "cohort": {"title": cohort.title or cohort.slug, "start_date": _day(cohort.start_date),
                    "end_date": _day(cohort.end_date), "timezone": cohort.timezone},
         "links": dict(course.links or {}),
-        "calendar_url": calendar_url(cohort),
         "archive_url": archive_url(cohort),
         "email": {"url": view_url(email)},
         "module": module_values(module, cohort) if module else {},
@@ -100,8 +100,9 @@ def message_context(email: CourseEmail) -> dict[str, Any]:
 def module_values(module: Any, cohort: Any) -> dict[str, Any]:
     resources = [{"title": r.title, "url": r.url, "kind": r.get_kind_display().lower(),
                   "minutes": r.minutes or "", "download": r.download_url} for r in module.resources.all()]
-    return {"title": module.title, "position": module.position, "goals": module.goals,
+    return {"title": module.bare_title, "position": module.position, "goals": module.goals,
             "release_date": _day(module.release_date(cohort)), "resources": resources,
+            "full_title": module.title,
             "minutes": sum(r.minutes or 0 for r in module.resources.all())}
 
 
@@ -148,10 +149,14 @@ def compose_for(email: CourseEmail, *, tag: str = TAG) -> Message:
 
 # ---------------------------------------------------------------- per-learner values
 
-def _local(moment: datetime, zone_name: str) -> str:
-    from mmooc.lib.timezones import zone
+def local_values(cohort: Any, module: Any, zone_name: str) -> dict[str, str]:
+    """The values written for one time zone: course days are calendar dates, the same in
+    every zone (day N begins at the learner's own midnight), and the calendar in that zone."""
+    from mmooc.emails.links import calendar_url
 
-    return moment.astimezone(zone(zone_name)).strftime("%A %-d %B %Y, %H:%M")
+    return {"local.start": clock.day(cohort.start_date),
+            "local.module_release": clock.day(module.release_date(cohort)) if module else "",
+            "calendar_url": calendar_url(cohort, zone_name or None)}
 
 
 class Personalizer:
@@ -162,9 +167,6 @@ class Personalizer:
         self.now = now or timezone.now()
         self.spec = email_schedule(email)
         self.groups = _group_values(self.cohort) if with_groups else {}
-        self.start = self.cohort.start_at()
-        module = email.module
-        self.release = (self.start + timedelta(days=module.release_offset_days)) if module else None
         from mmooc.learners.links import context_maker
 
         # Links are signed with one key derivation per email; dates and send times are worked
@@ -182,10 +184,7 @@ class Personalizer:
 
     def _local_dates(self, zone_name: str) -> dict[str, str]:
         if zone_name not in self.local_values:
-            self.local_values[zone_name] = {
-                "local.start": _local(self.start, zone_name),
-                "local.module_release": _local(self.release, zone_name) if self.release else "",
-            }
+            self.local_values[zone_name] = local_values(self.cohort, self.email.module, zone_name)
         return self.local_values[zone_name]
 
     def not_before(self, learner_zone: str | None) -> datetime:

@@ -29,14 +29,14 @@ MESSAGE_VARIABLES = {
     "cohort.start_date": "The start date, e.g. Monday 5 April 2027",
     "cohort.end_date": "The end date",
     "cohort.timezone": "The cohort's time zone",
-    "module.title": "The email's module: title",
+    "module.title": "The email's module: title, without a leading \"Week 2:\" that repeats its number",
+    "module.full_title": "The module's title exactly as written",
     "module.position": "The module's number",
     "module.goals": "The module's goals (Markdown)",
     "module.release_date": "The day the module starts",
     "module.minutes": "The module's total time estimate, in minutes",
     "module.resources": "The module's resources, to loop over: r.title, r.url, r.kind, r.minutes, r.download",
     "links.<name>": "A course link from the course file, e.g. links.forum",
-    "calendar_url": "The course calendar to subscribe to (iCalendar)",
     "archive_url": "The archive of this cohort's emails",
     "email.url": "This email on the web, with no personal details (readable once sent)",
 }
@@ -49,8 +49,9 @@ LEARNER_VARIABLES = {
     "group.name": "The learner's study group",
     "group.address": "The study group's email address",
     "group.size": "How many people are in the group",
-    "local.start": "When the course starts, in the learner's time zone",
-    "local.module_release": "When the email's module starts, in the learner's time zone",
+    "local.start": "The start date, course day 0 on the learner's own calendar",
+    "local.module_release": "The day the email's module starts, on the learner's own calendar",
+    "calendar_url": "The course calendar to subscribe to (iCalendar), with times in the learner's zone",
     "unsubscribe_url": "The learner's one-click unsubscribe link",
 }
 RESOURCE_FIELDS = {"title", "url", "kind", "minutes", "download"}

@@ -79,7 +79,26 @@ def _day(value: Any) -> str:
     return clock.day(value) if value else ""
 
 
-def message_context(email: CourseEmail) -> dict[str, Any]:
+def stage_values(cohort: Any, stage: clock.Stage | None = None) -> dict[str, Any]:
+    """Where the run stands for the email's readers (the cohort's own zone unless `stage` is
+    given): before, during (which week, and the earlier weeks with their emails), after."""
+    from mmooc.emails.public_views import week_emails
+
+    stage = stage or clock.stage(cohort.start_date, cohort.end_date, cohort.timezone, timezone.now())
+    earlier = []
+    if not stage.before:
+        sent = week_emails(cohort)
+        last = clock.course_day(cohort.start_date, stage.days_in)
+        for module in cohort.course.modules.all():
+            release = module.release_date(cohort)
+            if release < last and (stage.after or (release - cohort.start_date).days // 7 + 1 < stage.week):
+                earlier.append({"title": module.title, "url": sent.get(module.pk, ""), "date": _day(release),
+                                "position": module.position})
+    return {"phase": stage.phase, "before": stage.before, "during": stage.during, "after": stage.after,
+            "week": stage.week, "earlier": earlier}
+
+
+def message_context(email: CourseEmail, stage: clock.Stage | None = None) -> dict[str, Any]:
     """The values every recipient of this email shares."""
     from mmooc.emails.links import archive_url, course_url, view_url
 
@@ -93,6 +112,7 @@ def message_context(email: CourseEmail) -> dict[str, Any]:
         "archive_url": archive_url(cohort),
         "email": {"url": view_url(email)},
         "module": module_values(module, cohort) if module else {},
+        "stage": stage_values(cohort, stage),
     }
     return ctx
 
@@ -106,9 +126,9 @@ def module_values(module: Any, cohort: Any) -> dict[str, Any]:
             "minutes": sum(r.minutes or 0 for r in module.resources.all())}
 
 
-def render_email(email: CourseEmail) -> tuple[str, str]:
+def render_email(email: CourseEmail, stage: clock.Stage | None = None) -> tuple[str, str]:
     """Subject and body with the shared values filled in and `{{ name }}` placeholders left."""
-    ctx = message_context(email)
+    ctx = message_context(email, stage)
     subject = " ".join(templating.render(email.subject, ctx).split())
     return subject, templating.render(email.body, ctx).strip() + "\n"
 
@@ -134,10 +154,10 @@ def list_id(cohort: Any) -> str:
     return f"{cohort.slug}.announce.{settings.LIST_DOMAIN}"
 
 
-def compose_for(email: CourseEmail, *, tag: str = TAG) -> Message:
+def compose_for(email: CourseEmail, *, tag: str = TAG, stage: clock.Stage | None = None) -> Message:
     from mmooc.emails.links import view_url
 
-    subject, body = render_email(email)
+    subject, body = render_email(email, stage)
     cohort = email.cohort
     text = footer(cohort.course)
     if tag == TAG:
@@ -474,24 +494,49 @@ def default_welcome_body() -> str:
     return (Path(__file__).parent / "templates" / "emails" / "default_welcome.md").read_text(encoding="utf-8")
 
 
-def send_welcome(learner: Any) -> int:
-    """Queue the cohort's welcome email (or the built-in one) for a learner who just confirmed."""
+def send_welcome(learner: Any, now: datetime | None = None) -> int:
+    """Queue the cohort's welcome email (or the built-in one) for a learner who just confirmed.
+
+    Before the start every learner shares one message. A learner who joins during the run (or
+    after it) gets the message written for their stage on their own calendar: which week it
+    is, the earlier weeks and their emails; learners at the same stage share it.
+    """
     if learner.unsubscribed_at or outbox.is_suppressed(learner.email):
         return 0
     scope = Cohort.scope_for(learner.cohort_id)
     ref = str(learner.public_id)
     if Delivery.objects.filter(message__scope=scope, message__tag=WELCOME_TAG, ref=ref).exists():
         return 0
+    cohort = learner.cohort
+    stage = clock.stage(cohort.start_date, cohort.end_date, learner.timezone, now or timezone.now())
     with transaction.atomic():
-        email = _welcome_email(learner.cohort)
-        message = email.message if email.message_id else None
-        if message is None or message.state == Message.CANCELLED:
-            message = compose_for(email, tag=WELCOME_TAG)
-            if email.pk:
-                email.message = message
-                email.save(update_fields=["message"])
+        email = _welcome_email(cohort)
+        if stage.before:
+            message = email.message if email.message_id else None
+            if message is None or message.state == Message.CANCELLED:
+                message = compose_for(email, tag=WELCOME_TAG, stage=stage)
+                if email.pk:
+                    email.message = message
+                    email.save(update_fields=["message"])
+        else:
+            message = _staged_welcome(email, stage)
         p = Personalizer(email)
         return outbox.enqueue(message, [outbox.Recipient(learner.email, p.context(learner), ref=ref)])
+
+
+LATE_NOTE = (Path(__file__).parent / "templates" / "emails" / "late_note.md")
+
+
+def _staged_welcome(email: CourseEmail, stage: clock.Stage) -> Message:
+    """The welcome written for a stage after the start; a course's own welcome that says
+    nothing of stages gets the built-in note on where the run stands put first."""
+    if "stage." not in email.body:
+        email = CourseEmail(cohort=email.cohort, subject=email.subject, trigger=email.trigger,
+                            body=LATE_NOTE.read_text(encoding="utf-8") + "\n" + email.body)
+    subject, body = render_email(email, stage)
+    existing = (Message.objects.filter(scope=email.cohort.scope, tag=WELCOME_TAG, subject=subject, body=body)
+                .exclude(state=Message.CANCELLED).order_by("-pk").first())
+    return existing or compose_for(email, tag=WELCOME_TAG, stage=stage)
 
 
 def _welcome_email(cohort: Any) -> CourseEmail:

@@ -39,6 +39,13 @@ MESSAGE_VARIABLES = {
     "links.<name>": "A course link from the course file, e.g. links.forum",
     "archive_url": "The archive of this cohort's emails",
     "email.url": "This email on the web, with no personal details (readable once sent)",
+    "stage.phase": "Where the run stands when the email is written: before, during or after "
+                   "(a welcome: on the learner's calendar when they confirm)",
+    "stage.before": "True before the start date",
+    "stage.during": "True from the start date to the end date",
+    "stage.after": "True after the end date",
+    "stage.week": "The week the run is in (1 is the first)",
+    "stage.earlier": "The weeks before this one, to loop over: w.title, w.url (its email), w.date, w.position",
 }
 # Values filled in for each recipient.
 LEARNER_VARIABLES = {
@@ -56,7 +63,7 @@ LEARNER_VARIABLES = {
 }
 RESOURCE_FIELDS = {"title", "url", "kind", "minutes", "download"}
 LOOP_FIELDS = {"counter", "counter0", "revcounter", "revcounter0", "first", "last", "parentloop"}
-SEQUENCES = {"module.resources": RESOURCE_FIELDS}
+SEQUENCES = {"module.resources": RESOURCE_FIELDS, "stage.earlier": {"title", "url", "date", "position"}}
 
 ENGINE = Engine(debug=True, autoescape=False, string_if_invalid="", libraries={})
 
@@ -177,7 +184,7 @@ class _Checker:
         self.add(line, f"unknown variable {name}" + _suggestion(name))
 
     def known(self, name: str) -> bool:
-        if name in MESSAGE_VARIABLES or name in ("course", "cohort", "module", "links", "email"):
+        if name in MESSAGE_VARIABLES or name in ("course", "cohort", "module", "links", "email", "stage"):
             return True
         if name.startswith("links."):
             key = name.removeprefix("links.")

@@ -3,6 +3,7 @@
     {{ cohort.start_date|day }}              Wednesday 25 November 2026
     {{ row.release|short_day }}              Wed 25 Nov 2026
     {{ post.received_at|moment:zone_name }}  Wed 25 Nov 2026, 09:00 (on that zone's clock)
+    {% with stage=cohort|course_stage:learner.timezone %}   before / during (week N) / after
 
 Pages and emails write dates and times only through these (see `mmooc.lib.clock`).
 """
@@ -10,8 +11,10 @@ Pages and emails write dates and times only through these (see `mmooc.lib.clock`
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from django import template
+from django.utils import timezone
 
 from mmooc.lib import clock
 
@@ -31,3 +34,9 @@ def short_day_filter(value: date | datetime | None) -> str:
 @register.filter(name="moment")
 def moment_filter(value: datetime | None, zone_name: str = "UTC") -> str:
     return clock.moment(value, zone_name or "UTC") if value else ""
+
+
+@register.filter(name="course_stage")
+def course_stage_filter(cohort: Any, zone_name: str = "UTC") -> clock.Stage:
+    """Where a learner in `zone_name` stands in the cohort's run today (before, during, after)."""
+    return clock.stage(cohort.start_date, cohort.end_date, zone_name or "UTC", timezone.now())

@@ -81,3 +81,11 @@ def test_it_shows_the_group_once_grouped(client, learner):
     testing.join(group, learner)
     content = client.get(page(learner)).content.decode()
     assert "Group 12" in content and "py-group-12@lists.example.org" in content and "1 member" in content
+
+
+@pytest.mark.parametrize(("now", "says"), [("2030-03-01 12:00Z", "The course starts on"),
+                                           ("2030-03-14 12:00Z", "We are in week 2"),
+                                           ("2030-06-01 12:00Z", "This run of the course ended on")])
+def test_it_says_where_the_run_stands_for_the_learner(client, learner, time_machine, now, says):
+    time_machine.move_to(now)
+    assert says in client.get(page(learner)).content.decode()

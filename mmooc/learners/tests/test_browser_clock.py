@@ -35,3 +35,31 @@ def test_a_visitor_anywhere_reads_the_start_date_itself(live_server, browser, zo
         assert f"{closes:%H:%M}" in page.locator("time.local").first.inner_text()
     finally:
         context.close()
+
+
+def test_the_personal_page_on_a_phone_is_stacked_week_cards_this_week_first(live_server, browser, settings,
+                                                                           time_machine):
+    from datetime import date
+
+    from mmooc.learners import links
+    from mmooc.learners.tests.helpers import path_of
+    from mmooc.testing import make_learner
+
+    settings.BASE_URL = live_server.url
+    cohort = make_cohort(start=date(2030, 3, 4), tz="UTC")
+    learner = make_learner(cohort, timezone="America/Los_Angeles")
+    time_machine.move_to("2030-03-14 20:00Z")  # Thursday of week 2 in Los Angeles
+    context = browser.new_context(viewport={"width": 320, "height": 700}, timezone_id="America/Los_Angeles")
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + path_of(links.learner_page_url(learner)))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        assert "We are in week 2" in page.locator(".stage").inner_text()
+        cards = page.locator(".week")
+        tops = [cards.nth(i).bounding_box()["y"] for i in range(cards.count())]
+        current = page.locator(".week.current")
+        assert "Week 2" in current.inner_text() and current.bounding_box()["y"] == min(tops)
+        widths = {round(cards.nth(i).bounding_box()["width"]) for i in range(cards.count())}
+        assert len(widths) == 1  # one column of cards, each the page's width
+    finally:
+        context.close()

@@ -112,7 +112,8 @@ def message_context(email: CourseEmail, stage: clock.Stage | None = None) -> dic
         "archive_url": archive_url(cohort),
         "email": {"url": view_url(email)},
         "module": module_values(module, cohort) if module else {},
-        "stage": stage_values(cohort, stage),
+        # Worked out only for the emails that speak of it (it reads the sent emails).
+        "stage": stage_values(cohort, stage) if "stage" in email.subject + email.body else {},
     }
     return ctx
 

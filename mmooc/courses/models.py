@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 
 from django.core.validators import MinValueValidator
@@ -43,6 +44,9 @@ class Course(models.Model):
         return next((q for q in self.questions if q.get("id") == question_id), None)
 
 
+_NUMBERED = re.compile(r"^\s*(?:week|module|part|unit|lesson)\s+(\d{1,3})\s*[:.\-–—]\s*", re.IGNORECASE)
+
+
 class Module(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="modules")
     position = models.PositiveIntegerField()
@@ -58,6 +62,15 @@ class Module(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position}. {self.title}"
+
+    @property
+    def bare_title(self) -> str:
+        """The title without a leading "Week 2:" or "Module 2 -" that repeats its position,
+        for wherever the position is already written next to it."""
+        match = _NUMBERED.match(self.title)
+        if match and int(match.group(1)) == self.position and match.end() < len(self.title):
+            return self.title[match.end():]
+        return self.title
 
     def release_date(self, cohort: Cohort) -> date:
         return cohort.start_date + timedelta(days=self.release_offset_days)

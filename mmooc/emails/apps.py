@@ -8,3 +8,7 @@ class EmailsConfig(AppConfig):
 
     def ready(self) -> None:
         from mmooc.emails import receivers  # noqa: F401  (connects the learner_confirmed receiver)
+        from mmooc.emails.public_views import week_emails
+        from mmooc.learners import sections
+
+        sections.add_week_emails(week_emails)

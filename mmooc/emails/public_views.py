@@ -42,15 +42,21 @@ def sent_emails(cohort: Cohort) -> QuerySet:
             .select_related("cohort__course", "module").order_by("-first_sent", "-pk"))
 
 
+def week_emails(cohort: Cohort) -> dict[int, str]:
+    """Module id → the web address of the first email sent about it (for the learners' pages)."""
+    if cohort.state == Cohort.DRAFT:
+        return {}
+    found: dict[int, str] = {}
+    for email in sent_emails(cohort).filter(module__isnull=False).order_by("first_sent", "pk"):
+        found.setdefault(email.module_id, links.view_url(email))
+    return found
+
+
 def public_text(email: CourseEmail) -> tuple[str, str]:
     """Subject and Markdown body as anybody may read them."""
     subject, body = scheduling.render_email(email)
     values = dict(NEUTRAL)
-    start = email.cohort.start_at()
-    values["local.start"] = scheduling._local(start, email.cohort.timezone)
-    if email.module:
-        release = start + timedelta(days=email.module.release_offset_days)
-        values["local.module_release"] = scheduling._local(release, email.cohort.timezone)
+    values.update(scheduling.local_values(email.cohort, email.module, ""))
     return templating.personalize(subject, values), templating.personalize(body, values)
 
 

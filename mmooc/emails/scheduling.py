@@ -34,6 +34,7 @@ from mmooc.emails import templating, timing
 from mmooc.emails.exceptions import ScheduleError
 from mmooc.emails.models import CourseEmail
 from mmooc.emails.timing import Schedule
+from mmooc.lib import clock
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Message
 
@@ -75,12 +76,31 @@ def _incomplete(email: CourseEmail) -> bool:
 
 
 def _day(value: Any) -> str:
-    return value.strftime("%A %-d %B %Y") if value else ""
+    return clock.day(value) if value else ""
 
 
-def message_context(email: CourseEmail) -> dict[str, Any]:
+def stage_values(cohort: Any, stage: clock.Stage | None = None) -> dict[str, Any]:
+    """Where the run stands for the email's readers (the cohort's own zone unless `stage` is
+    given): before, during (which week, and the earlier weeks with their emails), after."""
+    from mmooc.emails.public_views import week_emails
+
+    stage = stage or clock.stage(cohort.start_date, cohort.end_date, cohort.timezone, timezone.now())
+    earlier = []
+    if not stage.before:
+        sent = week_emails(cohort)
+        last = clock.course_day(cohort.start_date, stage.days_in)
+        for module in cohort.course.modules.all():
+            release = module.release_date(cohort)
+            if release < last and (stage.after or (release - cohort.start_date).days // 7 + 1 < stage.week):
+                earlier.append({"title": module.title, "url": sent.get(module.pk, ""), "date": _day(release),
+                                "position": module.position})
+    return {"phase": stage.phase, "before": stage.before, "during": stage.during, "after": stage.after,
+            "week": stage.week, "earlier": earlier}
+
+
+def message_context(email: CourseEmail, stage: clock.Stage | None = None) -> dict[str, Any]:
     """The values every recipient of this email shares."""
-    from mmooc.emails.links import archive_url, calendar_url, course_url, view_url
+    from mmooc.emails.links import archive_url, course_url, view_url
 
     cohort, course, module = email.cohort, email.cohort.course, email.module
     ctx: dict[str, Any] = {
@@ -89,10 +109,11 @@ def message_context(email: CourseEmail) -> dict[str, Any]:
         "cohort": {"title": cohort.title or cohort.slug, "start_date": _day(cohort.start_date),
                    "end_date": _day(cohort.end_date), "timezone": cohort.timezone},
         "links": dict(course.links or {}),
-        "calendar_url": calendar_url(cohort),
         "archive_url": archive_url(cohort),
         "email": {"url": view_url(email)},
         "module": module_values(module, cohort) if module else {},
+        # Worked out only for the emails that speak of it (it reads the sent emails).
+        "stage": stage_values(cohort, stage) if "stage" in email.subject + email.body else {},
     }
     return ctx
 
@@ -100,14 +121,15 @@ def message_context(email: CourseEmail) -> dict[str, Any]:
 def module_values(module: Any, cohort: Any) -> dict[str, Any]:
     resources = [{"title": r.title, "url": r.url, "kind": r.get_kind_display().lower(),
                   "minutes": r.minutes or "", "download": r.download_url} for r in module.resources.all()]
-    return {"title": module.title, "position": module.position, "goals": module.goals,
+    return {"title": module.bare_title, "position": module.position, "goals": module.goals,
             "release_date": _day(module.release_date(cohort)), "resources": resources,
+            "full_title": module.title,
             "minutes": sum(r.minutes or 0 for r in module.resources.all())}
 
 
-def render_email(email: CourseEmail) -> tuple[str, str]:
+def render_email(email: CourseEmail, stage: clock.Stage | None = None) -> tuple[str, str]:
     """Subject and body with the shared values filled in and `{{ name }}` placeholders left."""
-    ctx = message_context(email)
+    ctx = message_context(email, stage)
     subject = " ".join(templating.render(email.subject, ctx).split())
     return subject, templating.render(email.body, ctx).strip() + "\n"
 
@@ -133,10 +155,10 @@ def list_id(cohort: Any) -> str:
     return f"{cohort.slug}.announce.{settings.LIST_DOMAIN}"
 
 
-def compose_for(email: CourseEmail, *, tag: str = TAG) -> Message:
+def compose_for(email: CourseEmail, *, tag: str = TAG, stage: clock.Stage | None = None) -> Message:
     from mmooc.emails.links import view_url
 
-    subject, body = render_email(email)
+    subject, body = render_email(email, stage)
     cohort = email.cohort
     text = footer(cohort.course)
     if tag == TAG:
@@ -148,10 +170,14 @@ def compose_for(email: CourseEmail, *, tag: str = TAG) -> Message:
 
 # ---------------------------------------------------------------- per-learner values
 
-def _local(moment: datetime, zone_name: str) -> str:
-    from mmooc.lib.timezones import zone
+def local_values(cohort: Any, module: Any, zone_name: str) -> dict[str, str]:
+    """The values written for one time zone: course days are calendar dates, the same in
+    every zone (day N begins at the learner's own midnight), and the calendar in that zone."""
+    from mmooc.emails.links import calendar_url
 
-    return moment.astimezone(zone(zone_name)).strftime("%A %-d %B %Y, %H:%M")
+    return {"local.start": clock.day(cohort.start_date),
+            "local.module_release": clock.day(module.release_date(cohort)) if module else "",
+            "calendar_url": calendar_url(cohort, zone_name or None)}
 
 
 class Personalizer:
@@ -162,9 +188,6 @@ class Personalizer:
         self.now = now or timezone.now()
         self.spec = email_schedule(email)
         self.groups = _group_values(self.cohort) if with_groups else {}
-        self.start = self.cohort.start_at()
-        module = email.module
-        self.release = (self.start + timedelta(days=module.release_offset_days)) if module else None
         from mmooc.learners.links import context_maker
 
         # Links are signed with one key derivation per email; dates and send times are worked
@@ -182,10 +205,7 @@ class Personalizer:
 
     def _local_dates(self, zone_name: str) -> dict[str, str]:
         if zone_name not in self.local_values:
-            self.local_values[zone_name] = {
-                "local.start": _local(self.start, zone_name),
-                "local.module_release": _local(self.release, zone_name) if self.release else "",
-            }
+            self.local_values[zone_name] = local_values(self.cohort, self.email.module, zone_name)
         return self.local_values[zone_name]
 
     def not_before(self, learner_zone: str | None) -> datetime:
@@ -475,24 +495,49 @@ def default_welcome_body() -> str:
     return (Path(__file__).parent / "templates" / "emails" / "default_welcome.md").read_text(encoding="utf-8")
 
 
-def send_welcome(learner: Any) -> int:
-    """Queue the cohort's welcome email (or the built-in one) for a learner who just confirmed."""
+def send_welcome(learner: Any, now: datetime | None = None) -> int:
+    """Queue the cohort's welcome email (or the built-in one) for a learner who just confirmed.
+
+    Before the start every learner shares one message. A learner who joins during the run (or
+    after it) gets the message written for their stage on their own calendar: which week it
+    is, the earlier weeks and their emails; learners at the same stage share it.
+    """
     if learner.unsubscribed_at or outbox.is_suppressed(learner.email):
         return 0
     scope = Cohort.scope_for(learner.cohort_id)
     ref = str(learner.public_id)
     if Delivery.objects.filter(message__scope=scope, message__tag=WELCOME_TAG, ref=ref).exists():
         return 0
+    cohort = learner.cohort
+    stage = clock.stage(cohort.start_date, cohort.end_date, learner.timezone, now or timezone.now())
     with transaction.atomic():
-        email = _welcome_email(learner.cohort)
-        message = email.message if email.message_id else None
-        if message is None or message.state == Message.CANCELLED:
-            message = compose_for(email, tag=WELCOME_TAG)
-            if email.pk:
-                email.message = message
-                email.save(update_fields=["message"])
+        email = _welcome_email(cohort)
+        if stage.before:
+            message = email.message if email.message_id else None
+            if message is None or message.state == Message.CANCELLED:
+                message = compose_for(email, tag=WELCOME_TAG, stage=stage)
+                if email.pk:
+                    email.message = message
+                    email.save(update_fields=["message"])
+        else:
+            message = _staged_welcome(email, stage)
         p = Personalizer(email)
         return outbox.enqueue(message, [outbox.Recipient(learner.email, p.context(learner), ref=ref)])
+
+
+LATE_NOTE = (Path(__file__).parent / "templates" / "emails" / "late_note.md")
+
+
+def _staged_welcome(email: CourseEmail, stage: clock.Stage) -> Message:
+    """The welcome written for a stage after the start; a course's own welcome that says
+    nothing of stages gets the built-in note on where the run stands put first."""
+    if "stage." not in email.body:
+        email = CourseEmail(cohort=email.cohort, subject=email.subject, trigger=email.trigger,
+                            body=LATE_NOTE.read_text(encoding="utf-8") + "\n" + email.body)
+    subject, body = render_email(email, stage)
+    existing = (Message.objects.filter(scope=email.cohort.scope, tag=WELCOME_TAG, subject=subject, body=body)
+                .exclude(state=Message.CANCELLED).order_by("-pk").first())
+    return existing or compose_for(email, tag=WELCOME_TAG, stage=stage)
 
 
 def _welcome_email(cohort: Any) -> CourseEmail:

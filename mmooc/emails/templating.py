@@ -29,16 +29,23 @@ MESSAGE_VARIABLES = {
     "cohort.start_date": "The start date, e.g. Monday 5 April 2027",
     "cohort.end_date": "The end date",
     "cohort.timezone": "The cohort's time zone",
-    "module.title": "The email's module: title",
+    "module.title": "The email's module: title, without a leading \"Week 2:\" that repeats its number",
+    "module.full_title": "The module's title exactly as written",
     "module.position": "The module's number",
     "module.goals": "The module's goals (Markdown)",
     "module.release_date": "The day the module starts",
     "module.minutes": "The module's total time estimate, in minutes",
     "module.resources": "The module's resources, to loop over: r.title, r.url, r.kind, r.minutes, r.download",
     "links.<name>": "A course link from the course file, e.g. links.forum",
-    "calendar_url": "The course calendar to subscribe to (iCalendar)",
     "archive_url": "The archive of this cohort's emails",
     "email.url": "This email on the web, with no personal details (readable once sent)",
+    "stage.phase": "Where the run stands when the email is written: before, during or after "
+                   "(a welcome: on the learner's calendar when they confirm)",
+    "stage.before": "True before the start date",
+    "stage.during": "True from the start date to the end date",
+    "stage.after": "True after the end date",
+    "stage.week": "The week the run is in (1 is the first)",
+    "stage.earlier": "The weeks before this one, to loop over: w.title, w.url (its email), w.date, w.position",
 }
 # Values filled in for each recipient.
 LEARNER_VARIABLES = {
@@ -49,13 +56,14 @@ LEARNER_VARIABLES = {
     "group.name": "The learner's study group",
     "group.address": "The study group's email address",
     "group.size": "How many people are in the group",
-    "local.start": "When the course starts, in the learner's time zone",
-    "local.module_release": "When the email's module starts, in the learner's time zone",
+    "local.start": "The start date, course day 0 on the learner's own calendar",
+    "local.module_release": "The day the email's module starts, on the learner's own calendar",
+    "calendar_url": "The course calendar to subscribe to (iCalendar), with times in the learner's zone",
     "unsubscribe_url": "The learner's one-click unsubscribe link",
 }
 RESOURCE_FIELDS = {"title", "url", "kind", "minutes", "download"}
 LOOP_FIELDS = {"counter", "counter0", "revcounter", "revcounter0", "first", "last", "parentloop"}
-SEQUENCES = {"module.resources": RESOURCE_FIELDS}
+SEQUENCES = {"module.resources": RESOURCE_FIELDS, "stage.earlier": {"title", "url", "date", "position"}}
 
 ENGINE = Engine(debug=True, autoescape=False, string_if_invalid="", libraries={})
 
@@ -176,7 +184,7 @@ class _Checker:
         self.add(line, f"unknown variable {name}" + _suggestion(name))
 
     def known(self, name: str) -> bool:
-        if name in MESSAGE_VARIABLES or name in ("course", "cohort", "module", "links", "email"):
+        if name in MESSAGE_VARIABLES or name in ("course", "cohort", "module", "links", "email", "stage"):
             return True
         if name.startswith("links."):
             key = name.removeprefix("links.")

@@ -62,7 +62,7 @@ def _candidates_and_people(cohort: Cohort) -> tuple[list[Candidate], dict[int, w
     found, people = [], {}
     for pk, zone, language, email, name, public_id in rows.iterator(chunk_size=5000):
         found.append(Candidate(pk, zone, language))
-        people[pk] = welcome.Member(pk, email, name, zone, public_id)
+        people[pk] = welcome.Member(pk, email, name, zone, public_id, language)
     return found, people
 
 

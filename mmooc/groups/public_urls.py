@@ -5,4 +5,5 @@ from mmooc.groups import views
 app_name = "groups_public"
 urlpatterns = [
     path("group-check/<str:token>/<str:answer>/", views.check_answer, name="check"),
+    path("group-delivery/<str:token>/", views.delivery, name="delivery"),
 ]

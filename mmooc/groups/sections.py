@@ -18,7 +18,7 @@ def group_section(learner: Learner, section: dict[str, Any]) -> None:
     membership = Membership.objects.active().filter(learner=learner).select_related("group").first()
     if membership is not None:
         group = membership.group
-        section.update(group=group, name=group.name, address=group.address,
+        section.update(group=group, name=group.name, address=group.address, delivery=membership.delivery,
                        size=Membership.objects.active().filter(group=group).count())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -14,8 +14,10 @@ from mmooc.courses.models import Cohort
 from mmooc.groups import check, welcome
 from mmooc.groups.apply import apply_grouping, group_settings, preview
 from mmooc.groups.grouping import GroupingError, summarize
-from mmooc.groups.membership import waiting_learners
-from mmooc.groups.models import Grouping, StudyGroup
+from mmooc.groups.membership import set_delivery, waiting_learners
+from mmooc.groups.models import Grouping, Membership, StudyGroup
+from mmooc.learners import links as learner_links
+from mmooc.learners.decorators import signed_link
 from mmooc.lib import charts
 from mmooc.lib.staff import is_organizer, organizer_required, staff_required
 
@@ -110,3 +112,19 @@ def check_answer(request: HttpRequest, token: str, answer: str) -> HttpResponse:
         check.record_answer(learner, answer)
     ctx = {"learner": learner, "course": learner.cohort.course, "answer": answer, "done": done}
     return render(request, "groups/check.html", ctx)
+
+
+@require_POST
+@signed_link
+def delivery(request: HttpRequest, token: str) -> HttpResponse:
+    """A member's choice, from their page: each post as it comes, or one daily digest."""
+    learner = learner_links.learner_from_token(token, learner_links.PAGE)
+    choice = request.POST.get("delivery", "")
+    membership = Membership.objects.active().filter(learner=learner).first()
+    if membership is None or choice not in (Membership.EACH, Membership.DIGEST):
+        return HttpResponseBadRequest("Choose each post or a daily digest, as a member of a group.",
+                                      content_type="text/plain; charset=utf-8")
+    set_delivery(membership, choice)
+    messages.success(request, "You will get one daily digest of the group's posts." if choice == Membership.DIGEST
+                     else "You will get each of the group's posts as it comes.")
+    return HttpResponseRedirect(reverse("learners:page", args=[token]))

@@ -78,6 +78,7 @@ class Member:
     name: str
     timezone: str
     public_id: UUID
+    language: str = ""
 
     @property
     def first_name(self) -> str:
@@ -130,7 +131,7 @@ def members_of(groups: list[StudyGroup]) -> dict[int, list[Member]]:
         rows = (Membership.objects.active().filter(group_id__in=[g.pk for g in groups[i:i + CHUNK]])
                 .order_by("group_id", "id")
                 .values_list("group_id", "learner_id", "learner__email", "learner__name", "learner__timezone",
-                             "learner__public_id"))
+                             "learner__public_id", "learner__language"))
         for group_id, *fields in rows.iterator(chunk_size=5000):
             result[group_id].append(Member(*fields))
     return result
@@ -140,8 +141,10 @@ def _member_lines(members: list[Member]) -> str:
     return "\n".join(f"- {safe_text(m.first_name) or 'A learner'} ({zone_label(m.timezone)})" for m in members)
 
 
-def _language_line(group: StudyGroup) -> str:
-    return " Members write in several languages." if group.pooled else ""
+def _language_line(group: StudyGroup, people: list[Member]) -> str:
+    """Said only of a group whose members do prefer different languages."""
+    languages = {m.language for m in people if m.language}
+    return " Members write in several languages." if group.pooled and len(languages) > 1 else ""
 
 
 def _message_fields(group: StudyGroup, course: Course, subject: str, body: str, tag: str) -> dict[str, Any]:
@@ -230,7 +233,7 @@ def _welcome(welcomes: list[Welcome]) -> int:
 
 def _welcome_message(course: Course, group: StudyGroup, people: list[Member]) -> dict[str, Any]:
     body = WELCOME_BODY.format(group=group.name, size=len(people), course=safe_text(course.title),
-                               language=_language_line(group), members=_member_lines(people),
+                               language=_language_line(group, people), members=_member_lines(people),
                                address=group.address, intro=course.group_intro.strip() or DEFAULT_INTRO)
     return _message_fields(group, course, WELCOME_SUBJECT.format(group=group.name, course=course.title), body,
                            "group-welcome")

@@ -31,6 +31,7 @@ from mmooc.learners.signals import (
     learner_zone_changed,
 )
 from mmooc.learners.validation import country_for_zone
+from mmooc.lib import clock
 from mmooc.operations import counters
 
 # How a change came about, as the history shows it.
@@ -91,7 +92,7 @@ def confirm(learner: Learner, now: datetime | None = None, *, rejoin: bool = Fal
 def rejoin_reason(learner: Learner) -> str:
     """Why confirming would bring the learner back rather than confirm a signup ("" if not)."""
     if learner.state == Learner.LEFT and learner.left_at is not None:
-        return f"You left this cohort on {learner.left_at:%-d %B %Y}."
+        return f"You left this cohort on {clock.in_zone(learner.left_at, learner.timezone):%-d %B %Y}."
     if learner.state == Learner.LEFT:
         return "You left this cohort."
     if learner.complained_at is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -19,21 +19,25 @@ from mmooc.learners.decorators import signed_link
 from mmooc.learners.forms import AddressForm, PreferencesForm, UnsubscribeForm
 from mmooc.learners.models import Learner, Unsubscribe, email_key
 from mmooc.learners.validation import LANGUAGES
-from mmooc.lib.timezones import LEGACY_NAMES, available_zones, local_datetime, zone
+from mmooc.lib import clock
+from mmooc.lib.timezones import LEGACY_NAMES, available_zones
 
 SAME_ANSWER = ("If this address is signed up for a course here, a message with a link to its "
                "personal page is on its way.")
 
 
 def schedule(learner: Learner, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Each module with its release time in the learner's own time zone."""
+    """Each module with its course day: the same calendar date everywhere, begun at the
+    learner's own midnight; the emails already sent about it, when another app knows them."""
     now = now or timezone.now()
     cohort = learner.cohort
+    sent = sections.week_emails(cohort)
     rows = []
     for module in cohort.course.modules.prefetch_related("resources"):
-        release = local_datetime(module.release_date(cohort), time(0), cohort.timezone)
-        rows.append({"module": module, "release": release.astimezone(zone(learner.timezone)),
-                     "released": release <= now, "resources": list(module.resources.all())})
+        release = module.release_date(cohort)
+        rows.append({"module": module, "release": release,
+                     "released": clock.has_begun(release, learner.timezone, now),
+                     "resources": list(module.resources.all()), "email_url": sent.get(module.pk, "")})
     current = [row for row in rows if row["released"]]
     if current:
         current[-1]["current"] = True
@@ -61,8 +65,10 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
                 messages.success(request, "Your preferences are saved.")
                 return HttpResponseRedirect(request.path)
         status = 400
-    ctx = {"learner": learner, "cohort": learner.cohort, "course": learner.cohort.course,
-           "schedule": schedule(learner), "group": sections.group_section(learner), "form": form, "token": token,
+    cohort, now = learner.cohort, timezone.now()
+    ctx = {"learner": learner, "cohort": cohort, "course": cohort.course,
+           "stage": clock.stage(cohort.start_date, cohort.end_date, learner.timezone, now),
+           "schedule": schedule(learner, now), "group": sections.group_section(learner), "form": form, "token": token,
            "zones": sorted(available_zones()), "legacy_zones": LEGACY_NAMES, "languages": LANGUAGES,
            "history": lifecycle.history(learner)}
     return render(request, "learners/page.html", ctx, status=status)

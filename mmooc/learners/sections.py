@@ -35,6 +35,24 @@ def group_section(learner: Learner) -> dict[str, Any] | None:
     return section or None
 
 
+WeekEmails = Callable[[Cohort], dict[int, str]]
+_week_emails: list[WeekEmails] = []
+
+
+def add_week_emails(provider: WeekEmails) -> None:
+    """Register a provider of the web addresses of the emails sent about each module."""
+    if provider not in _week_emails:
+        _week_emails.append(provider)
+
+
+def week_emails(cohort: Cohort) -> dict[int, str]:
+    """Module id → the address of the email sent about it, for the modules that have one."""
+    found: dict[int, str] = {}
+    for provider in _week_emails:
+        found.update(provider(cohort))
+    return found
+
+
 class LastGroup(NamedTuple):
     name: str
     left_at: datetime | None  # None: still a member

@@ -40,14 +40,17 @@ LAYOUT = """<!DOCTYPE html>
 <title>{title}</title>
 <style>
 body {{ margin: 0; padding: 0; background: #f4f4f2; }}
-.wrap {{ max-width: 600px; margin: 0 auto; padding: 24px 16px; font-family: Georgia, 'Times New Roman',
+.wrap {{ max-width: 600px; margin: 0 auto; padding: 16px 8px; font-family: Georgia, 'Times New Roman',
   serif; font-size: 17px; line-height: 1.5; color: #1f1f1f; }}
-.content {{ background: #ffffff; padding: 24px; border-radius: 6px; }}
-a {{ color: #1a5fb4; }}
+.content {{ background: #ffffff; padding: 20px 16px; border-radius: 6px; }}
+a {{ color: #1a5fb4; overflow-wrap: anywhere; word-break: break-word; }}
+p, li, td, th, blockquote {{ overflow-wrap: anywhere; word-break: break-word; }}
+img {{ max-width: 100%; height: auto; }}
+ul, ol {{ padding-left: 22px; }}
 h1, h2, h3 {{ font-family: Helvetica, Arial, sans-serif; line-height: 1.25; }}
 pre, code {{ font-family: Menlo, Consolas, monospace; font-size: 14px; background: #f0f0ee; }}
-pre {{ padding: 12px; overflow: auto; }}
-table {{ border-collapse: collapse; }}
+pre {{ padding: 12px; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; }}
+table {{ border-collapse: collapse; max-width: 100%; }}
 th, td {{ border: 1px solid #d0d0cc; padding: 4px 8px; }}
 blockquote {{ margin: 0; padding-left: 12px; border-left: 3px solid #d0d0cc; color: #555555; }}
 .footer {{ padding: 16px 24px; font-family: Helvetica, Arial, sans-serif; font-size: 13px;
@@ -169,13 +172,50 @@ def footer_text(footer: str, unsubscribe: bool) -> str:
     return "\n\n".join(lines)
 
 
+# What a link stands for when a message prints one of these addresses bare.
+LINK_LABELS = {"learner.page_url": "your personal page", "calendar_url": "the course calendar",
+               "archive_url": "the course archive", "email.url": "this email on the web",
+               "course.url": "the course page", "unsubscribe_url": "unsubscribe", "page_url": "your personal page",
+               "archive": "the group's archive"}
+_BARE_PLACEHOLDER = re.compile(r"(?<!\]\()(?<!<)(?<!\[)\{\{\s*([A-Za-z0-9_.]*url)\s*\}\}")
+_BARE_URL = re.compile(r"(?<!\]\()(?<!<)(?<!\[)(?<![\w/=\"'])(https?://[^\s<>()\[\]\"']+)")
+_CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)
+_URL_END = ".,;:!?'"
+
+
+def url_label(url: str, limit: int = 40) -> str:
+    """Readable text for a link to `url`: its host and path, shortened."""
+    shown = re.sub(r"^https?://(www\.)?", "", url).rstrip("/")
+    return shown if len(shown) <= limit else shown[: limit - 1].rstrip("/.-_") + "…"
+
+
+def _bare_url(m: re.Match[str]) -> str:
+    url = m.group(1)
+    tail = ""
+    while url and url[-1] in _URL_END:
+        url, tail = url[:-1], url[-1] + tail
+    return f"[{url_label(url)}]({url}){tail}"
+
+
+def link_bare_urls(markdown: str) -> str:
+    """Markdown with each bare address (a URL, or a placeholder that holds one) made a link
+    with readable text, outside code: a mail client shows the text, not a long address."""
+    pieces = _CODE.split(markdown)
+    for i in range(0, len(pieces), 2):
+        piece = _BARE_PLACEHOLDER.sub(
+            lambda m: f"[{LINK_LABELS.get(m.group(1), 'this link')}]({{{{ {m.group(1)} }}}})", pieces[i])
+        pieces[i] = _BARE_URL.sub(_bare_url, piece)
+    return "".join(pieces)
+
+
 def render(*, subject: str, body: str, footer: str = "", unsubscribe: bool = False) -> Rendered:
     """Render once: the templates every copy of this message is filled from."""
     names: list[str] = []
     body_m = _to_markers(body, names)
-    html_footer = _to_markers(footer_markdown(footer, unsubscribe), names)
+    html_body = _to_markers(link_bare_urls(body), names)
+    html_footer = _to_markers(link_bare_urls(footer_markdown(footer, unsubscribe)), names)
     title = escape_html(_to_markers(subject, names))
-    page = LAYOUT.format(title=title, body=markdown_to_html(body_m), footer=markdown_to_html(html_footer))
+    page = LAYOUT.format(title=title, body=markdown_to_html(html_body), footer=markdown_to_html(html_footer))
     inlined = css_inline.inline(page)
     text = markdown_to_text(body_m)
     tail = _to_markers(footer_text(footer, unsubscribe), names)

@@ -8,6 +8,7 @@ mail engine adds each copy's To, List-Unsubscribe and envelope sender.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,7 +45,8 @@ class ListInfo:
     name: str  # "Group 12"
     address: str  # "py-3-group-12@lists.example.org"
     archive_url: str
-    help_url: str = ""
+    help_url: str = ""  # where a member finds how to leave or get a digest (their page, by email)
+    owner: str = ""  # the organizers' address
 
     @property
     def list_id(self) -> str:
@@ -139,11 +141,39 @@ def build_copy(raw: bytes, *, subject: str, author_name: str, author_address: st
     ]
     if info.help_url:
         ours.append(mailheaders.line("List-Help", f"<{info.help_url}>"))
+    if info.owner:
+        ours.append(mailheaders.line("List-Owner", f"<mailto:{info.owner}>"))
     ours.append(mailheaders.line("X-Loop", info.address))
     if "precedence" not in names:
         ours.append(mailheaders.line("Precedence", "list"))
     ours.append(mailheaders.line("X-Auto-Response-Suppress", "OOF, AutoReply"))
     if "date" not in names:
         ours.append(mailheaders.line("Date", format_datetime(now)))
+    body = re.sub(rb"\r?\n", b"\r\n", body)
+    content = [value for name, value in fields if name.startswith("content-") and _kept(name)]
+    kept = [value for name, value in fields if _kept(name) and not name.startswith("content-")]
+    if "mime-version" not in names:
+        ours.append(mailheaders.line("MIME-Version", "1.0"))
+    boundary = "=_group_" + hashlib.sha256(body).hexdigest()[:32]
+    ours.append(mailheaders.line("Content-Type", f'multipart/mixed; boundary="{boundary}"'))
     head = b"".join(v + b"\r\n" for v in kept) + "".join(ours).encode("ascii")
-    return head + b"\r\n" + re.sub(rb"\r?\n", b"\r\n", body)
+    return head + b"\r\n" + with_footer(body, content, boundary, info)
+
+
+def footer_text(info: ListInfo) -> str:
+    """The two lines under every post: how to leave or switch to a digest, where the archive is."""
+    leave = f"Leave {info.name} or get one daily digest instead: {info.help_url or info.archive_url}"
+    return f"-- \r\n{leave}\r\nEvery post of the group, in threads: {info.archive_url}\r\n"
+
+
+def with_footer(body: bytes, content: list[bytes], boundary: str, info: ListInfo) -> bytes:
+    """The author's message, byte for byte, as the first part of a multipart/mixed whose second
+    part is the list's footer: what mail clients show under the post, whatever its structure."""
+    inner = b"".join(v + b"\r\n" for v in content) or b'Content-Type: text/plain; charset="us-ascii"\r\n'
+    mark = f"--{boundary}".encode("ascii")
+    footer = ('Content-Type: text/plain; charset="utf-8"\r\nContent-Disposition: inline\r\n'
+              "Content-Transfer-Encoding: 8bit\r\n\r\n" + footer_text(info)).encode("utf-8")
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return b"".join([b"This is a message in MIME format.\r\n", mark, b"\r\n", inner, b"\r\n", body,
+                     mark, b"\r\n", footer, mark, b"--\r\n"])

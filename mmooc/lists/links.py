@@ -71,4 +71,13 @@ def _group_path(group_id: uuid.UUID) -> str:
 
 
 def list_info(group: StudyGroup) -> ListInfo:
-    return ListInfo(name=group.name, address=group.address.lower(), archive_url=group_url(group))
+    """The group as its copies name it; List-Help is the page that mails a member the link to
+    their own page (leave, daily digest), List-Owner the course's organizers."""
+    owner = group.cohort.course.organizer_email
+    return ListInfo(name=group.name, address=group.address.lower(), archive_url=group_url(group),
+                    help_url=settings.BASE_URL + _help_path(), owner=owner)
+
+
+@lru_cache(maxsize=1)
+def _help_path() -> str:
+    return reverse("learners:send_link")

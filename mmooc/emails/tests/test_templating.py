@@ -44,3 +44,28 @@ def test_it_renders_shared_values_and_leaves_learner_placeholders():
 
 def test_it_personalizes_placeholders():
     assert personalize("Hi {{ learner.first_name }}!", {"learner.first_name": "Ada"}) == "Hi Ada!"
+
+
+def test_module_titles_are_not_repeated_in_the_demo_course_emails(db):
+    """"Welcome to week 2: Week 2: Functions" no more: module.title drops a "Week 2:" that repeats
+    the number the email already writes; module.full_title keeps it."""
+    from pathlib import Path
+
+    from mmooc.courses.models import Course
+    from mmooc.emails import scheduling
+    from mmooc.emails.models import CourseEmail
+    from mmooc.testing import import_course_folder, make_cohort
+
+    import_course_folder(Path(__file__).resolve().parents[2] / "site" / "demo" / "gentle-python")
+    cohort = make_cohort(Course.objects.get(slug="gentle-python"))
+    import_course_folder(Path(__file__).resolve().parents[2] / "site" / "demo" / "gentle-python", cohort)
+    emails = list(CourseEmail.objects.filter(cohort=cohort, module__isnull=False))
+    assert len(emails) == 7
+    for email in emails:
+        subject, body = scheduling.render_email(email)
+        text = f"{subject}\n{body}".lower().replace("*", "")
+        n = email.module.position
+        assert f"week {n}: week {n}" not in text and f"this week: week {n}" not in text, subject
+    week2 = next(e for e in emails if e.module.position == 2)
+    assert "Welcome to week 2: **Functions**" in scheduling.render_email(week2)[1]
+    assert scheduling.message_context(week2)["module"]["full_title"] == "Week 2: Functions"

@@ -63,3 +63,58 @@ def test_it_does_not_welcome_a_suppressed_address():
     Suppression.objects.create(address="gone@example.org", reason=Suppression.HARD_BOUNCE)
     _confirm(learner)
     assert not _welcomes(learner).exists()
+
+
+def _text(learner) -> str:
+    from mmooc.emails.templating import personalize
+
+    delivery = _welcomes(learner).get()
+    return personalize(delivery.message.body, delivery.context)
+
+
+def test_a_learner_joining_ten_days_in_is_told_it_is_week_2_and_what_they_missed(time_machine):
+    from datetime import date
+
+    cohort = make_cohort(start=date(2030, 3, 4), tz="UTC")
+    time_machine.move_to("2030-03-14 12:00Z")
+    late = make_learner(cohort, name="Ravi Kumar", timezone="Asia/Kolkata")
+    _confirm(late)
+    text = _text(late)
+    assert "we are in week 2" in text and "Week 1" in text
+    assert "starts on" not in text and "See you on" not in text
+
+
+def test_a_course_welcome_that_says_nothing_of_stages_gets_the_late_note(time_machine):
+    from datetime import date
+
+    cohort = make_cohort(start=date(2030, 3, 4), tz="UTC")
+    CourseEmail.objects.create(cohort=cohort, trigger="welcome", subject="Hello",
+                               body="Hi {{ learner.first_name }}, we start on {{ cohort.start_date }}.")
+    time_machine.move_to("2030-03-20 12:00Z")
+    late, later = make_learner(cohort), make_learner(cohort)
+    _confirm(late)
+    _confirm(later)
+    assert "You joined in week 3" in _text(late)
+    assert _welcomes(late).get().message_id == _welcomes(later).get().message_id
+
+
+def test_before_the_start_the_welcome_says_when_it_starts(time_machine):
+    from datetime import date
+
+    cohort = make_cohort(start=date(2030, 3, 4), tz="UTC")
+    time_machine.move_to("2030-03-01 12:00Z")
+    learner = make_learner(cohort, timezone="America/Los_Angeles")
+    _confirm(learner)
+    text = _text(learner)
+    assert "which starts on **Monday 4 March 2030**" in text and "we are in week" not in text
+
+
+def test_after_the_end_the_welcome_points_to_the_archive(time_machine):
+    from datetime import date
+
+    cohort = make_cohort(start=date(2030, 3, 4), tz="UTC", weeks=2)
+    time_machine.move_to("2030-04-01 12:00Z")
+    learner = make_learner(cohort)
+    _confirm(learner)
+    text = _text(learner)
+    assert "ended on Sunday 17 March 2030" in text and "[the course archive](" in text

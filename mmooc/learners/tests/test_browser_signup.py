@@ -60,8 +60,8 @@ def test_a_visitor_signs_up_confirms_and_sees_dates_in_their_time_zone(live_serv
     page.click("text=Open my page")
     page.locator(".schedule").wait_for()
     week2 = start + timedelta(days=7)
-    # Released at midnight UTC, which is 05:30 the same day in Kolkata.
-    expected = f"{week2:%a} {week2.day} {week2:%b %Y}, 05:30"
+    # Course day 7 is the start date plus seven days on the learner's own calendar.
+    expected = f"{week2:%A} {week2.day} {week2:%B %Y}"
     assert expected in page.locator(".schedule").inner_text()
     assert "Asia/Kolkata" in page.locator(".learner-zone").inner_text()
 

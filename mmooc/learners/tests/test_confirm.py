@@ -182,3 +182,21 @@ def test_a_confirmation_is_counted_once_for_the_metrics(client, pending):
     press(client, confirm_path(pending))
     press(client, confirm_path(pending))
     assert counters.totals() == {("confirmations", ""): 1}
+
+
+@pytest.mark.parametrize(("now", "says", "not_said"), [
+    ("2030-03-01 12:00Z", "The course starts on Monday 4 March 2030", "we are in week"),
+    ("2030-03-14 12:00Z", "we are in week 2", "Before the start we put you"),
+    ("2030-05-01 12:00Z", "ended on Sunday 21 April 2030", "Before the start we put you"),
+])
+def test_the_confirmation_page_speaks_of_where_the_run_stands(now, says, not_said):
+    from datetime import date
+
+    from django.template.loader import render_to_string
+
+    cohort = make_cohort(start=date(2030, 3, 4))
+    learner = make_learner(cohort, timezone="America/Los_Angeles", wants_group=True)
+    with time_machine.travel(now, tick=False):
+        html = render_to_string("learners/confirm.html", {"learner": learner, "cohort": cohort,
+                                                          "course": cohort.course, "page_url": "/me/x"})
+    assert says in html and not_said not in html

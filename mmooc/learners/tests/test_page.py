@@ -20,18 +20,20 @@ def page(learner):
     return path_of(links.learner_page_url(learner))
 
 
-def test_it_shows_module_dates_in_the_learners_time_zone(client, learner):
+def test_it_shows_each_week_on_its_calendar_date_whatever_the_zone(client, learner):
     content = client.get(page(learner)).content.decode()
-    # Week 2 opens at midnight UTC on 11 March: 05:30 in Kolkata.
-    assert "Mon 11 Mar 2030, 05:30" in content
+    # Course day 7 is Monday 11 March on every learner's calendar; no time is converted.
+    assert "Monday 11 March 2030" in content and "05:30" not in content
     assert "Asia/Kolkata" in content
 
 
-def test_it_follows_daylight_saving_time_of_the_date_concerned(client, cohort):
-    learner = make_learner(cohort, timezone="America/New_York")
+@pytest.mark.parametrize("zone", ["America/New_York", "America/Los_Angeles", "Pacific/Chatham"])
+def test_week_dates_do_not_move_across_a_daylight_saving_change(client, cohort, zone):
+    learner = make_learner(cohort, timezone=zone)
     content = client.get(page(learner)).content.decode()
-    assert "Sun 3 Mar 2030, 19:00" in content  # EST before the change
-    assert "Sun 10 Mar 2030, 20:00" in content  # EDT after it
+    # US clocks go forward on 10 March 2030, Chatham's go back on 7 April: the weeks stay on Mondays.
+    assert "Monday 4 March 2030" in content and "Monday 11 March 2030" in content
+    assert "Sunday" not in content and "Tuesday" not in content
 
 
 def test_it_marks_this_weeks_resources(client, learner, time_machine):
@@ -79,3 +81,11 @@ def test_it_shows_the_group_once_grouped(client, learner):
     testing.join(group, learner)
     content = client.get(page(learner)).content.decode()
     assert "Group 12" in content and "py-group-12@lists.example.org" in content and "1 member" in content
+
+
+@pytest.mark.parametrize(("now", "says"), [("2030-03-01 12:00Z", "The course starts on"),
+                                           ("2030-03-14 12:00Z", "We are in week 2"),
+                                           ("2030-06-01 12:00Z", "This run of the course ended on")])
+def test_it_says_where_the_run_stands_for_the_learner(client, learner, time_machine, now, says):
+    time_machine.move_to(now)
+    assert says in client.get(page(learner)).content.decode()

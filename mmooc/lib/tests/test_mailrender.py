@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from mmooc.lib.mailrender import escape_html, markdown_to_text, render, template
 
 
@@ -55,4 +57,23 @@ def test_it_renders_tables():
 
 def test_it_inlines_the_layout_css():
     html = render(subject="s", body="[a](https://a.example)").html.fill({})
-    assert '<a href="https://a.example" style="color: #1a5fb4;">' in html
+    assert '<a href="https://a.example" style="color: #1a5fb4;overflow-wrap: anywhere;word-break: break-word;">' in html
+
+
+@pytest.mark.parametrize(("body", "link"), [
+    ("Your page: {{ learner.page_url }}", '>your personal page</a>'),
+    ("The forum at https://discuss.example.org/c/python-help/7.", '>discuss.example.org/c/python-help/7</a>.'),
+    ("See https://a.example.org/" + "x" * 80, '>a.example.org/' + "x" * 25 + '…</a>'),
+])
+def test_a_bare_address_becomes_a_link_with_readable_words_in_the_html_part(body, link):
+    rendered = render(subject="s", body=body)
+    html = rendered.html.fill({"learner.page_url": "https://course.example.org/me/tok"})
+    assert link in html
+    text = rendered.text.fill({"learner.page_url": "https://course.example.org/me/tok"})
+    assert "https://" in text and "](" not in text  # the text part keeps the address itself
+
+
+def test_addresses_in_code_and_in_links_are_left_as_they_are():
+    html = render(subject="s", body="`https://a.example/x` and [b](https://b.example) <https://c.example>").html.fill({})
+    assert ">https://a.example/x</code>" in html and "a.example/x</a>" not in html
+    assert '>b</a>' in html and '>https://c.example</a>' in html

@@ -88,3 +88,17 @@ def test_threads_are_paginated(client, group):
     first = client.get(path_for(group, member(group)))
     second = client.get(path_for(group, member(group)) + "?page=2")
     assert len(first.context["threads"]) == 20 and len(second.context["threads"]) == 5
+
+
+@pytest.mark.parametrize(("zone", "shown"), [("America/Los_Angeles", "Tue 10 Nov 2026, 13:17"),
+                                             ("Asia/Kolkata", "Wed 11 Nov 2026, 02:47"),
+                                             ("Pacific/Chatham", "Wed 11 Nov 2026, 11:02")])
+def test_post_times_are_in_the_readers_zone(client, group, zone, shown):
+    from datetime import UTC, datetime
+
+    reader = member(group)
+    reader.timezone = zone
+    reader.save(update_fields=["timezone"])
+    make_post(group, received_at=datetime(2026, 11, 10, 21, 17, tzinfo=UTC))
+    content = client.get(path_for(group, reader)).content.decode()
+    assert shown in content and ", 21:17" not in content and zone in content

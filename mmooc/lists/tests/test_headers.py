@@ -125,7 +125,7 @@ def test_it_keeps_cc_and_unknown_headers():
 def test_it_keeps_the_body_byte_for_byte():
     raw = multipart_post()
     data, msg = copy_of(raw)
-    assert data.split(b"\r\n\r\n", 1)[1] == raw.split(b"\r\n\r\n", 1)[1]
+    assert raw.split(b"\r\n\r\n", 1)[1] in data
     parts = {p.get_content_type(): p for p in msg.walk()}
     assert set(parts) >= {"text/plain", "text/html", "image/png"}
     assert parts["image/png"].get_filename() == "notes.png"
@@ -153,3 +153,30 @@ def test_list_id_is_a_dot_atom_of_the_address():
 
 def test_author_label_has_a_name_even_without_one():
     assert author_label("", "Group 1") == "A member via Group 1"
+
+
+FULL = ListInfo(name="Group 12", address="py-3-group-12@lists.course.example.org",
+                archive_url="https://course.example.org/groups/0b4e/", help_url="https://course.example.org/me/",
+                owner="team@course.example.org")
+
+
+@pytest.mark.parametrize("raw", [raw_post(), multipart_post(), raw_post(headers={"Content-Type": None,
+                                                                                "Content-Transfer-Encoding": None})])
+def test_every_copy_has_list_help_list_owner_and_a_two_line_footer(raw):
+    post = inbound.parse(raw)
+    data = build_copy(raw, subject=post.subject, author_name="Alice", author_address="alice@example.org",
+                      info=FULL, now=NOW)
+    msg = message_from_bytes(data, policy=policy.default)
+    assert msg["List-Help"] == "<https://course.example.org/me/>"
+    assert msg["List-Owner"] == "<mailto:team@course.example.org>"
+    assert msg.get_content_type() == "multipart/mixed" and not msg.defects
+    parts = list(msg.iter_parts())
+    footer = parts[-1].get_content()
+    assert footer.splitlines()[1:] == [
+        "Leave Group 12 or get one daily digest instead: https://course.example.org/me/",
+        "Every post of the group, in threads: https://course.example.org/groups/0b4e/"]
+    # The author's message is the first part, its own headers and bytes unchanged.
+    assert raw.split(b"\r\n\r\n", 1)[1] in data
+    written = message_from_bytes(raw, policy=policy.default)
+    assert parts[0].get_content_type() == written.get_content_type()
+    assert len(parts) == 2

@@ -95,7 +95,7 @@ def test_a_members_post_reaches_every_other_member_at_the_smtp_sink(cohort, clie
     assert msg["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/u/")
     assert "mailto:unsubscribe+" in msg["List-Unsubscribe"]
     assert msg.get_all("Auto-Submitted") is None
-    assert [p.get_content_type() for p in msg.walk()][-3:] == ["text/plain", "text/html", "image/png"]
+    assert [p.get_content_type() for p in msg.walk()][-4:] == ["text/plain", "text/html", "image/png", "text/plain"]
     assert msg.get_body(("plain",)).get_content().strip() == "Here are my notes \u2014 see the picture."
 
 

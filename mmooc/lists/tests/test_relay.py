@@ -100,7 +100,9 @@ def test_attachments_and_both_parts_reach_the_members(group):
     post_to(group, raw=multipart_post(to=group.address))
     msg = copies(group)["carol@example.org"]
     types = [p.get_content_type() for p in msg.walk()]
-    assert types == ["multipart/mixed", "multipart/alternative", "text/plain", "text/html", "image/png"]
+    # The post as written, then the group's footer.
+    assert types == ["multipart/mixed", "multipart/mixed", "multipart/alternative", "text/plain", "text/html",
+                     "image/png", "text/plain"]
 
 
 def test_the_same_message_id_is_relayed_once(group):

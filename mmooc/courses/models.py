@@ -151,6 +151,27 @@ class Cohort(models.Model):
             return "running"
         return "finished"
 
+    def stage(self, now: datetime | None = None) -> tuple[str, str]:
+        """Where the cohort stands, as staff pages and the command line name it, from its dates:
+        once it has started it is running (week N), whether or not signup is still open.
+
+        `phase()` answers a narrower question for the signup pages: can one sign up now?
+        """
+        now = now or timezone.now()
+        if self.state != self.PUBLISHED:
+            return self.state, self.get_state_display()
+        if now >= self.end_at():
+            return "finished", "Finished"
+        if now >= self.start_at():
+            week = (now - self.start_at()).days // 7 + 1
+            late = ", signup open" if self.signup_opens <= now < self.signup_closes else ""
+            return "running", f"Running, week {week}{late}"
+        if now < self.signup_opens:
+            return "upcoming", "Upcoming"
+        if now < self.signup_closes:
+            return "signup-open", "Signup open"
+        return "upcoming", "Signup closed, not started"
+
     def signup_is_open(self, now: datetime | None = None) -> bool:
         return self.phase(now) == "signup-open"
 

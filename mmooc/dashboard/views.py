@@ -32,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
     counts = stats.learner_counts(Cohort.objects.all())
     rows = []
     for course in courses:
-        cohorts = [{"cohort": c, "phase": c.phase(), "counts": counts.get(c.pk, {})}
+        cohorts = [{"cohort": c, "phase": c.stage(), "counts": counts.get(c.pk, {})}
                    for c in course.cohorts.all()]
         rows.append({"course": course, "cohorts": cohorts})
     ctx = {"courses": rows, **powers(request)}
@@ -67,7 +67,7 @@ def audit(request: HttpRequest) -> HttpResponse:
 @staff_required
 def overview(request: HttpRequest, cohort: str) -> HttpResponse:
     cohort_obj = cohort_or_404(cohort)
-    ctx = {"cohort": cohort_obj, "phase": cohort_obj.phase(), **powers(request), **_overview_numbers(cohort_obj),
+    ctx = {"cohort": cohort_obj, "phase": cohort_obj.stage(), **powers(request), **_overview_numbers(cohort_obj),
            **_overview_charts(cohort_obj), **_email_state(cohort_obj), "cost": stats.cost_for([cohort_obj])}
     return render(request, "dashboard/overview.html", ctx)
 

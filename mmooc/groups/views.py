@@ -43,7 +43,10 @@ class ApplyForm(GroupingForm):
 def _page(request: HttpRequest, cohort: Cohort, form: forms.Form, *, status: int = 200,
           size: int | None = None, seed: int = 0) -> HttpResponse:
     groups, error = [], ""
-    if form.is_valid():
+    # The preview stands whenever its own fields are valid: an Apply refused only for the
+    # unticked box shows the same groups again, with what is missing.
+    form.is_valid()
+    if "size" not in form.errors and "seed" not in form.errors:
         try:
             groups = preview(cohort, target_size=size, seed=seed)
         except GroupingError as exc:
@@ -78,7 +81,8 @@ def apply(request: HttpRequest, cohort: str) -> HttpResponse:
     cohort_obj = cohort_or_404(cohort)
     form = ApplyForm(request.POST)
     if not form.is_valid():
-        return _page(request, cohort_obj, form, status=400)
+        data = getattr(form, "cleaned_data", {})
+        return _page(request, cohort_obj, form, status=400, size=data.get("size"), seed=data.get("seed") or 0)
     size, seed = form.cleaned_data["size"], form.cleaned_data["seed"] or 0
     try:
         result = apply_grouping(cohort_obj, target_size=size, seed=seed, actor=request.user, welcome_now=False)

@@ -47,7 +47,8 @@ def eligible_learners(cohort: Cohort) -> QuerySet[Learner]:
 
 
 def group_settings(cohort: Cohort, target_size: int | None = None) -> GroupSettings:
-    return GroupSettings(target_size=target_size or cohort.course.group_size, start_date=cohort.start_date)
+    return GroupSettings(target_size=target_size or cohort.course.group_size, start_date=cohort.start_date,
+                         min_group=settings.GROUP_MIN_SIZE)
 
 
 def candidates(cohort: Cohort) -> list[Candidate]:

@@ -31,6 +31,10 @@ class Course(models.Model):
     group_intro = models.TextField(blank=True)
     # Origins allowed to post signups from other sites, one per line.
     cors_origins = models.TextField(blank=True)
+    # The course folder's files as last imported: {path: {"text": the file, "made": what an
+    # export would write for it}}. An export writes a file as it was while what it describes
+    # has not changed since, so export then import of an unchanged course is a no-op.
+    folder_files = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -17,6 +17,7 @@ from mmooc.groups.grouping import GroupingError, summarize
 from mmooc.groups.membership import waiting_learners
 from mmooc.groups.models import Grouping, StudyGroup
 from mmooc.lib import charts
+from mmooc.lib.counts import counted
 from mmooc.lib.staff import is_organizer, organizer_required, staff_required
 
 # Rows shown on the preview page; the summary and chart always cover every group.
@@ -89,7 +90,8 @@ def apply(request: HttpRequest, cohort: str) -> HttpResponse:
     except GroupingError as exc:
         form.add_error("size", str(exc))
         return _page(request, cohort_obj, form, status=400)
-    messages.success(request, f"{result.groups.count()} groups formed for {result.learner_count} learners; "
+    groups = counted(result.groups.count(), "group", "groups")
+    messages.success(request, f"{groups} formed for {counted(result.learner_count, 'learner', 'learners')}; "
                               "the delivery engine is writing their welcome emails into the outbox.")
     return redirect(reverse("groups:grouping", args=[cohort_obj.slug]))
 

@@ -13,6 +13,7 @@ from mmooc.courses.models import Cohort
 from mmooc.emails import scheduling
 from mmooc.emails.audience import describe
 from mmooc.emails.models import CourseEmail
+from mmooc.lib.counts import counted
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Message
 
@@ -98,7 +99,7 @@ class Command(BaseCommand):
             data = read_email_file(options["file"], cohort.course)
         except FolderError as exc:
             self.stderr.write("\n".join(exc.problems))
-            raise CommandError(f"{len(exc.problems)} problems; nothing was changed.") from None
+            raise CommandError(f"{counted(len(exc.problems), 'problem', 'problems')}; nothing was changed.") from None
         try:
             with transaction.atomic():
                 email = upsert(cohort, data, ACTOR)

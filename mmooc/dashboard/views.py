@@ -115,9 +115,9 @@ def _email_state(cohort: Cohort) -> dict[str, object]:
 
     States and subjects come from the same functions as the emails page and the command line.
     """
-    emails = CourseEmail.objects.filter(cohort=cohort).select_related("cohort__course", "module", "message")
-    scheduling.refresh_states(emails)
-    emails = list(emails)
+    found = CourseEmail.objects.filter(cohort=cohort).select_related("cohort__course", "module", "message")
+    scheduling.refresh_states(found)
+    emails = list(found)
     copies = stats.email_deliveries([e.message_id for e in emails if e.message_id])
     rows = []
     for e in emails:

@@ -247,6 +247,7 @@ def as_imported(sources: dict[str, Any], name: str, made: str) -> str:
     """The file `name` as it was imported if an export of it would still write `made` (nothing
     it describes changed since); otherwise `made`."""
     source = sources.get(name)
-    if isinstance(source, dict) and source.get("made") == made and isinstance(source.get("text"), str):
-        return source["text"]
+    text = source.get("text") if isinstance(source, dict) else None
+    if isinstance(source, dict) and source.get("made") == made and isinstance(text, str):
+        return text
     return made

@@ -41,7 +41,8 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
             pk__in=Delivery.objects.filter(recipient__icontains=query).values("message"))
     page = Paginator(messages.annotate(sample=shown.sample_context()), MESSAGES_PER_PAGE).get_page(
         request.GET.get("page"))
-    rows = [(m, shown.subject(m, m.sample), [(s, getattr(m, f"n_{s}")) for s in STATUS_NAMES if getattr(m, f"n_{s}")])
+    rows = [(m, shown.subject(m, getattr(m, "sample", None)),
+             [(s, getattr(m, f"n_{s}")) for s in STATUS_NAMES if getattr(m, f"n_{s}")])
             for m in page.object_list]
     ctx = {"page": page, "rows": rows, "query": other_params(request), "statuses": STATUS_NAMES,
            "form": form, "q": query}

@@ -94,6 +94,9 @@ def _made_emails(cohort: Cohort) -> dict[str, str]:
 def _keep_files(root: Path, course: Course, cohort: Cohort | None, module_names: list[str]) -> None:
     """Remember the imported files with what an export would write for each, so that an
     export of what has not changed since writes the files exactly as they were."""
+    # Read back: the database may hold JSON (links, questions) in another key order than the
+    # folder's, and an export works from what the database holds.
+    course = Course.objects.get(pk=course.pk)
     made = made_files(course, module_names)
     if cohort is not None:
         made.update(_made_emails(cohort))

@@ -29,6 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "course={...} its make_course fields")
     config.addinivalue_line("markers", "cohort_data(**fields): the `data` fixture's make_cohort_data fields")
     config.addinivalue_line("markers", "learner(**fields): the `learner` fixture's make_learner fields")
+    config.addinivalue_line("markers", "min_group(n): the minimum group size in the groups app's tests")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

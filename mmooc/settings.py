@@ -137,6 +137,7 @@ MAIL_CURRENCY = env_str("MMOOC_MAIL_CURRENCY", "USD")
 # Learners and groups.
 LEARNER_CONFIRM_DAYS = env_int("MMOOC_CONFIRM_DAYS", 7, minimum=1)  # confirmation links expire
 LEARNER_SIGNUP_RATE = env_int("MMOOC_SIGNUP_RATE", 5, minimum=1)  # signups per address per hour
+GROUP_MIN_SIZE = env_int("MMOOC_MIN_GROUP_SIZE", 5, minimum=1)  # smaller groups join their neighbours
 LIST_MAX_POST_BYTES = env_int("MMOOC_LIST_MAX_POST_MB", 10, minimum=1) * 1024 * 1024
 LMTP_HOST = env_str("MMOOC_LMTP_HOST", "127.0.0.1")
 LMTP_PORT = env_int("MMOOC_LMTP_PORT", 8024, minimum=0)

@@ -13,6 +13,7 @@ described for course authors in docs/course-authors.md.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,12 @@ def _organizer(data: Map, f: File) -> dict[str, Any]:
             f.error(org.lines["email"], f"organizer email: {email!r} is not a valid address")
     return {"organizer_name": ff.string(org, "name", f, max_length=200), "organizer_email": email,
             "postal_line": ff.string(org, "postal", f, max_length=300)}
+
+
+def module_numbers(root: Path) -> set[int]:
+    """The module numbers the folder's file names give, whether or not each file reads well:
+    an email of a module whose file has a problem is not reported as well."""
+    return {int(m.group(1)) for name in ff.files(root, "modules") if (m := MODULE_NAME.match(name))}
 
 
 def read_modules(root: Path, problems: list[str]) -> list[ModuleData]:
@@ -314,11 +321,28 @@ def module_data(module: Module) -> dict[str, Any]:
     return {"title": module.title, "release_day": module.release_offset_days, "resources": resources}
 
 
-def write_course(course: Course, root: Path) -> list[str]:
-    """Write course.yaml and modules/; returns the files written."""
-    (root / "modules").mkdir(parents=True, exist_ok=True)
-    written = [ff.write(root, COURSE_FILE, ff.dump(course_data(course)))]
+def module_file(module: Module, names: Iterable[str]) -> str:
+    """The module's file name: the one it was imported from (among `names`), else NN-title.md."""
+    for name in names:
+        match = MODULE_NAME.match(name.removeprefix("modules/")) if name.startswith("modules/") else None
+        if match and int(match.group(1)) == module.position:
+            return name
+    return f"modules/{module.position:02d}-{slugify(module.title)[:80].strip('-') or 'module'}.md"
+
+
+def made_files(course: Course, names: Iterable[str] | None = None) -> dict[str, str]:
+    """What an export writes for the course and each module, before any file kept as imported;
+    module files are named as imported (`names`, by default the kept files)."""
+    names = list(course.folder_files or {}) if names is None else list(names)
+    made = {COURSE_FILE: ff.dump(course_data(course))}
     for module in course.modules.prefetch_related("resources"):
-        name = f"modules/{module.position:02d}-{slugify(module.title)[:40] or 'module'}.md"
-        written.append(ff.write(root, name, ff.front_matter(module_data(module), module.goals)))
-    return written
+        made[module_file(module, names)] = ff.front_matter(module_data(module), module.goals)
+    return made
+
+
+def write_course(course: Course, root: Path) -> list[str]:
+    """Write course.yaml and modules/; returns the files written. A file whose course or module
+    has not changed since it was imported is written exactly as it was imported."""
+    (root / "modules").mkdir(parents=True, exist_ok=True)
+    sources = course.folder_files or {}
+    return [ff.write(root, name, ff.as_imported(sources, name, made)) for name, made in made_files(course).items()]

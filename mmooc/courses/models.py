@@ -32,6 +32,10 @@ class Course(models.Model):
     group_intro = models.TextField(blank=True)
     # Origins allowed to post signups from other sites, one per line.
     cors_origins = models.TextField(blank=True)
+    # The course folder's files as last imported: {path: {"text": the file, "made": what an
+    # export would write for it}}. An export writes a file as it was while what it describes
+    # has not changed since, so export then import of an unchanged course is a no-op.
+    folder_files = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -163,6 +167,27 @@ class Cohort(models.Model):
         if now < self.end_at():
             return "running"
         return "finished"
+
+    def stage(self, now: datetime | None = None) -> tuple[str, str]:
+        """Where the cohort stands, as staff pages and the command line name it, from its dates:
+        once it has started it is running (week N), whether or not signup is still open.
+
+        `phase()` answers a narrower question for the signup pages: can one sign up now?
+        """
+        now = now or timezone.now()
+        if self.state != self.PUBLISHED:
+            return self.state, self.get_state_display()
+        if now >= self.end_at():
+            return "finished", "Finished"
+        if now >= self.start_at():
+            week = (now - self.start_at()).days // 7 + 1
+            late = ", signup open" if self.signup_opens <= now < self.signup_closes else ""
+            return "running", f"Running, week {week}{late}"
+        if now < self.signup_opens:
+            return "upcoming", "Upcoming"
+        if now < self.signup_closes:
+            return "signup-open", "Signup open"
+        return "upcoming", "Signup closed, not started"
 
     def signup_is_open(self, now: datetime | None = None) -> bool:
         return self.phase(now) == "signup-open"

@@ -23,7 +23,8 @@ from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.lib.downloads import batched, csv_lines
 from mmooc.lists.models import Post
-from mmooc.mailer.models import Delivery, Event
+from mmooc.mailer import shown
+from mmooc.mailer.models import Delivery, Event, Message
 
 CHUNK = 2000
 
@@ -109,8 +110,11 @@ def cohort_deliveries(cohort: Cohort):  # -> QuerySet[Delivery]
 
 def deliveries_csv(cohort: Cohort) -> Iterator[str]:
     """Deliveries and their events, merged from two id-ordered streams (no per-row query)."""
-    deliveries = (cohort_deliveries(cohort).order_by("id")
-                  .values_list("id", "message__public_id", "message__tag", "message__subject", "recipient",
+    # Subjects as staff read them (course values filled in, personal ones marked), once per message.
+    subjects = shown.subjects_of(Message.objects.filter(scope=cohort.scope))
+    deliveries = ((delivery_id, public_id, tag, subjects.get(message_id, ""), *rest)
+                  for delivery_id, public_id, tag, message_id, *rest in cohort_deliveries(cohort).order_by("id")
+                  .values_list("id", "message__public_id", "message__tag", "message_id", "recipient",
                                "ref", "status", "attempts", "not_before", "sent_at", "rfc_message_id",
                                "provider_id", "last_error").iterator(chunk_size=CHUNK))
     events = (Event.objects.filter(delivery__in=cohort_deliveries(cohort))

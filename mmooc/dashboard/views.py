@@ -14,8 +14,9 @@ from django.views.decorators.http import require_GET
 from mmooc.audit.models import AuditEntry
 from mmooc.courses.access import cohort_or_404, course_or_404
 from mmooc.courses.models import Cohort, Course
+from mmooc.emails import scheduling
 from mmooc.emails.models import CourseEmail
-from mmooc.lib import charts
+from mmooc.lib import charts, subjects
 from mmooc.lib.paging import other_params
 from mmooc.lib.staff import organizer_required, powers, staff_required
 
@@ -31,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
     counts = stats.learner_counts(Cohort.objects.all())
     rows = []
     for course in courses:
-        cohorts = [{"cohort": c, "phase": c.phase(), "counts": counts.get(c.pk, {})}
+        cohorts = [{"cohort": c, "phase": c.stage(), "counts": counts.get(c.pk, {})}
                    for c in course.cohorts.all()]
         rows.append({"course": course, "cohorts": cohorts})
     ctx = {"courses": rows, **powers(request)}
@@ -56,7 +57,9 @@ def audit(request: HttpRequest) -> HttpResponse:
         entries = entries.filter(action=action)
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(form.cleaned_data["page"] or 1)
     actions = AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct()
-    ctx = {"form": form, "page": page, "query": other_params(request), "action": action, "actions": list(actions)}
+    rows = [(e, subjects.shown(e.summary)) for e in page]
+    ctx = {"form": form, "page": page, "rows": rows, "query": other_params(request), "action": action,
+           "actions": list(actions)}
     return render(request, "dashboard/audit.html", ctx)
 
 
@@ -64,7 +67,7 @@ def audit(request: HttpRequest) -> HttpResponse:
 @staff_required
 def overview(request: HttpRequest, cohort: str) -> HttpResponse:
     cohort_obj = cohort_or_404(cohort)
-    ctx = {"cohort": cohort_obj, "phase": cohort_obj.phase(), **powers(request), **_overview_numbers(cohort_obj),
+    ctx = {"cohort": cohort_obj, "phase": cohort_obj.stage(), **powers(request), **_overview_numbers(cohort_obj),
            **_overview_charts(cohort_obj), **_email_state(cohort_obj), "cost": stats.cost_for([cohort_obj])}
     return render(request, "dashboard/overview.html", ctx)
 
@@ -103,20 +106,36 @@ class EmailRow:
     email: CourseEmail
     copies: stats.Copies
     next_at: datetime | None
+    subject: str
+    state: tuple[str, str]
 
 
 def _email_state(cohort: Cohort) -> dict[str, object]:
-    """The cohort's course emails with their copies: the next one due and the last one sent."""
-    emails = list(CourseEmail.objects.filter(cohort=cohort).select_related("message"))
+    """The cohort's course emails with their copies: the next one due and the last one sent.
+
+    States and subjects come from the same functions as the emails page and the command line.
+    """
+    found = CourseEmail.objects.filter(cohort=cohort).select_related("cohort__course", "module", "message")
+    scheduling.refresh_states(found)
+    emails = list(found)
     copies = stats.email_deliveries([e.message_id for e in emails if e.message_id])
     rows = []
     for e in emails:
         c = copies.get(e.message_id, stats.Copies()) if e.message_id else stats.Copies()
-        rows.append(EmailRow(e, c, c.next_at or (_when(e) if e.state == CourseEmail.SCHEDULED else None)))
+        rows.append(EmailRow(e, c, _next_at(e, c), scheduling.shown_subject(e), scheduling.shown_state(e)))
     due = [(r, r.next_at) for r in rows if r.next_at is not None]
     sent = [(r, r.copies.last_sent_at) for r in rows if r.copies.last_sent_at is not None]
     return {"emails": rows, "next_email": min(due, key=lambda p: p[1])[0] if due else None,
             "last_email": max(sent, key=lambda p: p[1])[0] if sent else None}
+
+
+def _next_at(email: CourseEmail, copies: stats.Copies) -> datetime | None:
+    """When the email's next copy is due: never for one whose copies have all left."""
+    if copies.waiting:
+        return copies.next_at
+    if email.state == CourseEmail.SCHEDULED and not email.message_id:
+        return _when(email)
+    return None
 
 
 def _when(email: CourseEmail) -> datetime | None:

@@ -76,7 +76,8 @@ def _read_email(path: Path, f: File, course: dict[str, Any], positions: set[int]
         audience = {}
         f.error(data.lines.get("audience", data.line), f"audience: {exc}")
     schedule, trigger = _schedule(data, f)
-    links = list(course.get("links", {}))
+    known = course.get("links", {})
+    links = list(known) if known is not None else None
     for problem in templating.validate(subject, links=links):
         f.error(data.lines.get("subject", 0), f"subject: {problem.message}")
     f.first_line = body_line
@@ -141,7 +142,10 @@ def _differences(email: CourseEmail, wanted: CourseEmail) -> list[str]:
     diff = []
     for name in FIELDS:
         attr = "module_id" if name == "module" else name
-        if getattr(email, attr) != getattr(wanted, attr):
+        ours, theirs = getattr(email, attr), getattr(wanted, attr)
+        if name == "body":  # line ends and the blank lines around the text are not a change
+            ours, theirs = ff.lf(ours).strip("\n"), ff.lf(theirs).strip("\n")
+        if ours != theirs:
             diff.append(name)
     return diff
 

@@ -57,6 +57,12 @@ class EmailForm(forms.Form):
             raise forms.ValidationError("The subject must be on one line.")
         return subject
 
+    def clean_body(self) -> str:
+        # Browsers send a textarea's lines with CRLF; course folders and mail keep LF.
+        # A body ends with one line end, as in a course folder's email file.
+        body = self.cleaned_data["body"].replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+        return body + "\n" if body else body
+
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data

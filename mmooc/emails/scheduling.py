@@ -34,7 +34,7 @@ from mmooc.emails import templating, timing
 from mmooc.emails.exceptions import ScheduleError
 from mmooc.emails.models import CourseEmail
 from mmooc.emails.timing import Schedule
-from mmooc.lib import clock
+from mmooc.lib import clock, subjects
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Message
 
@@ -135,14 +135,24 @@ def render_email(email: CourseEmail, stage: clock.Stage | None = None) -> tuple[
 
 
 def shown_subject(email: CourseEmail) -> str:
-    """The subject as lists show it: shared values filled in (`{{ course.title }}` becomes the
-    title), learner placeholders left as they are; a subject with a template error, as written."""
+    """The subject as staff pages, the command line and the audit log show it: the course's
+    values filled in (`{{ course.title }}` becomes the title), each learner placeholder as a
+    readable marker (`‹first name›`); a subject with a template error, as written."""
     if email.message is not None:
-        return email.message.subject
+        return subjects.shown(email.message.subject)
     links = list((email.cohort.course.links or {}).keys())
     if not email.subject.strip() or templating.validate(email.subject, links=links):
         return email.subject
-    return " ".join(templating.render(email.subject, message_context(email)).split())
+    return subjects.shown(templating.render(email.subject, message_context(email)))
+
+
+def shown_state(email: CourseEmail) -> tuple[str, str]:
+    """The email's state as every page, the command line and exports show it: a welcome email
+    is active (sent to each learner on confirmation); any other, its stored state. Call
+    `refresh_states` first so that a scheduled email whose copies all left reads as sent."""
+    if email.trigger:
+        return "active", "Active: sent on confirmation"
+    return email.state, email.get_state_display()
 
 
 def footer(course: Any) -> str:
@@ -347,7 +357,7 @@ def schedule(email: CourseEmail, actor: Any) -> int:
         count = _enqueue(email, message, audiences.recipients(email))
         email.message, email.state, email.updated_at = message, CourseEmail.SCHEDULED, timezone.now()
         email.save(update_fields=["message", "state", "updated_at"])
-        record(actor, "email.scheduled", email, f"Scheduled {email.subject!r} for {count} recipients",
+        record(actor, "email.scheduled", email, f"Scheduled {shown_subject(email)!r} for {count} recipients",
                schedule=spec.text(), recipients=count)
     return count
 
@@ -370,7 +380,7 @@ def reschedule(email: CourseEmail, actor: Any, new: Schedule) -> int:
         email.updated_at = timezone.now()
         email.save(update_fields=[*fields, "updated_at"])
         moved = _move_queued(email, message)
-        record(actor, "email.rescheduled", email, f"Rescheduled {email.subject!r}",
+        record(actor, "email.rescheduled", email, f"Rescheduled {shown_subject(email)!r}",
                old=old.text() if old else "", new=new.text(), moved=moved)
     return moved
 
@@ -409,7 +419,7 @@ def cancel(email: CourseEmail, actor: Any) -> int:
         count = outbox.cancel(email.message) if email.message is not None else 0
         email.state, email.updated_at = CourseEmail.CANCELLED, timezone.now()
         email.save(update_fields=["state", "updated_at"])
-        record(actor, "email.cancelled", email, f"Cancelled {email.subject!r}", cancelled=count)
+        record(actor, "email.cancelled", email, f"Cancelled {shown_subject(email)!r}", cancelled=count)
     return count
 
 
@@ -429,7 +439,7 @@ def replace(email: CourseEmail, actor: Any) -> int:
         CourseEmail.objects.filter(pk=email.pk).update(state=CourseEmail.DRAFT, message=None)
         email.state, email.message = CourseEmail.DRAFT, None
         count = schedule(email, actor)
-        record(actor, "email.rescheduled", email, f"Queued the changed {email.subject!r} again",
+        record(actor, "email.rescheduled", email, f"Queued the changed {shown_subject(email)!r} again",
                recipients=count)
     return count
 
@@ -447,7 +457,7 @@ def send_test(email: CourseEmail, actor: Any, address: str, learner: Any = None)
                                footer=footer(email.cohort.course))
     except outbox.OutboxError as exc:
         raise ScheduleError(str(exc)) from None
-    record(actor, "email.test-sent", email, f"Test copy of {email.subject!r} to {address}", to=address)
+    record(actor, "email.test-sent", email, f"Test copy of {shown_subject(email)!r} to {address}", to=address)
     return delivery
 
 

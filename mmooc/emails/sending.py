@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit.log import record
 from mmooc.emails.models import CourseEmail
-from mmooc.emails.scheduling import cancel, refresh_state
+from mmooc.emails.scheduling import cancel, refresh_state, shown_subject
 from mmooc.lib.staff import organizer_required, powers, staff_required
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Event, Message
@@ -71,7 +71,8 @@ def email_page(request: HttpRequest, public_id: str) -> HttpResponse:
     email = get_email(public_id)
     refresh_state(email)  # scheduled → sending → sent, from the copies' statuses
     summary = progress_summary(email.message)
-    ctx = {"email": email, "cohort": email.cohort, "summary": summary, "statuses": _segments(summary),
+    ctx = {"email": email, "cohort": email.cohort, "subject": shown_subject(email), "summary": summary,
+           "statuses": _segments(summary),
            "funnel": funnel(email.message), "actions": _actions(email.message),
            "emails_url": _emails_url(email), "outbox_url": _outbox_url(email.message), **powers(request)}
     return render(request, "emails/sending.html", ctx)
@@ -143,7 +144,7 @@ def control(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
         return redirect("emails:sending", public_id=email.public_id)
     with transaction.atomic():
         OUTBOX_FUNCTIONS[action](message)
-        record(request.user, verb, email, f"{action.capitalize()} sending of “{email.subject}”",
+        record(request.user, verb, email, f"{action.capitalize()} sending of “{shown_subject(email)}”",
                message=str(message.public_id), progress=outbox.progress(message))
     messages.success(request, done)
     return redirect("emails:sending", public_id=email.public_id)

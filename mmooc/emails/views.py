@@ -44,8 +44,8 @@ def email_list(request: HttpRequest, cohort: str) -> HttpResponse:
     emails = c.emails.select_related("cohort__course", "module", "message").order_by(
         "trigger", "day_offset", "send_at", "pk")
     scheduling.refresh_states(emails)
-    rows = [(e, scheduling.email_schedule(e), audiences.describe(e.audience or {}), scheduling.shown_subject(e))
-            for e in emails]
+    rows = [(e, scheduling.email_schedule(e), audiences.describe(e.audience or {}), scheduling.shown_subject(e),
+             scheduling.shown_state(e)[1]) for e in emails]
     ctx = {"cohort": c, "rows": rows, "can_send": is_organizer(request.user),
            "copy_form": CopyForm(cohort=c), "upload_form": UploadForm(), "section": "emails"}
     return render(request, "emails/list.html", ctx)
@@ -109,7 +109,8 @@ def _page(request: HttpRequest, cohort: Cohort, email: CourseEmail | None, form:
            "can_send": is_organizer(request.user), "modules": modules, "section": "emails",
            "message_variables": templating.MESSAGE_VARIABLES, "learner_variables": templating.LEARNER_VARIABLES,
            "progress": scheduling.outbox.progress(email.message) if email and email.message_id else None,
-           "preview_url": reverse("emails:preview", args=[cohort.slug])}
+           "preview_url": reverse("emails:preview", args=[cohort.slug]),
+           "shown_subject": scheduling.shown_subject(email) if email and email.pk else ""}
     return render(request, "emails/compose.html", ctx, status=status)
 
 
@@ -318,6 +319,8 @@ def module_page(request: HttpRequest, cohort: str, position: int) -> HttpRespons
     module = get_object_or_404(c.course.modules.prefetch_related("resources"), position=position)
     emails = c.emails.filter(module=module).select_related("cohort__course", "module", "message").order_by(
         "day_offset", "send_at", "pk")
+    scheduling.refresh_states(emails)
     ctx = {"cohort": c, "module": module, "release": module.release_date(c), "section": "emails",
-           "rows": [(e, scheduling.email_schedule(e), scheduling.shown_subject(e)) for e in emails]}
+           "rows": [(e, scheduling.email_schedule(e), scheduling.shown_subject(e), scheduling.shown_state(e)[1])
+                    for e in emails]}
     return render(request, "emails/module.html", ctx)

@@ -23,6 +23,7 @@ from mmooc.groups.grouping import Candidate, GroupSettings, ProposedGroup, make_
 from mmooc.groups.models import GroupCheck, Grouping, Membership, StudyGroup
 from mmooc.learners.models import Learner
 from mmooc.lib import bulk, periodic
+from mmooc.lib.counts import counted
 
 Progress = Callable[[int, int], None]  # (groups done, groups in all)
 LOCAL_PART_MAX = 64
@@ -47,7 +48,8 @@ def eligible_learners(cohort: Cohort) -> QuerySet[Learner]:
 
 
 def group_settings(cohort: Cohort, target_size: int | None = None) -> GroupSettings:
-    return GroupSettings(target_size=target_size or cohort.course.group_size, start_date=cohort.start_date)
+    return GroupSettings(target_size=target_size or cohort.course.group_size, start_date=cohort.start_date,
+                         min_group=settings.GROUP_MIN_SIZE)
 
 
 def candidates(cohort: Cohort) -> list[Candidate]:
@@ -110,7 +112,8 @@ def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int 
         groups = _create_groups(cohort, grouping, proposed, config)
         _create_memberships(groups, proposed)
         record(actor, "grouping.applied", grouping,
-               f"{len(groups)} groups formed for {grouping.learner_count} learners in {cohort.slug}",
+               f"{counted(len(groups), 'group', 'groups')} formed for "
+               f"{counted(grouping.learner_count, 'learner', 'learners')} in {cohort.slug}",
                cohort=cohort.slug, groups=len(groups), learners=grouping.learner_count, seed=seed,
                target_size=config.target_size)
     if not welcome_now:

@@ -1,12 +1,20 @@
 """The grouping algorithm: learners in, proposed study groups out. Pure: no database.
 
-Learners are first split by language: a language with at least `min_size` learners keeps
+Learners are first split by language: a language with at least `min_size` learners (and
+at least the minimum group size) keeps
 its own groups; the others are pooled together (and the pooled groups say so). Within one
 language, learners are placed on a 24-hour circle by their UTC offset on the cohort's
 start date (daylight saving time included), so UTC+13 sits next to UTC−11. The circle is
 cut into the smallest number of contiguous runs that respects the maximum size, with sizes
 that differ by at most one, choosing where to start and which runs get the extra member so
 that the widest run is as narrow as possible.
+
+No group is formed below the minimum group size (`min_group`, 5 unless configured; never
+more than the maximum): when the fewest runs the maximum allows would leave a run that
+small, the set is cut into fewer runs, so the learners who would have made it join their
+nearest neighbours on the clock, in groups that may pass the maximum. A language set
+smaller than the minimum joins another (see `_by_language`); only a cohort whose learners
+are all fewer than the minimum gets one group below it.
 
 Why this is fast: a run's width depends only on which offsets its first and last members
 have, and there are few distinct offsets. Some best cut always starts at a boundary between
@@ -33,6 +41,8 @@ DAY = 24.0
 INF = math.inf
 # Late joiners may fill a group this far above the largest size grouping forms.
 LATE_ROOM = 0.25
+# Groups smaller than this are not formed: their learners join the nearest group.
+DEFAULT_MIN_GROUP = 5
 
 
 class GroupingError(ValueError):
@@ -53,6 +63,9 @@ class GroupSettings:
     min_size: int | None = None  # default: half the maximum
     max_size: int | None = None  # default: the target size
     start_date: date | None = None  # offsets are taken on this day; None = today
+    # No group is formed smaller than this (nor than the maximum): its learners join the
+    # nearest groups of their language set instead, which may then pass the maximum.
+    min_group: int = DEFAULT_MIN_GROUP
 
     @property
     def largest(self) -> int:
@@ -61,6 +74,16 @@ class GroupSettings:
     @property
     def smallest(self) -> int:
         return self.min_size if self.min_size is not None else max(1, (self.largest + 1) // 2)
+
+    @property
+    def floor(self) -> int:
+        """The smallest group formed: the minimum group size, or the maximum if that is smaller."""
+        return max(1, min(self.min_group, self.largest))
+
+    @property
+    def keeps_language(self) -> int:
+        """How many learners a language needs to keep groups of its own."""
+        return max(self.smallest, self.floor)
 
     @property
     def capacity(self) -> int:
@@ -72,6 +95,8 @@ class GroupSettings:
             raise GroupingError("The group size must be at least 2.")
         if self.largest < 2:
             raise GroupingError("The maximum group size must be at least 2.")
+        if self.min_group < 1:
+            raise GroupingError("The smallest group size must be at least 1.")
         if not 1 <= self.smallest <= (self.largest + 1) // 2:
             raise GroupingError(
                 f"The minimum group size must be between 1 and {(self.largest + 1) // 2} (half the "
@@ -106,13 +131,20 @@ def make_groups(learners: Sequence[Candidate], settings: GroupSettings, seed: in
     settings.check()
     offsets = _offsets(learners, settings.start_date or date.today())
     groups: list[ProposedGroup] = []
-    for language, members in _by_language(learners, settings.smallest):
+    for language, members in _by_language(learners, settings.keeps_language):
         ordered = _circle_order(members, offsets, seed)
         points = [offsets[c.timezone] % DAY for c in ordered]
-        k = math.ceil(len(ordered) / settings.largest)
+        k = group_count(len(ordered), settings)
         for lo, hi in _runs(points, k):
             groups.append(_proposed(len(groups) + 1, language, ordered, points, lo, hi, offsets))
     return groups
+
+
+def group_count(n: int, settings: GroupSettings) -> int:
+    """How many groups n learners of one language set make: the fewest the maximum allows,
+    unless that would leave a group under the floor; then fewer, larger groups, so that the
+    learners who would have made it join their nearest neighbours on the clock."""
+    return max(1, min(math.ceil(n / settings.largest), n // settings.floor))
 
 
 def utc_offsets(zones: set[str], on: date) -> dict[str, float]:

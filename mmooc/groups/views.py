@@ -19,6 +19,7 @@ from mmooc.groups.models import Grouping, Membership, StudyGroup
 from mmooc.learners import links as learner_links
 from mmooc.learners.decorators import signed_link
 from mmooc.lib import charts
+from mmooc.lib.counts import counted
 from mmooc.lib.staff import is_organizer, organizer_required, staff_required
 
 # Rows shown on the preview page; the summary and chart always cover every group.
@@ -45,7 +46,10 @@ class ApplyForm(GroupingForm):
 def _page(request: HttpRequest, cohort: Cohort, form: forms.Form, *, status: int = 200,
           size: int | None = None, seed: int = 0) -> HttpResponse:
     groups, error = [], ""
-    if form.is_valid():
+    # The preview stands whenever its own fields are valid: an Apply refused only for the
+    # unticked box shows the same groups again, with what is missing.
+    form.is_valid()
+    if "size" not in form.errors and "seed" not in form.errors:
         try:
             groups = preview(cohort, target_size=size, seed=seed)
         except GroupingError as exc:
@@ -80,14 +84,16 @@ def apply(request: HttpRequest, cohort: str) -> HttpResponse:
     cohort_obj = cohort_or_404(cohort)
     form = ApplyForm(request.POST)
     if not form.is_valid():
-        return _page(request, cohort_obj, form, status=400)
+        data = getattr(form, "cleaned_data", {})
+        return _page(request, cohort_obj, form, status=400, size=data.get("size"), seed=data.get("seed") or 0)
     size, seed = form.cleaned_data["size"], form.cleaned_data["seed"] or 0
     try:
         result = apply_grouping(cohort_obj, target_size=size, seed=seed, actor=request.user, welcome_now=False)
     except GroupingError as exc:
         form.add_error("size", str(exc))
         return _page(request, cohort_obj, form, status=400)
-    messages.success(request, f"{result.groups.count()} groups formed for {result.learner_count} learners; "
+    groups = counted(result.groups.count(), "group", "groups")
+    messages.success(request, f"{groups} formed for {counted(result.learner_count, 'learner', 'learners')}; "
                               "the delivery engine is writing their welcome emails into the outbox.")
     return redirect(reverse("groups:grouping", args=[cohort_obj.slug]))
 

@@ -21,6 +21,7 @@ from mmooc.learners import importer, lifecycle
 from mmooc.learners.models import Learner
 from mmooc.learners.sections import staff_groups
 from mmooc.learners.validation import LANGUAGES
+from mmooc.lib import subjects
 from mmooc.lib.paging import other_params
 from mmooc.lib.staff import is_organizer, organizer_required, staff_required
 from mmooc.mailer.models import Delivery
@@ -63,18 +64,39 @@ def learner_list(request: HttpRequest, cohort: str) -> HttpResponse:
     return render(request, "learners/staff_list.html", ctx)
 
 
+def _answer_text(value: Any) -> str:
+    """An answer as a reader expects it: a list as items, a yes/no as Yes or No."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(_answer_text(v) for v in value) or "—"
+    if value is None or value == "":
+        return "—"
+    return str(value)
+
+
+def _answers(learner: Learner, cohort: Cohort) -> list[tuple[str, str]]:
+    """The learner's answers under each question's label, in the course's order of questions."""
+    labels = {q.get("id"): q.get("label") or q.get("id") for q in cohort.course.questions}
+    answers = learner.answers or {}
+    order = [qid for qid in labels if qid in answers] + [qid for qid in answers if qid not in labels]
+    return [(labels.get(qid) or qid, _answer_text(answers[qid])) for qid in order]
+
+
 @staff_required
 @require_GET
 def learner_detail(request: HttpRequest, cohort: str, public_id: uuid.UUID) -> HttpResponse:
     cohort_obj = cohort_or_404(cohort)
     learner = get_object_or_404(Learner, cohort=cohort_obj, public_id=public_id)
     deliveries = (Delivery.objects.filter(ref=str(learner.public_id)).select_related("message")
-                  .defer("stored", "context", "message__raw", "message__body").order_by("-id"))
-    ctx = {"cohort": cohort_obj, "learner": learner, "deliveries": deliveries,
+                  .defer("stored", "message__raw", "message__body").order_by("-id"))
+    # Each copy's subject as this learner read it.
+    rows = [(d, subjects.shown(d.message.subject, d.context)) for d in deliveries]
+    ctx = {"cohort": cohort_obj, "learner": learner, "deliveries": rows,
            "group": staff_groups().last_group(learner),
            "unsubscribes": learner.unsubscribes.order_by("-created_at"),
            "history": lifecycle.history(learner),
-           "questions": {q.get("id"): q.get("label") for q in cohort_obj.course.questions},
+           "answers": _answers(learner, cohort_obj),
            "organizer": is_organizer(request.user)}
     return render(request, "learners/staff_detail.html", ctx)
 

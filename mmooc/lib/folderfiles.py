@@ -227,12 +227,27 @@ def dump(data: Any) -> str:
 
 
 def front_matter(data: dict[str, Any], body: str) -> str:
-    return f"---\n{dump(data)}---\n{body.strip()}\n"
+    return f"---\n{dump(data)}---\n{lf(body).strip()}\n"
+
+
+def lf(text: str) -> str:
+    """Line ends as git keeps them in a course folder: LF only."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def write(root: Path, name: str, content: str) -> str:
-    """Write root/name (creating its folder); returns the name."""
+    """Write root/name (creating its folder) with LF line ends; returns the name."""
     path = root / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content, encoding="utf-8")
+    path.write_bytes(lf(content).encode("utf-8"))
     return name
+
+
+def as_imported(sources: dict[str, Any], name: str, made: str) -> str:
+    """The file `name` as it was imported if an export of it would still write `made` (nothing
+    it describes changed since); otherwise `made`."""
+    source = sources.get(name)
+    text = source.get("text") if isinstance(source, dict) else None
+    if isinstance(source, dict) and source.get("made") == made and isinstance(text, str):
+        return text
+    return made

@@ -316,15 +316,17 @@ def member_recipients(group: StudyGroup, exclude: Learner | None = None, deliver
         members = group_members(group)
     ours = "@" + settings.LIST_DOMAIN.lower()  # no group address may get a group's mail
     skip = None if exclude is None else exclude.pk
-    return [Recipient(m.email, {"unsubscribe_url": _leave_group_url(m.public_id)}, ref=str(m.public_id))
+    return [Recipient(m.email, {"unsubscribe_url": _leave_group_url(m.public_id, settings.BASE_URL)},
+                      ref=str(m.public_id))
             for m in members
             if m.delivery == delivery and m.learner_id != skip and not m.email_key.lower().endswith(ours)]
 
 
 @lru_cache(maxsize=20_000)
-def _leave_group_url(public_id: uuid.UUID) -> str:
+def _leave_group_url(public_id: uuid.UUID, base_url: str) -> str:
     """A member's one-click "leave the group" link. These links never expire, so one made for
-    an earlier post serves again: signing 40 of them for every post costs more than the relay."""
+    an earlier post serves again: signing 40 of them for every post costs more than the relay.
+    The site's address is part of the key: a link made for another address is not reused."""
     from mmooc.learners.links import unsubscribe_url
 
     return unsubscribe_url(LearnerRef(public_id), scope="group")

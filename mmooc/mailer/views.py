@@ -5,6 +5,7 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+from django import forms
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_GET
 from mmooc.lib.mailheaders import HeaderError
 from mmooc.lib.paging import other_params
 from mmooc.lib.staff import staff_required
+from mmooc.mailer import shown
 from mmooc.mailer.models import Delivery, Message
 from mmooc.mailer.render import prepare
 
@@ -21,13 +23,29 @@ MESSAGES_PER_PAGE, RECIPIENTS_PER_PAGE = 50, 100
 STATUS_NAMES = [s for s, _ in Delivery.STATUSES]
 
 
+class OutboxSearch(forms.Form):
+    q = forms.CharField(required=False, max_length=254, strip=True, label="Recipient")
+
+
 @require_GET
 @staff_required
 def outbox_list(request: HttpRequest) -> HttpResponse:
+    form = OutboxSearch(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest("The recipient to search for is at most 254 characters.")
+    query = form.cleaned_data["q"]
     counts = {f"n_{s}": Count("deliveries", filter=Q(deliveries__status=s)) for s in STATUS_NAMES}
     messages = Message.objects.annotate(total=Count("deliveries"), **counts).order_by("-created_at", "-pk")
-    page = Paginator(messages, MESSAGES_PER_PAGE).get_page(request.GET.get("page"))
-    ctx = {"page": page, "query": other_params(request), "statuses": STATUS_NAMES}
+    if query:
+        messages = messages.filter(
+            pk__in=Delivery.objects.filter(recipient__icontains=query).values("message"))
+    page = Paginator(messages.annotate(sample=shown.sample_context()), MESSAGES_PER_PAGE).get_page(
+        request.GET.get("page"))
+    rows = [(m, shown.subject(m, getattr(m, "sample", None)),
+             [(s, getattr(m, f"n_{s}")) for s in STATUS_NAMES if getattr(m, f"n_{s}")])
+            for m in page.object_list]
+    ctx = {"page": page, "rows": rows, "query": other_params(request), "statuses": STATUS_NAMES,
+           "form": form, "q": query}
     return render(request, "mailer/outbox_list.html", ctx)
 
 
@@ -42,7 +60,9 @@ def outbox_message(request: HttpRequest, public_id: str) -> HttpResponse:
         "pk", "recipient", "status", "attempts", "last_error", "sent_at", "not_before")
     if status:
         deliveries = deliveries.filter(status=status)
-    ctx = {"message": message, "status": status, "statuses": STATUS_NAMES, "query": other_params(request),
+    sample = message.deliveries.order_by("pk").values_list("context", flat=True).first()
+    ctx = {"message": message, "subject": shown.subject(message, sample), "status": status,
+           "statuses": STATUS_NAMES, "query": other_params(request),
            "page": Paginator(deliveries, RECIPIENTS_PER_PAGE).get_page(request.GET.get("page"))}
     return render(request, "mailer/outbox_message.html", ctx)
 
@@ -71,7 +91,8 @@ def outbox_copy(request: HttpRequest, public_id: str, delivery_id: int) -> HttpR
     delivery = get_object_or_404(Delivery.objects.select_related("message"), pk=delivery_id,
                                  message__public_id=public_id)
     data, preview, error = _copy_bytes(delivery)
-    ctx = {"delivery": delivery, "message": delivery.message, "preview": preview, "error": error}
+    ctx = {"delivery": delivery, "message": delivery.message, "preview": preview, "error": error,
+           "subject": shown.subject(delivery.message, delivery.context)}
     if data is not None:
         mail = message_from_bytes(data, policy=policy.default)
         ctx.update(headers=[(k, str(v)) for k, v in mail.raw_items()], text=_part(mail, "plain"),

@@ -20,6 +20,8 @@ from mmooc.courses.folder import (
     ModuleData,
     apply_course,
     apply_modules,
+    made_files,
+    module_numbers,
     read_course,
     read_modules,
     write_course,
@@ -46,7 +48,10 @@ def read_folder(path: str | Path) -> Folder:
                            f"(looked in {root})"])
     course = read_course(root, problems)
     modules = read_modules(root, problems)
-    emails = read_emails(root, problems, course, {m.position for m in modules})
+    # With course.yaml unreadable, its links and questions are unknown: emails are not
+    # checked against them, so one problem is reported once.
+    known = course if course else {"links": None, "questions": None}
+    emails = read_emails(root, problems, known, module_numbers(root))
     if problems:
         raise FolderError(problems)
     return Folder(course, modules, emails)
@@ -73,18 +78,47 @@ def import_folder(path: str | Path, *, cohort: Cohort | None = None, dry_run: bo
             report.notes.append(f"{len(folder.emails)} emails not imported: name a cohort to import them into")
         if dry_run:
             transaction.set_rollback(True)
-        elif not report.unchanged:
+        else:
+            _keep_files(Path(path), course, cohort, [m.file for m in folder.modules])
+        if not dry_run and not report.unchanged:
             record(actor, "course.imported", course, f"Imported the course folder of {course.slug}"
                    + (f" into {cohort.slug}" if cohort else ""), added=report.added, changed=report.changed,
                    removed=report.removed)
     return report
 
 
+def _made_emails(cohort: Cohort) -> dict[str, str]:
+    return {f"emails/{name}": ff.front_matter(front, body) for name, front, body in email_files(cohort)}
+
+
+def _keep_files(root: Path, course: Course, cohort: Cohort | None, module_names: list[str]) -> None:
+    """Remember the imported files with what an export would write for each, so that an
+    export of what has not changed since writes the files exactly as they were."""
+    # Read back: the database may hold JSON (links, questions) in another key order than the
+    # folder's, and an export works from what the database holds.
+    course = Course.objects.get(pk=course.pk)
+    made = made_files(course, module_names)
+    if cohort is not None:
+        made.update(_made_emails(cohort))
+    kept = {}
+    for name, text in made.items():
+        path = root / name
+        if path.is_file():
+            kept[name] = {"text": ff.lf(path.read_text(encoding="utf-8")), "made": text}
+    if not cohort:  # the emails' files stay as they were kept with the cohort's last import
+        kept.update({k: v for k, v in (course.folder_files or {}).items() if k.startswith("emails/")})
+    if kept != course.folder_files:
+        course.folder_files = kept
+        course.save(update_fields=["folder_files"])
+
+
 def export_folder(course: Course, path: str | Path, cohort: Cohort | None = None) -> list[str]:
-    """Write the course (and the cohort's emails) as a course folder; returns the files written."""
+    """Write the course (and the cohort's emails) as a course folder; returns the files written.
+    Files describing what has not changed since the last import are written as imported."""
     root = Path(path)
     written = write_course(course, root)
     if cohort is not None:
-        for name, front, body in email_files(cohort):
-            written.append(ff.write(root, f"emails/{name}", ff.front_matter(front, body)))
+        sources = course.folder_files or {}
+        for name, made in _made_emails(cohort).items():
+            written.append(ff.write(root, name, ff.as_imported(sources, name, made)))
     return written

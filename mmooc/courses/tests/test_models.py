@@ -75,3 +75,23 @@ def test_module_release_dates_count_from_the_start():
     week3 = cohort.course.modules.get(position=3)
     assert week3.release_date(cohort) == date(2027, 3, 15)
     assert week3.total_minutes() == 75
+
+
+def test_a_cohort_under_way_is_running_even_while_signup_stays_open():
+    now = timezone.now()
+    cohort = make_cohort(start=(now - timedelta(days=10)).date(), signup_opens=now - timedelta(days=30),
+                         signup_closes=now + timedelta(days=2))
+    assert cohort.stage(now) == ("running", "Running, week 2, signup open")
+    assert cohort.stage(now + timedelta(days=3)) == ("running", "Running, week 2")
+    assert cohort.signup_is_open(now)  # learners may still join
+    assert cohort.stage(now - timedelta(days=40)) == ("upcoming", "Upcoming")
+    assert cohort.stage(now - timedelta(days=12)) == ("signup-open", "Signup open")
+    assert cohort.stage(now + timedelta(days=60))[0] == "finished"
+    cohort.state = Cohort.ARCHIVED
+    assert cohort.stage(now) == ("archived", "Archived")
+
+
+def test_a_cohort_whose_signup_closed_before_the_start_is_not_running_yet():
+    now = timezone.now()
+    cohort = make_cohort(start=(now + timedelta(days=3)).date(), open_signup=False)
+    assert cohort.stage(now) == ("upcoming", "Signup closed, not started")

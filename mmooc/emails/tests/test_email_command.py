@@ -49,7 +49,7 @@ def test_it_reports_a_broken_file_with_its_line(cohort, tmp_path):
     path = tmp_path / "broken.md"
     path.write_text("---\nsubject: Hi\nschedule: day 7 at 9\n---\nHello\n")
     out = StringIO()
-    with pytest.raises(CommandError, match="1 problems; nothing was changed"):
+    with pytest.raises(CommandError, match="1 problem; nothing was changed"):
         call_command("email", "schedule", "py-1", str(path), stdout=out, stderr=out)
     assert "broken.md:3: schedule: cannot read the schedule" in out.getvalue()
     assert not cohort.emails.exists()

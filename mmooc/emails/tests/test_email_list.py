@@ -41,7 +41,7 @@ def test_it_refuses_post(client, organizer, cohort):
     assert client.post("/dashboard/cohorts/py-1/emails/").status_code == 405
 
 
-def test_draft_subjects_show_the_course_values_and_keep_the_learner_placeholders(client, facilitator, cohort):
+def test_draft_subjects_show_the_course_values_and_mark_the_learner_placeholders(client, facilitator, cohort):
     title = cohort.course.title
     module = cohort.course.modules.get(position=2)
     CourseEmail.objects.create(cohort=cohort, subject="Week {{ module.position }} of {{ course.title }}",
@@ -53,6 +53,6 @@ def test_draft_subjects_show_the_course_values_and_keep_the_learner_placeholders
     client.force_login(facilitator)
     page = client.get("/dashboard/cohorts/py-1/emails/").content.decode()
     assert f"Week 2 of {title}" in page
-    assert f"Hi {{{{ learner.first_name }}}}, {title}" in page
+    assert f"Hi ‹first name›, {title}" in page
     assert "Broken {{ course.title" in page  # as written: the compose page says what is wrong
     assert "{{ course.title }}" not in page

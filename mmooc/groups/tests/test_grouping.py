@@ -91,15 +91,15 @@ def test_it_keeps_sizes_within_bounds_and_balanced(rows, size):
     learners = candidates([z for z, _ in rows], [lang for _, lang in rows])
     config = GroupSettings(size, start_date=START)
     groups = make_groups(learners, config)
-    assert all(g.size <= config.largest for g in groups)
-    if len(learners) >= config.smallest:
-        assert all(g.size >= config.smallest for g in groups)
+    assert all(g.size <= max(config.largest, 2 * config.floor - 1) for g in groups)
+    if len(learners) >= config.keeps_language:
+        assert all(g.size >= config.keeps_language for g in groups)
     by_set = Counter()
     for label in {g.language for g in groups}:
         same = [g.size for g in groups if g.language == label]
         assert max(same) - min(same) <= 1
         by_set[label] = sum(same)
-        assert len(same) == math.ceil(sum(same) / config.largest)
+        assert len(same) == max(1, min(math.ceil(sum(same) / config.largest), sum(same) // config.floor))
 
 
 @given(learner_lists, sizes)
@@ -109,9 +109,9 @@ def test_it_keeps_languages_together_where_they_fill_groups(rows, size):
     config = GroupSettings(size, start_date=START)
     groups = make_groups(learners, config)
     counts = Counter(c.language for c in learners)
-    big = sorted((lang for lang, n in counts.items() if n >= config.smallest), key=lambda x: (-counts[x], x))
+    big = sorted((lang for lang, n in counts.items() if n >= config.keeps_language), key=lambda x: (-counts[x], x))
     rest = sum(n for lang, n in counts.items() if lang not in big)
-    expected_kept = big[:-1] if 0 < rest < config.smallest and big else big
+    expected_kept = big[:-1] if 0 < rest < config.keeps_language and big else big
     for g in groups:
         assert g.pooled == (g.language == "")
         if not g.pooled:
@@ -123,7 +123,7 @@ def test_it_keeps_languages_together_where_they_fill_groups(rows, size):
 @settings(max_examples=200, deadline=None)
 def test_it_finds_the_narrowest_widest_group_found_by_brute_force(zones, size):
     learners = candidates(zones)
-    groups = make_groups(learners, GroupSettings(size, min_size=1, start_date=START))
+    groups = make_groups(learners, GroupSettings(size, min_size=1, start_date=START, min_group=1))
     offsets = utc_offsets(set(zones), START)
     k = math.ceil(len(zones) / size)
     assert widest(groups, learners, k) == brute_force([offsets[z] % DAY for z in zones], k)
@@ -134,7 +134,7 @@ def test_it_finds_the_narrowest_widest_group_found_by_brute_force(zones, size):
 @settings(max_examples=200, deadline=None)
 def test_it_finds_the_brute_force_optimum_when_many_learners_share_a_time_zone(zones, size):
     learners = candidates(zones)
-    groups = make_groups(learners, GroupSettings(size, min_size=1, start_date=START))
+    groups = make_groups(learners, GroupSettings(size, min_size=1, start_date=START, min_group=1))
     offsets = utc_offsets(set(zones), START)
     k = math.ceil(len(zones) / size)
     assert widest(groups, learners, k) == brute_force([offsets[z] % DAY for z in zones], k)
@@ -144,7 +144,7 @@ def test_it_finds_the_brute_force_optimum_when_many_learners_share_a_time_zone(z
 @settings(max_examples=150, deadline=None)
 def test_it_is_never_wider_than_the_naive_split_of_a_sorted_list(zones, size):
     learners = candidates(zones)
-    groups = make_groups(learners, GroupSettings(size, min_size=1, start_date=START))
+    groups = make_groups(learners, GroupSettings(size, min_size=1, start_date=START, min_group=1))
     offsets = utc_offsets(set(zones), START)
     linear = sorted(offsets[z] for z in zones)
     k = math.ceil(len(zones) / size)
@@ -245,7 +245,8 @@ def test_it_groups_a_hundred_thousand_learners():
 
 def test_it_summarizes_a_proposal():
     zones = ["Europe/Paris"] * 6 + ["Asia/Tokyo"] * 3
-    summary = summarize(make_groups(candidates(zones, ["en"] * 6 + ["ja"] * 3), GroupSettings(4, start_date=START)))
+    config = GroupSettings(4, start_date=START, min_group=1)
+    summary = summarize(make_groups(candidates(zones, ["en"] * 6 + ["ja"] * 3), config))
     assert (summary.groups, summary.learners, summary.smallest, summary.largest) == (3, 9, 3, 3)
     assert summary.languages == ("en", "ja") and summary.pooled == 0
     assert summary.widest_span == 0.0
@@ -284,7 +285,52 @@ def test_a_pool_of_exactly_the_minimum_makes_a_group_of_its_own():
 def test_it_finds_the_narrowest_split_of_three_learners_far_apart():
     zones = ["UTC", "Pacific/Apia", "Asia/Kolkata"]  # UTC+0, UTC+13, UTC+5:30
     learners = candidates(zones)
-    groups = make_groups(learners, GroupSettings(2, min_size=1, start_date=START))
+    groups = make_groups(learners, GroupSettings(2, min_size=1, start_date=START, min_group=1))
     offsets = utc_offsets(set(zones), START)
     assert sorted(g.size for g in groups) == [1, 2]
     assert widest(groups, learners, 2) == brute_force([offsets[z] % DAY for z in zones], 2) == 5.5
+
+
+def test_a_pair_at_utc_plus_13_joins_the_nearest_group_rather_than_making_its_own():
+    learners = candidates(["Europe/Paris"] * 6 + ["Pacific/Apia"] * 2)  # groups of at most 3
+    groups = make_groups(learners, GroupSettings(3, start_date=START))
+    assert sorted(g.size for g in groups) == [4, 4]
+    assert all(g.size >= 3 for g in groups)  # the minimum of 5, held at the maximum of 3
+
+
+def test_the_minimum_group_size_is_five_unless_configured():
+    learners = candidates(["Europe/Paris"] * 9)
+    assert GroupSettings(10).floor == 5
+    assert [g.size for g in make_groups(learners, GroupSettings(5, start_date=START))] == [9]
+    assert sorted(g.size for g in make_groups(learners, GroupSettings(5, start_date=START, min_group=2))) == [4, 5]
+
+
+def test_a_cohort_smaller_than_the_minimum_still_gets_one_group():
+    groups = make_groups(candidates(["UTC", "Asia/Tokyo"]), GroupSettings(10, start_date=START))
+    assert [g.size for g in groups] == [2]
+
+
+def test_it_refuses_a_minimum_group_size_under_one():
+    with pytest.raises(GroupingError):
+        make_groups(candidates(["UTC"] * 5), GroupSettings(10, min_group=0))
+
+
+@given(learner_lists, sizes, st.integers(1, 12), st.integers(0, 3))
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_no_group_is_smaller_than_the_minimum_unless_the_whole_cohort_is(rows, size, minimum, seed):
+    learners = candidates([z for z, _ in rows], [lang for _, lang in rows])
+    config = GroupSettings(size, start_date=START, min_group=minimum)
+    groups = make_groups(learners, config, seed=seed)
+    assert sorted(i for g in groups for i in g.member_ids) == [c.id for c in learners]
+    floor = min(minimum, config.largest)
+    if len(learners) >= floor:
+        assert all(g.size >= floor for g in groups)
+    else:
+        assert [g.size for g in groups] == [len(learners)]
+    # Fewer, larger groups only where the maximum would have left one under the minimum.
+    for label in {g.language for g in groups}:
+        same = [g.size for g in groups if g.language == label]
+        if max(same) > config.largest:
+            n = sum(same)
+            assert n - (math.ceil(n / config.largest) - 1) * config.largest < floor or \
+                n // math.ceil(n / config.largest) < floor

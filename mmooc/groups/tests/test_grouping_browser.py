@@ -40,3 +40,22 @@ def test_it_previews_changes_the_size_and_applies(page, live_server, organizer, 
     page.click("text=Apply grouping")
     page.wait_for_selector("text=3 groups formed for 60 learners")
     assert StudyGroup.objects.filter(cohort=cohort).count() == 3
+
+
+def test_apply_without_the_box_keeps_the_preview_and_says_what_is_missing(page, live_server, organizer, cohort):
+    page.goto(f"{live_server.url}/dashboard/login/")
+    page.fill("#id_username", "olivia")
+    page.fill("#id_password", "correct horse 42")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/dashboard/cohorts/py-3/grouping/")
+    page.fill("#id_size", "20")
+    page.click("text=Preview again")
+    page.click("text=Apply grouping")  # the box left unticked
+    page.wait_for_selector("#confirm-missing")
+    assert "Tick the box to confirm." in page.locator("#confirm-missing").inner_text()
+    assert page.locator("section.card tbody tr").count() == 3  # the same preview, size 20 kept
+    assert StudyGroup.objects.filter(cohort=cohort).count() == 0
+    page.check("input[name=confirm]")
+    page.click("text=Apply grouping")
+    page.wait_for_selector("text=3 groups formed for 60 learners")
+    assert StudyGroup.objects.filter(cohort=cohort).count() == 3

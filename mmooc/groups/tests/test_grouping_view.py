@@ -148,3 +148,14 @@ def test_it_shows_the_waiting_count_once_groups_exist(client, organizer, cohort)
     assert response.context["waiting"] == 2
     assert "<strong>2</strong> learners confirmed later" in response.content.decode()
     assert response.context["summary"].learners == 2  # the preview is for them
+
+
+@pytest.mark.min_group(5)
+def test_the_preview_forms_no_group_under_the_minimum_group_size(client, organizer, cohort):
+    """Eight learners, four each in Paris and New York: with groups of 3, two of 4 rather than 3, 3 and 2."""
+    client.force_login(organizer)
+    response = client.get(url(cohort))
+    assert [g.size for g in response.context["groups"]] == [4, 4]  # the minimum is held at the target, 4
+    response = client.get(url(cohort), {"size": "3"})
+    assert sorted(g.size for g in response.context["groups"]) == [4, 4]  # not 3, 3, 2
+    assert "No group is smaller than 3" in response.content.decode()

@@ -13,7 +13,7 @@ def test_it_lists_messages_with_counts(client, facilitator, settings):
     response = client.get("/outbox/")
     assert response.status_code == 200
     assert f"/outbox/{msg.public_id}/" in response.text
-    assert '<td class="num">3</td>' in response.text
+    assert "<td class=\"num\">3</td>" in response.text
 
 
 def test_it_sends_anonymous_visitors_to_sign_in(client):
@@ -29,3 +29,31 @@ def test_it_refuses_an_outsider(client, outsider):
 def test_it_refuses_post(client, organizer):
     client.force_login(organizer)
     assert client.post("/outbox/").status_code == 405
+
+
+def test_it_finds_the_messages_sent_to_a_recipient(client, facilitator, settings):
+    from mmooc.mailer import outbox
+    from mmooc.mailer.models import Message
+    from mmooc.mailer.outbox import Recipient
+
+    other = outbox.compose(kind=Message.TRANSACTIONAL, subject="Other", body="x")
+    outbox.enqueue(other, [Recipient("someone@example.org", {})])
+    msg = sent_in_outbox(settings, n=3)
+    client.force_login(facilitator)
+    page = client.get("/outbox/", {"q": "L1@EXAMPLE"}).content.decode()
+    assert f"/outbox/{msg.public_id}/" in page and f"/outbox/{other.public_id}/" not in page
+    assert "No message went to" in client.get("/outbox/", {"q": "nobody@"}).content.decode()
+
+
+def test_it_refuses_an_oversized_search(client, facilitator):
+    client.force_login(facilitator)
+    response = client.get("/outbox/", {"q": "x" * 255})
+    assert response.status_code == 400 and b"254" in response.content
+
+
+def test_it_shows_the_copies_by_status_in_one_column(client, facilitator, settings):
+    sent_in_outbox(settings, n=3)
+    client.force_login(facilitator)
+    page = client.get("/outbox/").content.decode()
+    assert '<span class="nowrap" data-status="sent">3 sent</span>' in page
+    assert page.count("</th>") == 5

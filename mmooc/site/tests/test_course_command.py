@@ -39,7 +39,7 @@ def test_it_changes_nothing_on_a_dry_run():
 def test_it_lists_the_problems_and_fails(tmp_path):
     (tmp_path / "course.yaml").write_text("slug: x\ntitle: X\ncolour: red\n")
     out = StringIO()
-    with pytest.raises(CommandError, match="1 problems; nothing was changed"):
+    with pytest.raises(CommandError, match="1 problem; nothing was changed"):
         call_command("course", "import", str(tmp_path), stdout=out, stderr=out)
     assert "course.yaml:3: unknown key 'colour'" in out.getvalue()
     assert not Course.objects.exists()

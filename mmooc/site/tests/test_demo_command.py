@@ -80,3 +80,30 @@ def test_it_schedules_this_weeks_and_next_weeks_emails_and_leaves_the_others_as_
     week_2 = CourseEmail.objects.get(key="02-functions")
     confirmed = Learner.objects.filter(state=Learner.CONFIRMED).count()
     assert week_2.message.deliveries.count() == confirmed
+
+
+def _links() -> str:
+    from mmooc.mailer.models import Delivery, Message
+
+    contexts = " ".join(str(c) for c in Delivery.objects.values_list("context", flat=True))
+    return contexts + " ".join(Message.objects.values_list("body", flat=True))
+
+
+def test_its_mail_links_follow_the_port(monkeypatch):
+    monkeypatch.delenv("MMOOC_BASE_URL", raising=False)
+    output = demo("--learners", "40", "--port", "8101")
+    links = _links()
+    assert "http://127.0.0.1:8101/" in links and "127.0.0.1:8000" not in links
+    assert "http://127.0.0.1:8101/outbox/" in output and "sign in first" in output
+    from django.conf import settings
+
+    assert settings.BASE_URL == "http://127.0.0.1:8000"  # as it was, once the command is done
+
+
+def test_mmooc_base_url_wins_over_the_port(monkeypatch, settings):
+    monkeypatch.setenv("MMOOC_BASE_URL", "https://course.example.org")
+    settings.BASE_URL = "https://course.example.org"
+    output = demo("--learners", "40", "--port", "8101")
+    links = _links()
+    assert "https://course.example.org/" in links and "127.0.0.1:8101" not in links
+    assert "https://course.example.org/dashboard/" in output

@@ -170,9 +170,64 @@ def test_it_exports_a_folder_that_imports_back_unchanged(tmp_path):
     import_folder(DEMO, cohort=cohort)
     course = Course.objects.get(slug="gentle-python")
     written = export_folder(course, tmp_path / "out", cohort=cohort)
-    assert "modules/02-week-2-functions.md" in written and "emails/welcome.md" in written
+    assert "modules/02-functions.md" in written and "emails/welcome.md" in written
     report = import_folder(tmp_path / "out", cohort=cohort)
     assert report.unchanged, report.text()
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_an_unchanged_course_exports_byte_identical_files(tmp_path):
+    cohort = make_cohort(Course.objects.create(slug="gentle-python", title="x"))
+    import_folder(DEMO, cohort=cohort)
+    export_folder(Course.objects.get(slug="gentle-python"), tmp_path / "out", cohort=cohort)
+    assert _tree(tmp_path / "out") == _tree(DEMO)
+    assert import_folder(tmp_path / "out", cohort=cohort).unchanged
+
+
+def test_a_changed_module_keeps_its_file_name_and_the_others_stay_as_written(tmp_path):
+    cohort = make_cohort(Course.objects.create(slug="gentle-python", title="x"))
+    import_folder(DEMO, cohort=cohort)
+    course = Course.objects.get(slug="gentle-python")
+    Module.objects.filter(course=course, position=3).update(title="Week 3: conditionals, recursion and functions")
+    export_folder(course, tmp_path / "out", cohort=cohort)
+    out, demo = _tree(tmp_path / "out"), _tree(DEMO)
+    assert set(out) == set(demo)  # no file renamed
+    changed = {name for name in out if out[name] != demo[name]}
+    assert changed == {"modules/03-conditionals-recursion.md"}
+    report = import_folder(tmp_path / "out", cohort=cohort)
+    assert report.unchanged, report.text()
+
+
+def test_an_email_edited_in_the_dashboard_exports_with_lf_and_imports_back_unchanged(tmp_path, client, organizer):
+    cohort = make_cohort(Course.objects.create(slug="gentle-python", title="x"))
+    import_folder(DEMO, cohort=cohort)
+    email = cohort.emails.get(key="farewell")
+    client.force_login(organizer)
+    response = client.post(f"/dashboard/cohorts/{cohort.slug}/emails/{email.public_id}/", {
+        "subject": email.subject, "body": "Thank you.\r\n\r\nSee you.\r\n", "audience": "all",
+        "schedule": "local", "day": "49", "time": "09:00", "action": "save"})
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    email.refresh_from_db()
+    assert "\r" not in email.body
+    export_folder(Course.objects.get(slug="gentle-python"), tmp_path / "out", cohort=cohort)
+    data = (tmp_path / "out" / "emails" / "farewell.md").read_bytes()
+    assert b"\r" not in data and b"Thank you.\n\nSee you.\n" in data
+    assert import_folder(tmp_path / "out", cohort=cohort).unchanged
+
+
+def test_broken_yaml_in_the_course_file_is_one_problem(folder):
+    _edit(folder / "course.yaml", "title: A Gentle Introduction to Python", 'title: "A Gentle')
+    problems = _rejected(folder, make_cohort(Course.objects.create(slug="gentle-python", title="x")))
+    assert len(problems) == 1 and problems[0].startswith("course.yaml:"), problems
+
+
+def test_broken_yaml_in_a_module_file_is_one_problem(folder):
+    _edit(folder / "modules/02-functions.md", "title:", "title: [unclosed")
+    problems = _rejected(folder, make_cohort(Course.objects.create(slug="gentle-python", title="x")))
+    assert len(problems) == 1 and problems[0].startswith("modules/02-functions.md:"), problems
 
 
 def test_it_queues_a_changed_scheduled_email_again(folder, organizer):

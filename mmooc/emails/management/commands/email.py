@@ -13,6 +13,7 @@ from mmooc.courses.models import Cohort
 from mmooc.emails import scheduling
 from mmooc.emails.audience import describe
 from mmooc.emails.models import CourseEmail
+from mmooc.lib.counts import counted
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Message
 
@@ -71,7 +72,7 @@ class Command(BaseCommand):
         scheduling.refresh_states(emails)
         rows = [self.row(e) for e in emails]
         if options["format"] == "json":
-            self.stdout.write(json.dumps(rows, indent=2))
+            self.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False))
             return
         if not rows:
             self.stdout.write(f"No emails in {cohort.slug} yet.")
@@ -84,9 +85,9 @@ class Command(BaseCommand):
     @staticmethod
     def row(email: CourseEmail) -> dict:
         spec = scheduling.email_schedule(email)
-        return {"id": email.public_id.hex, "key": email.key, "state": "active" if email.trigger else email.state,
+        return {"id": email.public_id.hex, "key": email.key, "state": scheduling.shown_state(email)[0],
                 "schedule": "on confirmation (welcome)" if spec is None else spec.text(),
-                "audience": describe(email.audience or {}), "subject": email.subject,
+                "audience": describe(email.audience or {}), "subject": scheduling.shown_subject(email),
                 "module": email.module.position if email.module else None}
 
     def do_schedule(self, options: dict) -> None:
@@ -98,7 +99,7 @@ class Command(BaseCommand):
             data = read_email_file(options["file"], cohort.course)
         except FolderError as exc:
             self.stderr.write("\n".join(exc.problems))
-            raise CommandError(f"{len(exc.problems)} problems; nothing was changed.") from None
+            raise CommandError(f"{counted(len(exc.problems), 'problem', 'problems')}; nothing was changed.") from None
         try:
             with transaction.atomic():
                 email = upsert(cohort, data, ACTOR)
@@ -114,7 +115,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         times = scheduling.first_and_last(email)
         when = f", from {times[0]:%Y-%m-%d %H:%M} to {times[1]:%Y-%m-%d %H:%M} UTC" if times else ""
-        self.stdout.write(f"Scheduled {email.public_id.hex[:8]} {email.subject!r} for {count} recipients{when}.")
+        self.stdout.write(f"Scheduled {email.public_id.hex[:8]} {scheduling.shown_subject(email)!r} "
+                          f"for {count} recipients{when}.")
 
     def do_status(self, options: dict) -> None:
         email = self.email(options["email"])
@@ -122,8 +124,9 @@ class Command(BaseCommand):
             scheduling.refresh_state(email)
             counts = outbox.progress(email.message) if email.message_id else {}
             if options["format"] == "json":
-                self.stdout.write(json.dumps({"id": email.public_id.hex, "state": email.state,
-                                              "subject": email.subject, "counts": counts}))
+                self.stdout.write(json.dumps({"id": email.public_id.hex, "state": scheduling.shown_state(email)[0],
+                                              "subject": scheduling.shown_subject(email), "counts": counts},
+                                             ensure_ascii=False))
             else:
                 self.stdout.write(self.status_line(email, counts))
             pending = sum(counts.get(s, 0) for s in (Delivery.QUEUED, Delivery.SENDING, Delivery.DEFERRED))
@@ -140,7 +143,7 @@ class Command(BaseCommand):
         filled = round(BAR * done / total) if total else 0
         bar = f"[{'#' * filled}{'.' * (BAR - filled)}] {done:,}/{total:,}"
         detail = ", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "no copies queued"
-        return f"{email.subject}\n{email.state}  {bar}\n{detail}"
+        return f"{scheduling.shown_subject(email)}\n{scheduling.shown_state(email)[0]}  {bar}\n{detail}"
 
     def _message(self, options: dict) -> tuple[CourseEmail, Message]:
         email = self.email(options["email"])
@@ -153,7 +156,7 @@ class Command(BaseCommand):
         outbox.pause(message)
         from mmooc.audit.log import record
 
-        record(ACTOR, "email.paused", email, f"Paused {email.subject!r}")
+        record(ACTOR, "email.paused", email, f"Paused {scheduling.shown_subject(email)!r}")
         self.stdout.write(f"Paused {email.public_id.hex[:8]}: copies not yet sent are held.")
 
     def do_resume(self, options: dict) -> None:
@@ -161,7 +164,7 @@ class Command(BaseCommand):
         outbox.resume(message)
         from mmooc.audit.log import record
 
-        record(ACTOR, "email.resumed", email, f"Resumed {email.subject!r}")
+        record(ACTOR, "email.resumed", email, f"Resumed {scheduling.shown_subject(email)!r}")
         self.stdout.write(f"Resumed {email.public_id.hex[:8]}.")
 
     def do_cancel(self, options: dict) -> None:

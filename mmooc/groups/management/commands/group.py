@@ -14,6 +14,7 @@ from mmooc.groups.apply import apply_grouping, preview
 from mmooc.groups.grouping import GroupingError, ProposedGroup, format_offset, summarize
 from mmooc.groups.membership import waiting_learners
 from mmooc.groups.models import Membership
+from mmooc.lib.counts import counted
 
 # Below this many groups the welcome emails are queued too fast for a progress bar to help.
 PROGRESS_FROM = 50
@@ -81,11 +82,12 @@ class Command(BaseCommand):
             progress = bar
         grouping = apply_grouping(cohort, target_size=options["size"], seed=options["seed"], progress=progress)
         count = grouping.groups.count()
-        self.stdout.write(f"{count:,} groups formed for {grouping.learner_count:,} learners of {cohort.slug} "
-                          f"(seed {grouping.seed}); {count:,} welcome emails queued.")
+        self.stdout.write(f"{counted(count, 'group', 'groups')} formed for "
+                          f"{counted(grouping.learner_count, 'learner', 'learners')} of {cohort.slug} "
+                          f"(seed {grouping.seed}); {counted(count, 'welcome email', 'welcome emails')} queued.")
         waiting = waiting_learners(cohort).count()
         if waiting:
-            self.stdout.write(f"{waiting:,} learners still wait for a group.")
+            self.stdout.write(f"{counted(waiting, 'learner still waits', 'learners still wait')} for a group.")
 
     def do_export(self, cohort: Cohort, options: dict[str, Any]) -> None:
         rows = (Membership.objects.active().filter(group__cohort=cohort)

@@ -44,7 +44,7 @@ class Command(BaseCommand):
             "course": cohort.course.slug,
             "cohort": cohort.slug,
             "title": cohort.title,
-            "state": cohort.phase(),
+            "state": cohort.stage()[0],
             "signup_opens": cohort.signup_opens.isoformat(),
             "signup_closes": cohort.signup_closes.isoformat(),
             "start_date": cohort.start_date.isoformat(),

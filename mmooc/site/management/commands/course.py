@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mmooc.courses.models import Cohort, Course
+from mmooc.lib.counts import counted
 from mmooc.lib.folderfiles import FolderError
 from mmooc.site.folders import export_folder, import_folder
 
@@ -49,7 +50,7 @@ class Command(BaseCommand):
                                    actor="mmooc course import")
         except FolderError as exc:
             self.stderr.write("\n".join(exc.problems))
-            raise CommandError(f"{len(exc.problems)} problems; nothing was changed.") from None
+            raise CommandError(f"{counted(len(exc.problems), 'problem', 'problems')}; nothing was changed.") from None
         self.stdout.write(report.text())
         if options["dry_run"]:
             self.stdout.write("Dry run: nothing was changed.")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import time
@@ -38,6 +39,16 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000, help="Web port (default 8000).")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Links in the demo's mail point at the port it serves on, unless MMOOC_BASE_URL says otherwise.
+        base = settings.BASE_URL if os.environ.get("MMOOC_BASE_URL") else f"http://127.0.0.1:{options['port']}"
+        saved = settings.BASE_URL, settings.CSRF_TRUSTED_ORIGINS
+        settings.BASE_URL, settings.CSRF_TRUSTED_ORIGINS = base, [base]
+        try:
+            self.run(options)
+        finally:
+            settings.BASE_URL, settings.CSRF_TRUSTED_ORIGINS = saved
+
+    def run(self, options: dict[str, Any]) -> None:
         wanted = options["learners"]
         if wanted is not None and not 0 <= wanted <= 2_000_000:
             raise CommandError("--learners must be between 0 and 2,000,000")
@@ -161,13 +172,13 @@ class Command(BaseCommand):
         return logins
 
     def summary(self, cohort: Cohort, logins: list[tuple[str, str, str]], port: int) -> str:
-        base = f"http://127.0.0.1:{port}"
+        base = settings.BASE_URL.rstrip("/")
         confirmed = cohort.learners.filter(state=Learner.CONFIRMED).count()
         lines = ["", f"Demo course: {cohort.course.title} — {confirmed:,} confirmed learners, "
                  f"{cohort.groups.count():,} study groups", "",
                  f"  Landing page     {base}/",
                  f"  Staff dashboard  {base}/dashboard/",
-                 f"  Outbox (mail)    {base}/outbox/", ""]
+                 f"  Outbox (mail)    {base}/outbox/   (sign in first, with a login below)", ""]
         lines += [f"  Sign in as {role:<11} user: {username:<12} password: {password}"
                   for role, username, password in logins]
         return "\n".join(lines) + "\n"

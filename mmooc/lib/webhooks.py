@@ -56,15 +56,17 @@ def refuse_malformed(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     return guarded_view
 
 
-def guarded(urlconf: ModuleType | list[Any]) -> tuple[list[URLPattern | URLResolver], str | None]:
-    """A URL conf (module or list) with every view wrapped in `refuse_malformed`, for include()."""
-    patterns = urlconf if isinstance(urlconf, list) else urlconf.urlpatterns  # type: ignore[attr-defined]
-    app_name = None if isinstance(urlconf, list) else getattr(urlconf, "app_name", None)
-    return [_guard(p) for p in patterns], app_name
+def guarded(urlconf: ModuleType) -> tuple[list[URLPattern | URLResolver], str]:
+    """An app's URL conf with every view wrapped in `refuse_malformed`, for include()."""
+    return _guard_all(urlconf.urlpatterns), urlconf.app_name
+
+
+def _guard_all(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:
+    return [_guard(p) for p in patterns]
 
 
 def _guard(entry: URLPattern | URLResolver) -> URLPattern | URLResolver:
     if isinstance(entry, URLResolver):
-        return URLResolver(entry.pattern, guarded(list(entry.url_patterns))[0], entry.default_kwargs,
+        return URLResolver(entry.pattern, _guard_all(list(entry.url_patterns)), entry.default_kwargs,
                            entry.app_name, entry.namespace)
     return URLPattern(entry.pattern, refuse_malformed(entry.callback), entry.default_args, entry.name)

@@ -263,7 +263,7 @@ def import_csv(request: HttpRequest) -> HttpResponse:
 
 # Export ----------------------------------------------------------------------------------
 
-def _rows() -> Iterator[tuple]:
+def _rows() -> Iterator[tuple[Any, ...]]:
     rows = Suppression.objects.order_by("address").values_list("address", "reason", "detail", "created_at")
     return rows.iterator(chunk_size=2000)  # details quote bounces from anywhere: csv_lines makes them inert
 

@@ -62,7 +62,8 @@ MALFORMED: list[tuple[bytes | None, str | None]] = [
 MALFORMED_IDS = ["not-json", "not-json-as-json", "empty-list", "list", "string", "null", "number", "form",
                  "multipart", "binary", "xml", "empty"]
 CONTENT_TYPES = ["application/json", "text/plain; charset=UTF-8", "application/x-www-form-urlencoded",
-                 "multipart/form-data; boundary=x", "application/octet-stream", "text/html", "", "application/json; charset=latin-1"]
+                 "multipart/form-data; boundary=x", "application/octet-stream", "text/html", "",
+                 "application/json; charset=latin-1"]
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
@@ -122,7 +123,8 @@ class WebhookDoorCases:
         assert response.status_code == 400
         assert self.state() == before
         # one line says why: ours, or Django's for a request anymail found suspicious
-        assert [r for r in caplog.records if r.name in ("mmooc.webhooks", "django.security.AnymailWebhookValidationFailure")]
+        loggers = ("mmooc.webhooks", "django.security.AnymailWebhookValidationFailure")
+        assert [r for r in caplog.records if r.name in loggers]
 
     # Each door's class runs this same method (differing executors, on purpose); the client and
     # the database are used by every example alike.
@@ -139,7 +141,7 @@ class WebhookDoorCases:
         if response.status_code == 400:
             assert self.state() == before
 
-    def post_body(self, client: Client, body: bytes, content_type: str) -> HttpResponse:
+    def post_body(self, client: Client, body: bytes, content_type: str) -> Any:
         # generic(): the bytes as they are, whatever charset the content type claims
         return client.generic("POST", self.url, data=body, content_type=content_type, **self.malformed_headers(),
                               **basic_auth())

@@ -5,8 +5,9 @@ cannot be read (malformed JSON, a JSON list or string where an object belongs, a
 where JSON belongs, a missing field) will never be readable, so the answer is 400 with a
 log line: the provider stops and the operator sees why. Only a failure that may pass
 keeps its 5xx answer, so the provider posts again later: a database or network error, a
-setting the provider's webhook needs and the site lacks, or an exception that is a
-`TemporaryFailure` (the relay cannot take a post now). Refusals
+setting the provider's webhook needs and the site lacks, an exception that is a
+`TemporaryFailure` (the relay cannot take a post now), and any failure of the site's own
+receivers acting on an event that was read (they run through Django's signal dispatch). Refusals
 Django already answers (a bad signature or secret, 404, 403) are left as they are.
 
     urlpatterns = [path("anymail/", include(guarded(anymail.urls)))]
@@ -22,6 +23,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, SuspiciousOperation
 from django.db import DatabaseError
+from django.dispatch import dispatcher
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import URLPattern, URLResolver
 
@@ -47,6 +49,8 @@ def refuse_malformed(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         except PASSED_ON:
             raise
         except Exception as exc:
+            if _in_a_receiver(exc):
+                raise
             log.warning("webhook %s: refused a request it cannot read (%s, %s bytes): %s: %s",
                         request.path, request.content_type or "no content type",
                         request.headers.get("Content-Length", "?"), type(exc).__name__, str(exc)[:200],
@@ -54,6 +58,19 @@ def refuse_malformed(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
             return HttpResponseBadRequest("The request body cannot be read.\n", content_type="text/plain")
 
     return guarded_view
+
+
+def _in_a_receiver(exc: BaseException) -> bool:
+    """Whether the exception came from a signal receiver: the body was read, acting on it failed."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == _DISPATCHER:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+_DISPATCHER = dispatcher.__file__
 
 
 def guarded(urlconf: ModuleType) -> tuple[list[URLPattern | URLResolver], str]:

@@ -63,3 +63,22 @@ def test_guarded_wraps_every_view_of_a_url_conf_and_keeps_its_names():
     [pattern] = patterns
     assert app_name == "hooks" and isinstance(pattern, URLPattern) and pattern.name == "a"
     assert pattern.callback(post(b"[")).status_code == 400
+
+
+def test_a_receiver_failing_on_a_readable_event_is_passed_on_so_the_provider_retries():
+    from django.dispatch import Signal
+
+    event = Signal()
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("the learners app is down")
+
+    event.connect(broken, weak=False)
+
+    def view(request):
+        json.loads(request.body)  # readable
+        event.send(sender=None)
+        return HttpResponse()
+
+    with pytest.raises(RuntimeError):
+        refuse_malformed(view)(post(b"{}"))

@@ -48,7 +48,7 @@ def test_the_signup_pages_fill_in_the_time_zone_and_show_local_times(live_server
     course, cohort = data.cohort.course.slug, data.cohort.slug
     for path in [f"/{course}/", f"/{course}/{cohort}/embed"]:
         open_page(kolkata, live_server.url + path)
-        kolkata.wait_for_function("document.getElementById('tz-detected').textContent === 'Asia/Kolkata'")
+        kolkata.wait_for_function("() => document.getElementById('tz-detected').textContent === 'Asia/Kolkata'")
         assert kolkata.input_value("#id_timezone") == "Asia/Kolkata"
     open_page(kolkata, live_server.url + "/" + learner_page_url(make_learner(data.cohort)).split("/", 3)[3])
     assert seen == []

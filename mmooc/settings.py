@@ -180,6 +180,8 @@ MIDDLEWARE = [
     "mmooc.lib.clients.TrustedProxyMiddleware",
     "mmooc.lib.requestsize.RequestSizeLimit",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "mmooc.lib.headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -245,15 +247,39 @@ MEDIA_URL = "/media/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("MMOOC_SECURE_COOKIES", BASE_URL.startswith("https://"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = env_int("MMOOC_HSTS_SECONDS", 0, minimum=0)
+# With an https base URL, browsers are told to use HTTPS only (a year) and plain HTTP is
+# redirected, unless turned off; with http, both are off unless turned on.
+https_site = BASE_URL.startswith("https://")
+SECURE_HSTS_SECONDS = env_int("MMOOC_HSTS_SECONDS", 31536000 if https_site else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("MMOOC_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("MMOOC_HSTS_PRELOAD", False)
-SECURE_SSL_REDIRECT = env_bool("MMOOC_SSL_REDIRECT", False)
+SECURE_SSL_REDIRECT = env_bool("MMOOC_SSL_REDIRECT", https_site)
 # Monitoring on the machine itself may ask over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SILENCED_SYSTEM_CHECKS = env_list("MMOOC_SILENCED_CHECKS", [])
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"  # learners' links carry tokens: never sent to another site
+# No script but the site's own files: no inline script, no handler attribute, no eval.
+# Inline styles stay allowed: pages set widths of bars in style attributes, the charts are
+# inline SVG with their own <style>, and an email's HTML shown in the outbox is styled
+# inline; styles cannot run code. Images may come from any https site: course emails shown
+# in previews and the outbox link to them. Only the signup embed may be framed (its view).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Browser features no page uses, switched off for every page and anything it frames.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 # Request bodies (mmooc/lib/requestsize.py): 5 MiB for pages; a provider's inbound webhook
 # carries a whole group post, encoded and often twice (raw and parsed), so it may bring
 # three times the post limit; Django's own limit is the larger of the two.

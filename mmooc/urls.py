@@ -1,8 +1,10 @@
 """URLs: each app owns its own; the course landing pages (`/<course>/…`) come last."""
 
+import anymail.urls
 from django.contrib import admin
 from django.urls import include, path
 
+from mmooc.lib.webhooks import guarded
 from mmooc.operations.views import metrics
 from mmooc.site.views import healthz
 
@@ -13,7 +15,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
-    path("anymail/", include("anymail.urls")),
+    # Every provider webhook: 400, never 500, to a request it cannot read (lib/webhooks.py).
+    path("anymail/", include(guarded(anymail.urls))),
     path("", include("mmooc.mailer.urls")),
     path("dashboard/", include("mmooc.dashboard.urls")),
     path("dashboard/", include("mmooc.emails.urls")),

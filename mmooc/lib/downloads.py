@@ -1,7 +1,8 @@
 """Streamed downloads: CSV written row by row as it is read, sent in pieces as an attachment.
 
 `csv_lines(header, rows)` turns rows of plain values into CSV text one line at a time (times
-as ISO 8601, booleans as yes/no, None as empty); `download(chunks, content_type, filename)`
+as ISO 8601, booleans as yes/no, None as empty, and text a spreadsheet would run as a formula
+made inert); it is the one CSV writer of every export. `download(chunks, content_type, filename)`
 sends any text or bytes chunks joined into pieces of about 64 KiB, so memory stays flat
 whatever the size of the file.
 """
@@ -26,6 +27,22 @@ class _Echo:
         return value
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (or, for tab and CR, a
+# cell that some programs strip down to one): such text gets a leading apostrophe, which
+# spreadsheets show as text and do not display. Numbers stay numbers.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(text: str) -> str:
+    """Text a spreadsheet shows as it is: a leading apostrophe before a formula prefix."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def uninert(text: str) -> str:
+    """The text `inert` was given: for reading an exported file back in."""
+    return text[1:] if text[:1] == "'" and text[1:].startswith(FORMULA_PREFIXES) else text
+
+
 def cell(value: Any) -> Any:
     """A value as a CSV cell: text and numbers as they are, times in ISO 8601, yes/no, "" for None."""
     if isinstance(value, datetime):
@@ -34,16 +51,19 @@ def cell(value: Any) -> Any:
         return "yes" if value else "no"
     if value is None:
         return ""
-    return value if isinstance(value, (int, float, str)) else str(value)
+    if isinstance(value, (int, float)):
+        return value
+    return inert(value if isinstance(value, str) else str(value))
 
 
-def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+def csv_lines(header: list[str], rows: Iterable[Iterable[Any]], lineterminator: str = "\r\n") -> Iterator[str]:
+    writer = csv.writer(_Echo(), lineterminator=lineterminator)
     yield writer.writerow(header)
-    plain = (str, int, float)
+    plain = (int, float)
     for row in rows:
-        # Most cells are already text or numbers; only the others go through cell().
-        yield writer.writerow([v if type(v) in plain else cell(v) for v in row])
+        # Most cells are numbers or text that needs nothing; only the others go through cell().
+        yield writer.writerow([v if type(v) in plain or (type(v) is str and not v.startswith(FORMULA_PREFIXES))
+                               else cell(v) for v in row])
 
 
 def batched(chunks: Iterable[str | bytes], size: int = PIECE) -> Iterator[bytes]:

@@ -17,12 +17,13 @@ from typing import Any
 from anymail.inbound import AnymailInboundMessage
 from anymail.signals import AnymailInboundEvent
 
+from mmooc.lib.webhooks import TemporaryFailure
 from mmooc.lists import relay
 
 log = logging.getLogger("mmooc.lists")
 
 
-class RelayUnavailable(Exception):
+class RelayUnavailable(TemporaryFailure):
     """The relay could not take the message now; the provider should post it again."""
 
 

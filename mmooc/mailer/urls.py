@@ -8,4 +8,5 @@ urlpatterns = [
     path("outbox/<uuid:public_id>/", views.outbox_message, name="outbox_message"),
     path("outbox/<uuid:public_id>/<int:delivery_id>/", views.outbox_copy, name="outbox_copy"),
     path("outbox/<uuid:public_id>/<int:delivery_id>/source", views.outbox_source, name="outbox_source"),
+    path("outbox/<uuid:public_id>/<int:delivery_id>/reveal", views.outbox_reveal, name="outbox_reveal"),
 ]

@@ -10,13 +10,15 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from mmooc.audit.log import record
 from mmooc.lib.mailheaders import HeaderError
 from mmooc.lib.paging import other_params
-from mmooc.lib.staff import staff_required
+from mmooc.lib.staff import is_organizer, organizer_required, staff_required
 from mmooc.mailer import shown
 from mmooc.mailer.models import Delivery, Message
+from mmooc.mailer.redact import redact_message, redact_text
 from mmooc.mailer.render import prepare
 
 MESSAGES_PER_PAGE, RECIPIENTS_PER_PAGE = 50, 100
@@ -85,19 +87,36 @@ def _part(mail: EmailMessage, kind: str) -> str:
     return body.get_content() if body is not None else ""
 
 
-@require_GET
-@staff_required
-def outbox_copy(request: HttpRequest, public_id: str, delivery_id: int) -> HttpResponse:
+def _show_copy(request: HttpRequest, public_id: str, delivery_id: int, revealed: bool) -> HttpResponse:
+    """A copy as a mail client shows it; the learner's links have their tokens hidden unless revealed."""
     delivery = get_object_or_404(Delivery.objects.select_related("message"), pk=delivery_id,
                                  message__public_id=public_id)
     data, preview, error = _copy_bytes(delivery)
     ctx = {"delivery": delivery, "message": delivery.message, "preview": preview, "error": error,
-           "subject": shown.subject(delivery.message, delivery.context)}
+           "subject": shown.subject(delivery.message, delivery.context),
+           "revealed": revealed, "can_reveal": is_organizer(request.user)}
     if data is not None:
         mail = message_from_bytes(data, policy=policy.default)
-        ctx.update(headers=[(k, str(v)) for k, v in mail.raw_items()], text=_part(mail, "plain"),
-                   html=_part(mail, "html"), size=len(data))
+        visible = (lambda text: text) if revealed else redact_text
+        ctx.update(headers=[(k, visible(str(v))) for k, v in mail.raw_items()], text=visible(_part(mail, "plain")),
+                   html=visible(_part(mail, "html")), size=len(data))
     return render(request, "mailer/outbox_copy.html", ctx)
+
+
+@require_GET
+@staff_required
+def outbox_copy(request: HttpRequest, public_id: str, delivery_id: int) -> HttpResponse:
+    return _show_copy(request, public_id, delivery_id, revealed=False)
+
+
+@require_POST
+@organizer_required
+def outbox_reveal(request: HttpRequest, public_id: str, delivery_id: int) -> HttpResponse:
+    """One copy with its links working, for an organizer who needs them; recorded in the audit log."""
+    delivery = get_object_or_404(Delivery, pk=delivery_id, message__public_id=public_id)
+    record(request.user, "outbox.links_revealed", delivery,
+           f"Showed the links of the copy to {delivery.recipient}", message=str(public_id))
+    return _show_copy(request, public_id, delivery_id, revealed=True)
 
 
 @require_GET
@@ -108,6 +127,6 @@ def outbox_source(request: HttpRequest, public_id: str, delivery_id: int) -> Htt
     data, _, error = _copy_bytes(delivery)
     if data is None:
         return HttpResponseBadRequest(f"This copy cannot be built: {error}")
-    response = HttpResponse(data, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(redact_message(data), content_type="text/plain; charset=utf-8")
     response["Content-Security-Policy"] = "default-src 'none'"
     return response

@@ -96,8 +96,9 @@ def test_it_shows_progress_advancing_during_a_real_send(page, live_server, organ
                               kwargs={"engine": engine.Engine(use_lock=False)})
     worker.start()
     try:
+        # a function, not an expression string: the page's policy forbids evaluating strings
         page.wait_for_function(
-            "parseFloat(document.querySelector('.progress').getAttribute('aria-valuenow')) === 100",
+            "() => parseFloat(document.querySelector('.progress').getAttribute('aria-valuenow')) === 100",
             timeout=60_000)
     finally:
         stop.set()

@@ -7,12 +7,13 @@ import mailbox
 import zipfile
 
 import pytest
+from django.utils import timezone
 
 from mmooc.audit.models import AuditEntry
 from mmooc.groups.models import Membership
 from mmooc.lists.models import Post
-from mmooc.mailer.models import Delivery, Event
-from mmooc.testing import make_cohort, make_learner
+from mmooc.mailer.models import Delivery, Event, Message
+from mmooc.testing import join, make_cohort, make_group, make_learner
 
 pytestmark = pytest.mark.cohort_data(n=150, groups=4)
 
@@ -180,3 +181,38 @@ def test_the_learner_list_links_know_only_csv_and_json(client, organizer, data):
     assert client.get(f"/dashboard/cohorts/{data.cohort.slug}/learners/export.xml").status_code == 404
     assert client.post(f"/dashboard/cohorts/{data.cohort.slug}/learners/export.csv").status_code == 405
     assert not AuditEntry.objects.exists()
+
+
+FORMULA = '=HYPERLINK("http://evil.example","x")'
+
+
+def test_no_export_lets_a_spreadsheet_run_a_learner_s_text_as_a_formula(client, organizer):
+    cohort = make_cohort()
+    group = make_group(cohort, name="@group")
+    learner = make_learner(cohort, "eve@example.org", name=FORMULA)
+    join(group, learner)
+    message = Message.objects.create(kind=Message.SUBSCRIBED, scope=cohort.scope, tag="course-email",
+                                     from_email="team@course.example.org", subject="-1+2")
+    delivery = Delivery.objects.create(message=message, recipient=learner.email_key, status=Delivery.FAILED,
+                                       last_error="\t=1+1", rfc_message_id="<x@course.example.org>")
+    Event.objects.create(provider="test", event_type="bounced", delivery=delivery, recipient=delivery.recipient,
+                         description="\r=1+1", occurred_at=timezone.now())
+    client.force_login(organizer)
+    url = f"/dashboard/cohorts/{cohort.slug}/"
+    archive = zipfile.ZipFile(io.BytesIO(download(client, url + "export/cohort.zip")))
+    files = {
+        "learners.csv": [download(client, url + "export/learners.csv"), download(client, url + "learners/export.csv"),
+                         archive.read("learners.csv")],
+        "groups.csv": [download(client, url + "export/groups.csv"), archive.read("groups.csv")],
+        "deliveries.csv": [download(client, url + "export/deliveries.csv"), archive.read("deliveries.csv")],
+    }
+    expected = {"learners.csv": {"name": "'" + FORMULA},
+                "groups.csv": {"learner_name": "'" + FORMULA, "group_name": "'@group"},
+                "deliveries.csv": {"message_subject": "'-1+2", "last_error": "'\t=1+1",
+                                   "event_description": "'\r=1+1"}}
+    for name, bodies in files.items():
+        for body in bodies:
+            [row] = csv.DictReader(io.StringIO(body.decode(), newline=""))
+            assert {k: row[k] for k in expected[name]} == expected[name], name
+    # JSON is not a spreadsheet: the name is kept as it is
+    assert json.loads(download(client, url + "export/learners.json"))[0]["name"] == FORMULA

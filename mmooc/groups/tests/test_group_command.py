@@ -90,3 +90,12 @@ def test_it_leaves_members_who_left_out_of_the_roster(cohort):
     Membership.objects.filter(learner__email="l0@example.org").update(left_at=timezone.now())
     out, _ = run("export", "py-3")
     assert "l0@example.org" not in out
+
+
+def test_the_roster_csv_keeps_spreadsheets_from_running_names_as_formulas(cohort):
+    make_learner(cohort, name='=HYPERLINK("http://evil.example","x")', timezone="Asia/Kolkata",
+                 email="eve@example.org")
+    run("apply", "py-3")
+    out, _ = run("export", "py-3")
+    [row] = [r for r in csv.DictReader(io.StringIO(out)) if r["email"] == "eve@example.org"]
+    assert row["name"] == '\'=HYPERLINK("http://evil.example","x")'

@@ -32,7 +32,7 @@ def test_a_visitor_signs_up_confirms_and_sees_dates_in_their_time_zone(live_serv
     page = kolkata
 
     page.goto(f"{live_server.url}/{cohort.course.slug}/")
-    page.wait_for_function("document.getElementById('tz-detected').textContent === 'Asia/Kolkata'")
+    page.wait_for_function("() => document.getElementById('tz-detected').textContent === 'Asia/Kolkata'")
     assert page.input_value("#id_timezone") == "Asia/Kolkata"
     page.fill("#id_email", "priya@example.org")
     page.fill("#id_name", "Priya Raman")

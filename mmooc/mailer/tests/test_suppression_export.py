@@ -71,3 +71,17 @@ def test_it_refuses_post(client, organizer):
     client.force_login(organizer)
     assert client.post(URL).status_code == 405
     assert not AuditEntry.objects.exists()
+
+
+def test_every_formula_prefix_is_made_inert_and_the_address_reads_back(client, organizer):
+    for i, prefix in enumerate(["=", "+", "-", "@", "\t", "\r"]):
+        suppression.suppress(f"{'-' if prefix == '-' else ''}user{i}@example.com", Suppression.HARD_BOUNCE,
+                             prefix + "cmd|' /C calc'!A0")
+    client.force_login(organizer)
+    table = rows(client.get(URL))
+    assert sorted(r[2] for r in table[1:]) == sorted("'" + p + "cmd|' /C calc'!A0" for p in "=+-@\t\r")
+    assert "'-user2@example.com" in [r[0] for r in table]
+    from mmooc.mailer.suppression_views import read_import
+
+    result = read_import("\n".join(",".join(r[:2]) for r in table).encode())
+    assert ("-user2@example.com", "hard-bounce") in result.rows and not result.errors

@@ -14,7 +14,7 @@ import time_machine
 from mmooc.mailer import outbox, signals
 from mmooc.mailer.models import Delivery, Event, Message, Suppression
 from mmooc.testing.webhook_cases import MAILGUN_SIGNING_KEY as SIGNING_KEY
-from mmooc.testing.webhook_cases import WebhookDoorCases, basic_auth
+from mmooc.testing.webhook_cases import WebhookDoorCases, basic_auth, mailgun_signature
 
 URL = "/anymail/mailgun/tracking/"
 
@@ -150,6 +150,9 @@ class TestSecurity(WebhookDoorCases):
 
     def state(self):
         return Event.objects.count(), Suppression.objects.count()
+
+    def signed_body(self, value):
+        return json.dumps({"signature": mailgun_signature(), "event-data": value}).encode()
 
 
 def delivery_for(payload: dict) -> Delivery:

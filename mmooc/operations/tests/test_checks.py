@@ -133,5 +133,14 @@ def test_the_documented_production_settings_answer_every_deploy_warning(tmp_path
 ])
 def test_each_documented_setting_answers_its_check(tmp_path, name, check):
     env = {k: v for k, v in documented_production_environment().items() if k != name}
+    if name in ("MMOOC_HSTS_SECONDS", "MMOOC_SSL_REDIRECT"):
+        env[name] = "0"  # on by default with the https base URL: only turning it off warns
     result = run_mmooc(["check", "--deploy"], tmp_path, **env)
     assert f"({check})" in result.stderr
+
+
+def test_an_https_base_url_answers_the_hsts_and_redirect_checks_by_itself(tmp_path):
+    env = {k: v for k, v in documented_production_environment().items()
+           if k not in ("MMOOC_HSTS_SECONDS", "MMOOC_SSL_REDIRECT")}
+    result = run_mmooc(["check", "--deploy"], tmp_path, **env)
+    assert "(security.W004)" not in result.stderr and "(security.W008)" not in result.stderr

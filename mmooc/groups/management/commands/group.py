@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from typing import Any, TextIO
@@ -15,6 +14,7 @@ from mmooc.groups.grouping import GroupingError, ProposedGroup, format_offset, s
 from mmooc.groups.membership import waiting_learners
 from mmooc.groups.models import Membership
 from mmooc.lib.counts import counted
+from mmooc.lib.downloads import csv_lines
 
 # Below this many groups the welcome emails are queued too fast for a progress bar to help.
 PROGRESS_FROM = 50
@@ -100,10 +100,8 @@ class Command(BaseCommand):
                 self.stdout.write(prefix + "\n  " + json.dumps(dict(zip(ROSTER_FIELDS, row, strict=True))), ending="")
             self.stdout.write("\n]")
             return
-        writer = csv.writer(self.stdout, lineterminator="\n")
-        writer.writerow(ROSTER_FIELDS)
-        for row in rows.iterator(chunk_size=2000):
-            writer.writerow(row)
+        for line in csv_lines(ROSTER_FIELDS, rows.iterator(chunk_size=2000), lineterminator="\n"):
+            self.stdout.write(line, ending="")
 
     @staticmethod
     def describe(cohort: Cohort, groups: list[ProposedGroup], options: dict[str, Any]) -> str:

@@ -101,8 +101,11 @@ class Command(BaseCommand):
         from waitress.server import create_server
 
         try:
+            # The TLS proxy in front (on this machine) says a request came over HTTPS; without
+            # believing it, an https site's redirect to HTTPS would send every request round again.
             return create_server(get_wsgi_application(), host=options["host"], port=options["port"],
-                                 threads=options["threads"], ident="mmooc")
+                                 threads=options["threads"], ident="mmooc", trusted_proxy="127.0.0.1",
+                                 trusted_proxy_headers={"x-forwarded-proto"}, clear_untrusted_proxy_headers=False)
         except OSError as exc:
             raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc.strerror}. "
                                "Use --port to choose another port.") from None

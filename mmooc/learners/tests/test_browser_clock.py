@@ -26,7 +26,7 @@ def test_a_visitor_anywhere_reads_the_start_date_itself(live_server, browser, zo
         page.goto(f"{live_server.url}/{cohort.course.slug}/")
         assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == reported
         # The script has run once the signup deadline shows in the visitor's zone.
-        page.wait_for_function("!document.querySelector('time.local').textContent.includes('UTC')")
+        page.wait_for_function("() => !document.querySelector('time.local').textContent.includes('UTC')")
         hero = page.locator(".landing-hero").inner_text()
         assert f"Starts {clock.day(start)}, ends {clock.day(cohort.end_date)}." in hero
         week2 = page.locator(".modules li").nth(1).inner_text()

@@ -21,8 +21,10 @@ from mmooc.lists.headers import Defective, _display, author_label, split_fields
 ANONYMOUS = "A member"
 # Header fields that name the author and are rewritten rather than dropped.
 REWRITTEN = {"from": "From", "sender": "Sender", "reply-to": "Reply-To"}
-# Fields the message needs to be read or threaded: kept whatever they say.
+# Fields the message needs to be read or threaded: kept as they are (the subject with the
+# person's name and address replaced).
 KEPT = ("content-", "mime-version", "message-id", "in-reply-to", "references", "date", "subject", "list-")
+MIN_NAME = 3
 # Fields of the author's own post read for the addresses they used.
 ADDRESS_FIELDS = ("from", "sender", "reply-to", "return-path")
 
@@ -31,7 +33,8 @@ class Identity:
     """What to look for: the learner's names and addresses, as words, case-insensitively."""
 
     def __init__(self, names: Iterable[str], addresses: Iterable[str]) -> None:
-        self.names = sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True)
+        # A name of one or two letters would match ordinary words: the address still counts.
+        self.names = sorted({n.strip() for n in names if n and len(n.strip()) >= MIN_NAME}, key=len, reverse=True)
         self.addresses = sorted({a.strip().lower() for a in addresses if a and "@" in a}, key=len, reverse=True)
         words = [re.escape(a) for a in self.addresses] + [rf"\b{re.escape(n)}\b" for n in self.names]
         self.pattern = re.compile("|".join(words), re.IGNORECASE) if words else None
@@ -81,8 +84,10 @@ def scrub(raw: bytes, who: Identity, from_value: str, placeholder: str) -> bytes
             head.append(line)
         elif name in REWRITTEN:
             head.append(mailheaders.line(REWRITTEN[name], from_value).encode("ascii").rstrip(b"\r\n"))
-        elif name.startswith(KEPT):
+        elif name == "subject":
             head.append(_replace_bytes(line, who, placeholder))
+        elif name.startswith(KEPT):
+            head.append(line)
     return b"".join(line + b"\r\n" for line in head) + b"\r\n" + _replace_bytes(body, who, placeholder)
 
 

@@ -107,3 +107,16 @@ def test_replies_that_quote_an_erased_learner_stay_as_they_are(group, django_cap
         lifecycle.erase(Learner.objects.get(email=ADDRESS))
     reply.refresh_from_db()
     assert bytes(reply.raw) == before
+
+
+def test_a_short_name_or_one_in_the_message_id_leaves_the_post_readable_and_threaded():
+    from mmooc.lists.erasure import Identity, scrub
+
+    raw = raw_post(sender=ADDRESS, name="Al", message_id="<zebedee-1@mail.example.org>",
+                   body="Hi all, Al here.")
+    who = Identity(["Al", "Zebedee"], [ADDRESS])
+    out = scrub(raw, who, '"A member" <erased@lists.example.org>', "erased@lists.example.org")
+    assert b"Message-ID: <zebedee-1@mail.example.org>" in out
+    assert b'From: "A member" <erased@lists.example.org>' in out
+    assert b"Return-Path" not in out and ADDRESS.encode() not in out
+    assert out.endswith(b"\r\n\r\nHi all, Al here.\r\n")

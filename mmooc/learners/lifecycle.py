@@ -24,6 +24,7 @@ from django.utils import timezone
 from mmooc.learners.models import Learner, LearnerEvent, Unsubscribe, email_key
 from mmooc.learners.signals import (
     learner_confirmed,
+    learner_erased,
     learner_left,
     learner_left_group,
     learner_unsubscribed,
@@ -134,6 +135,7 @@ def erase(learner: Learner, now: datetime | None = None, via: str = PAGE) -> boo
         if current.state == Learner.ERASED:
             return False
         placeholder = f"erased-{current.public_id.hex}@erased.invalid"
+        name, address = current.name, current.email
         current.email = current.email_key = placeholder
         current.name = ""
         current.answers = {}
@@ -141,18 +143,20 @@ def erase(learner: Learner, now: datetime | None = None, via: str = PAGE) -> boo
         current.left_at = current.left_at or now
         current.save(update_fields=["email", "email_key", "name", "answers", "state", "left_at"])
         current.unsubscribes.update(learner=None, email_key="")
-        _forget_in_outbox(current, placeholder)
+        _forget_in_outbox(current, address, placeholder)
+        learner_erased.send(sender=Learner, learner=current, name=name, address=address)
         record(current, LearnerEvent.ERASED, via, at=now)
         transaction.on_commit(lambda: learner_left.send(sender=Learner, learner=current))
     _copy(current, learner, "email", "email_key", "name", "answers", "state", "left_at")
     return True
 
 
-def _forget_in_outbox(learner: Learner, placeholder: str) -> None:
+def _forget_in_outbox(learner: Learner, address: str, placeholder: str) -> None:
     """The outbox keeps who was mailed what; after erasure it no longer says to whom."""
-    from mmooc.mailer.models import Delivery
+    from mmooc.mailer.models import Delivery, Event
 
     Delivery.objects.filter(ref=str(learner.public_id)).update(recipient=placeholder, context={}, stored=None)
+    Event.objects.filter(recipient__iexact=address).update(recipient=placeholder, raw={}, description="")
 
 
 # Course emails --------------------------------------------------------------------------

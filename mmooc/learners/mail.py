@@ -51,6 +51,17 @@ To confirm, open this link within {{ days }} days:
 If it was not you, ignore this message.
 """
 
+OPEN_SUBJECT = "{{ course_title }}: signup is open"
+OPEN_BODY = """Hello,
+
+You asked us to tell you when the next run of **{{ course_title }}** opens. It has:
+**{{ cohort_title }}** starts on {{ start_date }}, and signup is open until {{ closes }}.
+
+[Sign up]({{ signup_url }})
+
+We write once for each new run; you need not answer this message.
+"""
+
 
 def _send(*, to: str, subject: str, body: str, context: dict[str, str], scope: str, tag: str,
           ref: str) -> Message:
@@ -160,3 +171,19 @@ def queue_confirmations(learners: Sequence[Invitee]) -> int:
                          ref=str(learner.public_id))
         for learner in learners)
     return outbox.enqueue(message, recipients)
+
+
+def queue_waitlist_notices(cohort: Cohort, entries: Sequence[WaitlistEntry]) -> int:
+    """One "signup is open" message for the cohort, a copy to each waitlist entry."""
+    from django.urls import reverse
+
+    if not entries:
+        return 0
+    course = cohort.course
+    url = settings.BASE_URL + reverse("learners:cohort", args=[course.slug, cohort.slug])
+    message = outbox.compose(kind=Message.TRANSACTIONAL, subject=OPEN_SUBJECT, body=OPEN_BODY,
+                             scope=f"course:{course.pk}", tag="waitlist-open")
+    context = {"course_title": course.title, "cohort_title": cohort.title or cohort.slug,
+               "start_date": cohort.start_date.strftime("%-d %B %Y"),
+               "closes": cohort.signup_closes.strftime("%-d %B %Y"), "signup_url": url}
+    return outbox.enqueue(message, [outbox.Recipient(e.email, context, ref=str(e.public_id)) for e in entries])

@@ -110,6 +110,20 @@ class WaitlistEntry(models.Model):
         ]
 
 
+class WaitlistNotice(models.Model):
+    """One "the next cohort is open" email to one waitlist entry: at most one per cohort."""
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="notices")
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            # Never told twice of the same cohort, however often the job runs.
+            models.UniqueConstraint(fields=["entry", "cohort"], name="waitlist_notice_once_per_cohort"),
+        ]
+
+
 class LearnerEvent(models.Model):
     """One change in a learner's life (learners.lifecycle records each), for staff and the learner.
 

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from mmooc.courses.models import Cohort
 from mmooc.learners import links, mail
-from mmooc.learners.models import Learner, WaitlistEntry, email_key
+from mmooc.learners.models import Learner, Unsubscribe, WaitlistEntry, WaitlistNotice, email_key
 from mmooc.learners.validation import country_for_zone
 from mmooc.operations import counters, ratelimits
 
@@ -190,3 +190,34 @@ def join_waitlist(course, address: str) -> WaitlistEntry:  # a Course
         if entry.confirmed_at is None:
             mail.send_waitlist_confirmation(entry)
     return entry
+
+
+def notify_waitlist(now: datetime | None = None) -> int:
+    """Tell the confirmed waitlist of each course when one of its cohorts opens for signup:
+    one email per person per cohort, recorded (WaitlistNotice) so it is never sent twice.
+    Left out: addresses the mailer suppresses, that stopped all mail from the site, or
+    already signed up for that cohort. Returns how many were told."""
+    from mmooc.mailer.models import Suppression
+
+    now = now or timezone.now()
+    told = 0
+    for cohort_id in Cohort.objects.signup_open(now).values_list("pk", flat=True):
+        with transaction.atomic():
+            # Locked, so two runs at once tell each person once.
+            cohort = Cohort.objects.select_for_update().select_related("course").get(pk=cohort_id)
+            entries = list(
+                WaitlistEntry.objects.filter(course_id=cohort.course_id, confirmed_at__isnull=False,
+                                             confirmed_at__lte=now)
+                .exclude(notices__cohort=cohort)
+                .exclude(email_key__in=Suppression.objects.values("address"))
+                .exclude(email_key__in=Unsubscribe.objects.filter(scope=Unsubscribe.SITE).values("email_key"))
+                .exclude(email_key__in=Learner.objects.filter(cohort=cohort).values("email_key"))
+                .order_by("pk"))
+            if not entries:
+                continue
+            WaitlistNotice.objects.bulk_create([WaitlistNotice(entry=e, cohort=cohort, created_at=now)
+                                                for e in entries])
+            WaitlistEntry.objects.filter(pk__in=[e.pk for e in entries]).update(notified_at=now)
+            told += mail.queue_waitlist_notices(cohort, entries)
+        log.info("waitlist: told %d of %s that signup is open", len(entries), cohort.slug)
+    return told

@@ -10,6 +10,10 @@ learner_confirmed = Signal()
 learner_wants_group = Signal()
 # A learner left the cohort or erased their data. Args: learner.
 learner_left = Signal()
+# A learner's data is being erased: the apps above take their name and address out of what
+# they keep (lists: the posts they wrote and their copies). Sent inside the erasure's
+# transaction, after the learner's row is cleared. Args: learner, name, address (as they were).
+learner_erased = Signal()
 # A learner chose to leave their study group (one-click on a group mail, the unsubscribe
 # page, or "On my own" on their page); they stay in the cohort and study on their own until
 # they ask for a group again. Sent inside the choice's transaction.

@@ -14,7 +14,7 @@ class ListsConfig(AppConfig):
 
         from mmooc.groups import activity
         from mmooc.learners import sections
-        from mmooc.learners.signals import learner_left
+        from mmooc.learners.signals import learner_erased
         from mmooc.lib import periodic
         from mmooc.lists.activity import PostActivity, archive_section
         from mmooc.lists.digest import send_digests
@@ -22,7 +22,7 @@ class ListsConfig(AppConfig):
         from mmooc.operations import metrics
 
         inbound.connect(handle_inbound, dispatch_uid="mmooc.lists.inbound")
-        learner_left.connect(forget_erased_author, dispatch_uid="mmooc.lists.forget_erased_author")
+        learner_erased.connect(forget_erased_author, dispatch_uid="mmooc.lists.forget_erased_author")
         periodic.register("lists.digest", send_digests, every=DIGEST_EVERY)
         activity.register(PostActivity())
         sections.add_group_section(archive_section)

@@ -76,10 +76,8 @@ def spam_reason(message: AnymailInboundMessage, esp_name: str) -> str:
     return f"{esp_name} judged it spam{score}"
 
 
-def forget_erased_author(sender: Any, learner: Any, **kwargs: Any) -> None:
-    """"Delete my data" also removes the person's name from the posts they wrote."""
-    from mmooc.learners.models import Learner
-    from mmooc.lists.models import Post
+def forget_erased_author(sender: Any, learner: Any, name: str = "", address: str = "", **kwargs: Any) -> None:
+    """"Delete my data" also takes the person's name and address out of the posts they wrote."""
+    from mmooc.lists.erasure import forget_author
 
-    if learner.state == Learner.ERASED:
-        Post.objects.filter(author=learner).update(author_name="")
+    forget_author(learner.pk, name, address)

@@ -9,8 +9,9 @@ For each database: a throw-away data folder and database, `mmooc migrate`, one o
 then `gunicorn mmooc.wsgi -w WORKERS --threads THREADS`. The same clients first load the
 trivial `/healthz` view (one `SELECT 1`) for the same number of requests, then post the
 signups (the signup limits set just high enough to take them all). Prints requests per
-second and p50/p99 latency for both, and their ratio. After the run it checks that every 2xx answer is one learner in the database with exactly one
-confirmation email queued, and that nothing else was stored.
+second and p50/p99 latency for both, and their ratio. After the run it checks that every
+2xx answer is one learner in the database with exactly one confirmation email queued, and
+that nothing else was stored.
 """
 
 from __future__ import annotations

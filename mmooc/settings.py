@@ -137,6 +137,13 @@ MAIL_CURRENCY = env_str("MMOOC_MAIL_CURRENCY", "USD")
 # Learners and groups.
 LEARNER_CONFIRM_DAYS = env_int("MMOOC_CONFIRM_DAYS", 7, minimum=1)  # confirmation links expire
 LEARNER_SIGNUP_RATE = env_int("MMOOC_SIGNUP_RATE", 5, minimum=1)  # signups per address per hour
+# Signups from one client address (an IPv6 client by its /64), to one cohort, and
+# confirmation emails to one recipient domain, per hour; a form posted sooner than this
+# many seconds after it was shown is taken for a bot (mmooc.learners.registration).
+LEARNER_SIGNUPS_PER_CLIENT_HOUR = env_int("MMOOC_SIGNUPS_PER_CLIENT_HOUR", 20, minimum=1)
+LEARNER_SIGNUPS_PER_COHORT_HOUR = env_int("MMOOC_SIGNUPS_PER_COHORT_HOUR", 3000, minimum=1)
+LEARNER_CONFIRMATIONS_PER_DOMAIN_HOUR = env_int("MMOOC_CONFIRMATIONS_PER_DOMAIN_HOUR", 1000, minimum=1)
+LEARNER_SIGNUP_MIN_SECONDS = env_int("MMOOC_SIGNUP_MIN_SECONDS", 2, minimum=0)
 GROUP_MIN_SIZE = env_int("MMOOC_MIN_GROUP_SIZE", 5, minimum=1)  # smaller groups join their neighbours
 LIST_MAX_POST_BYTES = env_int("MMOOC_LIST_MAX_POST_MB", 10, minimum=1) * 1024 * 1024
 LMTP_HOST = env_str("MMOOC_LMTP_HOST", "127.0.0.1")

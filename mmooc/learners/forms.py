@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from mmooc.courses.models import Course
 from mmooc.learners import validation
-from mmooc.learners.registration import Signup
+from mmooc.learners.registration import Signup, looks_automated
 
 GROUP_CHOICES = [("group", "Study in a group"), ("solo", "On my own")]
 QUESTION_PREFIX = "q_"
@@ -52,7 +52,9 @@ class SignupForm(forms.Form):
         return validation.clean_group(self.cleaned_data["group"])
 
     def is_bot(self) -> bool:
-        return bool(self.data.get("website"))
+        """The honeypot filled, or the form posted without its signed `started` time or
+        sooner after it than a person could fill it in."""
+        return bool(self.data.get("website")) or looks_automated(self.data.get("started"))
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -11,15 +11,18 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 from typing import cast
 
 from django.conf import settings
+from django.core import signing
 from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
@@ -28,6 +31,7 @@ from mmooc.courses.models import Cohort
 from mmooc.learners import links, mail
 from mmooc.learners.models import Learner, Unsubscribe, WaitlistEntry, WaitlistNotice, email_key
 from mmooc.learners.validation import country_for_zone
+from mmooc.lib.clients import parse_address
 from mmooc.operations import counters, ratelimits
 
 log = logging.getLogger("mmooc.learners")
@@ -61,6 +65,86 @@ def rate_limited(scope: str, address: str, limit: int = RATE_LIMIT) -> bool:
     with _sqlite_writer():  # a write too: on SQLite it queues with the signups' own
         count, _wait = ratelimits.hit(f"mmooc:rate:{scope}:{digest}", RATE_WINDOW.total_seconds())
     return count > limit
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A signup refused for now by a limit: which one, and the seconds until it lifts."""
+
+    limit: str  # "address", "client", "cohort" or "domain"
+    wait: float
+    domain: str = ""
+
+    @property
+    def minutes(self) -> int:
+        return max(1, -(-int(self.wait) // 60))
+
+    @property
+    def message(self) -> str:
+        later = f"Please try again in {self.minutes} minute{'s' if self.minutes != 1 else ''}."
+        if self.limit == "address":
+            return ("You have tried this address several times in a short while. Please look in your inbox "
+                    f"(and spam folder) for our message. {later}")
+        if self.limit == "client":
+            return ("Many signups have come from your network in the last hour, so we have paused signups "
+                    f"from it. {later} If you are signing up a class, each person can sign up on their own.")
+        if self.limit == "domain":
+            return (f"We are sending a great many emails to {self.domain} at the moment and must pace them. "
+                    f"{later} Nothing has been stored yet.")
+        return f"This cohort is receiving a great many signups at the moment. {later} Nothing has been stored yet."
+
+
+def client_key(client: str) -> str:
+    """The key a client address is counted under: an IPv6 client by its /64 (one host usually
+    holds the whole of it), "" when there is no address (a Unix socket without a proxy)."""
+    parsed = parse_address(client)
+    if parsed is None:
+        return ""
+    if isinstance(parsed, IPv6Address):
+        return str(IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
+
+
+def signup_refusal(cohort: Cohort, address: str, client: str, now: float | None = None) -> Refusal | None:
+    """Count one signup attempt against every limit, in order: the address in this cohort,
+    the client address, the cohort, the recipient domain's confirmation emails; the first
+    over its limit refuses (and the later ones are not counted). Counted in the database,
+    so every process and machine shares the limits."""
+    window = RATE_WINDOW.total_seconds()
+    domain = email_key(address).rpartition("@")[2]
+    digest = hashlib.sha256(email_key(address).encode()).hexdigest()[:32]
+    checks = [("address", f"mmooc:rate:signup:{cohort.id}:{digest}", RATE_LIMIT),
+              ("client", f"signup:client:{client_key(client)}", settings.LEARNER_SIGNUPS_PER_CLIENT_HOUR),
+              ("cohort", f"signup:cohort:{cohort.id}", settings.LEARNER_SIGNUPS_PER_COHORT_HOUR),
+              ("domain", f"confirm:domain:{domain}", settings.LEARNER_CONFIRMATIONS_PER_DOMAIN_HOUR)]
+    with _sqlite_writer():  # writes too: on SQLite they queue with the signups' own
+        for limit, key, most in checks:
+            if limit == "client" and not client_key(client):
+                continue
+            count, wait = ratelimits.hit(key, window, now=now)
+            if count > most:
+                log.info("signup refused: %s limit (%s), %d s to wait", limit, key, int(wait))
+                return Refusal(limit, wait, domain)
+    return None
+
+
+FORM_SALT = "mmooc.learners.signup-form"
+
+
+def form_started(now: float | None = None) -> str:
+    """A signed timestamp for the signup form's hidden `started` field."""
+    return signing.dumps(round(time.time() if now is None else now, 1), salt=FORM_SALT)
+
+
+def looks_automated(started: object, now: float | None = None) -> bool:
+    """Whether a posted form's `started` field is missing, forged or younger than
+    MMOOC_SIGNUP_MIN_SECONDS: a person needs longer than that to fill in the form."""
+    try:
+        shown = float(signing.loads(str(started or ""), salt=FORM_SALT))
+    except (signing.BadSignature, TypeError, ValueError):
+        return True
+    now = time.time() if now is None else now
+    return now - shown < settings.LEARNER_SIGNUP_MIN_SECONDS
 
 
 def register(cohort: Cohort, data: Signup, source: str = Learner.SIGNUP_FORM) -> Learner:

@@ -32,13 +32,12 @@ from mmooc.learners import lifecycle, links, registration, validation
 from mmooc.learners.decorators import signed_link
 from mmooc.learners.forms import QUESTION_PREFIX, AddressForm, SignupForm
 from mmooc.learners.models import Learner, WaitlistEntry
+from mmooc.lib.clients import client_address
 from mmooc.lib.mailrender import markdown_to_html
 from mmooc.lib.timezones import LEGACY_NAMES, available_zones
 
 THANKS = ("Thank you! We have sent you an email: open the link in it to confirm your place. "
           "If nothing arrives within a few minutes, look in your spam folder.")
-LIMITED = ("You have tried this address several times in a short while. Please look in your inbox "
-           "(and spam folder) for our message, or try again in an hour.")
 CLOSED = "Signup for this cohort is closed."
 
 
@@ -100,30 +99,36 @@ def signup_counts(cohort: Cohort) -> dict[str, int]:
 
 def _landing(request: HttpRequest, cohort: Cohort, template: str = "learners/landing.html") -> HttpResponse:
     course = cohort.course
-    status, done, message = 200, False, ""
+    status, done, message, refusal = 200, False, "", None
     form = SignupForm(course, initial={"timezone": cohort.timezone})
     if request.method == "POST":
         form = SignupForm(course, request.POST)
-        status, done, message = _handle_signup(form, cohort, Learner.SIGNUP_FORM)
+        status, done, message, refusal = _handle_signup(form, cohort, client_address(request), Learner.SIGNUP_FORM)
         status = 200 if status == 201 else status
     ctx = _landing_ctx(cohort)
-    ctx.update(form=form, done=done, message=message)
-    return render(request, template, ctx, status=status)
+    ctx.update(form=form, done=done, message=message, started=registration.form_started())
+    response = render(request, template, ctx, status=status)
+    if refusal is not None:
+        response["Retry-After"] = str(max(1, int(refusal.wait)))
+    return response
 
 
-def _handle_signup(form: SignupForm, cohort: Cohort, source: str) -> tuple[int, bool, str]:
-    """(status, accepted, message) for a submitted form; stores nothing unless accepted."""
+def _handle_signup(form: SignupForm, cohort: Cohort, client: str,
+                   source: str) -> tuple[int, bool, str, registration.Refusal | None]:
+    """(status, accepted, message, refusal) for a submitted form; stores nothing unless accepted.
+    A bot (honeypot filled, posted too fast) is thanked like a person and nothing is stored."""
     if not cohort.signup_is_open():
-        return 400, False, CLOSED
+        return 400, False, CLOSED, None
     if form.is_bot():
-        return 201, True, THANKS
+        return 201, True, THANKS, None
     if not form.is_valid():
-        return 400, False, "Please correct the marked fields."
+        return 400, False, "Please correct the marked fields.", None
     signup = form.signup()
-    if registration.rate_limited(f"signup:{cohort.id}", signup.email):
-        return 429, False, LIMITED
+    refusal = registration.signup_refusal(cohort, signup.email, client)
+    if refusal is not None:
+        return 429, False, refusal.message, refusal
     registration.register(cohort, signup, source)
-    return 201, True, THANKS
+    return 201, True, THANKS, None
 
 
 @dataclass(frozen=True)
@@ -215,11 +220,13 @@ def api_signup(request: HttpRequest, cohort: str) -> HttpResponse:
     except ValueError:
         return JsonResponse({"errors": {"__all__": ["The request body is not valid JSON."]}},
                             status=400, headers=headers)
-    status, body = _api_signup(cohort_obj, data, answers)
+    status, body = _api_signup(cohort_obj, data, answers, client_address(request))
+    if status == 429:
+        headers = {**headers, "Retry-After": str(body["retry_after"])}
     return JsonResponse(body, status=status, headers=headers)
 
 
-def _api_signup(cohort: Cohort, data: Any, answers: object) -> tuple[int, dict[str, Any]]:
+def _api_signup(cohort: Cohort, data: Any, answers: object, client: str) -> tuple[int, dict[str, Any]]:
     """Same checks and outcomes as the form, as (status, JSON body)."""
     if not cohort.signup_is_open():
         return 400, {"errors": {"__all__": [CLOSED]}}
@@ -233,8 +240,11 @@ def _api_signup(cohort: Cohort, data: Any, answers: object) -> tuple[int, dict[s
     signup = registration.Signup(email=cleaned["email"], name=cleaned["name"], timezone=cleaned["timezone"],
                                  language=cleaned["language"], wants_group=cleaned["group"],
                                  answers=cleaned["answers"])
-    if registration.rate_limited(f"signup:{cohort.id}", signup.email):
-        return 429, {"errors": {"email": [LIMITED]}}
+    refusal = registration.signup_refusal(cohort, signup.email, client)
+    if refusal is not None:
+        field_name = "email" if refusal.limit in ("address", "domain") else "__all__"
+        return 429, {"errors": {field_name: [refusal.message]}, "limit": refusal.limit,
+                     "retry_after": max(1, int(refusal.wait))}
     registration.register(cohort, signup, Learner.SIGNUP_API)
     return 201, {"status": "pending-confirmation", "message": THANKS}
 

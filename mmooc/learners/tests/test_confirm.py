@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -109,7 +110,8 @@ def test_it_sends_learner_confirmed_once_after_commit(client, pending, confirmat
 
 def test_it_works_from_the_emailed_link(client):
     cohort = make_cohort()
-    client.post(f"/{cohort.course.slug}/{cohort.slug}/", {"email": "bo@example.org", "timezone": "UTC"})
+    client.post(f"/{cohort.course.slug}/{cohort.slug}/", {"email": "bo@example.org", "timezone": "UTC",
+                                                            "started": registration.form_started(time.time() - 60)})
     link = link_in(received_text("bo@example.org", "confirmation"), "c")
     assert client.get(path_of(link)).status_code == 200
     assert Learner.objects.get().state == Learner.PENDING

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from mmooc.courses.models import Cohort
 from mmooc.learners.models import Learner
+from mmooc.learners.registration import form_started
 from mmooc.testing import make_cohort, make_course, make_learner
 
 pytestmark = pytest.mark.django_db
@@ -105,7 +107,8 @@ def test_it_takes_signups_in_the_embed_without_a_csrf_cookie(cohort=None):
 
     cohort = make_cohort()
     response = Client(enforce_csrf_checks=True).post(f"/{cohort.course.slug}/{cohort.slug}/embed",
-                                                     {"email": "ada@example.org", "timezone": "UTC"})
+                                                     {"email": "ada@example.org", "timezone": "UTC",
+                                                      "started": form_started(time.time() - 60)})
     assert response.status_code == 200
     assert Learner.objects.filter(email="ada@example.org").exists()
 

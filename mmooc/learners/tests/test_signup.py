@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.urls import reverse
 
 from mmooc.courses.models import Cohort
 from mmooc.learners.models import Learner
+from mmooc.learners.registration import form_started
 from mmooc.learners.tests.helpers import deliveries, received_text
 from mmooc.learners.tests.signup_cases import ADA, SignupDoorCases
 from mmooc.mailer.models import Delivery
@@ -16,20 +19,25 @@ pytestmark = pytest.mark.django_db
 
 
 
+def shown_a_minute_ago():
+    """The signed time a form shown a minute ago carries (a person takes that long)."""
+    return form_started(time.time() - 60)
+
+
 def url(cohort):
     return reverse("learners:cohort", args=[cohort.course.slug, cohort.slug])
 
 
 class TestSignupDoor(SignupDoorCases):
     def sign_up(self, client, cohort, **fields):
-        data = {**ADA, "language": "en", "group": "group", **fields}
+        data = {**ADA, "language": "en", "group": "group", "started": shown_a_minute_ago(), **fields}
         answers = data.pop("answers")
         return client.post(url(cohort), {**data, **{f"q_{key}": value for key, value in answers.items()}})
 
 
 def post(client, cohort, **fields):
     data = {"email": "ada@example.org", "name": "Ada Lovelace", "timezone": "Europe/London",
-            "language": "en", "group": "group", "q_level": "new"}
+            "language": "en", "group": "group", "q_level": "new", "started": shown_a_minute_ago()}
     data.update(fields)
     return client.post(url(cohort), {k: v for k, v in data.items() if v is not None})
 
@@ -84,7 +92,9 @@ def test_it_sends_a_confirmed_learner_their_page_link_not_a_confirmation(client,
 def test_it_says_politely_when_an_address_was_tried_too_often(client, cohort):
     for _ in range(5):
         post(client, cohort)
-    assert "try again in an hour" in post(client, cohort).content.decode()
+    response = post(client, cohort)
+    assert response.status_code == 429 and int(response["Retry-After"]) > 3500
+    assert "Please try again in 60 minutes" in response.content.decode()
 
 
 @pytest.mark.cohort(state=Cohort.DRAFT)

@@ -156,3 +156,13 @@ def page(browser):
     pg.set_default_timeout(10_000)
     yield pg
     context.close()
+
+
+@pytest.fixture
+def kolkata(browser):
+    """A page for a visitor in Asia/Kolkata (chromium reports the zone as Asia/Calcutta)."""
+    context = browser.new_context(timezone_id="Asia/Kolkata")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

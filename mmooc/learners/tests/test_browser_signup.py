@@ -16,15 +16,6 @@ from mmooc.testing import make_cohort
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def kolkata(browser):
-    context = browser.new_context(timezone_id="Asia/Kolkata")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-
-
 def test_a_visitor_signs_up_confirms_and_sees_dates_in_their_time_zone(live_server, settings, kolkata):
     settings.BASE_URL = live_server.url
     settings.LEARNER_SIGNUP_MIN_SECONDS = 0  # the browser is driven faster than a person types

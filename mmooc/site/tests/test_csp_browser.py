@@ -14,15 +14,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pyte
               pytest.mark.usefixtures("sync_queries")]
 
 
-@pytest.fixture
-def kolkata(browser):
-    context = browser.new_context(timezone_id="Asia/Kolkata")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-
-
 def watch(page) -> list[str]:
     """Console lines about the policy and script errors on the page, as they come."""
     seen: list[str] = []

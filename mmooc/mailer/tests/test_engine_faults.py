@@ -9,7 +9,6 @@ logs the traceback, fails it after the retry limit, and sends everything else.
 from __future__ import annotations
 
 import logging
-import smtplib
 import threading
 from datetime import timedelta
 
@@ -17,7 +16,6 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from mmooc.lib.env import parse_email_url
 from mmooc.mailer import engine, outbox
 from mmooc.mailer.models import Delivery, Message
 from mmooc.mailer.outbox import Recipient
@@ -50,17 +48,12 @@ class RaisesAlways(SMTPTransport):
         raise TypeError("unsupported operand in the client library")
 
 
-@pytest.fixture(params=["one command at a time", "pipelining"])
-def smtp(request, settings, smtp_server, monkeypatch):
-    settings.EMAIL_CONFIG = parse_email_url(smtp_server.url)
-    settings.MAIL_RATE_LIMIT = 0
-    settings.MAIL_MAX_ATTEMPTS = 3
-    if request.param == "pipelining":
-        offered = smtplib.SMTP.has_extn
-        monkeypatch.setattr(smtplib.SMTP, "has_extn",
-                            lambda self, name: name.lower() == "pipelining" or offered(self, name))
-    return smtp_server
 
+@pytest.fixture
+def smtp(smtp, settings):
+    """The mailer's test server, with three attempts before a copy fails."""
+    settings.MAIL_MAX_ATTEMPTS = 3
+    return smtp
 
 def queue(n: int, subject: str = "Week 1") -> Message:
     msg = outbox.compose(kind=Message.SUBSCRIBED, subject=subject, body="Hello {{ name }}",

@@ -3,11 +3,8 @@ suppressed like a hard-bounce DSN; a policy or reputation refusal leaves the add
 
 from __future__ import annotations
 
-import smtplib
-
 import pytest
 
-from mmooc.lib.env import parse_email_url
 from mmooc.mailer import bounces, engine, outbox
 from mmooc.mailer.events import HARD, NONE
 from mmooc.mailer.models import Delivery, Event, Message, Suppression
@@ -16,17 +13,6 @@ from mmooc.mailer.outbox import Recipient
 pytestmark = pytest.mark.django_db
 
 GONE, BLOCKED, FINE = "gone@example.org", "blocked@example.net", "fine@example.org"
-
-
-@pytest.fixture(params=["one command at a time", "pipelining"])
-def smtp(request, settings, smtp_server, monkeypatch):
-    settings.EMAIL_CONFIG = parse_email_url(smtp_server.url)
-    settings.MAIL_RATE_LIMIT = 0
-    if request.param == "pipelining":
-        offered = smtplib.SMTP.has_extn
-        monkeypatch.setattr(smtplib.SMTP, "has_extn",
-                            lambda self, name: name.lower() == "pipelining" or offered(self, name))
-    return smtp_server
 
 
 def queue(*addresses: str, subject: str = "Week 1") -> Message:

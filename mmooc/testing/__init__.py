@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from email import message_from_bytes, policy
@@ -247,3 +247,29 @@ class SMTPServer:
     def messages_to(self, address: str) -> list[Received]:
         with self._lock:
             return [r for r in self.received if address in r.rcpt_tos]
+
+
+def race(racers: int, work: Callable[[], None]) -> None:
+    """Run `work` in `racers` threads released at once, each on its own database connection
+    (as each process would be); re-raises the first error any of them met."""
+    from django.db import connection
+
+    barrier = threading.Barrier(racers)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            work()
+        except BaseException as exc:  # re-raised below, in the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(racers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]

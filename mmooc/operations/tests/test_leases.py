@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
+from mmooc import testing
 from mmooc.lib import periodic
 from mmooc.operations import leases
 from mmooc.operations.models import JobLease
@@ -68,25 +66,8 @@ def test_a_claim_that_fails_is_logged_and_the_job_does_not_run(monkeypatch, capl
 
 def race_for_a_turn(racers: int, now: float) -> list[bool]:
     """`racers` threads, each with its own connection, claim one turn at once; who won."""
-    barrier = threading.Barrier(racers)
     won: list[bool] = []
-    errors: list[BaseException] = []
-
-    def race() -> None:
-        try:
-            barrier.wait()
-            won.append(leases.claim("job", every=60, now=now))
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=race) for _ in range(racers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    testing.race(racers, lambda: won.append(leases.claim("job", every=60, now=now)))
     return won
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
+from mmooc import testing
 from mmooc.operations import ratelimits
 from mmooc.operations.models import RateWindow
 
@@ -52,25 +50,12 @@ def test_a_hostile_key_of_any_length_is_counted_under_its_own_digest():
 def test_two_connections_counting_one_key_at_once_share_one_count():
     """Each thread has its own database connection, as each process would."""
     racers, hits = 4, 25
-    barrier = threading.Barrier(racers)
     seen: list[int] = []
-    errors: list[BaseException] = []
 
     def count() -> None:
-        try:
-            barrier.wait()
-            for _ in range(hits):
-                seen.append(ratelimits.hit("shared", window=60)[0])
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        for _ in range(hits):
+            seen.append(ratelimits.hit("shared", window=60)[0])
 
-    threads = [threading.Thread(target=count) for _ in range(racers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    testing.race(racers, count)
     assert sorted(seen) == list(range(1, racers * hits + 1))  # no count seen twice, none lost
     assert ratelimits.peek("shared")[0] == racers * hits

@@ -149,20 +149,20 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(timezone_id="UTC")
+def _visitor(browser, zone: str, timeout: int):
+    context = browser.new_context(timezone_id=zone)
     pg = context.new_page()
-    pg.set_default_timeout(10_000)
+    pg.set_default_timeout(timeout)
     yield pg
     context.close()
 
 
 @pytest.fixture
+def page(browser):
+    yield from _visitor(browser, "UTC", 10_000)
+
+
+@pytest.fixture
 def kolkata(browser):
     """A page for a visitor in Asia/Kolkata (chromium reports the zone as Asia/Calcutta)."""
-    context = browser.new_context(timezone_id="Asia/Kolkata")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+    yield from _visitor(browser, "Asia/Kolkata", 15_000)

@@ -421,6 +421,15 @@ def test_unused_rate_limit_tokens_go_back_to_the_bucket(smtp, settings):
         assert engine.take_tokens(settings.EMAIL_CONFIG.name, 10, 50)[0] == 7
 
 
+def test_a_look_that_finds_nothing_gives_back_the_only_token_of_a_rate_of_one(smtp, settings):
+    settings.MAIL_RATE_LIMIT = 1
+    with time_machine.travel(timezone.now(), tick=False):
+        eng = engine.Engine(use_lock=False)
+        assert eng.step().idle
+        eng.stop()
+        assert engine.take_tokens(settings.EMAIL_CONFIG.name, 1, 50)[0] == 1
+
+
 def test_retries_wait_twice_as_long_each_time_up_to_six_hours(monkeypatch):
     monkeypatch.setattr(engine.random, "uniform", lambda low, high: 1.0)
     assert [engine.retry_delay(n) for n in (1, 2, 3, 4)] == [60.0, 120.0, 240.0, 480.0]

@@ -128,6 +128,9 @@ def test_a_transport_that_raises_for_every_batch_defers_then_fails_and_the_engin
     assert {d.status for d in rows} == {Delivery.DEFERRED}
     assert all(d.last_error.startswith("TypeError: unsupported operand in the client library") for d in rows)
     assert any(r.exc_info[0] is TypeError for r in faults(caplog))
+    # The transport never connected: dropping its (absent) connection after the fault is quiet.
+    assert transport.conn is None
+    assert not [r for r in faults(caplog) if "resetting transport" in r.getMessage()]
     for days in (1, 2):
         with later(days=days):
             engine.run(stop, once=True, engine=engine.Engine(transport, use_lock=False))

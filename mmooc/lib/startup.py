@@ -1,7 +1,7 @@
 """The start-up line of `mmooc worker`, `mmooc lmtp` and `mmooc serve`: what this process
 runs with, without a secret in it (no password, key or token; hosts, ports and kinds only).
 
-    log_start("worker", lease=300)
+    log_start("worker", lease=45)
     → mmooc worker starting (pid 4242, mmooc 0.1.0): database postgresql db.example.org:5432/mmooc;
       mail smtp mail.example.org:587 starttls; base URL https://course.example.org; …
 """

@@ -9,11 +9,14 @@
 Each batch: take tokens from the shared rate limit, claim up to MMOOC_MAIL_BATCH due rows
 in one statement (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so several engines can run; SQLite:
 one engine, held by a lock row with a heartbeat), skip suppressed addresses, send over one
-kept-open connection, and record every outcome in one transaction. Claimed rows carry a
-lease: rows left in `sending` by an engine that died are claimed again when it expires,
-and copies sent twice that way carry the same Message-ID. Transient failures are retried
+kept-open connection, and record the outcomes. Claimed rows carry a short lease, renewed
+while their batch is being sent: rows left in `sending` by an engine that died are claimed
+again within a minute (on SQLite, at once by the engine that takes the lock over), and
+copies sent twice that way carry the same Message-ID. Transient failures are retried
 with exponential backoff and jitter up to MMOOC_MAIL_MAX_ATTEMPTS; permanent ones fail.
-In `run`, one batch is on the wire while the next is claimed and the last recorded.
+In `run`, one batch is on the wire while the next is claimed, and the outcomes of the batch
+on the wire are recorded CHUNK copies at a time as the server accepts them: a worker killed
+mid-send leaves at most two chunks sent and unrecorded, the copies sent again after a crash.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import random
 import socket
 import threading
@@ -30,6 +34,7 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -47,14 +52,17 @@ from mmooc.operations import counters
 
 log = logging.getLogger("mmooc.mailer")
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(seconds=45)  # renewed every third of it while the batch is on the wire
 IDLE_WAIT = 1.0  # seconds between full looks at an empty outbox (claims, and rows of dead engines)
 # Seconds between quick looks, while idle, for rows just queued: one indexed read, no lock;
 # how soon an engine in another process (`mmooc worker`) starts on a group post.
 POLL = 0.05
 DB_RETRY_WAIT = 5.0  # seconds to wait after a database error
 RETRY_BASE, RETRY_MAX = 60.0, 6 * 3600.0  # seconds: 1 min, 2, 4, … at most 6 h, with jitter
-RECLAIM_EVERY = timedelta(seconds=30)
+RECLAIM_EVERY = timedelta(seconds=10)
+# Copies recorded together while a batch is on the wire; the sender runs at most two chunks
+# ahead of the records, so a killed worker leaves at most 2 × CHUNK copies sent but unrecorded.
+CHUNK = 25
 HEARTBEAT_EVERY, LOCK_STALE = timedelta(seconds=10), timedelta(seconds=60)
 LOCK_NAME = "engine"
 PREPARED_CACHE = 64
@@ -135,6 +143,8 @@ def _alive(owner: str, heartbeat: datetime) -> bool:
 
 
 def acquire_lock(owner: str) -> None:
+    """Take the one-engine lock of a SQLite database; rows left in `sending` then belong to
+    an engine that is gone, and are given back at once instead of when their lease runs out."""
     with transaction.atomic():
         held = EngineLock.objects.filter(name=LOCK_NAME).first()
         if held and held.owner != owner and _alive(held.owner, held.heartbeat):
@@ -142,6 +152,8 @@ def acquire_lock(owner: str) -> None:
             raise EngineBusy(_busy_text(host, rest.partition(":")[0]))
         EngineLock.objects.update_or_create(name=LOCK_NAME,
                                             defaults={"owner": owner, "heartbeat": timezone.now()})
+        if held is None or held.owner != owner:
+            Delivery.objects.filter(status=Delivery.SENDING).update(lease_until=timezone.now() - timedelta(seconds=1))
 
 
 def check_can_run() -> None:
@@ -536,34 +548,105 @@ def run(stop: threading.Event, *, once: bool = False, engine: Engine | None = No
 Batch = tuple[list[Job], list[Result], list[Job]]
 
 
+def renew(ids: list[int], lease: timedelta) -> None:
+    """Extend the lease of claimed rows still being worked on (sent or waiting to be)."""
+    if ids:
+        Delivery.objects.filter(pk__in=ids, status=Delivery.SENDING).update(lease_until=timezone.now() + lease)
+
+
+@dataclass
+class OnTheWire:
+    """A batch being sent in the helper thread, handing over its outcomes chunk by chunk."""
+
+    jobs: list[Job]
+    sendable: list[Job]
+    chunks: queue.Queue[list[Result]]
+    ahead: threading.Semaphore  # chunks the sender may have sent and not yet seen recorded
+    abandon: threading.Event
+    future: Future[None] | None = None
+    recorded: int = 0  # copies of `sendable` recorded so far
+
+    @cached_property
+    def by_id(self) -> dict[int, Job]:
+        return {j.id: j for j in self.jobs}
+
+
+def send_in_chunks(transport: Transport, wire: OnTheWire) -> None:
+    """The helper thread: send CHUNK copies at a time, each chunk's outcomes handed over to be
+    recorded; never more than two chunks ahead of the records. Talks only to the mail server."""
+    for start in range(0, len(wire.sendable), CHUNK):
+        while not wire.ahead.acquire(timeout=0.5):
+            if wire.abandon.is_set():
+                return
+        if wire.abandon.is_set():
+            return
+        wire.chunks.put(send_guarded(transport, wire.sendable[start:start + CHUNK]))
+
+
 class Sending:
     """At most one batch on the wire, in a helper thread; its outcomes are recorded here."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmooc-send")
-        self.current: tuple[Future[list[Result]] | None, list[Job], list[Result]] | None = None
+        self.current: OnTheWire | None = None
 
     def swap(self, batch: Batch | None) -> int:
-        """Wait for the batch on the wire, put `batch` on it, then record the first; returns
-        how many outcomes were recorded."""
+        """Record the batch on the wire as its chunks come back (renewing the leases of what
+        is not recorded yet, `batch`'s too), then put `batch` on the wire and record what it
+        settled without sending; returns how many outcomes of the first were recorded."""
         previous, self.current = self.current, None
-        sent = previous[0].result() if previous and previous[0] else []
+        try:
+            done = self._finish(previous, waiting=batch[0] if batch else []) if previous else 0
+        except BaseException:
+            self._abandon(previous)
+            raise
         if batch is not None:
             jobs, results, sendable = batch
-            future = self.pool.submit(send_guarded, self.engine.transport, sendable) if sendable else None
-            self.current = (future, jobs, results)
-        if previous is None:
-            return 0
-        _, jobs, results = previous
-        self.engine.report.recorded(record(results + sent, {j.id: j for j in jobs}, self.engine.max_attempts))
-        return len(jobs)
+            wire = OnTheWire(jobs, sendable, queue.Queue(), threading.Semaphore(2), threading.Event())
+            if sendable:
+                wire.future = self.pool.submit(send_in_chunks, self.engine.transport, wire)
+            self.current = wire
+            self._record(results, wire.by_id)
+        return done
+
+    def _finish(self, wire: OnTheWire, waiting: list[Job]) -> int:
+        every = self.engine.lease.total_seconds() / 3
+        renewed = time.monotonic()
+        while wire.recorded < len(wire.sendable):
+            try:
+                chunk = wire.chunks.get(timeout=min(1.0, every))
+            except queue.Empty:
+                if wire.future is not None and wire.future.done():
+                    wire.future.result()  # the sender stopped early: say why
+                    break
+            else:
+                self._record(chunk, wire.by_id)
+                wire.recorded += CHUNK
+                wire.ahead.release()
+            if time.monotonic() - renewed > every:
+                renewed = time.monotonic()
+                renew([j.id for j in wire.sendable[wire.recorded:]] + [j.id for j in waiting], self.engine.lease)
+        return len(wire.jobs)
+
+    def _record(self, results: list[Result], jobs: dict[int, Job]) -> None:
+        if results:
+            self.engine.report.recorded(record(results, jobs, self.engine.max_attempts))
 
     def drop(self) -> None:
-        """Forget the batch on the wire: its rows keep their lease and are sent again later."""
-        if self.current is not None and self.current[0] is not None:
-            self.current[0].result()
-        self.current = None
+        """Forget the batch on the wire: the sender stops after its chunk in hand, and the rows
+        not recorded keep their lease and are sent again later."""
+        wire, self.current = self.current, None
+        self._abandon(wire)
+
+    @staticmethod
+    def _abandon(wire: OnTheWire | None) -> None:
+        if wire is not None and wire.future is not None:
+            wire.abandon.set()
+            try:
+                wire.future.result()
+            except Exception:
+                log.exception("delivery engine: the batch on the wire stopped with an error")
 
     def close(self) -> None:
         self.drop()

@@ -172,3 +172,69 @@ def test_a_worker_killed_mid_batch_on_sqlite_loses_nothing_and_a_new_one_takes_o
     assert duplicates <= in_flight
     for rcpt in duplicates:
         assert len({r.message["Message-ID"] for r in smtp_server.messages_to(rcpt)}) == 1
+
+
+# --- a worker killed again and again, at the default batch size ------------------------------
+
+KILLS = 4
+COPIES = 4000
+REPEATED_PER_KILL = 50  # at most: two chunks of 25 sent and not yet recorded (engine.CHUNK)
+
+
+def enqueue_script(n: int) -> str:
+    return ENQUEUE.replace("range(100)", f"range({n})")
+
+
+def killed_again_and_again(smtp_server, env: dict[str, str], statuses, *args: str) -> Counter:
+    """Start a worker, kill it with SIGKILL once it has sent a few hundred more copies, KILLS
+    times; then let one finish. Returns how often each (Message-ID, recipient) arrived."""
+    for _ in range(KILLS):
+        before = len(smtp_server.received)
+        worker = start_worker(env, *args)
+        wait_for(lambda before=before: len(smtp_server.received) >= before + 300, "the worker to send")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(WAIT)
+    assert len(smtp_server.received) < COPIES, "every copy went out before the last kill"
+    last = start_worker(env, *args)
+    wait_for(lambda: statuses().get(Delivery.SENT) == COPIES, "the last worker to send everything")
+    last.send_signal(signal.SIGTERM)
+    assert last.wait(WAIT) == 0, last.stderr.read()
+    return Counter((r.message["Message-ID"], r.rcpt_tos[0]) for r in smtp_server.received)
+
+
+def assert_at_most_50_repeated_per_kill(copies: Counter, statuses: dict[str, int]) -> None:
+    assert statuses == {Delivery.SENT: COPIES}  # nothing lost, nothing left in `sending`
+    assert len({rcpt for _, rcpt in copies}) == len(copies) == COPIES  # one Message-ID per copy
+    repeated = sum(copies.values()) - COPIES
+    print(f"{repeated} copies sent again after {KILLS} kills")
+    assert repeated <= KILLS * REPEATED_PER_KILL, f"{repeated} copies sent again after {KILLS} kills"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_again_and_again_on_postgresql_repeats_at_most_50_copies_per_kill(smtp_server):
+    msg = queue(COPIES)
+
+    def statuses() -> dict[str, int]:
+        return {s: n for s, n in Counter(msg.deliveries.values_list("status", flat=True)).items()}
+
+    # A short lease, so the next worker takes the killed one's rows back within the test.
+    copies = killed_again_and_again(smtp_server, worker_env(smtp_server), statuses, "--lease", "2")
+    assert_at_most_50_repeated_per_kill(copies, statuses())
+
+
+def test_a_worker_killed_again_and_again_on_sqlite_repeats_at_most_50_copies_per_kill(smtp_server, tmp_path):
+    import sqlite3
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+           "MMOOC_DATA_DIR": str(tmp_path), "MMOOC_EMAIL_URL": smtp_server.url, "MMOOC_MAIL_RATE": "0"}
+    for command in (["migrate", "-v", "0"], ["shell", "-c", enqueue_script(COPIES)]):
+        subprocess.run([MMOOC, *command], env=env, cwd=ROOT, check=True, timeout=WAIT)
+    db = sqlite3.connect(tmp_path / "db.sqlite3", timeout=WAIT)
+
+    def statuses() -> dict[str, int]:
+        return dict(db.execute("SELECT status, count(*) FROM mailer_delivery GROUP BY status").fetchall())
+
+    # No lease to wait out: the next worker takes the SQLite lock of the dead one, and its rows.
+    copies = killed_again_and_again(smtp_server, env, statuses)
+    assert_at_most_50_repeated_per_kill(copies, statuses())

@@ -131,6 +131,11 @@ MAIL_BATCH_SIZE = env_int("MMOOC_MAIL_BATCH", 500, minimum=1)
 MAIL_MAX_ATTEMPTS = env_int("MMOOC_MAIL_MAX_ATTEMPTS", 8, minimum=1)
 MAIL_SOFT_BOUNCE_LIMIT = env_int("MMOOC_SOFT_BOUNCE_LIMIT", 5, minimum=1)
 MAIL_SOFT_BOUNCE_DAYS = env_int("MMOOC_SOFT_BOUNCE_DAYS", 7, minimum=1)
+# The circuit breaker per recipient domain (mailer/breaker.py): this many refusals for policy
+# or reputation from one domain within the window pause sending to it; 0 turns it off.
+MAIL_DOMAIN_PAUSE_AFTER = env_int("MMOOC_DOMAIN_PAUSE_AFTER", 20, minimum=0)
+MAIL_DOMAIN_PAUSE_WINDOW = env_int("MMOOC_DOMAIN_PAUSE_WINDOW", 600, minimum=1)  # seconds
+MAIL_DOMAIN_PAUSE_SECONDS = env_int("MMOOC_DOMAIN_PAUSE_SECONDS", 3600, minimum=1)
 MAIL_PRICE_PER_1000 = env_float("MMOOC_MAIL_PRICE_PER_1000", 0.80)  # for the dashboard's cost estimate
 MAIL_CURRENCY = env_str("MMOOC_MAIL_CURRENCY", "USD")
 

@@ -136,18 +136,35 @@ _GONE_TEXT = re.compile(
 _POLICY_TEXT = re.compile(r"block|spam|reputation|policy|blacklist|dnsbl|\brbl\b|abuse|sender|relay",
                           re.IGNORECASE)
 _SMTP_REPLY = re.compile(r"^\s*(5\d\d)(?:[\s-]|$)")
+# Addresses quoted in a reply ("<spamfan@blocked.example>") are not words about policy.
+_ADDRESSES = re.compile(r"<[^<>]*>|\S+@\S+")
+
+
+def _policy_words(reply: str) -> bool:
+    return _POLICY_TEXT.search(_ADDRESSES.sub(" ", reply)) is not None
 
 
 def refusal_verdict(reply: str) -> str:
     """HARD when an SMTP reply refusing a copy means the mailbox does not exist, else NONE."""
     basic = _SMTP_REPLY.match(reply or "")
-    if basic is None or _POLICY_TEXT.search(reply):
+    if basic is None or _policy_words(reply):
         return NONE
     code = dsn.status_class(reply)
     if code is not None:
         klass, subject, detail = code
         return HARD if klass == "5" and (subject, detail) in MAILBOX_GONE_CODES else NONE
     return HARD if basic.group(1) in ("550", "551", "553") and _GONE_TEXT.search(reply) else NONE
+
+
+_ENHANCED_POLICY = re.compile(r"^\s*[45]\d\d[\s-]+[45]\.7\.\d{1,3}\b")
+_ANY_REPLY = re.compile(r"^\s*[45]\d\d(?:[\s-]|$)")
+
+
+def is_policy_refusal(reply: str) -> bool:
+    """Whether an SMTP refusal (4xx or 5xx) is about policy or reputation, not the mailbox:
+    an enhanced code 4.7.x or 5.7.x, or a text that says so ("blocked", "spam", "policy", …)."""
+    reply = reply or ""
+    return bool(_ANY_REPLY.match(reply) and (_ENHANCED_POLICY.match(reply) or _policy_words(reply)))
 
 
 def handle_refusal(delivery_id: int, reply: str) -> bool:

@@ -42,12 +42,12 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from mmooc.lib.mailheaders import HeaderError
-from mmooc.mailer import bounces, health
+from mmooc.mailer import bounces, breaker, health
 from mmooc.mailer.exceptions import EngineBusy as EngineBusy
 from mmooc.mailer.models import Delivery, EngineLock, Message, RateBucket, Suppression
 from mmooc.mailer.render import Prepared, PreparedRaw, prepare
 from mmooc.mailer.report import Report, Tally, reason_text
-from mmooc.mailer.transports import PERMANENT, SENT, TRANSIENT, Job, Result, Transport, for_config
+from mmooc.mailer.transports import HELD, PERMANENT, SENT, TRANSIENT, Job, Result, Transport, for_config
 from mmooc.operations import counters
 
 log = logging.getLogger("mmooc.mailer")
@@ -224,13 +224,16 @@ def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> Ta
     adapt = connection.ops.adapt_datetimefield_value
     now = timezone.now()
     stamp = adapt(now)
-    plain_sent, sent, deferred, ended = [], [], [], []
+    plain_sent, sent, deferred, ended, held = [], [], [], [], []
     refused: list[Result] = []
     for r in results:
         if r.outcome == SENT and not r.provider_id and r.stored is None:
             plain_sent.append(r.id)
         elif r.outcome == SENT:
             sent.append((stamp, r.provider_id, r.stored, stamp, r.id))
+        elif r.outcome == HELD:
+            until = adapt(now + timedelta(seconds=r.wait))
+            held.append((until, r.error[:2000], stamp, r.id))
         elif r.outcome == TRANSIENT and jobs[r.id].attempts < max_attempts:
             later = adapt(now + timedelta(seconds=retry_delay(jobs[r.id].attempts)))
             deferred.append((later, r.error[:2000], stamp, r.id))
@@ -257,8 +260,15 @@ def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> Ta
         if deferred:
             cursor.executemany("UPDATE mailer_delivery SET status = 'deferred', not_before = %s, "
                                "last_error = %s" + _SET_DONE, deferred)
+        if held:  # not tried: the attempt its claim counted is given back
+            cursor.executemany("UPDATE mailer_delivery SET status = 'deferred', not_before = %s, "
+                               "attempts = attempts - 1, last_error = %s" + _SET_DONE, held)
         if ended:
             cursor.executemany("UPDATE mailer_delivery SET status = %s, last_error = %s" + _SET_DONE, ended)
+    policy = [(jobs[r.id].recipient, r.error) for r in results
+              if r.outcome in (PERMANENT, TRANSIENT) and r.error[:1] in "45" and bounces.is_policy_refusal(r.error)]
+    if policy:
+        breaker.note(policy)
     for r in refused:  # an SMTP 5xx: a mailbox that does not exist is suppressed like a hard bounce
         try:
             bounces.handle_refusal(r.id, r.error)
@@ -374,15 +384,20 @@ class Engine:
         prepared_for = self._load({j.message_id for j in jobs})
         suppressed = set(Suppression.objects.filter(
             address__in={j.recipient.lower() for j in jobs}).values_list("address", flat=True))
+        paused = breaker.paused()
         results, sendable = [], []
         for job in jobs:
             prepared = prepared_for[job.message_id]
+            domain = breaker.domain_of(job.recipient) if paused else ""
             if isinstance(prepared, Unexpected):
                 results.append(Result(job.id, TRANSIENT, f"the message cannot be built: {prepared.text}"))
             elif isinstance(prepared, Exception):
                 results.append(Result(job.id, PERMANENT, f"the message cannot be built: {prepared}"))
             elif job.recipient.lower() in suppressed:
                 results.append(Result(job.id, Delivery.SUPPRESSED, "the address is on the suppression list"))
+            elif domain in paused:
+                results.append(Result(job.id, HELD, f"sending to {domain} is paused after repeated refusals for "
+                                                    "policy or reputation", wait=paused[domain]))
             else:
                 job.prepared = prepared
                 sendable.append(job)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("suppressions/remove", views.remove, name="remove"),
     path("suppressions/import", views.import_csv, name="import"),
     path("suppressions/export.csv", views.export_csv, name="export"),
+    path("suppressions/resume-domain", views.resume_domain, name="resume_domain"),
 ]

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from email_validator import EmailNotValidError, validate_email
@@ -26,6 +28,7 @@ from mmooc.audit.log import record
 from mmooc.lib.downloads import CSV, csv_lines, download, uninert
 from mmooc.lib.paging import other_params
 from mmooc.lib.staff import is_organizer, organizer_required, staff_required
+from mmooc.mailer import breaker
 from mmooc.mailer.events import unmatched_count
 from mmooc.mailer.models import Suppression
 from mmooc.mailer.signals import suppressed
@@ -114,7 +117,11 @@ def _index_ctx(request: HttpRequest, search: SearchForm, **extra: object) -> dic
     ctx = {"page": page, "query": other_params(request), "q": q, "total": Suppression.objects.count(),
            "by_reason": by_reason,
            "can_change": is_organizer(request.user), "unmatched": unmatched_count(),
-           "add_form": AddForm(), "remove_form": RemoveForm()}
+           "add_form": AddForm(), "remove_form": RemoveForm(),
+           "paused_domains": sorted((d, max(1, round(left / 60))) for d, left in breaker.paused().items()),
+           "pause_after": settings.MAIL_DOMAIN_PAUSE_AFTER,
+           "pause_window": round(settings.MAIL_DOMAIN_PAUSE_WINDOW / 60),
+           "pause_minutes": round(settings.MAIL_DOMAIN_PAUSE_SECONDS / 60)}
     ctx.update(extra)
     return ctx
 
@@ -152,6 +159,16 @@ def remove(request: HttpRequest) -> HttpResponse:
         return render(request, "mailer/suppressions.html", ctx, status=400)
     unsuppress(form.cleaned_data["address"], form.cleaned_data["reason"], actor=request.user)
     return redirect("mailer_suppression:index")
+
+
+@require_POST
+@organizer_required
+def resume_domain(request: HttpRequest) -> HttpResponse:
+    domain = request.POST.get("domain", "")[:255]
+    if not breaker.resume(domain, request.user):
+        ctx = _index_ctx(request, SearchForm({}), resume_error=f"Sending to {domain or 'that domain'} is not paused.")
+        return render(request, "mailer/suppressions.html", ctx, status=400)
+    return redirect(reverse("mailer_suppression:index") + "#paused-domains")
 
 
 # Import ----------------------------------------------------------------------------------

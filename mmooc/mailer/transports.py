@@ -26,6 +26,7 @@ from mmooc.mailer.verp import make_bounce_address
 log = logging.getLogger("mmooc.mailer")
 
 SENT, TRANSIENT, PERMANENT = "sent", "transient", "permanent"
+HELD = "held"  # not tried now (its domain is paused): back in the queue without counting an attempt
 SMTP_TIMEOUT = 30
 
 
@@ -49,6 +50,7 @@ class Result:
     error: str = ""
     provider_id: str = ""
     stored: bytes | None = field(default=None, repr=False)
+    wait: float = 0.0  # HELD: seconds until the copy may be tried
 
 
 def personalize(job: Job) -> bytes:

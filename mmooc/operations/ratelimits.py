@@ -29,20 +29,28 @@ def _key(key: str) -> str:
     return key[: MAX_KEY - 41] + ":" + hashlib.sha1(key.encode()).hexdigest()
 
 
-def hit(key: str, window: float, now: float | None = None) -> tuple[int, float]:
-    """Count one hit for `key`; (hits in its window so far, seconds until the window closes)."""
+def hit(key: str, window: float, now: float | None = None, *, hits: int = 1) -> tuple[int, float]:
+    """Count `hits` (one) for `key`; (hits in its window so far, seconds until the window closes)."""
     now = time.time() if now is None else now
     quote = connection.ops.quote_name
     table, count, expires = quote(RateWindow._meta.db_table), quote("count"), quote("expires")
-    sql = (f"INSERT INTO {table} ({quote('key')}, {count}, {expires}) VALUES (%s, 1, %s) "
+    sql = (f"INSERT INTO {table} ({quote('key')}, {count}, {expires}) VALUES (%s, %s, %s) "
            f"ON CONFLICT ({quote('key')}) DO UPDATE SET "
-           f"{count} = CASE WHEN {table}.{expires} <= %s THEN 1 ELSE {table}.{count} + 1 END, "
+           f"{count} = CASE WHEN {table}.{expires} <= %s THEN excluded.{count} "
+           f"ELSE {table}.{count} + excluded.{count} END, "
            f"{expires} = CASE WHEN {table}.{expires} <= %s THEN excluded.{expires} ELSE {table}.{expires} END "
            f"RETURNING {count}, {expires}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_key(key), now + window, now, now])
+        cursor.execute(sql, [_key(key), hits, now + window, now, now])
         hits, closes = cursor.fetchone()
     return int(hits), max(0.0, float(closes) - now)
+
+
+def open_windows(prefix: str, now: float | None = None) -> dict[str, tuple[int, float]]:
+    """Every open window whose key starts with `prefix`: {key: (hits, seconds until it closes)}."""
+    now = time.time() if now is None else now
+    rows = RateWindow.objects.filter(key__startswith=prefix, expires__gt=now).values_list("key", "count", "expires")
+    return {key: (int(n), float(expires) - now) for key, n, expires in rows}
 
 
 def peek(key: str, now: float | None = None) -> tuple[int, float]:

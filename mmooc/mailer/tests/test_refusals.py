@@ -63,6 +63,7 @@ def test_a_temporary_refusal_suppresses_nobody(smtp):
 
 @pytest.mark.parametrize(("reply", "verdict"), [
     ("550 5.1.1 <a@example.org>: Recipient address rejected: User unknown", HARD),
+    ("550 5.1.1 <spam.sender@blocklist.example>: Recipient address rejected: User unknown", HARD),
     ("550 5.1.1 The email account that you tried to reach does not exist.\n5.1.1 Please try double-checking", HARD),
     ("550 5.1.2 Host unknown", HARD),
     ("553 5.1.3 Bad recipient address syntax", HARD),

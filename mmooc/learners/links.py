@@ -35,6 +35,10 @@ MAX_AGE: dict[str, timedelta | None] = {
     PAGE: timedelta(days=400),
     UNSUBSCRIBE: None,
 }
+# A page link older than this may still show the page, but leaving the cohort or deleting
+# one's data from it asks for a fresh link by email first: an old email may sit in an inbox
+# someone else can read, or be forwarded.
+FRESH_FOR = timedelta(days=30)
 SCOPES = {"c": "cohort", "g": "group"}
 SEP = "."
 INVALID = "This link is not valid or has expired."
@@ -72,6 +76,12 @@ def read_token(token: str, purpose: str) -> str:
         return _signer(purpose).unsign(token, max_age=max_age)
     except (signing.BadSignature, ValueError):
         raise InvalidLink(INVALID) from None
+
+
+def token_age(token: str) -> timedelta:
+    """How long ago a (valid) token was signed."""
+    stamp = token.rsplit(SEP, 2)[-2]
+    return timedelta(seconds=max(0, time.time() - signing.b62_decode(stamp)))
 
 
 def _absolute(path: str) -> str:

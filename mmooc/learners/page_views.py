@@ -93,8 +93,11 @@ def leave(request: HttpRequest, token: str) -> HttpResponse:
     """Leave the cohort: a GET shows the button (link scanners change nothing), the POST leaves."""
     learner = links.learner_from_token(token, links.PAGE)
     ctx = {"learner": learner, "course": learner.cohort.course, "token": token}
+    ctx["stale"] = links.token_age(token) > links.FRESH_FOR
     if request.method == "GET":
         return render(request, "learners/leave.html", ctx)
+    if ctx["stale"]:
+        return _fresh_link_sent(request, learner, "learners/leave.html", ctx)
     lifecycle.leave(learner)
     ctx["left"] = True
     return render(request, "learners/goodbye.html", ctx)
@@ -123,14 +126,27 @@ def erase(request: HttpRequest, token: str) -> HttpResponse:
     """Delete my data: asks first (GET), erases on the confirming POST."""
     learner = links.learner_from_token(token, links.PAGE)
     ctx = {"learner": learner, "course": learner.cohort.course, "token": token}
+    ctx["stale"] = links.token_age(token) > links.FRESH_FOR
     if request.method == "GET":
         return render(request, "learners/erase.html", ctx)
+    if ctx["stale"]:
+        return _fresh_link_sent(request, learner, "learners/erase.html", ctx)
     if request.POST.get("confirm") != "yes":
         ctx["error"] = "Tick the box to confirm that you want your data deleted."
         return render(request, "learners/erase.html", ctx, status=400)
     lifecycle.erase(learner)
     ctx["erased"] = True
     return render(request, "learners/goodbye.html", ctx)
+
+
+def _fresh_link_sent(request: HttpRequest, learner: Learner, template: str, ctx: dict[str, Any]) -> HttpResponse:
+    """An old link asked to leave or delete: nothing changes; a fresh page link goes to the
+    learner's own address (at most as often as "send me my link" allows)."""
+    if not registration.rate_limited("link", learner.email):
+        with transaction.atomic():
+            mail.send_page_link(learner)
+    ctx["fresh_sent"] = True
+    return render(request, template, ctx, status=403)
 
 
 @require_http_methods(["GET", "POST"])

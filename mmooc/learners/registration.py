@@ -238,17 +238,20 @@ def _existing(cohort: Cohort, data: Signup) -> Learner:
 
 
 def _update(learner: Learner, data: Signup) -> None:
+    """A signup again with the address of a pending learner refreshes it. Anyone may type any
+    address into the form, so a learner who has confirmed (or left, or been erased) keeps their
+    own choices: they change them on their page, through the lifecycle."""
+    if learner.state != Learner.PENDING:
+        return
     learner.name = data.name or learner.name
     learner.timezone = data.timezone
     learner.country = country_for_zone(data.timezone)
     learner.language = data.language
     learner.wants_group = data.wants_group
     learner.answers = data.answers
-    fields = ["name", "timezone", "country", "language", "wants_group", "answers"]
-    if learner.state == Learner.PENDING:
-        learner.signed_up_at = timezone.now()  # a fresh confirmation link, a fresh expiry
-        fields.append("signed_up_at")
-    learner.save(update_fields=fields)
+    learner.signed_up_at = timezone.now()  # a fresh confirmation link, a fresh expiry
+    learner.save(update_fields=["name", "timezone", "country", "language", "wants_group", "answers",
+                                "signed_up_at"])
 
 
 def _mail_after_signup(learner: Learner) -> None:

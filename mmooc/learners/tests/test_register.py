@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 
 
 def sign_up(cohort, email="ada@example.org", **fields):
-    return registration.register(cohort, Signup(email=email, timezone="Asia/Kolkata", **fields), Learner.SIGNUP_API)
+    fields = {"timezone": "Asia/Kolkata", **fields}
+    return registration.register(cohort, Signup(email=email, **fields), Learner.SIGNUP_API)
 
 
 def test_it_stores_what_was_given():
@@ -75,6 +76,18 @@ def test_it_updates_a_returning_address_and_mails_it_again():
     stored = Learner.objects.get()
     assert (stored.name, stored.answers) == ("Ada L", {"level": "some"})
     assert Delivery.objects.filter(ref=str(first.public_id), message__tag="confirmation").count() == 2
+
+
+@pytest.mark.parametrize("state", [Learner.CONFIRMED, Learner.LEFT])
+def test_a_signup_with_the_address_of_a_confirmed_or_left_learner_changes_none_of_their_choices(state):
+    cohort = make_cohort()
+    first = sign_up(cohort, name="Ada", timezone="Asia/Kolkata", wants_group=True, answers={"level": "some"})
+    Learner.objects.filter(pk=first.pk).update(state=state)
+    sign_up(cohort, email="ADA@example.org", name="Mallory", timezone="America/New_York", wants_group=False,
+            answers={"level": "none"})
+    stored = Learner.objects.get()
+    assert (stored.name, stored.timezone, stored.wants_group, stored.answers, stored.state) == (
+        "Ada", "Asia/Kolkata", True, {"level": "some"}, state)
 
 
 def test_a_new_signup_is_counted_once_for_the_metrics():

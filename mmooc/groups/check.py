@@ -21,7 +21,7 @@ from mmooc.audit.log import record
 from mmooc.courses.models import Cohort
 from mmooc.groups import membership, welcome
 from mmooc.groups.models import GroupCheck, Membership
-from mmooc.learners import links
+from mmooc.learners import lifecycle, links
 from mmooc.learners.models import Learner
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Message
@@ -110,8 +110,8 @@ def record_answer(learner: Learner, answer: str) -> None:
     with transaction.atomic():
         Learner.objects.filter(pk=learner.pk).update(group_confirmed=wants)
         learner.group_confirmed = wants
-        if not wants:
-            membership.leave(learner)
+        if not wants:  # on my own, as on the learner's page: recorded, and out of any group
+            lifecycle.choose_group(learner, False, force=True, via=lifecycle.GROUP_CHECK)
     if wants and learner.cohort.groups.exists():
         membership.place_late_joiner(learner)
 

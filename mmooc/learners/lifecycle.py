@@ -36,7 +36,7 @@ from mmooc.lib import clock
 from mmooc.operations import counters
 
 # How a change came about, as the history shows it.
-LINK, PAGE, STAFF, IMPORT = "link", "page", "staff", "import"
+LINK, PAGE, STAFF, IMPORT, GROUP_CHECK = "link", "page", "staff", "import", "group check"
 
 
 class Refused(Exception):

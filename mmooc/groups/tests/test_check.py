@@ -67,6 +67,17 @@ def test_it_records_no_on_post_and_takes_the_learner_out_of_grouping(client, coh
     assert not eligible_learners(cohort).exists()
 
 
+def test_a_no_is_the_learners_choice_of_studying_on_their_own_as_their_page_shows_it(client, cohort):
+    from mmooc.learners.models import LearnerEvent
+
+    ada = make_learner(cohort, group_confirmed=True)
+    client.post(path_of(check.answer_url(ada, "no")))
+    ada.refresh_from_db()
+    assert ada.wants_group is False
+    event = LearnerEvent.objects.get(learner=ada)
+    assert (event.kind, event.via) == (LearnerEvent.SOLO, "group check")
+
+
 def test_it_takes_a_grouped_learner_who_says_no_out_of_their_group(client, cohort):
     ada = make_learner(cohort, group_confirmed=True)
     apply_grouping(cohort)

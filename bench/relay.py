@@ -11,8 +11,9 @@ provider (install it with /work/shared/tools/smtp-sink-ceiling), and a group of
   delivery engine, in threads; the engine is woken when a post's copies are committed
   (`engine.wake`); `--no-wake` shows it polling alone;
 - with `--workers N`, production's shape: a `mmooc lmtp` process (Postfix's transport) and
-  N `mmooc worker` processes, which find new copies with a quick look every
-  `engine.POLL` seconds; this process only sends posts and reads the outbox.
+  N `mmooc worker` processes, woken when the relay commits a post's copies (PostgreSQL
+  NOTIFY, or a datagram to their socket in MMOOC_DATA_DIR on SQLite; a quick look every
+  MMOOC_MAIL_POLL seconds otherwise); this process only sends posts and reads the outbox.
 
 1. Latency: `--posts` posts, one at a time, over one LMTP connection. For each: the LMTP
    accept time (MAIL to the last reply after DATA), and the time from that reply to the
@@ -59,7 +60,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--no-wake", action="store_true", help="let the engine find new copies by polling")
     p.add_argument("--workers", type=int, default=0,
                    help="run the engine as this many `mmooc worker` processes instead of in-process "
-                        "(they find new copies by polling; times come from the outbox rows)")
+                        "(woken by NOTIFY or their socket; times come from the outbox rows)")
     return p.parse_args()
 
 
@@ -382,9 +383,9 @@ def postgres_pss_kb(exclude_own: bool = False) -> tuple[int, int]:
 
 
 def engine_poll() -> float:
-    from mmooc.mailer.engine import POLL
+    from django.conf import settings
 
-    return POLL
+    return settings.MAIL_POLL
 
 
 def pct(values: list[float], p: float) -> float:
@@ -449,7 +450,7 @@ def report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu,
     wake = "polling only" if args.no_wake else "engine woken on commit"
     if args.workers:
         wake = (f"`mmooc lmtp` and {args.workers} `mmooc worker` process{'es' * (args.workers > 1)} "
-                f"(finding new copies by polling every {engine_poll() * 1000:.0f} ms)")
+                f"(woken on commit; polling every {engine_poll() * 1000:.0f} ms as the fallback)")
     print(f"relay bench: {args.db}, {args.members} copies per post, {wake}")
     print(f"  LMTP accept, one at a time ({len(accepts)} posts): median {statistics.median(accepts) * ms:.1f} ms, "
           f"p99 {pct(accepts, 99) * ms:.1f} ms  (target p99 < 50 ms)")

@@ -37,7 +37,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from mmooc.lib.mailheaders import HeaderError
-from mmooc.mailer import bounces, health
+from mmooc.mailer import bounces, health, wakeups
 from mmooc.mailer.exceptions import EngineBusy as EngineBusy
 from mmooc.mailer.models import Delivery, EngineLock, Message, RateBucket, Suppression
 from mmooc.mailer.render import Prepared, PreparedRaw, prepare
@@ -49,9 +49,7 @@ log = logging.getLogger("mmooc.mailer")
 
 LEASE = timedelta(minutes=5)
 IDLE_WAIT = 1.0  # seconds between full looks at an empty outbox (claims, and rows of dead engines)
-# Seconds between quick looks, while idle, for rows just queued: one indexed read, no lock;
-# how soon an engine in another process (`mmooc worker`) starts on a group post.
-POLL = 0.05
+STOP_CHECK = 0.1  # seconds: how soon an idle engine notices it was asked to stop
 DB_RETRY_WAIT = 5.0  # seconds to wait after a database error
 RETRY_BASE, RETRY_MAX = 60.0, 6 * 3600.0  # seconds: 1 min, 2, 4, … at most 6 h, with jitter
 RECLAIM_EVERY = timedelta(seconds=30)
@@ -63,26 +61,40 @@ FAULTS_IN_A_ROW = 5  # copies sent alone after a batch raised, that raise the sa
 
 # Set when something was queued in this process, so an idle engine looks at once instead
 # of at its next poll (group posts reach members in milliseconds under `mmooc serve`).
+# Engines in other processes are woken by wakeups.notify (PostgreSQL) and wakeups.poke (SQLite).
 _woken = threading.Event()
 
 
 def wake() -> None:
     _woken.set()
+    wakeups.wake_local()
 
 
-def _idle(stop: threading.Event, seconds: float, *, poll: bool = False) -> None:
+def _idle(stop: threading.Event, seconds: float, *, poll: bool = False,
+          listener: wakeups.Listener | None = None) -> None:
     """Wait until woken, stopped or `seconds` (at most IDLE_WAIT) have passed; with `poll`,
-    also until a quick look every POLL seconds finds a row due (queued by another process)."""
-    deadline = time.monotonic() + min(seconds, IDLE_WAIT)
+    also until a quick look every MMOOC_MAIL_POLL seconds finds a row due (queued by a
+    process whose wake-up did not reach this one)."""
+    now = time.monotonic()
+    deadline = now + min(seconds, IDLE_WAIT)
+    next_look = now + settings.MAIL_POLL
     while not stop.is_set():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        if _woken.wait(min(left, POLL) if poll else left):
+        if _woken.is_set():
             _woken.clear()
             return
-        if poll and _due():
+        now = time.monotonic()
+        left = deadline - now
+        if left <= 0:
             return
+        wait = min(left, STOP_CHECK, max(0.0, next_look - now)) if poll else min(left, STOP_CHECK)
+        woken = listener.wait(wait) if listener is not None else _woken.wait(wait)
+        if woken or _woken.is_set():
+            _woken.clear()
+            return
+        if poll and time.monotonic() >= next_look:
+            next_look = time.monotonic() + settings.MAIL_POLL
+            if _due():
+                return
 
 
 def _due() -> bool:
@@ -495,6 +507,7 @@ def run(stop: threading.Event, *, once: bool = False, engine: Engine | None = No
     engine = engine or Engine()
     engine.start()
     sending = Sending(engine)
+    listener = None if once else wakeups.Listener()
     total = 0
     try:
         while not stop.is_set():
@@ -523,10 +536,12 @@ def run(stop: threading.Event, *, once: bool = False, engine: Engine | None = No
             if batch.idle:
                 engine.transport.close()
                 engine.report.tick()
-            _idle(stop, batch.wait, poll=batch.idle)
+            _idle(stop, batch.wait, poll=batch.idle, listener=listener)
         total += sending.swap(None)
     finally:
         sending.close()
+        if listener is not None:
+            listener.close()
         engine.stop()
         if threading.current_thread() is not threading.main_thread():
             connection.close()

@@ -260,7 +260,7 @@ def enqueue(message: Message, recipients: Iterable[Recipient]) -> int:
     rows = _rows(message, recipients)
     if not rows:
         return 0
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside a caller's transaction (the relay's), no savepoint
         added = _insert_postgres(message, rows) if connection.vendor == "postgresql" else _insert_generic(message, rows)
         _wake_on_commit()
     return added
@@ -335,7 +335,7 @@ def enqueue_many(pairs: Iterable[tuple[Message, Iterable[Recipient]]]) -> int:
             batch.append((message, rows))
     if not batch:
         return 0
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             added = _insert_postgres_many(batch)
         else:
@@ -448,6 +448,8 @@ def progress(message: Message | None) -> dict[str, int]:
         return counts
     rows = message.deliveries.values("status").annotate(n=Count("id")).order_by()
     counts.update({row["status"]: row["n"] for row in rows})
+    for status, n in message.removed_counts.values_list("status", "count"):  # rows the retention job deleted
+        counts[status] = counts.get(status, 0) + n
     return counts
 
 

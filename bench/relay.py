@@ -91,6 +91,7 @@ def configure(args: argparse.Namespace, sink_port: int, data_dir: str) -> None:
         "DJANGO_SETTINGS_MODULE": "mmooc.settings", "MMOOC_DATA_DIR": data_dir,
         "MMOOC_EMAIL_URL": f"smtp://127.0.0.1:{sink_port}?tls=none", "MMOOC_LOG_LEVEL": "WARNING",
         "MMOOC_LIST_DOMAIN": "lists.course.example.org",
+        "MMOOC_SOCKETMAP_PORT": "0",  # not measured; and the default port may be taken by another `mmooc lmtp`
         "SECRET_KEY": "bench-secret-key-" + "x" * 40,  # one key for every process (required on PostgreSQL)
     })
     if args.db == "postgres":
@@ -409,7 +410,12 @@ def main() -> None:
             # sends posts and reads the outbox, and is not counted.
             timing: Timing | OutboxTiming = OutboxTiming()
             workers = start_workers(args.workers)
-            lmtp_proc, host, port = start_lmtp_process()
+            try:
+                lmtp_proc, host, port = start_lmtp_process()
+            except SystemExit:
+                for w in workers:
+                    w.terminate()
+                raise
             workers.append(lmtp_proc)
             server, stop, lmtp_pid = None, threading.Event(), lmtp_proc.pid
         else:

@@ -332,7 +332,7 @@ def start_lmtp_process() -> tuple[subprocess.Popen, str, int]:
     port = free_port()
     mmooc = str(Path(sys.executable).parent / "mmooc")
     proc = subprocess.Popen([mmooc, "lmtp", "--host", "127.0.0.1", "--port", str(port)], env=os.environ.copy())
-    for _ in range(200):
+    for _ in range(1200):  # up to a minute: a loaded machine starts Django slowly
         try:
             smtplib.LMTP("127.0.0.1", port, timeout=1).quit()
             return proc, "127.0.0.1", port

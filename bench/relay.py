@@ -11,8 +11,9 @@ provider (install it with /work/shared/tools/smtp-sink-ceiling), and a group of
   delivery engine, in threads; the engine is woken when a post's copies are committed
   (`engine.wake`); `--no-wake` shows it polling alone;
 - with `--workers N`, production's shape: a `mmooc lmtp` process (Postfix's transport) and
-  N `mmooc worker` processes, which find new copies with a quick look every
-  `engine.POLL` seconds; this process only sends posts and reads the outbox.
+  N `mmooc worker` processes, woken when the relay commits a post's copies (PostgreSQL
+  NOTIFY, or a datagram to their socket in MMOOC_DATA_DIR on SQLite; a quick look every
+  MMOOC_MAIL_POLL seconds otherwise); this process only sends posts and reads the outbox.
 
 1. Latency: `--posts` posts, one at a time, over one LMTP connection. For each: the LMTP
    accept time (MAIL to the last reply after DATA), and the time from that reply to the
@@ -59,7 +60,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--no-wake", action="store_true", help="let the engine find new copies by polling")
     p.add_argument("--workers", type=int, default=0,
                    help="run the engine as this many `mmooc worker` processes instead of in-process "
-                        "(they find new copies by polling; times come from the outbox rows)")
+                        "(woken by NOTIFY or their socket; times come from the outbox rows)")
     return p.parse_args()
 
 
@@ -90,6 +91,7 @@ def configure(args: argparse.Namespace, sink_port: int, data_dir: str) -> None:
         "DJANGO_SETTINGS_MODULE": "mmooc.settings", "MMOOC_DATA_DIR": data_dir,
         "MMOOC_EMAIL_URL": f"smtp://127.0.0.1:{sink_port}?tls=none", "MMOOC_LOG_LEVEL": "WARNING",
         "MMOOC_LIST_DOMAIN": "lists.course.example.org",
+        "MMOOC_SOCKETMAP_PORT": "0",  # not measured; and the default port may be taken by another `mmooc lmtp`
         "SECRET_KEY": "bench-secret-key-" + "x" * 40,  # one key for every process (required on PostgreSQL)
     })
     if args.db == "postgres":
@@ -330,7 +332,7 @@ def start_lmtp_process() -> tuple[subprocess.Popen, str, int]:
     port = free_port()
     mmooc = str(Path(sys.executable).parent / "mmooc")
     proc = subprocess.Popen([mmooc, "lmtp", "--host", "127.0.0.1", "--port", str(port)], env=os.environ.copy())
-    for _ in range(200):
+    for _ in range(1200):  # up to a minute: a loaded machine starts Django slowly
         try:
             smtplib.LMTP("127.0.0.1", port, timeout=1).quit()
             return proc, "127.0.0.1", port
@@ -382,9 +384,9 @@ def postgres_pss_kb(exclude_own: bool = False) -> tuple[int, int]:
 
 
 def engine_poll() -> float:
-    from mmooc.mailer.engine import POLL
+    from django.conf import settings
 
-    return POLL
+    return settings.MAIL_POLL
 
 
 def pct(values: list[float], p: float) -> float:
@@ -408,7 +410,12 @@ def main() -> None:
             # sends posts and reads the outbox, and is not counted.
             timing: Timing | OutboxTiming = OutboxTiming()
             workers = start_workers(args.workers)
-            lmtp_proc, host, port = start_lmtp_process()
+            try:
+                lmtp_proc, host, port = start_lmtp_process()
+            except SystemExit:
+                for w in workers:
+                    w.terminate()
+                raise
             workers.append(lmtp_proc)
             server, stop, lmtp_pid = None, threading.Event(), lmtp_proc.pid
         else:
@@ -449,7 +456,7 @@ def report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu,
     wake = "polling only" if args.no_wake else "engine woken on commit"
     if args.workers:
         wake = (f"`mmooc lmtp` and {args.workers} `mmooc worker` process{'es' * (args.workers > 1)} "
-                f"(finding new copies by polling every {engine_poll() * 1000:.0f} ms)")
+                f"(woken on commit; polling every {engine_poll() * 1000:.0f} ms as the fallback)")
     print(f"relay bench: {args.db}, {args.members} copies per post, {wake}")
     print(f"  LMTP accept, one at a time ({len(accepts)} posts): median {statistics.median(accepts) * ms:.1f} ms, "
           f"p99 {pct(accepts, 99) * ms:.1f} ms  (target p99 < 50 ms)")

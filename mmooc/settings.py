@@ -128,6 +128,11 @@ POSTMARK_TRANSACTIONAL_STREAM = env_str("MMOOC_POSTMARK_TRANSACTIONAL_STREAM", "
 # Delivery engine.
 MAIL_RATE_LIMIT = env_float("MMOOC_MAIL_RATE", 0.0)  # messages per second, all workers; 0 = unlimited
 MAIL_BATCH_SIZE = env_int("MMOOC_MAIL_BATCH", 500, minimum=1)
+# Seconds between an idle engine's quick looks for new rows: the fallback when a wake-up
+# (PostgreSQL NOTIFY, or a local socket on SQLite) does not reach it.
+MAIL_POLL = env_float("MMOOC_MAIL_POLL", 0.25, minimum=0.01)
+# Days finished outbox rows are kept before the retention job deletes them (counts stay).
+OUTBOX_KEEP_DAYS = env_int("MMOOC_OUTBOX_KEEP_DAYS", 90, minimum=1)
 MAIL_MAX_ATTEMPTS = env_int("MMOOC_MAIL_MAX_ATTEMPTS", 8, minimum=1)
 MAIL_SOFT_BOUNCE_LIMIT = env_int("MMOOC_SOFT_BOUNCE_LIMIT", 5, minimum=1)
 MAIL_SOFT_BOUNCE_DAYS = env_int("MMOOC_SOFT_BOUNCE_DAYS", 7, minimum=1)

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -42,6 +43,14 @@ class _LMTP(LMTP):
     line_length_limit = PROTOCOL_LIMIT
 
 
+# Seconds between checks of a pool thread's server connection (a `SELECT 1` round trip each):
+# checked before every RCPT and DATA, it cost more than a post's own queries. A connection
+# that failed meanwhile is replaced at once, and a post that meets a dead one is refused
+# with a 451, which Postfix retries.
+CHECK_EVERY = 1.0
+_checked = threading.local()
+
+
 def _in_worker(fn: Any, *args: Any) -> Any:
     """Database work in a pool thread, on the thread's kept connection.
 
@@ -49,7 +58,10 @@ def _in_worker(fn: Any, *args: Any) -> Any:
     go stale, and reopening it for every message would cost more than the message.
     """
     if connection.vendor != "sqlite":
-        close_old_connections()
+        now = time.monotonic()
+        if connection.errors_occurred or now - getattr(_checked, "at", -CHECK_EVERY) >= CHECK_EVERY:
+            close_old_connections()
+            _checked.at = now
     return fn(*args)
 
 

@@ -216,7 +216,8 @@ def find_group(address: str) -> StudyGroup | None:
     """The group of an address, whatever its case; one indexed query (group_address_lower)."""
     if len(address) > MAX_ADDRESS_LENGTH:
         return None
-    found = StudyGroup.objects.alias(lower_address=Lower("address")).filter(lower_address=address.lower())
+    found = (StudyGroup.objects.alias(lower_address=Lower("address")).filter(lower_address=address.lower())
+             .select_related("cohort__course"))  # the copies name the course's organizers (links.list_info)
     return next(iter(found.order_by()[:1]), None)  # no ORDER BY: the index alone answers
 
 

@@ -6,10 +6,12 @@ class MailerConfig(AppConfig):
     label = "mailer"
 
     def ready(self) -> None:
-        from mmooc.mailer import checks, events  # noqa: F401  (anymail's tracking signal; configuration checks)
+        from mmooc.lib import periodic
+        from mmooc.mailer import checks, events, retention  # noqa: F401  (anymail's tracking signal; configuration checks)
         from mmooc.mailer.health import outbox_metrics
         from mmooc.operations import metrics
 
         metrics.counter("deliveries", "Copies the delivery engine finished a try of, by outcome "
                         "(deferred: each retry put off; failed and suppressed: for good).", label="outcome")
         metrics.collector(outbox_metrics)
+        periodic.register(retention.JOB, retention.prune, every=retention.EVERY)

@@ -42,7 +42,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from mmooc.lib.mailheaders import HeaderError
-from mmooc.mailer import bounces, breaker, health
+from mmooc.mailer import bounces, breaker, health, wakeups
 from mmooc.mailer.exceptions import EngineBusy as EngineBusy
 from mmooc.mailer.models import Delivery, EngineLock, Message, RateBucket, Suppression
 from mmooc.mailer.render import Prepared, PreparedRaw, prepare
@@ -54,9 +54,7 @@ log = logging.getLogger("mmooc.mailer")
 
 LEASE = timedelta(seconds=45)  # renewed every third of it while the batch is on the wire
 IDLE_WAIT = 1.0  # seconds between full looks at an empty outbox (claims, and rows of dead engines)
-# Seconds between quick looks, while idle, for rows just queued: one indexed read, no lock;
-# how soon an engine in another process (`mmooc worker`) starts on a group post.
-POLL = 0.05
+STOP_CHECK = 0.1  # seconds: how soon an idle engine notices it was asked to stop
 DB_RETRY_WAIT = 5.0  # seconds to wait after a database error
 RETRY_BASE, RETRY_MAX = 60.0, 6 * 3600.0  # seconds: 1 min, 2, 4, … at most 6 h, with jitter
 RECLAIM_EVERY = timedelta(seconds=10)
@@ -67,30 +65,47 @@ HEARTBEAT_EVERY, LOCK_STALE = timedelta(seconds=10), timedelta(seconds=60)
 LOCK_NAME = "engine"
 PREPARED_CACHE = 64
 FAULTS_IN_A_ROW = 5  # copies sent alone after a batch raised, that raise the same, before the rest waits
+# Seconds an idle engine keeps its connection to the mail server open: the next group post,
+# often seconds later, goes out without a new connection, greeting and EHLO.
+KEEP_OPEN = 5.0
 
 
 # Set when something was queued in this process, so an idle engine looks at once instead
 # of at its next poll (group posts reach members in milliseconds under `mmooc serve`).
+# Engines in other processes are woken by wakeups.notify (PostgreSQL) and wakeups.poke (SQLite).
 _woken = threading.Event()
 
 
 def wake() -> None:
     _woken.set()
+    wakeups.wake_local()
 
 
-def _idle(stop: threading.Event, seconds: float, *, poll: bool = False) -> None:
+def _idle(stop: threading.Event, seconds: float, *, poll: bool = False,
+          listener: wakeups.Listener | None = None) -> None:
     """Wait until woken, stopped or `seconds` (at most IDLE_WAIT) have passed; with `poll`,
-    also until a quick look every POLL seconds finds a row due (queued by another process)."""
-    deadline = time.monotonic() + min(seconds, IDLE_WAIT)
+    also until a quick look every MMOOC_MAIL_POLL seconds finds a row due (queued by a
+    process whose wake-up did not reach this one)."""
+    now = time.monotonic()
+    deadline = now + min(seconds, IDLE_WAIT)
+    next_look = now + settings.MAIL_POLL
     while not stop.is_set():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        if _woken.wait(min(left, POLL) if poll else left):
+        if _woken.is_set():
             _woken.clear()
             return
-        if poll and _due():
+        now = time.monotonic()
+        left = deadline - now
+        if left <= 0:
             return
+        wait = min(left, STOP_CHECK, max(0.0, next_look - now)) if poll else min(left, STOP_CHECK)
+        woken = listener.wait(wait) if listener is not None else _woken.wait(wait)
+        if woken or _woken.is_set():
+            _woken.clear()
+            return
+        if poll and time.monotonic() >= next_look:
+            next_look = time.monotonic() + settings.MAIL_POLL
+            if _due():
+                return
 
 
 def _due() -> bool:
@@ -202,7 +217,7 @@ def claim(limit: int, lease: timedelta = LEASE, *, expired: bool = False) -> lis
     adapt = connection.ops.adapt_datetimefield_value
     now = timezone.now()
     params = [adapt(now + lease), adapt(now), adapt(now), limit]
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:  # one statement: atomic alone, no BEGIN and COMMIT round trips
         cursor.execute(_claim_sql(connection.vendor == "postgresql", expired), params)
         rows = cursor.fetchall()
     return [Job(id=r[0], message_id=r[1], recipient=r[2],
@@ -522,6 +537,8 @@ def run(stop: threading.Event, *, once: bool = False, engine: Engine | None = No
     engine = engine or Engine()
     engine.start()
     sending = Sending(engine)
+    listener = None if once else wakeups.Listener()
+    idle_since: float | None = None
     total = 0
     try:
         while not stop.is_set():
@@ -544,16 +561,21 @@ def run(stop: threading.Event, *, once: bool = False, engine: Engine | None = No
                 stop.wait(DB_RETRY_WAIT)
                 continue
             if not isinstance(batch, Step):
+                idle_since = None
                 continue
             if once and batch.idle:
                 break
             if batch.idle:
-                engine.transport.close()
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since >= KEEP_OPEN:
+                    engine.transport.close()
                 engine.report.tick()
-            _idle(stop, batch.wait, poll=batch.idle)
+            _idle(stop, batch.wait, poll=batch.idle, listener=listener)
         total += sending.swap(None)
     finally:
         sending.close()
+        if listener is not None:
+            listener.close()
         engine.stop()
         if threading.current_thread() is not threading.main_thread():
             connection.close()

@@ -94,6 +94,22 @@ class Delivery(models.Model):
         ]
 
 
+class DeliveryCount(models.Model):
+    """Copies of a message in one finished status whose outbox rows the retention job
+    deleted (mmooc.mailer.retention): outbox.progress adds them to the rows still there."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="removed_counts")
+    status = models.CharField(max_length=16, choices=Delivery.STATUSES)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # One row per message and status, added to by each pruning batch (an upsert);
+            # its index also serves progress() per message.
+            models.UniqueConstraint(fields=["message", "status"], name="delivery_count_once"),
+        ]
+
+
 class EngineLock(models.Model):
     """The one engine allowed on SQLite: who holds it and when it last said it was alive."""
 

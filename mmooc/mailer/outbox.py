@@ -30,6 +30,7 @@ from django.utils import timezone
 from mmooc.lib import mailheaders
 from mmooc.lib.mailheaders import HeaderError
 from mmooc.lib.mailrender import PLACEHOLDER, UNSUBSCRIBE_VAR
+from mmooc.mailer import wakeups
 from mmooc.mailer.exceptions import OutboxError as OutboxError
 from mmooc.mailer.models import Delivery, Message, Suppression
 from mmooc.mailer.verp import (  # noqa: F401  (re-exported for the bounce handler)
@@ -259,9 +260,9 @@ def enqueue(message: Message, recipients: Iterable[Recipient]) -> int:
     rows = _rows(message, recipients)
     if not rows:
         return 0
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside a caller's transaction (the relay's), no savepoint
         added = _insert_postgres(message, rows) if connection.vendor == "postgresql" else _insert_generic(message, rows)
-        transaction.on_commit(_wake_engine)
+        _wake_on_commit()
     return added
 
 
@@ -285,7 +286,7 @@ def enqueue_one(message: Message, recipient: Recipient) -> bool:
                                   message.pk, Message.ACTIVE, message.scope, message.tag])
         added: bool = cursor.rowcount == 1
     if added:
-        transaction.on_commit(_wake_engine)
+        _wake_on_commit()
     return added
 
 
@@ -334,19 +335,27 @@ def enqueue_many(pairs: Iterable[tuple[Message, Iterable[Recipient]]]) -> int:
             batch.append((message, rows))
     if not batch:
         return 0
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             added = _insert_postgres_many(batch)
         else:
             added = _insert_generic_many(batch)
-        transaction.on_commit(_wake_engine)
+        _wake_on_commit()
     return added
+
+
+def _wake_on_commit() -> None:
+    """Wake the engines when the rows just written are committed: those of this process at
+    once, those of other processes by a NOTIFY (PostgreSQL) or a datagram (SQLite)."""
+    wakeups.notify()
+    transaction.on_commit(_wake_engine)
 
 
 def _wake_engine() -> None:
     from mmooc.mailer import engine
 
     engine.wake()
+    wakeups.poke()
 
 
 _COLUMNS = ("message_id, recipient, context, ref, status, not_before, attempts, rfc_message_id, "
@@ -439,6 +448,8 @@ def progress(message: Message | None) -> dict[str, int]:
         return counts
     rows = message.deliveries.values("status").annotate(n=Count("id")).order_by()
     counts.update({row["status"]: row["n"] for row in rows})
+    for status, n in message.removed_counts.values_list("status", "count"):  # rows the retention job deleted
+        counts[status] = counts.get(status, 0) + n
     return counts
 
 
@@ -448,7 +459,9 @@ def pause(message: Message) -> None:
 
 
 def resume(message: Message) -> None:
-    Message.objects.filter(pk=message.pk, state=Message.PAUSED).update(state=Message.ACTIVE)
+    with transaction.atomic():
+        if Message.objects.filter(pk=message.pk, state=Message.PAUSED).update(state=Message.ACTIVE):
+            _wake_on_commit()
     message.refresh_from_db(fields=["state"])
 
 

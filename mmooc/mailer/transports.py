@@ -11,6 +11,7 @@ import logging
 import smtplib
 import socket
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,8 @@ log = logging.getLogger("mmooc.mailer")
 SENT, TRANSIENT, PERMANENT = "sent", "transient", "permanent"
 HELD = "held"  # not tried now (its domain is paused): back in the queue without counting an attempt
 SMTP_TIMEOUT = 30
+# Seconds unused after which a kept connection is checked (NOOP) before it carries a batch.
+CHECK_AFTER = 1.0
 
 
 @dataclass
@@ -156,10 +159,18 @@ class SMTPTransport(Transport):
 
     _connect_error = ""
     _pos = 0  # the next copy of the batch to send
+    _used = 0.0  # time.monotonic() when the connection last carried a batch
 
     def _ensure(self) -> bool:
-        if self.conn is not None:
+        if self.conn is not None and time.monotonic() - self._used < CHECK_AFTER:
             return True
+        if self.conn is not None:  # kept open while idle: a NOOP tells whether the server still holds it
+            try:
+                if self.conn.noop()[0] == 250:
+                    return True
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._drop()
         try:
             self.conn = self.connect()
             return True
@@ -180,6 +191,7 @@ class SMTPTransport(Transport):
                 self._pipelined(conn, ready, results, in_flight)
             else:
                 self._sequential(conn, ready, results, in_flight)
+            self._used = time.monotonic()
         except (smtplib.SMTPException, OSError) as exc:
             # The connection broke: copies in flight may or may not have arrived. They are
             # retried with the same Message-ID, so a duplicate is recognisable.

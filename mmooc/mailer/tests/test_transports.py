@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 import requests
@@ -200,3 +201,35 @@ def test_the_provider_session_is_kept_across_batches_and_closed_when_idle(provid
     assert session is not None and transport.connection.session is session
     transport.close()
     assert transport.connection.session is None
+
+
+def test_an_smtp_connection_kept_while_idle_is_checked_and_replaced_when_the_server_dropped_it(smtp_sink, settings):
+    from mmooc.mailer.transports import for_config
+
+    queue(2)
+    transport = for_config(settings.EMAIL_CONFIG)
+    eng = engine.Engine(transport, use_lock=False, batch_size=1)
+    eng.step()
+    first = transport.conn
+    first.sock.shutdown(socket.SHUT_RDWR)  # as a server that timed the idle connection out
+    transport._used -= 60  # idle for a minute
+    eng.step()
+    assert transport.conn is not first
+    assert Delivery.objects.filter(status=Delivery.SENT).count() == 2
+    assert len(smtp_sink.received) == 2
+    transport.close()
+
+
+def test_an_smtp_connection_in_use_is_not_checked_again(smtp_sink, settings, monkeypatch):
+    from mmooc.mailer.transports import for_config
+
+    queue(2)
+    transport = for_config(settings.EMAIL_CONFIG)
+    eng = engine.Engine(transport, use_lock=False, batch_size=1)
+    eng.step()
+    checks = []
+    monkeypatch.setattr(type(transport.conn), "noop", lambda self: checks.append(1) or (250, b"OK"))
+    eng.step()
+    assert checks == []  # the batch before was a moment ago: no extra round trip
+    assert len(smtp_sink.received) == 2
+    transport.close()

@@ -129,6 +129,8 @@ POSTMARK_TRANSACTIONAL_STREAM = env_str("MMOOC_POSTMARK_TRANSACTIONAL_STREAM", "
 MAIL_RATE_LIMIT = env_float("MMOOC_MAIL_RATE", 0.0)  # messages per second, all workers; 0 = unlimited
 MAIL_BATCH_SIZE = env_int("MMOOC_MAIL_BATCH", 500, minimum=1)
 MAIL_MAX_ATTEMPTS = env_int("MMOOC_MAIL_MAX_ATTEMPTS", 8, minimum=1)
+# Copies of a course email due at once are held this long after scheduling: the undo window.
+SEND_UNDO_SECONDS = env_int("MMOOC_SEND_UNDO_SECONDS", 120, minimum=0)
 MAIL_SOFT_BOUNCE_LIMIT = env_int("MMOOC_SOFT_BOUNCE_LIMIT", 5, minimum=1)
 MAIL_SOFT_BOUNCE_DAYS = env_int("MMOOC_SOFT_BOUNCE_DAYS", 7, minimum=1)
 MAIL_PRICE_PER_1000 = env_float("MMOOC_MAIL_PRICE_PER_1000", 0.80)  # for the dashboard's cost estimate

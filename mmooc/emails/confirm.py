@@ -77,7 +77,7 @@ def outlook(email: CourseEmail, now: datetime | None = None) -> Outlook:
     zones = audiences.recipients(email).values_list("timezone").annotate(n=Count("pk")).order_by()
     for zone, n in zones:
         when = p.instant(zone)
-        if phase.over(zone, when):
+        if phase.over(zone, p.leaves(zone)):
             skipped += n
             continue
         copies += n

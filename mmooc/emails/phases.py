@@ -16,6 +16,7 @@ from django.db.models import Min
 
 from mmooc.emails.models import CourseEmail
 from mmooc.lib import clock
+from mmooc.lib.counts import counted
 
 WHAT = {CourseEmail.PHASE_BEFORE_START: "for before the start",
         CourseEmail.PHASE_GROUPING: "the grouping check, for before the study groups are formed"}
@@ -53,8 +54,8 @@ def note(email: CourseEmail, skipped: int, copies: int, now: datetime) -> str:
         return ""
     what = WHAT.get(email.phase, "tied to a phase of the run")
     if copies:
-        return (f"This email is {what}: {skipped:,} copies due after that in the learners' zones "
-                "will not be sent.")
+        return (f"This email is {what}: {counted(skipped, 'copy', 'copies')} due after that in the "
+                "learners' zones will not be sent.")
     return f"This email is {what}; {_why_over(email, now)}: it will not be sent."
 
 

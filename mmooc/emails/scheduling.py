@@ -247,6 +247,10 @@ class Personalizer:
         when = self.instant(learner_zone)
         return max(when, self.held_until) if self.held_until else when
 
+    def leaves(self, learner_zone: str | None) -> datetime:
+        """When the copy actually leaves: a time already past means at once."""
+        return max(self.not_before(learner_zone), self.now)
+
     def recipient(self, learner: Any) -> outbox.Recipient:
         return outbox.Recipient(learner.email, self.context(learner), self.not_before(learner.timezone),
                                 ref=str(learner.public_id))
@@ -359,7 +363,7 @@ def _enqueue(email: CourseEmail, message: Message, learners: QuerySet, now: date
     # Named rows, not model instances: a learner is read 100,000 times per email.
     rows = learners.order_by("pk").values_list("pk", "public_id", "email", "name", "timezone", named=True)
     for learner in rows.iterator(chunk_size=BATCH):
-        if phase.over(learner.timezone, p.instant(learner.timezone)):
+        if phase.over(learner.timezone, p.leaves(learner.timezone)):
             continue
         batch.append(p.recipient(learner))
         if len(batch) >= BATCH:
@@ -427,7 +431,7 @@ def _move_queued(email: CourseEmail, message: Message, hold: timedelta | None = 
     late: list[int] = []
     for pk, ref in message.deliveries.filter(status=Delivery.QUEUED).values_list("pk", "ref").iterator(BATCH):
         zone = zones.get(ref)
-        if phase.over(zone, p.instant(zone)):
+        if phase.over(zone, p.leaves(zone)):
             late.append(pk)
         else:
             by_time.setdefault(p.not_before(zone), []).append(pk)

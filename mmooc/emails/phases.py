@@ -9,14 +9,17 @@ tell everybody something that is no longer true.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 from django.db.models import Min
+from django.utils import timezone
 
 from mmooc.emails.models import CourseEmail
 from mmooc.lib import clock
 from mmooc.lib.counts import counted
+from mmooc.mailer.models import Delivery
 
 WHAT = {CourseEmail.PHASE_BEFORE_START: "for before the start",
         CourseEmail.PHASE_GROUPING: "the grouping check, for before the study groups are formed"}
@@ -46,6 +49,42 @@ class PhaseClock:
         """Whether a copy sent at `when` to a learner in `zone` would arrive after the phase."""
         end = self.end(zone)
         return end is not None and when >= end
+
+
+# Time zones run from UTC+14 to UTC-12: a date begins in the first and ends in the last.
+EARLIEST_ZONE, LATEST_ZONE = "Pacific/Kiritimati", "Etc/GMT+12"
+
+
+def end_phases(now: datetime | None = None) -> int:
+    """Cancel the copies still waiting of phase emails whose phase is over for their learner
+    (copies held by a pause, a retry or a busy engine past the end); returns how many.
+    A periodic job: a copy is at most one turn late to be stopped."""
+    now = now or timezone.now()
+    emails = (CourseEmail.objects.exclude(phase="").filter(trigger="", message__isnull=False,
+                                                              state__in=(CourseEmail.SCHEDULED, CourseEmail.SENDING))
+              .select_related("cohort", "message"))
+    return sum(_end_phase(email, now) for email in emails)
+
+
+def _end_phase(email: CourseEmail, now: datetime) -> int:
+    phase = PhaseClock(email)
+    earliest, latest = phase.end(EARLIEST_ZONE), phase.end(LATEST_ZONE)
+    if earliest is None or latest is None or now < earliest:
+        return 0
+    waiting = Delivery.objects.filter(message=email.message, status__in=(Delivery.QUEUED, Delivery.DEFERRED))
+    if now < latest:  # over in some zones only: the learners' zones decide
+        zones = dict(email.cohort.learners.values_list("public_id", "timezone"))
+        over = [ref for ref in waiting.values_list("ref", flat=True).distinct()
+                if phase.over(_zone(zones, ref), now)]
+        waiting = waiting.filter(ref__in=over)
+    return waiting.update(status=Delivery.CANCELLED, updated_at=timezone.now())
+
+
+def _zone(zones: dict, ref: str) -> str | None:
+    try:
+        return zones.get(uuid.UUID(ref))
+    except ValueError:
+        return None
 
 
 def note(email: CourseEmail, skipped: int, copies: int, now: datetime) -> str:

@@ -348,3 +348,24 @@ def test_the_command_refuses_an_unknown_phase(cohort, tmp_path):
     with pytest.raises(CommandError, match="problem"):
         _command("schedule", cohort.slug, _email_file(tmp_path, extra="phase: someday\n"), "--yes")
     assert not CourseEmail.objects.exists()
+
+
+def test_waiting_copies_of_a_phase_email_are_cancelled_once_the_phase_is_over(organizer, cohort, learners):
+    from mmooc.emails.phases import end_phases
+    from mmooc.mailer import outbox
+
+    with time_machine.travel(datetime(2027, 3, 6, 12, tzinfo=UTC), tick=False):
+        email = CourseEmail.objects.create(cohort=cohort, subject="Starts soon", body="Soon.\n",
+                                           audience={"kind": "all"}, schedule=CourseEmail.NOW,
+                                           phase=CourseEmail.PHASE_BEFORE_START)
+        assert scheduling.schedule(email, organizer) == LEARNERS
+        outbox.pause(email.message)  # held past the start
+        assert end_phases() == 0
+    # 20:00 UTC the evening before: the start date has begun in Kolkata only.
+    with time_machine.travel(datetime(2027, 3, 7, 20, tzinfo=UTC), tick=False):
+        assert end_phases() == 5
+    with time_machine.travel(datetime(2027, 3, 8, 12, tzinfo=UTC), tick=False):
+        assert end_phases() == 10
+        outbox.resume(email.message)
+        assert engine.drain() == 0
+    assert Delivery.objects.filter(status=Delivery.CANCELLED).count() == LEARNERS

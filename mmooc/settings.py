@@ -134,6 +134,8 @@ MAIL_POLL = env_float("MMOOC_MAIL_POLL", 0.25, minimum=0.01)
 # Days finished outbox rows are kept before the retention job deletes them (counts stay).
 OUTBOX_KEEP_DAYS = env_int("MMOOC_OUTBOX_KEEP_DAYS", 90, minimum=1)
 MAIL_MAX_ATTEMPTS = env_int("MMOOC_MAIL_MAX_ATTEMPTS", 8, minimum=1)
+# Copies of a course email due at once are held this long after scheduling: the undo window.
+SEND_UNDO_SECONDS = env_int("MMOOC_SEND_UNDO_SECONDS", 120, minimum=0)
 MAIL_SOFT_BOUNCE_LIMIT = env_int("MMOOC_SOFT_BOUNCE_LIMIT", 5, minimum=1)
 MAIL_SOFT_BOUNCE_DAYS = env_int("MMOOC_SOFT_BOUNCE_DAYS", 7, minimum=1)
 # The circuit breaker per recipient domain (mailer/breaker.py): this many refusals for policy

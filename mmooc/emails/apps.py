@@ -1,5 +1,8 @@
 from django.apps import AppConfig
 
+# Seconds between looks for copies of phase emails whose phase has ended.
+PHASES_EVERY = 60
+
 
 class EmailsConfig(AppConfig):
     name = "mmooc.emails"
@@ -8,7 +11,10 @@ class EmailsConfig(AppConfig):
 
     def ready(self) -> None:
         from mmooc.emails import receivers  # noqa: F401  (connects the learner_confirmed receiver)
+        from mmooc.emails.phases import end_phases
         from mmooc.emails.public_views import week_emails
         from mmooc.learners import sections
+        from mmooc.lib import periodic
 
         sections.add_week_emails(week_emails)
+        periodic.register("emails.phases", end_phases, every=PHASES_EVERY)

@@ -1,6 +1,7 @@
 """A cohort's emails in a course folder (`emails/*.md`), keyed by file name.
 
-    emails/welcome.md           front matter: subject, module, audience, schedule or trigger;
+    emails/welcome.md           front matter: subject, module, audience, schedule or trigger,
+                                phase (before-start or grouping: not sent once it is over);
                                 body: the email (Markdown with template variables)
 
 `read_emails` checks the files (every problem as `file:line: message`); `apply_emails`
@@ -25,7 +26,8 @@ from mmooc.emails.models import CourseEmail
 from mmooc.lib import folderfiles as ff
 from mmooc.lib.folderfiles import File, FolderError, ImportReport, Map
 
-EMAIL_KEYS = {"subject", "module", "audience", "schedule", "trigger"}
+EMAIL_KEYS = {"subject", "module", "audience", "schedule", "trigger", "phase"}
+PHASES = [code for code, _ in CourseEmail.PHASES if code]
 EMAIL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,96}\.md$")
 
 
@@ -39,6 +41,7 @@ class EmailData:
     audience: dict[str, Any]
     schedule: timing.Schedule | None  # None for a triggered email
     trigger: str
+    phase: str = ""
 
 
 def read_emails(root: Path, problems: list[str], course: dict[str, Any], positions: set[int]) -> list[EmailData]:
@@ -76,6 +79,9 @@ def _read_email(path: Path, f: File, course: dict[str, Any], positions: set[int]
         audience = {}
         f.error(data.lines.get("audience", data.line), f"audience: {exc}")
     schedule, trigger = _schedule(data, f)
+    phase = data.get("phase") or ""
+    if phase not in ("", *PHASES):
+        f.error(data.lines["phase"], f"phase: write {' or '.join(PHASES)}, got {phase!r}")
     known = course.get("links", {})
     links = list(known) if known is not None else None
     for problem in templating.validate(subject, links=links):
@@ -86,7 +92,8 @@ def _read_email(path: Path, f: File, course: dict[str, Any], positions: set[int]
     for problem in templating.validate(body, links=links):
         f.error(problem.line - 1, problem.message)
     f.first_line = 1
-    return EmailData(name.removesuffix(".md"), f.name, subject, body, module, audience, schedule, trigger)
+    return EmailData(name.removesuffix(".md"), f.name, subject, body, module, audience, schedule, trigger,
+                     str(phase))
 
 
 def _schedule(data: Map, f: File) -> tuple[timing.Schedule | None, str]:
@@ -124,13 +131,14 @@ def read_email_file(path: str | Path, course: Course) -> EmailData:
     return email
 
 
-FIELDS = ["subject", "body", "module", "audience", "trigger", "schedule", "send_at", "day_offset", "local_time"]
+FIELDS = ["subject", "body", "module", "audience", "trigger", "schedule", "send_at", "day_offset", "local_time",
+          "phase"]
 
 
 def _wanted(cohort: Cohort, modules: dict[int, Module], data: EmailData) -> CourseEmail:
     email = CourseEmail(cohort=cohort, key=data.key, subject=data.subject, body=data.body,
                         module=modules.get(data.module) if data.module else None, audience=data.audience,
-                        trigger=data.trigger)
+                        trigger=data.trigger, phase=data.phase)
     if data.schedule is not None:
         scheduling.apply_schedule(email, data.schedule)
     else:
@@ -198,6 +206,8 @@ def email_files(cohort: Cohort) -> list[tuple[str, dict[str, Any], str]]:
             schedule = scheduling.email_schedule(email)
             assert schedule is not None, "an email without a trigger has a schedule"
             front["schedule"] = schedule.text()
+        if email.phase:
+            front["phase"] = email.phase
         files.append((f"{email.key or 'email-' + email.public_id.hex[:8]}.md", front, email.body))
     return files
 

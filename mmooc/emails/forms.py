@@ -40,6 +40,10 @@ class EmailForm(forms.Form):
                            widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     at = forms.DateTimeField(required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
                              widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+    phase = forms.ChoiceField(required=False, choices=CourseEmail.PHASES, initial=CourseEmail.PHASE_ANY,
+                              label="Only while it is true",
+                              help_text="An email for before the start (or the grouping check) is not sent to "
+                                        "learners for whom that phase is over")
     preview_as = forms.CharField(required=False, max_length=254, label="Preview as",
                                  help_text="A learner's address, or empty for a sample learner")
 
@@ -121,6 +125,7 @@ def initial_for(email: CourseEmail) -> dict:
         "schedule": spec.kind, "day": spec.day if spec.day is not None else 0,
         "time": spec.time.strftime("%H:%M") if spec.time else "09:00",
         "at": spec.at.strftime("%Y-%m-%dT%H:%M") if spec.at else "",
+        "phase": email.phase,
     }
 
 

@@ -23,6 +23,10 @@ class CourseEmail(models.Model):
     # Emails sent by an event rather than a clock.
     TRIGGER_NONE, TRIGGER_WELCOME = "", "welcome"
     TRIGGERS = [(TRIGGER_NONE, "Scheduled"), (TRIGGER_WELCOME, "On confirmation (welcome)")]
+    # Emails that only make sense during one phase of the run: no copy goes out once it is over.
+    PHASE_ANY, PHASE_BEFORE_START, PHASE_GROUPING = "", "before-start", "grouping"
+    PHASES = [(PHASE_ANY, "Any time"), (PHASE_BEFORE_START, "Before the start"),
+              (PHASE_GROUPING, "Before the study groups are formed (the grouping check)")]
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="emails")
@@ -39,6 +43,7 @@ class CourseEmail(models.Model):
     send_at = models.DateTimeField(null=True, blank=True, help_text="For 'at'.")
     day_offset = models.IntegerField(null=True, blank=True, help_text="Days after the start.")
     local_time = models.TimeField(null=True, blank=True)
+    phase = models.CharField(max_length=16, choices=PHASES, default=PHASE_ANY, blank=True)
     state = models.CharField(max_length=16, choices=STATES, default=DRAFT)
     message = models.OneToOneField(Message, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="course_email")

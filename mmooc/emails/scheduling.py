@@ -10,6 +10,11 @@
 The engine holds each delivery until its not-before time, so scheduling far ahead costs
 nothing but rows. Once the first copy has left, the email is read-only.
 
+Undo window: copies that would leave at once (a "now" email, a time already past) are held
+for `settings.SEND_UNDO_SECONDS` (MMOOC_SEND_UNDO_SECONDS), so a wrong click can still be
+cancelled from the sending page before anything leaves. Emails tied to a phase of the run
+(`CourseEmail.phase`, see `phases`) skip the learners for whom the phase is already over.
+
 Late signups: a learner confirmed after an email was scheduled is added to it by the
 `learner_confirmed` receiver (`add_late_learner`), if the audience includes them and their
 own send time is still ahead; emails whose time has passed stay in the archive instead.
@@ -30,7 +35,7 @@ from django.utils import timezone
 from mmooc.audit.log import record
 from mmooc.courses.models import Cohort
 from mmooc.emails import audience as audiences
-from mmooc.emails import templating, timing
+from mmooc.emails import phases, templating, timing
 from mmooc.emails.exceptions import ScheduleError
 from mmooc.emails.models import CourseEmail
 from mmooc.emails.timing import Schedule
@@ -190,12 +195,21 @@ def local_values(cohort: Any, module: Any, zone_name: str) -> dict[str, str]:
             "calendar_url": calendar_url(cohort, zone_name or None)}
 
 
-class Personalizer:
-    """Per-learner context and send time for one email, with group data loaded once."""
+def undo_delay() -> timedelta:
+    """How long copies due at once are held, so that scheduling can still be undone."""
+    return timedelta(seconds=settings.SEND_UNDO_SECONDS)
 
-    def __init__(self, email: CourseEmail, now: datetime | None = None, *, with_groups: bool = True):
+
+class Personalizer:
+    """Per-learner context and send time for one email, with group data loaded once.
+
+    With `hold`, no copy is due before now + hold (the undo window)."""
+
+    def __init__(self, email: CourseEmail, now: datetime | None = None, *, with_groups: bool = True,
+                 hold: timedelta | None = None):
         self.email, self.cohort = email, email.cohort
         self.now = now or timezone.now()
+        self.held_until = self.now + hold if hold else None
         self.spec = email_schedule(email)
         self.groups = _group_values(self.cohort) if with_groups else {}
         from mmooc.learners.links import context_maker
@@ -218,7 +232,8 @@ class Personalizer:
             self.local_values[zone_name] = local_values(self.cohort, self.email.module, zone_name)
         return self.local_values[zone_name]
 
-    def not_before(self, learner_zone: str | None) -> datetime:
+    def instant(self, learner_zone: str | None) -> datetime:
+        """When the schedule says a learner in this zone gets the email (no undo window)."""
         if self.spec is None:
             return self.now
         if learner_zone not in self.instants:
@@ -226,6 +241,15 @@ class Personalizer:
                 self.spec, start=self.cohort.start_date, cohort_zone=self.cohort.timezone,
                 learner_zone=learner_zone, now=self.now)
         return self.instants[learner_zone]
+
+    def not_before(self, learner_zone: str | None) -> datetime:
+        """The copy's not-before time: the scheduled instant, held to the undo window's end."""
+        when = self.instant(learner_zone)
+        return max(when, self.held_until) if self.held_until else when
+
+    def leaves(self, learner_zone: str | None) -> datetime:
+        """When the copy actually leaves: a time already past means at once."""
+        return max(self.not_before(learner_zone), self.now)
 
     def recipient(self, learner: Any) -> outbox.Recipient:
         return outbox.Recipient(learner.email, self.context(learner), self.not_before(learner.timezone),
@@ -328,15 +352,19 @@ def _check_schedulable(email: CourseEmail) -> Schedule:
     return spec
 
 
-def _enqueue(email: CourseEmail, message: Message, learners: QuerySet, now: datetime | None = None) -> int:
+def _enqueue(email: CourseEmail, message: Message, learners: QuerySet, now: datetime | None = None,
+             hold: timedelta | None = None) -> int:
     # Group values cost a query over every membership: only read when the email shows them.
     used = outbox.used_names(message) or set()
-    p = Personalizer(email, now, with_groups=any(name.startswith("group.") for name in used))
+    p = Personalizer(email, now, with_groups=any(name.startswith("group.") for name in used), hold=hold)
+    phase = phases.PhaseClock(email)
     added = 0
     batch: list[outbox.Recipient] = []
     # Named rows, not model instances: a learner is read 100,000 times per email.
     rows = learners.order_by("pk").values_list("pk", "public_id", "email", "name", "timezone", named=True)
     for learner in rows.iterator(chunk_size=BATCH):
+        if phase.over(learner.timezone, p.leaves(learner.timezone)):
+            continue
         batch.append(p.recipient(learner))
         if len(batch) >= BATCH:
             added += outbox.enqueue(message, batch)
@@ -346,15 +374,22 @@ def _enqueue(email: CourseEmail, message: Message, learners: QuerySet, now: date
     return added
 
 
-def schedule(email: CourseEmail, actor: Any) -> int:
-    """Queue one copy per recipient at their time; returns how many copies were queued."""
+def schedule(email: CourseEmail, actor: Any, *, hold: bool = True) -> int:
+    """Queue one copy per recipient at their time; returns how many copies were queued.
+
+    Copies due at once are held for the undo window unless `hold` is False. An email whose
+    phase is over for every recipient is refused (ScheduleError says so)."""
     spec = _check_schedulable(email)
     with transaction.atomic():
         locked = CourseEmail.objects.select_for_update().get(pk=email.pk)
         if locked.state not in (CourseEmail.DRAFT, CourseEmail.CANCELLED):
             raise ScheduleError(f"This email is already {locked.get_state_display().lower()}.")
         message = compose_for(email)
-        count = _enqueue(email, message, audiences.recipients(email))
+        now = timezone.now()
+        learners = audiences.recipients(email)
+        count = _enqueue(email, message, learners, now, undo_delay() if hold else None)
+        if not count and email.phase and learners.exists():
+            raise ScheduleError(phases.note(email, learners.count(), 0, now))
         email.message, email.state, email.updated_at = message, CourseEmail.SCHEDULED, timezone.now()
         email.save(update_fields=["message", "state", "updated_at"])
         record(actor, "email.scheduled", email, f"Scheduled {shown_subject(email)!r} for {count} recipients",
@@ -371,32 +406,43 @@ def _pending_message(email: CourseEmail) -> Message:
     return message
 
 
-def reschedule(email: CourseEmail, actor: Any, new: Schedule) -> int:
-    """Move the queued copies to the new time; returns how many moved."""
+def reschedule(email: CourseEmail, actor: Any, new: Schedule, *, hold: bool = True) -> int:
+    """Move the queued copies to the new time; returns how many moved. Copies now due at once
+    are held for the undo window (unless `hold` is False); copies whose new time falls after
+    the email's phase are cancelled."""
     with transaction.atomic():
         message = _pending_message(email)
         old = email_schedule(email)
         fields = apply_schedule(email, new)
         email.updated_at = timezone.now()
         email.save(update_fields=[*fields, "updated_at"])
-        moved = _move_queued(email, message)
+        moved = _move_queued(email, message, undo_delay() if hold else None)
         record(actor, "email.rescheduled", email, f"Rescheduled {shown_subject(email)!r}",
                old=old.text() if old else "", new=new.text(), moved=moved)
     return moved
 
 
-def _move_queued(email: CourseEmail, message: Message) -> int:
+def _move_queued(email: CourseEmail, message: Message, hold: timedelta | None = None) -> int:
     """Give each queued copy its new time: one update per distinct time and chunk of rows."""
-    p = Personalizer(email, with_groups=False)
+    p = Personalizer(email, with_groups=False, hold=hold)
+    phase = phases.PhaseClock(email)
     zones = _learner_zones(email.cohort)
     by_time: dict[datetime, list[int]] = {}
+    late: list[int] = []
     for pk, ref in message.deliveries.filter(status=Delivery.QUEUED).values_list("pk", "ref").iterator(BATCH):
-        by_time.setdefault(p.not_before(zones.get(ref)), []).append(pk)
+        zone = zones.get(ref)
+        if phase.over(zone, p.leaves(zone)):
+            late.append(pk)
+        else:
+            by_time.setdefault(p.not_before(zone), []).append(pk)
     moved = 0
     for when, pks in by_time.items():
         for chunk in _chunks(pks):
             # Conditional: a copy the engine claimed meanwhile keeps its status and time.
             moved += Delivery.objects.filter(pk__in=chunk, status=Delivery.QUEUED).update(not_before=when)
+    for chunk in _chunks(late):
+        Delivery.objects.filter(pk__in=chunk, status=Delivery.QUEUED).update(status=Delivery.CANCELLED,
+                                                                             updated_at=timezone.now())
     return moved
 
 
@@ -423,7 +469,7 @@ def cancel(email: CourseEmail, actor: Any) -> int:
     return count
 
 
-def replace(email: CourseEmail, actor: Any) -> int:
+def replace(email: CourseEmail, actor: Any, *, hold: bool = True) -> int:
     """The email's content or audience changed while scheduled: queue a fresh set of copies.
 
     The old message is paused first so the engine takes no more copies of it, then checked:
@@ -438,7 +484,7 @@ def replace(email: CourseEmail, actor: Any) -> int:
         outbox.cancel(message)
         CourseEmail.objects.filter(pk=email.pk).update(state=CourseEmail.DRAFT, message=None)
         email.state, email.message = CourseEmail.DRAFT, None
-        count = schedule(email, actor)
+        count = schedule(email, actor, hold=hold)
         record(actor, "email.rescheduled", email, f"Queued the changed {shown_subject(email)!r} again",
                recipients=count)
     return count
@@ -493,6 +539,8 @@ def add_late_learner(learner: Any, now: datetime | None = None) -> int:
             continue
         p, spec, message = Personalizer(email, now), email_schedule(email), email.message
         if spec is None or message is None or spec.kind == timing.NOW or p.not_before(learner.timezone) <= now:
+            continue
+        if phases.PhaseClock(email).over(learner.timezone, p.not_before(learner.timezone)):
             continue
         added += outbox.enqueue(message, [p.recipient(learner)])
     return added
@@ -567,7 +615,7 @@ def _welcome_email(cohort: Any) -> CourseEmail:
 # ---------------------------------------------------------------- copies
 
 COPY_FIELDS = ["module", "subject", "body", "audience", "trigger", "schedule", "send_at", "day_offset",
-               "local_time"]
+               "local_time", "phase"]
 
 
 def duplicate(email: CourseEmail, actor: Any, cohort: Any = None, shift_days: int = 0) -> CourseEmail:

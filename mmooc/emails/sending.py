@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Min
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit.log import record
@@ -74,8 +76,23 @@ def email_page(request: HttpRequest, public_id: str) -> HttpResponse:
     ctx = {"email": email, "cohort": email.cohort, "subject": shown_subject(email), "summary": summary,
            "statuses": _segments(summary),
            "funnel": funnel(email.message), "actions": _actions(email.message),
-           "emails_url": _emails_url(email), "outbox_url": _outbox_url(email.message), **powers(request)}
+           "emails_url": _emails_url(email), "outbox_url": _outbox_url(email.message),
+           "starts_at": sending_starts(email.message), **powers(request)}
     return render(request, "emails/sending.html", ctx)
+
+
+def sending_starts(message: Message | None) -> str:
+    """"HH:MM" (UTC) when nothing has left yet and the first copy is due later today: the
+    undo window after scheduling, when cancelling still stops every copy; else ""."""
+    if message is None or message.state == Message.CANCELLED:
+        return ""
+    if message.deliveries.exclude(status__in=(Delivery.QUEUED, Delivery.CANCELLED)).exists():
+        return ""
+    first = message.deliveries.filter(status=Delivery.QUEUED).aggregate(at=Min("not_before"))["at"]
+    now = timezone.now()
+    if first is None or first <= now:
+        return ""
+    return f"{first:%H:%M}" if first - now < timedelta(hours=12) else f"{first:%a %-d %b %Y %H:%M}"
 
 
 def _segments(summary: dict) -> list[tuple[str, str, int, float]]:

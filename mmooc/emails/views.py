@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
 from mmooc.emails import audience as audiences
-from mmooc.emails import scheduling, templating
+from mmooc.emails import confirm, scheduling, templating
 from mmooc.emails.forms import CopyForm, EmailForm, UploadForm, initial_for
 from mmooc.emails.models import CourseEmail
 from mmooc.lib.mailrender import markdown_to_html
@@ -61,6 +61,7 @@ def _values(form: EmailForm, email: CourseEmail) -> CourseEmail:
     email.module = email.cohort.course.modules.filter(position=position).first() if position else None
     email.audience = data.get("audience_json") or {"kind": audiences.ALL}
     email.trigger = CourseEmail.TRIGGER_WELCOME if data.get("welcome") else ""
+    email.phase = data.get("phase") or CourseEmail.PHASE_ANY
     if not email.trigger and data.get("schedule_spec"):
         scheduling.apply_schedule(email, data["schedule_spec"])
     return email
@@ -81,6 +82,9 @@ def _preview(email: CourseEmail, preview_as: str) -> dict[str, Any]:
         result["html"] = markdown_to_html(templating.personalize(body, values))
     result["count"] = audiences.recipients(email).count() if email.audience else 0
     result["timing"] = _timing(email)
+    if email.phase and not email.trigger and not found:
+        note = confirm.outlook(email).note
+        result["timing"] = f"{result['timing']} {note}".strip()
     return result
 
 
@@ -101,7 +105,7 @@ def _timing(email: CourseEmail) -> str:
 
 
 def _page(request: HttpRequest, cohort: Cohort, email: CourseEmail | None, form: EmailForm,
-          preview: dict | None = None, status: int = 200) -> HttpResponse:
+          preview: dict | None = None, status: int = 200, question: dict | None = None) -> HttpResponse:
     locked = bool(email and email.pk and scheduling.is_locked(email))
     modules = [{"position": m.position, "title": m.title, "markdown": _resource_list(m)}
                for m in cohort.course.modules.prefetch_related("resources")]
@@ -110,7 +114,8 @@ def _page(request: HttpRequest, cohort: Cohort, email: CourseEmail | None, form:
            "message_variables": templating.MESSAGE_VARIABLES, "learner_variables": templating.LEARNER_VARIABLES,
            "progress": scheduling.outbox.progress(email.message) if email and email.message_id else None,
            "preview_url": reverse("emails:preview", args=[cohort.slug]),
-           "shown_subject": scheduling.shown_subject(email) if email and email.pk else ""}
+           "shown_subject": scheduling.shown_subject(email) if email and email.pk else "",
+           "confirm": question}
     return render(request, "emails/compose.html", ctx, status=status)
 
 
@@ -150,7 +155,35 @@ def compose(request: HttpRequest, cohort: str, public_id: Any = None) -> HttpRes
     action = request.POST.get("action", "save")
     if action == "preview":
         return _page(request, c, email, form, _preview(email, form.cleaned_data.get("preview_as", "")))
-    return _save(request, email, form, action)
+    view = None
+    if not email.trigger and (action == "schedule" or email.state == CourseEmail.SCHEDULED):
+        view = confirm.outlook(email)
+        question = _question(request, email, view, action)
+        if question is not None:
+            return _page(request, c, email, form, _preview(email, ""), status=question.pop("status"),
+                         question=question)
+    return _save(request, email, form, action, view)
+
+
+def _question(request: HttpRequest, email: CourseEmail, view: confirm.Outlook, action: str,
+              url: str = "") -> dict | None:
+    """"Send N copies now?" for a schedule that sends many copies at once, unless the posted
+    confirmation is for exactly this; None when nothing needs asking."""
+    if not view.needs_confirmation or scheduling.problems(email):
+        return None
+    reason = confirm.check(email, view, request.POST.get("confirm"))
+    if reason is None:
+        return None
+    return {"question": view.question, "time_range": view.time_range, "note": view.note, "reason": reason,
+            "copies": view.copies, "soon": view.soon, "token": confirm.token(email, view), "action": action,
+            "url": url, "undo_minutes": _minutes(scheduling.undo_delay().total_seconds()),
+            "status": 400 if reason else 200}
+
+
+def _minutes(seconds: float) -> str:
+    if seconds % 60:
+        return f"{int(seconds)} seconds"
+    return "1 minute" if seconds == 60 else f"{int(seconds // 60)} minutes"
 
 
 def _welcome_refusal(email: CourseEmail, was_scheduled: bool) -> str:
@@ -165,7 +198,8 @@ def _welcome_refusal(email: CourseEmail, was_scheduled: bool) -> str:
     return ""
 
 
-def _save(request: HttpRequest, email: CourseEmail, form: EmailForm, action: str) -> HttpResponse:
+def _save(request: HttpRequest, email: CourseEmail, form: EmailForm, action: str,
+          view: confirm.Outlook | None = None) -> HttpResponse:
     creating = email.pk is None
     try:
         with transaction.atomic():
@@ -180,7 +214,7 @@ def _save(request: HttpRequest, email: CourseEmail, form: EmailForm, action: str
                 _save_scheduled(request, email, form.cleaned_data["schedule_spec"])
             elif action == "schedule":
                 count = scheduling.schedule(email, request.user)
-                messages.success(request, f"Scheduled for {count:,} recipients.")
+                messages.success(request, f"Scheduled for {count:,} recipients." + _left_out(view))
             else:
                 messages.success(request, "Saved.")
     except scheduling.ScheduleError as exc:
@@ -191,10 +225,21 @@ def _save(request: HttpRequest, email: CourseEmail, form: EmailForm, action: str
     if found:
         messages.error(request, "Saved as a draft, but it cannot be scheduled until these are fixed: "
                        + " ".join(found))
+    return _after_scheduling(email, view)
+
+
+def _left_out(view: confirm.Outlook | None) -> str:
+    return f" {view.note}" if view is not None and view.note else ""
+
+
+def _after_scheduling(email: CourseEmail, view: confirm.Outlook | None) -> HttpResponse:
+    """Copies held for the undo window: to the sending page, where they can still be cancelled."""
+    if view is not None and view.soon and email.state == CourseEmail.SCHEDULED:
+        return redirect("emails:sending", public_id=email.public_id)
     return redirect(_edit_url(email))
 
 
-CONTENT = ["subject", "body", "module_id", "audience"]
+CONTENT = ["subject", "body", "module_id", "audience", "phase"]
 
 
 def _save_scheduled(request: HttpRequest, email: CourseEmail, spec: Any) -> None:
@@ -252,11 +297,18 @@ def _refuse(request: HttpRequest, email: CourseEmail, exc: Exception) -> HttpRes
 @require_POST
 def schedule_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpResponse:
     email = _action(request, cohort, public_id)
+    view = confirm.outlook(email) if email.state in (CourseEmail.DRAFT, CourseEmail.CANCELLED) else None
+    question = _question(request, email, view, "schedule", request.path) if view is not None else None
+    if question is not None:
+        form = EmailForm(initial=initial_for(email), cohort=email.cohort)
+        return _page(request, email.cohort, email, form, _preview(email, ""), status=question.pop("status"),
+                     question=question)
     try:
         count = scheduling.schedule(email, request.user)
     except scheduling.ScheduleError as exc:
         return _refuse(request, email, exc)
-    return _done(request, email, f"Scheduled for {count:,} recipients.")
+    messages.success(request, f"Scheduled for {count:,} recipients." + _left_out(view))
+    return _after_scheduling(email, view)
 
 
 @organizer_required

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import Any
 
@@ -10,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from mmooc.courses.models import Cohort
-from mmooc.emails import scheduling
+from mmooc.emails import confirm, scheduling
 from mmooc.emails.audience import describe
 from mmooc.emails.models import CourseEmail
 from mmooc.lib.counts import counted
@@ -21,8 +22,17 @@ ACTOR = "mmooc email"
 BAR = 30
 
 
+class _Ask(Exception):
+    """Scheduling needs a yes first: the transaction is rolled back while the question is asked."""
+
+    def __init__(self, view: Any):
+        self.view = view
+
+
 class Command(BaseCommand):
     help = "List, schedule and follow course emails; pause, resume or cancel their sending."
+    # Tests hand in the answers to the question "Send N copies now?".
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True,
@@ -33,6 +43,8 @@ class Command(BaseCommand):
         sched = sub.add_parser("schedule", help="Add (or update) one email file to a cohort and schedule it.")
         sched.add_argument("cohort", help="the cohort's slug")
         sched.add_argument("file", help="an email file in the course-folder format (emails/NAME.md)")
+        sched.add_argument("--yes", action="store_true",
+                           help=f"do not ask before sending more than {confirm.THRESHOLD} copies at once")
         status = sub.add_parser("status", help="Counts per delivery status; with --follow, a live progress bar.")
         status.add_argument("email", help="the email's id (or the first characters of it)")
         status.add_argument("--format", choices=["text", "json"], default="text")
@@ -91,7 +103,7 @@ class Command(BaseCommand):
                 "module": email.module.position if email.module else None}
 
     def do_schedule(self, options: dict) -> None:
-        from mmooc.emails.folder import read_email_file, upsert
+        from mmooc.emails.folder import read_email_file
         from mmooc.lib.folderfiles import FolderError
 
         cohort = self.cohort(options["cohort"])
@@ -100,23 +112,62 @@ class Command(BaseCommand):
         except FolderError as exc:
             self.stderr.write("\n".join(exc.problems))
             raise CommandError(f"{counted(len(exc.problems), 'problem', 'problems')}; nothing was changed.") from None
-        try:
-            with transaction.atomic():
-                email = upsert(cohort, data, ACTOR)
-                if email.trigger:
-                    self.stdout.write(f"Saved the welcome email {email.public_id.hex[:8]}: it goes to each "
-                                      "learner when they confirm.")
-                    return
-                if email.state == CourseEmail.SCHEDULED:
-                    count = scheduling.replace(email, ACTOR)
-                else:
-                    count = scheduling.schedule(email, ACTOR)
-        except scheduling.ScheduleError as exc:
-            raise CommandError(str(exc)) from None
+        agreed = None  # the outlook the operator said yes to
+        for _ in range(3):
+            try:
+                email, view, count = self._schedule(cohort, data, agreed, options["yes"])
+                break
+            except _Ask as ask:
+                agreed = self._ask(ask.view, options)
+            except scheduling.ScheduleError as exc:
+                raise CommandError(str(exc)) from None
+        else:
+            raise CommandError("The numbers kept changing while you answered; nothing was changed.")
+        if email is None:
+            return
         times = scheduling.first_and_last(email)
         when = f", from {times[0]:%Y-%m-%d %H:%M} to {times[1]:%Y-%m-%d %H:%M} UTC" if times else ""
         self.stdout.write(f"Scheduled {email.public_id.hex[:8]} {scheduling.shown_subject(email)!r} "
                           f"for {count} recipients{when}.")
+        if view is not None and view.note:
+            self.stdout.write(view.note)
+        if view is not None and view.soon:
+            self.stdout.write(f"Copies due now are held for {scheduling.undo_delay().total_seconds():.0f} "
+                              f"seconds: `mmooc email cancel {email.public_id.hex[:8]}` stops them all until then.")
+
+    def _schedule(self, cohort: Cohort, data: Any, agreed: Any, yes: bool) -> tuple[Any, Any, int]:
+        """Upsert and schedule in one transaction; _Ask (nothing kept) when a yes is needed first."""
+        from mmooc.emails.folder import upsert
+
+        with transaction.atomic():
+            email = upsert(cohort, data, ACTOR)
+            if email.trigger:
+                self.stdout.write(f"Saved the welcome email {email.public_id.hex[:8]}: it goes to each "
+                                  "learner when they confirm.")
+                return None, None, 0
+            view = confirm.outlook(email)
+            if view.needs_confirmation and not yes and (agreed is None or (agreed.soon, agreed.copies)
+                                                        != (view.soon, view.copies)):
+                raise _Ask(view)
+            if email.state == CourseEmail.SCHEDULED:
+                count = scheduling.replace(email, ACTOR)
+            else:
+                count = scheduling.schedule(email, ACTOR)
+        return email, view, count
+
+    def _ask(self, view: Any, options: dict) -> Any:
+        """The operator's yes to "Send N copies now?"; CommandError (nothing changed) otherwise."""
+        stdin = options.get("stdin") or sys.stdin
+        details = " ".join(x for x in (view.time_range, view.note) if x)
+        if not stdin.isatty() and not options.get("stdin"):
+            raise CommandError(f"{view.question} {details} Not asking without a terminal: run again with --yes "
+                               "to send them. Nothing was changed.")
+        self.stdout.write(f"{view.question} {details}")
+        self.stdout.write("Type yes to send them: ", ending="")
+        self.stdout.flush()
+        if stdin.readline().strip().lower() not in ("y", "yes"):
+            raise CommandError("Not sent; nothing was changed.")
+        return view
 
     def do_status(self, options: dict) -> None:
         email = self.email(options["email"])

@@ -1,5 +1,8 @@
 from django.apps import AppConfig
 
+# How often the emails being sent are looked at to see whether their send has finished.
+STATES_EVERY = 60
+
 
 class EmailsConfig(AppConfig):
     name = "mmooc.emails"
@@ -9,6 +12,10 @@ class EmailsConfig(AppConfig):
     def ready(self) -> None:
         from mmooc.emails import receivers  # noqa: F401  (connects the learner_confirmed receiver)
         from mmooc.emails.public_views import week_emails
+        from mmooc.emails.scheduling import refresh_sending
         from mmooc.learners import sections
+        from mmooc.lib import periodic
 
         sections.add_week_emails(week_emails)
+        # A send that finished moves its email to "sent" within a minute, page open or not.
+        periodic.register("emails.states", refresh_sending, every=STATES_EVERY)

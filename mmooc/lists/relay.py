@@ -36,6 +36,7 @@ from mmooc.lists import inbound as checks
 from mmooc.lists.headers import author_label, build_copy, shown_address, tag_subject
 from mmooc.lists.links import list_info
 from mmooc.lists.models import Notice, Post, Refusal
+from mmooc.lists.signals import post_relayed
 from mmooc.mailer import bounces
 from mmooc.operations import counters
 
@@ -272,6 +273,8 @@ def store_and_relay(group: StudyGroup, author: Learner, post: checks.Inbound, ra
                 text=checks.body_text(post.message), raw=raw, size=len(raw), received_at=now,
                 held=bool(held_reason), held_reason=held_reason[:200], outbox_message=message)
             counters.add("posts", label="held" if held_reason else "relayed")
+            if not held_reason:
+                transaction.on_commit(lambda: post_relayed.send(sender=Post, post=stored))
     except IntegrityError:
         if Post.objects.filter(group=group, message_id=post.message_id).exists():
             return _duplicate(group, post)  # delivered before, or twice at once

@@ -233,9 +233,11 @@ class Member(NamedTuple):
     delivery: str
 
     def as_learner(self) -> Learner:
-        """The learner with the fields the relay reads; the others load when first read."""
-        return Learner.from_db(None, ["id", "email", "email_key", "public_id", "name"],
-                               (self.learner_id, self.email, self.email_key, self.public_id, self.name))
+        """The learner with the fields the relay reads; the others load when first read.
+
+        from_db takes the values in the order of the model's fields, whatever order the names are given in."""
+        return Learner.from_db(None, ["id", "public_id", "email", "email_key", "name"],
+                               (self.learner_id, self.public_id, self.email, self.email_key, self.name))
 
 
 def group_members(group: StudyGroup) -> list[Member]:

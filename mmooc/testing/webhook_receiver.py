@@ -66,8 +66,7 @@ class WebhookReceiver:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/hooks/in"
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/in"
 
     def events(self) -> list[dict[str, Any]]:
         return [r.json for r in self.requests]

@@ -164,8 +164,10 @@ def attempt(delivery: HookDelivery) -> bool:
         delivery.status = HookDelivery.FAILED
     else:
         delivery.next_attempt_at = now + backoff(delivery.attempts)
-    delivery.save(update_fields=["attempts", "last_attempt_at", "response_code", "last_error", "status",
-                                 "delivered_at", "next_attempt_at"])
+    # An update, not a save: the endpoint may have been deleted during the attempt.
+    HookDelivery.objects.filter(pk=delivery.pk).update(
+        attempts=delivery.attempts, last_attempt_at=now, response_code=answer.code, last_error=delivery.last_error,
+        status=delivery.status, delivered_at=delivery.delivered_at, next_attempt_at=delivery.next_attempt_at)
     if not answer.ok:
         log.info("webhook %s to %s failed (attempt %d): %s", event.public_id, endpoint.name, delivery.attempts,
                  answer.error)

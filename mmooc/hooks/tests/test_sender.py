@@ -185,3 +185,11 @@ def test_the_body_is_compact_utf8_json(endpoint, webhook_receiver, data):
     sender.deliver_due()
     assert webhook_receiver.events()[0]["data"]["email"] == {"subject": "Week 1"}
     assert {k: webhook_receiver.events()[0]["data"][k] for k in data} == data
+
+
+def test_an_endpoint_deleted_during_an_attempt_stops_nothing(endpoint, webhook_receiver):
+    delivery = queue_one()
+    claimed = sender._claim(delivery.pk, delivery.next_attempt_at)
+    Endpoint.objects.filter(pk=endpoint.pk).delete()
+    assert sender.attempt(claimed) is True
+    assert not HookDelivery.objects.exists()

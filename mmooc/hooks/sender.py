@@ -79,7 +79,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
     except ssl.SSLError as exc:
         return Answer(False, error=f"TLS failed: {exc.reason or exc}")
     except (OSError, http.client.HTTPException) as exc:
-        return Answer(False, error=f"Could not connect: {exc.__class__.__name__} {exc}"[:500])
+        return Answer(False, error=f"Could not connect: {getattr(exc, 'strerror', None) or exc}."[:500])
     finally:
         conn.close()
     code = response.status

@@ -120,6 +120,19 @@ def smtp_sink(settings, smtp_server):
     return smtp_server
 
 
+@pytest.fixture
+def webhook_receiver(settings):
+    """A real HTTP server on 127.0.0.1 that outgoing webhooks are sent to (testing.webhook_receiver);
+    private and loopback endpoints are allowed (MMOOC_WEBHOOKS_ALLOW_PRIVATE) while it runs."""
+    from mmooc.testing.webhook_receiver import WebhookReceiver
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    settings.WEBHOOKS_TIMEOUT = 0.5
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
 @pytest.fixture(scope="module")
 def sync_queries():
     """Playwright's sync API keeps an event loop in the test's thread; the test's own queries (and

@@ -165,6 +165,11 @@ SOCKETMAP_PORT = env_int("MMOOC_SOCKETMAP_PORT", 8026, minimum=0)
 
 # Periodic jobs' intervals in seconds, by job name, where the built-in ones do not suit.
 PERIODIC_EVERY = env_intervals("MMOOC_PERIODIC_EVERY")
+# Outgoing webhooks (mmooc.hooks): private and loopback receivers only when allowed.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("MMOOC_WEBHOOKS_ALLOW_PRIVATE", False)
+WEBHOOKS_TIMEOUT = env_float("MMOOC_WEBHOOKS_TIMEOUT", 10.0, minimum=0.1)
+WEBHOOKS_MAX_ATTEMPTS = env_int("MMOOC_WEBHOOKS_MAX_ATTEMPTS", 8, minimum=1)
+WEBHOOKS_DISABLE_AFTER_HOURS = env_int("MMOOC_WEBHOOKS_DISABLE_AFTER_HOURS", 72, minimum=1)
 
 # Watching it run: /metrics (off unless a token or addresses are set) and /healthz.
 METRICS_TOKEN = env_secret("MMOOC_METRICS_TOKEN")
@@ -192,6 +197,7 @@ INSTALLED_APPS = [
     "mmooc.lists",
     "mmooc.emails",
     "mmooc.dashboard",
+    "mmooc.hooks",
     "mmooc.site",
 ]
 

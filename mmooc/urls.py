@@ -23,6 +23,7 @@ urlpatterns = [
     path("dashboard/", include("mmooc.groups.urls")),
     path("dashboard/", include("mmooc.mailer.suppression_urls")),
     path("dashboard/", include("mmooc.site.urls")),
+    path("dashboard/", include("mmooc.hooks.urls")),
     path("groups/", include("mmooc.lists.urls")),
     path("", include("mmooc.emails.public_urls")),
     path("", include("mmooc.groups.public_urls")),

@@ -2,6 +2,8 @@ from django.apps import AppConfig
 
 # Seconds between looks for copies of phase emails whose phase has ended.
 PHASES_EVERY = 60
+# How often the emails being sent are looked at to see whether their send has finished.
+STATES_EVERY = 60
 
 
 class EmailsConfig(AppConfig):
@@ -13,8 +15,11 @@ class EmailsConfig(AppConfig):
         from mmooc.emails import receivers  # noqa: F401  (connects the learner_confirmed receiver)
         from mmooc.emails.phases import end_phases
         from mmooc.emails.public_views import week_emails
+        from mmooc.emails.scheduling import refresh_sending
         from mmooc.learners import sections
         from mmooc.lib import periodic
 
         sections.add_week_emails(week_emails)
         periodic.register("emails.phases", end_phases, every=PHASES_EVERY)
+        # A send that finished moves its email to "sent" within a minute, page open or not.
+        periodic.register("emails.states", refresh_sending, every=STATES_EVERY)

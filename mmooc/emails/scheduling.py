@@ -38,6 +38,7 @@ from mmooc.emails import audience as audiences
 from mmooc.emails import phases, templating, timing
 from mmooc.emails.exceptions import ScheduleError
 from mmooc.emails.models import CourseEmail
+from mmooc.emails.signals import email_sent
 from mmooc.emails.timing import Schedule
 from mmooc.lib import clock, subjects
 from mmooc.mailer import outbox
@@ -329,14 +330,23 @@ def refresh_state(email: CourseEmail) -> str:
     if state == CourseEmail.SENDING and not any(counts[s] for s in PENDING):
         state = CourseEmail.SENT
     if state != email.state:
-        CourseEmail.objects.filter(pk=email.pk).update(state=state)
+        # Conditional: of two processes refreshing at once, one moves it and says so.
+        moved = CourseEmail.objects.filter(pk=email.pk, state=email.state).update(state=state)
         email.state = state
+        if moved and state == CourseEmail.SENT:
+            email_sent.send(sender=CourseEmail, email=email)
     return state
 
 
 def refresh_states(emails: QuerySet) -> None:
     for email in emails.filter(state__in=(CourseEmail.SCHEDULED, CourseEmail.SENDING)).select_related("message"):
         refresh_state(email)
+
+
+def refresh_sending() -> None:
+    """The periodic job `emails.states`: emails whose copies have all finished read as sent (and
+    `email_sent` is told) even when no staff page is open."""
+    refresh_states(CourseEmail.objects.filter(trigger=CourseEmail.TRIGGER_NONE).exclude(message=None))
 
 
 # ---------------------------------------------------------------- actions

@@ -21,6 +21,7 @@ from mmooc.courses.models import Cohort
 from mmooc.groups import welcome
 from mmooc.groups.grouping import Candidate, GroupSettings, ProposedGroup, make_groups
 from mmooc.groups.models import GroupCheck, Grouping, Membership, StudyGroup
+from mmooc.groups.signals import groups_formed
 from mmooc.learners.models import Learner
 from mmooc.lib import bulk, periodic
 from mmooc.lib.counts import counted
@@ -116,6 +117,8 @@ def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int 
                f"{counted(grouping.learner_count, 'learner', 'learners')} in {cohort.slug}",
                cohort=cohort.slug, groups=len(groups), learners=grouping.learner_count, seed=seed,
                target_size=config.target_size)
+        transaction.on_commit(lambda: groups_formed.send(sender=Grouping, cohort=cohort, grouping=grouping,
+                                                         groups=groups))
     if not welcome_now:
         periodic.wake(welcome.JOB)
         return grouping

@@ -17,6 +17,7 @@ from mmooc.groups import welcome
 from mmooc.groups.apply import eligible_learners
 from mmooc.groups.grouping import DAY, GroupingError
 from mmooc.groups.models import Membership, StudyGroup, active_through
+from mmooc.groups.signals import member_placed
 from mmooc.learners.models import Learner
 from mmooc.lib.timezones import utc_offset_hours
 
@@ -83,8 +84,13 @@ def place_late_joiner(learner: Learner) -> Membership | None:
                 continue  # filled up meanwhile
             membership = Membership.objects.create(group=group, learner=learner)
             welcome.send_joined(learner, group, size + 1)
+            _announce_placed(membership)
             return membership
     return None
+
+
+def _announce_placed(membership: Membership) -> None:
+    transaction.on_commit(lambda: member_placed.send(sender=Membership, membership=membership))
 
 
 def leave(learner: Learner) -> Membership | None:

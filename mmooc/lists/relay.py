@@ -36,6 +36,7 @@ from mmooc.lists import inbound as checks
 from mmooc.lists.headers import author_label, build_copy, shown_address, tag_subject
 from mmooc.lists.links import list_info
 from mmooc.lists.models import Notice, Post, Refusal
+from mmooc.lists.signals import post_relayed
 from mmooc.mailer import bounces
 from mmooc.operations import counters
 
@@ -233,9 +234,11 @@ class Member(NamedTuple):
     delivery: str
 
     def as_learner(self) -> Learner:
-        """The learner with the fields the relay reads; the others load when first read."""
-        return Learner.from_db(None, ["id", "email", "email_key", "public_id", "name"],
-                               (self.learner_id, self.email, self.email_key, self.public_id, self.name))
+        """The learner with the fields the relay reads; the others load when first read.
+
+        from_db takes the values in the order of the model's fields, whatever order the names are given in."""
+        return Learner.from_db(None, ["id", "public_id", "email", "email_key", "name"],
+                               (self.learner_id, self.public_id, self.email, self.email_key, self.name))
 
 
 def group_members(group: StudyGroup) -> list[Member]:
@@ -273,6 +276,8 @@ def store_and_relay(group: StudyGroup, author: Learner, post: checks.Inbound, ra
                 text=checks.body_text(post.message), raw=raw, size=len(raw), received_at=now,
                 held=bool(held_reason), held_reason=held_reason[:200], outbox_message=message)
             counters.add("posts", label="held" if held_reason else "relayed")
+            if not held_reason:
+                transaction.on_commit(lambda: post_relayed.send(sender=Post, post=stored))
     except IntegrityError:
         if Post.objects.filter(group=group, message_id=post.message_id).exists():
             return _duplicate(group, post)  # delivered before, or twice at once

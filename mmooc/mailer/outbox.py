@@ -31,6 +31,7 @@ from mmooc.lib import mailheaders
 from mmooc.lib.mailheaders import HeaderError
 from mmooc.lib.mailrender import PLACEHOLDER, UNSUBSCRIBE_VAR
 from mmooc.mailer import wakeups
+from mmooc.mailer import signals
 from mmooc.mailer.exceptions import OutboxError as OutboxError
 from mmooc.mailer.models import Delivery, Message, Suppression
 from mmooc.mailer.verp import (  # noqa: F401  (re-exported for the bounce handler)
@@ -454,8 +455,10 @@ def progress(message: Message | None) -> dict[str, int]:
 
 
 def pause(message: Message) -> None:
-    Message.objects.filter(pk=message.pk, state=Message.ACTIVE).update(state=Message.PAUSED)
+    changed = Message.objects.filter(pk=message.pk, state=Message.ACTIVE).update(state=Message.PAUSED)
     message.refresh_from_db(fields=["state"])
+    if changed:
+        signals.paused.send(sender=Message, message=message)
 
 
 def resume(message: Message) -> None:

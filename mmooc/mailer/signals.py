@@ -9,3 +9,6 @@ unsubscribed = Signal()
 suppressed = Signal()
 # A recipient marked our mail as spam. Args: address (str), delivery (Delivery | None).
 complained = Signal()
+# A message's sending was paused (by staff, or by the complaint-rate guard); sent only when the
+# message was active until then. Args: message (Message).
+paused = Signal()

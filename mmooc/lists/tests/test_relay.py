@@ -439,3 +439,11 @@ def test_a_refused_post_whose_headers_cannot_be_read_gets_no_notice(group, monke
     [outcome] = relay.receive(raw, "mallory@example.org", [group.address], notify_refused=True)
     assert outcome.code == 552 and Refusal.objects.get().notified is False
     assert not Message.objects.exists() and not Notice.objects.exists()
+
+
+def test_a_member_read_in_the_posts_query_is_the_learner_it_names(group):
+    (alice,) = [m for m in relay.group_members(group) if m.email == "alice@example.org"]
+    learner = alice.as_learner()
+    stored = Learner.objects.get(pk=alice.learner_id)
+    assert (learner.pk, learner.public_id, learner.email, learner.email_key, learner.name) == (
+        stored.pk, stored.public_id, stored.email, stored.email_key, stored.name)

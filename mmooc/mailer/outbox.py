@@ -30,8 +30,7 @@ from django.utils import timezone
 from mmooc.lib import mailheaders
 from mmooc.lib.mailheaders import HeaderError
 from mmooc.lib.mailrender import PLACEHOLDER, UNSUBSCRIBE_VAR
-from mmooc.mailer import wakeups
-from mmooc.mailer import signals
+from mmooc.mailer import signals, wakeups
 from mmooc.mailer.exceptions import OutboxError as OutboxError
 from mmooc.mailer.models import Delivery, Message, Suppression
 from mmooc.mailer.verp import (  # noqa: F401  (re-exported for the bounce handler)

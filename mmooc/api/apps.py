@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+PRUNE_EVERY = 3600  # idempotency keys older than a day are deleted once an hour
+
+
+class ApiConfig(AppConfig):
+    name = "mmooc.api"
+    label = "api"
+
+    def ready(self) -> None:
+        from mmooc.api import idempotency
+        from mmooc.lib import periodic
+
+        periodic.register("api.prune", idempotency.prune, every=PRUNE_EVERY)

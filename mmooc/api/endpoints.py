@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
+from ninja import Status
 
 from mmooc.api import auth, paging
 from mmooc.api import schemas as s
@@ -124,6 +125,15 @@ def list_learners(request: HttpRequest, cohort: str, state: str = "", q: str = "
             "next_cursor": next_cursor}
 
 
+@api.post("/cohorts/{cohort}/learners/import", response=ok(s.ImportOut, 200, write=True), tags=["learners"],
+          summary="Import learners")
+def import_learners(request: HttpRequest, cohort: str, payload: s.LearnerImport) -> Any:
+    """All or nothing, up to 10,000 a request; addresses already in the cohort are left unchanged."""
+    c = auth.cohort_or_404(request, cohort)
+    report = _import(request, c, payload.learners, payload.consented)
+    return {"imported": len(report.rows), "already": report.already}
+
+
 @api.get("/cohorts/{cohort}/learners/{learner_id}", response=ok(s.LearnerOut), tags=["learners"],
          summary="Get a learner")
 def get_learner(request: HttpRequest, cohort: str, learner_id: str) -> Any:
@@ -145,6 +155,12 @@ def _csv(rows: list[s.LearnerIn]) -> bytes:
 
 
 def _read_import(c: Cohort, rows: list[s.LearnerIn]) -> importer.ImportReport:
+    declared = {q.get("id") for q in c.course.questions or []}
+    for index, row in enumerate(rows):
+        # The CSV import leaves columns it does not know aside; a JSON key is a mistake.
+        if unknown := sorted(k[:40] for k in row.answers if k not in declared):
+            raise invalid("invalid_learners", f"learners[{index}]: this course has no question "
+                          f"{', '.join(unknown)}.", "learners")
     try:
         report = importer.read(_csv(rows), c)
     except importer.ImportFileError as exc:
@@ -173,16 +189,7 @@ def create_learner(request: HttpRequest, cohort: str, payload: s.LearnerCreate) 
     if report.already:
         raise conflict("learner_exists", "This address is already in the cohort.", "email")
     learner = Learner.objects.get(cohort=c, email_key=email_key(report.rows[0].email))
-    return 201, _learner_out(learner, c)
-
-
-@api.post("/cohorts/{cohort}/learners/import", response=ok(s.ImportOut, 200, write=True), tags=["learners"],
-          summary="Import learners")
-def import_learners(request: HttpRequest, cohort: str, payload: s.LearnerImport) -> Any:
-    """All or nothing, up to 10,000 a request; addresses already in the cohort are left unchanged."""
-    c = auth.cohort_or_404(request, cohort)
-    report = _import(request, c, payload.learners, payload.consented)
-    return {"imported": len(report.rows), "already": report.already}
+    return Status(201, _learner_out(learner, c))
 
 
 TRANSITIONS = {"confirm": (lifecycle.confirm, "learner.confirmed"), "leave": (lifecycle.leave, "learner.left"),
@@ -307,7 +314,7 @@ def _saved(request: HttpRequest, email: CourseEmail, action: str) -> CourseEmail
 def create_email(request: HttpRequest, cohort: str, payload: s.EmailIn) -> Any:
     c = auth.cohort_or_404(request, cohort)
     email = _checked(CourseEmail(cohort=c, created_by=auth.actor(request)), payload.model_dump())
-    return 201, _email_out(_saved(request, email, "email.created"))
+    return Status(201, _email_out(_saved(request, email, "email.created")))
 
 
 @api.patch("/cohorts/{cohort}/emails/{email_id}", response=ok(s.EmailOut, write=True), tags=["emails"],
@@ -424,7 +431,7 @@ def add_suppression(request: HttpRequest, payload: s.SuppressionIn) -> Any:
     if not payload.detail.strip():
         raise invalid("invalid_parameter", "Say why this address must not be mailed.", "detail")
     row = suppress(_address(payload.address), Suppression.MANUAL, payload.detail.strip(), actor=auth.actor(request))
-    return 201, _suppression_out(row)
+    return Status(201, _suppression_out(row))
 
 
 @api.post("/suppressions/{address}/remove", response=ok(s.Removed, write=True), tags=["suppressions"],

@@ -20,7 +20,7 @@ class StrictParser(Parser):
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         try:
             data = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
         if not isinstance(data, dict):
             raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
@@ -67,6 +67,8 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, ApiError):  # the parser's refusal, wrapped by ninja
+        return response(exc.__cause__)
     code = {405: "method_not_allowed", 429: "rate_limited"}.get(exc.status_code, "invalid_request")
     return response(ApiError(exc.status_code, code, str(exc)))
 

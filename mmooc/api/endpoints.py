@@ -6,6 +6,7 @@ import csv
 import io
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -31,12 +32,15 @@ from mmooc.mailer.models import Message, Suppression
 from mmooc.mailer.suppression import suppress, unsuppress
 from mmooc.mailer.suppression_views import check_address
 
-ERRORS = {400: s.Error, 401: s.Error, 403: s.Error, 404: s.Error, 429: s.Error}
-WRITE_ERRORS = {**ERRORS, 409: s.Error, 422: s.Error}
+# The refusals each kind of operation documents (and tests/test_openapi.py provokes, each one).
+READ = (401, 429)
+ONE = (401, 404, 429)
+LIST = (400, 401, 404, 429)
+POST = (400, 401, 403, 404, 422, 429)  # 400 also for a malformed Idempotency-Key, 422 for one reused
 
 
-def ok(schema: Any, status: int = 200, write: bool = False) -> dict[int, Any]:
-    return {status: schema, **(WRITE_ERRORS if write else ERRORS)}
+def ok(schema: Any, *refusals: int, status: int = 200) -> dict[int, Any]:
+    return {status: schema, **{code: s.Error for code in sorted(refusals)}}
 
 
 def _audit(request: HttpRequest, action: str, obj: Any, summary: str, **details: Any) -> None:
@@ -56,7 +60,7 @@ def _course_out(course: Course, cohorts: list[str]) -> dict[str, Any]:
     return {"slug": course.slug, "title": course.title, "summary": course.summary, "cohorts": cohorts}
 
 
-@api.get("/courses", response=ok(list[s.CourseOut]), tags=["courses"], summary="List courses")
+@api.get("/courses", response=ok(list[s.CourseOut], *READ), tags=["courses"], summary="List courses")
 def list_courses(request: HttpRequest) -> Any:
     by_course: dict[int, list[str]] = {}
     for cohort in _cohorts(request):
@@ -65,7 +69,7 @@ def list_courses(request: HttpRequest) -> Any:
     return [_course_out(c, by_course[c.pk]) for c in courses]
 
 
-@api.get("/courses/{course}", response=ok(s.CourseOut), tags=["courses"], summary="Get a course")
+@api.get("/courses/{course}", response=ok(s.CourseOut, *ONE), tags=["courses"], summary="Get a course")
 def get_course(request: HttpRequest, course: str) -> Any:
     slugs = [c.slug for c in _cohorts(request) if c.course.slug == course]
     found = Course.objects.filter(slug=course).first()
@@ -80,12 +84,12 @@ def _cohort_out(cohort: Cohort) -> dict[str, Any]:
             "signup_closes": cohort.signup_closes, "start_date": cohort.start_date, "end_date": cohort.end_date}
 
 
-@api.get("/cohorts", response=ok(list[s.CohortOut]), tags=["cohorts"], summary="List cohorts")
+@api.get("/cohorts", response=ok(list[s.CohortOut], *READ), tags=["cohorts"], summary="List cohorts")
 def list_cohorts(request: HttpRequest) -> Any:
     return [_cohort_out(c) for c in _cohorts(request)]
 
 
-@api.get("/cohorts/{cohort}", response=ok(s.CohortOut), tags=["cohorts"], summary="Get a cohort")
+@api.get("/cohorts/{cohort}", response=ok(s.CohortOut, *ONE), tags=["cohorts"], summary="Get a cohort")
 def get_cohort(request: HttpRequest, cohort: str) -> Any:
     return _cohort_out(auth.cohort_or_404(request, cohort))
 
@@ -110,7 +114,7 @@ def _learner(cohort: Cohort, learner_id: str) -> Learner:
     return learner
 
 
-@api.get("/cohorts/{cohort}/learners", response=ok(s.LearnerPage), tags=["learners"], summary="List learners")
+@api.get("/cohorts/{cohort}/learners", response=ok(s.LearnerPage, *LIST), tags=["learners"], summary="List learners")
 def list_learners(request: HttpRequest, cohort: str, state: str = "", q: str = "", timezone: str = "",
                   language: str = "", group: str = "", cursor: str = "", limit: int = paging.DEFAULT_LIMIT) -> Any:
     """Filters as on the dashboard's learner list; `group` is a group number or `none`."""
@@ -125,7 +129,7 @@ def list_learners(request: HttpRequest, cohort: str, state: str = "", q: str = "
             "next_cursor": next_cursor}
 
 
-@api.post("/cohorts/{cohort}/learners/import", response=ok(s.ImportOut, 200, write=True), tags=["learners"],
+@api.post("/cohorts/{cohort}/learners/import", response=ok(s.ImportOut, *POST), tags=["learners"],
           summary="Import learners")
 def import_learners(request: HttpRequest, cohort: str, payload: s.LearnerImport) -> Any:
     """All or nothing, up to 10,000 a request; addresses already in the cohort are left unchanged."""
@@ -134,7 +138,7 @@ def import_learners(request: HttpRequest, cohort: str, payload: s.LearnerImport)
     return {"imported": len(report.rows), "already": report.already}
 
 
-@api.get("/cohorts/{cohort}/learners/{learner_id}", response=ok(s.LearnerOut), tags=["learners"],
+@api.get("/cohorts/{cohort}/learners/{learner_id}", response=ok(s.LearnerOut, *ONE), tags=["learners"],
          summary="Get a learner")
 def get_learner(request: HttpRequest, cohort: str, learner_id: str) -> Any:
     c = auth.cohort_or_404(request, cohort)
@@ -180,7 +184,7 @@ def _import(request: HttpRequest, c: Cohort, rows: list[s.LearnerIn], consented:
     return report
 
 
-@api.post("/cohorts/{cohort}/learners", response=ok(s.LearnerOut, 201, write=True), tags=["learners"],
+@api.post("/cohorts/{cohort}/learners", response=ok(s.LearnerOut, *POST, 409, status=201), tags=["learners"],
           summary="Add a learner")
 def create_learner(request: HttpRequest, cohort: str, payload: s.LearnerCreate) -> Any:
     """Through the CSV importer's checks; confirmed when `consented`, else sent a confirmation email."""
@@ -192,8 +196,9 @@ def create_learner(request: HttpRequest, cohort: str, payload: s.LearnerCreate) 
     return Status(201, _learner_out(learner, c))
 
 
-TRANSITIONS = {"confirm": (lifecycle.confirm, "learner.confirmed"), "leave": (lifecycle.leave, "learner.left"),
-               "erase": (lifecycle.erase, "learner.erased")}
+TRANSITIONS: dict[str, tuple[Callable[..., bool], str]] = {
+    "confirm": (lifecycle.confirm, "learner.confirmed"), "leave": (lifecycle.leave, "learner.left"),
+    "erase": (lifecycle.erase, "learner.erased")}
 
 
 def _transition(request: HttpRequest, cohort: str, learner_id: str, action: str) -> Any:
@@ -209,20 +214,20 @@ def _transition(request: HttpRequest, cohort: str, learner_id: str, action: str)
     return _learner_out(learner, c)
 
 
-@api.post("/cohorts/{cohort}/learners/{learner_id}/confirm", response=ok(s.LearnerOut, write=True),
+@api.post("/cohorts/{cohort}/learners/{learner_id}/confirm", response=ok(s.LearnerOut, *POST, 409),
           tags=["learners"], summary="Confirm a pending learner")
 def confirm_learner(request: HttpRequest, cohort: str, learner_id: str) -> Any:
     """A learner who left or stopped the emails is not brought back (409 learner_state_refused)."""
     return _transition(request, cohort, learner_id, "confirm")
 
 
-@api.post("/cohorts/{cohort}/learners/{learner_id}/leave", response=ok(s.LearnerOut, write=True),
+@api.post("/cohorts/{cohort}/learners/{learner_id}/leave", response=ok(s.LearnerOut, *POST),
           tags=["learners"], summary="Take a learner out of the cohort")
 def leave_learner(request: HttpRequest, cohort: str, learner_id: str) -> Any:
     return _transition(request, cohort, learner_id, "leave")
 
 
-@api.post("/cohorts/{cohort}/learners/{learner_id}/erase", response=ok(s.LearnerOut, write=True),
+@api.post("/cohorts/{cohort}/learners/{learner_id}/erase", response=ok(s.LearnerOut, *POST),
           tags=["learners"], summary="Erase a learner's data")
 def erase_learner(request: HttpRequest, cohort: str, learner_id: str) -> Any:
     return _transition(request, cohort, learner_id, "erase")
@@ -255,7 +260,7 @@ def _email(c: Cohort, email_id: str) -> CourseEmail:
     return email
 
 
-@api.get("/cohorts/{cohort}/emails", response=ok(list[s.EmailOut]), tags=["emails"], summary="List course emails")
+@api.get("/cohorts/{cohort}/emails", response=ok(list[s.EmailOut], *ONE), tags=["emails"], summary="List course emails")
 def list_emails(request: HttpRequest, cohort: str) -> Any:
     c = auth.cohort_or_404(request, cohort)
     emails = c.emails.select_related("cohort__course", "module", "message").order_by(
@@ -264,7 +269,7 @@ def list_emails(request: HttpRequest, cohort: str) -> Any:
     return [_email_out(e) for e in emails]
 
 
-@api.get("/cohorts/{cohort}/emails/{email_id}", response=ok(s.EmailOut), tags=["emails"],
+@api.get("/cohorts/{cohort}/emails/{email_id}", response=ok(s.EmailOut, *ONE), tags=["emails"],
          summary="Get a course email")
 def get_email(request: HttpRequest, cohort: str, email_id: str) -> Any:
     email = _email(auth.cohort_or_404(request, cohort), email_id)
@@ -290,7 +295,7 @@ def _checked(email: CourseEmail, data: dict[str, Any]) -> CourseEmail:
     form = EmailForm({k: v for k, v in _form_data(data).items() if v is not None}, cohort=email.cohort)
     if not form.is_valid():
         field, messages = next(iter(form.errors.items()))
-        raise invalid("invalid_email", f"{field}: {' '.join(messages)}", field)
+        raise invalid("invalid_email", f"{field}: {' '.join(str(m) for m in messages)}", field)
     clean = form.cleaned_data
     email.subject, email.body = clean["subject"], clean["body"]
     position = clean.get("module")
@@ -309,7 +314,7 @@ def _saved(request: HttpRequest, email: CourseEmail, action: str) -> CourseEmail
     return email
 
 
-@api.post("/cohorts/{cohort}/emails", response=ok(s.EmailOut, 201, write=True), tags=["emails"],
+@api.post("/cohorts/{cohort}/emails", response=ok(s.EmailOut, *POST, status=201), tags=["emails"],
           summary="Create a course email (a draft)")
 def create_email(request: HttpRequest, cohort: str, payload: s.EmailIn) -> Any:
     c = auth.cohort_or_404(request, cohort)
@@ -317,7 +322,8 @@ def create_email(request: HttpRequest, cohort: str, payload: s.EmailIn) -> Any:
     return Status(201, _email_out(_saved(request, email, "email.created")))
 
 
-@api.patch("/cohorts/{cohort}/emails/{email_id}", response=ok(s.EmailOut, write=True), tags=["emails"],
+@api.patch("/cohorts/{cohort}/emails/{email_id}", response=ok(s.EmailOut, 400, 401, 403, 404, 409, 429),
+           tags=["emails"],
            summary="Change a draft course email")
 def update_email(request: HttpRequest, cohort: str, email_id: str, payload: s.EmailPatch) -> Any:
     """Only drafts change here: a scheduled email is cancelled first (or duplicated on the dashboard)."""
@@ -338,7 +344,7 @@ def _current_values(email: CourseEmail) -> dict[str, Any]:
                                                "time": initial["time"], "at": initial["at"] or None}}
 
 
-@api.post("/cohorts/{cohort}/emails/{email_id}/schedule", response=ok(s.ScheduledOut, write=True),
+@api.post("/cohorts/{cohort}/emails/{email_id}/schedule", response=ok(s.ScheduledOut, *POST, 409),
           tags=["emails"], summary="Schedule a course email")
 def schedule_email(request: HttpRequest, cohort: str, email_id: str) -> Any:
     """Queues a copy for each recipient at the time the schedule gives them."""
@@ -350,7 +356,7 @@ def schedule_email(request: HttpRequest, cohort: str, email_id: str) -> Any:
     return {"recipients": count, "email": _email_out(email)}
 
 
-@api.post("/cohorts/{cohort}/emails/{email_id}/cancel", response=ok(s.EmailOut, write=True), tags=["emails"],
+@api.post("/cohorts/{cohort}/emails/{email_id}/cancel", response=ok(s.EmailOut, *POST, 409), tags=["emails"],
           summary="Cancel a course email")
 def cancel_email(request: HttpRequest, cohort: str, email_id: str) -> Any:
     email = _email(auth.cohort_or_404(request, cohort), email_id)
@@ -378,19 +384,19 @@ def _control(request: HttpRequest, cohort: str, email_id: str, action: str) -> A
     return _email_out(email)
 
 
-@api.post("/cohorts/{cohort}/emails/{email_id}/pause", response=ok(s.EmailOut, write=True), tags=["emails"],
+@api.post("/cohorts/{cohort}/emails/{email_id}/pause", response=ok(s.EmailOut, *POST, 409), tags=["emails"],
           summary="Pause sending")
 def pause_email(request: HttpRequest, cohort: str, email_id: str) -> Any:
     return _control(request, cohort, email_id, "pause")
 
 
-@api.post("/cohorts/{cohort}/emails/{email_id}/resume", response=ok(s.EmailOut, write=True), tags=["emails"],
+@api.post("/cohorts/{cohort}/emails/{email_id}/resume", response=ok(s.EmailOut, *POST, 409), tags=["emails"],
           summary="Resume sending")
 def resume_email(request: HttpRequest, cohort: str, email_id: str) -> Any:
     return _control(request, cohort, email_id, "resume")
 
 
-@api.get("/cohorts/{cohort}/emails/{email_id}/progress", response=ok(s.Progress), tags=["emails"],
+@api.get("/cohorts/{cohort}/emails/{email_id}/progress", response=ok(s.Progress, *ONE), tags=["emails"],
          summary="Sending progress")
 def email_progress(request: HttpRequest, cohort: str, email_id: str) -> Any:
     email = _email(auth.cohort_or_404(request, cohort), email_id)
@@ -404,8 +410,10 @@ def _suppression_out(row: Suppression) -> dict[str, Any]:
     return {"address": row.address, "reason": row.reason, "detail": row.detail, "created_at": row.created_at}
 
 
-@api.get("/suppressions", response=ok(s.SuppressionPage), tags=["suppressions"], summary="List suppressions")
-def list_suppressions(request: HttpRequest, q: str = "", cursor: str = "", limit: int = paging.DEFAULT_LIMIT) -> Any:
+@api.get("/suppressions", response=ok(s.SuppressionPage, 400, 401, 403, 429), tags=["suppressions"],
+         summary="List suppressions")
+def list_suppressions(request: HttpRequest, q: str = "", cursor: str = "",
+                      limit: int = paging.DEFAULT_LIMIT) -> Any:
     auth.require_all_cohorts(request)
     if not 1 <= limit <= paging.MAX_LIMIT:
         raise invalid("invalid_limit", f"limit is 1 to {paging.MAX_LIMIT}.", "limit")
@@ -424,7 +432,7 @@ def _address(value: str) -> str:
         raise invalid("invalid_address", f"Not a usable email address: {exc}", "address") from None
 
 
-@api.post("/suppressions", response=ok(s.SuppressionOut, 201, write=True), tags=["suppressions"],
+@api.post("/suppressions", response=ok(s.SuppressionOut, 400, 401, 403, 422, 429, status=201), tags=["suppressions"],
           summary="Suppress an address")
 def add_suppression(request: HttpRequest, payload: s.SuppressionIn) -> Any:
     auth.require_all_cohorts(request)
@@ -434,7 +442,7 @@ def add_suppression(request: HttpRequest, payload: s.SuppressionIn) -> Any:
     return Status(201, _suppression_out(row))
 
 
-@api.post("/suppressions/{address}/remove", response=ok(s.Removed, write=True), tags=["suppressions"],
+@api.post("/suppressions/{address}/remove", response=ok(s.Removed, *POST), tags=["suppressions"],
           summary="Remove an address from the suppression list")
 def remove_suppression(request: HttpRequest, address: str, payload: s.SuppressionRemove) -> Any:
     auth.require_all_cohorts(request)

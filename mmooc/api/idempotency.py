@@ -26,7 +26,8 @@ NOT_KEPT = frozenset({401, 429})
 
 
 def fingerprint(request: HttpRequest) -> str:
-    return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + request.body).hexdigest()
+    seen = (request.method or "").encode() + b" " + request.path.encode() + b"\n" + request.body
+    return hashlib.sha256(seen).hexdigest()
 
 
 def idempotent(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Status
@@ -24,6 +24,10 @@ from mmooc.courses.models import Cohort, Course
 from mmooc.emails import scheduling, sending
 from mmooc.emails.forms import EmailForm, initial_for
 from mmooc.emails.models import CourseEmail
+from mmooc.groups.apply import apply_grouping, preview
+from mmooc.groups.grouping import GroupingError
+from mmooc.groups.membership import move
+from mmooc.groups.models import Membership, StudyGroup, active_through
 from mmooc.learners import importer, lifecycle
 from mmooc.learners.models import Learner, email_key
 from mmooc.learners.staff_views import filtered
@@ -401,6 +405,92 @@ def resume_email(request: HttpRequest, cohort: str, email_id: str) -> Any:
 def email_progress(request: HttpRequest, cohort: str, email_id: str) -> Any:
     email = _email(auth.cohort_or_404(request, cohort), email_id)
     return sending.progress_summary(email.message)
+
+
+# Study groups ----------------------------------------------------------------------------
+
+
+MAX_GROUP_SIZE, MAX_SEED = 1000, 2**31 - 1  # as the grouping page's form
+
+
+def _group_out(group: StudyGroup) -> dict[str, Any]:
+    return {"number": group.number, "name": group.name, "address": group.address, "language": group.language,
+            "pooled": group.pooled, "members": getattr(group, "member_count", 0), "created_at": group.created_at}
+
+
+def _group(c: Cohort, number: int) -> StudyGroup:
+    group = StudyGroup.objects.filter(cohort=c, number=number).first()
+    if group is None:
+        raise not_found("group", "number")
+    return group
+
+
+@api.get("/cohorts/{cohort}/groups", response=ok(list[s.GroupOut], *ONE), tags=["groups"],
+         summary="List study groups")
+def list_groups(request: HttpRequest, cohort: str) -> Any:
+    c = auth.cohort_or_404(request, cohort)
+    groups = StudyGroup.objects.filter(cohort=c).annotate(
+        member_count=Count("memberships", filter=active_through("memberships"))).order_by("number")
+    return [_group_out(g) for g in groups]
+
+
+@api.get("/cohorts/{cohort}/groups/{number}/members", response=ok(list[s.MemberOut], *ONE), tags=["groups"],
+         summary="List a group's members")
+def list_members(request: HttpRequest, cohort: str, number: int) -> Any:
+    group = _group(auth.cohort_or_404(request, cohort), number)
+    members = Membership.objects.active().filter(group=group).select_related("learner").order_by("joined_at", "pk")
+    return [{"learner": m.learner.public_id, "name": m.learner.name, "email": m.learner.email,
+             "timezone": m.learner.timezone, "joined_at": m.joined_at, "muted": m.muted, "delivery": m.delivery}
+            for m in members]
+
+
+@api.get("/cohorts/{cohort}/groups/preview", response=ok(s.PreviewOut, *LIST), tags=["groups"],
+         summary="Preview a grouping (nothing is written)")
+def preview_groups(request: HttpRequest, cohort: str, size: int | None = None, seed: int = 0) -> Any:
+    """The groups that applying would form now, for the learners who want a group and have none."""
+    if size is not None and not 2 <= size <= MAX_GROUP_SIZE:
+        raise invalid("invalid_parameter", f"size is 2 to {MAX_GROUP_SIZE}.", "size")
+    if not 0 <= seed <= MAX_SEED:
+        raise invalid("invalid_parameter", f"seed is 0 to {MAX_SEED}.", "seed")
+    c = auth.cohort_or_404(request, cohort)
+    try:
+        proposed = preview(c, target_size=size, seed=seed)
+    except GroupingError as exc:
+        raise invalid("invalid_grouping", str(exc), "size") from None
+    groups = [{"number": g.number, "size": len(g.member_ids), "language": g.language, "pooled": g.pooled,
+               "span_hours": g.span_hours} for g in proposed]
+    return {"groups": groups, "learners": sum(g["size"] for g in groups)}
+
+
+@api.post("/cohorts/{cohort}/groups/apply", response=ok(s.AppliedOut, *POST), tags=["groups"],
+          summary="Form the groups and send their welcome emails")
+def apply_groups(request: HttpRequest, cohort: str, payload: s.GroupingIn) -> Any:
+    """As the grouping page's Apply: groups every learner who wants one and has none; the welcome
+    emails are written by the delivery engine's processes right after."""
+    c = auth.cohort_or_404(request, cohort)
+    try:
+        grouping = apply_grouping(c, target_size=payload.size, seed=payload.seed, actor=auth.actor(request),
+                                  welcome_now=False)
+    except GroupingError as exc:
+        raise invalid("invalid_grouping", str(exc), "size") from None
+    return {"groups": grouping.groups.count(), "learners": grouping.learner_count}
+
+
+@api.post("/cohorts/{cohort}/learners/{learner_id}/move", response=ok(s.MemberOut, *POST, 409), tags=["groups"],
+          summary="Move a learner to a group")
+def move_learner(request: HttpRequest, cohort: str, learner_id: str, payload: s.MoveIn) -> Any:
+    """Into the group, from their current one if any, as on a group's staff page."""
+    c = auth.cohort_or_404(request, cohort)
+    learner = _learner(c, learner_id)
+    if learner.state != Learner.CONFIRMED:
+        raise conflict("learner_not_confirmed", "Only a confirmed learner can be in a group.", "learner_id")
+    group = StudyGroup.objects.filter(cohort=c, number=payload.group).first()
+    if group is None:
+        raise invalid("group_not_found", f"This cohort has no group {payload.group}.", "group")
+    with transaction.atomic():
+        m = move(learner, group, auth.actor(request))
+    return {"learner": learner.public_id, "name": learner.name, "email": learner.email,
+            "timezone": learner.timezone, "joined_at": m.joined_at, "muted": m.muted, "delivery": m.delivery}
 
 
 # Suppressions ----------------------------------------------------------------------------

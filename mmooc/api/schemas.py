@@ -175,3 +175,50 @@ class SuppressionRemove(Schema):
 
 class Removed(Schema):
     removed: bool
+
+
+class GroupOut(Schema):
+    number: int
+    name: str
+    address: str
+    language: str
+    pooled: bool
+    members: int
+    created_at: datetime
+
+
+class MemberOut(Schema):
+    learner: uuid.UUID
+    name: str
+    email: str
+    timezone: str
+    joined_at: datetime
+    muted: bool
+    delivery: str
+
+
+class GroupingIn(Schema):
+    size: int | None = Field(None, ge=2, le=1000, description="Target group size; the course's when null.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Changes only how ties are broken.")
+
+
+class ProposedOut(Schema):
+    number: int
+    size: int
+    language: str
+    pooled: bool
+    span_hours: float
+
+
+class PreviewOut(Schema):
+    groups: list[ProposedOut]
+    learners: int
+
+
+class AppliedOut(Schema):
+    groups: int
+    learners: int
+
+
+class MoveIn(Schema):
+    group: int = Field(description="The number of the group to move the learner to.")

@@ -48,6 +48,7 @@ def world(cohort: Any, api: Any) -> dict[str, Any]:
     w["cancelled"] = api.post(f"/cohorts/{cohort.slug}/emails", EMAIL).json()["id"]
     api.post(f"/cohorts/{cohort.slug}/emails/{w['cancelled']}/cancel")
     Suppression.objects.create(address="gone@example.org", reason=Suppression.MANUAL)
+    testing.make_group(cohort, 1)
     return w
 
 
@@ -68,6 +69,9 @@ def success(op: str, w: dict[str, Any]) -> Call:
         "pause_email": Call({**c, "email_id": w["sending"]}),
         "resume_email": Call({**c, "email_id": w["sending"]}),  # paused first: see prepare()
         "email_progress": Call({**c, "email_id": w["sending"]}),
+        "list_groups": Call(c), "list_members": Call({**c, "number": "1"}),
+        "preview_groups": Call(c, query={"size": 4}), "apply_groups": Call(c, {"size": 4}),
+        "move_learner": Call({**c, "learner_id": w["confirmed"]}, {"group": 1}),
         "list_suppressions": Call(), "add_suppression": Call(body={"address": "x@example.org", "detail": "asked"}),
         "remove_suppression": Call({"address": "gone@example.org"}, {"reason": "asked again"}),
     }[op]
@@ -79,6 +83,7 @@ def conflicting(op: str, w: dict[str, Any], api: Any) -> Call:
         return Call(c, {"email": "dup@example.org"}) if _made(api, w, "dup@example.org") else Call()
     return {
         "confirm_learner": Call({**c, "learner_id": w["left"]}),
+        "move_learner": Call({**c, "learner_id": w["left"]}, {"group": 1}),
         "update_email": Call({**c, "email_id": w["sending"]}, {"subject": "New"}),
         "schedule_email": Call({**c, "email_id": w["broken"]}),
         "cancel_email": Call({**c, "email_id": w["cancelled"]}),
@@ -91,8 +96,8 @@ def _made(api: Any, w: dict[str, Any], address: str) -> bool:
 
 
 def not_found(call: Call) -> Call:
-    path = {k: ("nope" if k in ("cohort", "course") else "00000000-0000-0000-0000-000000000000")
-            for k in call.path}
+    path = {k: ("nope" if k in ("cohort", "course") else "9" if k == "number"
+                else "00000000-0000-0000-0000-000000000000") for k in call.path}
     if "address" in call.path:
         path = {"address": "nobody@example.org"}
     elif "cohort" in call.path and len(call.path) > 1:
@@ -166,7 +171,7 @@ def test_every_documented_answer(method, route, op, status, cohort, make_client,
         elif method == "patch":
             call = Call(call.path, {"subject": "two\nlines"})
         else:
-            call = Call(call.path, query={"limit": 0})
+            call = Call(call.path, query={"limit": 0, "size": 0})
     elif status == 422:
         send(writer, method, route, call, **{"Idempotency-Key": "once"})
         call = Call(call.path, {**(call.body or {}), "other": 1})

@@ -9,6 +9,8 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         from mmooc.api import idempotency
+        from mmooc.learners.signals import learner_erased
         from mmooc.lib import periodic
 
         periodic.register("api.prune", idempotency.prune, every=PRUNE_EVERY)
+        learner_erased.connect(idempotency.forget_erased, dispatch_uid="mmooc.api.forget_erased")

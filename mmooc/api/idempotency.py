@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -90,3 +91,12 @@ def _replay(token: Any, key: str, mark: str) -> HttpResponse:
 def prune() -> int:
     deleted, _ = IdempotentResponse.objects.filter(created_at__lt=timezone.now() - KEPT).delete()
     return deleted
+
+
+def forget_erased(sender: Any, learner: Any, name: str = "", address: str = "", **kwargs: Any) -> None:
+    """An erased learner's address may be in a kept answer (the learner as created, a refusal
+    naming the address): such answers are forgotten with the learner, in the same transaction."""
+    found = Q(body__contains=str(learner.public_id))
+    if address:
+        found |= Q(body__contains=address)
+    IdempotentResponse.objects.filter(found).delete()

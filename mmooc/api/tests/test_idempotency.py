@@ -73,3 +73,11 @@ def test_keys_are_forgotten_after_a_day(api, cohort):
     IdempotentResponse.objects.update(created_at=timezone.now() - timedelta(hours=25))
     assert idempotency.prune() == 1
     assert not IdempotentResponse.objects.exists()
+
+
+def test_an_erased_learner_leaves_no_kept_answer(api, cohort):
+    created = api.post(f"/cohorts/{cohort.slug}/learners", ANN, **{"Idempotency-Key": "k"}).json()
+    api.post(f"/cohorts/{cohort.slug}/learners", {"email": "x"}, **{"Idempotency-Key": "other"})
+    api.post(f"/cohorts/{cohort.slug}/learners/{created['id']}/erase")
+    assert not IdempotentResponse.objects.filter(body__contains="ann@example.org").exists()
+    assert IdempotentResponse.objects.filter(key="other").exists()

@@ -183,7 +183,6 @@ INSTALLED_APPS = [
     "mmooc.dashboard",
     "mmooc.api",
     "mmooc.site",
-    "ninja",  # the API's OpenAPI description
 ]
 
 MIDDLEWARE = [

@@ -148,6 +148,7 @@ MAIL_CURRENCY = env_str("MMOOC_MAIL_CURRENCY", "USD")
 
 # Learners and groups.
 LEARNER_CONFIRM_DAYS = env_int("MMOOC_CONFIRM_DAYS", 7, minimum=1)  # confirmation links expire
+API_RATE = env_int("MMOOC_API_RATE", 600, minimum=1)  # API requests per token per minute
 LEARNER_SIGNUP_RATE = env_int("MMOOC_SIGNUP_RATE", 5, minimum=1)  # signups per address per hour
 # Signups from one client address (an IPv6 client by its /64), to one cohort, and
 # confirmation emails to one recipient domain, per hour; a form posted sooner than this
@@ -198,6 +199,7 @@ INSTALLED_APPS = [
     "mmooc.emails",
     "mmooc.dashboard",
     "mmooc.hooks",
+    "mmooc.api",
     "mmooc.site",
 ]
 

@@ -20,10 +20,11 @@ import re
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 log = logging.getLogger("mmooc.web")
 
+API_PATH = "/api/"
 INBOUND_PATH = re.compile(r"^/anymail/[a-z_]+/inbound(_mime)?/$")
 
 
@@ -43,6 +44,9 @@ class RequestSizeLimit:
         limit = limit_for(request.path_info)
         if size > limit:
             log.warning("refused a request body of %d bytes for %s: at most %d bytes", size, request.path[:200], limit)
-            return HttpResponse(f"Request body too large: {size} bytes, at most {limit} bytes are accepted here.\n",
-                                status=413, content_type="text/plain; charset=utf-8")
+            message = f"Request body too large: {size} bytes, at most {limit} bytes are accepted here."
+            if request.path_info.startswith(API_PATH):  # the API refuses in its own JSON shape (docs/api.md)
+                error = {"type": "invalid_request_error", "code": "body_too_large", "message": message, "param": None}
+                return JsonResponse({"error": error}, status=413)
+            return HttpResponse(message + "\n", status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

@@ -43,7 +43,7 @@ def summary_switch(request: HttpRequest, cohort: str) -> HttpResponse:
         return render(request, "dashboard/refused.html", ctx, status=400)
     on = form.cleaned_data["weekly_summary"]
     CohortSettings.objects.update_or_create(cohort=cohort_obj, defaults={"weekly_summary": on})
-    audit.record(request.user, "checkins.summary_switch", cohort_obj,
+    audit.record(request.user, "checkins.summary_switched", cohort_obj,
                  f"Weekly check-in summaries turned {'on' if on else 'off'}", weekly_summary=on)
     messages.success(request, f"Weekly summaries are {'on' if on else 'off'}.")
     return redirect("checkins:checkins", cohort=cohort_obj.slug)

@@ -276,3 +276,10 @@ def test_check_ins_on_postgresql(client, group, cohort):
     deliver(client, raw_post(to=to, body="STUCK 3 loops"), to)
     assert sorted(CheckIn.objects.values_list("status", flat=True)) == ["done", "stuck"]
     assert len(acks()) == 2
+
+
+def test_postfix_is_told_the_check_in_address_exists(group, cohort):
+    from mmooc.lists import socketmap
+
+    assert socketmap.reply_for(f"recipient {checkin_address(cohort)}".encode()) == "OK checkin"
+    assert socketmap.reply_for(b"recipient checkin+nope@lists.course.example.org") == "NOTFOUND "

@@ -10,6 +10,13 @@ from mmooc.learners.models import Learner
 
 
 class CheckInQuerySet(models.QuerySet["CheckIn"]):
+    def current(self) -> CheckInQuerySet:
+        """Only each learner's last word on each week (a later one of another status replaces it)."""
+        later = (models.Q(updated_at__gt=models.OuterRef("updated_at"))
+                 | models.Q(updated_at=models.OuterRef("updated_at"), pk__gt=models.OuterRef("pk")))
+        newer = CheckIn.objects.filter(later, learner=models.OuterRef("learner"), week=models.OuterRef("week"))
+        return self.exclude(models.Exists(newer))
+
     def latest_per_week(self) -> dict[tuple[int, int], CheckIn]:
         """(learner id, week) → the learner's last word on that week."""
         found: dict[tuple[int, int], CheckIn] = {}

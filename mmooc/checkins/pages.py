@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Count
 from django.utils import timezone
 
 from mmooc.checkins import parsing
@@ -59,8 +60,9 @@ def completion(cohort: Cohort) -> list[dict[str, Any]]:
     if upto < 1:
         return []
     confirmed = Learner.objects.confirmed().filter(cohort=cohort).count()
-    latest = CheckIn.objects.filter(cohort=cohort, learner__state=Learner.CONFIRMED).latest_per_week()
-    counts = Counter((week, c.status) for (_, week), c in latest.items())
+    said = (CheckIn.objects.filter(cohort=cohort, learner__state=Learner.CONFIRMED, week__lte=upto).current()
+            .values_list("week", "status").annotate(n=Count("id")).order_by())
+    counts = Counter({(week, status): n for week, status, n in said})
     rows = []
     for week in range(1, upto + 1):
         done = counts[(week, parsing.DONE)]

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mmooc.checkins.intake import checkin_address, weeks_in
-from mmooc.checkins.models import CohortSettings, Summary
+from mmooc.checkins.models import CheckIn, CohortSettings, Summary
 from mmooc.checkins.pages import group_week
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import StudyGroup
@@ -35,9 +35,17 @@ def send_summaries(now: datetime | None = None) -> int:
     for cohort in Cohort.objects.published().select_related("course"):
         week = summary_week(cohort, now)
         if week and CohortSettings.for_cohort(cohort).weekly_summary:
-            groups = StudyGroup.objects.filter(cohort=cohort).exclude(checkin_summaries__week=week).order_by("pk")
+            groups = _groups_to_sum_up(cohort, week)
             sent += sum(send_group_summary(group, week, now) for group in groups)
     return sent
+
+
+def _groups_to_sum_up(cohort: Cohort, week: int) -> list[StudyGroup]:
+    """The cohort's groups with a check-in for `week` from a member, not yet summed up."""
+    said = CheckIn.objects.filter(cohort=cohort, week=week)
+    return list(StudyGroup.objects.filter(cohort=cohort, memberships__left_at__isnull=True,
+                                          memberships__learner__in=said.values("learner"))
+                .exclude(checkin_summaries__week=week).select_related("cohort__course").distinct().order_by("pk"))
 
 
 def summary_week(cohort: Cohort, now: datetime) -> int | None:

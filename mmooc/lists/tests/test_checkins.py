@@ -283,3 +283,18 @@ def test_postfix_is_told_the_check_in_address_exists(group, cohort):
 
     assert socketmap.reply_for(f"recipient {checkin_address(cohort)}".encode()) == "OK checkin"
     assert socketmap.reply_for(b"recipient checkin+nope@lists.course.example.org") == "NOTFOUND "
+
+
+@pytest.mark.usefixtures("anymail_settings")
+def test_check_ins_by_a_providers_inbound_webhook_too(group, cohort):
+    from django.test import Client
+
+    from mmooc.lists.tests.test_receivers import mailgun_payload, post_mailgun
+
+    web = Client()
+    for to, body in ((group.address, "DONE 2"), (checkin_address(cohort), "STUCK 3 recursion"),
+                     (group.address, "Done with week 2, who wants to compare notes?")):
+        assert post_mailgun(web, mailgun_payload(raw_post(to=to, body=body), recipient=to,
+                                                 sender="alice@example.org")).status_code == 200
+    assert sorted(CheckIn.objects.values_list("week", "status")) == [(2, "done"), (3, "stuck")]
+    assert len(acks()) == 2 and relayed() == 1

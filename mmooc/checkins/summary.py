@@ -87,7 +87,8 @@ def summary_text(group: StudyGroup, seen: dict) -> str:
                      f"Reply to this email to write to the group.")
     if seen["skipped"]:
         lines.append(f"{seen['skipped']} skipped the week.")
-    lines.append(f"To check in, write a first line such as “DONE {week + 1}” or “STUCK {week + 1} loops” to "
+    now = min(week + 1, weeks_in(group.cohort))
+    lines.append(f"To check in, write a first line such as “DONE {now}” or “STUCK {now} loops” to "
                  f"{group.address} or to {checkin_address(group.cohort)}. Check-ins are not posted to the group.")
     return "\n\n".join(lines)
 

@@ -48,6 +48,7 @@ def test_each_group_gets_one_summary_of_last_week(group):
     assert message.body.startswith("1 of 3 said DONE for week 2.")
     assert "1 is stuck on recursion (Bob) — can you help?" in message.body
     assert "1 skipped the week." in message.body
+    assert "“DONE 3” or “STUCK 3 loops”" in message.body  # this week's number
     assert message.reply_to == f"Group 1 <{group.address}>" and message.list_id == group.list_id
     assert all(d.context["unsubscribe_url"] for d in copies)
 

@@ -298,3 +298,25 @@ def test_check_ins_by_a_providers_inbound_webhook_too(group, cohort):
                                                  sender="alice@example.org")).status_code == 200
     assert sorted(CheckIn.objects.values_list("week", "status")) == [(2, "done"), (3, "stuck")]
     assert len(acks()) == 2 and relayed() == 1
+
+
+def test_a_reply_without_a_message_id_or_unreadable_is_refused_and_records_nothing(client, group, cohort):
+    to = checkin_address(cohort)
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        deliver(client, raw_post(to=to, body="DONE 3", message_id=""), to)
+    assert refused.value.smtp_code == 550
+    client.rset()
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        deliver(client, raw_post(to=to, body="DONE 3", headers={"From": "Alice <<<@@>"}), to)
+    assert refused.value.smtp_code == 501
+    assert not CheckIn.objects.exists() and not Delivery.objects.exists()
+
+
+def test_an_oversized_reply_is_refused(client, group, cohort, monkeypatch):
+    from mmooc.lists import relay
+
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    to = checkin_address(cohort)
+    with pytest.raises(smtplib.SMTPException):
+        deliver(client, raw_post(to=to, body="DONE 3\n" + "x" * 3000), to)
+    assert not CheckIn.objects.exists()

@@ -195,6 +195,7 @@ INSTALLED_APPS = [
     "mmooc.courses",
     "mmooc.learners",
     "mmooc.groups",
+    "mmooc.checkins",
     "mmooc.lists",
     "mmooc.emails",
     "mmooc.dashboard",

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from mmooc.audit.models import AuditEntry
+from mmooc.checkins import pages as checkin_pages
 from mmooc.courses.access import cohort_or_404, course_or_404
 from mmooc.courses.models import Cohort, Course
 from mmooc.emails import scheduling
@@ -68,7 +69,8 @@ def audit(request: HttpRequest) -> HttpResponse:
 def overview(request: HttpRequest, cohort: str) -> HttpResponse:
     cohort_obj = cohort_or_404(cohort)
     ctx = {"cohort": cohort_obj, "phase": cohort_obj.stage(), **powers(request), **_overview_numbers(cohort_obj),
-           **_overview_charts(cohort_obj), **_email_state(cohort_obj), "cost": stats.cost_for([cohort_obj])}
+           **_overview_charts(cohort_obj), **_email_state(cohort_obj), "cost": stats.cost_for([cohort_obj]),
+           "completion": checkin_pages.completion(cohort_obj)}
     return render(request, "dashboard/overview.html", ctx)
 
 

@@ -33,6 +33,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from mmooc.audit.log import record
+from mmooc.checkins.intake import checkin_address
 from mmooc.courses.models import Cohort
 from mmooc.emails import audience as audiences
 from mmooc.emails import phases, templating, timing
@@ -178,10 +179,16 @@ def compose_for(email: CourseEmail, *, tag: str = TAG, stage: clock.Stage | None
     cohort = email.cohort
     text = footer(cohort.course)
     if tag == TAG:
-        text = f"[Read this email on the web]({view_url(email)})\n\n{text}"
+        text = f"{checkin_line()}\n\n[Read this email on the web]({view_url(email)})\n\n{text}"
     return outbox.compose(kind=Message.SUBSCRIBED, subject=subject, body=body, scope=cohort.scope,
                           tag=tag, list_id=list_id(cohort), list_name=f"{cohort.course.title} ({cohort.slug})",
-                          footer=text)
+                          footer=text, reply_to=checkin_address(cohort) if tag == TAG else "")
+
+
+def checkin_line() -> str:
+    """How to check in, in the footer of every weekly email (their Reply-To records check-ins)."""
+    return ("Done with this week? Reply with DONE as the first line (or STUCK and what you are stuck on, "
+            "or SKIP); add the week's number for another week, e.g. DONE 2.")
 
 
 # ---------------------------------------------------------------- per-learner values

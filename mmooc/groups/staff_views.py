@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
+from mmooc.groups import panels
 from mmooc.groups.activity import activity
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.lib import charts
@@ -98,7 +99,7 @@ def group_detail(request: HttpRequest, cohort: str, number: int) -> HttpResponse
     ctx = {"cohort": cohort_obj, "group": group, "members": members, "last_number": last_number,
            "archive_url": activity().archive_url(group), "weekly": weekly,
            "spark": charts.sparkline(weekly, title=_spark_title(weekly), width=240, height=48),
-           **powers(request)}
+           "panels": panels.panels(group), **powers(request)}
     return render(request, "groups/group_detail.html", ctx)
 
 

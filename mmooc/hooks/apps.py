@@ -13,6 +13,7 @@ class HooksConfig(AppConfig):
     verbose_name = "Outgoing webhooks"
 
     def ready(self) -> None:
+        from mmooc.checkins.signals import checkin_recorded
         from mmooc.emails.signals import email_sent
         from mmooc.groups.signals import groups_formed, member_placed
         from mmooc.hooks import receivers as r
@@ -27,14 +28,10 @@ class HooksConfig(AppConfig):
             (learner_confirmed, r.on_confirmed), (learner_left, r.on_left), (learner_erased, r.on_erased),
             (groups_formed, r.on_groups_formed), (member_placed, r.on_member_placed),
             (post_relayed, r.on_post_relayed), (email_sent, r.on_email_sent), (complained, r.on_complained),
-            (paused, r.on_paused),
+            (paused, r.on_paused), (checkin_recorded, r.on_checkin_recorded),
         ]
         for signal, receiver in pairs:
             signal.connect(receiver, dispatch_uid=f"mmooc.hooks.{receiver.__name__}")
-        # Check-ins: once the checkins app is installed, connect its signal here:
-        # checkin_recorded.connect(r.on_checkin_recorded, dispatch_uid="mmooc.hooks.on_checkin_recorded")
-        # (with `from mmooc.checkins.signals import checkin_recorded` above; checkins must sit below
-        # the hooks line of docs/architecture.md).
 
         # Queued deliveries are sent at every look of the periodic loop (and at once when woken).
         periodic.register(JOB, deliver_due, every=periodic.INTERVAL)

@@ -119,12 +119,12 @@ def on_paused(sender: Any, message: Message, **kw: Any) -> None:
 
 
 def on_checkin_recorded(sender: Any, checkin: Any, **kw: Any) -> None:
-    """For `checkins.signals.checkin_recorded(checkin)`, connected in apps.py. A check-in belongs
-    to a learner; what it says beyond that is the checkins app's to add here."""
+    """`checkins.signals.checkin_recorded(checkin)`: a learner's word on a week changed."""
     learner = checkin.learner
     emit(events.CHECKIN_RECORDED, {
         "cohort": cohort_data(learner.cohort), "learner": {"id": str(learner.public_id)},
-        "checkin": {"id": str(getattr(checkin, "public_id", checkin.pk))}},
+        "checkin": {"id": checkin.pk, "week": checkin.week, "status": checkin.status, "topic": checkin.topic,
+                    "source": checkin.source, "group": checkin.group.number if checkin.group_id else None}},
         cohort_id=learner.cohort_id, learner=str(learner.public_id))
 
 

@@ -70,7 +70,8 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
            "stage": clock.stage(cohort.start_date, cohort.end_date, learner.timezone, now),
            "schedule": schedule(learner, now), "group": sections.group_section(learner), "form": form, "token": token,
            "zones": sorted(available_zones()), "legacy_zones": LEGACY_NAMES, "languages": LANGUAGES,
-           "history": lifecycle.history(learner)}
+           "history": lifecycle.history(learner),
+           "sections": sections.page_sections(learner)}
     return render(request, "learners/page.html", ctx, status=status)
 
 

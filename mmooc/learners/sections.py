@@ -35,6 +35,21 @@ def group_section(learner: Learner) -> dict[str, Any] | None:
     return section or None
 
 
+PageSection = Callable[[Learner], "dict[str, Any] | None"]
+_page_sections: list[PageSection] = []
+
+
+def add_page_section(provider: PageSection) -> None:
+    """Register a provider of a section of the learner page: a dict with the `template` to
+    include (given the dict as `section`), or None to show nothing."""
+    if provider not in _page_sections:
+        _page_sections.append(provider)
+
+
+def page_sections(learner: Learner) -> list[dict[str, Any]]:
+    return [s for s in (provider(learner) for provider in _page_sections) if s]
+
+
 WeekEmails = Callable[[Cohort], dict[int, str]]
 _week_emails: list[WeekEmails] = []
 

@@ -3,6 +3,7 @@
     known("py-3-group-12@lists.course.example.org")  -> the StudyGroup
     known("bounces+1f-0123456789abcdef@lists…")      -> "bounces"      (the mailer's return path)
     known("unsubscribe+1f-0123456789abcdef@lists…")  -> "unsubscribe"  (List-Unsubscribe mailto)
+    known("checkin+py-3@lists…")                      -> "checkin"      (a cohort's check-in address)
     known("nobody@lists.course.example.org")         -> None
 
 The LMTP server asks at RCPT; Postfix asks through the socketmap (mmooc.lists.socketmap)
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from mmooc.checkins import intake
 from mmooc.groups.models import StudyGroup
 from mmooc.lists import relay
 from mmooc.mailer import verp
@@ -26,4 +28,6 @@ def known(address: str) -> StudyGroup | str | None:
     if (not local or len(address) > relay.MAX_ADDRESS_LENGTH or domain.lower() != settings.LIST_DOMAIN
             or not address.isprintable()):  # control characters (NUL) name nothing, and PostgreSQL refuses them
         return None
+    if intake.is_checkin_address(address):
+        return "checkin" if intake.cohort_for_address(address) else None
     return verp.token_prefix(address) or relay.find_group(address)

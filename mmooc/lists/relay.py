@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from mmooc.checkins import intake
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners.models import Learner, email_key
@@ -45,8 +46,8 @@ log = logging.getLogger("mmooc.lists")
 MAX_POST_BYTES = getattr(settings, "LIST_MAX_POST_BYTES", 10 * 1024 * 1024)
 MAX_ADDRESS_LENGTH = 254  # RFC 5321's longest path; a longer one names no group
 
-RELAYED, HELD, DUPLICATE, DROPPED, REFUSED, BOUNCE, UNSUBSCRIBE, TEMPFAIL = (
-    "relayed", "held", "duplicate", "dropped", "refused", "bounce", "unsubscribe", "tempfail")
+RELAYED, HELD, DUPLICATE, DROPPED, REFUSED, BOUNCE, UNSUBSCRIBE, TEMPFAIL, CHECKIN = (
+    "relayed", "held", "duplicate", "dropped", "refused", "bounce", "unsubscribe", "tempfail", "checkin")
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Outcome:
     """What became of a message for one recipient, and the LMTP reply that says so."""
 
     recipient: str
-    action: str  # RELAYED, HELD, DUPLICATE, DROPPED, REFUSED, BOUNCE, UNSUBSCRIBE or TEMPFAIL
+    action: str  # RELAYED, HELD, DUPLICATE, DROPPED, REFUSED, BOUNCE, UNSUBSCRIBE, TEMPFAIL or CHECKIN
     code: int
     status: str  # the enhanced status code, e.g. "5.1.1"
     text: str
@@ -133,6 +134,8 @@ class _Delivery:
         if bounces.is_unsubscribe_address(recipient):
             bounces.handle_unsubscribe(self.raw, recipient)
             return Outcome(recipient, UNSUBSCRIBE, 250, "2.0.0", "Unsubscribe request received")
+        if intake.is_checkin_address(recipient):
+            return self._checkin_reply(recipient)
         group = self.groups.get(recipient) or find_group(recipient)
         if group is None:
             log.info("lists: refused a message for %s: no such group", recipient)
@@ -176,11 +179,41 @@ class _Delivery:
             # nor for another list's mail: no backscatter to lists (MAIL_RULES 55).
             return self._drop(group, post, reason, "the sender may not post to the group",
                               notify=not self.held_reason and "List-Id" not in post.message)
+        if not self.held_reason and "List-Id" not in post.message:  # never answer another list's mail
+            handled = intake.from_group_post(group, member.learner_id, checks.body_text(post.message),
+                                             post.message_id)
+            if handled is not None:  # recorded (or answered), not relayed
+                return Outcome(group.address, CHECKIN, 250, "2.0.0", handled.text)
         try:
             return store_and_relay(group, member.as_learner(), post, self.raw, held_reason=self.held_reason,
                                    members=members)
         except checks.Defective as exc:
             return self._defective(group, str(exc))
+
+    def _checkin_reply(self, recipient: str) -> Outcome:
+        """Mail to a cohort's check-in address: the same checks as a post, then the check-in.
+        Whatever is not recorded is accepted and dropped, as for a group (no bounce back)."""
+        cohort = intake.cohort_for_address(recipient)
+        if cohort is None:
+            counters.add("posts_refused", label="unknown-address")
+            return Outcome(recipient, REFUSED, 550, "5.1.1", f"No such address: {recipient}")
+        if len(self.raw) > MAX_POST_BYTES:
+            return Outcome(recipient, REFUSED, 552, "5.3.4", f"Message too big: the limit is {max_post_mb()}")
+        try:
+            post = self.parsed()
+            reasons = self._reasons(post)
+        except Exception as exc:  # Defective, or headers hostile enough to break the parser on reading
+            why = str(exc) if isinstance(exc, checks.Defective) else "its headers cannot be read"
+            return Outcome(recipient, REFUSED, 501, "5.6.0", f"Message not read: {why}")
+        if not post.message_id:
+            return Outcome(recipient, REFUSED, 550, "5.6.0", "Message not read: it has no Message-ID header")
+        why = next((why for _, why in reasons if why), "")
+        if why or "List-Id" in post.message or self.held_reason:
+            counters.add("checkins", label="not-a-person")
+            return Outcome(recipient, DROPPED, 250, "2.0.0", f"Accepted, not recorded: {why or 'list or spam'}")
+        handled = intake.from_reply(cohort, [post.from_address, post.sender_address, self.envelope_sender],
+                                    checks.body_text(post.message), post.message_id)
+        return Outcome(recipient, CHECKIN, 250, "2.0.0", handled.text)
 
     def _defective(self, group: StudyGroup, why: str) -> Outcome:
         return self._refuse(group, Refusal.DEFECTIVE, 501, "5.6.0", f"Message not sent to {group.name}: {why}",

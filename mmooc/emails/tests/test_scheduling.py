@@ -246,3 +246,10 @@ def test_an_unsubscribe_cancels_the_copies_already_queued(cohort, organizer, sco
     lifecycle.unsubscribe(leaving, scope, Unsubscribe.ONE_CLICK)
     statuses = dict(email.message.deliveries.values_list("ref", "status"))
     assert statuses == {str(leaving.public_id): Delivery.CANCELLED, str(staying.public_id): Delivery.QUEUED}
+
+
+def test_each_course_email_says_how_to_check_in_and_takes_replies_as_check_ins(cohort, organizer):
+    email = _email(cohort)
+    scheduling.schedule(email, organizer)
+    assert email.message.reply_to == f"checkin+{cohort.slug}@lists.course.example.org"
+    assert "Reply with DONE as the first line" in email.message.footer

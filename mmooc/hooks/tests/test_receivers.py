@@ -1,26 +1,33 @@
-"""The check-in receiver (connected once the checkins app is installed) and forgetting old events."""
+"""The check-in receiver and forgetting old events."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 import time_machine
 from django.utils import timezone
 
 from mmooc import testing
-from mmooc.hooks import events, receivers, sender
+from mmooc.hooks import events, sender
 from mmooc.hooks.models import HookDelivery, HookEvent
 from mmooc.lib import periodic
 
 
-def test_a_checkin_is_told_with_its_learner_and_cohort(cohort, endpoint, webhook_receiver):
+def test_a_checkin_is_told_with_its_learner_cohort_and_word(cohort, endpoint, webhook_receiver):
+    from mmooc.checkins import parsing
+    from mmooc.checkins.models import CheckIn
+    from mmooc.checkins.signals import checkin_recorded
+
     learner = testing.make_learner(cohort)
-    receivers.on_checkin_recorded(sender=None, checkin=SimpleNamespace(pk=7, learner=learner))
+    checkin = CheckIn.objects.create(learner=learner, cohort=cohort, week=3, status=parsing.STUCK, topic="recursion",
+                                     source=CheckIn.REPLY)
+    checkin_recorded.send(sender=CheckIn, checkin=checkin)  # the signal the checkins app sends, as it sends it
     sender.deliver_due()
     (event,) = webhook_receiver.events()
     assert event["type"] == "checkin.recorded"
-    assert event["data"]["learner"] == {"id": str(learner.public_id)} and event["data"]["checkin"] == {"id": "7"}
+    assert event["data"]["learner"] == {"id": str(learner.public_id)}
+    assert event["data"]["checkin"] == {"id": checkin.pk, "week": 3, "status": parsing.STUCK, "topic": "recursion",
+                                        "source": CheckIn.REPLY, "group": None}
     assert event["data"]["cohort"]["slug"] == "py-3"
 
 

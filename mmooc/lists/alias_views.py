@@ -129,6 +129,7 @@ def also_me_confirm(request: HttpRequest, token: str) -> HttpResponse:
     if not aliases.is_member(post.group, member):
         return _invalid(request, "This link is not valid or has expired.")
     if request.method == "GET":
+        ctx["done"] = post.author_id == member.pk  # opened again after confirming
         return _page(request, ctx)
     if not _was_held_or_is_theirs(post, member, address):
         return _invalid(request, "This message is no longer waiting: it was deleted after "

@@ -14,6 +14,7 @@ from django.utils import timezone
 from mmooc import testing
 from mmooc.learners import lifecycle, links
 from mmooc.learners.models import Learner, LearnerAlias, LearnerEvent
+from mmooc.learners.tests.helpers import path_of
 from mmooc.lists import aliases, lmtp
 from mmooc.lists.models import Notice, Post, Refusal
 from mmooc.lists.tests.mail import raw_post
@@ -66,7 +67,7 @@ def texts(tag: str, to: str) -> list[str]:
 def link_in(text: str, kind: str) -> str:
     match = re.search(rf"https?://[^\s)>\]]*/groups/{kind}/[^\s)>\]]+", text)
     assert match, text
-    return match.group(0).split("://", 1)[1].partition("/")[2].join(["/", ""])
+    return path_of(match.group(0))
 
 
 def relayed_to() -> list[str]:
@@ -163,7 +164,7 @@ def test_later_posts_from_the_alias_are_relayed_and_removing_it_holds_them_again
     assert deliver(from_home(group)) == 250
     assert relayed_to() == ["bob@example.org", "carol@example.org"]
     assert Post.objects.get().author_id == alice.pk
-    page = links.learner_page_url(alice).split("://", 1)[1].partition("/")[2].join(["/", ""])
+    page = path_of(links.learner_page_url(alice))
     assert HOME in client.get(page).content.decode()
     alias = LearnerAlias.objects.get()
     assert client.get(f"{page}/addresses/{alias.public_id}/remove").status_code == 405

@@ -296,3 +296,16 @@ def test_staff_see_aliases_and_held_posts(client, facilitator, group, deliver, a
     assert "alice.work@example.net" in detail
     archive = client.get(f"/groups/{group.public_id}/").content.decode()
     assert "Held for staff" in archive and aliases.UNKNOWN_SENDER in archive
+
+
+def test_stopping_all_mail_suppresses_the_aliases_too(group, deliver, alice):
+    from mmooc.learners.models import Unsubscribe
+    from mmooc.mailer.models import Suppression
+
+    alias = lifecycle.add_alias(alice, HOME)
+    lifecycle.unsubscribe(alice, Unsubscribe.SITE, Unsubscribe.PAGE)
+    assert Suppression.objects.filter(address=HOME).exists()
+    lifecycle.remove_alias(alice, alias.public_id)
+    assert deliver(from_home(group)) == 250  # held again; its notice is never sent
+    engine.drain()
+    assert Delivery.objects.get(message__tag="list-notice").status == Delivery.SUPPRESSED

@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from mmooc.learners import lifecycle
-from mmooc.learners.models import Learner
+from mmooc.learners.models import Learner, email_key
 from mmooc.lists import aliases
 from mmooc.lists.models import Post
 from mmooc.operations import ratelimits
@@ -72,7 +72,9 @@ def also_me(request: HttpRequest, token: str) -> HttpResponse:
     typed = form.cleaned_data["email"]
     pending = aliases.pending_token(post, address, typed)
     member = aliases.member_of(post.group, typed)
-    if member is not None and not lifecycle.alias_refusal(member, address):
+    # However many held posts ask, one member's mailbox gets a few codes a day: no mail bomb.
+    flooded = ratelimits.hit(f"also-me:to:{email_key(typed)}", 86400)[0] > aliases.CODES_PER_DAY
+    if member is not None and not flooded and not lifecycle.alias_refusal(member, address):
         with transaction.atomic():
             aliases.send_code(post, address, member, pending)
     ctx["sent"] = SAME_ANSWER.format(address=typed, group=post.group.name)

@@ -45,6 +45,7 @@ CONFIRM_MAX_AGE = timedelta(days=1)  # the link sent to the member's address
 CODE_MAX_AGE = timedelta(hours=1)  # the code sent with it, typed on the page
 CODE_TRIES = 5  # wrong codes allowed per code
 SENDS_PER_HOUR = 5  # codes one held post may have sent in an hour
+CODES_PER_DAY = 5  # codes one member address may be sent in a day, whoever asks
 _CLAIM, _CONFIRM, _PENDING = "mmooc.lists.alias.claim", "mmooc.lists.alias.confirm", "mmooc.lists.alias.code"
 
 

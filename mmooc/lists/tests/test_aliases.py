@@ -20,6 +20,7 @@ from mmooc.lists.models import Notice, Post, Refusal
 from mmooc.lists.tests.mail import raw_post
 from mmooc.mailer import engine
 from mmooc.mailer.models import Delivery, Message
+from mmooc.operations import ratelimits
 from mmooc.testing import add_member, make_group
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("outbox_mode")]
@@ -279,7 +280,6 @@ def test_erasing_a_learner_removes_their_aliases_and_held_posts(group, deliver, 
     LearnerAlias.objects.all().delete()  # the post below is held as from an unknown address
     assert deliver(from_home(group, subject="Held from home")) == 250
     lifecycle.add_alias(alice, HOME)
-    Post.objects.filter(subject="Relayed from home").update(held=False)
     lifecycle.erase(alice)
     assert not LearnerAlias.objects.exists()
     assert list(Post.objects.values_list("subject", flat=True)) == ["Relayed from home"]
@@ -309,3 +309,11 @@ def test_stopping_all_mail_suppresses_the_aliases_too(group, deliver, alice):
     assert deliver(from_home(group)) == 250  # held again; its notice is never sent
     engine.drain()
     assert Delivery.objects.get(message__tag="list-notice").status == Delivery.SUPPRESSED
+
+
+def test_one_members_mailbox_gets_a_few_codes_a_day_whoever_asks(client, group, deliver):
+    path = held_and_claimed(client, group, deliver)
+    for _ in range(aliases.CODES_PER_DAY + 2):
+        client.post(path, {"email": "alice@example.org"})
+        ratelimits.clear(f"also-me:send:{Post.objects.get().pk}")  # as if each came from another held post
+    assert Message.objects.filter(tag="alias-code").count() == aliases.CODES_PER_DAY

@@ -317,3 +317,13 @@ def test_one_members_mailbox_gets_a_few_codes_a_day_whoever_asks(client, group, 
         client.post(path, {"email": "alice@example.org"})
         ratelimits.clear(f"also-me:send:{Post.objects.get().pk}")  # as if each came from another held post
     assert Message.objects.filter(tag="alias-code").count() == aliases.CODES_PER_DAY
+
+
+@pytest.mark.postgres
+def test_confirmations_racing_release_the_post_once(group, deliver, alice):
+    assert deliver(from_home(group)) == 250
+    lifecycle.add_alias(alice, HOME)
+    released: list[int] = []
+    testing.race(4, lambda: released.append(aliases.release(alice, HOME)))
+    assert sorted(released) == [0, 0, 0, 1]
+    assert relayed_to() == ["bob@example.org", "carol@example.org"]

@@ -22,3 +22,4 @@ class LearnersConfig(AppConfig):
                         label="source")
         metrics.counter("confirmations", "Signups confirmed (double opt-in, or imported with consent), "
                         "and returns of learners who had left.")
+        metrics.counter("aliases_added", "Other addresses learners confirmed as theirs (\"this is also me\").")

@@ -16,12 +16,13 @@ record). These functions are the only code that changes them. Each one
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
-from mmooc.learners.models import Learner, LearnerEvent, Unsubscribe, email_key
+from mmooc.learners.models import Learner, LearnerAlias, LearnerEvent, Unsubscribe, email_key
 from mmooc.learners.signals import (
     learner_confirmed,
     learner_erased,
@@ -143,8 +144,11 @@ def erase(learner: Learner, now: datetime | None = None, via: str = PAGE) -> boo
         current.left_at = current.left_at or now
         current.save(update_fields=["email", "email_key", "name", "answers", "state", "left_at"])
         current.unsubscribes.update(learner=None, email_key="")
-        _forget_in_outbox(current, address, placeholder)
-        learner_erased.send(sender=Learner, learner=current, name=name, address=address)
+        others = tuple(a.address for a in LearnerAlias.objects.filter(learner_id=current.pk))
+        LearnerAlias.objects.filter(learner_id=current.pk).delete()
+        for each in (address, *others):
+            _forget_in_outbox(current, each, placeholder)
+        learner_erased.send(sender=Learner, learner=current, name=name, address=address, aliases=others)
         record(current, LearnerEvent.ERASED, via, at=now)
         transaction.on_commit(lambda: learner_left.send(sender=Learner, learner=current))
     _copy(current, learner, "email", "email_key", "name", "answers", "state", "left_at")
@@ -174,6 +178,8 @@ def unsubscribe(learner: Learner, scope: str, source: str, now: datetime | None 
             stop_course_emails(learner, f"unsubscribe ({source})", now)
         elif scope == Unsubscribe.SITE:
             suppress_address(learner.email, source)
+            for alias in LearnerAlias.objects.filter(learner_id=learner.pk):
+                suppress_address(alias.address, source)  # its held-post notices stop too
             for each in Learner.objects.filter(email_key=learner.email_key).exclude(state=Learner.ERASED):
                 stop_course_emails(each, f"stop all mail ({source})", now)
     return record_
@@ -252,6 +258,55 @@ def choose_group(learner: Learner, wants: bool, *, force: bool = False, via: str
         if wants and changed and current.state == Learner.CONFIRMED:
             transaction.on_commit(lambda: learner_wants_group.send(sender=Learner, learner=learner))
     return changed
+
+
+# Other addresses ("this is also me") -------------------------------------------------------
+
+
+def alias_refusal(learner: Learner, address: str) -> str:
+    """Why `address` cannot become one of the learner's other addresses ("" when it can)."""
+    key = email_key(address)
+    if learner.state in (Learner.LEFT, Learner.ERASED):
+        return "You have left this cohort: join it again first."
+    if key == learner.email_key:
+        return "This is already the address you signed up with."
+    if Learner.objects.filter(cohort_id=learner.cohort_id, email_key=key).exclude(state=Learner.ERASED).exists():
+        return "This address belongs to another learner of this course."
+    taken = LearnerAlias.objects.filter(cohort_id=learner.cohort_id, address_key=key).exclude(learner_id=learner.pk)
+    if taken.exists():
+        return "This address belongs to another learner of this course."
+    return ""
+
+
+def add_alias(learner: Learner, address: str, via: str = LINK, now: datetime | None = None) -> LearnerAlias:
+    """Record `address` as another address of the learner (idempotent: the same alias again)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _locked(learner)
+        reason = alias_refusal(current, address)
+        if reason:
+            raise Refused(reason)
+        alias, created = LearnerAlias.objects.get_or_create(
+            cohort_id=current.cohort_id, address_key=email_key(address),
+            defaults={"learner": current, "address": address.strip(), "confirmed_at": now, "created": now})
+        if created:
+            record(current, LearnerEvent.ALIAS_ADDED, via, at=now)
+            counters.add("aliases_added")
+    return alias
+
+
+def remove_alias(learner: Learner, alias_id: uuid.UUID | str, via: str = PAGE) -> bool:
+    """Forget one of the learner's other addresses; True when it was theirs and is gone."""
+    with transaction.atomic():
+        current = _locked(learner)
+        deleted, _ = LearnerAlias.objects.filter(learner_id=current.pk, public_id=alias_id).delete()
+        if deleted:
+            record(current, LearnerEvent.ALIAS_REMOVED, via)
+    return bool(deleted)
+
+
+def aliases(learner: Learner) -> list[LearnerAlias]:
+    return list(LearnerAlias.objects.confirmed().filter(learner_id=learner.pk))
 
 
 # The learner's clock -----------------------------------------------------------------------

@@ -133,11 +133,13 @@ class LearnerEvent(models.Model):
     SIGNED_UP, CONFIRMED, REJOINED, LEFT, ERASED = "signed-up", "confirmed", "rejoined", "left", "erased"
     GROUP_WANTED, GROUP_LEFT, SOLO = "group-wanted", "group-left", "solo"
     UNSUBSCRIBED, COMPLAINED, ZONE_CHANGED = "unsubscribed", "complained", "zone-changed"
+    ALIAS_ADDED, ALIAS_REMOVED = "alias-added", "alias-removed"
     KINDS = [(SIGNED_UP, "Signed up"), (CONFIRMED, "Confirmed"), (REJOINED, "Joined again"),
              (LEFT, "Left the cohort"), (ERASED, "Data deleted"), (GROUP_WANTED, "Asked for a study group"),
              (GROUP_LEFT, "Left the study group"), (SOLO, "Chose to study on their own"),
              (UNSUBSCRIBED, "Unsubscribed"), (COMPLAINED, "Marked our mail as spam"),
-             (ZONE_CHANGED, "Changed time zone")]
+             (ZONE_CHANGED, "Changed time zone"), (ALIAS_ADDED, "Added another address"),
+             (ALIAS_REMOVED, "Removed another address")]
 
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=KINDS)
@@ -149,3 +151,37 @@ class LearnerEvent(models.Model):
     class Meta:
         indexes = [models.Index(fields=["learner", "created_at"], name="learner_event_time")]
         ordering = ["created_at", "id"]
+
+
+class LearnerAliasQuerySet(models.QuerySet):
+    def confirmed(self) -> LearnerAliasQuerySet:
+        return self.filter(confirmed_at__isnull=False)
+
+
+class LearnerAlias(models.Model):
+    """Another address a learner writes from ("this is also me"): their posts from it reach
+    their group as theirs. It never receives mail; mail goes to the learner's own address."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="aliases")
+    # The learner's cohort, kept here so that the database holds "one person per address per cohort".
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="+")
+    address = models.EmailField(max_length=254)
+    address_key = models.CharField(max_length=254)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(default=now)
+
+    objects = LearnerAliasQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "address_key"], name="alias_once_per_cohort"),
+        ]
+        indexes = [
+            # The relay: is this sender a member's other address? (address_key among a group's learners)
+            models.Index(fields=["address_key"], name="alias_address_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.address

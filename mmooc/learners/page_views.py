@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -9,10 +10,11 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from mmooc.learners import lifecycle, links, mail, registration, sections
 from mmooc.learners.decorators import signed_link
@@ -70,7 +72,7 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
            "stage": clock.stage(cohort.start_date, cohort.end_date, learner.timezone, now),
            "schedule": schedule(learner, now), "group": sections.group_section(learner), "form": form, "token": token,
            "zones": sorted(available_zones()), "legacy_zones": LEGACY_NAMES, "languages": LANGUAGES,
-           "history": lifecycle.history(learner),
+           "history": lifecycle.history(learner), "aliases": lifecycle.aliases(learner),
            "sections": sections.page_sections(learner)}
     return render(request, "learners/page.html", ctx, status=status)
 
@@ -85,6 +87,17 @@ def _save_preferences(learner: Learner, cleaned: dict) -> None:
         lifecycle.change_timezone(learner, cleaned["timezone"], via=lifecycle.PAGE)
         # On my own ends the group membership now; asking for a group may place them now.
         lifecycle.choose_group(learner, cleaned["group"], via=lifecycle.PAGE)
+
+
+@require_POST
+@signed_link
+@never_cache
+def remove_alias(request: HttpRequest, token: str, alias_id: uuid.UUID) -> HttpResponse:
+    """The page's "Remove" button by one of the learner's other addresses."""
+    learner = links.learner_from_token(token, links.PAGE)
+    if lifecycle.remove_alias(learner, alias_id):
+        messages.success(request, "The address is removed: messages from it no longer reach your group.")
+    return HttpResponseRedirect(reverse("learners:page", args=[token]))
 
 
 @require_http_methods(["GET", "POST"])

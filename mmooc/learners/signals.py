@@ -12,7 +12,8 @@ learner_wants_group = Signal()
 learner_left = Signal()
 # A learner's data is being erased: the apps above take their name and address out of what
 # they keep (lists: the posts they wrote and their copies). Sent inside the erasure's
-# transaction, after the learner's row is cleared. Args: learner, name, address (as they were).
+# transaction, after the learner's row is cleared. Args: learner, name, address (as they were),
+# aliases (the other addresses they wrote from, now deleted).
 learner_erased = Signal()
 # A learner chose to leave their study group (one-click on a group mail, the unsubscribe
 # page, or "On my own" on their page); they stay in the cohort and study on their own until

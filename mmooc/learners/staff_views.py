@@ -95,7 +95,7 @@ def learner_detail(request: HttpRequest, cohort: str, public_id: uuid.UUID) -> H
     ctx = {"cohort": cohort_obj, "learner": learner, "deliveries": rows,
            "group": staff_groups().last_group(learner),
            "unsubscribes": learner.unsubscribes.order_by("-created_at"),
-           "history": lifecycle.history(learner),
+           "history": lifecycle.history(learner), "aliases": lifecycle.aliases(learner),
            "answers": _answers(learner, cohort_obj),
            "organizer": is_organizer(request.user)}
     return render(request, "learners/staff_detail.html", ctx)

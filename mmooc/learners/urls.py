@@ -15,6 +15,7 @@ urlpatterns = [
     path("me/<str:token>/leave", page_views.leave, name="leave"),
     path("me/<str:token>/rejoin", page_views.rejoin, name="rejoin"),
     path("me/<str:token>/delete", page_views.erase, name="erase"),
+    path("me/<str:token>/addresses/<uuid:alias_id>/remove", page_views.remove_alias, name="remove_alias"),
     path("u/<str:token>", page_views.unsubscribe, name="unsubscribe"),
     path("dashboard/cohorts/<slug:cohort>/learners/", staff_views.learner_list, name="staff_list"),
     path("dashboard/cohorts/<slug:cohort>/learners/import", staff_views.import_csv, name="staff_import"),

@@ -17,6 +17,7 @@ class ListsConfig(AppConfig):
         from mmooc.learners.signals import learner_erased
         from mmooc.lib import periodic
         from mmooc.lists.activity import PostActivity, archive_section
+        from mmooc.lists.aliases import expire_held
         from mmooc.lists.digest import send_digests
         from mmooc.lists.receivers import forget_erased_author, handle_inbound
         from mmooc.operations import metrics
@@ -24,6 +25,8 @@ class ListsConfig(AppConfig):
         inbound.connect(handle_inbound, dispatch_uid="mmooc.lists.inbound")
         learner_erased.connect(forget_erased_author, dispatch_uid="mmooc.lists.forget_erased_author")
         periodic.register("lists.digest", send_digests, every=DIGEST_EVERY)
+        # Posts held from unknown addresses go once nobody has claimed them for a week.
+        periodic.register("lists.held_expiry", expire_held, every=DIGEST_EVERY)
         activity.register(PostActivity())
         sections.add_group_section(archive_section)
         metrics.counter("posts", "Group posts stored, by outcome (relayed to the members, or held for review).",

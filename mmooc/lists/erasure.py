@@ -96,14 +96,15 @@ def _replace_bytes(data: bytes, who: Identity, placeholder: str) -> bytes:
     return who.replaced(text, placeholder).encode("utf-8", "surrogateescape")
 
 
-def forget_author(learner_id: int, name: str, address: str) -> int:
-    """Clean every post the learner wrote, its outbox copies, and refusals of their address."""
+def forget_author(learner_id: int, name: str, address: str, others: Iterable[str] = ()) -> int:
+    """Clean every post the learner wrote, its outbox copies, and refusals of their address
+    (and of `others`, the other addresses they wrote from)."""
     from mmooc.lists.models import Notice, Post, Refusal
     from mmooc.mailer.models import Delivery, Message
 
     posts = list(Post.objects.filter(author_id=learner_id).select_related("group"))
     names = {name, *(p.author_name for p in posts)}
-    addresses = {address}
+    addresses = {address, *others}
     for post in posts:
         addresses |= addresses_in(bytes(post.raw))
     who = Identity(names, addresses)

@@ -76,8 +76,12 @@ def spam_reason(message: AnymailInboundMessage, esp_name: str) -> str:
     return f"{esp_name} judged it spam{score}"
 
 
-def forget_erased_author(sender: Any, learner: Any, name: str = "", address: str = "", **kwargs: Any) -> None:
-    """"Delete my data" also takes the person's name and address out of the posts they wrote."""
+def forget_erased_author(sender: Any, learner: Any, name: str = "", address: str = "",
+                         aliases: tuple[str, ...] = (), **kwargs: Any) -> None:
+    """"Delete my data" also takes the person's name and addresses (their own and their other
+    ones) out of the posts they wrote, and deletes what they sent while it was held."""
+    from mmooc.lists import aliases as also_me
     from mmooc.lists.erasure import forget_author
 
-    forget_author(learner.pk, name, address)
+    also_me.forget_held(learner.cohort_id, [address, *aliases])
+    forget_author(learner.pk, name, address, others=aliases)

@@ -33,6 +33,7 @@ from mmooc.checkins import intake
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners.models import Learner, email_key
+from mmooc.lists import aliases
 from mmooc.lists import inbound as checks
 from mmooc.lists.headers import author_label, build_copy, shown_address, tag_subject
 from mmooc.lists.links import list_info
@@ -172,7 +173,12 @@ class _Delivery:
                     _handle_bounce(self.raw, group.address, strict=False)
                 return self._drop(group, post, reason, why)
         members = group_members(group)
-        member = _first_member(members, [post.from_address, post.sender_address, self.envelope_sender])
+        addresses = [post.from_address, post.sender_address, self.envelope_sender]
+        member = _first_member(members, addresses) or aliases.alias_member(members, addresses)
+        if member is None and not self.held_reason and "List-Id" not in post.message:
+            held = aliases.hold(group, post, self.raw, self.envelope_sender)  # "this is also me"
+            if held is not None:
+                return held
         if member is None or member.muted:
             reason = Refusal.NON_MEMBER if member is None else Refusal.MUTED
             # No notice for what the provider judged spam (its sender is most likely forged),

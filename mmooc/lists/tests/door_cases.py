@@ -51,7 +51,7 @@ class PostDoorCases:
     def test_a_non_member_is_told_and_nothing_is_relayed(self, group: StudyGroup) -> None:
         raw = raw_post(sender="mallory@example.org", to=group.address)
         assert self.deliver(raw, "mallory@example.org", group.address) == self.taken
-        assert relayed() == (0, 0, 0)
+        assert relayed() == (1, 0, 0) and Post.objects.get().held  # held until they show they are a member
         assert Refusal.objects.get().reason == Refusal.NON_MEMBER
         assert Message.objects.get(tag="list-notice").deliveries.get().recipient == "mallory@example.org"
 

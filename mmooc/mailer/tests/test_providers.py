@@ -235,7 +235,7 @@ def _check_kind(kind: str, message: Message, got: dict[str, Copy]) -> None:
             assert copy.header("List-Unsubscribe") is None and copy.header("Precedence") is None
         elif kind == "notice":
             assert recipient == "stranger@example.net"
-            assert copy.subject == "Your message to Group 1 was not sent"
+            assert copy.subject == "Your message to Group 1 is waiting"  # held: its sender is unknown
             assert copy.header("Auto-Submitted") == "auto-replied"
             assert copy.header("In-Reply-To") == "<post-1@mail.example.org>"
             assert copy.header("List-Unsubscribe") is None

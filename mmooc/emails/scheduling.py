@@ -25,7 +25,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from mmooc.audit.log import record
 from mmooc.courses.models import Cohort
@@ -35,6 +36,7 @@ from mmooc.emails.exceptions import ScheduleError
 from mmooc.emails.models import CourseEmail
 from mmooc.emails.timing import Schedule
 from mmooc.lib import clock, subjects
+from mmooc.lib.languages import speaking
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Message
 
@@ -499,10 +501,23 @@ def add_late_learner(learner: Any, now: datetime | None = None) -> int:
 
 
 DEFAULT_WELCOME_SUBJECT = "Welcome to {{ course.title }}!"
+TEMPLATES = Path(__file__).parent / "templates" / "emails"
 
 
-def default_welcome_body() -> str:
-    return (Path(__file__).parent / "templates" / "emails" / "default_welcome.md").read_text(encoding="utf-8")
+def _translated_file(name: str, language: str) -> Path:
+    """templates/emails/<name>.md, or its translation <name>.<language>.md when there is one."""
+    stem, suffix = name.rsplit(".", 1)
+    path = TEMPLATES / f"{stem}.{language}.{suffix}"
+    return path if language and path.is_file() else TEMPLATES / name
+
+
+def default_welcome_body(language: str = "") -> str:
+    """The built-in welcome's body, in `language` (a translated language code) when it is translated."""
+    return _translated_file("default_welcome.md", language).read_text(encoding="utf-8")
+
+
+def default_welcome_subject() -> str:
+    return _("Welcome to {{ course.title }}!")
 
 
 def send_welcome(learner: Any, now: datetime | None = None) -> int:
@@ -520,8 +535,8 @@ def send_welcome(learner: Any, now: datetime | None = None) -> int:
         return 0
     cohort = learner.cohort
     stage = clock.stage(cohort.start_date, cohort.end_date, learner.timezone, now or timezone.now())
-    with transaction.atomic():
-        email = _welcome_email(cohort)
+    with transaction.atomic(), speaking(learner.language):
+        email = _welcome_email(cohort, translation.get_language() or "")
         if stage.before:
             message = email.message if email.message_id else None
             if message is None or message.state == Message.CANCELLED:
@@ -542,23 +557,27 @@ def _staged_welcome(email: CourseEmail, stage: clock.Stage) -> Message:
     """The welcome written for a stage after the start; a course's own welcome that says
     nothing of stages gets the built-in note on where the run stands put first."""
     if "stage." not in email.body:
+        note = _translated_file(LATE_NOTE.name, translation.get_language() or "")
         email = CourseEmail(cohort=email.cohort, subject=email.subject, trigger=email.trigger,
-                            body=LATE_NOTE.read_text(encoding="utf-8") + "\n" + email.body)
+                            body=note.read_text(encoding="utf-8") + "\n" + email.body)
     subject, body = render_email(email, stage)
     existing = (Message.objects.filter(scope=email.cohort.scope, tag=WELCOME_TAG, subject=subject, body=body)
                 .exclude(state=Message.CANCELLED).order_by("-pk").first())
     return existing or compose_for(email, tag=WELCOME_TAG, stage=stage)
 
 
-def _welcome_email(cohort: Any) -> CourseEmail:
+def _welcome_email(cohort: Any, language: str = "") -> CourseEmail:
     email = (CourseEmail.objects.filter(cohort=cohort, trigger=CourseEmail.TRIGGER_WELCOME)
              .exclude(state=CourseEmail.CANCELLED).select_related("message", "cohort__course").first())
     if email is not None and not problems(email):
         return email
-    # The built-in welcome, kept as one message per cohort (an unsaved email renders it).
-    email = CourseEmail(cohort=cohort, subject=DEFAULT_WELCOME_SUBJECT, body=default_welcome_body(),
+    # The built-in welcome, kept as one message per cohort and language (an unsaved email
+    # renders it; its subject tells the languages apart).
+    email = CourseEmail(cohort=cohort, subject=default_welcome_subject(), body=default_welcome_body(language),
                         trigger=CourseEmail.TRIGGER_WELCOME)
-    existing = (Message.objects.filter(scope=cohort.scope, tag=WELCOME_TAG, course_email__isnull=True)
+    subject = render_email(email)[0]
+    existing = (Message.objects.filter(scope=cohort.scope, tag=WELCOME_TAG, course_email__isnull=True,
+                                       subject=subject)
                 .exclude(state=Message.CANCELLED).order_by("-pk").first())
     email.message = existing
     return email

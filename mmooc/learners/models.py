@@ -4,6 +4,7 @@ import uuid
 
 from django.db import models
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
 
 from mmooc.courses.models import Cohort, Course
 
@@ -133,11 +134,15 @@ class LearnerEvent(models.Model):
     SIGNED_UP, CONFIRMED, REJOINED, LEFT, ERASED = "signed-up", "confirmed", "rejoined", "left", "erased"
     GROUP_WANTED, GROUP_LEFT, SOLO = "group-wanted", "group-left", "solo"
     UNSUBSCRIBED, COMPLAINED, ZONE_CHANGED = "unsubscribed", "complained", "zone-changed"
-    KINDS = [(SIGNED_UP, "Signed up"), (CONFIRMED, "Confirmed"), (REJOINED, "Joined again"),
-             (LEFT, "Left the cohort"), (ERASED, "Data deleted"), (GROUP_WANTED, "Asked for a study group"),
-             (GROUP_LEFT, "Left the study group"), (SOLO, "Chose to study on their own"),
-             (UNSUBSCRIBED, "Unsubscribed"), (COMPLAINED, "Marked our mail as spam"),
-             (ZONE_CHANGED, "Changed time zone")]
+    KINDS = [(SIGNED_UP, _("Signed up")), (CONFIRMED, _("Confirmed")), (REJOINED, _("Joined again")),
+             (LEFT, _("Left the cohort")), (ERASED, _("Data deleted")), (GROUP_WANTED, _("Asked for a study group")),
+             (GROUP_LEFT, _("Left the study group")), (SOLO, _("Chose to study on their own")),
+             (UNSUBSCRIBED, _("Unsubscribed")), (COMPLAINED, _("Marked our mail as spam")),
+             (ZONE_CHANGED, _("Changed time zone"))]
+    # Kinds recorded since the field's choices were last migrated: shown by get_kind_display,
+    # to join KINDS with the app's next migration.
+    LANGUAGE_CHANGED = "language-changed"
+    LATER_KINDS = [(LANGUAGE_CHANGED, _("Changed language"))]
 
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=KINDS)
@@ -149,3 +154,7 @@ class LearnerEvent(models.Model):
     class Meta:
         indexes = [models.Index(fields=["learner", "created_at"], name="learner_event_time")]
         ordering = ["created_at", "id"]
+
+    def get_kind_display(self) -> str:  # type: ignore[no-redef]  # Django's, with LATER_KINDS
+        labels = dict(self.KINDS + self.LATER_KINDS)
+        return str(labels[self.kind]) if self.kind in labels else self.kind

@@ -12,12 +12,18 @@ use through the filters of `mmooc.lib.clocktags` (`day`, `short_day`, `moment`):
     Wednesday 25 November 2026          day(date)
     Wed 25 Nov 2026                     short_day(date)
     Wed 25 Nov 2026, 09:00              moment(instant, zone)
+
+They follow the active language (names of days and months, and the order of the parts,
+which each catalogue gives as a Django date format).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+
+from django.utils import dateformat
+from django.utils.translation import pgettext
 
 from mmooc.lib.timezones import local_datetime, zone
 
@@ -28,14 +34,24 @@ def day(value: date | datetime | None) -> str:
     """A calendar date in full: "Wednesday 25 November 2026"."""
     if value is None:
         return ""
-    return f"{value:%A} {value.day} {value:%B %Y}"
+    # Translators: a Django date format for a full date, e.g. "Wednesday 25 November 2026".
+    return dateformat.format(value, pgettext("date format", "l j F Y"))
+
+
+def plain_day(value: date | datetime | None) -> str:
+    """A calendar date without its weekday, as in a sentence: "25 November 2026"."""
+    if value is None:
+        return ""
+    # Translators: a Django date format for a date in a sentence, e.g. "25 November 2026".
+    return dateformat.format(value, pgettext("date format", "j F Y"))
 
 
 def short_day(value: date | datetime | None) -> str:
     """A calendar date in short: "Wed 25 Nov 2026"."""
     if value is None:
         return ""
-    return f"{value:%a} {value.day} {value:%b %Y}"
+    # Translators: a Django date format for a short date, e.g. "Wed 25 Nov 2026".
+    return dateformat.format(value, pgettext("date format", "D j M Y"))
 
 
 def moment(instant: datetime | None, zone_name: str) -> str:
@@ -43,7 +59,8 @@ def moment(instant: datetime | None, zone_name: str) -> str:
     if instant is None:
         return ""
     local = in_zone(instant, zone_name)
-    return f"{short_day(local)}, {local:%H:%M}"
+    # Translators: a Django date format for a date and time, e.g. "Wed 25 Nov 2026, 09:00".
+    return dateformat.format(local, pgettext("date format", "D j M Y, H:i"))
 
 
 def in_zone(instant: datetime, zone_name: str) -> datetime:

@@ -96,8 +96,8 @@ def test_every_language_offered_besides_english_has_a_catalogue():
 def test_every_learner_facing_string_is_translated(language):
     entries = catalogues.read(catalogues.catalogues()[language])
     left = catalogues.missing(entries)
-    assert not left, "untranslated or fuzzy in %s (run bin/dev messages):\n%s" % (
-        language, "\n".join(f"  {e.msgid[:70]!r} ({', '.join(e.references[:2])})" for e in left))
+    listing = "\n".join(f"  {e.msgid[:70]!r} ({', '.join(e.references[:2])})" for e in left)
+    assert not left, f"untranslated or fuzzy in {language} (run bin/dev messages):\n{listing}"
 
 
 @pytest.mark.parametrize("language", SHIPPED)

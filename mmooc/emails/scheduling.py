@@ -36,7 +36,7 @@ from mmooc.emails.exceptions import ScheduleError
 from mmooc.emails.models import CourseEmail
 from mmooc.emails.timing import Schedule
 from mmooc.lib import clock, subjects
-from mmooc.lib.languages import speaking
+from mmooc.lib.languages import content_language, speaking
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Message
 
@@ -177,7 +177,7 @@ def compose_for(email: CourseEmail, *, tag: str = TAG, stage: clock.Stage | None
         text = f"[Read this email on the web]({view_url(email)})\n\n{text}"
     return outbox.compose(kind=Message.SUBSCRIBED, subject=subject, body=body, scope=cohort.scope,
                           tag=tag, list_id=list_id(cohort), list_name=f"{cohort.course.title} ({cohort.slug})",
-                          footer=text)
+                          footer=text, headers=content_language())
 
 
 # ---------------------------------------------------------------- per-learner values

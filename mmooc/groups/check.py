@@ -26,7 +26,7 @@ from mmooc.groups.models import GroupCheck, Membership
 from mmooc.learners import links
 from mmooc.learners.models import Learner
 from mmooc.lib import clock
-from mmooc.lib.languages import ui_language
+from mmooc.lib.languages import content_language, ui_language
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Message
 
@@ -113,10 +113,11 @@ def _message(cohort: Cohort, language: str) -> Message:
     with translation.override(language):
         subject, body = check_texts()
         start = clock.day(cohort.start_date)
+        headers = content_language()
     return outbox.compose(
         kind=Message.SUBSCRIBED, subject=subject.format(course=course.title),
         body=body.format(course=welcome.safe_text(course.title), start=start),
-        scope=cohort.scope, tag="group-check", footer=welcome.footer(course))
+        scope=cohort.scope, tag="group-check", footer=welcome.footer(course), headers=headers)
 
 
 def _context(contexts: welcome.Contexts, learner: Learner) -> dict[str, str]:

@@ -21,7 +21,7 @@ from mmooc.courses.models import Cohort, Course
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners import links
 from mmooc.learners.models import Learner
-from mmooc.lib.languages import speaking
+from mmooc.lib.languages import content_language, speaking
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Message
 
@@ -175,7 +175,7 @@ def _language_line(group: StudyGroup, people: list[Member]) -> str:
 def _message_fields(group: StudyGroup, course: Course, subject: str, body: str, tag: str) -> dict[str, Any]:
     return {"kind": Message.SUBSCRIBED, "subject": subject, "body": body, "scope": Cohort.scope_for(group.cohort_id),
             "tag": tag, "reply_to": group.address, "list_id": group.list_id, "list_name": group.name,
-            "footer": footer(course)}
+            "footer": footer(course), "headers": content_language()}
 
 
 def _compose(group: StudyGroup, course: Course, subject: str, body: str, tag: str) -> Message:
@@ -262,8 +262,8 @@ def _welcome_message(course: Course, group: StudyGroup, people: list[Member]) ->
         body = body.format(group=group.name, size=len(people), course=safe_text(course.title),
                            language=_language_line(group, people), members=_member_lines(people),
                            address=group.address, intro=course.group_intro.strip() or default_intro())
-    return _message_fields(group, course, subject.format(group=group.name, course=course.title), body,
-                           "group-welcome")
+        return _message_fields(group, course, subject.format(group=group.name, course=course.title), body,
+                               "group-welcome")
 
 
 def send_joined(learner: Learner, group: StudyGroup, size: int) -> None:
@@ -273,6 +273,6 @@ def send_joined(learner: Learner, group: StudyGroup, size: int) -> None:
         subject, body = joined_texts()
         body = body.format(course=safe_text(course.title), group=group.name, size=size,
                            address=group.address, intro=course.group_intro.strip() or default_intro())
-    message = _compose(group, course, subject.format(group=group.name, course=course.title), body,
-                       "group-joined")
+        message = _compose(group, course, subject.format(group=group.name, course=course.title), body,
+                           "group-joined")
     outbox.enqueue(message, [outbox.Recipient(learner.email, group_context(learner), ref=str(learner.public_id))])

@@ -59,7 +59,7 @@ def _string(text: str) -> str:
     text = text.strip()
     if not (text.startswith('"') and text.endswith('"')):
         raise ValueError(f"not a quoted string: {text[:40]!r}")
-    return ast.literal_eval(text)
+    return str(ast.literal_eval(text))
 
 
 def read(path: Path) -> list[Entry]:

@@ -46,6 +46,13 @@ def preferred(accept_language: str, offered: Iterable[str], default: str = "en")
     return default
 
 
+def content_language() -> dict[str, str]:
+    """The Content-Language header (RFC 3282) of mail written in the active language, when it is
+    not the default: the mail engine writes that message's footer in the same language."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    return {} if language == settings.LANGUAGE_CODE else {"Content-Language": language}
+
+
 def activate_for(request: HttpRequest, code: str) -> None:
     """Answer this request in a learner's own language, whatever the browser asked for."""
     language = ui_language(code)

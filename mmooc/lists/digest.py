@@ -21,7 +21,7 @@ from django.utils.translation import ngettext, pgettext
 
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
-from mmooc.lib.languages import speaking
+from mmooc.lib.languages import content_language, speaking
 from mmooc.lists.links import archive_url, list_info
 from mmooc.lists.models import Digest, Post
 from mmooc.lists.relay import LearnerRef, member_recipients
@@ -79,11 +79,12 @@ def _queue(group: StudyGroup, day: date, posts: list[Post]):
         subject = ngettext("%(group)s digest for %(day)s: %(n)d post", "%(group)s digest for %(day)s: %(n)d posts",
                            n) % {"group": group.name, "day": when, "n": n}
         body = digest_body(group, posts)
+        headers = content_language()
     message = outbox.compose(
         kind=Message.SUBSCRIBED, subject=subject,
         body=body, scope=Cohort.scope_for(group.cohort_id), tag="digest",
         reply_to=f"{group.name} <{info.address}>", list_id=info.list_id, list_name=info.name,
-        footer=" · ".join(p for p in (course.organizer_name, course.postal_line) if p))
+        footer=" · ".join(p for p in (course.organizer_name, course.postal_line) if p), headers=headers)
     recipients = member_recipients(group, delivery=Membership.DIGEST)
     outbox.enqueue(message, [_with_archive(r, group) for r in recipients])
     return message

@@ -54,6 +54,7 @@ def test_a_spanish_visitor_reads_signs_up_and_is_welcomed_in_spanish(live_server
 
     welcome = received_text("lucia@example.org", "welcome")
     assert "Gracias por confirmar" in welcome and "Lucía" in welcome
+    assert "Para dejar de recibir estos correos, date de baja" in welcome  # the footer too
     assert deliveries("lucia@example.org", "welcome").get().message.subject.startswith("¡Te damos la bienvenida a")
 
     page.get_by_role("link", name="Abrir mi página").click()

@@ -36,7 +36,7 @@ from mmooc.emails.exceptions import ScheduleError
 from mmooc.emails.models import CourseEmail
 from mmooc.emails.timing import Schedule
 from mmooc.lib import clock, subjects
-from mmooc.lib.languages import content_language, speaking
+from mmooc.lib.languages import content_language, in_default_language, speaking
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Message
 
@@ -348,6 +348,7 @@ def _enqueue(email: CourseEmail, message: Message, learners: QuerySet, now: date
     return added
 
 
+@in_default_language
 def schedule(email: CourseEmail, actor: Any) -> int:
     """Queue one copy per recipient at their time; returns how many copies were queued."""
     spec = _check_schedulable(email)
@@ -373,6 +374,7 @@ def _pending_message(email: CourseEmail) -> Message:
     return message
 
 
+@in_default_language
 def reschedule(email: CourseEmail, actor: Any, new: Schedule) -> int:
     """Move the queued copies to the new time; returns how many moved."""
     with transaction.atomic():
@@ -425,6 +427,7 @@ def cancel(email: CourseEmail, actor: Any) -> int:
     return count
 
 
+@in_default_language
 def replace(email: CourseEmail, actor: Any) -> int:
     """The email's content or audience changed while scheduled: queue a fresh set of copies.
 
@@ -446,6 +449,7 @@ def replace(email: CourseEmail, actor: Any) -> int:
     return count
 
 
+@in_default_language
 def send_test(email: CourseEmail, actor: Any, address: str, learner: Any = None) -> Delivery:
     """One copy to a staff address, as `learner` (or a sample learner) would receive it."""
     found = template_problems(email)
@@ -467,6 +471,7 @@ SAMPLE = {"learner.first_name": "Ada", "learner.name": "Ada Lovelace", "learner.
           "group.name": "Group 7", "group.size": "38"}
 
 
+@in_default_language
 def sample_context(email: CourseEmail, learner: Any = None) -> dict[str, str]:
     """Per-learner values for a preview: a real learner's, or a generated sample."""
     if learner is not None:
@@ -483,6 +488,7 @@ def sample_context(email: CourseEmail, learner: Any = None) -> dict[str, str]:
 
 # ---------------------------------------------------------------- late signups and welcome
 
+@in_default_language
 def add_late_learner(learner: Any, now: datetime | None = None) -> int:
     """Add a newly confirmed learner to the cohort's scheduled emails still ahead of them."""
     now = now or timezone.now()
@@ -535,8 +541,10 @@ def send_welcome(learner: Any, now: datetime | None = None) -> int:
         return 0
     cohort = learner.cohort
     stage = clock.stage(cohort.start_date, cohort.end_date, learner.timezone, now or timezone.now())
-    with transaction.atomic(), speaking(learner.language):
+    with speaking(learner.language):
         email = _welcome_email(cohort, translation.get_language() or "")
+    # The built-in welcome in the learner's language; a course's own as written, for everyone.
+    with transaction.atomic(), speaking(learner.language if email.pk is None else settings.LANGUAGE_CODE):
         if stage.before:
             message = email.message if email.message_id else None
             if message is None or message.state == Message.CANCELLED:
@@ -613,6 +621,7 @@ def copy_cohort(source: Any, target: Any, actor: Any) -> list[CourseEmail]:
     return copies
 
 
+@in_default_language
 def retime(learner: Any) -> int:
     """After a learner's change of time zone: their queued copies of emails sent in learner-local
     time move to the new zone's clock, and every queued copy's local dates follow. Returns how

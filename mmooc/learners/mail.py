@@ -19,7 +19,7 @@ from mmooc.courses.models import Cohort
 from mmooc.learners import links
 from mmooc.learners.models import Learner, WaitlistEntry
 from mmooc.lib import clock
-from mmooc.lib.languages import speaking
+from mmooc.lib.languages import in_default_language, speaking
 from mmooc.lib.languages import ui_language as translation_of
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Message
@@ -213,6 +213,7 @@ def queue_confirmations(learners: Sequence[Invitee]) -> int:
     return added
 
 
+@in_default_language
 def queue_waitlist_notices(cohort: Cohort, entries: Sequence[WaitlistEntry]) -> int:
     """One "signup is open" message for the cohort, a copy to each waitlist entry."""
     from django.urls import reverse

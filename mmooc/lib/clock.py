@@ -23,11 +23,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.utils import dateformat
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_noop, pgettext
 
 from mmooc.lib.timezones import local_datetime, zone
 
 BEFORE, DURING, AFTER = "before", "during", "after"
+
+# The names Django's date formats write, listed so that a catalogue may write them as its
+# language does (Brazilian Portuguese in lower case): the project's catalogues come first.
+DAY_AND_MONTH_NAMES = [
+    gettext_noop("Monday"), gettext_noop("Tuesday"), gettext_noop("Wednesday"), gettext_noop("Thursday"),
+    gettext_noop("Friday"), gettext_noop("Saturday"), gettext_noop("Sunday"),
+    gettext_noop("January"), gettext_noop("February"), gettext_noop("March"), gettext_noop("April"),
+    gettext_noop("May"), gettext_noop("June"), gettext_noop("July"), gettext_noop("August"),
+    gettext_noop("September"), gettext_noop("October"), gettext_noop("November"), gettext_noop("December"),
+]
 
 
 def day(value: date | datetime | None) -> str:

@@ -10,13 +10,18 @@ language maps to the closest translated one ("pt" reads "pt-br"), else to the de
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def ui_language(code: str) -> str:
@@ -44,6 +49,18 @@ def preferred(accept_language: str, offered: Iterable[str], default: str = "en")
             if candidate in lowered:
                 return lowered[candidate]
     return default
+
+
+def in_default_language(function: Callable[P, R]) -> Callable[P, R]:
+    """Run `function` in the default language, whatever the request's: for what is written once
+    for everyone (a course email, its dates), so a visitor's browser language cannot leak into it."""
+
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with translation.override(settings.LANGUAGE_CODE):
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 def content_language() -> dict[str, str]:

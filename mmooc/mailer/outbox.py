@@ -305,7 +305,10 @@ def shared(*, kind: str, subject: str, body: str, scope: str, tag: str) -> Messa
     once for all of them. One of two racing first callers may compose a second."""
     key = (kind, scope, tag, subject, body)
     found = _SHARED.get(key)
-    if found is None or not Message.objects.filter(pk=found.pk, scope=scope, tag=tag, state=Message.ACTIVE).exists():
+    # The row is checked whole: one cohort's shared messages differ by language, and a row
+    # id may come back for another message after a rollback (SQLite).
+    if found is None or not Message.objects.filter(pk=found.pk, scope=scope, tag=tag, kind=kind, subject=subject,
+                                                   body=body, state=Message.ACTIVE).exists():
         # Found by the message_scope_tag index.
         found = (Message.objects.filter(scope=scope, tag=tag, kind=kind, subject=subject, body=body,
                                         state=Message.ACTIVE).order_by("pk").first()

@@ -282,7 +282,7 @@ def enqueue_one(message: Message, recipient: Recipient) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_ONE_SQL, [address, stored, recipient.ref[:64], Delivery.QUEUED, not_before,
                                   _message_id(message), now,
-                                  message.pk, Message.ACTIVE, message.scope, message.tag])
+                                  message.pk, Message.ACTIVE, message.scope, message.tag, message.subject])
         added: bool = cursor.rowcount == 1
     if added:
         transaction.on_commit(_wake_engine)
@@ -359,7 +359,7 @@ _COLUMNS = ("message_id, recipient, context, ref, status, not_before, attempts, 
 # INSERT … SELECT needs a WHERE before ON CONFLICT on SQLite; it has one.
 _ONE_SQL = (f"INSERT INTO mailer_delivery ({_COLUMNS}) "
             "SELECT id, %s, %s, %s, %s, %s, 0, %s, '', '', %s FROM mailer_message "
-            "WHERE id = %s AND state = %s AND scope = %s AND tag = %s "
+            "WHERE id = %s AND state = %s AND scope = %s AND tag = %s AND subject = %s "
             "ON CONFLICT (message_id, recipient) DO NOTHING")
 
 

@@ -166,8 +166,9 @@ def page(browser):
 
 @pytest.fixture
 def spanish(browser):
-    """A page for a visitor in Europe/Madrid whose browser asks for Spanish (Accept-Language: es)."""
-    yield from _visitor(browser, "Europe/Madrid", 10_000, language="es")
+    """A page for a visitor in Europe/Madrid whose browser asks for Spanish (Accept-Language: es).
+    A long timeout: the first page in Spanish loads every app's Spanish catalogue."""
+    yield from _visitor(browser, "Europe/Madrid", 30_000, language="es")
 
 
 @pytest.fixture

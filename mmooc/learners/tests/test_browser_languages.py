@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone, translation
@@ -24,7 +24,7 @@ def test_a_spanish_visitor_reads_signs_up_and_is_welcomed_in_spanish(live_server
     settings.BASE_URL = live_server.url
     settings.LEARNER_SIGNUP_MIN_SECONDS = 0  # the browser is driven faster than a person types
     start = (timezone.now() + timedelta(days=10)).date()
-    cohort = make_cohort(start=start, tz="UTC")
+    cohort = make_cohort(start=start, tz="UTC", signup_closes=datetime(2031, 10, 15, 12, 0, tzinfo=UTC))
     page = spanish
 
     page.goto(f"{live_server.url}/{cohort.course.slug}/")
@@ -37,6 +37,8 @@ def test_a_spanish_visitor_reads_signs_up_and_is_welcomed_in_spanish(live_server
     with translation.override("es"):
         assert clock.day(start) in main  # "martes, 15 de diciembre de 2026"
     assert page.input_value("#id_language") == "es"  # from the browser's Accept-Language
+    closes = page.locator("time.local").first.inner_text()  # written in the visitor's zone by the page
+    assert "mié" in closes and "oct" in closes and "Oct" not in closes, closes  # Wed 15 Oct 2031
 
     page.fill("#id_email", "lucia@example.org")
     page.fill("#id_name", "Lucía Pérez")

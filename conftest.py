@@ -162,8 +162,10 @@ def browser():
         b.close()
 
 
-def _visitor(browser, zone: str, timeout: int):
-    context = browser.new_context(timezone_id=zone)
+def _visitor(browser, zone: str, timeout: int, language: str = "", **options):
+    if language:  # what the browser says it reads: navigator.language and Accept-Language
+        options.update(locale=language, extra_http_headers={"Accept-Language": language})
+    context = browser.new_context(timezone_id=zone, **options)
     pg = context.new_page()
     pg.set_default_timeout(timeout)
     yield pg
@@ -173,6 +175,19 @@ def _visitor(browser, zone: str, timeout: int):
 @pytest.fixture
 def page(browser):
     yield from _visitor(browser, "UTC", 10_000)
+
+
+@pytest.fixture
+def spanish(browser):
+    """A page for a visitor in Europe/Madrid whose browser asks for Spanish (Accept-Language: es).
+    A long timeout: the first page in Spanish loads every app's Spanish catalogue."""
+    yield from _visitor(browser, "Europe/Madrid", 30_000, language="es")
+
+
+@pytest.fixture
+def arabic_phone(browser):
+    """A 390 px wide page for a visitor in Africa/Cairo whose browser asks for Arabic."""
+    yield from _visitor(browser, "Africa/Cairo", 10_000, language="ar", viewport={"width": 390, "height": 844})
 
 
 @pytest.fixture

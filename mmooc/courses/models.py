@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mmooc.lib.timezones import local_datetime, validate_zone
 
@@ -86,8 +87,8 @@ class Module(models.Model):
 class Resource(models.Model):
     VIDEO, READING, EXERCISE, FORUM, DOWNLOAD, OTHER = (
         "video", "reading", "exercise", "forum", "download", "other")
-    KINDS = [(VIDEO, "Video"), (READING, "Reading"), (EXERCISE, "Exercise"), (FORUM, "Forum"),
-             (DOWNLOAD, "Download"), (OTHER, "Other")]
+    KINDS = [(VIDEO, _("Video")), (READING, _("Reading")), (EXERCISE, _("Exercise")), (FORUM, _("Forum")),
+             (DOWNLOAD, _("Download")), (OTHER, _("Other"))]
 
     module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="resources")
     position = models.PositiveIntegerField(default=0)

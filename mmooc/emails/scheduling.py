@@ -30,7 +30,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from mmooc.audit.log import record
 from mmooc.checkins.intake import checkin_address
@@ -42,6 +43,7 @@ from mmooc.emails.models import CourseEmail
 from mmooc.emails.signals import email_sent
 from mmooc.emails.timing import Schedule
 from mmooc.lib import clock, subjects
+from mmooc.lib.languages import content_language, in_default_language, speaking
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Message
 
@@ -182,7 +184,8 @@ def compose_for(email: CourseEmail, *, tag: str = TAG, stage: clock.Stage | None
         text = f"{checkin_line()}\n\n[Read this email on the web]({view_url(email)})\n\n{text}"
     return outbox.compose(kind=Message.SUBSCRIBED, subject=subject, body=body, scope=cohort.scope,
                           tag=tag, list_id=list_id(cohort), list_name=f"{cohort.course.title} ({cohort.slug})",
-                          footer=text, reply_to=checkin_address(cohort) if tag == TAG else "")
+                          footer=text, reply_to=checkin_address(cohort) if tag == TAG else "",
+                          headers=content_language())
 
 
 def checkin_line() -> str:
@@ -391,6 +394,7 @@ def _enqueue(email: CourseEmail, message: Message, learners: QuerySet, now: date
     return added
 
 
+@in_default_language
 def schedule(email: CourseEmail, actor: Any, *, hold: bool = True) -> int:
     """Queue one copy per recipient at their time; returns how many copies were queued.
 
@@ -423,6 +427,7 @@ def _pending_message(email: CourseEmail) -> Message:
     return message
 
 
+@in_default_language
 def reschedule(email: CourseEmail, actor: Any, new: Schedule, *, hold: bool = True) -> int:
     """Move the queued copies to the new time; returns how many moved. Copies now due at once
     are held for the undo window (unless `hold` is False); copies whose new time falls after
@@ -486,6 +491,7 @@ def cancel(email: CourseEmail, actor: Any) -> int:
     return count
 
 
+@in_default_language
 def replace(email: CourseEmail, actor: Any, *, hold: bool = True) -> int:
     """The email's content or audience changed while scheduled: queue a fresh set of copies.
 
@@ -507,6 +513,7 @@ def replace(email: CourseEmail, actor: Any, *, hold: bool = True) -> int:
     return count
 
 
+@in_default_language
 def send_test(email: CourseEmail, actor: Any, address: str, learner: Any = None) -> Delivery:
     """One copy to a staff address, as `learner` (or a sample learner) would receive it."""
     found = template_problems(email)
@@ -528,6 +535,7 @@ SAMPLE = {"learner.first_name": "Ada", "learner.name": "Ada Lovelace", "learner.
           "group.name": "Group 7", "group.size": "38"}
 
 
+@in_default_language
 def sample_context(email: CourseEmail, learner: Any = None) -> dict[str, str]:
     """Per-learner values for a preview: a real learner's, or a generated sample."""
     if learner is not None:
@@ -544,6 +552,7 @@ def sample_context(email: CourseEmail, learner: Any = None) -> dict[str, str]:
 
 # ---------------------------------------------------------------- late signups and welcome
 
+@in_default_language
 def add_late_learner(learner: Any, now: datetime | None = None) -> int:
     """Add a newly confirmed learner to the cohort's scheduled emails still ahead of them."""
     now = now or timezone.now()
@@ -564,10 +573,23 @@ def add_late_learner(learner: Any, now: datetime | None = None) -> int:
 
 
 DEFAULT_WELCOME_SUBJECT = "Welcome to {{ course.title }}!"
+TEMPLATES = Path(__file__).parent / "templates" / "emails"
 
 
-def default_welcome_body() -> str:
-    return (Path(__file__).parent / "templates" / "emails" / "default_welcome.md").read_text(encoding="utf-8")
+def _translated_file(name: str, language: str) -> Path:
+    """templates/emails/<name>.md, or its translation <name>.<language>.md when there is one."""
+    stem, suffix = name.rsplit(".", 1)
+    path = TEMPLATES / f"{stem}.{language}.{suffix}"
+    return path if language and path.is_file() else TEMPLATES / name
+
+
+def default_welcome_body(language: str = "") -> str:
+    """The built-in welcome's body, in `language` (a translated language code) when it is translated."""
+    return _translated_file("default_welcome.md", language).read_text(encoding="utf-8")
+
+
+def default_welcome_subject() -> str:
+    return _("Welcome to {{ course.title }}!")
 
 
 def send_welcome(learner: Any, now: datetime | None = None) -> int:
@@ -585,8 +607,10 @@ def send_welcome(learner: Any, now: datetime | None = None) -> int:
         return 0
     cohort = learner.cohort
     stage = clock.stage(cohort.start_date, cohort.end_date, learner.timezone, now or timezone.now())
-    with transaction.atomic():
-        email = _welcome_email(cohort)
+    with speaking(learner.language):
+        email = _welcome_email(cohort, translation.get_language() or "")
+    # The built-in welcome in the learner's language; a course's own as written, for everyone.
+    with transaction.atomic(), speaking(learner.language if email.pk is None else settings.LANGUAGE_CODE):
         if stage.before:
             message = email.message if email.message_id else None
             if message is None or message.state == Message.CANCELLED:
@@ -607,23 +631,27 @@ def _staged_welcome(email: CourseEmail, stage: clock.Stage) -> Message:
     """The welcome written for a stage after the start; a course's own welcome that says
     nothing of stages gets the built-in note on where the run stands put first."""
     if "stage." not in email.body:
+        note = _translated_file(LATE_NOTE.name, translation.get_language() or "")
         email = CourseEmail(cohort=email.cohort, subject=email.subject, trigger=email.trigger,
-                            body=LATE_NOTE.read_text(encoding="utf-8") + "\n" + email.body)
+                            body=note.read_text(encoding="utf-8") + "\n" + email.body)
     subject, body = render_email(email, stage)
     existing = (Message.objects.filter(scope=email.cohort.scope, tag=WELCOME_TAG, subject=subject, body=body)
                 .exclude(state=Message.CANCELLED).order_by("-pk").first())
     return existing or compose_for(email, tag=WELCOME_TAG, stage=stage)
 
 
-def _welcome_email(cohort: Any) -> CourseEmail:
+def _welcome_email(cohort: Any, language: str = "") -> CourseEmail:
     email = (CourseEmail.objects.filter(cohort=cohort, trigger=CourseEmail.TRIGGER_WELCOME)
              .exclude(state=CourseEmail.CANCELLED).select_related("message", "cohort__course").first())
     if email is not None and not problems(email):
         return email
-    # The built-in welcome, kept as one message per cohort (an unsaved email renders it).
-    email = CourseEmail(cohort=cohort, subject=DEFAULT_WELCOME_SUBJECT, body=default_welcome_body(),
+    # The built-in welcome, kept as one message per cohort and language (an unsaved email
+    # renders it; its subject tells the languages apart).
+    email = CourseEmail(cohort=cohort, subject=default_welcome_subject(), body=default_welcome_body(language),
                         trigger=CourseEmail.TRIGGER_WELCOME)
-    existing = (Message.objects.filter(scope=cohort.scope, tag=WELCOME_TAG, course_email__isnull=True)
+    subject = render_email(email)[0]
+    existing = (Message.objects.filter(scope=cohort.scope, tag=WELCOME_TAG, course_email__isnull=True,
+                                       subject=subject)
                 .exclude(state=Message.CANCELLED).order_by("-pk").first())
     email.message = existing
     return email
@@ -659,6 +687,7 @@ def copy_cohort(source: Any, target: Any, actor: Any) -> list[CourseEmail]:
     return copies
 
 
+@in_default_language
 def retime(learner: Any) -> int:
     """After a learner's change of time zone: their queued copies of emails sent in learner-local
     time move to the new zone's clock, and every queued copy's local dates follow. Returns how

@@ -16,6 +16,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from mmooc.audit.log import record
 from mmooc.courses.models import Cohort
@@ -23,6 +25,8 @@ from mmooc.groups import membership, welcome
 from mmooc.groups.models import GroupCheck, Membership
 from mmooc.learners import lifecycle, links
 from mmooc.learners.models import Learner
+from mmooc.lib import clock
+from mmooc.lib.languages import content_language, ui_language
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Message
 
@@ -31,8 +35,10 @@ SALT = "mmooc.groups.check"
 MAX_AGE = timedelta(days=120)
 YES, NO = "yes", "no"
 
-SUBJECT = "Do you still want a study group in {course}?"
-BODY = """Hello{{{{ greeting }}}},
+def check_texts() -> tuple[str, str]:
+    """The question's subject and body in the active language (str.format fields, then placeholders)."""
+    return (_("Do you still want a study group in {course}?"),
+            _("""Hello{{{{ greeting }}}},
 
 *{course}* starts on {start}. You asked to study in a small group of people in nearby
 time zones, who talk by email. Groups are formed shortly before the start, with the
@@ -44,7 +50,11 @@ Do you still want a study group?
 - [No, I will study on my own]({{{{ group_check.no_url }}}})
 
 If you do not answer, you study on your own; you still get every course email.
-"""
+"""))
+
+
+with translation.override(None):
+    SUBJECT, BODY = check_texts()
 
 
 def token(learner: Learner) -> str:
@@ -76,22 +86,38 @@ def asked(cohort: Cohort) -> QuerySet[Learner]:
 
 def send_group_check(cohort: Cohort, actor: Any = None) -> GroupCheck:
     """One message with a personal yes and no link for each learner asked."""
-    course = cohort.course
     contexts = welcome.Contexts()
     with transaction.atomic():
         check = GroupCheck.objects.create(cohort=cohort, sent_by=actor if getattr(actor, "is_authenticated", False)
                                           else None)
-        message = outbox.compose(
-            kind=Message.SUBSCRIBED, subject=SUBJECT.format(course=course.title),
-            body=BODY.format(course=welcome.safe_text(course.title), start=cohort.start_date.strftime("%-d %B %Y")),
-            scope=cohort.scope, tag="group-check", footer=welcome.footer(course))
-        check.learner_count = outbox.enqueue(message, (
-            outbox.Recipient(learner.email, _context(contexts, learner), ref=str(learner.public_id))
-            for learner in asked(cohort).only("id", "email", "name", "public_id").iterator(chunk_size=2000)))
+        languages = asked(cohort).values_list("language", flat=True).distinct()
+        by_translation: dict[str, list[str]] = {}
+        for code in languages:
+            by_translation.setdefault(ui_language(code), []).append(code)
+        check.learner_count = 0
+        for language, codes in sorted(by_translation.items()):
+            message = _message(cohort, language)
+            check.learner_count += outbox.enqueue(message, (
+                outbox.Recipient(learner.email, _context(contexts, learner), ref=str(learner.public_id))
+                for learner in asked(cohort).filter(language__in=codes).only("id", "email", "name", "public_id")
+                .iterator(chunk_size=2000)))
         check.save(update_fields=["learner_count"])
         record(actor, "groups.check_sent", cohort, f"Asked {check.learner_count} learners of {cohort.slug} "
                "whether they still want a group", cohort=cohort.slug, learners=check.learner_count)
     return check
+
+
+def _message(cohort: Cohort, language: str) -> Message:
+    """The question in one language, for the learners who read it."""
+    course = cohort.course
+    with translation.override(language):
+        subject, body = check_texts()
+        start = clock.day(cohort.start_date)
+        headers = content_language()
+    return outbox.compose(
+        kind=Message.SUBSCRIBED, subject=subject.format(course=course.title),
+        body=body.format(course=welcome.safe_text(course.title), start=start),
+        scope=cohort.scope, tag="group-check", footer=welcome.footer(course), headers=headers)
 
 
 def _context(contexts: welcome.Contexts, learner: Learner) -> dict[str, str]:

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mmooc.courses.access import cohort_or_404
@@ -20,6 +21,7 @@ from mmooc.learners import links as learner_links
 from mmooc.learners.decorators import signed_link
 from mmooc.lib import charts
 from mmooc.lib.counts import counted
+from mmooc.lib.languages import activate_for
 from mmooc.lib.staff import is_organizer, organizer_required, staff_required
 
 # Rows shown on the preview page; the summary and chart always cover every group.
@@ -113,6 +115,7 @@ def check_answer(request: HttpRequest, token: str, answer: str) -> HttpResponse:
     if answer not in (check.YES, check.NO):
         raise Http404("This link is not valid or has expired.")
     learner = check.learner_from_token(token)
+    activate_for(request, learner.language)
     done = request.method == "POST"
     if done:
         check.record_answer(learner, answer)
@@ -125,12 +128,13 @@ def check_answer(request: HttpRequest, token: str, answer: str) -> HttpResponse:
 def delivery(request: HttpRequest, token: str) -> HttpResponse:
     """A member's choice, from their page: each post as it comes, or one daily digest."""
     learner = learner_links.learner_from_token(token, learner_links.PAGE)
+    activate_for(request, learner.language)
     choice = request.POST.get("delivery", "")
     membership = Membership.objects.active().filter(learner=learner).first()
     if membership is None or choice not in (Membership.EACH, Membership.DIGEST):
-        return HttpResponseBadRequest("Choose each post or a daily digest, as a member of a group.",
+        return HttpResponseBadRequest(_("Choose each post or a daily digest, as a member of a group."),
                                       content_type="text/plain; charset=utf-8")
     set_delivery(membership, choice)
-    messages.success(request, "You will get one daily digest of the group's posts." if choice == Membership.DIGEST
-                     else "You will get each of the group's posts as it comes.")
+    messages.success(request, _("You will get one daily digest of the group's posts.") if choice == Membership.DIGEST
+                     else _("You will get each of the group's posts as it comes."))
     return HttpResponseRedirect(reverse("learners:page", args=[token]))

@@ -7,24 +7,30 @@ group, how its list works, and the course's suggestions for a first message.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from mmooc.courses.models import Cohort, Course
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners import links
 from mmooc.learners.models import Learner
+from mmooc.lib.languages import content_language, speaking
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Message
 
-DEFAULT_INTRO = ("Say hello: who you are, where you are, why you took this course, and when in the "
-                 "week you plan to study. Then ask one question about this week's material.")
+
+def default_intro() -> str:
+    return _("Say hello: who you are, where you are, why you took this course, and when in the "
+             "week you plan to study. Then ask one question about this week's material.")
+
+
 JOB = "groups.welcome"  # the periodic job that writes welcomes the staff page left to it
 CHUNK = 500  # groups per members query
 # Groups welcomed per transaction (about 10,000 deliveries at 40 a group): short enough not
@@ -33,8 +39,10 @@ WELCOME_BATCH = 250
 # Characters that would turn a learner's name into Markdown, HTML or a placeholder.
 UNSAFE = re.compile(r"[\\`*_{}\[\]<>()#+!|~]")
 
-WELCOME_SUBJECT = "Welcome to {group} of {course}"
-WELCOME_BODY = """Hello{{{{ greeting }}}},
+def welcome_texts() -> tuple[str, str]:
+    """A group welcome's subject and body in the active language (str.format fields, then placeholders)."""
+    return (_("Welcome to {group} of {course}"),
+            _("""Hello{{{{ greeting }}}},
 
 You are now in **{group}**, a study group of {size} learners of *{course}* in nearby time zones.{language}
 
@@ -53,10 +61,13 @@ You are now in **{group}**, a study group of {size} learners of *{course}* in ne
 **Ideas for a first message**
 
 {intro}
-"""
+"""))
 
-JOINED_SUBJECT = "You are now in {group} of {course}"
-JOINED_BODY = """Hello{{{{ greeting }}}},
+
+def joined_texts() -> tuple[str, str]:
+    """A late joiner's welcome, subject and body, in the active language."""
+    return (_("You are now in {group} of {course}"),
+            _("""Hello{{{{ greeting }}}},
 
 You joined *{course}* after the study groups were formed, so we found you a place in
 **{group}**, the group nearest to your time zone with room: {size} learners so far.
@@ -68,7 +79,21 @@ group, and replies go to everyone too. The group's archive is linked from
 **Ideas for a first message**
 
 {intro}
-"""
+"""))
+
+
+with translation.override(None):
+    DEFAULT_INTRO = default_intro()
+    WELCOME_SUBJECT, WELCOME_BODY = welcome_texts()
+    JOINED_SUBJECT, JOINED_BODY = joined_texts()
+
+
+def group_language(group: StudyGroup, people: list[Member]) -> str:
+    """The language a group's own mail is written in: the group's, or its members' most common."""
+    if group.language:
+        return group.language
+    counts = Counter(m.language for m in people if m.language)
+    return counts.most_common(1)[0][0] if counts else ""
 
 
 @dataclass(frozen=True)
@@ -138,19 +163,19 @@ def members_of(groups: list[StudyGroup]) -> dict[int, list[Member]]:
 
 
 def _member_lines(members: list[Member]) -> str:
-    return "\n".join(f"- {safe_text(m.first_name) or 'A learner'} ({zone_label(m.timezone)})" for m in members)
+    return "\n".join(f"- {safe_text(m.first_name) or _('A learner')} ({zone_label(m.timezone)})" for m in members)
 
 
 def _language_line(group: StudyGroup, people: list[Member]) -> str:
     """Said only of a group whose members do prefer different languages."""
     languages = {m.language for m in people if m.language}
-    return " Members write in several languages." if group.pooled and len(languages) > 1 else ""
+    return " " + _("Members write in several languages.") if group.pooled and len(languages) > 1 else ""
 
 
 def _message_fields(group: StudyGroup, course: Course, subject: str, body: str, tag: str) -> dict[str, Any]:
     return {"kind": Message.SUBSCRIBED, "subject": subject, "body": body, "scope": Cohort.scope_for(group.cohort_id),
             "tag": tag, "reply_to": group.address, "list_id": group.list_id, "list_name": group.name,
-            "footer": footer(course)}
+            "footer": footer(course), "headers": content_language()}
 
 
 def _compose(group: StudyGroup, course: Course, subject: str, body: str, tag: str) -> Message:
@@ -232,18 +257,22 @@ def _welcome(welcomes: list[Welcome]) -> int:
 
 
 def _welcome_message(course: Course, group: StudyGroup, people: list[Member]) -> dict[str, Any]:
-    body = WELCOME_BODY.format(group=group.name, size=len(people), course=safe_text(course.title),
-                               language=_language_line(group, people), members=_member_lines(people),
-                               address=group.address, intro=course.group_intro.strip() or DEFAULT_INTRO)
-    return _message_fields(group, course, WELCOME_SUBJECT.format(group=group.name, course=course.title), body,
-                           "group-welcome")
+    with speaking(group_language(group, people)):
+        subject, body = welcome_texts()
+        body = body.format(group=group.name, size=len(people), course=safe_text(course.title),
+                           language=_language_line(group, people), members=_member_lines(people),
+                           address=group.address, intro=course.group_intro.strip() or default_intro())
+        return _message_fields(group, course, subject.format(group=group.name, course=course.title), body,
+                               "group-welcome")
 
 
 def send_joined(learner: Learner, group: StudyGroup, size: int) -> None:
     """Tell a late joiner which group they are in."""
     course = learner.cohort.course
-    body = JOINED_BODY.format(course=safe_text(course.title), group=group.name, size=size,
-                              address=group.address, intro=course.group_intro.strip() or DEFAULT_INTRO)
-    message = _compose(group, course, JOINED_SUBJECT.format(group=group.name, course=course.title), body,
-                       "group-joined")
+    with speaking(learner.language):
+        subject, body = joined_texts()
+        body = body.format(course=safe_text(course.title), group=group.name, size=size,
+                           address=group.address, intro=course.group_intro.strip() or default_intro())
+        message = _compose(group, course, subject.format(group=group.name, course=course.title), body,
+                           "group-joined")
     outbox.enqueue(message, [outbox.Recipient(learner.email, group_context(learner), ref=str(learner.public_id))])

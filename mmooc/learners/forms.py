@@ -4,12 +4,13 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from mmooc.courses.models import Course
 from mmooc.learners import validation
 from mmooc.learners.registration import Signup, looks_automated
 
-GROUP_CHOICES = [("group", "Study in a group"), ("solo", "On my own")]
+GROUP_CHOICES = [("group", _("Study in a group")), ("solo", _("On my own"))]
 QUESTION_PREFIX = "q_"
 
 
@@ -20,12 +21,13 @@ class SignupForm(forms.Form):
                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     name = forms.CharField(max_length=400, required=False, strip=False,
                            widget=forms.TextInput(attrs={"autocomplete": "name"}))
-    timezone = forms.CharField(max_length=100, label="Time zone")
-    language = forms.ChoiceField(choices=validation.LANGUAGES, initial="en", required=False)
-    group = forms.CharField(required=False, initial="group", label="How do you want to study?",
+    timezone = forms.CharField(max_length=100, label=_("Time zone"))
+    language = forms.ChoiceField(choices=validation.LANGUAGES, initial="en", required=False,
+                                 label=_("Preferred language"))
+    group = forms.CharField(required=False, initial="group", label=_("How do you want to study?"),
                             widget=forms.RadioSelect(choices=GROUP_CHOICES))
     # Left empty by people; bots fill every field.
-    website = forms.CharField(required=False, label="Leave this empty")
+    website = forms.CharField(required=False, label=_("Leave this empty"))
 
     def __init__(self, course: Course, *args: Any, answers: object = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -94,17 +96,17 @@ def question_field(question: dict) -> forms.Field:
                                          widget=forms.CheckboxSelectMultiple)
     if kind == "yesno":
         return forms.ChoiceField(label=label, required=required, widget=forms.RadioSelect,
-                                 choices=[("yes", "Yes"), ("no", "No")])
+                                 choices=[("yes", _("Yes")), ("no", _("No"))])
     return forms.CharField(label=label, required=required, max_length=validation.MAX_TEXT_ANSWER,
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class PreferencesForm(forms.Form):
     name = forms.CharField(max_length=400, required=False, strip=False)
-    timezone = forms.CharField(max_length=100, label="Time zone")
-    language = forms.ChoiceField(choices=validation.LANGUAGES)
+    timezone = forms.CharField(max_length=100, label=_("Time zone"))
+    language = forms.ChoiceField(choices=validation.LANGUAGES, label=_("Language"))
     group = forms.ChoiceField(choices=GROUP_CHOICES, widget=forms.RadioSelect,
-                              label="How do you want to study?")
+                              label=_("How do you want to study?"))
 
     def clean_name(self) -> str:
         return validation.clean_name(self.cleaned_data["name"])
@@ -118,14 +120,14 @@ class PreferencesForm(forms.Form):
 
 class AddressForm(forms.Form):
     email = forms.CharField(max_length=400, strip=False, widget=forms.EmailInput())
-    website = forms.CharField(required=False, label="Leave this empty")
+    website = forms.CharField(required=False, label=_("Leave this empty"))
 
     def clean_email(self) -> str:
         return validation.clean_address(self.cleaned_data["email"])
 
 
 class UnsubscribeForm(forms.Form):
-    choice = forms.ChoiceField(choices=[("group", "Leave my study group only"),
-                                        ("cohort", "Stop course emails for this cohort"),
-                                        ("site", "Stop all mail from this site")],
+    choice = forms.ChoiceField(choices=[("group", _("Leave my study group only")),
+                                        ("cohort", _("Stop course emails for this cohort")),
+                                        ("site", _("Stop all mail from this site"))],
                                widget=forms.RadioSelect)

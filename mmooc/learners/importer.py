@@ -194,7 +194,7 @@ def apply(report: ImportReport, cohort: Cohort, *, consented: bool, now: datetim
         raise ImportFileError("The file has errors; nothing was imported.")
     now = now or timezone.now()
     state = Learner.CONFIRMED if consented else Learner.PENDING
-    imported = [Imported(uuid.uuid4(), row.email, row.name, cohort) for row in report.rows]
+    imported = [Imported(uuid.uuid4(), row.email, row.name, cohort, row.language) for row in report.rows]
     with transaction.atomic():
         for start in range(0, len(report.rows), CHUNK):
             _insert(report.rows[start:start + CHUNK], imported[start:start + CHUNK], cohort, state, now)
@@ -217,6 +217,7 @@ class Imported:
     email: str
     name: str
     cohort: Cohort
+    language: str = "en"
 
     @property
     def first_name(self) -> str:

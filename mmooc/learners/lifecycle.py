@@ -21,6 +21,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mmooc.learners.models import Learner, LearnerAlias, LearnerEvent, Unsubscribe, email_key
 from mmooc.learners.signals import (
@@ -71,7 +72,7 @@ def confirm(learner: Learner, now: datetime | None = None, *, rejoin: bool = Fal
     with transaction.atomic():
         current = _locked(learner)
         if current.state == Learner.ERASED:
-            raise Refused("This learner's data was deleted.")
+            raise Refused(_("This learner's data was deleted."))
         reason = rejoin_reason(current)
         if current.state == Learner.CONFIRMED and not reason:
             return False
@@ -94,13 +95,15 @@ def confirm(learner: Learner, now: datetime | None = None, *, rejoin: bool = Fal
 def rejoin_reason(learner: Learner) -> str:
     """Why confirming would bring the learner back rather than confirm a signup ("" if not)."""
     if learner.state == Learner.LEFT and learner.left_at is not None:
-        return f"You left this cohort on {clock.in_zone(learner.left_at, learner.timezone):%-d %B %Y}."
+        return _("You left this cohort on %(date)s.") % {
+            "date": clock.plain_day(clock.in_zone(learner.left_at, learner.timezone))}
     if learner.state == Learner.LEFT:
-        return "You left this cohort."
+        return _("You left this cohort.")
     if learner.complained_at is not None:
-        return f"Our mail to you was marked as spam on {learner.complained_at:%-d %B %Y}."
+        return _("Our mail to you was marked as spam on %(date)s.") % {"date": clock.plain_day(learner.complained_at)}
     if learner.unsubscribed_at is not None:
-        return f"You stopped the course emails of this cohort on {learner.unsubscribed_at:%-d %B %Y}."
+        return _("You stopped the course emails of this cohort on %(date)s.") % {
+            "date": clock.plain_day(learner.unsubscribed_at)}
     return ""
 
 
@@ -241,7 +244,7 @@ def choose_group(learner: Learner, wants: bool, *, force: bool = False, via: str
     with transaction.atomic():
         current = _locked(learner)
         if wants and current.state in (Learner.LEFT, Learner.ERASED):
-            raise Refused("You have left this cohort: join it again first, then ask for a group.")
+            raise Refused(_("You have left this cohort: join it again first, then ask for a group."))
         changed = current.wants_group != wants
         if changed:
             fields = {"wants_group": wants}
@@ -325,6 +328,20 @@ def change_timezone(learner: Learner, zone_name: str, via: str = PAGE) -> bool:
         learner.timezone, learner.country = zone_name, country_for_zone(zone_name)
         record(current, LearnerEvent.ZONE_CHANGED, via, note=f"{old} → {zone_name}")
         learner_zone_changed.send(sender=Learner, learner=learner)
+    return True
+
+
+def change_language(learner: Learner, language: str, via: str = PAGE) -> bool:
+    """A new language (already validated) for the learner's pages and mail; True when it changed.
+    Mail already queued keeps the language it was written in."""
+    with transaction.atomic():
+        current = _locked(learner)
+        if current.language == language:
+            return False
+        old = current.language
+        Learner.objects.filter(pk=learner.pk).update(language=language)
+        learner.language = language
+        record(current, LearnerEvent.LANGUAGE_CHANGED, via, note=f"{old} → {language}")
     return True
 
 

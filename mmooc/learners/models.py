@@ -4,6 +4,7 @@ import uuid
 
 from django.db import models
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
 
 from mmooc.courses.models import Cohort, Course
 
@@ -134,12 +135,16 @@ class LearnerEvent(models.Model):
     GROUP_WANTED, GROUP_LEFT, SOLO = "group-wanted", "group-left", "solo"
     UNSUBSCRIBED, COMPLAINED, ZONE_CHANGED = "unsubscribed", "complained", "zone-changed"
     ALIAS_ADDED, ALIAS_REMOVED = "alias-added", "alias-removed"
-    KINDS = [(SIGNED_UP, "Signed up"), (CONFIRMED, "Confirmed"), (REJOINED, "Joined again"),
-             (LEFT, "Left the cohort"), (ERASED, "Data deleted"), (GROUP_WANTED, "Asked for a study group"),
-             (GROUP_LEFT, "Left the study group"), (SOLO, "Chose to study on their own"),
-             (UNSUBSCRIBED, "Unsubscribed"), (COMPLAINED, "Marked our mail as spam"),
-             (ZONE_CHANGED, "Changed time zone"), (ALIAS_ADDED, "Added another address"),
-             (ALIAS_REMOVED, "Removed another address")]
+    KINDS = [(SIGNED_UP, _("Signed up")), (CONFIRMED, _("Confirmed")), (REJOINED, _("Joined again")),
+             (LEFT, _("Left the cohort")), (ERASED, _("Data deleted")), (GROUP_WANTED, _("Asked for a study group")),
+             (GROUP_LEFT, _("Left the study group")), (SOLO, _("Chose to study on their own")),
+             (UNSUBSCRIBED, _("Unsubscribed")), (COMPLAINED, _("Marked our mail as spam")),
+             (ZONE_CHANGED, _("Changed time zone")), (ALIAS_ADDED, _("Added another address")),
+             (ALIAS_REMOVED, _("Removed another address"))]
+    # Kinds recorded since the field's choices were last migrated: shown by get_kind_display,
+    # to join KINDS with the app's next migration.
+    LANGUAGE_CHANGED = "language-changed"
+    LATER_KINDS = [(LANGUAGE_CHANGED, _("Changed language"))]
 
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=KINDS)
@@ -151,6 +156,10 @@ class LearnerEvent(models.Model):
     class Meta:
         indexes = [models.Index(fields=["learner", "created_at"], name="learner_event_time")]
         ordering = ["created_at", "id"]
+
+    def get_kind_display(self) -> str:  # type: ignore[no-redef]  # Django's, with LATER_KINDS
+        labels = dict(self.KINDS + self.LATER_KINDS)
+        return str(labels[self.kind]) if self.kind in labels else self.kind
 
 
 class LearnerAliasQuerySet(models.QuerySet):

@@ -12,6 +12,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,10 +24,11 @@ from mmooc.learners.forms import AddressForm, PreferencesForm, UnsubscribeForm
 from mmooc.learners.models import Learner, Unsubscribe, email_key
 from mmooc.learners.validation import LANGUAGES
 from mmooc.lib import clock
+from mmooc.lib.languages import activate_for
 from mmooc.lib.timezones import LEGACY_NAMES, available_zones
 
-SAME_ANSWER = ("If this address is signed up for a course here, a message with a link to its "
-               "personal page is on its way.")
+SAME_ANSWER = gettext_lazy("If this address is signed up for a course here, a message with a link to its "
+                    "personal page is on its way.")
 
 
 def schedule(learner: Learner, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -51,6 +54,7 @@ def schedule(learner: Learner, now: datetime | None = None) -> list[dict[str, An
 @never_cache
 def page(request: HttpRequest, token: str) -> HttpResponse:
     learner = links.learner_from_token(token, links.PAGE)
+    activate_for(request, learner.language)
     status = 200
     initial = {"name": learner.name, "timezone": learner.timezone, "language": learner.language,
                "group": "group" if learner.wants_group else "solo"}
@@ -64,7 +68,8 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
                 form.add_error("group", str(refused))
                 learner.refresh_from_db()
             else:
-                messages.success(request, "Your preferences are saved.")
+                activate_for(request, learner.language)
+                messages.success(request, _("Your preferences are saved."))
                 return HttpResponseRedirect(request.path)
         status = 400
     cohort, now = learner.cohort, timezone.now()
@@ -81,8 +86,8 @@ def _save_preferences(learner: Learner, cleaned: dict) -> None:
     """All or nothing: a group choice the learner's state refuses saves nothing else either."""
     with transaction.atomic():
         learner.name = cleaned["name"]
-        learner.language = cleaned["language"]
-        learner.save(update_fields=["name", "language"])
+        learner.save(update_fields=["name"])
+        lifecycle.change_language(learner, cleaned["language"], via=lifecycle.PAGE)
         # Course emails queued in the learner's local time move to the new clock.
         lifecycle.change_timezone(learner, cleaned["timezone"], via=lifecycle.PAGE)
         # On my own ends the group membership now; asking for a group may place them now.
@@ -106,6 +111,7 @@ def remove_alias(request: HttpRequest, token: str, alias_id: uuid.UUID) -> HttpR
 def leave(request: HttpRequest, token: str) -> HttpResponse:
     """Leave the cohort: a GET shows the button (link scanners change nothing), the POST leaves."""
     learner = links.learner_from_token(token, links.PAGE)
+    activate_for(request, learner.language)
     ctx = {"learner": learner, "course": learner.cohort.course, "token": token}
     ctx["stale"] = links.token_age(token) > links.FRESH_FOR
     if request.method == "GET":
@@ -123,6 +129,7 @@ def leave(request: HttpRequest, token: str) -> HttpResponse:
 def rejoin(request: HttpRequest, token: str) -> HttpResponse:
     """Join the cohort again after leaving it (or start its course emails again): GET asks."""
     learner = links.learner_from_token(token, links.PAGE)
+    activate_for(request, learner.language)
     ctx = {"learner": learner, "cohort": learner.cohort, "course": learner.cohort.course,
            "page_url": links.learner_page_url(learner), "reason": lifecycle.rejoin_reason(learner)}
     if request.method == "GET" or not ctx["reason"]:
@@ -139,6 +146,7 @@ def rejoin(request: HttpRequest, token: str) -> HttpResponse:
 def erase(request: HttpRequest, token: str) -> HttpResponse:
     """Delete my data: asks first (GET), erases on the confirming POST."""
     learner = links.learner_from_token(token, links.PAGE)
+    activate_for(request, learner.language)
     ctx = {"learner": learner, "course": learner.cohort.course, "token": token}
     ctx["stale"] = links.token_age(token) > links.FRESH_FOR
     if request.method == "GET":
@@ -146,7 +154,7 @@ def erase(request: HttpRequest, token: str) -> HttpResponse:
     if ctx["stale"]:
         return _fresh_link_sent(request, learner, "learners/erase.html", ctx)
     if request.POST.get("confirm") != "yes":
-        ctx["error"] = "Tick the box to confirm that you want your data deleted."
+        ctx["error"] = _("Tick the box to confirm that you want your data deleted.")
         return render(request, "learners/erase.html", ctx, status=400)
     lifecycle.erase(learner)
     ctx["erased"] = True
@@ -196,13 +204,14 @@ def _send_links(address: str) -> None:
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows the choices; a one-click POST acts on the link's own scope at once."""
     learner, scope = links.unsubscribe_target(token)
+    activate_for(request, learner.language)
     ctx: dict[str, Any] = {"learner": learner, "course": learner.cohort.course, "scope": scope,
                            "form": UnsubscribeForm(initial={"choice": scope})}
     if request.method == "GET":
         return render(request, "learners/unsubscribe.html", ctx)
     if request.POST.get("List-Unsubscribe") == "One-Click":
         lifecycle.unsubscribe(learner, scope, Unsubscribe.ONE_CLICK)
-        return HttpResponse("You are unsubscribed.\n", content_type="text/plain; charset=utf-8")
+        return HttpResponse(_("You are unsubscribed.") + "\n", content_type="text/plain; charset=utf-8")
     form = UnsubscribeForm(request.POST)
     ctx["form"] = form
     if not form.is_valid():

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from email_validator import EmailNotValidError, validate_email
 
 from mmooc.lib.timezones import canonical_zone
@@ -41,18 +42,18 @@ NO_WORDS = {"0", "false", "no", "off", "solo", "n", "alone"}
 def clean_address(raw: object) -> str:
     """One bare address, ASCII on the wire: IDN domains become their IDNA2008 form."""
     if not isinstance(raw, str) or not raw.strip():
-        raise ValidationError("Please enter your email address.")
+        raise ValidationError(_("Please enter your email address."))
     value = raw.strip()
     if len(value) > MAX_ADDRESS:
-        raise ValidationError(f"That address is too long: at most {MAX_ADDRESS} characters.")
+        raise ValidationError(_("That address is too long: at most %(n)d characters.") % {"n": MAX_ADDRESS})
     if any(ch in value for ch in "\r\n\0"):
-        raise ValidationError("An email address must be on one line.")
+        raise ValidationError(_("An email address must be on one line."))
     local = value.rpartition("@")[0]
     if len(local) > MAX_LOCAL:
-        raise ValidationError(f"The part before the @ is too long: at most {MAX_LOCAL} characters.")
+        raise ValidationError(_("The part before the @ is too long: at most %(n)d characters.") % {"n": MAX_LOCAL})
     if local and not local.isascii():
-        raise ValidationError("Letters outside A–Z before the @ are not supported yet; "
-                              "please use another address.")
+        raise ValidationError(_("Letters outside A–Z before the @ are not supported yet; "
+                                "please use another address."))
     domain = value.rpartition("@")[2]
     if DOT_ATOM.fullmatch(local):
         # The common case: a plain local part; the domain's check is shared by its addresses.
@@ -60,7 +61,7 @@ def clean_address(raw: object) -> str:
     else:
         address = _validate(value)
     if len(address) > MAX_ADDRESS:
-        raise ValidationError(f"That address is too long: at most {MAX_ADDRESS} characters.")
+        raise ValidationError(_("That address is too long: at most %(n)d characters.") % {"n": MAX_ADDRESS})
     return address
 
 
@@ -69,7 +70,7 @@ def _validate(value: str) -> str:
         info = validate_email(value, check_deliverability=False, allow_smtputf8=False,
                               allow_display_name=False, allow_quoted_local=False)
     except EmailNotValidError as exc:
-        raise ValidationError(f"That does not look like an email address: {exc}") from None
+        raise ValidationError(_("That does not look like an email address: %(problem)s") % {"problem": exc}) from None
     assert info.ascii_email is not None  # allow_smtputf8=False refuses addresses without an ASCII form
     return info.ascii_email
 
@@ -84,18 +85,18 @@ def clean_name(raw: object) -> str:
     if raw is None:
         return ""
     if not isinstance(raw, str):
-        raise ValidationError("The name must be text.")
+        raise ValidationError(_("The name must be text."))
     if "\r" in raw or "\n" in raw or "\0" in raw:
-        raise ValidationError("The name must be on one line.")
+        raise ValidationError(_("The name must be on one line."))
     value = " ".join(raw.split())
     if len(value) > MAX_NAME:
-        raise ValidationError(f"The name is too long: at most {MAX_NAME} characters.")
+        raise ValidationError(_("The name is too long: at most %(n)d characters.") % {"n": MAX_NAME})
     return value
 
 
 def clean_timezone(raw: object) -> str:
     if not isinstance(raw, str):
-        raise ValidationError("Please choose your time zone.")
+        raise ValidationError(_("Please choose your time zone."))
     return canonical_zone(raw)
 
 
@@ -104,7 +105,7 @@ def clean_language(raw: object) -> str:
     if not value:
         return "en"
     if value not in LANGUAGE_CODES:
-        raise ValidationError(f"{value[:20]!r} is not one of the languages offered.")
+        raise ValidationError(_("%(value)r is not one of the languages offered.") % {"value": value[:20]})
     return value
 
 
@@ -119,7 +120,7 @@ def clean_group(raw: object) -> bool:
         return True
     if value in NO_WORDS:
         return False
-    raise ValidationError("Say 'group' (true) or 'on my own' (false).")
+    raise ValidationError(_("Say 'group' (true) or 'on my own' (false)."))
 
 
 def clean_answers(questions: list[dict], raw: object) -> dict:
@@ -127,11 +128,11 @@ def clean_answers(questions: list[dict], raw: object) -> dict:
     if raw in (None, ""):
         raw = {}
     if not isinstance(raw, dict):
-        raise ValidationError("Answers must be an object keyed by question id.")
+        raise ValidationError(_("Answers must be an object keyed by question id."))
     declared = {q.get("id"): q for q in questions if q.get("id")}
     unknown = sorted(str(k)[:40] for k in raw if k not in declared)
     if unknown:
-        raise ValidationError(f"This course has no question {', '.join(unknown)}.")
+        raise ValidationError(_("This course has no question %(ids)s.") % {"ids": ", ".join(unknown)})
     answers, problems = {}, []
     for qid, question in declared.items():
         try:
@@ -151,7 +152,7 @@ def _answer(question: dict, value: object) -> object:
     empty = value is None or value == "" or value == []
     if empty:
         if question.get("required"):
-            raise ValidationError("an answer is needed.")
+            raise ValidationError(_("an answer is needed."))
         return None
     if kind == "multiple":
         values = value if isinstance(value, list) else [value]
@@ -162,18 +163,18 @@ def _answer(question: dict, value: object) -> object:
         try:
             return clean_group(value)
         except ValidationError:
-            raise ValidationError("answer yes or no.") from None
+            raise ValidationError(_("answer yes or no.")) from None
     if not isinstance(value, str):
-        raise ValidationError("the answer must be text.")
+        raise ValidationError(_("the answer must be text."))
     if len(value) > MAX_TEXT_ANSWER:
-        raise ValidationError(f"at most {MAX_TEXT_ANSWER} characters.")
+        raise ValidationError(_("at most %(n)d characters.") % {"n": MAX_TEXT_ANSWER})
     return value.strip()
 
 
 def _choice(question: dict, value: object) -> str:
     choices = [str(c) for c in question.get("choices", [])]
     if not isinstance(value, str) or value not in choices:
-        raise ValidationError(f"{str(value)[:40]!r} is not one of the choices.")
+        raise ValidationError(_("%(value)r is not one of the choices.") % {"value": str(value)[:40]})
     return value
 
 
@@ -195,7 +196,7 @@ def zone_countries() -> dict[str, str]:
             for line in path.read_text(encoding="utf-8").splitlines():
                 if line.startswith("#") or not line.strip():
                     continue
-                codes, _, zone_name = line.split("\t")[:3]
+                codes, _coordinates, zone_name = line.split("\t")[:3]
                 # zone.tab (read last) names the one country each zone is in.
                 found[zone_name] = codes.split(",")[0]
         if found:

@@ -22,6 +22,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
@@ -33,12 +35,13 @@ from mmooc.learners.decorators import signed_link
 from mmooc.learners.forms import QUESTION_PREFIX, AddressForm, SignupForm
 from mmooc.learners.models import Learner, WaitlistEntry
 from mmooc.lib.clients import client_address
+from mmooc.lib.languages import activate_for, preferred
 from mmooc.lib.mailrender import markdown_to_html
 from mmooc.lib.timezones import LEGACY_NAMES, available_zones
 
-THANKS = ("Thank you! We have sent you an email: open the link in it to confirm your place. "
-          "If nothing arrives within a few minutes, look in your spam folder.")
-CLOSED = "Signup for this cohort is closed."
+THANKS = gettext_lazy("Thank you! We have sent you an email: open the link in it to confirm your place. "
+               "If nothing arrives within a few minutes, look in your spam folder.")
+CLOSED = gettext_lazy("Signup for this cohort is closed.")
 
 
 def _cohorts() -> Any:
@@ -100,7 +103,9 @@ def signup_counts(cohort: Cohort) -> dict[str, int]:
 def _landing(request: HttpRequest, cohort: Cohort, template: str = "learners/landing.html") -> HttpResponse:
     course = cohort.course
     status, done, message, refusal = 200, False, "", None
-    form = SignupForm(course, initial={"timezone": cohort.timezone})
+    # The language the browser asks for first, among those a learner may choose.
+    language = preferred(request.headers.get("Accept-Language", ""), validation.LANGUAGE_CODES)
+    form = SignupForm(course, initial={"timezone": cohort.timezone, "language": language})
     if request.method == "POST":
         form = SignupForm(course, request.POST)
         status, done, message, refusal = _handle_signup(form, cohort, client_address(request), Learner.SIGNUP_FORM)
@@ -118,17 +123,17 @@ def _handle_signup(form: SignupForm, cohort: Cohort, client: str,
     """(status, accepted, message, refusal) for a submitted form; stores nothing unless accepted.
     A bot (honeypot filled, posted too fast) is thanked like a person and nothing is stored."""
     if not cohort.signup_is_open():
-        return 400, False, CLOSED, None
+        return 400, False, str(CLOSED), None
     if form.is_bot():
-        return 201, True, THANKS, None
+        return 201, True, str(THANKS), None
     if not form.is_valid():
-        return 400, False, "Please correct the marked fields.", None
+        return 400, False, _("Please correct the marked fields."), None
     signup = form.signup()
     refusal = registration.signup_refusal(cohort, signup.email, client)
     if refusal is not None:
         return 429, False, refusal.message, refusal
     registration.register(cohort, signup, source)
-    return 201, True, THANKS, None
+    return 201, True, str(THANKS), None
 
 
 @dataclass(frozen=True)
@@ -231,7 +236,7 @@ def _api_signup(cohort: Cohort, data: Any, answers: object, client: str) -> tupl
     if not cohort.signup_is_open():
         return 400, {"errors": {"__all__": [CLOSED]}}
     if data.get("website"):
-        return 201, {"status": "pending-confirmation", "message": THANKS}
+        return 201, {"status": "pending-confirmation", "message": str(THANKS)}
     if answers is None and isinstance(data, QueryDict):
         answers = _form_answers(data)
     cleaned, errors = validation.check_signup(cohort.course.questions, data, answers)
@@ -246,7 +251,7 @@ def _api_signup(cohort: Cohort, data: Any, answers: object, client: str) -> tupl
         return 429, {"errors": {field_name: [refusal.message]}, "limit": refusal.limit,
                      "retry_after": max(1, int(refusal.wait))}
     registration.register(cohort, signup, Learner.SIGNUP_API)
-    return 201, {"status": "pending-confirmation", "message": THANKS}
+    return 201, {"status": "pending-confirmation", "message": str(THANKS)}
 
 
 def _form_answers(data: QueryDict) -> dict[str, object]:
@@ -269,6 +274,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """The confirmation link: a GET shows one button and changes nothing (mail scanners open
     links); its POST confirms. Someone who left is asked whether to join again instead."""
     learner = links.learner_from_token(token, links.CONFIRM)
+    activate_for(request, learner.language)
     ctx = {"learner": learner, "cohort": learner.cohort, "course": learner.cohort.course,
            "page_url": links.learner_page_url(learner), "reason": lifecycle.rejoin_reason(learner)}
     if request.method == "GET":

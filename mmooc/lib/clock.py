@@ -12,6 +12,9 @@ use through the filters of `mmooc.lib.clocktags` (`day`, `short_day`, `moment`):
     Wednesday 25 November 2026          day(date)
     Wed 25 Nov 2026                     short_day(date)
     Wed 25 Nov 2026, 09:00              moment(instant, zone)
+
+They follow the active language (names of days and months, and the order of the parts,
+which each catalogue gives as a Django date format).
 """
 
 from __future__ import annotations
@@ -19,23 +22,46 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.utils import dateformat
+from django.utils.translation import gettext_noop, pgettext
+
 from mmooc.lib.timezones import local_datetime, zone
 
 BEFORE, DURING, AFTER = "before", "during", "after"
+
+# The names Django's date formats write, listed so that a catalogue may write them as its
+# language does (Brazilian Portuguese in lower case): the project's catalogues come first.
+DAY_AND_MONTH_NAMES = [
+    gettext_noop("Monday"), gettext_noop("Tuesday"), gettext_noop("Wednesday"), gettext_noop("Thursday"),
+    gettext_noop("Friday"), gettext_noop("Saturday"), gettext_noop("Sunday"),
+    gettext_noop("January"), gettext_noop("February"), gettext_noop("March"), gettext_noop("April"),
+    gettext_noop("May"), gettext_noop("June"), gettext_noop("July"), gettext_noop("August"),
+    gettext_noop("September"), gettext_noop("October"), gettext_noop("November"), gettext_noop("December"),
+]
 
 
 def day(value: date | datetime | None) -> str:
     """A calendar date in full: "Wednesday 25 November 2026"."""
     if value is None:
         return ""
-    return f"{value:%A} {value.day} {value:%B %Y}"
+    # Translators: a Django date format for a full date, e.g. "Wednesday 25 November 2026".
+    return dateformat.format(value, pgettext("date format", "l j F Y"))
+
+
+def plain_day(value: date | datetime | None) -> str:
+    """A calendar date without its weekday, as in a sentence: "25 November 2026"."""
+    if value is None:
+        return ""
+    # Translators: a Django date format for a date in a sentence, e.g. "25 November 2026".
+    return dateformat.format(value, pgettext("date format", "j F Y"))
 
 
 def short_day(value: date | datetime | None) -> str:
     """A calendar date in short: "Wed 25 Nov 2026"."""
     if value is None:
         return ""
-    return f"{value:%a} {value.day} {value:%b %Y}"
+    # Translators: a Django date format for a short date, e.g. "Wed 25 Nov 2026".
+    return dateformat.format(value, pgettext("date format", "D j M Y"))
 
 
 def moment(instant: datetime | None, zone_name: str) -> str:
@@ -43,7 +69,8 @@ def moment(instant: datetime | None, zone_name: str) -> str:
     if instant is None:
         return ""
     local = in_zone(instant, zone_name)
-    return f"{short_day(local)}, {local:%H:%M}"
+    # Translators: a Django date format for a date and time, e.g. "Wed 25 Nov 2026, 09:00".
+    return dateformat.format(local, pgettext("date format", "D j M Y, H:i"))
 
 
 def in_zone(instant: datetime, zone_name: str) -> datetime:

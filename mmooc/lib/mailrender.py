@@ -19,6 +19,8 @@ from functools import lru_cache
 
 import css_inline
 import nh3
+from django.utils import translation
+from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
@@ -35,7 +37,7 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title", "wi
                       "td": {"align"}, "th": {"align"}, "ol": {"start"}}
 
 LAYOUT = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}" dir="{dir}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>
@@ -156,8 +158,8 @@ def markdown_to_text(source: str) -> str:
 def footer_markdown(footer: str, unsubscribe: bool) -> str:
     lines = []
     if unsubscribe:
-        link = f"[unsubscribe]({{{{ {UNSUBSCRIBE_VAR} }}}})"
-        lines.append(f"To stop receiving these emails, unsubscribe: {link}")
+        link = f"[{_('unsubscribe')}]({{{{ {UNSUBSCRIBE_VAR} }}}})"
+        lines.append(_("To stop receiving these emails, unsubscribe: %(link)s") % {"link": link})
     if footer.strip():
         lines.append(footer.strip())
     return "\n\n".join(lines)
@@ -166,7 +168,8 @@ def footer_markdown(footer: str, unsubscribe: bool) -> str:
 def footer_text(footer: str, unsubscribe: bool) -> str:
     lines = []
     if unsubscribe:
-        lines.append(f"To stop receiving these emails, unsubscribe: {{{{ {UNSUBSCRIBE_VAR} }}}}")
+        lines.append(_("To stop receiving these emails, unsubscribe: %(link)s")
+                     % {"link": f"{{{{ {UNSUBSCRIBE_VAR} }}}}"})
     if footer.strip():
         lines.append(markdown_to_text(footer).strip())
     return "\n\n".join(lines)
@@ -215,7 +218,9 @@ def render(*, subject: str, body: str, footer: str = "", unsubscribe: bool = Fal
     html_body = _to_markers(link_bare_urls(body), names)
     html_footer = _to_markers(link_bare_urls(footer_markdown(footer, unsubscribe)), names)
     title = escape_html(_to_markers(subject, names))
-    page = LAYOUT.format(title=title, body=markdown_to_html(html_body), footer=markdown_to_html(html_footer))
+    direction = "rtl" if translation.get_language_bidi() else "ltr"
+    page = LAYOUT.format(title=title, body=markdown_to_html(html_body), footer=markdown_to_html(html_footer),
+                         lang=translation.get_language() or "en", dir=direction)
     inlined = css_inline.inline(page)
     text = markdown_to_text(body_m)
     tail = _to_markers(footer_text(footer, unsubscribe), names)

@@ -15,10 +15,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
+from mmooc.lib.languages import content_language, speaking
 from mmooc.lists.links import archive_url, list_info
 from mmooc.lists.models import Digest, Post
 from mmooc.lists.relay import LearnerRef, member_recipients
@@ -70,11 +73,18 @@ def _queue(group: StudyGroup, day: date, posts: list[Post]):
     info = list_info(group)
     course = group.cohort.course
     n = len(posts)
+    with speaking(group.language):
+        # Translators: a Django date format for a day of the month, e.g. "November 2".
+        when = dateformat.format(day, pgettext("date format", "F j"))
+        subject = ngettext("%(group)s digest for %(day)s: %(n)d post", "%(group)s digest for %(day)s: %(n)d posts",
+                           n) % {"group": group.name, "day": when, "n": n}
+        body = digest_body(group, posts)
+        headers = content_language()
     message = outbox.compose(
-        kind=Message.SUBSCRIBED, subject=f"{group.name} digest for {day:%B} {day.day}: {n} post{'s' * (n != 1)}",
-        body=digest_body(group, posts), scope=Cohort.scope_for(group.cohort_id), tag="digest",
+        kind=Message.SUBSCRIBED, subject=subject,
+        body=body, scope=Cohort.scope_for(group.cohort_id), tag="digest",
         reply_to=f"{group.name} <{info.address}>", list_id=info.list_id, list_name=info.name,
-        footer=" · ".join(p for p in (course.organizer_name, course.postal_line) if p))
+        footer=" · ".join(p for p in (course.organizer_name, course.postal_line) if p), headers=headers)
     recipients = member_recipients(group, delivery=Membership.DIGEST)
     outbox.enqueue(message, [_with_archive(r, group) for r in recipients])
     return message
@@ -90,14 +100,15 @@ def _with_archive(recipient, group: StudyGroup):
 
 def digest_body(group: StudyGroup, posts: list[Post]) -> str:
     """Markdown: each post quoted under its author, subject and time; members' words never as markup."""
-    parts = [f"Yesterday's posts to {group.name} ({group.address}). Reply to this email to write to the "
-             "group, or [read the whole archive]({{ archive_url }})."]
+    parts = [_("Yesterday's posts to %(group)s (%(address)s). Reply to this email to write to the "
+               "group, or [read the whole archive]({{ archive_url }}).") % {"group": group.name,
+                                                                           "address": group.address}]
     for post in posts:
         text = post.text.strip()
         if len(text) > MAX_POST_CHARS:
             text = text[:MAX_POST_CHARS].rstrip() + " …"
-        parts.append(f"**{_inline(post.author_name or 'A member')}**, {post.received_at:%H:%M} UTC: "
-                     f"{_inline(post.subject or '(no subject)')}\n\n{_quoted(text)}")
+        parts.append(f"**{_inline(post.author_name or _('A member'))}**, {post.received_at:%H:%M} UTC: "
+                     f"{_inline(post.subject or _('(no subject)'))}\n\n{_quoted(text)}")
     return "\n\n---\n\n".join(parts)
 
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit.log import record
 from mmooc.groups.models import Membership, StudyGroup
+from mmooc.lib.languages import activate_for
 from mmooc.lib.paging import other_params
 from mmooc.lib.staff import is_staff_member, staff_required
 from mmooc.lists.links import read_archive_token
@@ -73,6 +74,7 @@ def archive(request: HttpRequest, token: str) -> HttpResponse:
                   .filter(group__public_id=group_id, learner__public_id=learner_id).first())
     if membership is None:
         return render(request, "lists/invalid_link.html", status=404)
+    activate_for(request, membership.learner.language)
     posts = Post.objects.visible().filter(group=membership.group)
     return _render_archive(request, membership.group, posts, "lists/archive.html",
                            learner=membership.learner)

@@ -283,7 +283,7 @@ def enqueue_one(message: Message, recipient: Recipient) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_ONE_SQL, [address, stored, recipient.ref[:64], Delivery.QUEUED, not_before,
                                   _message_id(message), now,
-                                  message.pk, Message.ACTIVE, message.scope, message.tag])
+                                  message.pk, Message.ACTIVE, message.scope, message.tag, message.subject])
         added: bool = cursor.rowcount == 1
     if added:
         _wake_on_commit()
@@ -306,7 +306,10 @@ def shared(*, kind: str, subject: str, body: str, scope: str, tag: str) -> Messa
     once for all of them. One of two racing first callers may compose a second."""
     key = (kind, scope, tag, subject, body)
     found = _SHARED.get(key)
-    if found is None or not Message.objects.filter(pk=found.pk, scope=scope, tag=tag, state=Message.ACTIVE).exists():
+    # The row is checked whole: one cohort's shared messages differ by language, and a row
+    # id may come back for another message after a rollback (SQLite).
+    if found is None or not Message.objects.filter(pk=found.pk, scope=scope, tag=tag, kind=kind, subject=subject,
+                                                   body=body, state=Message.ACTIVE).exists():
         # Found by the message_scope_tag index.
         found = (Message.objects.filter(scope=scope, tag=tag, kind=kind, subject=subject, body=body,
                                         state=Message.ACTIVE).order_by("pk").first()
@@ -365,7 +368,7 @@ _COLUMNS = ("message_id, recipient, context, ref, status, not_before, attempts, 
 # INSERT … SELECT needs a WHERE before ON CONFLICT on SQLite; it has one.
 _ONE_SQL = (f"INSERT INTO mailer_delivery ({_COLUMNS}) "
             "SELECT id, %s, %s, %s, %s, %s, 0, %s, '', '', %s FROM mailer_message "
-            "WHERE id = %s AND state = %s AND scope = %s AND tag = %s "
+            "WHERE id = %s AND state = %s AND scope = %s AND tag = %s AND subject = %s "
             "ON CONFLICT (message_id, recipient) DO NOTHING")
 
 

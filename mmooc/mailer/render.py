@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
 
+from django.conf import settings
+from django.utils import translation
+
 from mmooc.lib import mailheaders as mh
 from mmooc.lib.mailrender import UNSUBSCRIBE_VAR, Rendered, escape_html, render
 from mmooc.mailer.models import Message
@@ -51,8 +54,10 @@ class Prepared:
         # An automatic reply (a list's notice to a non-member) goes out with a null envelope
         # sender, so a failure to deliver it can never start a loop (RFC 3834, MAIL_RULES 24).
         self.null_sender = message.headers.get("Auto-Submitted", "no").lower() != "no"
-        self.rendered: Rendered = render(subject=message.subject, body=message.body,
-                                         footer=message.footer, unsubscribe=self.subscribed)
+        # Its footer in the language the message was written in (settings' default if unsaid).
+        with translation.override(message.headers.get("Content-Language") or settings.LANGUAGE_CODE):
+            self.rendered: Rendered = render(subject=message.subject, body=message.body,
+                                             footer=message.footer, unsubscribe=self.subscribed)
         self.boundary = f"=_{message.public_id.hex}"
         self.from_header = mh.address_header(message.from_email)
         self.static = self._static_headers().encode("utf-8")

@@ -1,7 +1,9 @@
 // Instants marked <time class="local"> (signup opening and closing) in the visitor's own
 // zone; course days are calendar dates, the same everywhere, and stay as the server wrote them.
 (function () {
-  var fmt = new Intl.DateTimeFormat("en-GB", {weekday: "short", day: "numeric", month: "short", year: "numeric",
+  // In the page's language (English pages keep the day-month order of the rest of the site).
+  var lang = document.documentElement.lang;
+  var fmt = new Intl.DateTimeFormat(!lang || lang === "en" ? "en-GB" : lang, {weekday: "short", day: "numeric", month: "short", year: "numeric",
                                              hour: "2-digit", minute: "2-digit", timeZoneName: "short"});
   document.querySelectorAll("time.local").forEach(function (t) {
     var d = new Date(t.getAttribute("datetime"));

@@ -180,6 +180,7 @@ INSTALLED_APPS = [
     "mmooc.lists",
     "mmooc.emails",
     "mmooc.dashboard",
+    "mmooc.insights",
     "mmooc.site",
 ]
 

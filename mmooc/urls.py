@@ -21,6 +21,7 @@ urlpatterns = [
     path("dashboard/", include("mmooc.dashboard.urls")),
     path("dashboard/", include("mmooc.emails.urls")),
     path("dashboard/", include("mmooc.groups.urls")),
+    path("dashboard/", include("mmooc.insights.urls")),
     path("dashboard/", include("mmooc.mailer.suppression_urls")),
     path("dashboard/", include("mmooc.site.urls")),
     path("groups/", include("mmooc.lists.urls")),

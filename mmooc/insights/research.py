@@ -14,8 +14,10 @@ language) by `coarsen`, a pure function:
 3. a language of fewer than K learners becomes "other"; "other" with fewer than K, "any";
 4. then, while some combination of the three is shared by fewer than K learners, its rows
    are generalised one step more, in this order: offset to region, offset to "any",
-   language to "any", group to "small". Only a cohort of fewer than K learners keeps a
-   combination below K (all of its rows are then "small", "any", "any").
+   language to "any", group to "small";
+5. if fewer than K rows are then "small", "any", "any", rows of the largest combinations
+   join them until they are K. Only a cohort of fewer than K learners keeps a combination
+   below K.
 """
 
 from __future__ import annotations
@@ -89,7 +91,22 @@ def coarsen(rows: Sequence[Quasi], k: int = K) -> list[Quasi]:
     for name, general in steps:
         combos = Counter(out)
         out = [replace(r, **{name: general(r)}) if combos[r] < k else r for r in out]
-    return out
+    return _fill_residue(out, k)
+
+
+def _fill_residue(rows: list[Quasi], k: int) -> list[Quasi]:
+    """Rows of the largest combinations join the fully generalised rows until they are k."""
+    residue = Quasi(SMALL, ANY, ANY)
+    counts = Counter(rows)
+    while 0 < counts[residue] < k and len(rows) >= k:
+        donor = max((c for c in counts if c != residue), key=lambda c: (counts[c], str(c)))
+        need = k - counts[residue]
+        moving = need if counts[donor] - need >= k else counts[donor]
+        for i in range(len(rows) - 1, -1, -1):
+            if moving and rows[i] == donor:
+                rows[i], moving = residue, moving - 1
+        counts = Counter(rows)
+    return rows
 
 
 def _rare_to(rows: list[Quasi], name: str, value: str, k: int, among: Any) -> list[Quasi]:
@@ -247,7 +264,9 @@ So that no row of the learner table singles a person out by group, zone and lang
    {k}, `any`;
 4. then, while a combination of group, offset and language is shared by fewer than {k}
    learners, its rows are generalised one step more, in this order: offset to region,
-   offset to `any`, language to `any`, group to `small`.
+   offset to `any`, language to `any`, group to `small`;
+5. if fewer than {k} rows are then `small`, `any`, `any`, rows of the largest combinations
+   join them until they are {k}.
 
 Only a cohort of fewer than {k} learners keeps a combination below {k}. Signup and leave
 weeks and the activity counts are given as they are.

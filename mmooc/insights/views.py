@@ -59,11 +59,16 @@ def health_page(request: HttpRequest, cohort: str) -> HttpResponse:
     week = facts.course_week(cohort_obj, now)
     found = facts.group_facts(cohort_obj, now)
     groups = StudyGroup.objects.in_bulk([g.group_id for g in found])
-    rows: list[dict[str, Any]] = [{"group": groups[h.group_id], "health": h, "facts": f}
-            for h, f in zip(health.scores(found, week), found, strict=True)]
-    quiet_count = sum(r["health"].quiet for r in rows)
+    rows: list[dict[str, Any]] = [
+        {"group": groups[h.group_id], "health": h, "facts": f,
+         # Closed: merged into another group, nobody left in it; not quiet, gone.
+         "closed": not groups[h.group_id].capacity and not f.members}
+        for h, f in zip(health.scores(found, week), found, strict=True)]
+    for row in rows:
+        row["quiet"] = row["health"].quiet and not row["closed"]
+    quiet_count = sum(r["quiet"] for r in rows)
     if form.cleaned_data["quiet"]:
-        rows = [r for r in rows if r["health"].quiet]
+        rows = [r for r in rows if r["quiet"]]
     order = form.cleaned_data["order"] or "score"
     rows.sort(key=ORDERS[order])
     page = Paginator(rows, PAGE_SIZE).get_page(form.cleaned_data["page"] or 1)

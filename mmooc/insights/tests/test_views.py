@@ -114,3 +114,14 @@ def test_a_token_signed_for_something_else_is_refused(client, organizer, cohort,
 def test_applying_needs_a_post(client, organizer, cohort, groups):
     client.force_login(organizer)
     assert client.get(url(cohort, "groups/remedies/apply/")).status_code == 405
+
+
+def test_a_merged_away_group_shows_as_closed_not_quiet(client, organizer, cohort, groups):
+    lively, quiet, other = groups
+    remedy.apply(cohort, remedy.remedies(cohort)[0], organizer)
+    client.force_login(organizer)
+    body = client.get(url(cohort, "groups/health/?quiet=1")).content.decode()
+    assert 'data-group="2"' in body and 'data-group="3"' not in body
+    everything = client.get(url(cohort, "groups/health/")).content.decode()
+    row = everything[everything.index('data-group="3"'):]
+    assert "closed" in row[:row.index("</tr>")] and "quiet</span>" not in row[:row.index("</tr>")]

@@ -42,8 +42,16 @@ class Reply:
 
 
 def checkins(cohort: Cohort, since: datetime | None = None) -> list[CheckIn]:
-    """The cohort's check-ins since `since` (all for None). None are recorded yet: fill this in
-    from the check-ins app (a CheckIn row per learner, cohort, week and status) once it exists."""
+    """The cohort's check-ins since `since` (all for None), each with the group its learner is in.
+
+    None are recorded yet, so there are none. Once the check-ins app is installed (it sits
+    below this one), this reads its rows, e.g.:
+
+        rows = CheckIn.objects.filter(cohort=cohort, **({"created_at__gte": since} if since else {}))
+        groups = dict(Membership.objects.active().filter(group__cohort=cohort)
+                      .values_list("learner_id", "group_id"))
+        return [CheckIn(r.learner_id, groups.get(r.learner_id), r.week, r.created_at) for r in rows]
+    """
     return []
 
 

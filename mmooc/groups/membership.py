@@ -142,13 +142,13 @@ def refit(group: StudyGroup) -> None:
 
 def arc(offsets: list[float]) -> tuple[float, float]:
     """(first, last) offset going east around the narrowest arc of the day holding all of them."""
-    points = sorted({o % DAY for o in offsets})
+    original = {o % DAY: o for o in offsets}  # each point as an offset a zone has (UTC+13, not −11)
+    points = sorted(original)
     if not points:
         return 0.0, 0.0
     gaps = [(points[(i + 1) % len(points)] - p) % DAY or DAY for i, p in enumerate(points)]
     widest = max(range(len(points)), key=lambda i: gaps[i])
-    first, last = points[(widest + 1) % len(points)], points[widest]
-    return (first - DAY if first > 12 else first), (last - DAY if last > 12 else last)
+    return original[points[(widest + 1) % len(points)]], original[points[widest]]
 
 
 def move(learner: Learner, group: StudyGroup, actor: Any) -> Membership:

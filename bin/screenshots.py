@@ -50,7 +50,9 @@ def take(base: str, username: str, password: str, out: Path) -> list[Path]:
         email = _first_link(page, "/dashboard/emails/")
         pages = {"overview": cohort, "email": email, "groups": f"/dashboard/cohorts/{slug}/groups/?quiet=1",
                  "group": f"/dashboard/cohorts/{slug}/groups/1/", "cost": f"/dashboard/cohorts/{slug}/cost/",
-                 "exports": f"/dashboard/cohorts/{slug}/export/", "audit": "/dashboard/audit/"}
+                 "exports": f"/dashboard/cohorts/{slug}/export/", "audit": "/dashboard/audit/",
+                 "group-health": f"/dashboard/cohorts/{slug}/groups/health/",
+                 "group-remedies": f"/dashboard/cohorts/{slug}/groups/remedies/"}
         for name, path in pages.items():
             page.goto(base + path)
             page.screenshot(path=out / f"{name}.png", full_page=True)

@@ -201,6 +201,7 @@ INSTALLED_APPS = [
     "mmooc.dashboard",
     "mmooc.hooks",
     "mmooc.api",
+    "mmooc.insights",
     "mmooc.site",
 ]
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("dashboard/", include("mmooc.emails.urls")),
     path("dashboard/", include("mmooc.groups.urls")),
     path("dashboard/", include("mmooc.checkins.urls")),
+    path("dashboard/", include("mmooc.insights.urls")),
     path("dashboard/", include("mmooc.mailer.suppression_urls")),
     path("dashboard/", include("mmooc.site.urls")),
     path("dashboard/", include("mmooc.hooks.urls")),

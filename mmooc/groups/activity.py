@@ -6,11 +6,13 @@ in its `ready()`. Without one, groups show no posts and no archive link.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Protocol
 
 from django.db.models import DateTimeField, IntegerField, QuerySet, Value
 
+from mmooc.courses.models import Cohort
 from mmooc.groups.models import StudyGroup
 
 
@@ -46,3 +48,17 @@ def register(provider: Activity) -> None:
 
 def activity() -> Activity:
     return _provider[0]
+
+
+# Pages about a cohort's groups that apps above add (label, cohort -> URL): linked from the list.
+_pages: list[tuple[str, Callable[[Cohort], str]]] = []
+
+
+def register_page(label: str, url: Callable[[Cohort], str]) -> None:
+    if label not in [known for known, _ in _pages]:
+        _pages.append((label, url))
+
+
+def pages(cohort: Cohort) -> list[tuple[str, str]]:
+    """(label, URL) of each page registered with register_page."""
+    return [(label, url(cohort)) for label, url in _pages]

@@ -15,7 +15,7 @@ from mmooc.audit.log import record
 from mmooc.courses.models import Cohort
 from mmooc.groups import welcome
 from mmooc.groups.apply import eligible_learners
-from mmooc.groups.grouping import DAY, GroupingError
+from mmooc.groups.grouping import DAY, GroupingError, circular_span
 from mmooc.groups.models import Membership, StudyGroup, active_through
 from mmooc.groups.signals import member_placed
 from mmooc.learners.models import Learner
@@ -36,8 +36,13 @@ def active_membership(learner: Learner) -> Membership | None:
 
 
 def learner_offset(learner: Learner, cohort: Cohort) -> float:
+    return zone_offset(learner.timezone, cohort)
+
+
+def zone_offset(zone: str, cohort: Cohort) -> float:
+    """A zone's UTC offset on the cohort's start date, in hours."""
     try:
-        return utc_offset_hours(learner.timezone, cohort.start_date)
+        return utc_offset_hours(zone, cohort.start_date)
     except (ValueError, KeyError, OSError):  # an unknown zone counts as UTC, as in grouping
         return 0.0
 
@@ -104,6 +109,52 @@ def leave(learner: Learner) -> Membership | None:
 def _end(membership: Membership) -> None:
     membership.left_at = timezone.now()
     Membership.objects.active().filter(pk=membership.pk).update(left_at=membership.left_at)
+
+
+def regroup(learners: list[Learner], group: StudyGroup) -> list[Membership]:
+    """Learners into `group`, each leaving the group they are in (keeping their mute and delivery
+    choices): a merge or a re-seeding of quiet groups. Inside the caller's transaction; it audits."""
+    current = {m.learner_id: m for m in Membership.objects.active().select_for_update()
+               .filter(learner__in=learners)}
+    joined = []
+    for learner in learners:
+        before = current.get(learner.pk)
+        if before is not None and before.group_id == group.pk:
+            joined.append(before)
+            continue
+        if before is not None:
+            _end(before)
+        joined.append(Membership.objects.create(
+            group=group, learner=learner, muted=before.muted if before else False,
+            delivery=before.delivery if before else Membership.EACH))
+    return joined
+
+
+def close(group: StudyGroup) -> None:
+    """No late joiner is placed in the group any more (its members have moved on)."""
+    StudyGroup.objects.filter(pk=group.pk).update(capacity=0)
+    group.capacity = 0
+
+
+def refit(group: StudyGroup) -> None:
+    """The group's arc of the day and span after its members changed; room for at least them."""
+    zones = Membership.objects.active().filter(group=group).values_list("learner__timezone", flat=True)
+    offsets = [zone_offset(zone, group.cohort) for zone in zones]
+    group.offset_start, group.offset_end = arc(offsets)
+    group.span_hours = circular_span(offsets)
+    group.capacity = max(group.capacity, len(offsets))
+    group.save(update_fields=["offset_start", "offset_end", "span_hours", "capacity"])
+
+
+def arc(offsets: list[float]) -> tuple[float, float]:
+    """(first, last) offset going east around the narrowest arc of the day holding all of them."""
+    original = {o % DAY: o for o in offsets}  # each point as an offset a zone has (UTC+13, not −11)
+    points = sorted(original)
+    if not points:
+        return 0.0, 0.0
+    gaps = [(points[(i + 1) % len(points)] - p) % DAY or DAY for i, p in enumerate(points)]
+    widest = max(range(len(points)), key=lambda i: gaps[i])
+    return original[points[(widest + 1) % len(points)]], original[points[widest]]
 
 
 def move(learner: Learner, group: StudyGroup, actor: Any) -> Membership:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
 from mmooc.groups import panels
-from mmooc.groups.activity import activity
+from mmooc.groups.activity import activity, pages
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.lib import charts
 from mmooc.lib.paging import other_params
@@ -68,7 +68,7 @@ def group_list(request: HttpRequest, cohort: str) -> HttpResponse:
              "weekly": weekly[g.pk]}
             for g in page.object_list]
     ctx = {"cohort": cohort_obj, "form": form, "page": page, "query": other_params(request), "rows": rows,
-           "quiet": form.cleaned_data["quiet"],
+           "quiet": form.cleaned_data["quiet"], "pages": pages(cohort_obj),
            "weeks": SPARK_WEEKS, **powers(request)}
     return render(request, "groups/group_list.html", ctx)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -72,12 +73,25 @@ def archive(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "lists/invalid_link.html", status=404)
     membership = (Membership.objects.active().select_related("group", "learner")
                   .filter(group__public_id=group_id, learner__public_id=learner_id).first())
+    closed = membership is None
+    if membership is None:
+        membership = _moved_from_closed_group(group_id, learner_id)
     if membership is None:
         return render(request, "lists/invalid_link.html", status=404)
     activate_for(request, membership.learner.language)
     posts = Post.objects.visible().filter(group=membership.group)
     return _render_archive(request, membership.group, posts, "lists/archive.html",
-                           learner=membership.learner)
+                           learner=membership.learner, closed=closed)
+
+
+def _moved_from_closed_group(group_id: uuid.UUID, learner_id: uuid.UUID) -> Membership | None:
+    """A former member of a group nobody is in any more (merged into another), now in another
+    group: the archive of what they wrote together stays theirs to read."""
+    past = (Membership.objects.select_related("group", "learner").filter(
+        group__public_id=group_id, learner__public_id=learner_id, left_at__isnull=False).first())
+    if past is None or Membership.objects.active().filter(group=past.group).exists():
+        return None
+    return past if Membership.objects.active().filter(learner=past.learner).exists() else None
 
 
 @require_GET

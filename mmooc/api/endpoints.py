@@ -31,7 +31,6 @@ from mmooc.groups.models import Membership, StudyGroup, active_through
 from mmooc.learners import importer, lifecycle
 from mmooc.learners.models import Learner, email_key
 from mmooc.learners.staff_views import filtered
-from mmooc.mailer import outbox
 from mmooc.mailer.models import Message, Suppression
 from mmooc.mailer.suppression import suppress, unsuppress
 from mmooc.mailer.suppression_views import check_address
@@ -381,9 +380,10 @@ def _control(request: HttpRequest, cohort: str, email_id: str, action: str) -> A
                        "Sending is not paused." if action == "resume" else "This email is not sending.")
     verb, _done = sending.ACTIONS[action]
     with transaction.atomic():
-        sending.OUTBOX_FUNCTIONS[action](message)
+        for each in scheduling.messages_of(email):  # every language's copies
+            sending.OUTBOX_FUNCTIONS[action](each)
         _audit(request, verb, email, f"{action.capitalize()} sending of “{scheduling.shown_subject(email)}”",
-               message=str(message.public_id), progress=outbox.progress(message))
+               message=str(message.public_id), progress=scheduling.progress_of(email))
     message.refresh_from_db()
     return _email_out(email)
 
@@ -404,7 +404,7 @@ def resume_email(request: HttpRequest, cohort: str, email_id: str) -> Any:
          summary="Sending progress")
 def email_progress(request: HttpRequest, cohort: str, email_id: str) -> Any:
     email = _email(auth.cohort_or_404(request, cohort), email_id)
-    return sending.progress_summary(email.message)
+    return sending.progress_summary(email)
 
 
 # Study groups ----------------------------------------------------------------------------

@@ -3,6 +3,10 @@
     emails/welcome.md           front matter: subject, module, audience, schedule or trigger,
                                 phase (before-start or grouping: not sent once it is over);
                                 body: the email (Markdown with template variables)
+    emails/es/welcome.md        the same email in Spanish (a variant): front matter subject
+                                only; learners writing that language get it, the others the
+                                email itself. The folder is named by a translated language
+                                (settings.LANGUAGES: es, pt-br or pt_BR, ar).
 
 `read_emails` checks the files (every problem as `file:line: message`); `apply_emails`
 makes a cohort's emails match them; `email_files` writes them back. Emails whose first
@@ -13,7 +17,7 @@ copy has left are never changed or removed. The whole folder is imported by
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +26,12 @@ from django.utils import timezone
 from mmooc.courses.models import Cohort, Course, Module
 from mmooc.emails import audience as audiences
 from mmooc.emails import scheduling, templating, timing
-from mmooc.emails.models import CourseEmail
+from mmooc.emails.models import CourseEmail, CourseEmailVariant
 from mmooc.lib import folderfiles as ff
 from mmooc.lib.folderfiles import File, FolderError, ImportReport, Map
 
 EMAIL_KEYS = {"subject", "module", "audience", "schedule", "trigger", "phase"}
+VARIANT_KEYS = {"subject"}
 PHASES = [code for code, _ in CourseEmail.PHASES if code]
 EMAIL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,96}\.md$")
 
@@ -42,6 +47,8 @@ class EmailData:
     schedule: timing.Schedule | None  # None for a triggered email
     trigger: str
     phase: str = ""
+    # language → (subject, body) of the variants in emails/<language>/
+    variants: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def read_emails(root: Path, problems: list[str], course: dict[str, Any], positions: set[int]) -> list[EmailData]:
@@ -55,7 +62,80 @@ def read_emails(root: Path, problems: list[str], course: dict[str, Any], positio
         email = _read_email(root / "emails" / name, f, course, positions)
         if email:
             emails.append(email)
+    _read_variants(root, problems, course, {e.key: e for e in emails},
+                   {n.removesuffix(".md") for n in ff.files(root, "emails")})
     return emails
+
+
+def _read_variants(root: Path, problems: list[str], course: dict[str, Any], emails: dict[str, EmailData],
+                   keys: set[str]) -> None:
+    """The variants in emails/<language>/, added to their emails (`keys`: every base file,
+    read or not, so that a base file with its own problem is not reported twice)."""
+    folder = root / "emails"
+    if not folder.is_dir():
+        return
+    seen: dict[str, str] = {}
+    known = course.get("links", {})
+    links = list(known) if known is not None else None
+    for directory in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        where = File(f"emails/{directory.name}/", problems)
+        language = _folder_language(directory.name)
+        if directory.is_symlink():
+            where.error(0, "a language folder cannot be a link")
+            continue
+        if not language:
+            names = ", ".join(code for code, _ in scheduling.variant_languages())
+            where.error(0, f"{directory.name!r} is not a translated language: name the folder {names}")
+            continue
+        if language in seen:
+            where.error(0, f"the same language as emails/{seen[language]}/: keep one folder per language")
+            continue
+        seen[language] = directory.name
+        for name in ff.files(folder, directory.name):
+            f = File(f"emails/{directory.name}/{name}", problems)
+            key = name.removesuffix(".md")
+            if not EMAIL_NAME.match(name):
+                f.error(0, "email files are named with letters, digits and dashes, ending in .md")
+            elif key not in keys:
+                f.error(0, f"there is no emails/{name} for this file to translate")
+            else:
+                read = _read_variant(directory / name, f, links)
+                if read is not None and key in emails:
+                    emails[key].variants[language] = read
+
+
+def _folder_language(name: str) -> str:
+    """The variant language a folder names, exactly (es, pt-br, pt_BR; not fr, not pt)."""
+    code = name.lower().replace("_", "-")
+    return code if code in dict(scheduling.variant_languages()) else ""
+
+
+def _read_variant(path: Path, f: File, links: list[str] | None) -> tuple[str, str] | None:
+    if path.is_symlink():
+        f.error(0, "an email file cannot be a link")
+        return None
+    text = ff.text(path.parent, path.name, f)
+    parts = ff.split_front_matter(text, f) if text is not None else None
+    if parts is None or parts[0] is None:
+        return None
+    data, body, body_line = parts
+    f.first_line = 2
+    for key in data:
+        if key not in VARIANT_KEYS:
+            f.error(data.lines[key], f"{key!r}: a translation has only a subject and a body; "
+                    "the rest is the email's (emails/" + path.name + ")")
+    subject = ff.string(data, "subject", f, required=True, max_length=300)
+    if "\n" in subject or "\r" in subject:
+        f.error(data.lines["subject"], "subject: must be on one line")
+    for problem in templating.validate(subject, links=links):
+        f.error(data.lines.get("subject", 0), f"subject: {problem.message}")
+    f.first_line = body_line
+    if not body.strip():
+        f.error(0, "the email has no text after the front matter")
+    for problem in templating.validate(body, links=links):
+        f.error(problem.line - 1, problem.message)
+    f.first_line = 1
+    return subject, body
 
 
 def _read_email(path: Path, f: File, course: dict[str, Any], positions: set[int]) -> EmailData | None:
@@ -166,19 +246,22 @@ def apply_emails(cohort: Cohort, modules: dict[int, Module], emails: list[EmailD
         email = existing.pop(data.key, None)
         if email is None:
             wanted.save()
+            _set_variants(wanted, data.variants)
             report.added.append(f"email {data.key}: {data.subject}")
             continue
-        diff = _differences(email, wanted)
+        diff = _differences(email, wanted) + _variant_differences(email, data.variants)
         if not diff:
             continue
         if scheduling.is_locked(email):
             report.notes.append(f"{data.file}: already sent, so not changed ({', '.join(diff)} differ)")
             continue
-        for name in diff:
+        fields = [name for name in diff if name in FIELDS]
+        for name in fields:
             attr = "module_id" if name == "module" else name
             setattr(email, attr, getattr(wanted, attr))
         email.updated_at = timezone.now()
-        email.save(update_fields=[*diff, "updated_at"])
+        email.save(update_fields=[*fields, "updated_at"])
+        _set_variants(email, data.variants)
         report.changed.append(f"email {data.key}: {', '.join(diff)}")
         if email.state == CourseEmail.SCHEDULED and not email.trigger:
             scheduling.replace(email, actor)
@@ -192,10 +275,30 @@ def apply_emails(cohort: Cohort, modules: dict[int, Module], emails: list[EmailD
         email.delete()
 
 
+def _variant_differences(email: CourseEmail, wanted: dict[str, tuple[str, str]]) -> list[str]:
+    """"variant <language>" for each variant added, changed or removed."""
+    have = {v.language: (v.subject, ff.lf(v.body).strip("\n")) for v in email.variants.all()}
+    want = {language: (subject, ff.lf(body).strip("\n")) for language, (subject, body) in wanted.items()}
+    return [f"variant {language}" for language in sorted(have.keys() | want.keys())
+            if have.get(language) != want.get(language)]
+
+
+def _set_variants(email: CourseEmail, wanted: dict[str, tuple[str, str]]) -> None:
+    """Make the email's variants those of the folder (the caller queues a scheduled email again)."""
+    for variant in email.variants.exclude(language__in=list(wanted)):
+        scheduling.remove_variant(variant)
+    for language, (subject, body) in wanted.items():
+        CourseEmailVariant.objects.update_or_create(email=email, language=language,
+                                                    defaults={"subject": subject, "body": body,
+                                                              "updated_at": timezone.now()})
+
+
 def email_files(cohort: Cohort) -> list[tuple[str, dict[str, Any], str]]:
-    """(file name, front matter, body) for each of the cohort's emails."""
+    """(file name, front matter, body) for each of the cohort's emails, then each variant
+    ("es/welcome.md")."""
     files = []
-    for email in cohort.emails.select_related("module").order_by("pk"):
+    emails = cohort.emails.select_related("module").prefetch_related("variants").order_by("pk")
+    for email in emails:
         front: dict[str, Any] = {"subject": email.subject}
         if email.module:
             front["module"] = email.module.position
@@ -209,6 +312,10 @@ def email_files(cohort: Cohort) -> list[tuple[str, dict[str, Any], str]]:
         if email.phase:
             front["phase"] = email.phase
         files.append((f"{email.key or 'email-' + email.public_id.hex[:8]}.md", front, email.body))
+    for email in emails:
+        for variant in email.variants.all():
+            files.append((f"{variant.language}/{email.key or 'email-' + email.public_id.hex[:8]}.md",
+                          {"subject": variant.subject}, variant.body))
     return files
 
 

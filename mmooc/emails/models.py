@@ -61,3 +61,30 @@ class CourseEmail(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class CourseEmailVariant(models.Model):
+    """The same course email written in another language: its own subject and body, everything
+    else (audience, schedule, module) the email's. Learners whose language it is get it; the
+    others get the email itself, in the course's default language.
+
+    Once scheduled, each variant holds the message queued for its language's learners: the
+    messages of an email are its own `message` and its variants' (see scheduling.messages_of)."""
+
+    email = models.ForeignKey(CourseEmail, on_delete=models.CASCADE, related_name="variants")
+    # A translated language of settings.LANGUAGES other than the default ("es", "pt-br").
+    language = models.CharField(max_length=16)
+    subject = models.CharField(max_length=300)
+    body = models.TextField(help_text="Markdown with template variables.")
+    message = models.OneToOneField(Message, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="course_email_variant")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["email", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["email", "language"], name="email_variant_once_per_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.language})"

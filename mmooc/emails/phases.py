@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from mmooc.emails.models import CourseEmail
@@ -71,7 +71,9 @@ def _end_phase(email: CourseEmail, now: datetime) -> int:
     earliest, latest = phase.end(EARLIEST_ZONE), phase.end(LATEST_ZONE)
     if earliest is None or latest is None or now < earliest:
         return 0
-    waiting = Delivery.objects.filter(message=email.message, status__in=(Delivery.QUEUED, Delivery.DEFERRED))
+    # Every language's copies: the email's own message and its variants'.
+    waiting = Delivery.objects.filter(Q(message=email.message) | Q(message__course_email_variant__email=email),
+                                      status__in=(Delivery.QUEUED, Delivery.DEFERRED))
     if now < latest:  # over in some zones only: the learners' zones decide
         zones = dict(email.cohort.learners.values_list("public_id", "timezone"))
         over = [ref for ref in waiting.values_list("ref", flat=True).distinct()

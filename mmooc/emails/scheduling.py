@@ -23,6 +23,7 @@ own send time is still ahead; emails whose time has passed stay in the archive i
 from __future__ import annotations
 
 from collections.abc import Iterable
+from copy import copy as shallow_copy
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,11 +40,11 @@ from mmooc.courses.models import Cohort
 from mmooc.emails import audience as audiences
 from mmooc.emails import phases, templating, timing
 from mmooc.emails.exceptions import ScheduleError
-from mmooc.emails.models import CourseEmail
+from mmooc.emails.models import CourseEmail, CourseEmailVariant
 from mmooc.emails.signals import email_sent
 from mmooc.emails.timing import Schedule
 from mmooc.lib import clock, subjects
-from mmooc.lib.languages import content_language, in_default_language, speaking
+from mmooc.lib.languages import content_language, in_default_language, speaking, ui_language
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Message
 
@@ -73,6 +74,12 @@ def template_problems(email: CourseEmail) -> list[str]:
         found.insert(0, "The subject is empty.")
     if not email.body.strip():
         found.insert(0, "The body is empty.")
+    if email.pk is not None:
+        names = dict(variant_languages())
+        for variant in email.variants.all():
+            name = names.get(variant.language, variant.language)
+            found += [f"{name} subject, {p}" for p in templating.validate(variant.subject, links=links)]
+            found += [f"{name} body, {p}" for p in templating.validate(variant.body, links=links)]
     return found
 
 
@@ -194,6 +201,81 @@ def checkin_line() -> str:
             "or SKIP); add the week's number for another week, e.g. DONE 2.")
 
 
+# ---------------------------------------------------------------- languages
+
+def variant_language(code: str) -> str:
+    """The variant language a folder, form or learner code names ("pt_BR", "pt" -> "pt-br"):
+    the closest translated language, "" when that is the default (the email itself)."""
+    language = ui_language(code.replace("_", "-")) if code else settings.LANGUAGE_CODE
+    return "" if language == settings.LANGUAGE_CODE else language
+
+
+def variant_languages() -> list[tuple[str, str]]:
+    """(code, name) of the languages an email may have a variant in: the translated ones."""
+    return [(code, str(name)) for code, name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+
+def as_variant(email: CourseEmail, variant: CourseEmailVariant | None) -> CourseEmail:
+    """The email as a variant's readers see it: the variant's subject and body, the rest the email's."""
+    if variant is None:
+        return email
+    shown = shallow_copy(email)
+    shown.subject, shown.body = variant.subject, variant.body
+    return shown
+
+
+def variant_for(email: CourseEmail, language: str) -> CourseEmailVariant | None:
+    """The email's variant for a learner's language, None when they get the email itself."""
+    language = variant_language(language)
+    if not language or email.pk is None:
+        return None
+    return next((v for v in email.variants.all() if v.language == language), None)
+
+
+def messages_of(email: CourseEmail) -> list[Message]:
+    """Every message queued for the email: its own (the default language), then each variant's.
+    Pausing, resuming, cancelling and progress cover all of them."""
+    if email.pk is None or email.trigger:
+        return [email.message] if email.message_id and email.message is not None else []
+    found = [email.message] if email.message_id and email.message is not None else []
+    ids = {m.pk for m in found}
+    variants = CourseEmailVariant.objects.filter(email=email, message__isnull=False).select_related("message")
+    found += [v.message for v in variants.order_by("language") if v.message is not None and v.message.pk not in ids]
+    return found
+
+
+def remove_variant(variant: CourseEmailVariant) -> None:
+    """Delete a variant; copies of it still queued are cancelled (its readers then get the
+    email itself once it is queued again: see replace)."""
+    if variant.message is not None:
+        outbox.cancel(variant.message)
+    variant.delete()
+
+
+def progress_of(email: CourseEmail) -> dict[str, int]:
+    """Copies per delivery status over every message of the email."""
+    counts = outbox.progress(None)
+    for message in messages_of(email):
+        for status, n in outbox.progress(message).items():
+            counts[status] = counts.get(status, 0) + n
+    return counts
+
+
+def missing_variants(email: CourseEmail, learners: QuerySet | None = None) -> list[tuple[str, str, int]]:
+    """(language code, name, learners) for each translated language with learners in the
+    audience but no variant of the email: they get the email in the default language."""
+    if learners is None:
+        learners = audiences.recipients(email)
+    have = {v.language for v in email.variants.all()} if email.pk else set()
+    counts: dict[str, int] = {}
+    for code, n in learners.values_list("language").annotate(n=Count("pk")).order_by():
+        language = variant_language(code or "")
+        if language and language not in have:
+            counts[language] = counts.get(language, 0) + n
+    names = dict(variant_languages())
+    return [(code, names[code], counts[code]) for code, _ in variant_languages() if counts.get(code)]
+
+
 # ---------------------------------------------------------------- per-learner values
 
 def local_values(cohort: Any, module: Any, zone_name: str) -> dict[str, str]:
@@ -228,7 +310,7 @@ class Personalizer:
         # Links are signed with one key derivation per email; dates and send times are worked
         # out once per time zone (a cohort of 100,000 has a few hundred zones at most).
         self.make_context = context_maker("cohort")
-        self.local_values: dict[str, dict[str, str]] = {}
+        self.local_values: dict[tuple[str, str], dict[str, str]] = {}
         self.instants: dict[str | None, datetime] = {}
 
     def context(self, learner: Any) -> dict[str, str]:
@@ -239,9 +321,11 @@ class Personalizer:
         return values
 
     def _local_dates(self, zone_name: str) -> dict[str, str]:
-        if zone_name not in self.local_values:
-            self.local_values[zone_name] = local_values(self.cohort, self.email.module, zone_name)
-        return self.local_values[zone_name]
+        # Per language too: a variant's readers get the dates written in their language.
+        key = (translation.get_language() or "", zone_name)
+        if key not in self.local_values:
+            self.local_values[key] = local_values(self.cohort, self.email.module, zone_name)
+        return self.local_values[key]
 
     def instant(self, learner_zone: str | None) -> datetime:
         """When the schedule says a learner in this zone gets the email (no undo window)."""
@@ -326,14 +410,14 @@ def is_locked(email: CourseEmail) -> bool:
     if email.state in (CourseEmail.SENDING, CourseEmail.SENT):
         return True
     return bool(not email.trigger and email.message_id
-                and Delivery.objects.filter(message_id=email.message_id, status__in=STARTED).exists())
+                and Delivery.objects.filter(message__in=messages_of(email), status__in=STARTED).exists())
 
 
 def refresh_state(email: CourseEmail) -> str:
     """Move a scheduled email to sending, then sent, from its deliveries' statuses."""
     if email.trigger or not email.message_id or email.state not in (CourseEmail.SCHEDULED, CourseEmail.SENDING):
         return email.state
-    counts = outbox.progress(email.message)
+    counts = progress_of(email)
     state = email.state
     if any(counts[s] for s in STARTED):
         state = CourseEmail.SENDING
@@ -372,25 +456,49 @@ def _check_schedulable(email: CourseEmail) -> Schedule:
     return spec
 
 
-def _enqueue(email: CourseEmail, message: Message, learners: QuerySet, now: datetime | None = None,
+def _compose_all(email: CourseEmail, variants: Iterable[CourseEmailVariant]) -> dict[str, Message]:
+    """The email's own message (key "") and one per variant, each written in its language
+    (dates, and the Content-Language header the engine writes the footer from)."""
+    found = {"": compose_for(email)}
+    for variant in variants:
+        with speaking(variant.language):
+            found[variant.language] = compose_for(as_variant(email, variant))
+    return found
+
+
+def _enqueue(email: CourseEmail, messages: dict[str, Message], learners: QuerySet, now: datetime | None = None,
              hold: timedelta | None = None) -> int:
+    """Queue each learner on the message of their language ("" is the email's own)."""
     # Group values cost a query over every membership: only read when the email shows them.
-    used = outbox.used_names(message) or set()
+    used: set[str] = set()
+    for message in messages.values():
+        used |= outbox.used_names(message) or set()
     p = Personalizer(email, now, with_groups=any(name.startswith("group.") for name in used), hold=hold)
     phase = phases.PhaseClock(email)
     added = 0
-    batch: list[outbox.Recipient] = []
+    batches: dict[str, list[outbox.Recipient]] = {key: [] for key in messages}
+    languages: dict[str, str] = {}
     # Named rows, not model instances: a learner is read 100,000 times per email.
-    rows = learners.order_by("pk").values_list("pk", "public_id", "email", "name", "timezone", named=True)
+    rows = learners.order_by("pk").values_list("pk", "public_id", "email", "name", "timezone", "language",
+                                               named=True)
     for learner in rows.iterator(chunk_size=BATCH):
         if phase.over(learner.timezone, p.leaves(learner.timezone)):
             continue
-        batch.append(p.recipient(learner))
-        if len(batch) >= BATCH:
-            added += outbox.enqueue(message, batch)
-            batch = []
-    if batch:
-        added += outbox.enqueue(message, batch)
+        if learner.language not in languages:
+            found = variant_language(learner.language or "")
+            languages[learner.language] = found if found in messages else ""
+        key = languages[learner.language]
+        if key:
+            with speaking(key):
+                batches[key].append(p.recipient(learner))
+        else:
+            batches[key].append(p.recipient(learner))
+        if len(batches[key]) >= BATCH:
+            added += outbox.enqueue(messages[key], batches[key])
+            batches[key] = []
+    for key, batch in batches.items():
+        if batch:
+            added += outbox.enqueue(messages[key], batch)
     return added
 
 
@@ -405,26 +513,30 @@ def schedule(email: CourseEmail, actor: Any, *, hold: bool = True) -> int:
         locked = CourseEmail.objects.select_for_update().get(pk=email.pk)
         if locked.state not in (CourseEmail.DRAFT, CourseEmail.CANCELLED):
             raise ScheduleError(f"This email is already {locked.get_state_display().lower()}.")
-        message = compose_for(email)
+        variants = list(email.variants.all())
+        messages = _compose_all(email, variants)
         now = timezone.now()
         learners = audiences.recipients(email)
-        count = _enqueue(email, message, learners, now, undo_delay() if hold else None)
+        count = _enqueue(email, messages, learners, now, undo_delay() if hold else None)
         if not count and email.phase and learners.exists():
             raise ScheduleError(phases.note(email, learners.count(), 0, now))
-        email.message, email.state, email.updated_at = message, CourseEmail.SCHEDULED, timezone.now()
+        for variant in variants:
+            variant.message = messages[variant.language]
+            variant.save(update_fields=["message"])
+        email.message, email.state, email.updated_at = messages[""], CourseEmail.SCHEDULED, timezone.now()
         email.save(update_fields=["message", "state", "updated_at"])
         record(actor, "email.scheduled", email, f"Scheduled {shown_subject(email)!r} for {count} recipients",
                schedule=spec.text(), recipients=count)
     return count
 
 
-def _pending_message(email: CourseEmail) -> Message:
-    message = email.message
-    if email.state != CourseEmail.SCHEDULED or message is None:
+def _pending_messages(email: CourseEmail) -> list[Message]:
+    """The email's messages (every language's), when it may still change."""
+    if email.state != CourseEmail.SCHEDULED or email.message is None:
         raise ScheduleError("Only a scheduled email can be changed this way.")
     if is_locked(email):
         raise ScheduleError("The first copies have already been sent: this email can no longer change.")
-    return message
+    return messages_of(email)
 
 
 @in_default_language
@@ -433,25 +545,26 @@ def reschedule(email: CourseEmail, actor: Any, new: Schedule, *, hold: bool = Tr
     are held for the undo window (unless `hold` is False); copies whose new time falls after
     the email's phase are cancelled."""
     with transaction.atomic():
-        message = _pending_message(email)
+        messages = _pending_messages(email)
         old = email_schedule(email)
         fields = apply_schedule(email, new)
         email.updated_at = timezone.now()
         email.save(update_fields=[*fields, "updated_at"])
-        moved = _move_queued(email, message, undo_delay() if hold else None)
+        moved = _move_queued(email, messages, undo_delay() if hold else None)
         record(actor, "email.rescheduled", email, f"Rescheduled {shown_subject(email)!r}",
                old=old.text() if old else "", new=new.text(), moved=moved)
     return moved
 
 
-def _move_queued(email: CourseEmail, message: Message, hold: timedelta | None = None) -> int:
+def _move_queued(email: CourseEmail, messages: list[Message], hold: timedelta | None = None) -> int:
     """Give each queued copy its new time: one update per distinct time and chunk of rows."""
     p = Personalizer(email, with_groups=False, hold=hold)
     phase = phases.PhaseClock(email)
     zones = _learner_zones(email.cohort)
     by_time: dict[datetime, list[int]] = {}
     late: list[int] = []
-    for pk, ref in message.deliveries.filter(status=Delivery.QUEUED).values_list("pk", "ref").iterator(BATCH):
+    queued = Delivery.objects.filter(message__in=messages, status=Delivery.QUEUED)
+    for pk, ref in queued.values_list("pk", "ref").iterator(BATCH):
         zone = zones.get(ref)
         if phase.over(zone, p.leaves(zone)):
             late.append(pk)
@@ -484,7 +597,7 @@ def cancel(email: CourseEmail, actor: Any) -> int:
     with transaction.atomic():
         if email.state not in (CourseEmail.SCHEDULED, CourseEmail.SENDING, CourseEmail.DRAFT):
             raise ScheduleError(f"This email is {email.get_state_display().lower()}: nothing to cancel.")
-        count = outbox.cancel(email.message) if email.message is not None else 0
+        count = sum(outbox.cancel(message) for message in messages_of(email))
         email.state, email.updated_at = CourseEmail.CANCELLED, timezone.now()
         email.save(update_fields=["state", "updated_at"])
         record(actor, "email.cancelled", email, f"Cancelled {shown_subject(email)!r}", cancelled=count)
@@ -498,13 +611,17 @@ def replace(email: CourseEmail, actor: Any, *, hold: bool = True) -> int:
     The old message is paused first so the engine takes no more copies of it, then checked:
     if a copy left meanwhile, it is resumed and the change refused.
     """
-    message = _pending_message(email)
-    outbox.pause(message)
-    if message.deliveries.filter(status__in=STARTED).exists():
-        outbox.resume(message)
+    messages = _pending_messages(email)
+    for message in messages:
+        outbox.pause(message)
+    if Delivery.objects.filter(message__in=messages, status__in=STARTED).exists():
+        for message in messages:
+            outbox.resume(message)
         raise ScheduleError("The first copies have already been sent: this email can no longer change.")
     with transaction.atomic():
-        outbox.cancel(message)
+        for message in messages:
+            outbox.cancel(message)
+        CourseEmailVariant.objects.filter(email=email).update(message=None)
         CourseEmail.objects.filter(pk=email.pk).update(state=CourseEmail.DRAFT, message=None)
         email.state, email.message = CourseEmail.DRAFT, None
         count = schedule(email, actor, hold=hold)
@@ -567,6 +684,11 @@ def add_late_learner(learner: Any, now: datetime | None = None) -> int:
         if spec is None or message is None or spec.kind == timing.NOW or p.not_before(learner.timezone) <= now:
             continue
         if phases.PhaseClock(email).over(learner.timezone, p.not_before(learner.timezone)):
+            continue
+        variant = variant_for(email, learner.language)
+        if variant is not None and variant.message is not None and variant.message.state != Message.CANCELLED:
+            with speaking(variant.language):
+                added += outbox.enqueue(variant.message, [p.recipient(learner)])
             continue
         added += outbox.enqueue(message, [p.recipient(learner)])
     return added
@@ -698,11 +820,13 @@ def retime(learner: Any) -> int:
               .select_related("cohort", "module", "message"))
     for email in emails:
         queued = list(Delivery.objects.select_for_update().filter(
-            message=email.message, ref=str(learner.public_id), status=Delivery.QUEUED))
+            message__in=messages_of(email), ref=str(learner.public_id), status=Delivery.QUEUED))
         if not queued:
             continue
         p = Personalizer(email, with_groups=False)
-        values = {"learner.timezone": learner.timezone, **p._local_dates(learner.timezone)}
+        variant = variant_for(email, learner.language)
+        with speaking(variant.language if variant is not None else settings.LANGUAGE_CODE):
+            values = {"learner.timezone": learner.timezone, **p._local_dates(learner.timezone)}
         when = p.not_before(learner.timezone) if p.spec is not None and p.spec.kind == timing.LOCAL else None
         for copy in queued:
             fields: dict[str, Any] = {"updated_at": timezone.now(),

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Count, Min
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit.log import record
 from mmooc.emails.models import CourseEmail
-from mmooc.emails.scheduling import cancel, refresh_state, shown_subject
+from mmooc.emails.scheduling import cancel, messages_of, missing_variants, progress_of, refresh_state, shown_subject
 from mmooc.lib.staff import organizer_required, powers, staff_required
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Event, Message
@@ -36,8 +37,10 @@ def get_email(public_id: str) -> CourseEmail:
                              public_id=public_id)
 
 
-def progress_summary(message: Message | None) -> dict[str, object]:
-    counts = outbox.progress(message)
+def progress_summary(email: CourseEmail) -> dict[str, object]:
+    """Progress over every message of the email (one per language it is written in)."""
+    message = email.message
+    counts = progress_of(email)
     total = sum(counts.values())
     done = sum(counts[s] for s in FINISHED)
     return {"counts": counts, "total": total, "done": done,
@@ -53,12 +56,12 @@ class Step:
     rate: float | None  # share of the sent copies, in percent
 
 
-def funnel(message: Message | None) -> list[Step]:
+def funnel(messages: list[Message]) -> list[Step]:
     """Sent copies, then distinct deliveries per provider event type, with their rates."""
-    if message is None:
+    if not messages:
         return [Step(name, 0, None) for name in ["sent", *FUNNEL_EVENTS]]
-    sent = message.deliveries.filter(status=Delivery.SENT).count()
-    per_type = dict(Event.objects.filter(delivery__message=message, event_type__in=FUNNEL_EVENTS)
+    sent = Delivery.objects.filter(message__in=messages, status=Delivery.SENT).count()
+    per_type = dict(Event.objects.filter(delivery__message__in=messages, event_type__in=FUNNEL_EVENTS)
                     .values_list("event_type").annotate(n=Count("delivery", distinct=True)).order_by())
     steps = [Step("sent", sent, 100.0 if sent else None)]
     for name in FUNNEL_EVENTS:
@@ -72,23 +75,26 @@ def funnel(message: Message | None) -> list[Step]:
 def email_page(request: HttpRequest, public_id: str) -> HttpResponse:
     email = get_email(public_id)
     refresh_state(email)  # scheduled → sending → sent, from the copies' statuses
-    summary = progress_summary(email.message)
+    summary = progress_summary(email)
+    sent = messages_of(email)
     ctx = {"email": email, "cohort": email.cohort, "subject": shown_subject(email), "summary": summary,
            "statuses": _segments(summary),
-           "funnel": funnel(email.message), "actions": _actions(email.message),
+           "funnel": funnel(sent), "actions": _actions(sent),
            "emails_url": _emails_url(email), "outbox_url": _outbox_url(email.message),
-           "starts_at": sending_starts(email.message), **powers(request)}
+           "languages": _languages(email, sent), "missing": missing_variants(email),
+           "starts_at": sending_starts(sent), **powers(request)}
     return render(request, "emails/sending.html", ctx)
 
 
-def sending_starts(message: Message | None) -> str:
+def sending_starts(messages: list[Message]) -> str:
     """"HH:MM" (UTC) when nothing has left yet and the first copy is due later today: the
     undo window after scheduling, when cancelling still stops every copy; else ""."""
-    if message is None or message.state == Message.CANCELLED:
+    if not messages or messages[0].state == Message.CANCELLED:
         return ""
-    if message.deliveries.exclude(status__in=(Delivery.QUEUED, Delivery.CANCELLED)).exists():
+    copies = Delivery.objects.filter(message__in=messages)
+    if copies.exclude(status__in=(Delivery.QUEUED, Delivery.CANCELLED)).exists():
         return ""
-    first = message.deliveries.filter(status=Delivery.QUEUED).aggregate(at=Min("not_before"))["at"]
+    first = copies.filter(status=Delivery.QUEUED).aggregate(at=Min("not_before"))["at"]
     now = timezone.now()
     if first is None or first <= now:
         return ""
@@ -115,11 +121,23 @@ def _outbox_url(message: Message | None) -> str:
     return reverse("mailer:outbox_message", kwargs={"public_id": message.public_id})
 
 
-def _actions(message: Message | None) -> list[str]:
-    """Which of pause, resume, cancel make sense now."""
-    if message is None or message.state == Message.CANCELLED:
+def _languages(email: CourseEmail, messages: list[Message]) -> list[tuple[str, Message, int]]:
+    """(language, message, copies) for each message of an email written in several languages."""
+    if len(messages) < 2:
         return []
-    waiting = message.deliveries.filter(status__in=WAITING).exists()
+    copies = dict(Delivery.objects.filter(message__in=messages).values_list("message_id")
+                  .annotate(n=Count("pk")).order_by())
+    return [((m.headers or {}).get("Content-Language") or settings.LANGUAGE_CODE, m, copies.get(m.pk, 0))
+            for m in messages]
+
+
+def _actions(messages: list[Message]) -> list[str]:
+    """Which of pause, resume, cancel make sense now (the messages move together: the first,
+    the email's own, says where they stand)."""
+    if not messages or messages[0].state == Message.CANCELLED:
+        return []
+    message = messages[0]
+    waiting = Delivery.objects.filter(message__in=messages, status__in=WAITING).exists()
     if message.state == Message.PAUSED:
         return ["resume", "cancel"]
     return ["pause", "cancel"] if waiting else []
@@ -129,7 +147,7 @@ def _actions(message: Message | None) -> list[str]:
 @staff_required
 def progress_json(request: HttpRequest, public_id: str) -> JsonResponse:
     email = get_email(public_id)
-    response = JsonResponse(progress_summary(email.message))
+    response = JsonResponse(progress_summary(email))
     response["Cache-Control"] = "no-store"
     return response
 
@@ -150,8 +168,8 @@ OUTBOX_FUNCTIONS: dict[str, Callable[[Message], object]] = {"pause": outbox.paus
 @organizer_required
 def control(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
     email = get_email(public_id)
-    message = email.message
-    if message is None or action not in _actions(message):
+    sent = messages_of(email)
+    if not sent or action not in _actions(sent):
         return _refuse(request, email, action)
     verb, done = ACTIONS[action]
     if action == "cancel":
@@ -160,9 +178,11 @@ def control(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
         messages.success(request, done)
         return redirect("emails:sending", public_id=email.public_id)
     with transaction.atomic():
-        OUTBOX_FUNCTIONS[action](message)
+        for message in sent:  # every language's copies
+            OUTBOX_FUNCTIONS[action](message)
         record(request.user, verb, email, f"{action.capitalize()} sending of “{shown_subject(email)}”",
-               message=str(message.public_id), progress=outbox.progress(message))
+               message=str(sent[0].public_id), messages=[str(m.public_id) for m in sent],
+               progress=progress_of(email))
     messages.success(request, done)
     return redirect("emails:sending", public_id=email.public_id)
 

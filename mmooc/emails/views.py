@@ -112,7 +112,7 @@ def _page(request: HttpRequest, cohort: Cohort, email: CourseEmail | None, form:
     ctx = {"cohort": cohort, "email": email, "form": form, "preview": preview, "locked": locked,
            "can_send": is_organizer(request.user), "modules": modules, "section": "emails",
            "message_variables": templating.MESSAGE_VARIABLES, "learner_variables": templating.LEARNER_VARIABLES,
-           "progress": scheduling.outbox.progress(email.message) if email and email.message_id else None,
+           "progress": scheduling.progress_of(email) if email and email.message_id else None,
            "preview_url": reverse("emails:preview", args=[cohort.slug]),
            "shown_subject": scheduling.shown_subject(email) if email and email.pk else "",
            "confirm": question}

@@ -6,6 +6,7 @@ from typing import Any
 
 from mmooc.courses.models import Cohort
 from mmooc.emails.models import CourseEmail
+from mmooc.emails.scheduling import progress_of
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.hooks import events
 from mmooc.hooks.events import Happening, emit, emit_many
@@ -87,7 +88,7 @@ def on_post_relayed(sender: Any, post: Post, **kw: Any) -> None:
 def on_email_sent(sender: Any, email: CourseEmail, **kw: Any) -> None:
     emit(events.EMAIL_SENT, {
         "cohort": cohort_data(email.cohort),
-        "email": {"id": str(email.public_id), "subject": email.subject, "progress": outbox.progress(email.message)}},
+        "email": {"id": str(email.public_id), "subject": email.subject, "progress": progress_of(email)}},
         cohort_id=email.cohort_id)
 
 

@@ -173,7 +173,7 @@ class Command(BaseCommand):
         email = self.email(options["email"])
         while True:
             scheduling.refresh_state(email)
-            counts = outbox.progress(email.message) if email.message_id else {}
+            counts = scheduling.progress_of(email) if email.message_id else {}
             if options["format"] == "json":
                 self.stdout.write(json.dumps({"id": email.public_id.hex, "state": scheduling.shown_state(email)[0],
                                               "subject": scheduling.shown_subject(email), "counts": counts},
@@ -203,16 +203,18 @@ class Command(BaseCommand):
         return email, email.message
 
     def do_pause(self, options: dict) -> None:
-        email, message = self._message(options)
-        outbox.pause(message)
+        email, _message = self._message(options)
+        for message in scheduling.messages_of(email):  # every language's copies
+            outbox.pause(message)
         from mmooc.audit.log import record
 
         record(ACTOR, "email.paused", email, f"Paused {scheduling.shown_subject(email)!r}")
         self.stdout.write(f"Paused {email.public_id.hex[:8]}: copies not yet sent are held.")
 
     def do_resume(self, options: dict) -> None:
-        email, message = self._message(options)
-        outbox.resume(message)
+        email, _message = self._message(options)
+        for message in scheduling.messages_of(email):
+            outbox.resume(message)
         from mmooc.audit.log import record
 
         record(ACTOR, "email.resumed", email, f"Resumed {scheduling.shown_subject(email)!r}")

@@ -1,0 +1,140 @@
+"""Course emails per language: each learner gets the variant of their language, the others the
+email itself; pausing, resuming and cancelling cover every language's copies."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+
+from mmooc.emails import scheduling
+from mmooc.emails.models import CourseEmail, CourseEmailVariant
+from mmooc.lib.env import parse_email_url
+from mmooc.mailer import engine
+from mmooc.mailer.models import Delivery, Message
+from mmooc.testing import make_learner
+
+pytestmark = pytest.mark.django_db
+
+
+def _email(cohort, **fields):
+    fields = {"subject": "Week one of {{ course.title }}", "body": "Hello {{ learner.first_name }}, we start "
+              "on {{ cohort.start_date }}.", "schedule": CourseEmail.NOW, **fields}
+    return CourseEmail.objects.create(cohort=cohort, **fields)
+
+
+def _variant(email, language, subject, body):
+    return CourseEmailVariant.objects.create(email=email, language=language, subject=subject, body=body)
+
+
+@pytest.fixture
+def mixed(cohort):
+    """Learners writing Portuguese ("pt" and "pt-br"), English, Spanish and French."""
+    return {"pt": make_learner(cohort, "ana@example.org", name="Ana Souza", language="pt"),
+            "ptbr": make_learner(cohort, "joao@example.org", name="João Silva", language="pt-br"),
+            "en": make_learner(cohort, "bob@example.org", name="Bob Smith", language="en"),
+            "es": make_learner(cohort, "lucia@example.org", name="Lucía Pérez", language="es"),
+            "fr": make_learner(cohort, "zoe@example.org", name="Zoé Martin", language="fr")}
+
+
+def _text(received):
+    return received.message.get_body(("plain",)).get_content()
+
+
+def test_each_learner_gets_their_languages_variant_over_smtp(cohort, mixed, organizer, smtp_server, settings):
+    settings.EMAIL_CONFIG = parse_email_url(smtp_server.url)
+    settings.MAIL_RATE_LIMIT = 0
+    email = _email(cohort)
+    _variant(email, "pt-br", "Semana um de {{ course.title }}", "Olá {{ learner.first_name }}, começamos em "
+             "{{ cohort.start_date }}.")
+    assert scheduling.schedule(email, organizer, hold=False) == 5
+    assert engine.drain() == 5
+    ana, joao = smtp_server.messages_to("ana@example.org")[0], smtp_server.messages_to("joao@example.org")[0]
+    bob, lucia = smtp_server.messages_to("bob@example.org")[0], smtp_server.messages_to("lucia@example.org")[0]
+    zoe = smtp_server.messages_to("zoe@example.org")[0]
+    for portuguese, name in ((ana, "Ana"), (joao, "João")):
+        assert portuguese.message["Subject"].startswith("Semana um de")
+        assert portuguese.message["Content-Language"] == "pt-br"
+        assert f"Olá {name}, começamos em" in _text(portuguese) and "de março de 2027" in _text(portuguese)
+    # Spanish has no variant of this email, French no translation: both get it as written.
+    for english, name in ((bob, "Bob"), (lucia, "Lucía"), (zoe, "Zoé")):
+        assert english.message["Subject"].startswith("Week one of")
+        assert english.message["Content-Language"] is None
+        assert f"Hello {name}, we start on Monday 8 March 2027" in _text(english)
+    email.refresh_from_db()
+    variant = email.variants.get()
+    assert variant.message is not None and variant.message.headers == {"Content-Language": "pt-br"}
+    assert set(scheduling.messages_of(email)) == {email.message, variant.message}
+    assert scheduling.progress_of(email)[Delivery.SENT] == 5
+    scheduling.refresh_state(email)
+    assert email.state == CourseEmail.SENT
+
+
+def test_a_variant_follows_pt_br_and_pt_BR_and_pt():
+    assert {scheduling.variant_language(c) for c in ("pt", "pt-br", "pt_BR", "PT-BR")} == {"pt-br"}
+    assert scheduling.variant_language("es") == "es"
+    assert scheduling.variant_language("en") == scheduling.variant_language("fr") == ""
+
+
+def test_no_variant_means_one_message_for_everyone(cohort, mixed, organizer):
+    email = _email(cohort)
+    assert scheduling.schedule(email, organizer) == 5
+    email.refresh_from_db()
+    assert scheduling.messages_of(email) == [email.message]
+    assert email.message.deliveries.count() == 5 and email.message.headers == {}
+
+
+def _scheduled_in_three_languages(cohort, organizer):
+    email = _email(cohort, schedule=CourseEmail.RELATIVE, day_offset=0, local_time=time(9, 0))
+    _variant(email, "pt-br", "Semana um", "Olá {{ learner.first_name }}.")
+    _variant(email, "es", "Semana uno", "Hola {{ learner.first_name }}.")
+    scheduling.schedule(email, organizer)
+    email.refresh_from_db()
+    return email
+
+
+def test_pause_resume_and_cancel_cover_every_languages_copies(client, organizer, cohort, mixed, frozen):
+    email = _scheduled_in_three_languages(cohort, organizer)
+    sent = scheduling.messages_of(email)
+    assert len(sent) == 3 and sorted(m.deliveries.count() for m in sent) == [1, 2, 2]
+    client.force_login(organizer)
+    page = client.get(f"/dashboard/emails/{email.public_id}/")
+    assert page.status_code == 200
+    client.post(f"/dashboard/emails/{email.public_id}/pause/")
+    assert {m.state for m in Message.objects.filter(pk__in=[m.pk for m in sent])} == {Message.PAUSED}
+    client.post(f"/dashboard/emails/{email.public_id}/resume/")
+    assert {m.state for m in Message.objects.filter(pk__in=[m.pk for m in sent])} == {Message.ACTIVE}
+    client.post(f"/dashboard/emails/{email.public_id}/cancel/")
+    assert set(Delivery.objects.filter(message__in=sent).values_list("status", flat=True)) == {Delivery.CANCELLED}
+    email.refresh_from_db()
+    assert email.state == CourseEmail.CANCELLED
+
+
+def test_replacing_a_scheduled_email_requeues_every_language(cohort, mixed, organizer, frozen):
+    email = _scheduled_in_three_languages(cohort, organizer)
+    old = scheduling.messages_of(email)
+    email.variants.filter(language="es").update(body="¡Hola {{ learner.first_name }}!")
+    assert scheduling.replace(email, organizer) == 5
+    email.refresh_from_db()
+    new = scheduling.messages_of(email)
+    assert len(new) == 3 and not set(new) & set(old)
+    assert set(Delivery.objects.filter(message__in=old).values_list("status", flat=True)) == {Delivery.CANCELLED}
+    spanish = email.variants.get(language="es").message
+    assert spanish.body.startswith("¡Hola") and spanish.deliveries.get().recipient == "lucia@example.org"
+
+
+def test_a_late_portuguese_signup_joins_the_portuguese_copies(cohort, mixed, organizer, frozen):
+    email = _scheduled_in_three_languages(cohort, organizer)
+    late = make_learner(cohort, "bia@example.org", language="pt")
+    assert scheduling.add_late_learner(late) == 1
+    assert Delivery.objects.get(ref=str(late.public_id)).message == email.variants.get(language="pt-br").message
+
+
+def test_the_sending_page_names_the_languages_without_a_variant(client, organizer, cohort, mixed, frozen):
+    email = _email(cohort, schedule=CourseEmail.RELATIVE, day_offset=0, local_time=time(9, 0))
+    _variant(email, "es", "Semana uno", "Hola.")
+    assert [(code, n) for code, _name, n in scheduling.missing_variants(email)] == [("pt-br", 2)]
+    scheduling.schedule(email, organizer)
+    client.force_login(organizer)
+    html = client.get(f"/dashboard/emails/{email.public_id}/").content.decode()
+    assert "2 learners write Português (Brasil)" in html and "they get the email as written" in html

@@ -794,6 +794,9 @@ def duplicate(email: CourseEmail, actor: Any, cohort: Any = None, shift_days: in
     if cohort is not None and email.key and not cohort.emails.filter(key=email.key).exists():
         copy.key = email.key
     copy.save()
+    CourseEmailVariant.objects.bulk_create(
+        CourseEmailVariant(email=copy, language=v.language, subject=v.subject, body=v.body)
+        for v in email.variants.all())
     return copy
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from mmooc.emails import sending, views
+from mmooc.emails import sending, variants, views
 
 app_name = "emails"
 COHORT = "cohorts/<slug:cohort>/"
@@ -18,6 +18,7 @@ urlpatterns = [
     path(EMAIL + "cancel", views.cancel_email, name="cancel"),
     path(EMAIL + "test", views.test_email, name="test"),
     path(EMAIL + "duplicate", views.duplicate_email, name="duplicate"),
+    path(EMAIL + "languages/<str:language>", variants.variant_page, name="variant"),
     path(COHORT + "modules/<int:position>/", views.module_page, name="module"),
     path("emails/<uuid:public_id>/", sending.email_page, name="sending"),
     path("emails/<uuid:public_id>/progress.json", sending.progress_json, name="progress"),

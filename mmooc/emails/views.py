@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -22,6 +23,7 @@ from mmooc.emails import audience as audiences
 from mmooc.emails import confirm, scheduling, templating
 from mmooc.emails.forms import CopyForm, EmailForm, UploadForm, initial_for
 from mmooc.emails.models import CourseEmail
+from mmooc.lib.languages import speaking
 from mmooc.lib.mailrender import markdown_to_html
 from mmooc.lib.staff import is_organizer, organizer_required, staff_required, staff_user
 
@@ -74,9 +76,19 @@ def _preview(email: CourseEmail, preview_as: str) -> dict[str, Any]:
     if preview_as.strip():
         learner = email.cohort.learners.filter(email_key=preview_as.strip().lower()).first()
         note = "" if learner else f"No learner {preview_as.strip()!r} in this cohort: showing a sample learner."
-    result: dict[str, Any] = {"problems": found, "note": note, "subject": "", "html": ""}
-    if not found:
-        subject, body = scheduling.render_email(email)
+    result: dict[str, Any] = {"problems": found, "note": note, "subject": "", "html": "", "language": ""}
+    # A learner whose language has a variant sees it, as they would receive it.
+    variant = scheduling.variant_for(email, learner.language) if learner is not None else None
+    if variant is not None and not found:
+        from mmooc.emails.variants import preview as variant_preview
+
+        shown = variant_preview(email, variant, learner)
+        result.update(problems=shown["problems"], subject=shown["subject"], html=shown["html"],
+                      language=variant.language,
+                      note=f"In {dict(scheduling.variant_languages())[variant.language]}, the learner's language.")
+    elif not found:
+        with speaking(settings.LANGUAGE_CODE):
+            subject, body = scheduling.render_email(email)
         values = scheduling.sample_context(email, learner)
         result["subject"] = templating.personalize(subject, values)
         result["html"] = markdown_to_html(templating.personalize(body, values))
@@ -115,8 +127,15 @@ def _page(request: HttpRequest, cohort: Cohort, email: CourseEmail | None, form:
            "progress": scheduling.progress_of(email) if email and email.message_id else None,
            "preview_url": reverse("emails:preview", args=[cohort.slug]),
            "shown_subject": scheduling.shown_subject(email) if email and email.pk else "",
-           "confirm": question}
+           "confirm": question, "languages": _languages(email) if email and email.pk else []}
     return render(request, "emails/compose.html", ctx, status=status)
+
+
+def _languages(email: CourseEmail) -> list[tuple[str, str, bool, int]]:
+    """(code, name, has a variant, learners of the audience writing it without one) per translated language."""
+    have = {v.language for v in email.variants.all()}
+    missing = {code: n for code, _name, n in scheduling.missing_variants(email)} if email.audience else {}
+    return [(code, name, code in have, missing.get(code, 0)) for code, name in scheduling.variant_languages()]
 
 
 def _resource_list(module: Any) -> str:

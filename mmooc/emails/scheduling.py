@@ -731,17 +731,21 @@ def send_welcome(learner: Any, now: datetime | None = None) -> int:
     stage = clock.stage(cohort.start_date, cohort.end_date, learner.timezone, now or timezone.now())
     with speaking(learner.language):
         email = _welcome_email(cohort, translation.get_language() or "")
-    # The built-in welcome in the learner's language; a course's own as written, for everyone.
-    with transaction.atomic(), speaking(learner.language if email.pk is None else settings.LANGUAGE_CODE):
+    # The built-in welcome in the learner's language; a course's own in the variant of the
+    # learner's language, else as written. Each language's message is kept on its holder.
+    variant = variant_for(email, learner.language) if email.pk else None
+    holder: Any = variant or email
+    language = variant.language if variant else (learner.language if email.pk is None else settings.LANGUAGE_CODE)
+    with transaction.atomic(), speaking(language):
         if stage.before:
-            message = email.message if email.message_id else None
+            message = holder.message if holder.message_id else None
             if message is None or message.state == Message.CANCELLED:
-                message = compose_for(email, tag=WELCOME_TAG, stage=stage)
+                message = compose_for(as_variant(email, variant), tag=WELCOME_TAG, stage=stage)
                 if email.pk:
-                    email.message = message
-                    email.save(update_fields=["message"])
+                    holder.message = message
+                    holder.save(update_fields=["message"])
         else:
-            message = _staged_welcome(email, stage)
+            message = _staged_welcome(as_variant(email, variant), stage)
         p = Personalizer(email)
         return outbox.enqueue(message, [outbox.Recipient(learner.email, p.context(learner), ref=ref)])
 

@@ -101,6 +101,8 @@ def variant_page(request: HttpRequest, cohort: str, public_id: Any, language: st
     try:
         with transaction.atomic():
             wanted.updated_at = timezone.now()
+            if email.trigger:
+                wanted.message = None  # the next learners get the new text in a new message
             wanted.save()
             record(request.user, "email.variant-saved", email,
                    f"Saved the {name} variant of {scheduling.shown_subject(email)!r}", language=code)

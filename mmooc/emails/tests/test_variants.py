@@ -138,3 +138,23 @@ def test_the_sending_page_names_the_languages_without_a_variant(client, organize
     client.force_login(organizer)
     html = client.get(f"/dashboard/emails/{email.public_id}/").content.decode()
     assert "2 learners write Português (Brasil)" in html and "they get the email as written" in html
+
+
+def test_the_courses_welcome_goes_out_in_the_variant_of_the_learners_language(cohort, frozen):
+    from mmooc.learners.models import Learner
+    from mmooc.learners.signals import learner_confirmed
+
+    email = _email(cohort, trigger=CourseEmail.TRIGGER_WELCOME, subject="Welcome to {{ course.title }}",
+                   body="We start on {{ cohort.start_date }}.")
+    _variant(email, "es", "Te damos la bienvenida a {{ course.title }}", "Empezamos el {{ cohort.start_date }}.")
+
+    def welcome(learner):
+        learner_confirmed.send(sender=Learner, learner=learner)
+        return Delivery.objects.get(ref=str(learner.public_id), message__tag="welcome").message
+
+    lucia, pablo = welcome(make_learner(cohort, language="es")), welcome(make_learner(cohort, language="es"))
+    bob = welcome(make_learner(cohort, language="en"))
+    assert lucia == pablo != bob
+    assert lucia.subject.startswith("Te damos la bienvenida") and "8 de marzo de 2027" in lucia.body
+    assert lucia.headers == {"Content-Language": "es"} and email.variants.get().message == lucia
+    assert bob.subject.startswith("Welcome to") and "Monday 8 March 2027" in bob.body and bob.headers == {}

@@ -158,3 +158,22 @@ def test_the_courses_welcome_goes_out_in_the_variant_of_the_learners_language(co
     assert lucia.subject.startswith("Te damos la bienvenida") and "8 de marzo de 2027" in lucia.body
     assert lucia.headers == {"Content-Language": "es"} and email.variants.get().message == lucia
     assert bob.subject.startswith("Welcome to") and "Monday 8 March 2027" in bob.body and bob.headers == {}
+
+
+def test_a_paused_email_holds_every_languages_copies_in_the_engine(client, organizer, cohort, mixed, smtp_server,
+                                                                   settings):
+    settings.EMAIL_CONFIG = parse_email_url(smtp_server.url)
+    settings.MAIL_RATE_LIMIT = 0
+    email = _email(cohort)
+    _variant(email, "pt-br", "Semana um", "Olá {{ learner.first_name }}.")
+    _variant(email, "es", "Semana uno", "Hola {{ learner.first_name }}.")
+    scheduling.schedule(email, organizer, hold=False)
+    client.force_login(organizer)
+    client.post(f"/dashboard/emails/{email.public_id}/pause/")
+    assert engine.drain() == 0 and smtp_server.received == []
+    client.post(f"/dashboard/emails/{email.public_id}/resume/")
+    assert engine.drain() == 5
+    subjects = {r.rcpt_tos[0]: r.message["Subject"] for r in smtp_server.received}
+    english = f"Week one of {cohort.course.title}"
+    assert subjects == {"ana@example.org": "Semana um", "joao@example.org": "Semana um",
+                        "lucia@example.org": "Semana uno", "bob@example.org": english, "zoe@example.org": english}

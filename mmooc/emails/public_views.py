@@ -9,15 +9,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.conf import settings
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed
 from django.views.decorators.http import require_GET
 
 from mmooc.courses.models import Cohort
 from mmooc.emails import links, scheduling, templating, timing
 from mmooc.emails.models import CourseEmail
+from mmooc.lib.languages import speaking
 from mmooc.lib.mailrender import markdown_to_html
 from mmooc.lib.timezones import available_zones
 from mmooc.mailer.models import Delivery
@@ -34,8 +37,9 @@ def _cohort(course: str, cohort: str) -> Cohort:
 
 
 def sent_emails(cohort: Cohort) -> QuerySet:
-    """The cohort's course emails of which at least one copy was sent, newest first."""
-    first = (Delivery.objects.filter(message=OuterRef("message"), status=Delivery.SENT)
+    """The cohort's course emails of which at least one copy was sent (in any language), newest first."""
+    first = (Delivery.objects.filter(Q(message=OuterRef("message"))
+                                     | Q(message__course_email_variant__email=OuterRef("pk")), status=Delivery.SENT)
              .order_by("sent_at").values("sent_at")[:1])
     return (CourseEmail.objects.filter(cohort=cohort, trigger="", message__isnull=False)
             .annotate(first_sent=Subquery(first)).filter(first_sent__isnull=False)
@@ -52,9 +56,18 @@ def week_emails(cohort: Cohort) -> dict[int, str]:
     return found
 
 
-def public_text(email: CourseEmail) -> tuple[str, str]:
-    """Subject and Markdown body as anybody may read them."""
-    subject, body = scheduling.render_email(email)
+def reader_language(request: HttpRequest) -> str:
+    """The variant language a public page is read in: ?lang=, else the visitor's language;
+    "" for the email as written."""
+    code = request.GET.get("lang") or translation.get_language() or ""
+    return scheduling.variant_language(code[:20])
+
+
+def public_text(email: CourseEmail, language: str = "") -> tuple[str, str]:
+    """Subject and Markdown body as anybody may read them (in the variant of `language` if any)."""
+    variant = scheduling.variant_for(email, language) if language else None
+    with speaking(variant.language if variant is not None else settings.LANGUAGE_CODE):
+        subject, body = scheduling.render_email(scheduling.as_variant(email, variant))
     values = dict(NEUTRAL)
     values.update(scheduling.local_values(email.cohort, email.module, ""))
     return templating.personalize(subject, values), templating.personalize(body, values)
@@ -66,7 +79,7 @@ def view(request: HttpRequest, public_id: Any) -> HttpResponse:
                               public_id=public_id, trigger="")
     if not sent_emails(email.cohort).filter(pk=email.pk).exists() or email.cohort.state == Cohort.DRAFT:
         raise Http404("This email has not been sent yet.")
-    subject, body = public_text(email)
+    subject, body = public_text(email, reader_language(request))
     ctx = {"email": email, "cohort": email.cohort, "subject": subject, "html": markdown_to_html(body),
            "archive_url": links.archive_url(email.cohort)}
     return render(request, "emails/view.html", ctx)
@@ -75,8 +88,9 @@ def view(request: HttpRequest, public_id: Any) -> HttpResponse:
 @require_GET
 def archive(request: HttpRequest, course: str, cohort: str) -> HttpResponse:
     c = _cohort(course, cohort)
-    emails = [(email, public_text(email)[0]) for email in sent_emails(c)]
-    ctx = {"cohort": c, "course": c.course, "emails": emails, "feed_url": links.feed_url(c),
+    language = reader_language(request)
+    emails = [(email, public_text(email, language)[0]) for email in sent_emails(c)]
+    ctx = {"cohort": c, "course": c.course, "emails": emails, "feed_url": links.feed_url(c), "language": language,
            "calendar_url": links.calendar_url(c)}
     return render(request, "emails/archive.html", ctx)
 
@@ -84,12 +98,15 @@ def archive(request: HttpRequest, course: str, cohort: str) -> HttpResponse:
 @require_GET
 def feed(request: HttpRequest, course: str, cohort: str) -> HttpResponse:
     c = _cohort(course, cohort)
+    language = reader_language(request)
     atom = Atom1Feed(title=f"{c.course.title} ({c.title or c.slug})", link=links.archive_url(c),
-                     description=c.course.summary, language="en", feed_url=links.feed_url(c),
+                     description=c.course.summary, language=language or settings.LANGUAGE_CODE,
+                     feed_url=links.feed_url(c),
                      feed_guid=f"urn:uuid:{_cohort_uuid(c)}")
     for email in sent_emails(c)[:FEED_ITEMS]:
-        subject, body = public_text(email)
-        atom.add_item(title=subject, link=links.view_url(email), description=markdown_to_html(body),
+        subject, body = public_text(email, language)
+        url = links.view_url(email) + (f"?lang={language}" if language else "")
+        atom.add_item(title=subject, link=url, description=markdown_to_html(body),
                       unique_id=f"urn:uuid:{email.public_id}", pubdate=email.first_sent,
                       updateddate=email.first_sent)
     response = HttpResponse(content_type="application/atom+xml; charset=utf-8")
@@ -110,10 +127,10 @@ def calendar(request: HttpRequest, course: str, cohort: str) -> HttpResponse:
     if tz not in available_zones():
         return HttpResponse(f"Unknown time zone {tz[:64]!r}: use an IANA name such as Europe/Berlin.",
                             status=400, content_type="text/plain; charset=utf-8")
-    return HttpResponse(ical(c, tz), content_type="text/calendar; charset=utf-8")
+    return HttpResponse(ical(c, tz, reader_language(request)), content_type="text/calendar; charset=utf-8")
 
 
-def ical(cohort: Cohort, tz: str) -> bytes:
+def ical(cohort: Cohort, tz: str, language: str = "") -> bytes:
     """The cohort's schedule: module releases (all-day) and course email send times."""
     import icalendar
 
@@ -141,7 +158,7 @@ def ical(cohort: Cohort, tz: str) -> bytes:
             continue
         event = icalendar.Event()
         event.add("uid", f"email-{email.public_id}@{cohort.course.slug}")
-        event.add("summary", f"Course email: {public_text(email)[0]}")
+        event.add("summary", f"Course email: {public_text(email, language)[0]}")
         event.add("dtstart", when.astimezone(zone(tz)))
         event.add("dtend", when.astimezone(zone(tz)) + timedelta(minutes=15))
         event.add("dtstamp", stamp)

@@ -188,7 +188,10 @@ def compose_for(email: CourseEmail, *, tag: str = TAG, stage: clock.Stage | None
     cohort = email.cohort
     text = footer(cohort.course)
     if tag == TAG:
-        text = f"{checkin_line()}\n\n[Read this email on the web]({view_url(email)})\n\n{text}"
+        # A variant's readers read it on the web in their language.
+        language = variant_language(translation.get_language() or "")
+        web = view_url(email) + (f"?lang={language}" if language else "")
+        text = f"{checkin_line()}\n\n[Read this email on the web]({web})\n\n{text}"
     return outbox.compose(kind=Message.SUBSCRIBED, subject=subject, body=body, scope=cohort.scope,
                           tag=tag, list_id=list_id(cohort), list_name=f"{cohort.course.title} ({cohort.slug})",
                           footer=text, reply_to=checkin_address(cohort) if tag == TAG else "",

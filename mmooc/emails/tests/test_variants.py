@@ -177,3 +177,40 @@ def test_a_paused_email_holds_every_languages_copies_in_the_engine(client, organ
     english = f"Week one of {cohort.course.title}"
     assert subjects == {"ana@example.org": "Semana um", "joao@example.org": "Semana um",
                         "lucia@example.org": "Semana uno", "bob@example.org": english, "zoe@example.org": english}
+
+
+def test_the_archive_feed_calendar_and_web_copy_serve_each_language(client, cohort, mixed, organizer, settings):
+    from mmooc.emails.links import view_url
+
+    settings.EMAIL_CONFIG = parse_email_url("outbox:")
+    email = _email(cohort)
+    _variant(email, "es", "Semana uno de {{ course.title }}", "Hola, empezamos el {{ cohort.start_date }}.")
+    scheduling.schedule(email, organizer, hold=False)
+    engine.drain()
+    email.refresh_from_db()
+    spanish = email.variants.get().message
+    assert f"({view_url(email)}?lang=es)" in spanish.footer and "?lang=" not in email.message.footer
+    web = f"/emails/{email.public_id}/"
+    assert "Semana uno de" in client.get(web + "?lang=es").content.decode()
+    assert "8 de marzo de 2027" in client.get(web, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Week one of" in client.get(web + "?lang=fr").content.decode()
+    base = f"/{cohort.course.slug}/{cohort.slug}/"
+    archive = client.get(base + "archive/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Semana uno de" in archive and f"{web}?lang=es" in archive
+    assert "Week one of" in client.get(base + "archive/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    feed = client.get(base + "feed.atom?lang=es").content.decode()
+    assert 'xml:lang="es"' in feed and "Semana uno de" in feed
+    week2 = _email(cohort, subject="Week two", schedule=CourseEmail.RELATIVE, day_offset=7, local_time=time(9, 0))
+    _variant(week2, "es", "Semana dos", "Hola.")
+    assert "Course email: Semana dos" in client.get(base + "calendar.ics?lang=es").content.decode()
+    assert "Course email: Week two" in client.get(base + "calendar.ics").content.decode()
+
+
+def test_an_email_only_spanish_learners_received_is_in_the_archive(client, cohort, organizer, settings):
+    settings.EMAIL_CONFIG = parse_email_url("outbox:")
+    make_learner(cohort, language="es")
+    email = _email(cohort)
+    _variant(email, "es", "Semana uno", "Hola.")
+    scheduling.schedule(email, organizer, hold=False)
+    engine.drain()
+    assert client.get(f"/emails/{email.public_id}/").status_code == 200

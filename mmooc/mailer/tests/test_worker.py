@@ -202,8 +202,11 @@ def killed_again_and_again(smtp_server, env: dict[str, str], statuses, *args: st
         wait_for(lambda: statuses().get(Delivery.SENT) == COPIES, "the last worker to send everything")
     finally:
         last.send_signal(signal.SIGTERM)
-        if last.wait(WAIT) != 0:
+        try:
+            last.wait(WAIT)
+        except subprocess.TimeoutExpired:
             last.kill()
+            last.wait()
     assert last.returncode == 0, last.stderr.read()
     return Counter((r.message["Message-ID"], r.rcpt_tos[0]) for r in smtp_server.received)
 

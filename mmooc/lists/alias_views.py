@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from mmooc.learners import lifecycle
 from mmooc.learners.models import Learner, email_key
+from mmooc.lib.languages import activate_for
 from mmooc.lists import aliases
 from mmooc.lists.models import Post
 from mmooc.operations import ratelimits
@@ -129,6 +130,7 @@ def also_me_confirm(request: HttpRequest, token: str) -> HttpResponse:
         post, address, member = aliases.read_confirm(token)
     except aliases.InvalidClaim as exc:
         return _invalid(request, str(exc))
+    activate_for(request, member.language)  # the member's own email led here
     ctx: dict[str, Any] = {"post": post, "group": post.group, "address": address, "confirming": True}
     if not aliases.is_member(post.group, member):
         return _invalid(request, _("This link is not valid or has expired."))

@@ -128,6 +128,8 @@ def test_a_spanish_group_and_member_read_the_notice_the_page_and_the_code_in_spa
     assert Message.objects.get(tag="alias-code").subject == "¿La dirección {{ address }} también es tuya?"
     [code] = texts("alias-code", "alice@example.org")
     assert code.startswith("Hola Alice:") and "Sí, esa dirección también es mía" in code
+    page = client.get(link_in(code, "also-me/yes")).content.decode()  # in her language, whatever the browser's
+    assert "Sí, esta dirección también es mía" in page
 
 
 @pytest.mark.parametrize("sender, headers", [

@@ -20,8 +20,9 @@ from mmooc.api import schemas as s
 from mmooc.api.api import api
 from mmooc.api.errors import conflict, invalid, not_found
 from mmooc.audit.log import record
+from mmooc.checkins.models import CheckIn
 from mmooc.courses.models import Cohort, Course
-from mmooc.emails import scheduling, sending
+from mmooc.emails import confirm, scheduling, sending
 from mmooc.emails.forms import EmailForm, initial_for
 from mmooc.emails.models import CourseEmail
 from mmooc.groups.apply import apply_grouping, preview
@@ -31,6 +32,7 @@ from mmooc.groups.models import Membership, StudyGroup, active_through
 from mmooc.learners import importer, lifecycle
 from mmooc.learners.models import Learner, email_key
 from mmooc.learners.staff_views import filtered
+from mmooc.lists.models import Post
 from mmooc.mailer.models import Message, Suppression
 from mmooc.mailer.suppression import suppress, unsuppress
 from mmooc.mailer.suppression_views import check_address
@@ -349,9 +351,17 @@ def _current_values(email: CourseEmail) -> dict[str, Any]:
 
 @api.post("/cohorts/{cohort}/emails/{email_id}/schedule", response=ok(s.ScheduledOut, *POST, 409),
           tags=["emails"], summary="Schedule a course email")
-def schedule_email(request: HttpRequest, cohort: str, email_id: str) -> Any:
-    """Queues a copy for each recipient at the time the schedule gives them."""
+def schedule_email(request: HttpRequest, cohort: str, email_id: str, confirm_send_now: int | None = None) -> Any:
+    """Queues a copy for each recipient at the time the schedule gives them. When more than a
+    handful of copies would leave at once, the request must say how many (`confirm_send_now`,
+    the `soon` of the email's outlook); otherwise it is refused with `confirmation_required`
+    and nothing is queued. Copies due at once wait for the undo window, as on the dashboard."""
     email = _email(auth.cohort_or_404(request, cohort), email_id)
+    view = confirm.outlook(email)
+    if view.needs_confirmation and confirm_send_now != view.soon:
+        raise conflict("confirmation_required",
+                       f"{view.question} {view.time_range} Send again with confirm_send_now={view.soon} "
+                       "to queue them.", "confirm_send_now")
     try:
         count = scheduling.schedule(email, auth.actor(request))
     except scheduling.ScheduleError as exc:
@@ -368,6 +378,17 @@ def cancel_email(request: HttpRequest, cohort: str, email_id: str) -> Any:
     except scheduling.ScheduleError as exc:
         raise conflict("email_not_cancellable", str(exc)) from None
     return _email_out(email)
+
+
+@api.get("/cohorts/{cohort}/emails/{email_id}/outlook", response=ok(s.OutlookOut, *ONE), tags=["emails"],
+         summary="What scheduling a course email would send, and when")
+def email_outlook(request: HttpRequest, cohort: str, email_id: str) -> Any:
+    """The figures the dashboard shows before sending: copies, how many leave at once, the
+    first and last sending time, copies skipped because the email's phase is over."""
+    email = _email(auth.cohort_or_404(request, cohort), email_id)
+    view = confirm.outlook(email)
+    return {"copies": view.copies, "soon": view.soon, "first": view.first, "last": view.last,
+            "skipped": view.skipped, "note": view.note, "needs_confirmation": view.needs_confirmation}
 
 
 def _control(request: HttpRequest, cohort: str, email_id: str, action: str) -> Any:
@@ -494,6 +515,84 @@ def move_learner(request: HttpRequest, cohort: str, learner_id: str, payload: s.
 
 
 # Suppressions ----------------------------------------------------------------------------
+
+
+# Posts and check-ins -----------------------------------------------------------------------
+
+
+def _post_out(post: Post) -> dict[str, Any]:
+    return {"id": post.pk, "message_id": post.message_id, "in_reply_to": post.in_reply_to, "subject": post.subject,
+            "author": post.author.public_id if post.author else None, "author_name": post.author_name,
+            "received_at": post.received_at, "size": post.size, "hidden": post.hidden, "held": post.held,
+            "held_reason": post.held_reason}
+
+
+def _limit(limit: int) -> None:
+    if not 1 <= limit <= paging.MAX_LIMIT:
+        raise invalid("invalid_limit", f"limit is 1 to {paging.MAX_LIMIT}.", "limit")
+
+
+@api.get("/cohorts/{cohort}/groups/{number}/posts", response=ok(s.PostPage, *LIST), tags=["posts"],
+         summary="List a group's posts")
+def list_posts(request: HttpRequest, cohort: str, number: int, cursor: str = "",
+               limit: int = paging.DEFAULT_LIMIT) -> Any:
+    """Every post the group's address received, oldest first, hidden and held ones included
+    (their flags say so); no bodies."""
+    group = _group(auth.cohort_or_404(request, cohort), number)
+    _limit(limit)
+    rows, next_cursor = paging.page(Post.objects.filter(group=group).select_related("author").defer("raw", "text"),
+                                    cursor, limit)
+    return {"data": [_post_out(p) for p in rows], "has_more": next_cursor is not None, "next_cursor": next_cursor}
+
+
+def _visibility(request: HttpRequest, cohort: str, number: int, post_id: int, hidden: bool) -> Any:
+    """Hide a post from the archive and digests, or show it again, as the archive's buttons do."""
+    c = auth.cohort_or_404(request, cohort)
+    group = _group(c, number)
+    post = Post.objects.filter(pk=post_id, group=group).select_related("author").first()
+    if post is None:
+        raise not_found("post", "post_id")
+    with transaction.atomic():
+        Post.objects.filter(pk=post.pk).update(hidden=hidden)
+        _audit(request, "post.hidden" if hidden else "post.shown", post,
+               f"{'Hid' if hidden else 'Showed again'} “{post.subject[:80]}” by {post.author_name} in {group.name}",
+               group=group.address, message_id=post.message_id)
+    post.hidden = hidden
+    return _post_out(post)
+
+
+@api.post("/cohorts/{cohort}/groups/{number}/posts/{post_id}/hide", response=ok(s.PostOut, *POST), tags=["posts"],
+          summary="Hide a post from the archive and digests")
+def hide_post(request: HttpRequest, cohort: str, number: int, post_id: int) -> Any:
+    return _visibility(request, cohort, number, post_id, True)
+
+
+@api.post("/cohorts/{cohort}/groups/{number}/posts/{post_id}/show", response=ok(s.PostOut, *POST), tags=["posts"],
+          summary="Show a hidden post again")
+def show_post(request: HttpRequest, cohort: str, number: int, post_id: int) -> Any:
+    return _visibility(request, cohort, number, post_id, False)
+
+
+@api.get("/cohorts/{cohort}/checkins", response=ok(s.CheckInPage, *LIST), tags=["checkins"],
+         summary="List check-ins")
+def list_checkins(request: HttpRequest, cohort: str, week: int | None = None, status: str = "", cursor: str = "",
+                  limit: int = paging.DEFAULT_LIMIT) -> Any:
+    """Each learner's word on each week (done, stuck with a topic, skip), as recorded from mail;
+    filtered by week and status."""
+    c = auth.cohort_or_404(request, cohort)
+    _limit(limit)
+    qs = CheckIn.objects.filter(cohort=c).select_related("learner", "group")
+    if week is not None:
+        qs = qs.filter(week=week)
+    if status:
+        if status not in dict(CheckIn._meta.get_field("status").choices or []):
+            raise invalid("invalid_status", "status is done, stuck or skip.", "status")
+        qs = qs.filter(status=status)
+    rows, next_cursor = paging.page(qs, cursor, limit)
+    data = [{"learner": r.learner.public_id, "group": r.group.number if r.group else None, "week": r.week,
+             "status": r.status, "topic": r.topic, "source": r.source, "created_at": r.created_at,
+             "updated_at": r.updated_at} for r in rows]
+    return {"data": data, "has_more": next_cursor is not None, "next_cursor": next_cursor}
 
 
 def _suppression_out(row: Suppression) -> dict[str, Any]:

@@ -222,3 +222,46 @@ class AppliedOut(Schema):
 
 class MoveIn(Schema):
     group: int = Field(description="The number of the group to move the learner to.")
+
+
+class OutlookOut(Schema):
+    copies: int = Field(description="Copies scheduling would queue now.")
+    soon: int = Field(description="Of those, copies that would leave now or within ten minutes.")
+    first: datetime | None = Field(description="When the first copy would leave (after the undo window).")
+    last: datetime | None = Field(description="When the last copy would leave.")
+    skipped: int = Field(description="Copies left out because the email's phase is over for those learners.")
+    note: str = Field(description="What to say about the skipped copies, if any.")
+    needs_confirmation: bool = Field(description="True when `schedule` must be given confirm_send_now=soon.")
+
+
+class PostOut(Schema):
+    id: int
+    message_id: str
+    in_reply_to: str
+    subject: str
+    author: uuid.UUID | None = Field(description="The learner who wrote it; null for an erased or unknown sender.")
+    author_name: str
+    received_at: datetime
+    size: int
+    hidden: bool = Field(description="Hidden by staff from the archive and digests.")
+    held: bool = Field(description="Not relayed: held for moderation or from an address no member confirmed.")
+    held_reason: str
+
+
+class PostPage(Page):
+    data: list[PostOut]
+
+
+class CheckInOut(Schema):
+    learner: uuid.UUID
+    group: int | None
+    week: int
+    status: str = Field(description="done, stuck or skip")
+    topic: str
+    source: str = Field(description="group (mail to the group) or reply (reply to a course email)")
+    created_at: datetime
+    updated_at: datetime
+
+
+class CheckInPage(Page):
+    data: list[CheckInOut]

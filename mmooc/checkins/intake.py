@@ -20,6 +20,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mmooc.checkins import parsing
 from mmooc.checkins.models import CheckIn
@@ -28,6 +29,7 @@ from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners.models import Learner, email_key
 from mmooc.lib import clock
+from mmooc.lib.languages import content_language, speaking
 from mmooc.operations import counters, ratelimits
 
 log = logging.getLogger("mmooc.checkins")
@@ -54,7 +56,7 @@ def checkin_address(cohort: Cohort) -> str:
 def cohort_for_address(address: str) -> Cohort | None:
     """The cohort whose check-in address this is, whatever its case; None for any other."""
     address = address.strip().strip("<>")
-    local, _, domain = address.rpartition("@")
+    local, _at, domain = address.rpartition("@")
     prefix, plus, slug = local.partition("+")
     if (len(address) > MAX_ADDRESS_LENGTH or domain.lower() != settings.LIST_DOMAIN or not plus
             or prefix.lower() != PREFIX or not slug or not slug.isascii() or not address.isprintable()):
@@ -64,7 +66,7 @@ def cohort_for_address(address: str) -> Cohort | None:
 
 def is_checkin_address(address: str) -> bool:
     """Shaped like a check-in address (without asking the database)."""
-    local, _, domain = address.strip().strip("<>").rpartition("@")
+    local, _at, domain = address.strip().strip("<>").rpartition("@")
     return domain.lower() == settings.LIST_DOMAIN and local.lower().startswith(PREFIX + "+")
 
 
@@ -160,9 +162,10 @@ def record(learner: Learner, group: StudyGroup | None, week: int, status: str, t
 # ---------------------------------------------------------------- replies
 
 def _send(learner: Learner, subject: str, body: str, message_id: str, tag: str) -> None:
+    """In the active language (the learner's: see `speaking`)."""
     from mmooc.mailer import outbox
 
-    headers = {"Auto-Submitted": "auto-replied"}
+    headers = {"Auto-Submitted": "auto-replied", **content_language()}
     if message_id:
         headers.update({"In-Reply-To": message_id, "References": message_id})
     try:
@@ -176,48 +179,60 @@ def _acknowledge(checkin: CheckIn, message_id: str) -> None:
     from mmooc.learners.links import learner_page_url
 
     learner = checkin.learner
-    if checkin.status == parsing.DONE:
-        said = f"week {checkin.week} is marked done. Well done!"
-    elif checkin.status == parsing.SKIP:
-        said = f"week {checkin.week} is marked skipped."
-    else:
-        on = f" on \u201c{_plain(checkin.topic)}\u201d" if checkin.topic else ""
-        said = f"you are stuck{on} in week {checkin.week}."
-    lines = [f"Thanks{_comma_name(learner)}: {said}"]
-    if checkin.status == parsing.STUCK and checkin.group is not None:
-        lines.append(f"Your group will read about it in its weekly summary. To ask them for help now, "
-                     f"write your question to {checkin.group.address}.")
-    lines.append(f"Your progress week by week is on your page: {learner_page_url(learner)}")
-    lines.append("This is an automatic reply; saying the same again sends no second one.")
-    _send(learner, f"Check-in received: week {checkin.week}", "\n\n".join(lines), message_id, "checkin-ack")
+    week = checkin.week
+    with speaking(learner.language):
+        if checkin.status == parsing.DONE:
+            said = _("week {week} is marked done. Well done!").format(week=week)
+        elif checkin.status == parsing.SKIP:
+            said = _("week {week} is marked skipped.").format(week=week)
+        elif checkin.topic:
+            said = _("you are stuck on “{topic}” in week {week}.").format(
+                topic=_plain(checkin.topic), week=week)
+        else:
+            said = _("you are stuck in week {week}.").format(week=week)
+        lines = [_("Thanks{name}: {said}").format(name=_comma_name(learner), said=said)]
+        if checkin.status == parsing.STUCK and checkin.group is not None:
+            lines.append(_("Your group will read about it in its weekly summary. To ask them for help now, "
+                           "write your question to {address}.").format(address=checkin.group.address))
+        lines.append(_("Your progress week by week is on your page: {url}").format(url=learner_page_url(learner)))
+        lines.append(_("This is an automatic reply; saying the same again sends no second one."))
+        _send(learner, _("Check-in received: week {week}").format(week=week), "\n\n".join(lines), message_id,
+              "checkin-ack")
 
 
 def _note(learner: Learner, kind: str, body: str, message_id: str) -> None:
     """A friendly answer that records nothing: at most NOTES_PER_DAY a day per address."""
-    count, _ = ratelimits.hit(f"checkins:note:{learner.email_key}", DAY)
+    count, _seconds = ratelimits.hit(f"checkins:note:{learner.email_key}", DAY)
     if count > NOTES_PER_DAY:
         return
-    _send(learner, "Your check-in was not recorded", body + "\n\nThis is an automatic reply.", message_id,
-          f"checkin-{kind}")
+    with speaking(learner.language):
+        _send(learner, _("Your check-in was not recorded"), body + "\n\n" + _("This is an automatic reply."),
+              message_id, f"checkin-{kind}")
 
 
 def _out_of_range(learner: Learner, week: int, last: int) -> str:
-    return (f"Hello{_comma_name(learner, lead=' ')}, {learner.cohort.course.title} has weeks 1 to {last}, "
-            f"so week {week} could not be recorded. Write again with the week's number, for example "
-            f"\u201cDONE {min(max(week, 1), last)}\u201d as the first line.")
+    with speaking(learner.language):
+        return _("Hello{name}, {course} has weeks 1 to {last}, so week {week} could not be recorded. Write again "
+                 "with the week's number, for example “DONE {example}” as the first line.").format(
+            name=_comma_name(learner, lead=" "), course=learner.cohort.course.title, last=last, week=week,
+            example=min(max(week, 1), last))
 
 
 def _not_started(learner: Learner) -> str:
-    return (f"Hello{_comma_name(learner, lead=' ')}, {learner.cohort.course.title} starts on "
-            f"{clock.day(learner.cohort.start_date)}: check-ins open then. Nothing was recorded.")
+    with speaking(learner.language):
+        return _("Hello{name}, {course} starts on {date}: check-ins open then. Nothing was recorded.").format(
+            name=_comma_name(learner, lead=" "), course=learner.cohort.course.title,
+            date=clock.day(learner.cohort.start_date))
 
 
 def _not_a_checkin(learner: Learner) -> str:
-    course = learner.cohort.course
-    contact = course.organizer_email
-    team = f" To write to the course team, use {contact}." if contact else ""
-    return ("This address only records check-ins: a first line such as \u201cDONE 3\u201d, "
-            "\u201cSTUCK 3 recursion\u201d or \u201cSKIP 3\u201d. Your message was not read by anyone." + team)
+    contact = learner.cohort.course.organizer_email
+    with speaking(learner.language):
+        text = _("This address only records check-ins: a first line such as “DONE 3”, "
+                 "“STUCK 3 recursion” or “SKIP 3”. Your message was not read by anyone.")
+        if contact:
+            text += " " + _("To write to the course team, use {address}.").format(address=contact)
+        return text
 
 
 def _comma_name(learner: Learner, lead: str = ", ") -> str:

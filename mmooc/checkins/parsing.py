@@ -17,8 +17,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy
+
 DONE, STUCK, SKIP = "done", "stuck", "skip"
-STATUSES = [(DONE, "Done"), (STUCK, "Stuck"), (SKIP, "Skipped")]
+STATUSES = [(DONE, gettext_lazy("Done")), (STUCK, gettext_lazy("Stuck")), (SKIP, gettext_lazy("Skipped"))]
 
 # keyword -> status, per language (lower case, without accents). English is always understood.
 KEYWORDS: dict[str, dict[str, str]] = {

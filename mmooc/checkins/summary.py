@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mmooc.checkins.intake import checkin_address, weeks_in
 from mmooc.checkins.models import CheckIn, CohortSettings, Summary
@@ -24,6 +26,7 @@ from mmooc.courses.models import Cohort
 from mmooc.groups.models import StudyGroup
 from mmooc.learners.models import Learner
 from mmooc.lib import clock
+from mmooc.lib.languages import content_language, speaking
 
 MAX_TOPICS = 3
 
@@ -63,33 +66,49 @@ def send_group_summary(group: StudyGroup, week: int, now: datetime | None = None
     seen = group_week(group, week)
     if not (seen["done"] or seen["stuck"] or seen["skipped"]):
         return False
-    text = summary_text(group, seen)
-    try:
-        with transaction.atomic():
-            Summary.objects.create(group=group, week=week, text=text, sent_at=now or timezone.now())
-            _queue(group, week, text, seen["rows"])
-    except IntegrityError:
-        return False  # another process made it first
+    with speaking(summary_language(group, seen["rows"])):
+        text = summary_text(group, seen)
+        try:
+            with transaction.atomic():
+                Summary.objects.create(group=group, week=week, text=text, sent_at=now or timezone.now())
+                _queue(group, week, text, seen["rows"])
+        except IntegrityError:
+            return False  # another process made it first
     return True
 
 
+def summary_language(group: StudyGroup, rows: list[dict]) -> str:
+    """The group's language, or its members' most common (as the group's welcome is written)."""
+    if group.language:
+        return group.language
+    counts = Counter(r["learner"].language for r in rows if r["learner"].language)
+    return counts.most_common(1)[0][0] if counts else ""
+
+
 def summary_text(group: StudyGroup, seen: dict) -> str:
-    """Markdown: the counts, who is stuck on what (a call for help), and how to check in."""
+    """Markdown in the active language: the counts, who is stuck on what (a call for help), how to check in."""
     week, n = seen["week"], seen["members"]
-    lines = [f"{seen['done']} of {n} said DONE for week {week}."]
+    lines = [_("{done} of {members} said DONE for week {week}.").format(done=seen["done"], members=n, week=week)]
     stuck = seen["stuck_rows"]
     if stuck:
         topics = Counter(r["checkin"].topic.strip().lower() for r in stuck if r["checkin"].topic.strip())
-        on = ", ".join(_inline(t) for t, _ in topics.most_common(MAX_TOPICS))
-        verb = "is" if len(stuck) == 1 else "are"
+        on = ", ".join(_inline(t) for t, _count in topics.most_common(MAX_TOPICS))
         who = ", ".join(_inline(_first_name(r["learner"])) for r in stuck)
-        lines.append(f"{len(stuck)} {verb} stuck{' on ' + on if on else ''} ({who}) — can you help? "
-                     f"Reply to this email to write to the group.")
+        if on:
+            said = ngettext("{count} is stuck on {topics} ({who}) — can you help?",
+                            "{count} are stuck on {topics} ({who}) — can you help?", len(stuck))
+        else:
+            said = ngettext("{count} is stuck ({who}) — can you help?",
+                            "{count} are stuck ({who}) — can you help?", len(stuck))
+        lines.append(said.format(count=len(stuck), topics=on, who=who) + " "
+                     + _("Reply to this email to write to the group."))
     if seen["skipped"]:
-        lines.append(f"{seen['skipped']} skipped the week.")
+        lines.append(ngettext("{count} skipped the week.", "{count} skipped the week.",
+                              seen["skipped"]).format(count=seen["skipped"]))
     now = min(week + 1, weeks_in(group.cohort))
-    lines.append(f"To check in, write a first line such as “DONE {now}” or “STUCK {now} loops” to "
-                 f"{group.address} or to {checkin_address(group.cohort)}. Check-ins are not posted to the group.")
+    lines.append(_("To check in, write a first line such as “DONE {week}” or “STUCK {week} loops” "
+                   "to {address} or to {checkin_address}. Check-ins are not posted to the group.").format(
+        week=now, address=group.address, checkin_address=checkin_address(group.cohort)))
     return "\n\n".join(lines)
 
 
@@ -100,10 +119,11 @@ def _queue(group: StudyGroup, week: int, text: str, rows: list[dict]) -> None:
 
     course = group.cohort.course
     message = outbox.compose(
-        kind=Message.SUBSCRIBED, subject=f"[{group.name}] Week {week}: how the group is doing", body=text,
+        kind=Message.SUBSCRIBED, body=text,
+        subject=_("[{group}] Week {week}: how the group is doing").format(group=group.name, week=week),
         scope=group.cohort.scope, tag="checkin-summary", reply_to=f"{group.name} <{group.address}>",
         list_id=group.list_id, list_name=group.name,
-        footer=" · ".join(p for p in (course.organizer_name, course.postal_line) if p))
+        footer=" · ".join(p for p in (course.organizer_name, course.postal_line) if p), headers=content_language())
     make_context = context_maker("group")
     ours = "@" + settings.LIST_DOMAIN.lower()
     learners: list[Learner] = [r["learner"] for r in rows]
@@ -113,7 +133,7 @@ def _queue(group: StudyGroup, week: int, text: str, rows: list[dict]) -> None:
 
 
 def _first_name(learner: Learner) -> str:
-    return (learner.name or "").split(" ")[0] or "a member"
+    return (learner.name or "").split(" ")[0] or _("a member")
 
 
 def _inline(text: str) -> str:

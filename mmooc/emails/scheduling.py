@@ -190,8 +190,9 @@ def compose_for(email: CourseEmail, *, tag: str = TAG, stage: clock.Stage | None
     if tag == TAG:
         # A variant's readers read it on the web in their language.
         language = variant_language(translation.get_language() or "")
-        web = view_url(email) + (f"?lang={language}" if language else "")
-        text = f"{checkin_line()}\n\n[Read this email on the web]({web})\n\n{text}"
+        url = view_url(email) + (f"?lang={language}" if language else "")
+        web = _("[Read this email on the web]({url})").format(url=url)
+        text = f"{checkin_line()}\n\n{web}\n\n{text}"
     return outbox.compose(kind=Message.SUBSCRIBED, subject=subject, body=body, scope=cohort.scope,
                           tag=tag, list_id=list_id(cohort), list_name=f"{cohort.course.title} ({cohort.slug})",
                           footer=text, reply_to=checkin_address(cohort) if tag == TAG else "",
@@ -199,9 +200,10 @@ def compose_for(email: CourseEmail, *, tag: str = TAG, stage: clock.Stage | None
 
 
 def checkin_line() -> str:
-    """How to check in, in the footer of every weekly email (their Reply-To records check-ins)."""
-    return ("Done with this week? Reply with DONE as the first line (or STUCK and what you are stuck on, "
-            "or SKIP); add the week's number for another week, e.g. DONE 2.")
+    """How to check in, in the footer of every weekly email (their Reply-To records check-ins), in the
+    active language: the course's default, or the learner's for one learner's copy."""
+    return _("Done with this week? Reply with DONE as the first line (or STUCK and what you are stuck on, "
+             "or SKIP); add the week's number for another week, e.g. DONE 2.")
 
 
 # ---------------------------------------------------------------- languages

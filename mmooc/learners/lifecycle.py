@@ -270,14 +270,14 @@ def alias_refusal(learner: Learner, address: str) -> str:
     """Why `address` cannot become one of the learner's other addresses ("" when it can)."""
     key = email_key(address)
     if learner.state in (Learner.LEFT, Learner.ERASED):
-        return "You have left this cohort: join it again first."
+        return _("You have left this cohort: join it again first.")
     if key == learner.email_key:
-        return "This is already the address you signed up with."
+        return _("This is already the address you signed up with.")
     if Learner.objects.filter(cohort_id=learner.cohort_id, email_key=key).exclude(state=Learner.ERASED).exists():
-        return "This address belongs to another learner of this course."
+        return _("This address belongs to another learner of this course.")
     taken = LearnerAlias.objects.filter(cohort_id=learner.cohort_id, address_key=key).exclude(learner_id=learner.pk)
     if taken.exists():
-        return "This address belongs to another learner of this course."
+        return _("This address belongs to another learner of this course.")
     return ""
 
 

@@ -15,29 +15,32 @@ from django import forms
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from mmooc.learners import lifecycle
 from mmooc.learners.models import Learner, email_key
+from mmooc.lib.languages import activate_for
 from mmooc.lists import aliases
 from mmooc.lists.models import Post
 from mmooc.operations import ratelimits
 
-SAME_ANSWER = ("If {address} belongs to a member of {group}, we have sent it an email with a link "
-               "and a code. Open the link, or type the code here.")
-WRONG_CODE = "That code is not right. Check the email and try again."
-TOO_MANY = "Too many tries. Wait an hour, then ask for a new code."
+SAME_ANSWER = gettext_lazy("If {address} belongs to a member of {group}, we have sent it an email with a link "
+                           "and a code. Open the link, or type the code here.")
+WRONG_CODE = gettext_lazy("That code is not right. Check the email and try again.")
+TOO_MANY = gettext_lazy("Too many tries. Wait an hour, then ask for a new code.")
 
 
 class AddressForm(forms.Form):
-    email = forms.EmailField(max_length=254, label="The address you signed up with")
+    email = forms.EmailField(max_length=254, label=gettext_lazy("The address you signed up with"))
 
 
 class CodeForm(forms.Form):
     pending = forms.CharField(max_length=2000, widget=forms.HiddenInput)
-    code = forms.RegexField(regex=r"^\s*\d{6}\s*$", max_length=20, label="Code",
-                            error_messages={"invalid": "The code is six digits."})
+    code = forms.RegexField(regex=r"^\s*\d{6}\s*$", max_length=20, label=gettext_lazy("Code"),
+                            error_messages={"invalid": gettext_lazy("The code is six digits.")})
 
 
 def _page(request: HttpRequest, ctx: dict[str, Any], status: int = 200) -> HttpResponse:
@@ -93,7 +96,7 @@ def _check_code(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
     except aliases.InvalidClaim as exc:
         return _invalid(request, str(exc))
     if post.pk != ctx["post"].pk or address != ctx["address"]:
-        return _invalid(request, "This link is not valid or has expired.")
+        return _invalid(request, _("This link is not valid or has expired."))
     tries = ratelimits.hit("also-me:code:" + hashlib.sha256(pending.encode()).hexdigest(), 3600)[0]
     if tries > aliases.CODE_TRIES:
         ctx["error"] = TOO_MANY
@@ -127,15 +130,16 @@ def also_me_confirm(request: HttpRequest, token: str) -> HttpResponse:
         post, address, member = aliases.read_confirm(token)
     except aliases.InvalidClaim as exc:
         return _invalid(request, str(exc))
+    activate_for(request, member.language)  # the member's own email led here
     ctx: dict[str, Any] = {"post": post, "group": post.group, "address": address, "confirming": True}
     if not aliases.is_member(post.group, member):
-        return _invalid(request, "This link is not valid or has expired.")
+        return _invalid(request, _("This link is not valid or has expired."))
     if request.method == "GET":
         ctx["done"] = post.author_id == member.pk  # opened again after confirming
         return _page(request, ctx)
     if not _was_held_or_is_theirs(post, member, address):
-        return _invalid(request, "This message is no longer waiting: it was deleted after "
-                                 f"{aliases.HOLD_DAYS} days.")
+        return _invalid(request, _("This message is no longer waiting: it was deleted after {days} days.").format(
+            days=aliases.HOLD_DAYS))
     return _confirm(request, ctx, member, address, via="link")
 
 

@@ -26,11 +26,14 @@ from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
+from mmooc.groups.welcome import group_language, members_of
 from mmooc.learners.models import Learner, LearnerAlias, email_key
+from mmooc.lib.languages import content_language, speaking
 from mmooc.lists import inbound as checks
 from mmooc.lists.models import Notice, Post, Refusal
 from mmooc.operations import counters
@@ -109,8 +112,10 @@ def hold(group: StudyGroup, post: checks.Inbound, raw: bytes, envelope_sender: s
                          "Accepted and held until the sender confirms they are a member", stored.pk)
 
 
-HOLD_SUBJECT = "Your message to {{ group_name }} is waiting"
-HOLD_BODY = """Your message \u201c{{ subject }}\u201d to {{ group_address }} has not been sent to the group yet: \
+def hold_texts() -> tuple[str, str]:
+    """The held post's notice, subject and body, in the active language (the group's)."""
+    return (_("Your message to {{ group_name }} is waiting"),
+            _("""Your message “{{ subject }}” to {{ group_address }} has not been sent to the group yet: \
 only members can write to it, and we do not know the address {{ address }}.
 
 If you are a member writing from another address, open this link within {{ days }} days and confirm \
@@ -122,7 +127,11 @@ messages from this address.
 If you are not a member, there is nothing to do: the message is deleted after {{ days }} days.
 
 This is an automatic reply; you will get at most one a day.
-"""
+"""))
+
+
+with translation.override(None):
+    HOLD_SUBJECT, HOLD_BODY = hold_texts()
 
 
 def send_hold_notice(post: Post, address: str, to: str, *, now: datetime | None = None) -> bool:
@@ -134,13 +143,18 @@ def send_hold_notice(post: Post, address: str, to: str, *, now: datetime | None 
         return False
     group = post.group
     context = {"group_name": group.name, "group_address": group.address, "address": address,
-               "subject": _plain(post.subject) or "(no subject)", "days": str(HOLD_DAYS),
+               "subject": _plain(post.subject), "days": str(HOLD_DAYS),
                "claim_url": settings.BASE_URL + reverse("lists:also_me", args=[claim_token(post, address)])}
-    headers = {"Auto-Submitted": "auto-replied", "In-Reply-To": post.message_id, "References": post.message_id}
+    # The sender is nobody we know yet: the notice speaks the group's language.
+    with speaking(group_language(group, members_of([group])[group.pk])):
+        subject, body = hold_texts()
+        context["subject"] = context["subject"] or _("(no subject)")
+        headers = {"Auto-Submitted": "auto-replied", "In-Reply-To": post.message_id,
+                   "References": post.message_id, **content_language()}
     try:
         with transaction.atomic():
             Notice.objects.create(address=email_key(to)[:254], day=(now or timezone.now()).date())
-            outbox.send(to=to, subject=HOLD_SUBJECT, body=HOLD_BODY, context=context,
+            outbox.send(to=to, subject=subject, body=body, context=context,
                         scope=Cohort.scope_for(group.cohort_id), tag="list-notice", headers=headers)
     except IntegrityError:
         return False  # already told today
@@ -174,9 +188,9 @@ def _read(token: str, salt: str, max_age: timedelta, keys: Iterable[str]) -> dic
     try:
         value = signing.loads(token[:2000], salt=salt, max_age=max_age)
     except (signing.BadSignature, ValueError, TypeError):
-        raise InvalidClaim("This link is not valid or has expired.") from None
+        raise InvalidClaim(_("This link is not valid or has expired.")) from None
     if not isinstance(value, dict) or any(not isinstance(value.get(k), str | int) for k in keys):
-        raise InvalidClaim("This link is not valid or has expired.")
+        raise InvalidClaim(_("This link is not valid or has expired."))
     return value
 
 
@@ -184,8 +198,8 @@ def held_post(post_id: int | str) -> Post:
     post = (Post.objects.filter(pk=post_id, held=True, held_reason=UNKNOWN_SENDER, author__isnull=True)
             .select_related("group").first())
     if post is None:
-        raise InvalidClaim("This message is no longer waiting: it was sent, or deleted after "
-                           f"{HOLD_DAYS} days.")
+        raise InvalidClaim(_("This message is no longer waiting: it was sent, or deleted after "
+                             "{days} days.").format(days=HOLD_DAYS))
     return post
 
 
@@ -199,11 +213,11 @@ def read_confirm(token: str) -> tuple[Post, str, Learner]:
     value = _read(token, _CONFIRM, CONFIRM_MAX_AGE, ("p", "a", "l"))
     learner = Learner.objects.filter(public_id=_uuid(value["l"])).first()
     if learner is None:
-        raise InvalidClaim("This link is not valid or has expired.")
+        raise InvalidClaim(_("This link is not valid or has expired."))
     post = Post.objects.filter(pk=value["p"]).select_related("group").first()
     if post is None:
-        raise InvalidClaim("This message is no longer waiting: it was deleted after "
-                           f"{HOLD_DAYS} days.")
+        raise InvalidClaim(_("This message is no longer waiting: it was deleted after {days} days.").format(
+            days=HOLD_DAYS))
     return post, str(value["a"]), learner
 
 
@@ -218,7 +232,7 @@ def _uuid(value: object) -> str:
     try:
         return str(uuid.UUID(hex=str(value)))
     except ValueError:
-        raise InvalidClaim("This link is not valid or has expired.") from None
+        raise InvalidClaim(_("This link is not valid or has expired.")) from None
 
 
 def code_for(pending: str, learner: Learner) -> str:
@@ -240,11 +254,13 @@ def is_member(group: StudyGroup, learner: Learner) -> bool:
             and learner.state not in (Learner.LEFT, Learner.ERASED))
 
 
-CODE_SUBJECT = "Is {{ address }} also you?"
-CODE_BODY = """Hello{{ greeting }},
+def code_texts() -> tuple[str, str]:
+    """The member's link and code, subject and body, in the active language (the member's)."""
+    return (_("Is {{ address }} also you?"),
+            _("""Hello{{ greeting }},
 
 Someone writing from {{ address }} says it is also your address, and sent a message to your study \
-group {{ group_name }}: \u201c{{ subject }}\u201d.
+group {{ group_name }}: “{{ subject }}”.
 
 If that was you, add the address to your membership: the message then goes to the group, and so \
 will your later messages from that address.
@@ -254,7 +270,11 @@ will your later messages from that address.
 Or type this code on the page where you asked: **{{ code }}** (it works for one hour).
 
 If it was not you, ignore this email: nothing changes.
-"""
+"""))
+
+
+with translation.override(None):
+    CODE_SUBJECT, CODE_BODY = code_texts()
 
 
 def send_code(post: Post, address: str, learner: Learner, pending: str) -> None:
@@ -262,11 +282,13 @@ def send_code(post: Post, address: str, learner: Learner, pending: str) -> None:
     from mmooc.mailer import outbox
 
     url = settings.BASE_URL + reverse("lists:also_me_confirm", args=[confirm_token(post, address, learner)])
-    context = {"greeting": f" {learner.first_name}" if learner.first_name else "", "address": address,
-               "group_name": post.group.name, "subject": _plain(post.subject) or "(no subject)",
-               "confirm_url": url, "code": code_for(pending, learner)}
-    outbox.send(to=learner.email, subject=CODE_SUBJECT, body=CODE_BODY, context=context,
-                scope=Cohort.scope_for(learner.cohort_id), tag="alias-code", ref=str(learner.public_id))
+    with speaking(learner.language):
+        subject, body = code_texts()
+        context = {"greeting": f" {learner.first_name}" if learner.first_name else "", "address": address,
+                   "group_name": post.group.name, "subject": _plain(post.subject) or _("(no subject)"),
+                   "confirm_url": url, "code": code_for(pending, learner)}
+        outbox.send(to=learner.email, subject=subject, body=body, context=context, headers=content_language(),
+                    scope=Cohort.scope_for(learner.cohort_id), tag="alias-code", ref=str(learner.public_id))
 
 
 # Release, expiry, erasure ------------------------------------------------------------
@@ -318,7 +340,7 @@ def _release_one(post: Post, author: Learner) -> bool:
 def expire_held(now: datetime | None = None) -> int:
     """Held posts from unknown addresses that nobody claimed in HOLD_DAYS are deleted."""
     cutoff = (now or timezone.now()) - timedelta(days=HOLD_DAYS)
-    deleted, _ = Post.objects.filter(held=True, held_reason=UNKNOWN_SENDER, author__isnull=True,
+    deleted, _rows = Post.objects.filter(held=True, held_reason=UNKNOWN_SENDER, author__isnull=True,
                                      received_at__lt=cutoff).delete()
     return deleted
 

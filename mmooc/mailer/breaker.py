@@ -25,6 +25,7 @@ from django.conf import settings
 
 from mmooc.audit.log import record
 from mmooc.mailer import bounces
+from mmooc.mailer.report import reason_text
 from mmooc.operations import ratelimits
 
 log = logging.getLogger("mmooc.mailer")
@@ -55,16 +56,17 @@ def note(refusals: Iterable[tuple[str, str]]) -> list[str]:
 
 
 def _pause(domain: str, refusals: int, reply: str) -> None:
+    reply = reason_text(reply)  # one line, no address
     ratelimits.clear(PAUSE + domain)
     _, seconds = ratelimits.hit(PAUSE + domain, settings.MAIL_DOMAIN_PAUSE_SECONDS)
     minutes = round(seconds / 60)
     window = round(settings.MAIL_DOMAIN_PAUSE_WINDOW / 60)
     log.warning("delivery engine: sending to %s paused for %d min after %d refusals for policy or reputation "
-                "in %d min; the last: %s", domain, minutes, refusals, window, reply[:200])
+                "in %d min; the last: %s", domain, minutes, refusals, window, reply)
     record(None, PAUSED, None,
            f"Sending to {domain} paused for {minutes} min after {refusals} refusals for policy or reputation "
            f"in {window} min",
-           domain=domain, refusals=refusals, minutes=minutes, last_reply=reply[:500])
+           domain=domain, refusals=refusals, minutes=minutes, last_reply=reply)
 
 
 def paused() -> dict[str, float]:

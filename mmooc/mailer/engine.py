@@ -32,7 +32,7 @@ import time
 import uuid
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -602,6 +602,7 @@ class OnTheWire:
     abandon: threading.Event
     future: Future[None] | None = None
     recorded: int = 0  # copies of `sendable` recorded so far
+    tally: Tally = field(default_factory=Tally)  # the outcomes recorded so far, logged as one batch
 
     @cached_property
     def by_id(self) -> dict[int, Job]:
@@ -644,7 +645,7 @@ class Sending:
             if sendable:
                 wire.future = self.pool.submit(send_in_chunks, self.engine.transport, wire)
             self.current = wire
-            self._record(results, wire.by_id)
+            self._record(wire, results)
         return done
 
     def _finish(self, wire: OnTheWire, waiting: list[Job]) -> int:
@@ -658,17 +659,18 @@ class Sending:
                     wire.future.result()  # the sender stopped early: say why
                     break
             else:
-                self._record(chunk, wire.by_id)
+                self._record(wire, chunk)
                 wire.recorded += CHUNK
                 wire.ahead.release()
             if time.monotonic() - renewed > every:
                 renewed = time.monotonic()
                 renew([j.id for j in wire.sendable[wire.recorded:]] + [j.id for j in waiting], self.engine.lease)
+        self.engine.report.recorded(wire.tally)
         return len(wire.jobs)
 
-    def _record(self, results: list[Result], jobs: dict[int, Job]) -> None:
+    def _record(self, wire: OnTheWire, results: list[Result]) -> None:
         if results:
-            self.engine.report.recorded(record(results, jobs, self.engine.max_attempts))
+            wire.tally.merge(record(results, wire.by_id, self.engine.max_attempts))
 
     def drop(self) -> None:
         """Forget the batch on the wire: the sender stops after its chunk in hand, and the rows

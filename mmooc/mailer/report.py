@@ -40,6 +40,12 @@ class Tally:
     def total(self) -> int:
         return self.sent + self.deferred + self.failed + self.suppressed
 
+    def merge(self, other: Tally) -> None:
+        """Count another part of the same batch (the chunks recorded while it was on the wire)."""
+        for outcome in ("sent", "deferred", "failed", "suppressed"):
+            setattr(self, outcome, getattr(self, outcome) + getattr(other, outcome))
+        self.reasons.update(other.reasons)
+
     def add(self, outcome: str, reason: str = "") -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
         if outcome in ("deferred", "failed"):

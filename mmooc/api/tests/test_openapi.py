@@ -14,7 +14,9 @@ from mmooc import testing
 from mmooc.api.api import api as ninja_api
 from mmooc.api.api import urls
 from mmooc.api.models import ApiToken
+from mmooc.checkins.models import CheckIn
 from mmooc.learners.models import Learner
+from mmooc.lists.models import Post
 from mmooc.mailer.models import Suppression
 
 urls()
@@ -48,7 +50,10 @@ def world(cohort: Any, api: Any) -> dict[str, Any]:
     w["cancelled"] = api.post(f"/cohorts/{cohort.slug}/emails", EMAIL).json()["id"]
     api.post(f"/cohorts/{cohort.slug}/emails/{w['cancelled']}/cancel")
     Suppression.objects.create(address="gone@example.org", reason=Suppression.MANUAL)
-    testing.make_group(cohort, 1)
+    group = testing.make_group(cohort, 1, members=["m0@example.org", "m1@example.org"])
+    w["post"] = str(Post.objects.create(group=group, message_id="<p1@example.org>", subject="Hi", raw=b"x").pk)
+    CheckIn.objects.create(learner=group.memberships.first().learner, cohort=cohort, group=group, week=1,
+                           status="done", source=CheckIn.GROUP)
     return w
 
 
@@ -72,6 +77,11 @@ def success(op: str, w: dict[str, Any]) -> Call:
         "list_groups": Call(c), "list_members": Call({**c, "number": "1"}),
         "preview_groups": Call(c, query={"size": 4}), "apply_groups": Call(c, {"size": 4}),
         "move_learner": Call({**c, "learner_id": w["confirmed"]}, {"group": 1}),
+        "email_outlook": Call({**c, "email_id": w["draft"]}),
+        "list_posts": Call({**c, "number": "1"}, query={"limit": 1}),
+        "hide_post": Call({**c, "number": "1", "post_id": w["post"]}),
+        "show_post": Call({**c, "number": "1", "post_id": w["post"]}),
+        "list_checkins": Call(c, query={"limit": 1, "week": 1}),
         "list_suppressions": Call(), "add_suppression": Call(body={"address": "x@example.org", "detail": "asked"}),
         "remove_suppression": Call({"address": "gone@example.org"}, {"reason": "asked again"}),
     }[op]
@@ -96,7 +106,7 @@ def _made(api: Any, w: dict[str, Any], address: str) -> bool:
 
 
 def not_found(call: Call) -> Call:
-    path = {k: ("nope" if k in ("cohort", "course") else "9" if k == "number"
+    path = {k: ("nope" if k in ("cohort", "course") else "9" if k in ("number", "post_id")
                 else "00000000-0000-0000-0000-000000000000") for k in call.path}
     if "address" in call.path:
         path = {"address": "nobody@example.org"}

@@ -27,6 +27,20 @@ def test_the_learner_page_shows_the_learners_own_weeks(client, group):
     assert "checkin+py-3@lists.course.example.org" in html and "DONE 3" in html
 
 
+def test_a_spanish_learner_reads_progress_and_other_addresses_in_spanish(client, group):
+    from mmooc.learners import lifecycle
+
+    say(group, "alice@example.org", 2, "stuck", "recursion")
+    Learner.objects.filter(email="alice@example.org").update(language="es")
+    alice = Learner.objects.get(email="alice@example.org")
+    lifecycle.add_alias(alice, "alice.home@example.net")
+    html = client.get(path_of(links.learner_page_url(alice)), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Mi avance" in html and "My progress" not in html
+    assert 'data-week="2">Semana 2: <strong class="checkin-stuck">Atascado</strong> (recursion)' in html
+    assert 'data-week="1">Semana 1: <span class="muted">todavía sin registrar' in html
+    assert "Mis otras direcciones" in html and "alice.home@example.net" in html
+
+
 def test_the_group_page_shows_who_is_done_or_stuck_this_week(client, group, facilitator):
     say(group, "alice@example.org", 3, "done")
     say(group, "bob@example.org", 3, "stuck", "loops")

@@ -53,6 +53,20 @@ def test_each_group_gets_one_summary_of_last_week(group):
     assert all(d.context["unsubscribe_url"] for d in copies)
 
 
+def test_a_spanish_group_gets_its_summary_in_spanish(group):
+    group.language = "es"
+    group.save(update_fields=["language"])
+    say(group, "alice@example.org", 2, "done")
+    say(group, "bob@example.org", 2, "stuck", "recursion")
+    send_summaries()
+    message = summaries()[0].message
+    assert message.subject == "[Group 1] Semana 2: cómo va el grupo"
+    assert message.body.startswith("1 de 3 dijeron DONE para la semana 2.")
+    assert "1 persona se atascó con recursion (Bob): ¿puedes ayudar?" in message.body
+    assert message.headers["Content-Language"] == "es"
+    assert Summary.objects.get().text == message.body
+
+
 def test_stuck_topics_are_counted_and_escaped(group):
     add_member(group, "dan@example.org", name="Dan")
     say(group, "alice@example.org", 2, "stuck", "Recursion")

@@ -12,6 +12,7 @@ from mmooc.groups.models import Membership, StudyGroup
 from mmooc.insights import remedy
 from mmooc.insights.remedies import MERGE, RESEED
 from mmooc.insights.tests.helpers import group_of
+from mmooc.learners.models import Learner
 from mmooc.lists import relay
 from mmooc.lists.links import archive_url
 from mmooc.lists.models import Post
@@ -71,6 +72,28 @@ def test_the_email_names_the_group_its_members_its_address_and_a_way_to_stay_out
     headers = message_from_bytes(bytes(moved.stored), policy=policy.default)
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert Delivery.objects.filter(recipient=small_members[0].email).count() == 1
+
+
+def test_each_member_reads_the_merge_in_their_own_language(cohort, organizer, quiet_pair):
+    big, big_members, small, small_members = quiet_pair
+    Learner.objects.filter(pk__in=[small_members[0].pk, big_members[0].pk]).update(language="es")
+    assert remedy.apply(cohort, the_merge(cohort), organizer) == 5
+    engine.drain()
+
+    def read(learner):
+        delivery = Delivery.objects.select_related("message").get(recipient=learner.email)
+        mail = message_from_bytes(bytes(delivery.stored), policy=policy.default)
+        return mail["Subject"], mail.get_body(("plain",)).get_content(), delivery.message.headers
+
+    subject, text, headers = read(small_members[0])
+    assert subject == f"Tu grupo de estudio se une a {big.name}"
+    assert f"Tu grupo de estudio, {small.name}, ha estado muy tranquilo" in text
+    assert "Quién está en el grupo" in text and headers["Content-Language"] == "es"
+    subject, text, _headers = read(big_members[0])
+    assert subject == f"Nuevas personas en {big.name}" and "se suman 2 participantes más" in text
+    subject, text, headers = read(small_members[1])
+    assert subject == f"Your study group is joining {big.name}" and "Content-Language" not in headers
+    assert read(big_members[1])[0] == f"New members in {big.name}"
 
 
 def test_the_old_archive_stays_readable_to_its_moved_members_and_its_address_takes_no_posts(

@@ -112,6 +112,26 @@ def test_a_post_from_an_unknown_address_is_held_and_its_sender_told_once(group, 
     assert Refusal.objects.filter(reason=Refusal.NON_MEMBER, notified=True).count() == 1
 
 
+def test_a_spanish_group_and_member_read_the_notice_the_page_and_the_code_in_spanish(client, group, deliver, alice):
+    type(group).objects.filter(pk=group.pk).update(language="es")
+    Learner.objects.filter(pk=alice.pk).update(language="es")
+    path = held_and_claimed(client, group, deliver)
+    notice = Message.objects.get(tag="list-notice")
+    assert notice.subject == "Tu mensaje a {{ group_name }} está en espera"
+    assert notice.headers["Content-Language"] == "es"
+    [text] = texts("list-notice", HOME)
+    assert "todavía no se ha enviado al grupo" in text and "Esta dirección también es mía" in text
+    page = client.get(path, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Si formas parte del grupo y escribes desde otra dirección" in page
+    response = client.post(path, {"email": "alice@example.org"}, HTTP_ACCEPT_LANGUAGE="es")
+    assert "Si alice@example.org es de alguien de Group 1" in response.content.decode()
+    assert Message.objects.get(tag="alias-code").subject == "¿La dirección {{ address }} también es tuya?"
+    [code] = texts("alias-code", "alice@example.org")
+    assert code.startswith("Hola Alice:") and "Sí, esa dirección también es mía" in code
+    page = client.get(link_in(code, "also-me/yes")).content.decode()  # in her language, whatever the browser's
+    assert "Sí, esta dirección también es mía" in page
+
+
 @pytest.mark.parametrize("sender, headers", [
     (HOME, {"Auto-Submitted": "auto-replied"}),
     (HOME, {"Subject": "Out of office: back Monday"}),

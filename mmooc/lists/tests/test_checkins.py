@@ -132,6 +132,29 @@ def test_a_new_word_on_the_week_is_recorded_and_acknowledged_and_becomes_the_cur
     assert [c.status for c in latest.values()] == ["done"]
 
 
+def test_a_spanish_learner_checks_in_in_spanish_and_is_answered_in_spanish(client, group, cohort):
+    Learner.objects.filter(email="alice@example.org").update(language="es")
+    deliver(client, raw_post(to=group.address, body="HECHO 2"), group.address)
+    [ack] = acks()
+    assert ack.message.subject == "Avance recibido: semana 2"
+    assert ack.message.body.startswith("Gracias, Alice: la semana 2 quedó marcada como hecha. ¡Bien hecho!")
+    assert "Esta es una respuesta automática" in ack.message.body
+    assert ack.message.headers["Content-Language"] == "es"
+    to = checkin_address(cohort)
+    deliver(client, raw_post(to=to, body="¡Gracias por el curso!"), to)
+    [note] = Delivery.objects.filter(message__tag="checkin-not-a-checkin").select_related("message")
+    assert note.message.subject == "Tu avance no quedó registrado"
+    assert "Esta dirección solo registra avances" in note.message.body
+
+
+def test_an_english_learner_is_answered_in_english_whatever_the_others_speak(client, group):
+    Learner.objects.exclude(email="alice@example.org").update(language="es")
+    deliver(client, raw_post(to=group.address, body="DONE 2"), group.address)
+    [ack] = acks()
+    assert ack.message.subject == "Check-in received: week 2"
+    assert "Content-Language" not in ack.message.headers
+
+
 def test_the_signal_is_sent_after_commit(client, group):
     seen = []
 

@@ -58,6 +58,7 @@ def test_policy_refusals_pause_the_domain_and_its_other_copies_wait_without_usin
     entry = AuditEntry.objects.get(action=breaker.PAUSED)
     assert entry.details["domain"] == BLOCKING and entry.details["refusals"] == 5
     assert "blocked using zen.spamhaus.org" in entry.details["last_reply"]
+    assert not [r for r in AuditEntry.objects.all() if "@" in str(r.details)]
     # After the pause the held copies are tried again (the server has relented).
     smtp.rcpt_reply = None
     with time_machine.travel(timezone.now() + timedelta(minutes=61), tick=False):
@@ -67,12 +68,14 @@ def test_policy_refusals_pause_the_domain_and_its_other_copies_wait_without_usin
     assert AuditEntry.objects.filter(action=breaker.PAUSED).count() == 1
 
 
-def test_temporary_refusals_for_policy_count_too(smtp):
-    smtp.rcpt_reply = lambda address: ("450 4.7.1 Service temporarily unavailable: unusual rate of mail"
+def test_temporary_refusals_for_policy_count_too_and_the_log_names_no_address(smtp, caplog):
+    smtp.rcpt_reply = lambda address: (f"450 4.7.1 <{address}>: Service temporarily unavailable: unusual rate of mail"
                                        if address.endswith("@" + BLOCKING) else None)
     queue(mixed(8))
     engine.drain()
     assert set(breaker.paused()) == {BLOCKING}
+    paused = [r.getMessage() for r in caplog.records if "paused for" in r.getMessage()]
+    assert paused and not any("@" in line for line in paused)
 
 
 @pytest.mark.parametrize("reply", [

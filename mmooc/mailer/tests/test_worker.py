@@ -191,14 +191,23 @@ def killed_again_and_again(smtp_server, env: dict[str, str], statuses, *args: st
     for _ in range(KILLS):
         before = len(smtp_server.received)
         worker = start_worker(env, *args)
-        wait_for(lambda before=before: len(smtp_server.received) >= before + 300, "the worker to send")
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(WAIT)
+        try:
+            wait_for(lambda before=before: len(smtp_server.received) >= before + 300, "the worker to send")
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(WAIT)
     assert len(smtp_server.received) < COPIES, "every copy went out before the last kill"
     last = start_worker(env, *args)
-    wait_for(lambda: statuses().get(Delivery.SENT) == COPIES, "the last worker to send everything")
-    last.send_signal(signal.SIGTERM)
-    assert last.wait(WAIT) == 0, last.stderr.read()
+    try:
+        wait_for(lambda: statuses().get(Delivery.SENT) == COPIES, "the last worker to send everything")
+    finally:
+        last.send_signal(signal.SIGTERM)
+        try:
+            last.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            last.kill()
+            last.wait()
+    assert last.returncode == 0, last.stderr.read()
     return Counter((r.message["Message-ID"], r.rcpt_tos[0]) for r in smtp_server.received)
 
 

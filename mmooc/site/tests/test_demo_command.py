@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from mmooc.courses.models import Cohort, Course, Module, Resource
+from mmooc.emails import scheduling
 from mmooc.emails.models import CourseEmail
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners.models import Learner
@@ -78,8 +79,11 @@ def test_it_schedules_this_weeks_and_next_weeks_emails_and_leaves_the_others_as_
     assert {state for key, state in emails.items() if key not in scheduled} == {CourseEmail.DRAFT}
     assert "2 course emails scheduled, 7 left as drafts" in output
     week_2 = CourseEmail.objects.get(key="02-functions")
-    confirmed = Learner.objects.filter(state=Learner.CONFIRMED).count()
-    assert week_2.message.deliveries.count() == confirmed
+    confirmed = Learner.objects.filter(state=Learner.CONFIRMED)
+    # One copy per confirmed learner, across the email's messages: Spanish speakers get its Spanish variant.
+    assert sum(m.deliveries.count() for m in scheduling.messages_of(week_2)) == confirmed.count()
+    spanish = week_2.variants.get(language="es").message
+    assert spanish.deliveries.count() == confirmed.filter(language__startswith="es").count() > 0
 
 
 def _links() -> str:

@@ -227,6 +227,39 @@ def test_an_engine_takes_over_a_stale_lock():
     engine.acquire_lock("host:2:b")
 
 
+def test_an_engine_taking_its_own_lock_again_keeps_it_and_its_rows(smtp):
+    import os
+
+    owner = f"{os.uname().nodename}:{os.getpid()}:a"
+    queue(2)
+    engine.acquire_lock(owner)
+    claimed = engine.claim(2)
+    engine.acquire_lock(owner)  # no EngineBusy: the live holder is this engine
+    assert Delivery.objects.filter(pk__in=[j.id for j in claimed], status=Delivery.SENDING,
+                                   lease_until__gt=timezone.now()).count() == 2
+
+
+def test_an_engine_taking_over_a_dead_ones_lock_takes_its_rows_back_at_once(smtp):
+    import os
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    queue(2)
+    engine.acquire_lock(f"{os.uname().nodename}:{gone.pid}:a")
+    engine.claim(2)
+    engine.acquire_lock(f"{os.uname().nodename}:{os.getpid()}:b")
+    assert len(engine.claim(2, expired=True)) == 2
+
+
+def test_a_rate_under_one_a_second_grants_no_more_than_one_after_a_long_idle():
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        engine.take_tokens("slow", 0.5, 10)
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        assert engine.take_tokens("slow", 0.5, 10)[0] == 1
+
+
 def test_it_relays_a_raw_message_with_crlf_and_dot_stuffing(smtp):
     raw = (b"From: a@example.org\nTo: g12@lists.example.org\nSubject: Hi\nMessage-ID: <p1@example.org>\n"
            b"\nHello\n.hidden\n")

@@ -260,6 +260,21 @@ def test_a_rate_under_one_a_second_grants_no_more_than_one_after_a_long_idle():
         assert engine.take_tokens("slow", 0.5, 10)[0] == 1
 
 
+def test_every_look_of_an_engine_says_it_is_alive(smtp):
+    from mmooc.mailer.models import EngineHeartbeat
+
+    eng = engine.Engine(use_lock=False)
+    eng.start()
+    try:
+        assert eng.step().idle  # nothing due: the look itself beats
+        first = EngineHeartbeat.objects.get(owner=eng.owner).beat_at
+        with later(seconds=engine.HEARTBEAT_EVERY.total_seconds() + 1):
+            eng.step()
+            assert EngineHeartbeat.objects.get(owner=eng.owner).beat_at > first
+    finally:
+        eng.stop()
+
+
 def test_it_relays_a_raw_message_with_crlf_and_dot_stuffing(smtp):
     raw = (b"From: a@example.org\nTo: g12@lists.example.org\nSubject: Hi\nMessage-ID: <p1@example.org>\n"
            b"\nHello\n.hidden\n")

@@ -124,9 +124,20 @@ def _read_variant(path: Path, f: File, links: list[str] | None) -> tuple[str, st
         if key not in VARIANT_KEYS:
             f.error(data.lines[key], f"{key!r}: a translation has only a subject and a body; "
                     "the rest is the email's (emails/" + path.name + ")")
+    subject = _subject(data, f)
+    _check_text(data, subject, body, body_line, f, links)
+    return subject, body
+
+
+def _subject(data: Map, f: File) -> str:
     subject = ff.string(data, "subject", f, required=True, max_length=300)
     if "\n" in subject or "\r" in subject:
         f.error(data.lines["subject"], "subject: must be on one line")
+    return subject
+
+
+def _check_text(data: Map, subject: str, body: str, body_line: int, f: File, links: list[str] | None) -> None:
+    """The subject's and the body's placeholders, and a body that says something."""
     for problem in templating.validate(subject, links=links):
         f.error(data.lines.get("subject", 0), f"subject: {problem.message}")
     f.first_line = body_line
@@ -135,7 +146,6 @@ def _read_variant(path: Path, f: File, links: list[str] | None) -> tuple[str, st
     for problem in templating.validate(body, links=links):
         f.error(problem.line - 1, problem.message)
     f.first_line = 1
-    return subject, body
 
 
 def _read_email(path: Path, f: File, course: dict[str, Any], positions: set[int]) -> EmailData | None:
@@ -147,9 +157,7 @@ def _read_email(path: Path, f: File, course: dict[str, Any], positions: set[int]
     data, body, body_line = parts
     f.first_line = 2
     ff.unknown_keys(data, EMAIL_KEYS, f)
-    subject = ff.string(data, "subject", f, required=True, max_length=300)
-    if "\n" in subject or "\r" in subject:
-        f.error(data.lines["subject"], "subject: must be on one line")
+    subject = _subject(data, f)
     module = ff.integer(data, "module", f, None, minimum=1)
     if module is not None and module not in positions:
         f.error(data.lines["module"], f"module: there is no module {module} in modules/")
@@ -164,14 +172,7 @@ def _read_email(path: Path, f: File, course: dict[str, Any], positions: set[int]
         f.error(data.lines["phase"], f"phase: write {' or '.join(PHASES)}, got {phase!r}")
     known = course.get("links", {})
     links = list(known) if known is not None else None
-    for problem in templating.validate(subject, links=links):
-        f.error(data.lines.get("subject", 0), f"subject: {problem.message}")
-    f.first_line = body_line
-    if not body.strip():
-        f.error(0, "the email has no text after the front matter")
-    for problem in templating.validate(body, links=links):
-        f.error(problem.line - 1, problem.message)
-    f.first_line = 1
+    _check_text(data, subject, body, body_line, f, links)
     return EmailData(name.removesuffix(".md"), f.name, subject, body, module, audience, schedule, trigger,
                      str(phase))
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -198,3 +199,18 @@ class Cohort(models.Model):
 
     def end_at(self) -> datetime:
         return local_datetime(self.end_date + timedelta(days=1), time(0), self.timezone)
+
+
+class CohortOrganizer(models.Model):
+    """An organizer limited to cohorts: one row per cohort they organize.
+
+    An organizer with no row (and every superuser) keeps site-wide powers, as before cohorts
+    could be assigned; one row or more limits them to those cohorts (`courses.access`).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="organized_cohorts")
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="organizers")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "cohort"], name="cohort_organizer_unique")]

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from mmooc.courses.models import Cohort
 from mmooc.learners.models import Learner
+from mmooc.mailer.models import Message
 
 
 class Grouping(models.Model):
@@ -106,3 +107,19 @@ class GroupCheck(models.Model):
     sent_at = models.DateTimeField(default=timezone.now)
     learner_count = models.PositiveIntegerField(default=0)
     sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # The undo window: no copy leaves before this (None: sent at once). Cancelling stops every
+    # copy not yet sent, of each language's message.
+    held_until = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    messages = models.ManyToManyField(Message, blank=True, related_name="+")
+
+
+class Facilitation(models.Model):
+    """A facilitator assigned to a study group: they see and moderate it and its members."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="facilitations")
+    group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="facilitations")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "group"], name="facilitation_unique")]

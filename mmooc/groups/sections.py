@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from mmooc.courses.models import Cohort
+from mmooc.groups import access
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners.models import Learner
 from mmooc.learners.sections import LastGroup
@@ -36,3 +37,9 @@ class StaffGroups:
         membership = (Membership.objects.filter(learner=learner).select_related("group")
                       .order_by("-joined_at").first())
         return None if membership is None else LastGroup(membership.group.name, membership.left_at)
+
+    def choices_for(self, user: Any, cohort: Cohort) -> list[tuple[int, str]]:
+        return list(access.groups_for(user, cohort).order_by("number").values_list("number", "name"))
+
+    def learners_for(self, user: Any, cohort: Cohort) -> QuerySet[Learner]:
+        return access.learners_for(user, cohort)

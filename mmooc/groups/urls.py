@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from mmooc.groups import staff_views, views
+from mmooc.groups import facilitator_views, staff_views, views
 
 app_name = "groups"
 COHORT = "cohorts/<slug:cohort>/"
@@ -12,9 +12,11 @@ urlpatterns = [
     path(COHORT + "grouping/", views.grouping, name="grouping"),
     path(COHORT + "grouping/apply/", views.apply, name="apply"),
     path(COHORT + "grouping/check/", views.send_check, name="send_check"),
+    path(COHORT + "grouping/check/<int:check_id>/cancel", views.check_cancel, name="check_cancel"),
     path(COHORT + "groups/", staff_views.group_list, name="list"),
     path(COHORT + "groups/<int:number>/", staff_views.group_detail, name="detail"),
     path(MEMBER + "move/", staff_views.member_move, name="member_move"),
     path(MEMBER + "remove/", staff_views.member_remove, name="member_remove"),
     path(MEMBER + "mute/", staff_views.member_mute, name="member_mute"),
+    path(COHORT + "groups/<int:number>/facilitators/", facilitator_views.facilitators, name="facilitators"),
 ]

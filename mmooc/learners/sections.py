@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 
 from mmooc.courses.models import Cohort
 from mmooc.learners.models import Learner
+from mmooc.lib.staff import is_organizer
 
 GroupSection = Callable[[Learner, dict[str, Any]], None]
 _group_section: list[GroupSection] = []
@@ -85,6 +86,12 @@ class StaffGroups(Protocol):
     def last_group(self, learner: Learner) -> LastGroup | None:
         """The group the learner joined last, or None if they were never in one."""
 
+    def choices_for(self, user: Any, cohort: Cohort) -> list[tuple[int, str]]:
+        """(number, name) of the cohort's groups the staff member sees, by number."""
+
+    def learners_for(self, user: Any, cohort: Cohort) -> QuerySet[Learner]:
+        """The cohort's learners the staff member sees (a facilitator: their groups' members)."""
+
 
 class _NoGroups:
     def choices(self, cohort: Cohort) -> list[tuple[int, str]]:
@@ -95,6 +102,12 @@ class _NoGroups:
 
     def last_group(self, learner: Learner) -> LastGroup | None:
         return None
+
+    def choices_for(self, user: Any, cohort: Cohort) -> list[tuple[int, str]]:
+        return []
+
+    def learners_for(self, user: Any, cohort: Cohort) -> QuerySet[Learner]:
+        return Learner.objects.filter(cohort=cohort) if is_organizer(user) else Learner.objects.none()
 
 
 _staff_groups: list[StaffGroups] = [_NoGroups()]

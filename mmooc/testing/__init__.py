@@ -128,6 +128,24 @@ def join(group: StudyGroup, learner: Learner, **fields: Any) -> Membership:
     return Membership.objects.create(group=group, learner=learner, **fields)
 
 
+def facilitate(user: User, *groups: StudyGroup) -> User:
+    """Assign a facilitator to study groups; returns the user, for `client.force_login`."""
+    from mmooc.groups.models import Facilitation
+
+    for group in groups:
+        Facilitation.objects.get_or_create(user=user, group=group)
+    return user
+
+
+def facilitating(user: User, cohort: Cohort, number: int = 1) -> User:
+    """A facilitator of the cohort's group `number` (made empty if the cohort has none): one who
+    sees the cohort's pages, for tests about those pages rather than about groups."""
+    from mmooc.groups.models import StudyGroup
+
+    group = StudyGroup.objects.filter(cohort=cohort, number=number).first() or make_group(cohort, number)
+    return facilitate(user, group)
+
+
 def marked(node: Any, marker_name: str, /, **defaults: Any) -> dict[str, Any]:
     """The keyword arguments of a test's `pytest.mark.<marker_name>(...)` markers over `defaults`: the
     test's own marker wins over its class's, which wins over its module's. A `course` dict

@@ -16,7 +16,7 @@ from mmooc.api.api import api
 from mmooc.api.models import ApiToken
 from mmooc.audit.log import record
 from mmooc.courses.models import Cohort
-from mmooc.lib.staff import organizer_required, staff_user
+from mmooc.lib.staff import sitewide_required, staff_user
 
 
 class TokenForm(forms.Form):
@@ -39,7 +39,7 @@ def _page(request: HttpRequest, form: TokenForm, status: int = 200, secret: str 
 
 
 @never_cache
-@organizer_required
+@sitewide_required
 @require_http_methods(["GET", "POST"])
 def token_list(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
@@ -56,7 +56,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
     return _page(request, TokenForm(), secret=secret)
 
 
-@organizer_required
+@sitewide_required
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=token_id)

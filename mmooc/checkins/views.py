@@ -13,7 +13,8 @@ from mmooc.checkins.intake import checkin_address
 from mmooc.checkins.models import CohortSettings, Summary
 from mmooc.checkins.pages import completion
 from mmooc.courses.access import cohort_or_404
-from mmooc.lib.staff import powers, staff_required
+from mmooc.groups.access import groups_for
+from mmooc.lib.staff import organizer_required, powers, staff_required
 
 
 class SummaryForm(forms.Form):
@@ -25,18 +26,18 @@ class SummaryForm(forms.Form):
 @require_GET
 @staff_required
 def checkins(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     ctx = {"cohort": cohort_obj, "completion": completion(cohort_obj),
            "settings": CohortSettings.for_cohort(cohort_obj), "address": checkin_address(cohort_obj),
-           "summaries": Summary.objects.filter(group__cohort=cohort_obj).select_related("group")
+           "summaries": Summary.objects.filter(group__in=groups_for(request.user, cohort_obj)).select_related("group")
            .order_by("-sent_at")[:20], **powers(request)}
     return render(request, "checkins/checkins.html", ctx)
 
 
 @require_POST
-@staff_required
+@organizer_required
 def summary_switch(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     form = SummaryForm(request.POST)
     if not form.is_valid():
         ctx = {"cohort": cohort_obj, "reason": " ".join(str(e) for e in form.errors["weekly_summary"])}

@@ -31,7 +31,7 @@ FILES: dict[str, tuple[str, Callable[[Cohort], Iterator[str]]]] = {
 @require_GET
 @organizer_required
 def export_index(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     groups = StudyGroup.objects.filter(cohort=cohort_obj).order_by("number")
     ctx = {"cohort": cohort_obj, "files": list(FILES), "groups": groups}
     return render(request, "dashboard/exports.html", ctx)
@@ -40,7 +40,7 @@ def export_index(request: HttpRequest, cohort: str) -> HttpResponse:
 @require_GET
 @organizer_required
 def export_file(request: HttpRequest, cohort: str, name: str) -> StreamingHttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     content_type, generator = FILES[name]  # the URL pattern only admits these names
     record(request.user, "export.downloaded", cohort_obj, f"Downloaded {name} of {cohort_obj.slug}", export=name)
     return download(generator(cohort_obj), content_type, f"{cohort_obj.slug}-{name}")
@@ -54,7 +54,7 @@ def learners_file(request: HttpRequest, cohort: str, fmt: str) -> StreamingHttpR
 @require_GET
 @organizer_required
 def export_mbox(request: HttpRequest, cohort: str, number: int) -> StreamingHttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     group = get_group(cohort_obj, number)
     record(request.user, "export.downloaded", group,
            f"Downloaded the archive of {group.name} ({cohort_obj.slug})", export=f"group-{number}.mbox")
@@ -64,7 +64,7 @@ def export_mbox(request: HttpRequest, cohort: str, number: int) -> StreamingHttp
 @require_GET
 @organizer_required
 def export_zip(request: HttpRequest, cohort: str) -> StreamingHttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     now = timezone.now()
     spool = exports.cohort_zip(cohort_obj, now)
     record(request.user, "export.downloaded", cohort_obj, f"Downloaded everything of {cohort_obj.slug} as a zip",

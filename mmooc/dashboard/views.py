@@ -7,19 +7,20 @@ from datetime import datetime, timedelta
 
 from django import forms
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from mmooc.audit.models import AuditEntry
 from mmooc.checkins import pages as checkin_pages
-from mmooc.courses.access import cohort_or_404, course_or_404
+from mmooc.courses.access import cohort_or_404, cohorts_for, course_or_404
 from mmooc.courses.models import Cohort, Course
 from mmooc.emails import scheduling
 from mmooc.emails.models import CourseEmail
 from mmooc.lib import charts, subjects
 from mmooc.lib.paging import other_params
-from mmooc.lib.staff import organizer_required, powers, staff_required
+from mmooc.lib.staff import is_sitewide, organizer_required, powers, sitewide_required, staff_required
 
 from . import stats
 
@@ -29,8 +30,11 @@ AUDIT_PAGE_SIZE = 50
 @require_GET
 @staff_required
 def home(request: HttpRequest) -> HttpResponse:
-    courses = list(Course.objects.prefetch_related("cohorts"))
-    counts = stats.learner_counts(Cohort.objects.all())
+    visible = cohorts_for(request.user)
+    shown = Course.objects.all() if is_sitewide(request.user) else Course.objects.filter(
+        pk__in=visible.values("course_id"))
+    courses = list(shown.prefetch_related(Prefetch("cohorts", queryset=visible)))
+    counts = stats.learner_counts(visible)
     rows = []
     for course in courses:
         cohorts = [{"cohort": c, "phase": c.stage(), "counts": counts.get(c.pk, {})}
@@ -46,7 +50,7 @@ class AuditFilter(forms.Form):
 
 
 @require_GET
-@organizer_required
+@sitewide_required
 def audit(request: HttpRequest) -> HttpResponse:
     form = AuditFilter(request.GET)
     if not form.is_valid():
@@ -67,7 +71,7 @@ def audit(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_required
 def overview(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     ctx = {"cohort": cohort_obj, "phase": cohort_obj.stage(), **powers(request), **_overview_numbers(cohort_obj),
            **_overview_charts(cohort_obj), **_email_state(cohort_obj), "cost": stats.cost_for([cohort_obj]),
            "completion": checkin_pages.completion(cohort_obj)}
@@ -150,18 +154,18 @@ def _when(email: CourseEmail) -> datetime | None:
 
 
 @require_GET
-@staff_required
+@organizer_required
 def cohort_cost(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     ctx = {"cohort": cohort_obj, "cost": stats.cost_for([cohort_obj]),
            "course_cost": stats.course_cost(cohort_obj.course), **powers(request)}
     return render(request, "dashboard/cost.html", ctx)
 
 
 @require_GET
-@staff_required
+@organizer_required
 def course_cost(request: HttpRequest, course: str) -> HttpResponse:
-    course_obj = course_or_404(course)
-    per_cohort = [(c, stats.cost_for([c])) for c in course_obj.cohorts.all()]
+    course_obj = course_or_404(course, request.user)
+    per_cohort = [(c, stats.cost_for([c])) for c in cohorts_for(request.user).filter(course=course_obj)]
     ctx = {"course": course_obj, "course_cost": stats.course_cost(course_obj), "per_cohort": per_cohort}
     return render(request, "dashboard/course_cost.html", ctx)

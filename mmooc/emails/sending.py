@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit.log import record
+from mmooc.courses.access import cohorts_for
 from mmooc.emails.models import CourseEmail
 from mmooc.emails.scheduling import cancel, messages_of, missing_variants, progress_of, refresh_state, shown_subject
 from mmooc.lib.staff import organizer_required, powers, staff_required
@@ -32,9 +34,10 @@ FINISHED = [Delivery.SENT, Delivery.FAILED, Delivery.SUPPRESSED, Delivery.CANCEL
 FUNNEL_EVENTS = ["delivered", "bounced", "complained", "opened", "clicked", "unsubscribed"]
 
 
-def get_email(public_id: str) -> CourseEmail:
-    return get_object_or_404(CourseEmail.objects.select_related("cohort__course", "message"),
-                             public_id=public_id)
+def get_email(public_id: str, user: Any) -> CourseEmail:
+    """The email, if it belongs to a cohort the user may see; 404 otherwise."""
+    return get_object_or_404(CourseEmail.objects.select_related("cohort__course", "message")
+                             .filter(cohort__in=cohorts_for(user)), public_id=public_id)
 
 
 def progress_summary(email: CourseEmail) -> dict[str, object]:
@@ -73,7 +76,7 @@ def funnel(messages: list[Message]) -> list[Step]:
 @require_GET
 @staff_required
 def email_page(request: HttpRequest, public_id: str) -> HttpResponse:
-    email = get_email(public_id)
+    email = get_email(public_id, request.user)
     refresh_state(email)  # scheduled → sending → sent, from the copies' statuses
     summary = progress_summary(email)
     sent = messages_of(email)
@@ -146,7 +149,7 @@ def _actions(messages: list[Message]) -> list[str]:
 @require_GET
 @staff_required
 def progress_json(request: HttpRequest, public_id: str) -> JsonResponse:
-    email = get_email(public_id)
+    email = get_email(public_id, request.user)
     response = JsonResponse(progress_summary(email))
     response["Cache-Control"] = "no-store"
     return response
@@ -167,7 +170,7 @@ OUTBOX_FUNCTIONS: dict[str, Callable[[Message], object]] = {"pause": outbox.paus
 @require_POST
 @organizer_required
 def control(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
-    email = get_email(public_id)
+    email = get_email(public_id, request.user)
     sent = messages_of(email)
     if not sent or action not in _actions(sent):
         return _refuse(request, email, action)

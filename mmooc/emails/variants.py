@@ -72,7 +72,7 @@ def _language(language: str) -> tuple[str, str]:
 @staff_required
 @require_http_methods(["GET", "POST"])
 def variant_page(request: HttpRequest, cohort: str, public_id: Any, language: str) -> HttpResponse:
-    c = cohort_or_404(cohort)
+    c = cohort_or_404(cohort, request.user)
     email = get_object_or_404(CourseEmail.objects.select_related("cohort__course", "module", "message"),
                               cohort=c, public_id=public_id)
     code, name = _language(language)

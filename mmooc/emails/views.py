@@ -42,7 +42,7 @@ def _edit_url(email: CourseEmail) -> str:
 @staff_required
 @require_GET
 def email_list(request: HttpRequest, cohort: str) -> HttpResponse:
-    c = cohort_or_404(cohort)
+    c = cohort_or_404(cohort, request.user)
     emails = c.emails.select_related("cohort__course", "module", "message").order_by(
         "trigger", "day_offset", "send_at", "pk")
     scheduling.refresh_states(emails)
@@ -150,7 +150,7 @@ def _resource_list(module: Any) -> str:
 @staff_required
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest, cohort: str, public_id: Any = None) -> HttpResponse:
-    c = cohort_or_404(cohort)
+    c = cohort_or_404(cohort, request.user)
     email = _email(c, public_id) if public_id else CourseEmail(cohort=c, audience={"kind": audiences.ALL})
     if request.method == "GET":
         initial = initial_for(email) if email.pk else {}
@@ -283,7 +283,7 @@ def _refused(request: HttpRequest, email: CourseEmail, form: EmailForm, reason: 
 @require_POST
 def preview(request: HttpRequest, cohort: str) -> JsonResponse:
     """The live preview: the posted form rendered as a learner would receive it (nothing saved)."""
-    c = cohort_or_404(cohort)
+    c = cohort_or_404(cohort, request.user)
     form = EmailForm(request.POST, cohort=c)
     if not form.is_valid():
         errors = {k: [str(e) for e in v] for k, v in form.errors.items()}
@@ -291,13 +291,15 @@ def preview(request: HttpRequest, cohort: str) -> JsonResponse:
                             status=400)
     email = CourseEmail(cohort=c)
     _values(form, email)
-    return JsonResponse(_preview(email, form.cleaned_data.get("preview_as", "")))
+    # A learner's copy holds their personal links: only organizers preview as a given learner.
+    as_learner = form.cleaned_data.get("preview_as", "") if is_organizer(request.user) else ""
+    return JsonResponse(_preview(email, as_learner))
 
 
 # ---------------------------------------------------------------- actions
 
 def _action(request: HttpRequest, cohort: str, public_id: Any) -> CourseEmail:
-    return _email(cohort_or_404(cohort), public_id)
+    return _email(cohort_or_404(cohort, request.user), public_id)
 
 
 def _done(request: HttpRequest, email: CourseEmail, text: str) -> HttpResponse:
@@ -369,12 +371,12 @@ def duplicate_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpRe
 @organizer_required
 @require_POST
 def copy_cohort(request: HttpRequest, cohort: str) -> HttpResponse:
-    c = cohort_or_404(cohort)
+    c = cohort_or_404(cohort, request.user)
     form = CopyForm(request.POST, cohort=c)
     if not form.is_valid():
         return HttpResponse("Choose a cohort of the same course to copy from.", status=400,
                             content_type="text/plain; charset=utf-8")
-    source = cohort_or_404(form.cleaned_data["source"])
+    source = cohort_or_404(form.cleaned_data["source"], request.user)
     copies = scheduling.copy_cohort(source, c, request.user)
     messages.success(request, f"Copied {len(copies)} emails from {source.slug} as drafts, "
                               f"dates moved by {(c.start_date - source.start_date).days} days.")
@@ -386,7 +388,7 @@ def copy_cohort(request: HttpRequest, cohort: str) -> HttpResponse:
 @staff_required
 @require_GET
 def module_page(request: HttpRequest, cohort: str, position: int) -> HttpResponse:
-    c = cohort_or_404(cohort)
+    c = cohort_or_404(cohort, request.user)
     module = get_object_or_404(c.course.modules.prefetch_related("resources"), position=position)
     emails = c.emails.filter(module=module).select_related("cohort__course", "module", "message").order_by(
         "day_offset", "send_at", "pk")

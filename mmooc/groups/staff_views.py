@@ -17,7 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
-from mmooc.groups import panels
+from mmooc.groups import panels, staffing
+from mmooc.groups.access import group_or_404, groups_for
 from mmooc.groups.activity import activity, pages
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.lib import charts
@@ -51,12 +52,12 @@ class GroupListFilter(forms.Form):
 @require_GET
 @staff_required
 def group_list(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     form = GroupListFilter(request.GET)
     if not form.is_valid():
         ctx = {"cohort": cohort_obj, "form": form, "page": None}
         return render(request, "groups/group_list.html", ctx, status=400)
-    groups = annotated_groups(cohort_obj)
+    groups = annotated_groups(cohort_obj).filter(pk__in=groups_for(request.user, cohort_obj))
     if form.cleaned_data["quiet"]:
         # F(): the activity provider adds these annotations, which the type checker cannot see.
         groups = groups.order_by(F("posts_recent").asc(), F("last_post").asc(nulls_first=True), "number")
@@ -89,8 +90,9 @@ def _spark_title(weekly: list[int]) -> str:
 @require_GET
 @staff_required
 def group_detail(request: HttpRequest, cohort: str, number: int) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
-    group = get_object_or_404(annotated_groups(cohort_obj), number=number)
+    cohort_obj = cohort_or_404(cohort, request.user)
+    group = get_object_or_404(annotated_groups(cohort_obj).filter(pk__in=groups_for(request.user, cohort_obj)),
+                              number=number)
     members = (Membership.objects.filter(group=group).select_related("learner")
                .order_by(F("left_at").desc(nulls_first=True), "learner__name"))
     weekly = posts_per_week([group])[group.pk]
@@ -99,7 +101,8 @@ def group_detail(request: HttpRequest, cohort: str, number: int) -> HttpResponse
     ctx = {"cohort": cohort_obj, "group": group, "members": members, "last_number": last_number,
            "archive_url": activity().archive_url(group), "weekly": weekly,
            "spark": charts.sparkline(weekly, title=_spark_title(weekly), width=240, height=48),
-           "panels": panels.panels(group), **powers(request)}
+           "panels": panels.panels(group), "facilitators": staffing.facilitators(group),
+           "candidates": staffing.candidates(group) if powers(request)["is_organizer"] else [], **powers(request)}
     return render(request, "groups/group_detail.html", ctx)
 
 
@@ -116,8 +119,8 @@ class MuteForm(forms.Form):
                                    error_messages={"required": "Say whether to mute or unmute."})
 
 
-def _membership(cohort: Cohort, number: int, membership_id: int) -> Membership:
-    group = get_group(cohort, number)
+def _membership(request: HttpRequest, cohort: Cohort, number: int, membership_id: int) -> Membership:
+    group = group_or_404(request.user, cohort, number)
     return get_object_or_404(Membership.objects.active().select_related("learner", "group"),
                              pk=membership_id, group=group)
 
@@ -138,12 +141,12 @@ def _refuse(request: HttpRequest, cohort: Cohort, reason: str) -> HttpResponse:
 @require_POST
 @staff_required
 def member_move(request: HttpRequest, cohort: str, number: int, membership_id: int) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
-    membership = _membership(cohort_obj, number, membership_id)
+    cohort_obj = cohort_or_404(cohort, request.user)
+    membership = _membership(request, cohort_obj, number, membership_id)
     form = MoveForm(request.POST)
     if not form.is_valid():
         return _refuse(request, cohort_obj, " ".join(map(str, form.errors["to_group"])))
-    target = StudyGroup.objects.filter(cohort=cohort_obj, number=form.cleaned_data["to_group"]).first()
+    target = groups_for(request.user, cohort_obj).filter(number=form.cleaned_data["to_group"]).first()
     if target is None or target.pk == membership.group_id:
         return _refuse(request, cohort_obj, "Choose another group of this cohort to move the member to.")
     from mmooc.groups import membership as memberships
@@ -157,8 +160,8 @@ def member_move(request: HttpRequest, cohort: str, number: int, membership_id: i
 @require_POST
 @staff_required
 def member_remove(request: HttpRequest, cohort: str, number: int, membership_id: int) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
-    membership = _membership(cohort_obj, number, membership_id)
+    cohort_obj = cohort_or_404(cohort, request.user)
+    membership = _membership(request, cohort_obj, number, membership_id)
     from mmooc.groups import membership as memberships
 
     with transaction.atomic():
@@ -170,8 +173,8 @@ def member_remove(request: HttpRequest, cohort: str, number: int, membership_id:
 @require_POST
 @staff_required
 def member_mute(request: HttpRequest, cohort: str, number: int, membership_id: int) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
-    membership = _membership(cohort_obj, number, membership_id)
+    cohort_obj = cohort_or_404(cohort, request.user)
+    membership = _membership(request, cohort_obj, number, membership_id)
     form = MuteForm(request.POST)
     if not form.is_valid():
         return _refuse(request, cohort_obj, "Say whether to mute or unmute this member.")

@@ -24,7 +24,7 @@ from mmooc.hooks.forms import EndpointForm, LogForm
 from mmooc.hooks.models import Endpoint, HookDelivery, new_secret
 from mmooc.lib import periodic
 from mmooc.lib.paging import other_params
-from mmooc.lib.staff import organizer_required, staff_user
+from mmooc.lib.staff import sitewide_required, staff_user
 
 PAGE_SIZE = 50
 TYPE_LABELS = dict(events.TYPES)
@@ -43,7 +43,7 @@ def _index_ctx(form: EndpointForm | None = None) -> dict[str, Any]:
 
 
 @require_GET
-@organizer_required
+@sitewide_required
 def index(request: HttpRequest) -> HttpResponse:
     return render(request, "hooks/index.html", _index_ctx())
 
@@ -55,7 +55,7 @@ def _settings(form: EndpointForm) -> dict[str, Any]:
 
 
 @require_POST
-@organizer_required
+@sitewide_required
 def add(request: HttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST)
     if not form.is_valid():
@@ -89,14 +89,14 @@ def _detail_ctx(request: HttpRequest, endpoint: Endpoint, form: EndpointForm | N
 
 
 @require_GET
-@organizer_required
+@sitewide_required
 def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     endpoint = endpoint_or_404(public_id)
     return render(request, "hooks/detail.html", _detail_ctx(request, endpoint))
 
 
 @require_POST
-@organizer_required
+@sitewide_required
 def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     endpoint = endpoint_or_404(public_id)
     form = EndpointForm(request.POST)
@@ -122,7 +122,7 @@ def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 @require_POST
-@organizer_required
+@sitewide_required
 def rotate(request: HttpRequest, public_id: UUID) -> HttpResponse:
     endpoint = endpoint_or_404(public_id)
     endpoint.secret = new_secret()
@@ -133,7 +133,7 @@ def rotate(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 @require_POST
-@organizer_required
+@sitewide_required
 def delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
     endpoint = endpoint_or_404(public_id)
     with transaction.atomic():
@@ -144,7 +144,7 @@ def delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 
 @require_POST
-@organizer_required
+@sitewide_required
 def redeliver(request: HttpRequest, public_id: UUID, delivery_id: int) -> HttpResponse:
     endpoint = endpoint_or_404(public_id)
     delivery = get_object_or_404(HookDelivery.objects.select_related("event"), pk=delivery_id, endpoint=endpoint)

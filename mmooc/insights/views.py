@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from mmooc.audit.log import record
 from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
+from mmooc.groups.access import groups_for
 from mmooc.groups.grouping import format_offset
 from mmooc.groups.models import StudyGroup
 from mmooc.insights import facts, health, remedy, research
@@ -50,14 +51,15 @@ def _refuse(request: HttpRequest, cohort: Cohort, reason: str) -> HttpResponse:
 @require_GET
 @staff_required
 def health_page(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     form = HealthFilter(request.GET)
     if not form.is_valid():
         ctx = {"cohort": cohort_obj, "form": form, "page": None}
         return render(request, "insights/health.html", ctx, status=400)
     now = timezone.now()
     week = facts.course_week(cohort_obj, now)
-    found = facts.group_facts(cohort_obj, now)
+    visible = set(groups_for(request.user, cohort_obj).values_list("pk", flat=True))
+    found = [f for f in facts.group_facts(cohort_obj, now) if f.group_id in visible]
     groups = StudyGroup.objects.in_bulk([g.group_id for g in found])
     rows: list[dict[str, Any]] = [
         {"group": groups[h.group_id], "health": h, "facts": f,
@@ -82,7 +84,7 @@ def health_page(request: HttpRequest, cohort: str) -> HttpResponse:
 @require_GET
 @organizer_required
 def remedies_page(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     proposals = remedy.proposals(cohort_obj)
     ctx = {"cohort": cohort_obj, "proposals": [_shown(p, cohort_obj) for p in proposals],
            "max_size": remedy.max_size(cohort_obj), "waiting": len(remedy.waiting(cohort_obj))}
@@ -110,7 +112,7 @@ class ApplyForm(forms.Form):
 @require_POST
 @organizer_required
 def apply_remedy(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     form = ApplyForm(request.POST)
     if not form.is_valid():
         return _refuse(request, cohort_obj, " ".join(map(str, form.errors["token"])))
@@ -137,7 +139,7 @@ class ResearchForm(forms.Form):
 @never_cache
 @organizer_required
 def research_page(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     ctx = {"cohort": cohort_obj, "key": research.new_key(), "k": research.K}
     return render(request, "insights/research.html", ctx)
 
@@ -145,7 +147,7 @@ def research_page(request: HttpRequest, cohort: str) -> HttpResponse:
 @require_POST
 @organizer_required
 def research_download(request: HttpRequest, cohort: str) -> HttpResponse | StreamingHttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     form = ResearchForm(request.POST)
     if not form.is_valid():
         ctx = {"cohort": cohort_obj, "reason": " ".join(map(str, form.errors["key"])),

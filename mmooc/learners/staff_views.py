@@ -29,8 +29,9 @@ from mmooc.mailer.models import Delivery
 PAGE_SIZE = 100
 
 
-def filtered(cohort: Cohort, params: Any) -> QuerySet[Learner]:
-    qs = Learner.objects.filter(cohort=cohort)
+def filtered(cohort: Cohort, params: Any, learners: QuerySet[Learner] | None = None) -> QuerySet[Learner]:
+    """The learners matching the list's filters, among `learners` (default: the whole cohort)."""
+    qs = Learner.objects.filter(cohort=cohort) if learners is None else learners
     if q := params.get("q", "").strip():
         qs = qs.filter(Q(email_key__contains=q.lower()) | Q(name__icontains=q))
     if state := params.get("state"):
@@ -50,15 +51,16 @@ def filtered(cohort: Cohort, params: Any) -> QuerySet[Learner]:
 @staff_required
 @require_GET
 def learner_list(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
-    qs = filtered(cohort_obj, request.GET)
+    cohort_obj = cohort_or_404(cohort, request.user)
+    visible = staff_groups().learners_for(request.user, cohort_obj)
+    qs = filtered(cohort_obj, request.GET, visible)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     ctx = {
         "cohort": cohort_obj, "page": page, "params": request.GET, "query": other_params(request),
         "states": Learner.STATES, "languages": LANGUAGES,
-        "zones": Learner.objects.filter(cohort=cohort_obj).values_list("timezone", flat=True)
+        "zones": visible.values_list("timezone", flat=True)
         .distinct().order_by("timezone"),
-        "groups": staff_groups().choices(cohort_obj),
+        "groups": staff_groups().choices_for(request.user, cohort_obj),
         "organizer": is_organizer(request.user),
     }
     return render(request, "learners/staff_list.html", ctx)
@@ -86,8 +88,8 @@ def _answers(learner: Learner, cohort: Cohort) -> list[tuple[str, str]]:
 @staff_required
 @require_GET
 def learner_detail(request: HttpRequest, cohort: str, public_id: uuid.UUID) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
-    learner = get_object_or_404(Learner, cohort=cohort_obj, public_id=public_id)
+    cohort_obj = cohort_or_404(cohort, request.user)
+    learner = get_object_or_404(staff_groups().learners_for(request.user, cohort_obj), public_id=public_id)
     deliveries = (Delivery.objects.filter(ref=str(learner.public_id)).select_related("message")
                   .defer("stored", "message__raw", "message__body").order_by("-id"))
     # Each copy's subject as this learner read it.
@@ -136,7 +138,7 @@ def _stored(upload_id: str) -> Path:
 @require_http_methods(["GET", "POST"])
 def import_csv(request: HttpRequest, cohort: str) -> HttpResponse:
     """Upload → preview with every bad row → import, all or nothing."""
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     ctx: dict[str, Any] = {"cohort": cohort_obj, "questions": cohort_obj.course.questions}
     if request.method == "GET":
         return render(request, "learners/staff_import.html", ctx)

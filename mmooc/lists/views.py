@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit.log import record
+from mmooc.groups.access import groups_for, visible_groups
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.lib.languages import activate_for
 from mmooc.lib.paging import other_params
-from mmooc.lib.staff import is_staff_member, staff_required
+from mmooc.lib.staff import staff_required
 from mmooc.lists.links import read_archive_token
 from mmooc.lists.models import Post, Refusal
 
@@ -98,7 +99,7 @@ def _moved_from_closed_group(group_id: uuid.UUID, learner_id: uuid.UUID) -> Memb
 def group_archive(request: HttpRequest, public_id: str) -> HttpResponse:
     """The group's page (its List-Archive): the whole archive for staff, a pointer for others."""
     group = get_object_or_404(StudyGroup.objects.select_related("cohort__course"), public_id=public_id)
-    if not is_staff_member(request.user):
+    if not groups_for(request.user, group.cohort).filter(pk=group.pk).exists():  # as anyone else sees it
         ctx = {"group": group}
         return render(request, "lists/members_only.html", ctx)
     refusals = Refusal.objects.filter(group=group)[:RECENT_REFUSALS]
@@ -110,7 +111,7 @@ def group_archive(request: HttpRequest, public_id: str) -> HttpResponse:
 @staff_required
 def post_visibility(request: HttpRequest, public_id: str, post_id: int) -> HttpResponse:
     """Hide a post from the archive and digests, or show it again; recorded in the audit log."""
-    group = get_object_or_404(StudyGroup, public_id=public_id)
+    group = get_object_or_404(StudyGroup.objects.filter(pk__in=visible_groups(request.user)), public_id=public_id)
     post = get_object_or_404(Post, pk=post_id, group=group)
     form = VisibilityForm(request.POST)
     if not form.is_valid():

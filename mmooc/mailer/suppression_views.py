@@ -27,7 +27,7 @@ from email_validator import EmailNotValidError, validate_email
 from mmooc.audit.log import record
 from mmooc.lib.downloads import CSV, csv_lines, download, uninert
 from mmooc.lib.paging import other_params
-from mmooc.lib.staff import is_organizer, organizer_required, staff_required
+from mmooc.lib.staff import is_organizer, sitewide_required
 from mmooc.mailer import breaker
 from mmooc.mailer.events import unmatched_count
 from mmooc.mailer.models import Suppression
@@ -127,7 +127,7 @@ def _index_ctx(request: HttpRequest, search: SearchForm, **extra: object) -> dic
 
 
 @require_GET
-@staff_required
+@sitewide_required
 def index(request: HttpRequest) -> HttpResponse:
     search = SearchForm(request.GET)
     status = 200 if search.is_valid() else 400
@@ -136,7 +136,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@organizer_required
+@sitewide_required
 def add(request: HttpRequest) -> HttpResponse:
     form = AddForm(request.POST)
     if form.is_valid() and Suppression.objects.filter(address=form.cleaned_data["address"]).exists():
@@ -151,7 +151,7 @@ def add(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@organizer_required
+@sitewide_required
 def remove(request: HttpRequest) -> HttpResponse:
     form = RemoveForm(request.POST)
     if not form.is_valid():
@@ -162,7 +162,7 @@ def remove(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@organizer_required
+@sitewide_required
 def resume_domain(request: HttpRequest) -> HttpResponse:
     domain = request.POST.get("domain", "")[:255]
     if not breaker.resume(domain, request.user):
@@ -257,7 +257,7 @@ def apply_import(result: ImportResult, actor: object) -> int:
 
 
 @require_http_methods(["GET", "POST"])
-@organizer_required
+@sitewide_required
 def import_csv(request: HttpRequest) -> HttpResponse:
     ctx: dict[str, Any] = {"form": ImportForm(), "errors": [], "added": None}
     if request.method == "GET":
@@ -286,7 +286,7 @@ def _rows() -> Iterator[tuple[Any, ...]]:
 
 
 @require_GET
-@organizer_required
+@sitewide_required
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     record(request.user, "export.downloaded", None, "Downloaded the suppression list", what="suppressions")
     stamp = timezone.now().strftime("%Y%m%d")

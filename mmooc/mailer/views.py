@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from mmooc.audit.log import record
 from mmooc.lib.mailheaders import HeaderError
 from mmooc.lib.paging import other_params
-from mmooc.lib.staff import is_organizer, organizer_required, staff_required
+from mmooc.lib.staff import is_organizer, sitewide_required
 from mmooc.mailer import shown
 from mmooc.mailer.models import Delivery, Message
 from mmooc.mailer.redact import redact_message, redact_text
@@ -30,7 +30,7 @@ class OutboxSearch(forms.Form):
 
 
 @require_GET
-@staff_required
+@sitewide_required
 def outbox_list(request: HttpRequest) -> HttpResponse:
     form = OutboxSearch(request.GET)
     if not form.is_valid():
@@ -52,7 +52,7 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_required
+@sitewide_required
 def outbox_message(request: HttpRequest, public_id: str) -> HttpResponse:
     message = get_object_or_404(Message, public_id=public_id)
     status = request.GET.get("status", "")
@@ -104,13 +104,13 @@ def _show_copy(request: HttpRequest, public_id: str, delivery_id: int, revealed:
 
 
 @require_GET
-@staff_required
+@sitewide_required
 def outbox_copy(request: HttpRequest, public_id: str, delivery_id: int) -> HttpResponse:
     return _show_copy(request, public_id, delivery_id, revealed=False)
 
 
 @require_POST
-@organizer_required
+@sitewide_required
 def outbox_reveal(request: HttpRequest, public_id: str, delivery_id: int) -> HttpResponse:
     """One copy with its links working, for an organizer who needs them; recorded in the audit log."""
     delivery = get_object_or_404(Delivery, pk=delivery_id, message__public_id=public_id)
@@ -120,7 +120,7 @@ def outbox_reveal(request: HttpRequest, public_id: str, delivery_id: int) -> Htt
 
 
 @require_GET
-@staff_required
+@sitewide_required
 def outbox_source(request: HttpRequest, public_id: str, delivery_id: int) -> HttpResponse:
     delivery = get_object_or_404(Delivery.objects.select_related("message"), pk=delivery_id,
                                  message__public_id=public_id)

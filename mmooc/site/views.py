@@ -81,7 +81,7 @@ def _unpack(upload: Any, target: Path) -> Path:
 @require_POST
 def upload_folder(request: HttpRequest, cohort: str) -> HttpResponse:
     """Import a zipped course folder into this cohort's course, and its emails into this cohort."""
-    c = cohort_or_404(cohort)
+    c = cohort_or_404(cohort, request.user)
     form = UploadForm(request.POST, request.FILES)
     ctx: dict[str, Any] = {"cohort": c, "section": "emails", "problems": [], "report": None}
     if not form.is_valid():

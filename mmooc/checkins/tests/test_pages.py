@@ -10,6 +10,7 @@ from mmooc.checkins.tests.helpers import say
 from mmooc.learners import links
 from mmooc.learners.models import Learner
 from mmooc.learners.tests.helpers import path_of
+from mmooc.testing import facilitate
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +46,7 @@ def test_the_group_page_shows_who_is_done_or_stuck_this_week(client, group, faci
     say(group, "alice@example.org", 3, "done")
     say(group, "bob@example.org", 3, "stuck", "loops")
     say(group, "carol@example.org", 2, "done")  # last week: not this week's
-    client.force_login(facilitator)
+    client.force_login(facilitate(facilitator, group))
     html = client.get(f"/dashboard/cohorts/py-3/groups/{group.number}/").content.decode()
     assert "Check-ins, week 3" in html
     assert "1 of 3 said done, 1 stuck, 0 skipped." in html
@@ -65,8 +66,8 @@ def test_the_cohort_overview_shows_completion_by_week(client, group, organizer):
     assert '<tr data-week="2"><td>Week 2</td><td class="num">1</td><td class="num">0</td>' in html
 
 
-def test_staff_turn_the_weekly_summary_off_and_on_and_it_is_audited(client, group, facilitator, cohort):
-    client.force_login(facilitator)
+def test_organizers_turn_the_weekly_summary_off_and_on_and_it_is_audited(client, group, organizer, cohort):
+    client.force_login(organizer)
     page = client.get("/dashboard/cohorts/py-3/checkins/")
     assert page.status_code == 200 and "Turn weekly summaries off" in page.content.decode()
     assert client.post("/dashboard/cohorts/py-3/checkins/summary/", {"weekly_summary": "0"}).status_code == 302
@@ -75,6 +76,14 @@ def test_staff_turn_the_weekly_summary_off_and_on_and_it_is_audited(client, grou
     assert CohortSettings.for_cohort(cohort).weekly_summary is True
     entries = AuditEntry.objects.filter(action="checkins.summary_switched").order_by("id")
     assert [e.details["weekly_summary"] for e in entries] == [False, True]
+
+
+def test_a_facilitator_reads_the_switch_but_may_not_turn_it_and_nothing_changes(client, group, facilitator):
+    client.force_login(facilitate(facilitator, group))
+    page = client.get("/dashboard/cohorts/py-3/checkins/")
+    assert page.status_code == 200 and "Turn weekly summaries off" not in page.content.decode()
+    assert client.post("/dashboard/cohorts/py-3/checkins/summary/", {"weekly_summary": "0"}).status_code == 403
+    assert not CohortSettings.objects.exists() and not AuditEntry.objects.exists()
 
 
 @pytest.mark.parametrize("data", [{}, {"weekly_summary": "maybe"}, {"weekly_summary": "1" * 10_000}])

@@ -14,3 +14,9 @@ register = template.Library()
 @register.filter
 def is_organizer(user: Any) -> bool:
     return staff.is_organizer(user)
+
+
+@register.filter
+def is_sitewide(user: Any) -> bool:
+    """An organizer of every cohort: the one who sees the outbox, suppressions, webhooks, tokens."""
+    return staff.is_sitewide(user)

@@ -9,6 +9,7 @@ import pytest
 from mmooc.emails.models import CourseEmail
 from mmooc.lib.env import parse_email_url
 from mmooc.mailer import engine, outbox
+from mmooc.testing import facilitate
 
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make
 # in that thread are ordinary blocking calls, which Django refuses there unless told.
@@ -57,6 +58,7 @@ def test_it_shows_every_page_to_an_organizer(page, live_server, organizer, data)
 
 
 def test_it_lets_a_facilitator_read_but_not_send_or_export(page, live_server, facilitator, data):
+    facilitate(facilitator, data.groups[0])
     sign_in(page, live_server, "fabian")
     page.goto(f"{live_server.url}/dashboard/cohorts/{data.cohort.slug}/")
     assert data_points(page, "#signups") > 0

@@ -60,10 +60,12 @@ def test_it_shows_no_per_learner_cost_without_learners(client, organizer, db):
     assert r.context["cost"].per_learner is None and r.context["cost"].total == Decimal("0.00")
 
 
-def test_it_lets_a_facilitator_read_it(client, facilitator, data):
-    client.force_login(facilitator)
-    assert client.get(f"/dashboard/cohorts/{data.cohort.slug}/cost/").status_code == 200
-    assert client.get(f"/dashboard/courses/{data.cohort.course.slug}/cost/").status_code == 200
+def test_it_is_not_for_facilitators(client, facilitator, data):
+    client.force_login(testing.facilitate(facilitator, data.groups[0]))
+    assert client.get(f"/dashboard/cohorts/{data.cohort.slug}/cost/").status_code == 403
+    assert client.get(f"/dashboard/courses/{data.cohort.course.slug}/cost/").status_code == 403
+    overview = client.get(f"/dashboard/cohorts/{data.cohort.slug}/").content.decode()
+    assert "Mail cost" not in overview and "/cost/" not in overview
 
 
 def test_it_refuses_an_outsider(client, outsider, data):

@@ -11,6 +11,7 @@ from mmooc.emails.models import CourseEmail
 from mmooc.learners.models import Learner
 from mmooc.lib.timezones import utc_offset_hours
 from mmooc.mailer.models import Delivery, Suppression
+from mmooc.testing import facilitate
 from mmooc.testing.cohort_data import make_cohort_data
 
 pytestmark = pytest.mark.cohort_data(n=300)
@@ -100,7 +101,7 @@ def test_it_shows_the_next_and_last_course_email(client, organizer, data):
 
 
 def test_it_works_for_a_facilitator(client, facilitator, data):
-    client.force_login(facilitator)
+    client.force_login(facilitate(facilitator, data.groups[0]))
     r = client.get(url(data))
     assert r.status_code == 200
     assert b"/export/" not in r.content  # no export link for a facilitator

@@ -6,6 +6,7 @@ import pytest
 
 from mmooc.emails.models import CourseEmail
 from mmooc.mailer.models import Delivery
+from mmooc.testing import facilitating
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen", "far_apart")]
 
@@ -93,7 +94,7 @@ def test_it_refuses_a_bad_schedule_with_a_message(client, organizer, cohort):
 
 
 def test_it_lets_a_facilitator_read_but_not_save(client, facilitator, cohort):
-    client.force_login(facilitator)
+    client.force_login(facilitating(facilitator, cohort))
     assert client.get(_new_url(cohort)).status_code == 200
     assert client.post(_new_url(cohort), _form(action="save")).status_code == 403
     assert not CourseEmail.objects.exists()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mmooc.emails.models import CourseEmail
+from mmooc.testing import facilitating
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,7 @@ def week_one(cohort):
 
 
 def test_it_lists_the_emails(client, facilitator, cohort):
-    client.force_login(facilitator)
+    client.force_login(facilitating(facilitator, cohort))
     response = client.get("/dashboard/cohorts/py-1/emails/")
     assert response.status_code == 200
     assert b"Week one" in response.content and b"01-one.md" in response.content
@@ -50,7 +51,7 @@ def test_draft_subjects_show_the_course_values_and_mark_the_learner_placeholders
                                day_offset=8, key="03-hi")
     CourseEmail.objects.create(cohort=cohort, subject="Broken {{ course.title", body="x", day_offset=9,
                                key="04-broken")
-    client.force_login(facilitator)
+    client.force_login(facilitating(facilitator, cohort))
     page = client.get("/dashboard/cohorts/py-1/emails/").content.decode()
     assert f"Week 2 of {title}" in page
     assert f"Hi ‹first name›, {title}" in page

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mmooc.emails.models import CourseEmail
-from mmooc.testing import make_learner
+from mmooc.testing import facilitating, make_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def _post(client, **fields):
 
 
 def test_it_renders_as_a_sample_learner(client, facilitator, cohort):
-    client.force_login(facilitator)
+    client.force_login(facilitating(facilitator, cohort))
     data = _post(client).json()
     assert data["subject"] == "Week 2"
     assert data["html"] == "<p>Hi Ada: Week 2</p>\n"

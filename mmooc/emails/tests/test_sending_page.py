@@ -6,6 +6,7 @@ import pytest
 
 from mmooc.emails.models import CourseEmail
 from mmooc.mailer.models import Delivery, Event
+from mmooc.testing import facilitating
 
 pytestmark = pytest.mark.cohort_data(n=300)
 
@@ -60,7 +61,7 @@ def test_it_offers_pause_and_cancel_to_an_organizer(client, organizer, data):
 
 
 def test_it_offers_no_buttons_to_a_facilitator(client, facilitator, data):
-    client.force_login(facilitator)
+    client.force_login(facilitating(facilitator, data.cohort))
     r = client.get(page(data))
     assert r.status_code == 200
     assert b"data-action=" not in r.content

@@ -10,7 +10,7 @@ from mmooc.audit.models import AuditEntry
 from mmooc.emails import scheduling
 from mmooc.emails.models import CourseEmail, CourseEmailVariant
 from mmooc.mailer.models import Delivery
-from mmooc.testing import make_learner
+from mmooc.testing import facilitating, make_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_unknown_languages_are_not_found_and_readers_cannot_write(client, organi
     client.force_login(organizer)
     for language in ("en", "fr", "xx", "pt_BR%2F..", "<script>"):
         assert client.get(_url(email, language)).status_code == 404
-    client.force_login(facilitator)
+    client.force_login(facilitating(facilitator, email.cohort))
     assert client.get(_url(email)).status_code == 200
     assert client.post(_url(email), {"subject": "S", "body": "B", "action": "save"}).status_code == 403
     assert not CourseEmailVariant.objects.exists()

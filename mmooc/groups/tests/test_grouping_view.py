@@ -9,7 +9,7 @@ from mmooc.groups import welcome
 from mmooc.groups.models import Grouping, Membership, StudyGroup
 from mmooc.lib import periodic
 from mmooc.mailer.models import Delivery, Message
-from mmooc.testing import make_learner
+from mmooc.testing import facilitating, make_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -42,11 +42,12 @@ def test_it_previews_again_with_another_size(client, organizer, cohort):
     assert response.context["summary"].groups == 1
 
 
-def test_it_shows_facilitators_the_preview_without_the_apply_button(client, facilitator, cohort):
-    client.force_login(facilitator)
+def test_it_is_for_organizers_only(client, facilitator, cohort):
+    """The preview places every learner of the cohort: not a facilitator's to read."""
+    make_learner(cohort, "ada@example.org")
+    client.force_login(facilitating(facilitator, cohort))
     response = client.get(url(cohort))
-    assert response.status_code == 200
-    assert "Apply grouping" not in response.content.decode()
+    assert response.status_code == 403 and "ada@example.org" not in response.content.decode()
 
 
 def test_it_refuses_a_bad_size_with_a_useful_message(client, organizer, cohort):

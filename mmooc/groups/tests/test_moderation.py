@@ -4,6 +4,7 @@ import pytest
 
 from mmooc.audit.models import AuditEntry
 from mmooc.groups.models import Membership
+from mmooc.testing import facilitate
 
 pytestmark = pytest.mark.cohort_data(n=80, groups=3)
 
@@ -24,7 +25,7 @@ def snapshot():
 def test_it_moves_a_member_and_records_it(client, request, data, user):
     actor = request.getfixturevalue(user)
     m = member(data)
-    client.force_login(actor)
+    client.force_login(facilitate(actor, *data.groups[:2]) if user == "facilitator" else actor)
     r = client.post(action(data, m, "move"), {"to_group": data.groups[1].number})
     assert r.status_code == 302
     assert Membership.objects.get(learner=m.learner, left_at__isnull=True).group == data.groups[1]
@@ -34,11 +35,20 @@ def test_it_moves_a_member_and_records_it(client, request, data, user):
 
 def test_it_removes_a_member_and_records_it(client, facilitator, data):
     m = member(data)
-    client.force_login(facilitator)
+    client.force_login(facilitate(facilitator, data.groups[0]))
     assert client.post(action(data, m, "remove")).status_code == 302
     m.refresh_from_db()
     assert m.left_at is not None
     assert AuditEntry.objects.filter(action="member.removed", actor=facilitator).count() == 1
+
+
+def test_a_facilitator_moves_no_one_into_a_group_they_do_not_facilitate(client, facilitator, data):
+    m = member(data)
+    before = snapshot()
+    client.force_login(facilitate(facilitator, data.groups[0]))
+    assert client.post(action(data, m, "move"), {"to_group": data.groups[1].number}).status_code == 400
+    assert client.post(action(data, member(data, 1), "remove")).status_code == 404
+    assert snapshot() == before and not AuditEntry.objects.exists()
 
 
 def test_it_mutes_and_unmutes_a_member_and_records_both(client, organizer, data):

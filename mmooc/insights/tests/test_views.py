@@ -9,6 +9,7 @@ from mmooc.groups.models import Membership
 from mmooc.insights import remedy
 from mmooc.insights.tests.helpers import group_of, post
 from mmooc.mailer.models import Delivery
+from mmooc.testing import facilitate
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,8 @@ def snapshot():
 
 @pytest.mark.parametrize("user", ["organizer", "facilitator"])
 def test_staff_see_each_groups_score_and_reasons_lowest_first(client, request, cohort, groups, user):
-    client.force_login(request.getfixturevalue(user))
+    staff = request.getfixturevalue(user)
+    client.force_login(facilitate(staff, *groups[:2]) if user == "facilitator" else staff)
     r = client.get(url(cohort, "groups/health/"))
     assert r.status_code == 200
     body = r.content.decode()
@@ -43,6 +45,12 @@ def test_staff_see_each_groups_score_and_reasons_lowest_first(client, request, c
     assert body.index('data-group="2"') < body.index('data-group="1"')
     best_first = client.get(url(cohort, "groups/health/?order=-score")).content.decode()
     assert best_first.index('data-group="1"') < best_first.index('data-group="2"')
+
+
+def test_a_facilitator_sees_the_health_of_their_groups_only(client, facilitator, cohort, groups):
+    client.force_login(facilitate(facilitator, groups[1]))
+    body = client.get(url(cohort, "groups/health/")).content.decode()
+    assert 'data-group="2"' in body and 'data-group="1"' not in body and 'data-group="3"' not in body
 
 
 def test_the_groups_page_links_to_the_health_page(client, organizer, cohort, groups):

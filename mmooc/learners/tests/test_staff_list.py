@@ -23,10 +23,24 @@ def url(cohort, query=""):
     return f"/dashboard/cohorts/{cohort.slug}/learners/{query}"
 
 
-def test_it_lists_the_cohorts_learners_to_a_facilitator(client, facilitator, cohort):
-    client.force_login(facilitator)
+def test_it_lists_the_cohorts_learners_to_an_organizer(client, organizer, cohort):
+    client.force_login(organizer)
     content = client.get(url(cohort)).content.decode()
     assert "ada@example.org" in content and "bo@example.org" in content
+
+
+def test_it_lists_only_the_members_of_a_facilitators_groups(client, facilitator, cohort):
+    ada = Learner.objects.get(email="ada@example.org")
+    group = testing.make_group(cohort, 1)
+    testing.join(group, ada)
+    testing.join(testing.make_group(cohort, 2), testing.make_learner(cohort, "cy@example.org"))
+    client.force_login(testing.facilitate(facilitator, group))
+    content = client.get(url(cohort)).content.decode()
+    assert "ada@example.org" in content
+    assert "bo@example.org" not in content and "cy@example.org" not in content
+    # Their group filter offers their groups only; another group's number finds no one.
+    assert "Group 2" not in content
+    assert "ada@example.org" not in client.get(url(cohort, "?group=2")).content.decode()
 
 
 @pytest.mark.parametrize("query,shown,hidden", [
@@ -68,7 +82,7 @@ def test_it_refuses_post(client, organizer, cohort):
 
 
 def test_it_offers_import_and_export_to_organizers_only(client, facilitator, organizer, cohort):
-    client.force_login(facilitator)
+    client.force_login(testing.facilitating(facilitator, cohort))
     assert "Import CSV" not in client.get(url(cohort)).content.decode()
     client.force_login(organizer)
     assert "Import CSV" in client.get(url(cohort)).content.decode()

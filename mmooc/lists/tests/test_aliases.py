@@ -311,7 +311,7 @@ def test_erasing_a_learner_removes_their_aliases_and_held_posts(group, deliver, 
 def test_staff_see_aliases_and_held_posts(client, facilitator, group, deliver, alice):
     lifecycle.add_alias(alice, "alice.work@example.net")
     assert deliver(from_home(group, subject="Held for staff")) == 250
-    client.force_login(facilitator)
+    client.force_login(testing.facilitate(facilitator, group))
     detail = client.get(f"/dashboard/cohorts/{alice.cohort.slug}/learners/{alice.public_id}").content.decode()
     assert "alice.work@example.net" in detail
     archive = client.get(f"/groups/{group.public_id}/").content.decode()

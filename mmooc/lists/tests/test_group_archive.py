@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from mmooc.lists.models import Post, Refusal
+from mmooc.testing import facilitate
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def test_staff_see_every_post_hidden_and_held_ones_marked(client, facilitator, g
     make_post(group, "Shown")
     make_post(group, "Hidden", hidden=True)
     make_post(group, "Held", held=True, held_reason="Mailgun judged it spam")
-    client.force_login(facilitator)
+    client.force_login(facilitate(facilitator, group))
     response = client.get(url(group))
     assert response.status_code == 200
     assert [t["subject"] for t in response.context["threads"]] == ["Held", "Hidden", "Shown"]

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from mmooc.groups.models import Membership
 from mmooc.lists.models import Post
+from mmooc.testing import facilitate
 
 pytestmark = pytest.mark.cohort_data(n=200, groups=5)
 
@@ -75,11 +76,12 @@ def test_it_shows_a_group_with_its_members(client, organizer, data):
 
 
 def test_it_lets_a_facilitator_read_and_moderate_but_not_download(client, facilitator, data):
-    client.force_login(facilitator)
+    client.force_login(facilitate(facilitator, data.groups[0]))
     assert client.get(url(data)).status_code == 200
     r = client.get(url(data, "1/"))
     assert r.status_code == 200 and b"Moderate" in r.content
     assert b".mbox" not in r.content
+    assert client.get(url(data, "2/")).status_code == 404  # another group: as if it did not exist
 
 
 def test_it_refuses_an_outsider(client, outsider, data):

@@ -6,7 +6,7 @@ import pytest
 
 from mmooc.audit.models import AuditEntry
 from mmooc.lists.models import Post
-from mmooc.testing import make_group
+from mmooc.testing import facilitate, make_group
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def url(post) -> str:
 
 
 def test_staff_hide_a_post_and_it_is_audited(client, facilitator, post):
-    client.force_login(facilitator)
+    client.force_login(facilitate(facilitator, post.group))
     response = client.post(url(post), {"hidden": "1"})
     assert response.status_code == 302 and response["Location"] == f"/groups/{post.group.public_id}/"
     post.refresh_from_db()
@@ -30,6 +30,13 @@ def test_staff_hide_a_post_and_it_is_audited(client, facilitator, post):
     entry = AuditEntry.objects.get()
     assert (entry.action, entry.actor, entry.object_id) == ("post.hidden", facilitator, str(post.pk))
     assert "Rude words" in entry.summary
+
+
+def test_the_facilitator_of_another_group_gets_404_and_nothing_changes(client, facilitator, post):
+    client.force_login(facilitate(facilitator, make_group(post.group.cohort, 2)))
+    assert client.post(url(post), {"hidden": "1"}).status_code == 404
+    post.refresh_from_db()
+    assert not post.hidden and not AuditEntry.objects.exists()
 
 
 def test_staff_show_a_hidden_post_again(client, organizer, post):

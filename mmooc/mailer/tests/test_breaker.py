@@ -110,10 +110,13 @@ def test_refusals_spread_over_more_than_the_window_do_not_pause(smtp):
 
 def test_staff_see_the_pause_on_every_page_and_an_organizer_may_resume(smtp, client, organizer, facilitator):
     breaker.note([(f"b{i}@{BLOCKING}", REFUSAL) for i in range(5)])
-    client.force_login(facilitator)
+    client.force_login(organizer)
     for page in ("/dashboard/", "/dashboard/suppressions/", "/outbox/"):
         body = client.get(page).content.decode()
         assert "Sending paused" in body and BLOCKING in body, page
+    client.force_login(facilitator)
+    body = client.get("/dashboard/").content.decode()
+    assert "Sending paused" in body and BLOCKING in body
     assert client.post("/dashboard/suppressions/resume-domain", {"domain": BLOCKING}).status_code == 403
     assert set(breaker.paused()) == {BLOCKING}
 

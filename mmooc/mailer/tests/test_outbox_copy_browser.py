@@ -6,14 +6,14 @@ import pytest
 from playwright.sync_api import expect
 
 from mmooc.mailer.tests.viewer_helpers import sent_in_outbox
-from mmooc.testing import make_facilitator
+from mmooc.testing import make_organizer
 
 
 @pytest.mark.browser
 @pytest.mark.usefixtures("sync_queries")
 def test_staff_read_a_copy_as_a_mail_client_shows_it(transactional_db, live_server, client, page, settings):
     msg = sent_in_outbox(settings)
-    client.force_login(make_facilitator())
+    client.force_login(make_organizer())
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
                                "url": live_server.url}])
     page.goto(f"{live_server.url}/outbox/")

@@ -7,9 +7,9 @@ from mmooc.mailer.tests.viewer_helpers import sent_in_outbox
 pytestmark = pytest.mark.django_db
 
 
-def test_it_lists_messages_with_counts(client, facilitator, settings):
+def test_it_lists_messages_with_counts(client, organizer, settings):
     msg = sent_in_outbox(settings, n=3)
-    client.force_login(facilitator)
+    client.force_login(organizer)
     response = client.get("/outbox/")
     assert response.status_code == 200
     assert f"/outbox/{msg.public_id}/" in response.text
@@ -31,7 +31,7 @@ def test_it_refuses_post(client, organizer):
     assert client.post("/outbox/").status_code == 405
 
 
-def test_it_finds_the_messages_sent_to_a_recipient(client, facilitator, settings):
+def test_it_finds_the_messages_sent_to_a_recipient(client, organizer, settings):
     from mmooc.mailer import outbox
     from mmooc.mailer.models import Message
     from mmooc.mailer.outbox import Recipient
@@ -39,21 +39,21 @@ def test_it_finds_the_messages_sent_to_a_recipient(client, facilitator, settings
     other = outbox.compose(kind=Message.TRANSACTIONAL, subject="Other", body="x")
     outbox.enqueue(other, [Recipient("someone@example.org", {})])
     msg = sent_in_outbox(settings, n=3)
-    client.force_login(facilitator)
+    client.force_login(organizer)
     page = client.get("/outbox/", {"q": "L1@EXAMPLE"}).content.decode()
     assert f"/outbox/{msg.public_id}/" in page and f"/outbox/{other.public_id}/" not in page
     assert "No message went to" in client.get("/outbox/", {"q": "nobody@"}).content.decode()
 
 
-def test_it_refuses_an_oversized_search(client, facilitator):
-    client.force_login(facilitator)
+def test_it_refuses_an_oversized_search(client, organizer):
+    client.force_login(organizer)
     response = client.get("/outbox/", {"q": "x" * 255})
     assert response.status_code == 400 and b"254" in response.content
 
 
-def test_it_shows_the_copies_by_status_in_one_column(client, facilitator, settings):
+def test_it_shows_the_copies_by_status_in_one_column(client, organizer, settings):
     sent_in_outbox(settings, n=3)
-    client.force_login(facilitator)
+    client.force_login(organizer)
     page = client.get("/outbox/").content.decode()
     assert '<span class="nowrap" data-status="sent">3 sent</span>' in page
     assert page.count("</th>") == 5

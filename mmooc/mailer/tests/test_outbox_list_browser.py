@@ -7,7 +7,7 @@ import pytest
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Message
 from mmooc.mailer.outbox import Recipient
-from mmooc.testing import make_facilitator
+from mmooc.testing import make_organizer
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +23,7 @@ def test_the_outbox_fits_1280_pixels_and_finds_a_recipient(transactional_db, liv
                              subject="Please confirm your place in {{ course_title }}", body="Hi")
         outbox.enqueue(msg, [Recipient(f"learner{i}-{n}@example.org", {"course_title": "A Gentle Introduction"})
                              for n in range(5)])
-    client.force_login(make_facilitator())
+    client.force_login(make_organizer())
     page.set_viewport_size({"width": 1280, "height": 800})
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
                                "url": live_server.url}])

@@ -3,11 +3,17 @@
 Each link carries a signed token holding the learner's public id (never the address). A GET
 only shows a button; the answer is recorded by the POST it sends, so mail scanners that
 fetch links change nothing.
+
+Think before sending, as for course emails (emails/confirm.py): asking more than THRESHOLD
+learners first asks "Send N copies now?" and needs a signed confirmation of that number; the
+copies are then held for the undo window (MMOOC_SEND_UNDO_SECONDS), during which the grouping
+page cancels them all. The question is about groups formed before the start: once the cohort
+has started it is not sent.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +22,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from mmooc.audit.log import record
@@ -28,9 +34,14 @@ from mmooc.learners.models import Learner
 from mmooc.lib import clock
 from mmooc.lib.languages import content_language, ui_language
 from mmooc.mailer import outbox
-from mmooc.mailer.models import Message
+from mmooc.mailer.models import Delivery, Message
 
 SALT = "mmooc.groups.check"
+CONFIRM_SALT = "mmooc.groups.check-send"
+# More copies than this need a confirmation (as for course emails); one confirmation is for
+# the number shown just now.
+THRESHOLD = 10
+CONFIRM_MAX_AGE = timedelta(minutes=15)
 # Answers count until well after a course starts; later links show "not valid or expired".
 MAX_AGE = timedelta(days=120)
 YES, NO = "yes", "no"
@@ -84,12 +95,55 @@ def asked(cohort: Cohort) -> QuerySet[Learner]:
     return Learner.objects.filter(cohort=cohort).confirmed().wanting_group().filter(~Exists(in_group))
 
 
-def send_group_check(cohort: Cohort, actor: Any = None) -> GroupCheck:
-    """One message with a personal yes and no link for each learner asked."""
+class CheckRefused(Exception):
+    """The check cannot be sent (the message says why); nothing was queued."""
+
+
+def phase_over(cohort: Cohort, now: datetime | None = None) -> bool:
+    """Whether the cohort has started: the question is for before the start."""
+    return (now or timezone.now()) >= cohort.start_at()
+
+
+def undo_window() -> timedelta:
+    return timedelta(seconds=settings.SEND_UNDO_SECONDS)
+
+
+def needs_confirmation(count: int) -> bool:
+    return count > THRESHOLD
+
+
+def confirmation(cohort: Cohort, count: int) -> str:
+    """The value of the question's confirmation field: for this cohort and this many copies."""
+    return signing.TimestampSigner(salt=CONFIRM_SALT).sign(f"{cohort.pk}:{count}")
+
+
+def confirmed(cohort: Cohort, count: int, value: str | None) -> str | None:
+    """None when `value` confirms exactly this; otherwise why the question is asked ("" at first)."""
+    if not value:
+        return ""
+    try:
+        asked = signing.TimestampSigner(salt=CONFIRM_SALT).unsign(value, max_age=CONFIRM_MAX_AGE)
+    except signing.SignatureExpired:
+        return "The confirmation has expired: check the number below and confirm again."
+    except signing.BadSignature:
+        return "The confirmation was not valid: check the number below and confirm again."
+    if asked != f"{cohort.pk}:{count}":
+        return "The number of learners to ask changed since you confirmed: check it below and confirm again."
+    return None
+
+
+def send_group_check(cohort: Cohort, actor: Any = None, *, hold: timedelta | None = None) -> GroupCheck:
+    """One message with a personal yes and no link for each learner asked; with `hold`, no copy
+    leaves before now + hold (the undo window). Refused once the cohort has started."""
+    if phase_over(cohort):
+        raise CheckRefused(f"The cohort started on {clock.day(cohort.start_date)}: the question is for "
+                           "before the start, so it was not sent.")
     contexts = welcome.Contexts()
+    now = timezone.now()
+    held_until = now + hold if hold else None
     with transaction.atomic():
         check = GroupCheck.objects.create(cohort=cohort, sent_by=actor if getattr(actor, "is_authenticated", False)
-                                          else None)
+                                          else None, sent_at=now, held_until=held_until)
         languages = asked(cohort).values_list("language", flat=True).distinct()
         by_translation: dict[str, list[str]] = {}
         for code in languages:
@@ -97,14 +151,35 @@ def send_group_check(cohort: Cohort, actor: Any = None) -> GroupCheck:
         check.learner_count = 0
         for language, codes in sorted(by_translation.items()):
             message = _message(cohort, language)
+            check.messages.add(message)
             check.learner_count += outbox.enqueue(message, (
-                outbox.Recipient(learner.email, _context(contexts, learner), ref=str(learner.public_id))
+                outbox.Recipient(learner.email, _context(contexts, learner), ref=str(learner.public_id),
+                                 not_before=held_until)
                 for learner in asked(cohort).filter(language__in=codes).only("id", "email", "name", "public_id")
                 .iterator(chunk_size=2000)))
         check.save(update_fields=["learner_count"])
         record(actor, "groups.check_sent", cohort, f"Asked {check.learner_count} learners of {cohort.slug} "
-               "whether they still want a group", cohort=cohort.slug, learners=check.learner_count)
+               "whether they still want a group", cohort=cohort.slug, learners=check.learner_count,
+               held_until=held_until.isoformat() if held_until else None)
     return check
+
+
+def cancellable(check: GroupCheck) -> bool:
+    """Whether cancelling would still stop a copy: not cancelled, and a copy not yet sent."""
+    return check.cancelled_at is None and Delivery.objects.filter(
+        message__in=check.messages.all(), status__in=(Delivery.QUEUED, Delivery.DEFERRED)).exists()
+
+
+def cancel_check(check: GroupCheck, actor: Any) -> int:
+    """Stop every copy of the check not yet sent; returns how many. Audited."""
+    with transaction.atomic():
+        if GroupCheck.objects.filter(pk=check.pk, cancelled_at__isnull=True).update(cancelled_at=timezone.now()) == 0:
+            return 0
+        stopped = sum(outbox.cancel(message) for message in check.messages.all())
+        record(actor, "groups.check_cancelled", check.cohort, f"Cancelled the group check of {check.cohort.slug}: "
+               f"{stopped} copies not sent", cohort=check.cohort.slug, stopped=stopped)
+    check.refresh_from_db(fields=["cancelled_at"])
+    return stopped
 
 
 def _message(cohort: Cohort, language: str) -> Message:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mmooc.courses.access import cohort_or_404
@@ -16,13 +20,13 @@ from mmooc.groups import check, welcome
 from mmooc.groups.apply import apply_grouping, group_settings, preview
 from mmooc.groups.grouping import GroupingError, summarize
 from mmooc.groups.membership import set_delivery, waiting_learners
-from mmooc.groups.models import Grouping, Membership, StudyGroup
+from mmooc.groups.models import GroupCheck, Grouping, Membership, StudyGroup
 from mmooc.learners import links as learner_links
 from mmooc.learners.decorators import signed_link
 from mmooc.lib import charts
 from mmooc.lib.counts import counted
 from mmooc.lib.languages import activate_for
-from mmooc.lib.staff import is_organizer, organizer_required, staff_required
+from mmooc.lib.staff import is_organizer, organizer_required
 
 # Rows shown on the preview page; the summary and chart always cover every group.
 PREVIEW_ROWS = 300
@@ -57,6 +61,7 @@ def _page(request: HttpRequest, cohort: Cohort, form: forms.Form, *, status: int
         except GroupingError as exc:
             error, status = str(exc), 400
     existing = StudyGroup.objects.filter(cohort=cohort).count()
+    last_check = check.last_check(cohort)
     ctx = {
         "cohort": cohort, "form": form, "groups": groups[:PREVIEW_ROWS], "more": max(0, len(groups) - PREVIEW_ROWS),
         "summary": summarize(groups), "chart": charts.spans_chart([g.span_hours for g in groups]) if groups else "",
@@ -64,16 +69,17 @@ def _page(request: HttpRequest, cohort: Cohort, form: forms.Form, *, status: int
         "waiting": waiting_learners(cohort).count() if existing else 0,
         "unwelcomed": welcome.pending_count(cohort) if existing else 0,
         "groupings": Grouping.objects.filter(cohort=cohort).order_by("-created_at")[:5],
-        "can_apply": is_organizer(request.user), "last_check": check.last_check(cohort),
+        "can_apply": is_organizer(request.user), "last_check": last_check,
+        "check_cancellable": last_check is not None and check.cancellable(last_check),
         "settings": group_settings(cohort, size),
     }
     return render(request, "groups/grouping.html", ctx, status=status)
 
 
 @require_GET
-@staff_required
+@organizer_required
 def grouping(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     form = GroupingForm(request.GET)
     if not form.is_valid():
         return _page(request, cohort_obj, form, status=400)
@@ -83,7 +89,7 @@ def grouping(request: HttpRequest, cohort: str) -> HttpResponse:
 @require_POST
 @organizer_required
 def apply(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
+    cohort_obj = cohort_or_404(cohort, request.user)
     form = ApplyForm(request.POST)
     if not form.is_valid():
         data = getattr(form, "cleaned_data", {})
@@ -103,10 +109,55 @@ def apply(request: HttpRequest, cohort: str) -> HttpResponse:
 @require_POST
 @organizer_required
 def send_check(request: HttpRequest, cohort: str) -> HttpResponse:
-    cohort_obj = cohort_or_404(cohort)
-    sent = check.send_group_check(cohort_obj, actor=request.user)
-    messages.success(request, f"Asked {sent.learner_count} learners whether they still want a group.")
-    return redirect(reverse("groups:grouping", args=[cohort_obj.slug]))
+    """Ask "Send N copies now?" for more than a handful; then queue them held for the undo window."""
+    cohort_obj = cohort_or_404(cohort, request.user)
+    back = reverse("groups:grouping", args=[cohort_obj.slug])
+    if check.phase_over(cohort_obj):
+        ctx = {"cohort": cohort_obj, "back_url": back, "back_text": _("Back to grouping"),
+               "reason": _("The cohort has started: the question is for before the start, so it was not sent.")}
+        return render(request, "dashboard/refused.html", ctx, status=400)
+    count = check.asked(cohort_obj).count()
+    if check.needs_confirmation(count):
+        reason = check.confirmed(cohort_obj, count, request.POST.get("confirm"))
+        if reason is not None:
+            window = check.undo_window()
+            ctx = {"cohort": cohort_obj, "count": count, "reason": reason, "back_url": back,
+                   "token": check.confirmation(cohort_obj, count), "undo_minutes": _minutes(window),
+                   "first": timezone.now() + window}
+            return render(request, "groups/check_confirm.html", ctx, status=400 if reason else 200)
+    sent = check.send_group_check(cohort_obj, actor=request.user, hold=check.undo_window())
+    messages.success(request, ngettext(
+        "Asked %(n)s learner whether they still want a group. The copy is held until %(at)s UTC: "
+        "until then you can cancel it below.",
+        "Asked %(n)s learners whether they still want a group. The copies are held until %(at)s UTC: "
+        "until then you can cancel them below.", sent.learner_count)
+        % {"n": f"{sent.learner_count:,}", "at": f"{sent.held_until or sent.sent_at:%H:%M}"})
+    return redirect(back)
+
+
+def _minutes(window: timedelta) -> str:
+    seconds = int(window.total_seconds())
+    if seconds % 60:
+        return ngettext("%(n)s second", "%(n)s seconds", seconds) % {"n": seconds}
+    return ngettext("%(n)s minute", "%(n)s minutes", seconds // 60) % {"n": seconds // 60}
+
+
+@require_POST
+@organizer_required
+def check_cancel(request: HttpRequest, cohort: str, check_id: int) -> HttpResponse:
+    """Cancel a group check's copies not yet sent (the undo window, or later while copies wait)."""
+    cohort_obj = cohort_or_404(cohort, request.user)
+    sent = get_object_or_404(GroupCheck, cohort=cohort_obj, pk=check_id)
+    back = reverse("groups:grouping", args=[cohort_obj.slug])
+    if not check.cancellable(sent):
+        ctx = {"cohort": cohort_obj, "back_url": back, "back_text": _("Back to grouping"),
+               "reason": _("This group check was cancelled already, or every copy has left: there is nothing "
+                           "to cancel.")}
+        return render(request, "dashboard/refused.html", ctx, status=400)
+    stopped = check.cancel_check(sent, request.user)
+    messages.success(request, ngettext("Cancelled: %(n)s copy will not be sent.",
+                                       "Cancelled: %(n)s copies will not be sent.", stopped) % {"n": f"{stopped:,}"})
+    return redirect(back)
 
 
 @require_http_methods(["GET", "POST"])

@@ -149,3 +149,80 @@ def test_it_forbids_facilitators_to_send_the_check(client, facilitator, cohort):
     client.force_login(facilitator)
     assert client.post(f"/dashboard/cohorts/{cohort.slug}/grouping/check/").status_code == 403
     assert not GroupCheck.objects.exists() and not Message.objects.exists()
+
+
+def _many(cohort, n=check.THRESHOLD + 1):
+    return [make_learner(cohort) for _ in range(n)]
+
+
+def test_more_than_a_handful_asks_send_n_copies_now_and_sends_nothing_yet(client, organizer, cohort):
+    _many(cohort)
+    client.force_login(organizer)
+    response = client.post(f"/dashboard/cohorts/{cohort.slug}/grouping/check/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"Send {check.THRESHOLD + 1} copies now?" in page and 'name="confirm"' in page
+    assert not GroupCheck.objects.exists() and not Message.objects.exists() and not AuditEntry.objects.exists()
+
+
+def test_the_confirmed_copies_are_held_for_the_undo_window(client, organizer, cohort, settings):
+    settings.SEND_UNDO_SECONDS = 120
+    _many(cohort)
+    client.force_login(organizer)
+    url = f"/dashboard/cohorts/{cohort.slug}/grouping/check/"
+    token = client.post(url).context["token"]
+    before = timezone.now()
+    assert client.post(url, {"confirm": token}).status_code == 302
+    sent = GroupCheck.objects.get()
+    assert sent.learner_count == check.THRESHOLD + 1 and sent.held_until >= before + timedelta(seconds=120)
+    assert set(Delivery.objects.values_list("not_before", flat=True)) == {sent.held_until}
+    page = client.get(f"/dashboard/cohorts/{cohort.slug}/grouping/").content.decode()
+    assert f"grouping/check/{sent.pk}/cancel" in page
+
+
+def test_a_confirmation_for_another_number_asks_again_and_sends_nothing(client, organizer, cohort):
+    _many(cohort)
+    client.force_login(organizer)
+    url = f"/dashboard/cohorts/{cohort.slug}/grouping/check/"
+    token = client.post(url).context["token"]
+    make_learner(cohort)  # one more learner to ask since the question
+    response = client.post(url, {"confirm": token})
+    assert response.status_code == 400 and "changed since you confirmed" in response.content.decode()
+    assert f"Send {check.THRESHOLD + 2} copies now?" in response.content.decode()
+    response = client.post(url, {"confirm": token + "x"})
+    assert response.status_code == 400 and not GroupCheck.objects.exists() and not Delivery.objects.exists()
+
+
+def test_cancelling_in_the_undo_window_stops_every_copy_and_is_audited(client, organizer, cohort):
+    _many(cohort, 3)
+    client.force_login(organizer)
+    client.post(f"/dashboard/cohorts/{cohort.slug}/grouping/check/")
+    sent = GroupCheck.objects.get()
+    cancel = f"/dashboard/cohorts/{cohort.slug}/grouping/check/{sent.pk}/cancel"
+    assert client.post(cancel).status_code == 302
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.CANCELLED}
+    assert AuditEntry.objects.get(action="groups.check_cancelled").details["stopped"] == 3
+    # A second cancel has nothing left to stop: refused, nothing changes.
+    assert client.post(cancel).status_code == 400
+    assert AuditEntry.objects.filter(action="groups.check_cancelled").count() == 1
+
+
+def test_cancel_is_for_organizers_of_the_cohort(client, facilitator, organizer, cohort):
+    from mmooc.testing import facilitating
+
+    _many(cohort, 3)
+    sent = check.send_group_check(cohort, actor=organizer, hold=timedelta(minutes=2))
+    client.force_login(facilitating(facilitator, cohort))
+    assert client.post(f"/dashboard/cohorts/{cohort.slug}/grouping/check/{sent.pk}/cancel").status_code == 403
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.QUEUED}
+
+
+def test_once_the_cohort_has_started_the_check_is_not_sent(client, organizer, cohort):
+    _many(cohort, 3)
+    with time_machine.travel(cohort.start_at() + timedelta(hours=1), tick=False):
+        client.force_login(organizer)
+        response = client.post(f"/dashboard/cohorts/{cohort.slug}/grouping/check/")
+        assert response.status_code == 400 and "has started" in response.content.decode()
+        with pytest.raises(check.CheckRefused):
+            check.send_group_check(cohort, actor=organizer)
+    assert not GroupCheck.objects.exists() and not Delivery.objects.exists()

@@ -71,6 +71,21 @@ def test_the_printed_login_works(client):
     assert client.login(username="organizer", password=password)
 
 
+def test_the_demo_facilitator_sees_the_first_two_groups_and_a_second_run_keeps_them(client):
+    from mmooc.groups.models import Facilitation
+
+    demo("--learners", "50")
+    output = demo()
+    line = next(line for line in output.splitlines() if "Sign in as facilitator" in line)
+    assert client.login(username="facilitator", password=line.split("password:")[1].strip())
+    numbers = list(StudyGroup.objects.order_by("number").values_list("number", flat=True))
+    assert sorted(Facilitation.objects.values_list("group__number", flat=True)) == numbers[:2]
+    slug = Cohort.objects.get().slug
+    assert client.get(f"/dashboard/cohorts/{slug}/groups/{numbers[0]}/").status_code == 200
+    for number in numbers[2:3]:
+        assert client.get(f"/dashboard/cohorts/{slug}/groups/{number}/").status_code == 404
+
+
 def test_it_schedules_this_weeks_and_next_weeks_emails_and_leaves_the_others_as_drafts():
     output = demo("--learners", "60")
     emails = dict(CourseEmail.objects.exclude(trigger=CourseEmail.TRIGGER_WELCOME).values_list("key", "state"))

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mmooc.courses.models import Cohort, Course
+from mmooc.groups import staffing
 from mmooc.learners.models import Learner
 from mmooc.lib.staff import FACILITATOR, ORGANIZER
 
@@ -66,7 +67,7 @@ class Command(BaseCommand):
             cohort = self.load(wanted)
         else:
             self.step("The demo data is already loaded (use --reset to start over).")
-        logins = self.staff_logins()
+        logins = self.staff_logins(cohort)
         self.stdout.write(self.summary(cohort, logins, options["port"]))
         if not options["no_serve"]:
             call_command("serve", port=options["port"])
@@ -157,8 +158,9 @@ class Command(BaseCommand):
         for line in scheduled:
             self.step(line)
 
-    def staff_logins(self) -> list[tuple[str, str, str]]:
-        """Fresh passwords for the demo's organizer and facilitator, printed every run."""
+    def staff_logins(self, cohort: Cohort) -> list[tuple[str, str, str]]:
+        """Fresh passwords for the demo's organizer and facilitator, printed every run; the
+        facilitator facilitates the cohort's first two study groups (docs/roles.md)."""
         logins = []
         for username, role in (("organizer", ORGANIZER), ("facilitator", FACILITATOR)):
             user = User.objects.filter(username=username).first() or User(username=username,
@@ -168,6 +170,9 @@ class Command(BaseCommand):
             user.is_staff = role == ORGANIZER
             user.save()
             user.groups.add(Group.objects.get_or_create(name=role)[0])
+            if role == FACILITATOR:
+                for group in cohort.groups.order_by("number")[:2]:
+                    staffing.assign(User.objects.get(pk=user.pk), group, "demo")
             logins.append((role, username, password))
         return logins
 
@@ -181,6 +186,7 @@ class Command(BaseCommand):
                  f"  Outbox (mail)    {base}/outbox/   (sign in first, with a login below)", ""]
         lines += [f"  Sign in as {role:<11} user: {username:<12} password: {password}"
                   for role, username, password in logins]
+        lines += ["  (the facilitator sees study groups 1 and 2 only: `mmooc staff list`)"]
         return "\n".join(lines) + "\n"
 
     def step(self, text: str) -> None:

@@ -95,18 +95,37 @@ def test_the_plan_takes_the_same_queries_for_ten_times_the_learners(cohort):
     assert p.copies == 60 and len(large) == len(small) <= 6
 
 
-def test_the_page_of_a_draft_shows_its_plan(client, organizer, cohort):
+def _plan_section(text: str) -> str:
+    start = text.index('id="send-plan"')
+    return text[start:text.index("</section>", start)]
+
+
+def test_the_page_of_a_draft_loads_its_plan_after_itself(client, organizer, cohort):
     _learners(cohort)
     email = _email(cohort)
     client.force_login(organizer)
-    text = client.get(f"/dashboard/cohorts/{cohort.slug}/emails/{email.public_id}/").content.decode()
-    plan = text[text.index('id="send-plan"'):text.index("</section>", text.index('id="send-plan"'))]
-    assert "6 recipients, 6 copies." in plan
-    assert ("First copy Mon 15 Mar 2027 03:30 UTC, last copy Mon 15 Mar 2027 13:00 UTC: the send takes "
-            "9 h 30 min.") in plan
-    assert re.search(r"<td>gmail\.com</td><td class=\"num\">3</td>", plan)
-    assert re.search(r"<td>Americas</td><td class=\"num\">2</td><td>Mon 15 Mar 13:00</td>", plan)
-    assert "Rate: no rate limit." in plan
+    page = f"/dashboard/cohorts/{cohort.slug}/emails/{email.public_id}/"
+    slot = _plan_section(client.get(page).content.decode())
+    assert f'data-plan-url="{page}plan"' in slot and "recipients" not in slot
+    for plan in (_plan_section(client.get(page + "plan").content.decode()),  # what the script loads
+                 _plan_section(client.get(page, {"plan": "1"}).content.decode())):  # its link, without script
+        assert "6 recipients, 6 copies." in plan
+        assert ("First copy Mon 15 Mar 2027 03:30 UTC, last copy Mon 15 Mar 2027 13:00 UTC: the send takes "
+                "9 h 30 min.") in plan
+        assert re.search(r"<td>gmail\.com</td><td class=\"num\">3</td>", plan)
+        assert re.search(r"<td>Americas</td><td class=\"num\">2</td><td>Mon 15 Mar 13:00</td>", plan)
+        assert "Rate: no rate limit." in plan
+
+
+def test_a_scheduled_email_or_one_that_cannot_be_scheduled_yet_has_no_plan(client, organizer, cohort):
+    _learners(cohort)
+    email, unscheduled = _email(cohort), _email(cohort, schedule=CourseEmail.LOCAL, day_offset=None)
+    scheduling.schedule(email, organizer)
+    client.force_login(organizer)
+    for e in (email, unscheduled):
+        page = f"/dashboard/cohorts/{cohort.slug}/emails/{e.public_id}/"
+        assert 'id="send-plan"' not in client.get(page).content.decode()
+        assert client.get(page + "plan").status_code == 204
 
 
 def _week_one(**fields):
@@ -133,12 +152,3 @@ def test_the_question_before_sending_at_once_shows_the_plan_and_confirming_still
         done = client.post(url, _week_one(confirm=token))
         assert done.status_code == 302
         assert CourseEmail.objects.get().state == CourseEmail.SCHEDULED and Delivery.objects.count() == 12
-
-
-def test_a_scheduled_email_shows_no_plan(client, organizer, cohort):
-    _learners(cohort)
-    email = _email(cohort)
-    scheduling.schedule(email, organizer)
-    client.force_login(organizer)
-    text = client.get(f"/dashboard/cohorts/{cohort.slug}/emails/{email.public_id}/").content.decode()
-    assert 'id="send-plan"' not in text

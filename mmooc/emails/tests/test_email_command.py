@@ -148,3 +148,14 @@ def test_plan_of_a_scheduled_email_changes_nothing_and_does_not_collide_with_its
     assert ("Warning: Exceeds the daily quota of 1 by 1 copy: it needs 2 days' quotas and finishes at "
             "Wed 17 Mar 2027 04:30 UTC.") in out
     assert "Collides" not in out
+
+
+def test_plan_of_an_email_already_sent_is_refused_and_changes_nothing(cohort):
+    _schedule(cohort)
+    with time_machine.travel(datetime(2027, 3, 15, 4, tzinfo=UTC), tick=False):
+        drain()
+    before = _everything()
+    with pytest.raises(CommandError, match="The email 02-functions was already sent; it can no longer change. "
+                                           "Nothing was changed."):
+        _run("schedule", "py-1", str(DEMO / "emails" / "02-functions.md"), "--plan")
+    assert _everything() == before

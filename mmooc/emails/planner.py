@@ -14,11 +14,13 @@ a run leaves (k - 1) / rate seconds after the run starts, so 50,000 copies at 14
 take 49,999 / 14 s = 59 min 31 s from the first to the last. Hourly and daily quotas are
 counted in windows of one hour and 24 hours from the first copy (as a provider's rolling
 24 hours would count them for this send alone): once a window's quota is used up, the next
-copy waits for the next window. A recipient domain gets at most `per_domain_hour` copies an
-hour, so a domain with n copies cannot see its last before (ceil(n / quota) - 1) hours after
-the first copy; the engine does not hold them back, so the plan warns and reports the later
-time as the earliest the send can be complete. Other sends share the same rate and quotas:
-the plan warns about them but does not add them to these figures.
+copy waits for the next window, and the plan warns only when a copy did wait. A recipient
+domain takes at most `per_domain_hour` copies an hour; its copies are taken to be spread
+evenly over the send (its share of every hour's copies, as only totals per domain are
+known), and what an hour brings over its quota waits for the next hours. The engine does
+not hold those back (the domain defers them), so the plan warns, and reports the hour the
+domain's last copy can arrive as the earliest the send is complete. Other sends share the
+same rate and quotas: the plan warns about them but does not add them to these figures.
 
 Regions group learners' IANA zones by their first part (`America/…` → Americas, `Europe/…`
 → Europe, `Africa/…`, `Asia/…`, `Australia/…` and `Pacific/…` → Oceania); `Atlantic/…`,
@@ -242,7 +244,8 @@ def plan(batches: Sequence[Batch], domains: Iterable[tuple[str, int]], quotas: Q
     if not batches:
         return Plan(recipients, 0, skipped, shown, None, None, [], rate, quotas)
 
-    times, done = _leave_times(batches, rate, quotas.per_hour, quotas.per_day)
+    run = _leave_times(batches, rate, quotas.per_hour, quotas.per_day)
+    times = run.times
     first = min(t[0] for t in times)
     last = max(t[1] for t in times)
     warnings: list[str] = []
@@ -252,31 +255,36 @@ def plan(batches: Sequence[Batch], domains: Iterable[tuple[str, int]], quotas: Q
         verb = "is" if past_due == 1 else "are"
         warnings.append(f"{_copies(past_due)} {verb} past due (their time has passed in the learners' zones): "
                         f"they go out at once, from {_when(first)}.")
-    if quotas.per_day and copies > quotas.per_day:
+    if "day" in run.waited:
         days = math.ceil(copies / quotas.per_day)
         warnings.append(f"Exceeds the daily quota of {quotas.per_day:,} by {_copies(copies - quotas.per_day)}: "
                         f"it needs {days} days' quotas and finishes at {_when(last)}.")
-    if quotas.per_hour and copies > quotas.per_hour:
-        warnings.append(f"Exceeds the hourly quota of {quotas.per_hour:,} by {_copies(copies - quotas.per_hour)}: "
-                        f"the last copy leaves at {_when(last)}.")
+    if "hour" in run.waited:
+        warnings.append(f"Exceeds the hourly quota of {quotas.per_hour:,}: copies wait for the next hour's, "
+                        f"and the last leaves at {_when(last)}.")
     if quotas.per_domain_hour:
         for domain, n in counted:
             if n <= quotas.per_domain_hour:
                 break
-            hours = math.ceil(n / quotas.per_domain_hour)
-            earliest = first + timedelta(hours=hours - 1)
-            warnings.append(f"{domain} gets {n:,} copies, more than the {quotas.per_domain_hour:,} an hour it "
-                            f"takes: its copies need {hours} hours; the last leaves at {_when(earliest)} at "
-                            "the earliest (the engine does not hold them back: expect deferrals).")
+            held = _domain_backlog(run.hours, n / copies, quotas.per_domain_hour)
+            if held is None:
+                continue
+            peak, hour = held
+            earliest = first + timedelta(hours=hour)
+            warnings.append(f"{domain} gets {n:,} copies, up to {peak:,} in one hour, more than the "
+                            f"{quotas.per_domain_hour:,} an hour it takes: it will defer the rest (the engine "
+                            f"does not hold them back), so its last copy arrives at {_when(earliest)} at the "
+                            "earliest.")
             last = max(last, earliest)
-    if not done:
+    if not run.done:
         warnings.append(f"The send would take more than {HORIZON.days} days under these quotas.")
     window = [o for o in others if o.copies > 0 and o.first <= last and o.last >= first]
     if window:
         total = sum(o.copies for o in window)
-        names = "; ".join(f"{o.label}: {o.copies:,} copies" for o in window)
-        warnings.append(f"Collides with {len(window)} other send{'s' if len(window) != 1 else ''}: {total:,} "
-                        f"copies of other messages are due between {_when(first)} and {_when(last)} ({names}). "
+        names = "; ".join(f"{o.label}: {_copies(o.copies)}" for o in window)
+        warnings.append(f"Collides with {len(window)} other send{'s' if len(window) != 1 else ''}: "
+                        f"{_copies(total)} of other messages {'is' if total == 1 else 'are'} due between "
+                        f"{_when(first)} and {_when(last)} ({names}). "
                         "They share the rate and the quotas; the times above do not count them.")
 
     regions: dict[str, list] = {}
@@ -289,13 +297,20 @@ def plan(batches: Sequence[Batch], domains: Iterable[tuple[str, int]], quotas: Q
                 warnings, window)
 
 
-def _leave_times(batches: Sequence[Batch], rate: float, per_hour: int,
-                 per_day: int) -> tuple[list[tuple[datetime, datetime]], bool]:
-    """(first, last) leaving time of each batch's copies, and whether all leave within HORIZON.
+@dataclass
+class _Run:
+    times: list[tuple[datetime, datetime]]  # (first, last) leaving time of each batch's copies
+    done: bool  # all leave within HORIZON
+    waited: set[str]  # "hour", "day": a quota held copies back
+    hours: dict[int, float]  # copies leaving in each hour counted from the first copy
+
+
+def _leave_times(batches: Sequence[Batch], rate: float, per_hour: int, per_day: int) -> _Run:
+    """When each batch's copies leave.
 
     A fluid model: copies go in due order, `rate` a second (instantly without a rate), within
     the hourly and daily quotas counted from the first copy; copy k of a run leaves when the
-    run has sent k - 1."""
+    run has sent k - 1. Hour boundaries are events, so each step falls in one hour."""
     origin = batches[0].due
     due = [(b.due - origin).total_seconds() for b in batches]
     ends, cum = [], 0
@@ -312,6 +327,8 @@ def _leave_times(batches: Sequence[Batch], rate: float, per_hour: int,
     limit = HORIZON.total_seconds()
     mark = 0  # the first batch whose last copy has not left yet
     eps = 1e-9
+    waited: set[str] = set()
+    hours: dict[int, float] = {}
     while sent < total - eps and t <= limit:
         while j < len(batches) and due[j] <= t + eps:
             arrived += batches[j].copies
@@ -322,16 +339,20 @@ def _leave_times(batches: Sequence[Batch], rate: float, per_hour: int,
         if t >= day_end - eps:
             day_end += 86400.0 * (math.floor((t - day_end) / 86400.0 + eps) + 1)
             day_used = 0.0
+        backlog = arrived - sent
         allowance = min(per_hour - hour_used if per_hour else math.inf, per_day - day_used if per_day else math.inf)
         if allowance <= eps:
-            t = day_end if per_day and per_day - day_used <= eps else hour_end
+            day_spent = bool(per_day) and per_day - day_used <= eps
+            t = day_end if day_spent else hour_end
+            if backlog > eps:
+                waited.add("day" if day_spent else "hour")
+            elif j < len(batches):  # copies falling due before the next window will wait for it
+                t = min(t, due[j])
             continue
-        backlog = arrived - sent
         if backlog <= eps:
             t = due[j]
             continue
-        next_event = min(due[j] if j < len(batches) else math.inf, hour_end if per_hour else math.inf,
-                         day_end if per_day else math.inf)
+        next_event = min(due[j] if j < len(batches) else math.inf, hour_end, day_end if per_day else math.inf)
         room = (next_event - t) * rate if rate > 0 else math.inf
         x = min(backlog, allowance, room)
         # Copies numbered sent+1 … sent+x leave now: copy k at t + (k - 1 - sent) / rate.
@@ -343,6 +364,8 @@ def _leave_times(batches: Sequence[Batch], rate: float, per_hour: int,
             if ends[i] - 1 < sent + x - eps:
                 last_t[i] = t + ((ends[i] - 1 - sent) / rate if rate > 0 else 0.0)
                 mark = i + 1
+        hour = int((t + eps) // 3600)
+        hours[hour] = hours.get(hour, 0.0) + x
         sent += x
         hour_used += x
         day_used += x
@@ -353,7 +376,21 @@ def _leave_times(batches: Sequence[Batch], rate: float, per_hour: int,
     def at(seconds: float | None) -> datetime:
         return origin + timedelta(seconds=min(limit, t) if seconds is None else seconds)
 
-    return [(at(a), at(b)) for a, b in zip(first_t, last_t, strict=True)], done
+    return _Run([(at(a), at(b)) for a, b in zip(first_t, last_t, strict=True)], done, waited, hours)
+
+
+def _domain_backlog(hours: dict[int, float], share: float, quota: int) -> tuple[int, int] | None:
+    """(copies in the busiest hour, the last hour a held copy waits for) of a domain getting
+    `share` of each hour's copies and taking `quota` an hour; None when it takes them all."""
+    carry, last, k, end = 0.0, None, 0, max(hours)
+    while k <= end or carry > 0.5:
+        if carry > 0.5:
+            last = k
+        carry = max(0.0, carry + share * hours.get(k, 0.0) - quota)
+        k += 1
+    if last is None:
+        return None
+    return round(share * max(hours.values())), last
 
 
 # ---------------------------------------------------------------- gathering the inputs

@@ -88,8 +88,16 @@ def test_an_hourly_quota_holds_copies_for_the_next_hour():
     # 2,500 copies at 09:00, no rate, 1,000 an hour: 1,000 at 09:00, 1,000 at 10:00, 500 at 11:00.
     p = plan([Batch("Africa/Lagos", 2_500, NINE)], [], Quotas(per_hour=1_000), 0)
     assert (p.first, p.last) == (NINE, at(hours=2))
-    assert p.warnings == ["Exceeds the hourly quota of 1,000 by 1,500 copies: the last copy leaves at "
-                          "Mon 7 Dec 2026 11:00 UTC."]
+    assert p.warnings == ["Exceeds the hourly quota of 1,000: copies wait for the next hour's, and the last "
+                          "leaves at Mon 7 Dec 2026 11:00 UTC."]
+
+
+def test_a_send_spread_over_two_days_within_each_days_quota_gets_no_warning():
+    # 300 copies, 200 a day: Tokyo's 150 leave in the first day (from 09:00 Monday), New York's
+    # 150, due 25 hours later, in the second. No copy waits.
+    p = plan([Batch("Asia/Tokyo", 150, NINE), Batch("America/New_York", 150, at(hours=25))], [],
+             Quotas(per_day=200), 0)
+    assert (p.last, p.warnings) == (at(hours=25), [])
 
 
 def test_copies_by_domain_show_the_ten_largest_then_the_others():
@@ -108,10 +116,28 @@ def test_a_per_domain_hourly_quota_delays_the_largest_domains():
     domains = [("gmail.com", 500), ("yahoo.com", 300), ("example.org", 100)]
     p = plan([Batch("UTC", 900, NINE)], domains, Quotas(per_domain_hour=200), 0)
     assert p.last == at(hours=2)
-    assert len(p.warnings) == 2
-    assert p.warnings[0].startswith("gmail.com gets 500 copies, more than the 200 an hour it takes: its copies "
-                                    "need 3 hours; the last leaves at Mon 7 Dec 2026 11:00 UTC at the earliest")
-    assert p.warnings[1].startswith("yahoo.com gets 300 copies")
+    assert p.warnings == [
+        "gmail.com gets 500 copies, up to 500 in one hour, more than the 200 an hour it takes: it will defer the "
+        "rest (the engine does not hold them back), so its last copy arrives at Mon 7 Dec 2026 11:00 UTC at the "
+        "earliest.",
+        "yahoo.com gets 300 copies, up to 300 in one hour, more than the 200 an hour it takes: it will defer the "
+        "rest (the engine does not hold them back), so its last copy arrives at Mon 7 Dec 2026 10:00 UTC at the "
+        "earliest."]
+
+
+def test_a_domain_whose_copies_are_spread_over_the_hours_is_not_delayed():
+    # gmail has half of the copies: 150 of Tokyo's 300 at 09:00, 150 of Lima's 300 at 21:00;
+    # at 1 a second each zone's copies leave within 5 minutes, so 150 an hour: under 200.
+    # Over 900 an hour at once (the hour of Lima's 300 plus 600 more), gmail would get 450.
+    spread = [Batch("Asia/Tokyo", 300, NINE), Batch("America/Lima", 300, at(hours=12))]
+    p = plan(spread, [("gmail.com", 300), ("example.org", 300)], Quotas(per_domain_hour=200), 1)
+    assert p.warnings == [] and p.last == at(hours=12, seconds=299)
+    bunched = plan([*spread, Batch("America/Bogota", 600, at(hours=12))], [("gmail.com", 600), ("x.org", 600)],
+                   Quotas(per_domain_hour=200), 0)
+    # Hour 12 has 900 copies, gmail's share (half) 450: 200 in hour 12, 200 in hour 13, the
+    # last 50 in hour 14 (21:00 + 2 h = 23:00).
+    assert bunched.warnings[0].startswith("gmail.com gets 600 copies, up to 450 in one hour")
+    assert "its last copy arrives at Mon 7 Dec 2026 23:00 UTC at the earliest" in bunched.warnings[0]
 
 
 def test_a_collision_counts_the_other_sends_copies_due_in_the_window():

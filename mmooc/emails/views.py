@@ -151,7 +151,7 @@ def _plan(email: CourseEmail | None, question: dict | None, inline: bool = False
 @require_GET
 def send_plan(request: HttpRequest, cohort: str, public_id: Any) -> HttpResponse:
     """The send plan of a draft, as the part of its page the page loads after itself."""
-    email = _email(cohort_or_404(cohort), public_id)
+    email = _email(cohort_or_404(cohort, request.user), public_id)
     found = _plan(email, None, inline=True)
     if "plan" not in found:
         return HttpResponse(status=204)

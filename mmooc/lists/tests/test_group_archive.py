@@ -28,7 +28,18 @@ def test_staff_see_every_post_hidden_and_held_ones_marked(client, facilitator, g
     response = client.get(url(group))
     assert response.status_code == 200
     assert [t["subject"] for t in response.context["threads"]] == ["Held", "Hidden", "Shown"]
-    assert b"Show again" in response.content and b"held" in response.content
+    assert [t["withheld"] for t in response.context["threads"]] == [1, 1, 0]
+    held, hidden, _ = response.context["threads"]
+    assert b"Show again" in client.get(hidden["url"]).content
+    assert b"Mailgun judged it spam" in client.get(held["url"]).content
+
+
+def test_a_thread_for_staff_needs_staff(client, outsider, group):
+    post = make_post(group, "Private words")
+    thread = f"/groups/{group.public_id}/threads/{post.pk}/"
+    assert client.get(thread).status_code == 302  # to sign in
+    client.force_login(outsider)
+    assert client.get(thread).status_code == 403
 
 
 def test_staff_see_the_messages_not_relayed(client, organizer, group):

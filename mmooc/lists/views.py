@@ -14,15 +14,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mmooc.audit.log import record
 from mmooc.groups.models import Membership, StudyGroup
+from mmooc.learners import registration
+from mmooc.learners.forms import AddressForm
 from mmooc.lib.languages import activate_for
 from mmooc.lib.paging import other_params
 from mmooc.lib.staff import is_staff_member, staff_required
 from mmooc.lists import threads
-from mmooc.lists.links import read_archive_token
+from mmooc.lists.links import read_archive_token, send_archive_link
 from mmooc.lists.models import Post, Refusal
 
 RECENT_REFUSALS = 20
@@ -117,6 +119,25 @@ def archive_thread(request: HttpRequest, token: str, post_id: int) -> HttpRespon
                           learner=membership.learner, closed=closed, token=token)
 
 
+SAME_ANSWER = gettext_lazy("If this address belongs to a member of the group, a message with the link to "
+                           "its archive is on its way. It may take a few minutes.")
+
+
+def _link_by_email(request: HttpRequest, group: StudyGroup) -> HttpResponse:
+    """The archive's door for members: type the address you signed up with, get your link.
+    The same answer whether or not the address is a member's; at most a few a day per address."""
+    form = AddressForm(request.POST or None)
+    ctx: dict[str, Any] = {"group": group, "form": form}
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "lists/members_only.html", ctx, status=400)
+        address = form.cleaned_data["email"]
+        if not form.data.get("website") and not registration.rate_limited("archive", address):
+            send_archive_link(group, address)
+        ctx["done"] = SAME_ANSWER
+    return render(request, "lists/members_only.html", ctx)
+
+
 def _moved_from_closed_group(group_id: uuid.UUID, learner_id: uuid.UUID) -> Membership | None:
     """A former member of a group nobody is in any more (merged into another), now in another
     group: the archive of what they wrote together stays theirs to read."""
@@ -127,13 +148,13 @@ def _moved_from_closed_group(group_id: uuid.UUID, learner_id: uuid.UUID) -> Memb
     return past if Membership.objects.active().filter(learner=past.learner).exists() else None
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def group_archive(request: HttpRequest, public_id: str) -> HttpResponse:
-    """The group's page (its List-Archive): the whole archive for staff, a pointer for others."""
+    """The group's page (its List-Archive): the whole archive for staff; for anyone else a form
+    that mails a member of the group the link to their own view of it."""
     group = get_object_or_404(StudyGroup.objects.select_related("cohort__course"), public_id=public_id)
-    if not is_staff_member(request.user):
-        ctx = {"group": group}
-        return render(request, "lists/members_only.html", ctx)
+    if request.method == "POST" or not is_staff_member(request.user):
+        return _link_by_email(request, group)
     refusals = Refusal.objects.filter(group=group)[:RECENT_REFUSALS]
     return _render_archive(request, group, Post.objects.filter(group=group), "lists/staff_archive.html",
                            lambda key: reverse("lists:group_thread", args=[group.public_id, key]),

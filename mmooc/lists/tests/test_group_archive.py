@@ -67,9 +67,12 @@ def test_an_unknown_group_is_404(client, organizer):
     assert client.get(f"/groups/{uuid.uuid4()}/").status_code == 404
 
 
-def test_it_refuses_post(client, organizer, group):
+def test_a_post_is_the_members_link_form_even_for_staff(client, organizer, group):
+    make_post(group, "Private words")
     client.force_login(organizer)
-    assert client.post(url(group)).status_code == 405
+    response = client.post(url(group))
+    assert response.status_code == 400 and b"Private words" not in response.content
+    assert client.put(url(group)).status_code == 405
 
 
 def test_a_bad_page_number_is_a_400(client, organizer, group):

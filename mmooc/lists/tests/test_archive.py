@@ -145,3 +145,27 @@ def test_post_times_are_in_the_readers_zone(client, group, zone, shown):
     assert shown in content and ", 21:17" not in content and zone in content
     content = client.get(path_for(group, reader) + f"threads/{post.pk}/").content.decode()
     assert shown in content and ", 21:17" not in content and zone in content
+
+
+def test_the_archive_takes_as_many_queries_for_thousands_of_posts_as_for_a_few(client, group):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    alice = member(group, "alice@example.org")
+
+    def add(count: int, start: int) -> None:
+        Post.objects.bulk_create([
+            Post(group=group, author=alice, author_name="Alice Smith", subject=f"Topic {i % 300}", text="words",
+                 message_id=f"<{i}@x>", thread_id=f"<{i % 300}@x>", raw=b"") for i in range(start, start + count)])
+
+    def queries(path: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(path).status_code == 200
+        return len(captured)
+
+    add(40, 0)
+    path = path_for(group, member(group))
+    few = (queries(path), queries(path + "?q=words"), queries(path + "threads/1/"))
+    add(2000, 40)
+    many = (queries(path), queries(path + "?q=words"), queries(path + "threads/1/"))
+    assert many == few

@@ -117,3 +117,15 @@ def test_an_empty_search_lists_the_threads(client, group):
     make_post(group, subject="Week 1")
     response = search(client, group, "   ")
     assert response.status_code == 200 and [t["subject"] for t in response.context["threads"]] == ["Week 1"]
+
+
+def test_an_erased_members_name_in_their_own_subject_is_gone_from_list_and_search(client, group,
+                                                                                  django_capture_on_commit_callbacks):
+    make_post(group, subject="Alice Smith's notes for week 1", text="notes", author="alice@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.erase(member(group, "alice@example.org"))
+    listed = client.get(archive(group))
+    assert [t["subject"] for t in listed.context["threads"]] == ["A member's notes for week 1"]
+    assert "Alice" not in listed.content.decode()
+    assert found(search(client, group, "Smith")) == []
+    assert found(search(client, group, "notes for week")) == ["A member's notes for week 1"]

@@ -122,13 +122,14 @@ def thread_posts(posts: QuerySet[Post], key: int) -> list[Post]:
     thread_id = posts.filter(pk=key).values_list("thread_id", flat=True).first()
     if thread_id is None:
         return []
-    return list(posts.filter(thread_id=thread_id).order_by("received_at", "id"))
+    return list(posts.filter(thread_id=thread_id).defer("raw").order_by("received_at", "id"))
 
 
 def search(posts: QuerySet[Post], words: str) -> QuerySet[Post]:
     """Posts whose subject or text holds `words`, in any case, newest first. The words are
     matched as written: `%` and `_` are no wildcards (the ORM escapes them)."""
-    return posts.filter(Q(subject__icontains=words) | Q(text__icontains=words)).order_by("-received_at", "-id")
+    return (posts.filter(Q(subject__icontains=words) | Q(text__icontains=words)).defer("raw")
+            .order_by("-received_at", "-id"))
 
 
 def results_page(posts: QuerySet[Post], words: str, number: int) -> Page:

@@ -36,7 +36,7 @@ OK, FORBIDDEN, NOT_FOUND, LOGIN = "ok", 403, 404, "login"
 PERSONAS = ("organizer", "organizer_of_y", "facilitator_of_a", "facilitator_of_none", "anonymous")
 # Staff URLs live under these prefixes; some staff actions elsewhere are named here.
 STAFF_PREFIXES = ("dashboard/", "outbox/")
-STAFF_ELSEWHERE = {"lists:post_visibility"}
+STAFF_ELSEWHERE = {"lists:post_visibility", "lists:group_thread"}
 NOT_STAFF = {"dashboard:login", "dashboard:logout"}  # the sign-in pages: everyone's
 
 # (organizer, organizer of Y, facilitator of A, facilitator of none, anonymous)
@@ -117,6 +117,7 @@ TABLE: dict[str, list[tuple[str, str, tuple[Any, ...]]]] = {
     "hooks:delete": [(P, "endpoint", SITEWIDE)],
     "hooks:redeliver": [(P, "hook_delivery", SITEWIDE)],
     "lists:post_visibility": [(P, "post_a", COHORT), (P, "post_b", GROUP_B)],
+    "lists:group_thread": [(G, "post_a", COHORT), (G, "post_b", GROUP_B)],
 }
 
 # Whose name or address the facilitator of group A must never read.

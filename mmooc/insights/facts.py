@@ -17,6 +17,7 @@ from django.utils import timezone
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.insights.health import WINDOW_WEEKS, GroupFacts
+from mmooc.learners.models import Learner
 from mmooc.lists.models import Post
 from mmooc.mailer.models import Suppression
 
@@ -124,14 +125,16 @@ def lost_members(cohort: Cohort, since: datetime) -> dict[int, int]:
             .filter(~Exists(elsewhere)).values_list("group_id", flat=True))
     for group_id in left:
         lost[group_id] += 1
-    # Two lookups rather than one test per member (a subquery on the suppressions for each of
-    # a large cohort's members): members who unsubscribed since, and members whose address
-    # is among the suppressions since (few), each member counted once.
-    active = Membership.objects.active().filter(group__cohort=cohort)
+    # Found from the learners (few) rather than tested member by member (a subquery on the
+    # suppressions for each of a large cohort's members): those who unsubscribed since, and
+    # those whose address is among the suppressions since; each counted once, in the group
+    # they are still in.
+    learners = Learner.objects.filter(cohort=cohort)
     recent = Suppression.objects.filter(created_at__gte=since).values("address")
-    gone = dict(active.filter(learner__unsubscribed_at__gte=since).values_list("pk", "group_id"))
-    gone.update(active.filter(learner__email_key__in=recent).values_list("pk", "group_id"))
-    for group_id in gone.values():
+    gone = set(learners.filter(unsubscribed_at__gte=since).values_list("pk", flat=True))
+    gone.update(learners.filter(email_key__in=recent).values_list("pk", flat=True))
+    for group_id in (Membership.objects.active().filter(learner_id__in=sorted(gone), group__cohort=cohort)
+                     .values_list("group_id", flat=True)):
         lost[group_id] += 1
     return lost
 

@@ -248,6 +248,8 @@ def test_a_post_of_exactly_the_size_limit_is_relayed_and_one_byte_more_is_refuse
     assert outcome.action == (relay.REFUSED if over else relay.RELAYED)
     assert Post.objects.exists() is not bool(over)
     assert list(Refusal.objects.values_list("reason", flat=True)) == ([Refusal.TOO_BIG] if over else [])
+    if over:  # without a detail of its own, the refusal keeps the reply's text for staff
+        assert Refusal.objects.get().detail.startswith("Message too big for Group 1: posts are limited to")
 
 
 def test_a_post_without_message_id_is_refused_with_550(group):

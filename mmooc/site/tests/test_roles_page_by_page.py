@@ -64,6 +64,7 @@ TABLE: dict[str, list[tuple[str, str, tuple[Any, ...]]]] = {
     "groups:apply": [(P, "cohort", ORGANIZERS)],
     "groups:send_check": [(P, "cohort", ORGANIZERS)],
     "groups:check_cancel": [(P, "check", ORGANIZERS)],
+    "groups:minimum_size": [(P, "cohort", ORGANIZERS)],
     "groups:list": [(G, "cohort", COHORT)],
     "groups:detail": [(G, "group_a_number", COHORT), (G, "group_b_number", GROUP_B)],
     "groups:member_move": [(P, "member_a", COHORT), (P, "member_b", GROUP_B)],

@@ -81,8 +81,10 @@ def public_text(email: CourseEmail, language: str = "") -> tuple[str, str]:
 def view(request: HttpRequest, public_id: Any) -> HttpResponse:
     email = get_object_or_404(CourseEmail.objects.select_related("cohort__course", "module"),
                               public_id=public_id, trigger="")
-    if not sent_emails(email.cohort).filter(pk=email.pk).exists() or email.cohort.state == Cohort.DRAFT:
+    sent = sent_emails(email.cohort).filter(pk=email.pk).first()  # with the time of its first copy
+    if sent is None or email.cohort.state == Cohort.DRAFT:
         raise Http404("This email has not been sent yet.")
+    email = sent
     subject, body = public_text(email, reader_language(request))
     ctx = {"email": email, "cohort": email.cohort, "subject": subject, "html": markdown_to_html(body),
            "archive_url": links.archive_url(email.cohort)}

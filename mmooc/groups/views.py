@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mmooc.courses.access import cohort_or_404
@@ -29,7 +30,6 @@ from mmooc.learners import links as learner_links
 from mmooc.learners.decorators import signed_link
 from mmooc.learners.models import Learner
 from mmooc.lib import charts
-from mmooc.lib.counts import counted
 from mmooc.lib.languages import activate_for
 from mmooc.lib.staff import is_organizer, organizer_required, staff_required
 
@@ -124,9 +124,10 @@ def apply(request: HttpRequest, cohort: str) -> HttpResponse:
     except GroupingError as exc:
         form.add_error("size", str(exc))
         return _page(request, cohort_obj, form, status=400)
-    groups = counted(result.groups.count(), "group", "groups")
-    messages.success(request, f"{groups} formed for {counted(result.learner_count, 'learner', 'learners')}; "
-                              "the delivery engine is writing their welcome emails into the outbox.")
+    groups = ngettext("{n} group", "{n} groups", result.groups.count()).format(n=result.groups.count())
+    learners = ngettext("{n} learner", "{n} learners", result.learner_count).format(n=result.learner_count)
+    messages.success(request, _("{groups} formed for {learners}; the delivery engine is writing their welcome "
+                                "emails into the outbox.").format(groups=groups, learners=learners))
     return redirect(reverse("groups:grouping", args=[cohort_obj.slug]))
 
 
@@ -148,7 +149,8 @@ def minimum_size(request: HttpRequest, cohort: str) -> HttpResponse:
 def send_check(request: HttpRequest, cohort: str) -> HttpResponse:
     cohort_obj = cohort_or_404(cohort)
     sent = check.send_group_check(cohort_obj, actor=request.user)
-    messages.success(request, f"Asked {sent.learner_count} learners whether they still want a group.")
+    messages.success(request, _("Asked {count} learners whether they still want a group.").format(
+        count=sent.learner_count))
     return redirect(reverse("groups:grouping", args=[cohort_obj.slug]))
 
 

@@ -50,6 +50,15 @@ def test_confirming_someone_who_left_is_refused_with_a_reason_and_changes_nothin
     assert snapshot(learner) == before
 
 
+@pytest.mark.parametrize("rejoin", [False, True])
+def test_an_erased_learner_is_never_confirmed_again_even_asking_to_rejoin(learner, rejoin):
+    lifecycle.erase(learner)
+    before = snapshot(learner)
+    with pytest.raises(lifecycle.Refused, match="This learner's data was deleted"):
+        lifecycle.confirm(learner, rejoin=rejoin)
+    assert snapshot(learner) == before
+
+
 def test_confirming_someone_who_stopped_course_emails_is_refused_until_they_ask(learner):
     lifecycle.unsubscribe(learner, Unsubscribe.COHORT, Unsubscribe.PAGE)
     before = snapshot(learner)

@@ -59,6 +59,16 @@ def test_an_erased_learner_is_never_confirmed_again_even_asking_to_rejoin(learne
     assert snapshot(learner) == before
 
 
+def test_someone_who_left_on_an_unknown_day_is_told_so_without_a_date(learner):
+    # A learner imported as left, or who left before the day was recorded.
+    Learner.objects.filter(pk=learner.pk).update(state=Learner.LEFT, left_at=None)
+    learner.refresh_from_db()
+    before = snapshot(learner)
+    with pytest.raises(lifecycle.Refused, match="^You left this cohort.$"):
+        lifecycle.confirm(learner)
+    assert snapshot(learner) == before
+
+
 def test_confirming_someone_who_stopped_course_emails_is_refused_until_they_ask(learner):
     lifecycle.unsubscribe(learner, Unsubscribe.COHORT, Unsubscribe.PAGE)
     before = snapshot(learner)

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit import log as audit
@@ -46,5 +47,5 @@ def summary_switch(request: HttpRequest, cohort: str) -> HttpResponse:
     CohortSettings.objects.update_or_create(cohort=cohort_obj, defaults={"weekly_summary": on})
     audit.record(request.user, "checkins.summary_switched", cohort_obj,
                  f"Weekly check-in summaries turned {'on' if on else 'off'}", weekly_summary=on)
-    messages.success(request, f"Weekly summaries are {'on' if on else 'off'}.")
+    messages.success(request, _("Weekly summaries are on.") if on else _("Weekly summaries are off."))
     return redirect("checkins:checkins", cohort=cohort_obj.slug)

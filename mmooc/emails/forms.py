@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from django import forms
+from django.utils.translation import gettext as _
 
 from mmooc.emails import audience as audiences
 from mmooc.emails import timing
@@ -58,7 +59,7 @@ class EmailForm(forms.Form):
     def clean_subject(self) -> str:
         subject = self.cleaned_data["subject"]
         if "\n" in subject or "\r" in subject:
-            raise forms.ValidationError("The subject must be on one line.")
+            raise forms.ValidationError(_("The subject must be on one line."))
         return subject
 
     def clean_body(self) -> str:

@@ -13,10 +13,12 @@ def _absolute(path: str) -> str:
     return settings.BASE_URL + path
 
 
-def calendar_url(cohort: Any, tz: str | None = None) -> str:
-    """The cohort's iCalendar feed; with `tz`, its times are written in that time zone."""
+def calendar_url(cohort: Any, tz: str | None = None, language: str = "") -> str:
+    """The cohort's iCalendar feed; with `tz`, its times are written in that time zone; with
+    `language` (a variant language), its events in that language."""
     url = _absolute(reverse("emails_public:calendar", args=[cohort.course.slug, cohort.slug]))
-    return f"{url}?{urlencode({'tz': tz})}" if tz else url
+    query = {key: value for key, value in (("tz", tz), ("lang", language)) if value}
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 def archive_url(cohort: Any) -> str:

@@ -15,12 +15,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from mmooc.courses.models import Cohort
 from mmooc.emails import links, scheduling, templating, timing
 from mmooc.emails.models import CourseEmail
-from mmooc.lib.languages import speaking
+from mmooc.lib.languages import activate_for, speaking
 from mmooc.lib.mailrender import markdown_to_html
 from mmooc.lib.timezones import available_zones
 from mmooc.mailer.models import Delivery
@@ -59,8 +60,11 @@ def week_emails(cohort: Cohort) -> dict[int, str]:
 def reader_language(request: HttpRequest) -> str:
     """The variant language a public page is read in: ?lang=, else the visitor's language;
     "" for the email as written."""
-    code = request.GET.get("lang") or translation.get_language() or ""
-    return scheduling.variant_language(code[:20])
+    asked = request.GET.get("lang", "")[:20]
+    language = scheduling.variant_language(asked or translation.get_language() or "")
+    if asked:  # a learner's link in their language: the page around the email speaks it too
+        activate_for(request, language or settings.LANGUAGE_CODE)
+    return language
 
 
 def public_text(email: CourseEmail, language: str = "") -> tuple[str, str]:
@@ -77,8 +81,10 @@ def public_text(email: CourseEmail, language: str = "") -> tuple[str, str]:
 def view(request: HttpRequest, public_id: Any) -> HttpResponse:
     email = get_object_or_404(CourseEmail.objects.select_related("cohort__course", "module"),
                               public_id=public_id, trigger="")
-    if not sent_emails(email.cohort).filter(pk=email.pk).exists() or email.cohort.state == Cohort.DRAFT:
+    sent = sent_emails(email.cohort).filter(pk=email.pk).first()  # with the time of its first copy
+    if sent is None or email.cohort.state == Cohort.DRAFT:
         raise Http404("This email has not been sent yet.")
+    email = sent
     subject, body = public_text(email, reader_language(request))
     ctx = {"email": email, "cohort": email.cohort, "subject": subject, "html": markdown_to_html(body),
            "archive_url": links.archive_url(email.cohort)}
@@ -158,7 +164,7 @@ def ical(cohort: Cohort, tz: str, language: str = "") -> bytes:
             continue
         event = icalendar.Event()
         event.add("uid", f"email-{email.public_id}@{cohort.course.slug}")
-        event.add("summary", f"Course email: {public_text(email, language)[0]}")
+        event.add("summary", _("Course email: {subject}").format(subject=public_text(email, language)[0]))
         event.add("dtstart", when.astimezone(zone(tz)))
         event.add("dtend", when.astimezone(zone(tz)) + timedelta(minutes=15))
         event.add("dtstamp", stamp)

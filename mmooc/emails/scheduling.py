@@ -290,7 +290,7 @@ def local_values(cohort: Any, module: Any, zone_name: str) -> dict[str, str]:
 
     return {"local.start": clock.day(cohort.start_date),
             "local.module_release": clock.day(module.release_date(cohort)) if module else "",
-            "calendar_url": calendar_url(cohort, zone_name or None)}
+            "calendar_url": calendar_url(cohort, zone_name or None, variant_language(translation.get_language() or ""))}
 
 
 def undo_delay() -> timedelta:

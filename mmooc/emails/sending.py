@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit.log import record
@@ -155,11 +156,11 @@ def progress_json(request: HttpRequest, public_id: str) -> JsonResponse:
     return response
 
 
-ACTIONS: dict[str, tuple[str, str]] = {
+ACTIONS: dict[str, tuple[str, Any]] = {
     # action: (audit verb, what the organizer is told)
-    "pause": ("email.paused", "Sending paused. Nothing more leaves until you resume."),
-    "resume": ("email.resumed", "Sending resumed."),
-    "cancel": ("email.cancelled", "Sending cancelled. Copies not yet sent will not be sent."),
+    "pause": ("email.paused", gettext_lazy("Sending paused. Nothing more leaves until you resume.")),
+    "resume": ("email.resumed", gettext_lazy("Sending resumed.")),
+    "cancel": ("email.cancelled", gettext_lazy("Sending cancelled. Copies not yet sent will not be sent.")),
 }
 
 

@@ -17,6 +17,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from mmooc.audit.log import record
@@ -37,7 +39,7 @@ class VariantForm(forms.Form):
     def clean_subject(self) -> str:
         subject = self.cleaned_data["subject"]
         if "\n" in subject or "\r" in subject:
-            raise forms.ValidationError("The subject must be on one line.")
+            raise forms.ValidationError(_("The subject must be on one line."))
         return subject
 
 
@@ -110,13 +112,13 @@ def variant_page(request: HttpRequest, cohort: str, public_id: Any, language: st
     except scheduling.ScheduleError as exc:
         return _page(request, email, code, name, variant, form, {"problems": [str(exc)], "subject": "", "html": ""},
                      status=400)
-    messages.success(request, f"Saved the {name} variant." + again)
+    messages.success(request, _("Saved the {name} variant.").format(name=name) + again)
     return redirect(_edit_url(email))
 
 
 def _remove(request: HttpRequest, email: CourseEmail, variant: CourseEmailVariant | None, name: str) -> HttpResponse:
     if variant is None:
-        messages.info(request, f"This email has no {name} variant.")
+        messages.info(request, _("This email has no {name} variant.").format(name=name))
         return redirect(_edit_url(email))
     try:
         with transaction.atomic():
@@ -127,7 +129,8 @@ def _remove(request: HttpRequest, email: CourseEmail, variant: CourseEmailVarian
     except scheduling.ScheduleError as exc:
         messages.error(request, str(exc))
         return redirect(_edit_url(email))
-    messages.success(request, f"Removed the {name} variant: those learners get the email as written." + again)
+    removed = _("Removed the {name} variant: those learners get the email as written.").format(name=name)
+    messages.success(request, removed + again)
     return redirect(_edit_url(email))
 
 
@@ -135,7 +138,7 @@ def _queue_again(request: HttpRequest, email: CourseEmail) -> str:
     if email.state != CourseEmail.SCHEDULED or email.trigger:
         return ""
     count = scheduling.replace(email, request.user)
-    return f" Queued again for {count:,} recipients."
+    return " " + _("Queued again for {count} recipients.").format(count=number_format(count, force_grouping=True))
 
 
 def _edit_url(email: CourseEmail) -> str:

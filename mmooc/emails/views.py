@@ -15,6 +15,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mmooc.courses.access import cohort_or_404
@@ -75,7 +77,8 @@ def _preview(email: CourseEmail, preview_as: str) -> dict[str, Any]:
     learner, note = None, ""
     if preview_as.strip():
         learner = email.cohort.learners.filter(email_key=preview_as.strip().lower()).first()
-        note = "" if learner else f"No learner {preview_as.strip()!r} in this cohort: showing a sample learner."
+        note = "" if learner else _("No learner {address} in this cohort: showing a sample learner.").format(
+            address=repr(preview_as.strip()))
     result: dict[str, Any] = {"problems": found, "note": note, "subject": "", "html": "", "language": ""}
     # A learner whose language has a variant sees it, as they would receive it.
     variant = scheduling.variant_for(email, learner.language) if learner is not None else None
@@ -85,7 +88,8 @@ def _preview(email: CourseEmail, preview_as: str) -> dict[str, Any]:
         shown = variant_preview(email, variant, learner)
         result.update(problems=shown["problems"], subject=shown["subject"], html=shown["html"],
                       language=variant.language,
-                      note=f"In {dict(scheduling.variant_languages())[variant.language]}, the learner's language.")
+                      note=_("In {language}, the learner's language.").format(
+                          language=dict(scheduling.variant_languages())[variant.language]))
     elif not found:
         with speaking(settings.LANGUAGE_CODE):
             subject, body = scheduling.render_email(email)
@@ -260,18 +264,22 @@ def _save(request: HttpRequest, email: CourseEmail, form: EmailForm, action: str
                 _save_scheduled(request, email, form.cleaned_data["schedule_spec"])
             elif action == "schedule":
                 count = scheduling.schedule(email, request.user)
-                messages.success(request, f"Scheduled for {count:,} recipients." + _left_out(view))
+                messages.success(request, _scheduled(count) + _left_out(view))
             else:
-                messages.success(request, "Saved.")
+                messages.success(request, _("Saved."))
     except scheduling.ScheduleError as exc:
         if creating:  # the transaction was rolled back: the email does not exist
             email.pk, email._state.adding = None, True
-        return _refused(request, email, form, f"Nothing was saved. {exc}")
+        return _refused(request, email, form, _("Nothing was saved. {reason}").format(reason=exc))
     found = scheduling.problems(email)
     if found:
-        messages.error(request, "Saved as a draft, but it cannot be scheduled until these are fixed: "
-                       + " ".join(found))
+        messages.error(request, _("Saved as a draft, but it cannot be scheduled until these are fixed: {problems}")
+                   .format(problems=" ".join(found)))
     return _after_scheduling(email, view)
+
+
+def _scheduled(count: int) -> str:
+    return _("Scheduled for {count} recipients.").format(count=number_format(count, force_grouping=True))
 
 
 def _left_out(view: confirm.Outlook | None) -> str:
@@ -293,11 +301,13 @@ def _save_scheduled(request: HttpRequest, email: CourseEmail, spec: Any) -> None
     original = CourseEmail.objects.select_related("cohort__course", "message").get(pk=email.pk)
     if all(getattr(original, f) == getattr(email, f) for f in CONTENT):
         moved = scheduling.reschedule(original, request.user, spec)
-        messages.success(request, f"Rescheduled {moved:,} copies.")
+        messages.success(request, _("Rescheduled {count} copies.").format(
+            count=number_format(moved, force_grouping=True)))
         return
     email.save()
     count = scheduling.replace(email, request.user)
-    messages.success(request, f"Saved, and queued again for {count:,} recipients.")
+    messages.success(request, _("Saved, and queued again for {count} recipients.").format(
+        count=number_format(count, force_grouping=True)))
 
 
 def _refused(request: HttpRequest, email: CourseEmail, form: EmailForm, reason: str) -> HttpResponse:
@@ -355,7 +365,7 @@ def schedule_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpRes
         count = scheduling.schedule(email, request.user)
     except scheduling.ScheduleError as exc:
         return _refuse(request, email, exc)
-    messages.success(request, f"Scheduled for {count:,} recipients." + _left_out(view))
+    messages.success(request, _scheduled(count) + _left_out(view))
     return _after_scheduling(email, view)
 
 
@@ -367,7 +377,8 @@ def cancel_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpRespo
         count = scheduling.cancel(email, request.user)
     except scheduling.ScheduleError as exc:
         return _refuse(request, email, exc)
-    return _done(request, email, f"Cancelled: {count:,} copies will not be sent.")
+    return _done(request, email, _("Cancelled: {count} copies will not be sent.").format(
+        count=number_format(count, force_grouping=True)))
 
 
 @organizer_required
@@ -383,7 +394,7 @@ def test_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpRespons
         scheduling.send_test(email, user, user.email, learner)
     except scheduling.ScheduleError as exc:
         return _refuse(request, email, exc)
-    return _done(request, email, f"A test copy is on its way to {user.email}.")
+    return _done(request, email, _("A test copy is on its way to {address}.").format(address=user.email))
 
 
 @organizer_required
@@ -391,7 +402,7 @@ def test_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpRespons
 def duplicate_email(request: HttpRequest, cohort: str, public_id: Any) -> HttpResponse:
     email = _action(request, cohort, public_id)
     copy = scheduling.duplicate(email, request.user)
-    messages.success(request, "This is a draft copy: change it, then schedule it.")
+    messages.success(request, _("This is a draft copy: change it, then schedule it."))
     return redirect(_edit_url(copy))
 
 
@@ -405,8 +416,8 @@ def copy_cohort(request: HttpRequest, cohort: str) -> HttpResponse:
                             content_type="text/plain; charset=utf-8")
     source = cohort_or_404(form.cleaned_data["source"], request.user)
     copies = scheduling.copy_cohort(source, c, request.user)
-    messages.success(request, f"Copied {len(copies)} emails from {source.slug} as drafts, "
-                              f"dates moved by {(c.start_date - source.start_date).days} days.")
+    messages.success(request, _("Copied {count} emails from {cohort} as drafts, dates moved by {days} days.").format(
+        count=len(copies), cohort=source.slug, days=(c.start_date - source.start_date).days))
     return redirect("emails:list", c.slug)
 
 

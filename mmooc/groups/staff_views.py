@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.courses.access import cohort_or_404
@@ -148,12 +149,12 @@ def member_move(request: HttpRequest, cohort: str, number: int, membership_id: i
         return _refuse(request, cohort_obj, " ".join(map(str, form.errors["to_group"])))
     target = groups_for(request.user, cohort_obj).filter(number=form.cleaned_data["to_group"]).first()
     if target is None or target.pk == membership.group_id:
-        return _refuse(request, cohort_obj, "Choose another group of this cohort to move the member to.")
+        return _refuse(request, cohort_obj, _("Choose another group of this cohort to move the member to."))
     from mmooc.groups import membership as memberships
 
     with transaction.atomic():
         memberships.move(membership.learner, target, request.user)
-    messages.success(request, f"{_who(membership)} moved to {target.name}.")
+    messages.success(request, _("{who} moved to {group}.").format(who=_who(membership), group=target.name))
     return _back(membership)
 
 
@@ -166,7 +167,7 @@ def member_remove(request: HttpRequest, cohort: str, number: int, membership_id:
 
     with transaction.atomic():
         memberships.remove(membership, request.user)
-    messages.success(request, f"{_who(membership)} removed from the group.")
+    messages.success(request, _("{who} removed from the group.").format(who=_who(membership)))
     return _back(membership)
 
 
@@ -177,13 +178,13 @@ def member_mute(request: HttpRequest, cohort: str, number: int, membership_id: i
     membership = _membership(request, cohort_obj, number, membership_id)
     form = MuteForm(request.POST)
     if not form.is_valid():
-        return _refuse(request, cohort_obj, "Say whether to mute or unmute this member.")
+        return _refuse(request, cohort_obj, _("Say whether to mute or unmute this member."))
     muted = form.cleaned_data["muted"]
     from mmooc.groups import membership as memberships
 
     with transaction.atomic():
         memberships.set_muted(membership, muted, request.user)
-    state = "muted: their posts are no longer relayed" if muted else "no longer muted"
-    messages.success(request, f"{_who(membership)} is {state}.")
+    state = _("{who} is muted: their posts are no longer relayed.") if muted else _("{who} is no longer muted.")
+    messages.success(request, state.format(who=_who(membership)))
     return _back(membership)
 

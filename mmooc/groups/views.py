@@ -33,7 +33,6 @@ from mmooc.learners import links as learner_links
 from mmooc.learners.decorators import signed_link
 from mmooc.learners.models import Learner
 from mmooc.lib import charts
-from mmooc.lib.counts import counted
 from mmooc.lib.languages import activate_for
 from mmooc.lib.staff import is_organizer, organizer_required
 
@@ -130,9 +129,10 @@ def apply(request: HttpRequest, cohort: str) -> HttpResponse:
     except GroupingError as exc:
         form.add_error("size", str(exc))
         return _page(request, cohort_obj, form, status=400)
-    groups = counted(result.groups.count(), "group", "groups")
-    messages.success(request, f"{groups} formed for {counted(result.learner_count, 'learner', 'learners')}; "
-                              "the delivery engine is writing their welcome emails into the outbox.")
+    groups = ngettext("{n} group", "{n} groups", result.groups.count()).format(n=result.groups.count())
+    learners = ngettext("{n} learner", "{n} learners", result.learner_count).format(n=result.learner_count)
+    messages.success(request, _("{groups} formed for {learners}; the delivery engine is writing their welcome "
+                                "emails into the outbox.").format(groups=groups, learners=learners))
     return redirect(reverse("groups:grouping", args=[cohort_obj.slug]))
 
 

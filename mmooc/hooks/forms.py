@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from mmooc.courses.models import Cohort
 from mmooc.hooks import targets
@@ -23,7 +24,7 @@ class EndpointForm(forms.Form):
     def clean_name(self) -> str:
         name: str = self.cleaned_data["name"].strip()
         if not name:
-            raise forms.ValidationError("Give the endpoint a name.")
+            raise forms.ValidationError(_("Give the endpoint a name."))
         return name
 
     def clean_url(self) -> str:

@@ -16,6 +16,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit.log import record
@@ -117,7 +118,7 @@ def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
                cohort=endpoint.cohort.slug if endpoint.cohort else None)
     if turned_on:
         transaction.on_commit(lambda: periodic.wake(events.JOB))
-    messages.success(request, "Saved.")
+    messages.success(request, _("Saved."))
     return redirect("hooks:detail", public_id=endpoint.public_id)
 
 
@@ -139,7 +140,8 @@ def delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
     with transaction.atomic():
         record(request.user, "webhook.deleted", endpoint, f"Webhook endpoint {endpoint.name} deleted", url=endpoint.url)
         endpoint.delete()
-    messages.success(request, f"The endpoint {endpoint.name} was deleted; nothing more is sent to it.")
+    messages.success(request, _("The endpoint {name} was deleted; nothing more is sent to it.").format(
+        name=endpoint.name))
     return redirect("hooks:index")
 
 
@@ -154,6 +156,7 @@ def redeliver(request: HttpRequest, public_id: UUID, delivery_id: int) -> HttpRe
         record(request.user, "webhook.redelivered", endpoint,
                f"Event {delivery.event.public_id} sent again to {endpoint.name}", event=delivery.event.public_id)
     transaction.on_commit(lambda: periodic.wake(events.JOB))
-    note = "" if endpoint.active else " The endpoint is switched off: it is sent once you switch it on."
-    messages.success(request, f"Event {delivery.event.public_id} is queued to be sent again.{note}")
+    note = "" if endpoint.active else " " + _("The endpoint is switched off: it is sent once you switch it on.")
+    messages.success(request, _("Event {event} is queued to be sent again.").format(event=delivery.event.public_id)
+                     + note)
     return redirect("hooks:detail", public_id=endpoint.public_id)

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -122,8 +123,11 @@ def apply_remedy(request: HttpRequest, cohort: str) -> HttpResponse:
         queued = remedy.apply(cohort_obj, chosen, request.user)
     except remedy.RemedyError as error:
         return _refuse(request, cohort_obj, str(error))
-    done = "merged" if chosen.kind == MERGE else "re-seeded"
-    messages.success(request, f"Groups {done}: {queued} member{'s' if queued != 1 else ''} will get an email.")
+    done = (ngettext("Groups merged: {n} member will get an email.", "Groups merged: {n} members will get an email.",
+                     queued) if chosen.kind == MERGE else
+            ngettext("Groups re-seeded: {n} member will get an email.",
+                     "Groups re-seeded: {n} members will get an email.", queued))
+    messages.success(request, done.format(n=queued))
     return redirect("insights:remedies", cohort=cohort_obj.slug)
 
 

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -24,7 +25,7 @@ from mmooc.learners.forms import AddressForm, PreferencesForm, UnsubscribeForm
 from mmooc.learners.models import Learner, Unsubscribe, email_key
 from mmooc.learners.validation import LANGUAGES
 from mmooc.lib import clock
-from mmooc.lib.languages import activate_for
+from mmooc.lib.languages import activate_for, ui_language
 from mmooc.lib.timezones import LEGACY_NAMES, available_zones
 
 SAME_ANSWER = gettext_lazy("If this address is signed up for a course here, a message with a link to its "
@@ -37,16 +38,25 @@ def schedule(learner: Learner, now: datetime | None = None) -> list[dict[str, An
     now = now or timezone.now()
     cohort = learner.cohort
     sent = sections.week_emails(cohort)
+    # The web copies of the week's emails in the learner's language, whatever the browser's.
+    lang = f"?lang={reader_language(learner)}" if reader_language(learner) else ""
     rows = []
     for module in cohort.course.modules.prefetch_related("resources"):
         release = module.release_date(cohort)
         rows.append({"module": module, "release": release,
                      "released": clock.has_begun(release, learner.timezone, now),
-                     "resources": list(module.resources.all()), "email_url": sent.get(module.pk, "")})
+                     "resources": list(module.resources.all()),
+                     "email_url": sent[module.pk] + lang if module.pk in sent else ""})
     current = [row for row in rows if row["released"]]
     if current:
         current[-1]["current"] = True
     return rows
+
+
+def reader_language(learner: Learner) -> str:
+    """The language of the learner's links to public pages (?lang=): "" for the default one."""
+    language = ui_language(learner.language)
+    return "" if language == settings.LANGUAGE_CODE else language
 
 
 @require_http_methods(["GET", "POST"])
@@ -78,7 +88,7 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
            "schedule": schedule(learner, now), "group": sections.group_section(learner), "form": form, "token": token,
            "zones": sorted(available_zones()), "legacy_zones": LEGACY_NAMES, "languages": LANGUAGES,
            "history": lifecycle.history(learner), "aliases": lifecycle.aliases(learner),
-           "sections": sections.page_sections(learner)}
+           "sections": sections.page_sections(learner), "reader_language": reader_language(learner)}
     return render(request, "learners/page.html", ctx, status=status)
 
 
@@ -101,7 +111,8 @@ def remove_alias(request: HttpRequest, token: str, alias_id: uuid.UUID) -> HttpR
     """The page's "Remove" button by one of the learner's other addresses."""
     learner = links.learner_from_token(token, links.PAGE)
     if lifecycle.remove_alias(learner, alias_id):
-        messages.success(request, "The address is removed: messages from it no longer reach your group.")
+        activate_for(request, learner.language)
+        messages.success(request, _("The address is removed: messages from it no longer reach your group."))
     return HttpResponseRedirect(reverse("learners:page", args=[token]))
 
 

@@ -27,7 +27,11 @@ STAFF_ONLY = ("dashboard/", "staff_", "mailer/", "site/", "audit/", "operations/
               "groups/templates/groups/group_", "groups/templates/groups/grouping",
               "emails/templates/emails/compose", "emails/templates/emails/list",
               "emails/templates/emails/sending", "emails/templates/emails/module",
-              "emails/views.py", "emails/forms.py", "groups/views.py")
+              "emails/templates/emails/variant", "emails/templates/emails/_plan", "emails/views.py",
+              "emails/forms.py", "emails/variants.py",
+              "emails/sending.py", "groups/views.py", "insights/templates/", "insights/views.py",
+              "checkins/templates/checkins/checkins", "checkins/templates/checkins/_completion",
+              "checkins/templates/checkins/_group_panel", "checkins/views.py", "api/", "hooks/")
 
 
 @dataclass

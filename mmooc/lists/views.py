@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -189,5 +190,5 @@ def post_visibility(request: HttpRequest, public_id: str, post_id: int) -> HttpR
         record(request.user, "post.hidden" if hidden else "post.shown", post,
                f"{'Hid' if hidden else 'Showed again'} “{post.subject[:80]}” by {post.author_name} "
                f"in {group.name}", group=group.address, message_id=post.message_id)
-    messages.success(request, "The post is hidden from the archive." if hidden else "The post is shown again.")
+    messages.success(request, _("The post is hidden from the archive.") if hidden else _("The post is shown again."))
     return redirect(reverse("lists:group_thread", args=[group.public_id, post.pk]) + f"#post-{post.pk}")

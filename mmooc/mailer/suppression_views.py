@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from email_validator import EmailNotValidError, validate_email
 
@@ -57,7 +58,8 @@ class AddressField(forms.CharField):
         try:
             return check_address(value)
         except ValueError as exc:
-            raise forms.ValidationError(f"{value!r} is not a usable email address: {exc}") from None
+            raise forms.ValidationError(_("{value} is not a usable email address: {reason}").format(
+                value=repr(value), reason=exc)) from None
 
 
 class SearchForm(forms.Form):
@@ -73,7 +75,7 @@ class AddForm(forms.Form):
     def clean_detail(self) -> str:
         detail: str = self.cleaned_data["detail"].strip()
         if not detail:
-            raise forms.ValidationError("Say why this address must not be mailed.")
+            raise forms.ValidationError(_("Say why this address must not be mailed."))
         return detail
 
 
@@ -85,13 +87,13 @@ class RemoveForm(forms.Form):
     def clean_address(self) -> str:
         address = normalize(self.cleaned_data["address"])
         if not Suppression.objects.filter(address=address).exists():
-            raise forms.ValidationError(f"{address} is not on the suppression list.")
+            raise forms.ValidationError(_("{address} is not on the suppression list.").format(address=address))
         return address
 
     def clean_reason(self) -> str:
         reason: str = self.cleaned_data["reason"].strip()
         if not reason:
-            raise forms.ValidationError("Say why this address may be mailed again.")
+            raise forms.ValidationError(_("Say why this address may be mailed again."))
         return reason
 
 
@@ -101,7 +103,7 @@ class ImportForm(forms.Form):
     def clean_file(self) -> bytes:
         upload = self.cleaned_data["file"]
         if upload.size > MAX_IMPORT_BYTES:
-            raise forms.ValidationError("The file is larger than 5 MB; split it into smaller files.")
+            raise forms.ValidationError(_("The file is larger than 5 MB; split it into smaller files."))
         return bytes(upload.read())
 
 
@@ -140,7 +142,8 @@ def index(request: HttpRequest) -> HttpResponse:
 def add(request: HttpRequest) -> HttpResponse:
     form = AddForm(request.POST)
     if form.is_valid() and Suppression.objects.filter(address=form.cleaned_data["address"]).exists():
-        form.add_error("address", f"{form.cleaned_data['address']} is already on the suppression list.")
+        form.add_error("address", _("{address} is already on the suppression list.").format(
+            address=form.cleaned_data["address"]))
     if not form.is_valid():
         ctx = _index_ctx(request, SearchForm({}), add_form=form)
         return render(request, "mailer/suppressions.html", ctx, status=400)

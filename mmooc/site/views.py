@@ -10,6 +10,7 @@ from typing import Any
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -55,7 +56,7 @@ def _unpack(upload: Any, target: Path) -> Path:
     try:
         archive = zipfile.ZipFile(upload)
     except zipfile.BadZipFile:
-        raise UploadError("This is not a zip file.") from None
+        raise UploadError(_("This is not a zip file.")) from None
     infos = [i for i in archive.infolist() if not i.is_dir()]
     if len(infos) > MAX_FILES:
         raise UploadError(f"The zip holds more than {MAX_FILES} files.")
@@ -74,7 +75,7 @@ def _unpack(upload: Any, target: Path) -> Path:
     for candidate in (target, *sorted(p for p in target.iterdir() if p.is_dir())):
         if (candidate / "course.yaml").is_file():
             return candidate
-    raise UploadError("The zip has no course.yaml, at its top or in one folder.")
+    raise UploadError(_("The zip has no course.yaml, at its top or in one folder."))
 
 
 @organizer_required

@@ -37,6 +37,12 @@ def mixed(cohort):
             "fr": make_learner(cohort, "zoe@example.org", name="Zoé Martin", language="fr")}
 
 
+def _stored_text(delivery):
+    from email import message_from_bytes, policy
+
+    return message_from_bytes(bytes(delivery.stored), policy=policy.default).get_body(("plain",)).get_content()
+
+
 def _text(received):
     return received.message.get_body(("plain",)).get_content()
 
@@ -202,8 +208,35 @@ def test_the_archive_feed_calendar_and_web_copy_serve_each_language(client, coho
     assert 'xml:lang="es"' in feed and "Semana uno de" in feed
     week2 = _email(cohort, subject="Week two", schedule=CourseEmail.RELATIVE, day_offset=7, local_time=time(9, 0))
     _variant(week2, "es", "Semana dos", "Hola.")
-    assert "Course email: Semana dos" in client.get(base + "calendar.ics?lang=es").content.decode()
+    assert "Correo del curso: Semana dos" in client.get(base + "calendar.ics?lang=es").content.decode()
     assert "Course email: Week two" in client.get(base + "calendar.ics").content.decode()
+
+
+def test_a_variants_dates_and_calendar_link_follow_its_language(client, cohort, mixed, organizer, settings):
+    """The web copy's date is written as the language writes dates, and the calendar link a
+    variant's readers get gives the calendar in their language."""
+    from django.utils import translation
+
+    from mmooc.lib import clock
+
+    settings.EMAIL_CONFIG = parse_email_url("outbox:")
+    email = _email(cohort, body="Hello, {{ calendar_url }}")
+    _variant(email, "pt-br", "Semana um", "Olá, {{ calendar_url }}")
+    scheduling.schedule(email, organizer, hold=False)
+    engine.drain()
+    email.refresh_from_db()
+    portuguese = email.variants.get().message
+    joao = Delivery.objects.get(message=portuguese, recipient="joao@example.org")
+    assert "calendar.ics?tz=UTC&lang=pt-br\r\n" in _stored_text(joao)
+    english = Delivery.objects.get(message=email.message, recipient="bob@example.org")
+    assert "calendar.ics?tz=UTC\r\n" in _stored_text(english)
+    page = client.get(f"/emails/{email.public_id}/?lang=pt-br").content.decode()
+    with translation.override("pt-br"):
+        sent = clock.day(Delivery.objects.filter(message=portuguese).first().sent_at)
+    assert f"Enviado em {sent}" in page and 'lang="pt-br"' in page
+    archive = client.get(f"/{cohort.course.slug}/{cohort.slug}/archive/?lang=pt-br").content.decode()
+    with translation.override("pt-br"):
+        assert clock.short_day(email.message.deliveries.first().sent_at) in archive
 
 
 def test_an_email_only_spanish_learners_received_is_in_the_archive(client, cohort, organizer, settings):

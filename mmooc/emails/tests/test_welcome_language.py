@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
-from django.utils import translation
+from django.conf import settings
+from django.utils import timezone, translation
 
 from mmooc.emails import scheduling
-from mmooc.emails.models import CourseEmail
+from mmooc.emails.models import CourseEmail, CourseEmailVariant
 from mmooc.learners.models import Learner
 from mmooc.learners.signals import learner_confirmed
 from mmooc.mailer.models import Delivery
@@ -54,3 +55,51 @@ def test_a_course_email_scheduled_from_a_spanish_browser_is_written_in_the_cours
         scheduling.schedule(email, organizer)
     email.refresh_from_db()
     assert "Monday 4 March 2030" in email.message.body and email.message.headers == {}
+
+
+def test_an_arabic_learner_gets_the_built_in_welcome_in_arabic():
+    cohort = make_cohort(start=date(2030, 3, 4))
+    message = _welcome(make_learner(cohort, "amira@example.org", language="ar"))
+    assert message.subject.startswith("مرحبًا بك في") and message.headers == {"Content-Language": "ar"}
+    assert "شكرًا على التأكيد" in message.body and "Thank you" not in message.body
+
+
+def test_an_arabic_learner_joining_late_reads_where_the_run_stands_in_arabic():
+    cohort = make_cohort(start=timezone.now().date() - timedelta(days=15))
+    message = _welcome(make_learner(cohort, "amira@example.org", language="ar"))
+    assert "نحن الآن في الأسبوع 3" in message.body and "we are in week" not in message.body
+    # A course's own welcome that says nothing of stages gets the built-in note put first,
+    # in the language of the learner's variant.
+    email = CourseEmail.objects.create(cohort=cohort, trigger="welcome", subject="Hello", body="Hello.")
+    CourseEmailVariant.objects.create(email=email, language="ar", subject="أهلًا", body="أهلًا {{ learner.first_name }}.")
+    message = _welcome(make_learner(cohort, "omar@example.org", language="ar"))
+    assert message.body.startswith("> **انضممت في الأسبوع 3.**"), message.body[:80]
+
+
+def _built_in_emails():
+    """The built-in email files (name.md) and the languages each is translated into (name.<lang>.md)."""
+    files: dict[str, set[str]] = {}
+    for path in scheduling.TEMPLATES.glob("*.md"):
+        stem, _, language = path.stem.partition(".")
+        files.setdefault(stem, set()).add(language)
+    return files
+
+
+@pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE])
+def test_every_shipped_language_has_every_built_in_email(language):
+    files = _built_in_emails()
+    assert {"default_welcome", "late_note"} <= set(files)
+    lacking = sorted(stem for stem, languages in files.items() if language not in languages)
+    assert not lacking, f"no {language} translation of {lacking} in {scheduling.TEMPLATES}"
+
+
+def test_each_built_in_email_translation_keeps_every_placeholder_and_tag():
+    import re
+
+    marks = re.compile(r"\{\{ *[\w.]+ *\}\}|\{%[^%]*%\}|\]\(\{\{ *[\w.]+ *\}\}\)")
+    for original in scheduling.TEMPLATES.glob("*.md"):
+        if "." in original.stem:
+            continue
+        wanted = sorted(marks.findall(original.read_text(encoding="utf-8")))
+        for translated in scheduling.TEMPLATES.glob(f"{original.stem}.*.md"):
+            assert sorted(marks.findall(translated.read_text(encoding="utf-8"))) == wanted, translated.name

@@ -26,3 +26,12 @@ def test_the_learner_page_offers_the_calendar_in_the_learner_time_zone(client):
     url = learner_page_url(learner).removeprefix(settings.BASE_URL)
     html = client.get(url).content.decode()
     assert 'href="/py/py-2/calendar.ics?tz=Asia/Kolkata"' in html
+
+
+def test_the_learner_page_links_the_calendar_archive_and_feed_in_the_learner_language(client):
+    cohort = make_cohort(make_course(slug="py"), slug="py-3")
+    learner = make_learner(cohort, timezone="Asia/Kolkata", language="pt")
+    url = learner_page_url(learner).removeprefix(settings.BASE_URL)
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'href="/py/py-3/calendar.ics?tz=Asia/Kolkata&amp;lang=pt-br"' in html
+    assert 'href="/py/py-3/archive/?lang=pt-br"' in html and 'href="/py/py-3/feed.atom?lang=pt-br"' in html

@@ -50,6 +50,25 @@ def test_confirming_someone_who_left_is_refused_with_a_reason_and_changes_nothin
     assert snapshot(learner) == before
 
 
+@pytest.mark.parametrize("rejoin", [False, True])
+def test_an_erased_learner_is_never_confirmed_again_even_asking_to_rejoin(learner, rejoin):
+    lifecycle.erase(learner)
+    before = snapshot(learner)
+    with pytest.raises(lifecycle.Refused, match="This learner's data was deleted"):
+        lifecycle.confirm(learner, rejoin=rejoin)
+    assert snapshot(learner) == before
+
+
+def test_someone_who_left_on_an_unknown_day_is_told_so_without_a_date(learner):
+    # A learner imported as left, or who left before the day was recorded.
+    Learner.objects.filter(pk=learner.pk).update(state=Learner.LEFT, left_at=None)
+    learner.refresh_from_db()
+    before = snapshot(learner)
+    with pytest.raises(lifecycle.Refused, match="^You left this cohort.$"):
+        lifecycle.confirm(learner)
+    assert snapshot(learner) == before
+
+
 def test_confirming_someone_who_stopped_course_emails_is_refused_until_they_ask(learner):
     lifecycle.unsubscribe(learner, Unsubscribe.COHORT, Unsubscribe.PAGE)
     before = snapshot(learner)

@@ -104,3 +104,9 @@ def test_it_rejects_a_change_at_any_position(learner):
 def test_it_finds_the_learner_from_an_unsubscribe_link_of_either_scope(learner, scope):
     token = _token(links.unsubscribe_url(learner, scope))
     assert links.learner_from_token(token, links.UNSUBSCRIBE) == learner
+
+
+@pytest.mark.parametrize("purpose, value", [(links.PAGE, "not-an-id"), (links.UNSUBSCRIBE, "cnot-an-id")])
+def test_a_signed_value_that_is_not_a_learner_id_is_an_invalid_link_not_an_error(purpose, value):
+    with pytest.raises(links.InvalidLink):
+        links.learner_from_token(links.make_token(value, purpose), purpose)

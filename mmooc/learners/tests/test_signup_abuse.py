@@ -140,3 +140,15 @@ def test_a_bot_on_the_form_is_thanked_and_nothing_is_stored_or_sent(cohort, embe
 def test_a_person_who_took_their_time_on_the_embed_form_is_signed_up(client, cohort):
     assert form_post(client, cohort, "slow@example.org", embed=True).status_code == 200
     assert Learner.objects.get().email == "slow@example.org" and confirmations() == 1
+
+
+def test_without_a_client_address_the_other_limits_still_count(cohort, settings):
+    # A request whose client address cannot be read (a misconfigured proxy) skips only the
+    # per-client limit.
+    from mmooc.learners.registration import signup_refusal
+
+    settings.LEARNER_SIGNUPS_PER_COHORT_HOUR = 3
+    now = time.time()
+    refusals = [signup_refusal(cohort, f"p{n}@example{n}.org", "", now=now) for n in range(4)]
+    assert refusals[:3] == [None, None, None]
+    assert refusals[3] is not None and refusals[3].limit == "cohort"

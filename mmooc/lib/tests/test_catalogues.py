@@ -121,3 +121,21 @@ def test_translations_keep_every_placeholder(language):
         wanted = set(marks.findall(entry.msgid_plural or entry.msgid))
         for text in entry.msgstr[-1:]:  # the "other" form says the number
             assert set(marks.findall(text)) == wanted, (language, entry.msgid[:60], text[:60])
+
+
+@pytest.mark.parametrize("reference", [
+    "hooks/templates/hooks/index.html:3", "insights/templates/insights/health.html:5", "api/views.py:31",
+    "api/templates/api/tokens.html:4", "checkins/templates/checkins/checkins.html:2", "emails/variants.py:113",
+    "emails/templates/emails/variant.html:19", "learners/templates/learners/staff_list.html:17",
+    "mailer/templates/mailer/outbox_list.html:6", "groups/staff_views.py:153"])
+def test_a_string_only_staff_pages_use_may_wait(reference):
+    assert not catalogues.learner_facing(catalogues.Entry(msgid="Saved.", references=[reference]))
+    both = catalogues.Entry(msgid="Saved.", references=[reference, "learners/templates/learners/page.html:9"])
+    assert catalogues.learner_facing(both)
+
+
+@pytest.mark.parametrize("reference", ["checkins/templates/checkins/_learner_section.html:3",
+                                       "emails/templates/emails/view.html:8", "emails/public_views.py:165",
+                                       "lists/views.py:127", "learners/page_views.py:115"])
+def test_a_string_a_learner_may_read_is_learner_facing(reference):
+    assert catalogues.learner_facing(catalogues.Entry(msgid="Saved.", references=[reference]))

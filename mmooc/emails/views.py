@@ -88,7 +88,7 @@ def _preview(email: CourseEmail, preview_as: str) -> dict[str, Any]:
                       note=f"In {dict(scheduling.variant_languages())[variant.language]}, the learner's language.")
     elif not found:
         with speaking(settings.LANGUAGE_CODE):
-            subject, body = scheduling.render_email(email)
+            subject, body = scheduling.render_email(email, for_learners=True)
         values = scheduling.sample_context(email, learner)
         result["subject"] = templating.personalize(subject, values)
         result["html"] = markdown_to_html(templating.personalize(body, values))

@@ -54,7 +54,7 @@ def missed(learner: Learner) -> list[CourseEmail]:
                                       message__scope=learner.cohort.scope, message__tag=scheduling.TAG)
               .values_list("message_id", flat=True))
     found = []
-    for email in sorted(emails.values(), key=lambda e: (e.module.position, e.pk)):
+    for email in sorted(emails.values(), key=lambda e: (e.module.position if e.module else 0, e.pk)):
         if got & {m.pk for m in scheduling.messages_of(email)}:
             continue
         if email.audience and not audiences.recipients(email).filter(pk=learner.pk).exists():

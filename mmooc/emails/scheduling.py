@@ -354,7 +354,7 @@ class Personalizer:
         self.make_context = context_maker("cohort")
         self.local_values: dict[tuple[str, str], dict[str, str]] = {}
         self.instants: dict[str | None, datetime] = {}
-        self.notes: dict[tuple[str, int | bool], str] = {}
+        self.notes: dict[tuple[str, str | bool], str] = {}
 
     def context(self, learner: Any) -> dict[str, str]:
         values = self.make_context(learner.public_id, learner.name)

@@ -13,6 +13,7 @@ class EmailsConfig(AppConfig):
 
     def ready(self) -> None:
         from mmooc.emails import receivers  # noqa: F401  (connects the learner_confirmed receiver)
+        from mmooc.emails.catchup import page_section
         from mmooc.emails.phases import end_phases
         from mmooc.emails.public_views import week_emails
         from mmooc.emails.scheduling import refresh_sending
@@ -20,6 +21,7 @@ class EmailsConfig(AppConfig):
         from mmooc.lib import periodic
 
         sections.add_week_emails(week_emails)
+        sections.add_page_section(page_section)  # a late joiner's catch-up email
         periodic.register("emails.phases", end_phases, every=PHASES_EVERY)
         # A send that finished moves its email to "sent" within a minute, page open or not.
         periodic.register("emails.states", refresh_sending, every=STATES_EVERY)

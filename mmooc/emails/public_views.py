@@ -1,4 +1,5 @@
-"""Public pages: an email in the browser, a cohort's archive, its Atom feed and calendar.
+"""Public pages: an email in the browser, a cohort's archive, its Atom feed and calendar; and a
+learner's request, from their page, for the weeks they missed.
 
 Nothing personal appears here: emails are shown with neutral values in place of each
 learner's ("there" for a first name) and without unsubscribe links.
@@ -10,17 +11,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.courses.models import Cohort
 from mmooc.emails import links, scheduling, templating, timing
 from mmooc.emails.models import CourseEmail
+from mmooc.learners import links as learner_links
+from mmooc.learners.decorators import signed_link
 from mmooc.lib.languages import activate_for, speaking
 from mmooc.lib.mailrender import markdown_to_html
 from mmooc.lib.timezones import available_zones
@@ -180,3 +185,22 @@ def _email_time(email: CourseEmail, tz: str) -> datetime | None:
     # Learner-local emails arrive at their wall-clock time in the zone the calendar is for.
     return timing.send_instant(spec, start=email.cohort.start_date, cohort_zone=email.cohort.timezone,
                                learner_zone=tz, now=datetime.now())
+
+
+@require_POST
+@signed_link
+@never_cache
+def catch_up(request: HttpRequest, token: str) -> HttpResponse:
+    """The learner asks for the weeks they missed, sent as one email: once, then the page says when."""
+    from mmooc.emails.catchup import CatchUpRefused, send_catch_up
+
+    learner = learner_links.learner_from_token(token, learner_links.PAGE)
+    activate_for(request, learner.language)
+    try:
+        send_catch_up(learner)
+    except CatchUpRefused as refused:
+        messages.info(request, str(refused))
+    else:
+        messages.success(request, _("The weeks you missed are on their way to %(email)s, in one email.")
+                         % {"email": learner.email})
+    return redirect("learners:page", token=token)

@@ -1,12 +1,15 @@
-"""What course emails do when a learner confirms: the welcome, and late additions."""
+"""What course emails do when a learner confirms (the welcome, late additions), leaves, changes
+zone, or when their study group changes (queued copies show the group as it is)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from django.db import transaction
 from django.dispatch import receiver
 
+from mmooc.groups.signals import groups_formed, member_placed
 from mmooc.learners import signals
 from mmooc.learners.signals import learner_confirmed, learner_left
 
@@ -48,3 +51,32 @@ def on_learner_zone_changed(sender: Any, learner: Any, **kwargs: Any) -> None:
     from mmooc.emails import scheduling
 
     scheduling.retime(learner)
+
+
+@receiver(groups_formed, dispatch_uid="emails.groups_formed")
+def on_groups_formed(sender: Any, cohort: Any, **kwargs: Any) -> None:
+    from mmooc.emails import scheduling
+
+    scheduling.refresh_groups(cohort)
+
+
+@receiver(member_placed, dispatch_uid="emails.member_placed")
+def on_member_placed(sender: Any, membership: Any, **kwargs: Any) -> None:
+    from mmooc.emails import scheduling
+
+    scheduling.refresh_groups(membership.group.cohort, [membership.learner_id])
+
+
+@receiver(signals.learner_wants_group, dispatch_uid="emails.wants_group")
+def on_learner_wants_group(sender: Any, learner: Any, **kwargs: Any) -> None:
+    from mmooc.emails import scheduling
+
+    scheduling.refresh_groups(learner.cohort, [learner.pk])
+
+
+@receiver(signals.learner_left_group, dispatch_uid="emails.left_group")
+def on_learner_left_group(sender: Any, learner: Any, **kwargs: Any) -> None:
+    from mmooc.emails import scheduling
+
+    # Sent inside the choice's transaction, before or after the groups app ends the membership.
+    transaction.on_commit(lambda: scheduling.refresh_groups(learner.cohort, [learner.pk]))

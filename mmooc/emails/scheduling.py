@@ -33,6 +33,7 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mmooc.audit.log import record
 from mmooc.checkins.intake import checkin_address
@@ -45,6 +46,7 @@ from mmooc.emails.signals import email_sent
 from mmooc.emails.timing import Schedule
 from mmooc.lib import clock, subjects
 from mmooc.lib.languages import content_language, in_default_language, speaking, ui_language
+from mmooc.lib.mailrender import wrap_text
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Message
 
@@ -143,11 +145,46 @@ def module_values(module: Any, cohort: Any) -> dict[str, Any]:
             "minutes": sum(r.minutes or 0 for r in module.resources.all())}
 
 
-def render_email(email: CourseEmail, stage: clock.Stage | None = None) -> tuple[str, str]:
-    """Subject and body with the shared values filled in and `{{ name }}` placeholders left."""
+def render_email(email: CourseEmail, stage: clock.Stage | None = None, *,
+                 for_learners: bool = False) -> tuple[str, str]:
+    """Subject and body with the shared values filled in and `{{ name }}` placeholders left;
+    `for_learners`: as the learners' copies are written (a weekly email ends with the group block)."""
     ctx = message_context(email, stage)
     subject = " ".join(templating.render(email.subject, ctx).split())
-    return subject, templating.render(email.body, ctx).strip() + "\n"
+    body = templating.render(email.body, ctx).strip() + "\n"
+    return subject, with_group_block(email, body) if for_learners else body
+
+
+GROUP_NOTE = "group.note"
+
+
+def with_group_block(email: CourseEmail, body: str) -> str:
+    """A weekly email (one with a module) ends with the learner's group, its address and how
+    to write to it, or a line for those studying alone or waiting for a group; an email that
+    already speaks of `group.note` or `group.address` is left as written."""
+    if not email.module_id or email.trigger or GROUP_NOTE in body or "group.address" in body:
+        return body
+    return f"{body}\n---\n\n{templating.placeholder(GROUP_NOTE)}\n"
+
+
+def group_note(values: dict[str, str] | None, wants_group: bool) -> str:
+    """The group block's words for one learner, in the active language, wrapped for the text part
+    (in the HTML part the line ends are only spaces)."""
+    if values:
+        size = int(values["group.size"] or 0)
+        text = ngettext(
+            "Your study group is %(name)s, %(size)d person. To write to your group, send an email to "
+            "%(address)s (or reply to one of its messages): it reaches everyone in the group.",
+            "Your study group is %(name)s, %(size)d people. To write to your group, send an email to "
+            "%(address)s (or reply to one of its messages): it reaches everyone in the group.",
+            size) % {"name": values["group.name"], "size": size, "address": values["group.address"]}
+    elif wants_group:
+        text = _("Your study group is not formed yet. When it is, its address will be on your personal page "
+                 "and the group will write to you.")
+    else:
+        text = _("You are studying on your own. If you would like a study group, you can ask for one on your "
+                 "personal page.")
+    return wrap_text(text)
 
 
 def shown_subject(email: CourseEmail) -> str:
@@ -184,7 +221,7 @@ def list_id(cohort: Any) -> str:
 def compose_for(email: CourseEmail, *, tag: str = TAG, stage: clock.Stage | None = None) -> Message:
     from mmooc.emails.links import view_url
 
-    subject, body = render_email(email, stage)
+    subject, body = render_email(email, stage, for_learners=tag == TAG)
     cohort = email.cohort
     text = footer(cohort.course)
     if tag == TAG:
@@ -317,13 +354,23 @@ class Personalizer:
         self.make_context = context_maker("cohort")
         self.local_values: dict[tuple[str, str], dict[str, str]] = {}
         self.instants: dict[str | None, datetime] = {}
+        self.notes: dict[tuple[str, str | bool], str] = {}
 
     def context(self, learner: Any) -> dict[str, str]:
         values = self.make_context(learner.public_id, learner.name)
         values["learner.timezone"] = learner.timezone
-        values.update(self.groups.get(learner.pk, {"group.name": "", "group.address": "", "group.size": ""}))
+        group = self.groups.get(learner.pk)
+        values.update(group or {"group.name": "", "group.address": "", "group.size": ""})
+        values[GROUP_NOTE] = self._note(group, getattr(learner, "wants_group", True))
         values.update(self._local_dates(learner.timezone))
         return values
+
+    def _note(self, group: dict[str, str] | None, wants_group: bool) -> str:
+        # Written once per group (or way of studying alone) and language.
+        key = (translation.get_language() or "", group["group.address"] if group else wants_group)
+        if key not in self.notes:
+            self.notes[key] = group_note(group, wants_group)
+        return self.notes[key]
 
     def _local_dates(self, zone_name: str) -> dict[str, str]:
         # Per language too: a variant's readers get the dates written in their language.
@@ -365,6 +412,37 @@ def _group_values(cohort: Any) -> dict[int, dict[str, str]]:
             .values_list("learner_id", "group_id", "group__name", "group__address"))
     return {lid: {"group.name": name, "group.address": address, "group.size": str(sizes.get(gid, 0))}
             for lid, gid, name, address in rows.iterator(chunk_size=BATCH)}
+
+
+def refresh_groups(cohort: Any, learner_ids: Iterable[int] | None = None) -> int:
+    """Queued copies of the cohort's course emails that show a learner's group (name, address,
+    size, the group block) take the group as it is now: groups are often formed after the
+    weekly emails were scheduled. Only these learners' copies when `learner_ids` is given."""
+    from mmooc.learners.models import Learner
+
+    messages = [m for m in Message.objects.filter(scope=cohort.scope, tag=TAG).exclude(state=Message.CANCELLED)
+                if any(name.startswith("group.") for name in outbox.used_names(m) or ())]
+    if not messages:
+        return 0
+    groups = _group_values(cohort)
+    learners = Learner.objects.filter(cohort=cohort)
+    if learner_ids is not None:
+        learners = learners.filter(pk__in=list(learner_ids))
+    rows = list(learners.values_list("pk", "public_id", "wants_group"))
+    changed = 0
+    for message in messages:
+        notes: dict[str | bool, str] = {}
+        values: dict[str, dict[str, str]] = {}
+        with speaking((message.headers or {}).get("Content-Language") or settings.LANGUAGE_CODE):
+            for pk, public_id, wants in rows:
+                group = groups.get(pk)
+                key = group["group.address"] if group else wants
+                if key not in notes:
+                    notes[key] = group_note(group, wants)
+                values[str(public_id)] = {**(group or dict.fromkeys(("group.name", "group.address", "group.size"), "")),
+                                          GROUP_NOTE: notes[key]}
+        changed += outbox.refresh_queued(message, values)
+    return changed
 
 
 def email_schedule(email: CourseEmail) -> Schedule | None:
@@ -485,7 +563,7 @@ def _enqueue(email: CourseEmail, messages: dict[str, Message], learners: QuerySe
     languages: dict[str, str] = {}
     # Named rows, not model instances: a learner is read 100,000 times per email.
     rows = learners.order_by("pk").values_list("pk", "public_id", "email", "name", "timezone", "language",
-                                               named=True)
+                                               "wants_group", named=True)
     for learner in rows.iterator(chunk_size=BATCH):
         if phase.over(learner.timezone, p.leaves(learner.timezone)):
             continue
@@ -641,7 +719,7 @@ def send_test(email: CourseEmail, actor: Any, address: str, learner: Any = None)
     found = template_problems(email)
     if found:
         raise ScheduleError("Fix these first: " + " ".join(found))
-    subject, body = render_email(email)
+    subject, body = render_email(email, for_learners=True)
     values = sample_context(email, learner)
     try:
         delivery = outbox.send(to=address, subject=f"[Test] {subject}", body=body, context=values,
@@ -669,6 +747,7 @@ def sample_context(email: CourseEmail, learner: Any = None) -> dict[str, str]:
     values = Personalizer(email).context(sample)
     values.update(SAMPLE, **{"learner.timezone": email.cohort.timezone})
     values["group.address"] = f"{email.cohort.slug}-group-7@{settings.LIST_DOMAIN}"
+    values[GROUP_NOTE] = group_note({k: v for k, v in values.items() if k.startswith("group.")}, True)
     return values
 
 

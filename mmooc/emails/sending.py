@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -90,19 +90,18 @@ def email_page(request: HttpRequest, public_id: str) -> HttpResponse:
     return render(request, "emails/sending.html", ctx)
 
 
-def sending_starts(messages: list[Message]) -> str:
-    """"HH:MM" (UTC) when nothing has left yet and the first copy is due later today: the
-    undo window after scheduling, when cancelling still stops every copy; else ""."""
+def sending_starts(messages: list[Message]) -> datetime | None:
+    """When the first copy is due, while nothing has left yet and it is still ahead: the undo
+    window after scheduling, when cancelling still stops every copy; else None."""
     if not messages or messages[0].state == Message.CANCELLED:
-        return ""
+        return None
     copies = Delivery.objects.filter(message__in=messages)
     if copies.exclude(status__in=(Delivery.QUEUED, Delivery.CANCELLED)).exists():
-        return ""
+        return None
     first = copies.filter(status=Delivery.QUEUED).aggregate(at=Min("not_before"))["at"]
-    now = timezone.now()
-    if first is None or first <= now:
-        return ""
-    return f"{first:%H:%M}" if first - now < timedelta(hours=12) else f"{first:%a %-d %b %Y %H:%M}"
+    if first is None or first <= timezone.now():
+        return None
+    return first
 
 
 def _segments(summary: dict) -> list[tuple[str, str, int, float]]:

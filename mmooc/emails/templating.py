@@ -56,6 +56,8 @@ LEARNER_VARIABLES = {
     "group.name": "The learner's study group",
     "group.address": "The study group's email address",
     "group.size": "How many people are in the group",
+    "group.note": "A sentence naming the learner's group, its address and how to write to it (or, for a "
+                  "learner studying alone or waiting for a group, what to do); weekly emails end with it",
     "local.start": "The start date, course day 0 on the learner's own calendar",
     "local.module_release": "The day the email's module starts, on the learner's own calendar",
     "calendar_url": "The course calendar to subscribe to (iCalendar), with times in the learner's zone",

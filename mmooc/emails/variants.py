@@ -50,7 +50,7 @@ def preview(email: CourseEmail, variant: CourseEmailVariant | None, learner: Any
     result: dict[str, Any] = {"problems": found, "subject": "", "html": ""}
     if not found:
         with speaking(variant.language if variant is not None else ""):
-            subject, body = scheduling.render_email(shown)
+            subject, body = scheduling.render_email(shown, for_learners=True)
         values = scheduling.sample_context(email, learner)
         result["subject"] = templating.personalize(subject, values)
         result["html"] = markdown_to_html(templating.personalize(body, values))

@@ -92,7 +92,7 @@ def _preview(email: CourseEmail, preview_as: str) -> dict[str, Any]:
                           language=dict(scheduling.variant_languages())[variant.language]))
     elif not found:
         with speaking(settings.LANGUAGE_CODE):
-            subject, body = scheduling.render_email(email)
+            subject, body = scheduling.render_email(email, for_learners=True)
         values = scheduling.sample_context(email, learner)
         result["subject"] = templating.personalize(subject, values)
         result["html"] = markdown_to_html(templating.personalize(body, values))

@@ -143,8 +143,8 @@ class LearnerEvent(models.Model):
              (ALIAS_REMOVED, _("Removed another address"))]
     # Kinds recorded since the field's choices were last migrated: shown by get_kind_display,
     # to join KINDS with the app's next migration.
-    LANGUAGE_CHANGED = "language-changed"
-    LATER_KINDS = [(LANGUAGE_CHANGED, _("Changed language"))]
+    LANGUAGE_CHANGED, CATCH_UP = "language-changed", "catch-up"
+    LATER_KINDS = [(LANGUAGE_CHANGED, _("Changed language")), (CATCH_UP, _("Asked for the weeks they missed"))]
 
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=KINDS)

@@ -12,6 +12,7 @@ use through the filters of `mmooc.lib.clocktags` (`day`, `short_day`, `moment`):
     Wednesday 25 November 2026          day(date)
     Wed 25 Nov 2026                     short_day(date)
     Wed 25 Nov 2026, 09:00              moment(instant, zone)
+    2026-11-25 09:00                    utc_stamp(instant): staff pages, in UTC
 
 They follow the active language (names of days and months, and the order of the parts,
 which each catalogue gives as a Django date format).
@@ -71,6 +72,11 @@ def moment(instant: datetime | None, zone_name: str) -> str:
     local = in_zone(instant, zone_name)
     # Translators: a Django date format for a date and time, e.g. "Wed 25 Nov 2026, 09:00".
     return dateformat.format(local, pgettext("date format", "D j M Y, H:i"))
+
+
+def utc_stamp(instant: datetime) -> str:
+    """An instant as staff pages write it, in UTC: "2027-03-15 09:00" (not translated)."""
+    return in_zone(instant, "UTC").strftime("%Y-%m-%d %H:%M")
 
 
 def in_zone(instant: datetime, zone_name: str) -> datetime:

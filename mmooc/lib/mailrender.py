@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -155,6 +156,63 @@ def markdown_to_text(source: str) -> str:
     return text.strip() + "\n"
 
 
+# The text part's lines: prose is wrapped at this width, an address is never split.
+WRAP_WIDTH = 76
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_QUOTE = re.compile(r"^((?: {0,3}>[ ]?)+)")
+_LIST_ITEM = re.compile(r"^( {0,3}(?:[-*+]|\d{1,9}[.)]) +)")
+_FILLER = "\x00"
+
+
+def wrap_text(text: str, width: int = WRAP_WIDTH) -> str:
+    """The text part with each long line of prose wrapped at `width`: words (an address is one
+    word) are never split, nor broken at hyphens; a list item's or quote's following lines
+    keep its indent or `>`; code (fenced or indented) and table rows stay as written. Lines
+    are never joined, so the author's line breaks stay where they are."""
+    out: list[str] = []
+    fenced = False
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+            out.append(line)
+        elif fenced or len(line) <= width or line.startswith(("    ", "\t")) or line.lstrip().startswith("|"):
+            out.append(line)
+        else:
+            out.extend(_wrap_line(line, width))
+    return "\n".join(out)
+
+
+def _wrap_line(line: str, width: int) -> list[str]:
+    first = rest = ""
+    quote = _QUOTE.match(line)
+    if quote:
+        first = rest = quote.group(1)
+        line = line[len(first):]
+    item = _LIST_ITEM.match(line)
+    lead = item.group(1) if item else line[: len(line) - len(line.lstrip(" "))]
+    first, rest, line = first + lead, rest + " " * len(lead), line[len(lead):]
+    return textwrap.wrap(line, width, initial_indent=first, subsequent_indent=rest, break_long_words=False,
+                         break_on_hyphens=False) or [first.rstrip()]
+
+
+def _width_of(name: str) -> int:
+    """How wide a placeholder's value is taken to be when the text around it is wrapped
+    (it is filled in later, for each copy): an address is long, a name short."""
+    if name.endswith("url"):
+        return 72  # a line of its own
+    if name.endswith("address") or name.endswith(".note"):
+        return 36
+    return 16 if name.endswith("name") else 12
+
+
+def _wrap_with_markers(text: str, names: list[str]) -> str:
+    """Wrap a text holding placeholder markers, each counted as wide as its value will be."""
+    def pad(m: re.Match[str]) -> str:
+        return m.group(0) + _FILLER * max(0, _width_of(names[int(m.group(1))]) - len(m.group(0)))
+
+    return wrap_text(MARKER.sub(pad, text)).replace(_FILLER, "")
+
+
 def footer_markdown(footer: str, unsubscribe: bool) -> str:
     lines = []
     if unsubscribe:
@@ -222,8 +280,8 @@ def render(*, subject: str, body: str, footer: str = "", unsubscribe: bool = Fal
     page = LAYOUT.format(title=title, body=markdown_to_html(html_body), footer=markdown_to_html(html_footer),
                          lang=translation.get_language() or "en", dir=direction)
     inlined = css_inline.inline(page)
-    text = markdown_to_text(body_m)
-    tail = _to_markers(footer_text(footer, unsubscribe), names)
+    text = _wrap_with_markers(markdown_to_text(body_m), names)
+    tail = _wrap_with_markers(_to_markers(footer_text(footer, unsubscribe), names), names)
     if tail:
         text = f"{text}\n-- \n{tail}\n"
     return Rendered(subject=template(subject), text=_from_markers(text, names),

@@ -5,13 +5,15 @@
 Each group with digest members gets at most one digest per day, covering its posts since
 the previous digest up to the start of the day (UTC); a Digest row per group and day makes
 a second run the same day do nothing. The digest is one outbox message per group, sent
-to each digest member with their own unsubscribe and archive links.
+to each digest member with their own unsubscribe and archive links, and each post's time on
+their own clock (in their time zone).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -21,12 +23,15 @@ from django.utils.translation import ngettext, pgettext
 
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
+from mmooc.learners.models import Learner
+from mmooc.lib import clock
 from mmooc.lib.languages import content_language, speaking
 from mmooc.lists.links import archive_url, list_info
 from mmooc.lists.models import Digest, Post
 from mmooc.lists.relay import LearnerRef, member_recipients
 
 MAX_POST_CHARS = 2000
+TIME_VAR = "post_time."  # a post's time in a member's zone: post_time.1, post_time.2, …
 
 
 def send_digests(now: datetime | None = None) -> int:
@@ -86,15 +91,28 @@ def _queue(group: StudyGroup, day: date, posts: list[Post]):
         reply_to=f"{group.name} <{info.address}>", list_id=info.list_id, list_name=info.name,
         footer=" · ".join(p for p in (course.organizer_name, course.postal_line) if p), headers=headers)
     recipients = member_recipients(group, delivery=Membership.DIGEST)
-    outbox.enqueue(message, [_with_archive(r, group) for r in recipients])
+    zones = dict(Learner.objects.filter(public_id__in=[uuid.UUID(r.ref) for r in recipients])
+                 .values_list("public_id", "timezone"))
+
+    def zone_of(recipient: Any) -> str:
+        return zones.get(uuid.UUID(recipient.ref)) or "UTC"
+
+    with speaking(group.language):  # worked out once per zone
+        times = {zone: post_times(posts, zone) for zone in {zone_of(r) for r in recipients}}
+    outbox.enqueue(message, [_with_archive(r, group, times[zone_of(r)]) for r in recipients])
     return message
 
 
-def _with_archive(recipient, group: StudyGroup):
+def post_times(posts: list[Post], zone: str) -> dict[str, str]:
+    """Each post's time on the clock of a member's zone, as their copy shows it."""
+    return {f"{TIME_VAR}{i}": clock.moment(post.received_at, zone) for i, post in enumerate(posts, 1)}
+
+
+def _with_archive(recipient, group: StudyGroup, times: dict[str, str]):
     from mmooc.mailer.outbox import Recipient
 
     learner = LearnerRef(uuid.UUID(recipient.ref))
-    context = {**recipient.context, "archive_url": archive_url(group, learner)}
+    context = {**recipient.context, **times, "archive_url": archive_url(group, learner)}
     return Recipient(recipient.address, context, ref=recipient.ref)
 
 
@@ -103,11 +121,13 @@ def digest_body(group: StudyGroup, posts: list[Post]) -> str:
     parts = [_("Yesterday's posts to %(group)s (%(address)s). Reply to this email to write to the "
                "group, or [read the whole archive]({{ archive_url }}).") % {"group": group.name,
                                                                            "address": group.address}]
-    for post in posts:
+    for i, post in enumerate(posts, 1):
         text = post.text.strip()
         if len(text) > MAX_POST_CHARS:
             text = text[:MAX_POST_CHARS].rstrip() + " …"
-        parts.append(f"**{_inline(post.author_name or _('A member'))}**, {post.received_at:%H:%M} UTC: "
+        # The time is filled in for each member, on their own clock.
+        when = "{{ " + TIME_VAR + str(i) + " }}"
+        parts.append(f"**{_inline(post.author_name or _('A member'))}**, {when}: "
                      f"{_inline(post.subject or _('(no subject)'))}\n\n{_quoted(text)}")
     return "\n\n---\n\n".join(parts)
 

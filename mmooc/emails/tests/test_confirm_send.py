@@ -93,7 +93,9 @@ def test_the_sending_page_offers_to_cancel_until_sending_starts(client, organize
     _new(client, cohort, _week_one(confirm=_token(_new(client, cohort, _week_one()))))
     email = CourseEmail.objects.get()
     text = client.get(f"/dashboard/emails/{email.public_id}/").content.decode()
-    assert "Sending starts at 12:02 UTC" in text and 'id="undo-cancel"' in text
+    assert ('Sending starts at <time class="staff-time" datetime="2027-03-18T12:02:00+00:00">2027-03-18 12:02 UTC'
+            '</time>') in text
+    assert 'id="undo-cancel"' in text
     with time_machine.travel(HELD_UNTIL + timedelta(seconds=1), tick=False):
         assert "Sending starts at" not in client.get(f"/dashboard/emails/{email.public_id}/").content.decode()
 

@@ -25,7 +25,8 @@ def test_it_renders_as_a_sample_learner(client, facilitator, cohort):
     client.force_login(facilitating(facilitator, cohort))
     data = _post(client).json()
     assert data["subject"] == "Week 2"
-    assert data["html"] == "<p>Hi Ada: Week 2</p>\n"
+    # A weekly email ends with the learner's group (see test_group_block).
+    assert data["html"].startswith("<p>Hi Ada: Week 2</p>\n<hr>\n<p>Your study group is Group 7, 38 people.")
     assert data["count"] == 2 and data["problems"] == []
 
 

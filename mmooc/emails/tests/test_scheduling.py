@@ -98,7 +98,8 @@ def test_it_stores_only_the_values_the_email_uses(cohort, organizer):
     email = _email(cohort, body="Hello {{ learner.first_name }}")
     scheduling.schedule(email, organizer)
     context = email.message.deliveries.get().context
-    assert set(context) == {"learner.first_name", "unsubscribe_url"}
+    # A weekly email ends with the learner's group line (test_group_block).
+    assert set(context) == {"learner.first_name", "group.note", "unsubscribe_url"}
     assert "Grace Hopper" not in str(context)
 
 

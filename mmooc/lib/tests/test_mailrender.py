@@ -77,3 +77,48 @@ def test_addresses_in_code_and_in_links_are_left_as_they_are():
     html = render(subject="s", body="`https://a.example/x` and [b](https://b.example) <https://c.example>").html.fill({})
     assert ">https://a.example/x</code>" in html and "a.example/x</a>" not in html
     assert '>b</a>' in html and '>https://c.example</a>' in html
+
+
+LONG_URL = "https://forum.example.org/t/week-2-functions-and-the-questions-everyone-asks/12345?page=2"
+
+
+def test_the_text_part_wraps_prose_without_splitting_addresses():
+    body = ("Welcome back! This week we look at functions, the pieces every program is built from, "
+            f"and the forum thread {LONG_URL} collects your questions about well-known hard-to-read "
+            "examples, so please read it before you write.\n")
+    text = render(subject="s", body=body).text.fill({})
+    lines = text.splitlines()
+    assert max(len(line) for line in lines if LONG_URL not in line) <= 76
+    assert any(LONG_URL in line for line in lines)  # whole, never split
+    assert "well-known" in text and "hard-to-read" in text  # not broken at hyphens
+    assert " ".join(text.split()) == " ".join(body.split())  # nothing lost or added
+
+
+def test_wrapped_list_items_and_quotes_keep_their_indent_and_code_stays_as_written():
+    words = "every word of this sentence is here so that the line is much longer than a phone shows"
+    code = "    print('" + "x" * 90 + "')"
+    body = f"- {words}\n12. {words}\n> {words}\n\n{code}\n\n```\n{'y' * 90}\n```\n"
+    lines = render(subject="s", body=body).text.fill({}).splitlines()
+    assert lines[0].startswith("- every") and lines[1].startswith("  ") and not lines[1].startswith("   ")
+    numbered = lines.index(next(line for line in lines if line.startswith("12. ")))
+    assert lines[numbered + 1].startswith("    ") and lines[numbered + 1][4] != " "
+    quoted = [line for line in lines if line.startswith(">")]
+    assert len(quoted) == 2 and all(line.startswith("> ") for line in quoted)
+    assert code in lines and "y" * 90 in lines
+
+
+def test_a_placeholder_is_counted_as_wide_as_the_address_it_will_hold():
+    body = ("Your personal page is where your group's address and every week's plan are: "
+            "open {{ learner.page_url }} whenever you need it.\n")
+    url = "https://mmooc.example.org/me/0f8e2a7c-1b2d-4e5f-9a8b-7c6d5e4f3a2b/?t=Zx81k"
+    lines = render(subject="s", body=body).text.fill({"learner.page_url": url}).splitlines()
+    assert max(len(line) for line in lines if url not in line) <= 76
+    assert [line for line in lines if url in line] == [url], lines  # on a line of its own
+
+
+def test_the_footer_is_wrapped_too():
+    r = render(subject="s", body="x", footer="Gentle Python — The Mechanical MOOC team · "
+               "organizers@example.org · 1 Long Street Name, Some Town, Some County, Some Country", unsubscribe=True)
+    tail = r.text.fill({"unsubscribe_url": LONG_URL}).split("-- \n", 1)[1]
+    assert max(len(line) for line in tail.splitlines() if LONG_URL not in line) <= 76
+    assert LONG_URL in tail

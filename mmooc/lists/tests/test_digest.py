@@ -113,3 +113,23 @@ def test_the_server_and_the_worker_look_for_digests_every_hour():
 
     job = next(j for j in periodic.jobs() if j.name == "lists.digest")
     assert (job.func, job.every) == (send_digests, 3600)
+
+
+def test_each_member_reads_the_posts_times_on_their_own_clock(group):
+    from mmooc.mailer.render import Prepared
+
+    la = add_member(group, "lou@example.org", name="Lou", delivery=Membership.DIGEST)
+    la.learner.timezone = "America/Los_Angeles"
+    la.learner.save(update_fields=["timezone"])
+    chatham = add_member(group, "cat@example.org", name="Cat", delivery=Membership.DIGEST)
+    chatham.learner.timezone = "Pacific/Chatham"
+    chatham.learner.save(update_fields=["timezone"])
+    make_post(group, datetime(2026, 11, 2, 21, 17, tzinfo=UTC), subject="Evening")
+    send_digests(MORNING)
+    message = Message.objects.get(tag="digest")
+    assert "UTC" not in message.body
+    texts = {}
+    for copy in message.deliveries.all():
+        texts[copy.recipient] = Prepared(message).parts(copy.pk, copy.context, "<x@example.org>").text
+    assert "Mon 2 Nov 2026, 13:17" in texts["lou@example.org"]  # 21:17 UTC in Los Angeles (PST)
+    assert "Tue 3 Nov 2026, 11:02" in texts["cat@example.org"]  # +13:45 in Chatham's summer

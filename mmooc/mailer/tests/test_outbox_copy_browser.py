@@ -24,6 +24,6 @@ def test_staff_read_a_copy_as_a_mail_client_shows_it(transactional_db, live_serv
     expect(frame.get_by_role("link", name="confirm")).to_have_attribute(
         "href", "https://course.example.org/confirm/tok1")
     text = page.locator("#text-part").inner_text()
-    assert re.search(r"confirm \((https://\S+/confirm/tok1)\)", text)
+    assert re.search(r"confirm\s+\((https://\S+/confirm/tok1)\)", text)
     expect(page.locator("table.mail-headers")).to_contain_text("List-Unsubscribe-Post")
     assert msg.deliveries.get(recipient="l1@example.org").rfc_message_id.strip("<>") in page.content()

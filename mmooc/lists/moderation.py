@@ -89,7 +89,7 @@ def _summary(post: Post, verb: str) -> str:
     return f"{verb} “{post.subject[:80]}” by {post.author_name or 'an unknown sender'} in {post.group.name}"
 
 
-def approve(post: Post, actor: object, *, release: bool = False) -> bool:
+def approve(post: Post, actor: object, *, release: bool = False, **details: object) -> bool:
     """Relay a held post to its group now; False (nothing done) when it is no longer held.
 
     `release` is "release from spam": the same as approving, for a post the provider judged
@@ -101,13 +101,14 @@ def approve(post: Post, actor: object, *, release: bool = False) -> bool:
             return False
         action = "post.released" if release else "post.approved"
         record(actor, action, post, _summary(post, "Released from spam" if release else "Approved"),
-               group=post.group.address, message_id=post.message_id, held_reason=reason)
+               group=post.group.address, message_id=post.message_id, held_reason=reason, **details)
     return True
 
 
-def reject(post: Post, actor: object, note: str = "", *, told: set[str] | None = None) -> bool:
+def reject(post: Post, actor: object, note: str = "", *, told: set[str] | None = None, **details: object) -> bool:
     """Delete a held post; with a note, tell its sender (at most once per address in `told`,
-    a bulk rejection's set). False (nothing done) when it is no longer held."""
+    a bulk rejection's set, which gets each address told). False (nothing done) when it is no
+    longer held."""
     raw = bytes(Post.objects.filter(pk=post.pk).values_list("raw", flat=True).first() or b"")
     address = _sender_address(post, raw)
     with transaction.atomic():
@@ -122,7 +123,7 @@ def reject(post: Post, actor: object, note: str = "", *, told: set[str] | None =
                 told.add(email_key(address))
         record(actor, "post.rejected", post, _summary(post, "Rejected"), group=post.group.address,
                message_id=post.message_id, held_reason=post.held_reason, sender=address, note=note,
-               sender_told=notified)
+               sender_told=notified, **details)
     return True
 
 

@@ -403,3 +403,25 @@ def test_the_note_is_a_periodic_job():
     from mmooc.lib import periodic
 
     assert "lists.held_note" in [job.name for job in periodic.jobs()]
+
+
+def test_an_approved_post_is_announced_as_relayed_once_committed(group, facilitator,
+                                                                 django_capture_on_commit_callbacks):
+    from mmooc.lists.signals import post_relayed
+
+    told: list[int] = []
+
+    def receiver(sender, post, **kw):
+        told.append(post.pk)
+
+    post = spam_post(group)
+    post_relayed.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert moderation.approve(Post.objects.select_related("group", "author").get(pk=post.pk), facilitator)
+            assert told == []
+        with django_capture_on_commit_callbacks(execute=True):
+            assert not moderation.approve(post, facilitator)
+    finally:
+        post_relayed.disconnect(receiver)
+    assert told == [post.pk]

@@ -238,6 +238,8 @@ def send_held_notes(now: datetime | None = None) -> int:
     now = now or timezone.now()
     day = now.date()
     told = 0
+    from mmooc.mailer.outbox import OutboxError
+
     for user, waiting in waiting_by_user().items():
         if HeldNote.objects.filter(user=user, day=day).exists():
             continue
@@ -247,6 +249,9 @@ def send_held_notes(now: datetime | None = None) -> int:
                 _send_note(user, waiting)
         except IntegrityError:
             continue  # another process told them first
+        except OutboxError as exc:  # their address is suppressed, say: the others are still told
+            log.warning("lists: no note of held posts to %s: %s", user.get_username(), exc)
+            continue
         told += 1
     return told
 

@@ -12,7 +12,7 @@ from mmooc.audit.models import AuditEntry
 from mmooc.courses.models import Cohort
 from mmooc.learners.models import Learner
 from mmooc.lists import aliases, moderation, relay
-from mmooc.lists.models import Moderation, Post
+from mmooc.lists.models import HeldNote, Moderation, Post
 from mmooc.lists.tests.mail import raw_post
 from mmooc.mailer import engine
 from mmooc.mailer.models import Delivery, Message
@@ -425,3 +425,13 @@ def test_an_approved_post_is_announced_as_relayed_once_committed(group, facilita
     finally:
         post_relayed.disconnect(receiver)
     assert told == [post.pk]
+
+
+def test_an_unusable_staff_address_does_not_keep_the_others_from_their_note(cohort, group, organizer):
+    broken = testing.make_organizer("otto")
+    broken.email = "otto at example"
+    broken.save()
+    spam_post(group)
+    assert moderation.send_held_notes() == 1
+    assert Delivery.objects.get(message__tag="held-note").recipient == organizer.email
+    assert list(HeldNote.objects.values_list("user", flat=True)) == [organizer.pk]

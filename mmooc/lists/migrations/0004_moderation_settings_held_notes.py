@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
         ('courses', '0002_course_folder_files'),
         ('groups', '0004_group_address_lower'),
         ('learners', '0005_learner_alias'),
-        ('lists', '0002_refusal_notice_digest_post_held'),
+        ('lists', '0003_post_subject_key_rethread'),
         ('mailer', '0005_delivery_counts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -23,6 +23,7 @@ urlpatterns = [
     path("dashboard/", include("mmooc.dashboard.urls")),
     path("dashboard/", include("mmooc.emails.urls")),
     path("dashboard/", include("mmooc.groups.urls")),
+    path("dashboard/", include("mmooc.lists.staff_urls")),
     path("dashboard/", include("mmooc.checkins.urls")),
     path("dashboard/", include("mmooc.insights.urls")),
     path("dashboard/", include("mmooc.mailer.suppression_urls")),

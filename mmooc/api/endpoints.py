@@ -25,6 +25,7 @@ from mmooc.courses.models import Cohort, Course
 from mmooc.emails import confirm, planner, scheduling, sending
 from mmooc.emails.forms import EmailForm, initial_for
 from mmooc.emails.models import CourseEmail
+from mmooc.groups.access import groups_for
 from mmooc.groups.apply import apply_grouping, preview
 from mmooc.groups.grouping import GroupingError
 from mmooc.groups.membership import move
@@ -32,6 +33,7 @@ from mmooc.groups.models import Membership, StudyGroup, active_through
 from mmooc.learners import importer, lifecycle
 from mmooc.learners.models import Learner, email_key
 from mmooc.learners.staff_views import filtered
+from mmooc.lists import moderation
 from mmooc.lists.models import Post
 from mmooc.mailer.models import Message, Suppression
 from mmooc.mailer.suppression import suppress, unsuppress
@@ -575,6 +577,57 @@ def hide_post(request: HttpRequest, cohort: str, number: int, post_id: int) -> A
           summary="Show a hidden post again")
 def show_post(request: HttpRequest, cohort: str, number: int, post_id: int) -> Any:
     return _visibility(request, cohort, number, post_id, False)
+
+
+# The moderation queue: held posts of a cohort's groups, decided as on the dashboard.
+
+
+def _held(request: HttpRequest, cohort: str, post_id: int) -> Post:
+    c = auth.cohort_or_404(request, cohort)
+    post = (Post.objects.filter(pk=post_id, group__in=groups_for(auth.actor(request), c))
+            .select_related("group", "author").defer("raw").first())
+    if post is None:
+        raise not_found("post", "post_id")
+    if not post.held:
+        raise conflict("post_not_held", "This post is not held: it was approved, or relayed on arrival.", "post_id")
+    return post
+
+
+@api.get("/cohorts/{cohort}/moderation", response=ok(s.HeldPage, *LIST), tags=["moderation"],
+         summary="List held posts")
+def list_held(request: HttpRequest, cohort: str, cursor: str = "", limit: int = paging.DEFAULT_LIMIT) -> Any:
+    """The posts held across the cohort's groups, in the order they were stored, with why each is
+    held and who sent it."""
+    c = auth.cohort_or_404(request, cohort)
+    _limit(limit)
+    rows, next_cursor = paging.page(moderation.held_posts(groups_for(auth.actor(request), c)), cursor, limit)
+    senders = moderation.senders(rows)
+    data = [{**_post_out(p), "group": p.group.number, "kind": moderation.kind_of(p), "sender": senders.get(p.pk, ""),
+             "preview": p.text.strip()[:600]} for p in rows]
+    return {"data": data, "has_more": next_cursor is not None, "next_cursor": next_cursor}
+
+
+@api.post("/cohorts/{cohort}/moderation/{post_id}/approve", response=ok(s.PostOut, *POST, 409),
+          tags=["moderation"], summary="Approve a held post")
+def approve_post(request: HttpRequest, cohort: str, post_id: int) -> Any:
+    """Relay the post to its group now, as if it had not been held; 409 once it is no longer held."""
+    post = _held(request, cohort, post_id)
+    if not moderation.approve(post, auth.actor(request), via="api", token=auth.token_of(request).name):
+        raise conflict("post_not_held", "This post is no longer held: someone decided it meanwhile.", "post_id")
+    post.refresh_from_db()
+    return _post_out(post)
+
+
+@api.post("/cohorts/{cohort}/moderation/{post_id}/reject", response=ok(s.Rejected, *POST, 409),
+          tags=["moderation"], summary="Reject a held post")
+def reject_post(request: HttpRequest, cohort: str, post_id: int, payload: s.RejectIn) -> Any:
+    """Delete the post; a note, when given, goes to its sender. 409 once it is no longer held."""
+    post = _held(request, cohort, post_id)
+    told: set[str] = set()
+    if not moderation.reject(post, auth.actor(request), payload.note, told=told, via="api",
+                             token=auth.token_of(request).name):
+        raise conflict("post_not_held", "This post is no longer held: someone decided it meanwhile.", "post_id")
+    return {"rejected": True, "sender_told": bool(told)}
 
 
 @api.get("/cohorts/{cohort}/checkins", response=ok(s.CheckInPage, *LIST), tags=["checkins"],

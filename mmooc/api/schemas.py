@@ -296,6 +296,27 @@ class PostPage(Page):
     data: list[PostOut]
 
 
+class HeldOut(PostOut):
+    group: int = Field(description="The number of the post's group.")
+    kind: str = Field(description="Why it is held: spam (the provider's verdict), unknown-sender or first-post.")
+    sender: str = Field(description="The address it came from, as staff see it.")
+    preview: str = Field(description="The start of its text, as plain text.")
+
+
+class HeldPage(Page):
+    data: list[HeldOut]
+
+
+class RejectIn(Schema):
+    note: str = Field("", max_length=2000, description="Sent to the sender when not empty (never to a list, "
+                                                      "a bounce or an automatic reply).")
+
+
+class Rejected(Schema):
+    rejected: bool
+    sender_told: bool = Field(description="The note went to the sender.")
+
+
 class CheckInOut(Schema):
     learner: uuid.UUID
     group: int | None

@@ -68,3 +68,9 @@ def learners_for(user: Any, cohort: Cohort) -> QuerySet[Learner]:
 
 def learner_visible(user: Any, learner: Learner) -> bool:
     return learners_for(user, learner.cohort).filter(pk=learner.pk).exists()
+
+
+def facilitators_of(group: StudyGroup) -> list[Any]:
+    """The active staff accounts assigned to facilitate `group` (Facilitation), for notes about it."""
+    return [f.user for f in Facilitation.objects.filter(group=group, user__is_active=True).select_related("user")
+            .order_by("user__username")]

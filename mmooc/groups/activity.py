@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.db.models import DateTimeField, IntegerField, QuerySet, Value
 
@@ -50,15 +50,19 @@ def activity() -> Activity:
     return _provider[0]
 
 
-# Pages about a cohort's groups that apps above add (label, cohort -> URL): linked from the list.
-_pages: list[tuple[str, Callable[[Cohort], str]]] = []
+# Pages about a cohort's groups that apps above add (label, cohort -> URL, and optionally
+# (cohort, user) -> a count shown beside the label): linked from the list.
+_pages: list[tuple[str, Callable[[Cohort], str], Callable[[Cohort, Any], int] | None]] = []
 
 
-def register_page(label: str, url: Callable[[Cohort], str]) -> None:
-    if label not in [known for known, _ in _pages]:
-        _pages.append((label, url))
+def register_page(label: str, url: Callable[[Cohort], str],
+                  count: Callable[[Cohort, Any], int] | None = None) -> None:
+    if label not in [known for known, _url, _count in _pages]:
+        _pages.append((label, url, count))
 
 
-def pages(cohort: Cohort) -> list[tuple[str, str]]:
-    """(label, URL) of each page registered with register_page."""
-    return [(label, url(cohort)) for label, url in _pages]
+def pages(cohort: Cohort, user: Any = None) -> list[tuple[str, str]]:
+    """(label, URL) of each page registered with register_page; a counted page's label ends
+    with its count for `user`, e.g. "Moderation queue (3)"."""
+    return [(label if count is None else f"{label} ({count(cohort, user):,})", url(cohort))
+            for label, url, count in _pages]

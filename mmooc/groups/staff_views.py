@@ -70,7 +70,7 @@ def group_list(request: HttpRequest, cohort: str) -> HttpResponse:
              "weekly": weekly[g.pk]}
             for g in page.object_list]
     ctx = {"cohort": cohort_obj, "form": form, "page": page, "query": other_params(request), "rows": rows,
-           "quiet": form.cleaned_data["quiet"], "pages": pages(cohort_obj),
+           "quiet": form.cleaned_data["quiet"], "pages": pages(cohort_obj, request.user),
            "weeks": SPARK_WEEKS, **powers(request)}
     return render(request, "groups/group_list.html", ctx)
 

@@ -31,7 +31,10 @@ STAFF_ONLY = ("dashboard/", "staff_", "mailer/", "site/", "audit/", "operations/
               "emails/forms.py", "emails/variants.py",
               "emails/sending.py", "groups/views.py", "insights/templates/", "insights/views.py",
               "checkins/templates/checkins/checkins", "checkins/templates/checkins/_completion",
-              "checkins/templates/checkins/_group_panel", "checkins/views.py", "api/", "hooks/")
+              "checkins/templates/checkins/_group_panel", "checkins/views.py", "api/", "hooks/",
+              "groups/templates/groups/check_confirm", "groups/templates/groups/_check_held",
+              "groups/templates/groups/_facilitators", "groups/facilitator_views.py",
+              "lists/templates/lists/moderation", "lists/moderation_views.py")
 
 
 @dataclass

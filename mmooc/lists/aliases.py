@@ -325,16 +325,7 @@ def release(learner: Learner, address: str) -> int:
 def _release_one(post: Post, author: Learner) -> bool:
     from mmooc.lists import relay
 
-    with transaction.atomic():
-        # The conditional update is the "once": two confirmations at once relay it once.
-        if not Post.objects.filter(pk=post.pk, held=True).update(held=False, held_reason="", author=author):
-            return False
-        parsed = checks.parse(bytes(post.raw))
-        name = author.name or post.author_name
-        message = relay._queue_copies(post.group, author, name, parsed, bytes(post.raw), timezone.now())
-        Post.objects.filter(pk=post.pk).update(outbox_message=message, author_name=name[:200])
-        counters.add("posts", label="relayed")
-    return True
+    return relay.relay_held(post, author=author)
 
 
 def expire_held(now: datetime | None = None) -> int:

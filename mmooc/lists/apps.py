@@ -19,6 +19,7 @@ class ListsConfig(AppConfig):
         from mmooc.lists.activity import PostActivity, archive_section
         from mmooc.lists.aliases import expire_held
         from mmooc.lists.digest import send_digests
+        from mmooc.lists.moderation import held_count, queue_url, send_held_notes
         from mmooc.lists.receivers import forget_erased_author, handle_inbound
         from mmooc.operations import metrics
 
@@ -27,6 +28,9 @@ class ListsConfig(AppConfig):
         periodic.register("lists.digest", send_digests, every=DIGEST_EVERY)
         # Posts held from unknown addresses go once nobody has claimed them for a week.
         periodic.register("lists.held_expiry", expire_held, every=DIGEST_EVERY)
+        # Each staff member is told once a day of the posts held in their groups.
+        periodic.register("lists.held_note", send_held_notes, every=DIGEST_EVERY)
+        activity.register_page("Moderation queue", queue_url, count=held_count)
         activity.register(PostActivity())
         sections.add_group_section(archive_section)
         metrics.counter("posts", "Group posts stored, by outcome (relayed to the members, or held for review).",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -61,6 +62,8 @@ class Post(models.Model):
             models.Index(fields=["group", "received_at"], name="post_group_time"),
             # A reply without References: the latest thread of its subject.
             models.Index(fields=["group", "subject_key"], name="post_subject_key"),
+            # The moderation queue and the daily note: held posts, oldest first.
+            models.Index(fields=["received_at"], condition=models.Q(held=True), name="post_held"),
         ]
 
     def __str__(self) -> str:
@@ -141,4 +144,27 @@ class Digest(models.Model):
         constraints = [
             # One digest per group per day, however often the command runs.
             models.UniqueConstraint(fields=["group", "day"], name="digest_once_per_day"),
+        ]
+
+
+class Moderation(models.Model):
+    """A cohort's moderation settings for its groups' lists (a cohort without a row: defaults)."""
+
+    cohort = models.OneToOneField("courses.Cohort", on_delete=models.CASCADE, related_name="moderation")
+    # Hold a member's posts until one of theirs has gone to the group (approved, or relayed).
+    hold_first_post = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+
+class HeldNote(models.Model):
+    """One day's note to a staff member about the posts held in their groups: at most one a day."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    post_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="held_note_once_per_day"),
         ]

@@ -190,8 +190,9 @@ class _Delivery:
                                              post.message_id)
             if handled is not None:  # recorded (or answered), not relayed
                 return Outcome(group.address, CHECKIN, 250, "2.0.0", handled.text)
+        held_reason = self.held_reason or first_post_reason(group, member.learner_id)
         try:
-            return store_and_relay(group, member.as_learner(), post, self.raw, held_reason=self.held_reason,
+            return store_and_relay(group, member.as_learner(), post, self.raw, held_reason=held_reason,
                                    members=members)
         except checks.Defective as exc:
             return self._defective(group, str(exc))
@@ -327,16 +328,62 @@ def store_and_relay(group: StudyGroup, author: Learner, post: checks.Inbound, ra
     return Outcome(group.address, RELAYED, 250, "2.0.0", f"Sent to {group.name}", stored.pk)
 
 
+# The held_reason of a new member's post, when the cohort holds first posts (Moderation).
+FIRST_POST = "First post of a new member"
+
+
+def first_post_reason(group: StudyGroup, learner_id: int) -> str:
+    """FIRST_POST when the cohort holds first posts and none of the member's posts has gone to the group."""
+    from mmooc.lists.models import Moderation
+
+    if not Moderation.objects.filter(cohort_id=group.cohort_id, hold_first_post=True).exists():
+        return ""
+    relayed = Post.objects.filter(group=group, author_id=learner_id, held=False).exists()
+    return "" if relayed else FIRST_POST
+
+
+def relay_held(post: Post, *, author: Learner | None = None, now: datetime | None = None) -> bool:
+    """Relay a held post now, exactly as it would have gone on arrival; False when it is no longer
+    held (approved, released or deleted meanwhile). The conditional update is the "once": two
+    approvals at once relay it once. `author` names the member it is from (an address they have
+    just claimed); else the post's own author, or its From address for a sender nobody knows."""
+    with transaction.atomic():
+        changes: dict[str, object] = {"held": False, "held_reason": ""}
+        if author is not None:
+            changes["author"] = author
+        if not Post.objects.filter(pk=post.pk, held=True).update(**changes):
+            return False
+        raw = bytes(post.raw)
+        parsed = checks.parse(raw)
+        author = author or post.author
+        name = (author.name if author else "") or post.author_name or parsed.from_name
+        address = author.email if author else parsed.from_address
+        message = _queue_copies(post.group, author, name, parsed, raw, now or timezone.now(), address=address)
+        Post.objects.filter(pk=post.pk).update(outbox_message=message, author_name=name[:200])
+        counters.add("posts", label="relayed")
+        transaction.on_commit(lambda: _tell_relayed(post.pk))
+    return True
+
+
+def _tell_relayed(post_id: int) -> None:
+    stored = Post.objects.filter(pk=post_id).select_related("group__cohort", "author").first()
+    if stored is not None:
+        post_relayed.send(sender=Post, post=stored)
+
+
 def _duplicate(group: StudyGroup, post: checks.Inbound) -> Outcome:
     return Outcome(group.address, DUPLICATE, 250, "2.0.0", "Already received; sent once")
 
 
-def _queue_copies(group: StudyGroup, author: Learner, author_name: str, post: checks.Inbound,
-                  raw: bytes, now: datetime, members: list[Member] | None = None):
+def _queue_copies(group: StudyGroup, author: Learner | None, author_name: str, post: checks.Inbound,
+                  raw: bytes, now: datetime, members: list[Member] | None = None, *, address: str = ""):
+    """The post's copies, one outbox message and a row per member who takes each post (not its
+    author): the one place copies are built, on arrival and when a held post is let through."""
     from mmooc.mailer import outbox
 
     info = list_info(group)
-    copy = build_copy(raw, subject=post.subject, author_name=author_name, author_address=author.email,
+    address = address or (author.email if author is not None else post.from_address)
+    copy = build_copy(raw, subject=post.subject, author_name=author_name, author_address=address,
                       info=info, now=now)
     message = outbox.compose_raw(raw=copy, scope=Cohort.scope_for(group.cohort_id), tag="relay",
                                  list_id=info.list_id, list_name=info.name,

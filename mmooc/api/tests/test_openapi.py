@@ -17,6 +17,7 @@ from mmooc.api.models import ApiToken
 from mmooc.checkins.models import CheckIn
 from mmooc.learners.models import Learner
 from mmooc.lists.models import Post
+from mmooc.lists.tests.mail import raw_post
 from mmooc.mailer.models import Suppression
 
 urls()
@@ -52,6 +53,11 @@ def world(cohort: Any, api: Any) -> dict[str, Any]:
     Suppression.objects.create(address="gone@example.org", reason=Suppression.MANUAL)
     group = testing.make_group(cohort, 1, members=["m0@example.org", "m1@example.org"])
     w["post"] = str(Post.objects.create(group=group, message_id="<p1@example.org>", subject="Hi", raw=b"x").pk)
+    member = group.memberships.first().learner
+    w["held"] = str(Post.objects.create(
+        group=group, author=member, author_name="M0", message_id="<held@example.org>", subject="Held", text="Hello",
+        raw=raw_post(sender=member.email, to=group.address, message_id="<held@example.org>"), held=True,
+        held_reason="Mailgun judged it spam").pk)
     CheckIn.objects.create(learner=group.memberships.first().learner, cohort=cohort, group=group, week=1,
                            status="done", source=CheckIn.GROUP)
     return w
@@ -82,6 +88,9 @@ def success(op: str, w: dict[str, Any]) -> Call:
         "hide_post": Call({**c, "number": "1", "post_id": w["post"]}),
         "show_post": Call({**c, "number": "1", "post_id": w["post"]}),
         "list_checkins": Call(c, query={"limit": 1, "week": 1}),
+        "list_held": Call(c, query={"limit": 1}),
+        "approve_post": Call({**c, "post_id": w["held"]}),
+        "reject_post": Call({**c, "post_id": w["held"]}, {"note": "Not for the group."}),
         "list_suppressions": Call(), "add_suppression": Call(body={"address": "x@example.org", "detail": "asked"}),
         "remove_suppression": Call({"address": "gone@example.org"}, {"reason": "asked again"}),
     }[op]
@@ -98,6 +107,8 @@ def conflicting(op: str, w: dict[str, Any], api: Any) -> Call:
         "schedule_email": Call({**c, "email_id": w["broken"]}),
         "cancel_email": Call({**c, "email_id": w["cancelled"]}),
         "pause_email": Call({**c, "email_id": w["draft"]}), "resume_email": Call({**c, "email_id": w["draft"]}),
+        "approve_post": Call({**c, "post_id": w["post"]}),  # not held
+        "reject_post": Call({**c, "post_id": w["post"]}),
     }[op]
 
 
@@ -106,7 +117,7 @@ def _made(api: Any, w: dict[str, Any], address: str) -> bool:
 
 
 def not_found(call: Call) -> Call:
-    path = {k: ("nope" if k in ("cohort", "course") else "9" if k in ("number", "post_id")
+    path = {k: ("nope" if k in ("cohort", "course") else "9" if k == "number" else "999999999" if k == "post_id"
                 else "00000000-0000-0000-0000-000000000000") for k in call.path}
     if "address" in call.path:
         path = {"address": "nobody@example.org"}

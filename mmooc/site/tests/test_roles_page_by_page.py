@@ -119,6 +119,9 @@ TABLE: dict[str, list[tuple[str, str, tuple[Any, ...]]]] = {
     "hooks:redeliver": [(P, "hook_delivery", SITEWIDE)],
     "lists:post_visibility": [(P, "post_a", COHORT), (P, "post_b", GROUP_B)],
     "lists:group_thread": [(G, "post_a", COHORT), (G, "post_b", GROUP_B)],
+    "moderation:queue": [(G, "cohort", COHORT)],
+    "moderation:decide": [(P, "cohort", COHORT)],
+    "moderation:first_post": [(P, "cohort", ORGANIZERS)],
 }
 
 # Whose name or address the facilitator of group A must never read.

@@ -143,8 +143,9 @@ class LearnerEvent(models.Model):
              (ALIAS_REMOVED, _("Removed another address"))]
     # Kinds recorded since the field's choices were last migrated: shown by get_kind_display,
     # to join KINDS with the app's next migration.
-    LANGUAGE_CHANGED = "language-changed"
-    LATER_KINDS = [(LANGUAGE_CHANGED, _("Changed language"))]
+    LANGUAGE_CHANGED, GROUP_MAIL, GROUP_MOVED = "language-changed", "group-mail", "group-moved"
+    LATER_KINDS = [(LANGUAGE_CHANGED, _("Changed language")), (GROUP_MAIL, _("Chose how to get group mail")),
+                   (GROUP_MOVED, _("Moved to a group nearer their time zone"))]
 
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=KINDS)

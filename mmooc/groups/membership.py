@@ -261,7 +261,7 @@ def set_delivery(membership: Membership, delivery: str, via: str = "") -> bool:
     the next post on; True when it changed. With `via` (the learner's own choice), the
     change joins the learner's history."""
     if delivery not in dict(Membership.DELIVERY):
-        choices = ", ".join(repr(code) for code, _ in Membership.DELIVERY)
+        choices = ", ".join(repr(code) for code, _label in Membership.DELIVERY)
         raise GroupingError(f"Delivery must be one of {choices}, not {delivery!r}.")
     with transaction.atomic():
         changed = bool(Membership.objects.filter(pk=membership.pk).exclude(delivery=delivery).update(delivery=delivery))

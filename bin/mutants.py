@@ -411,15 +411,21 @@ def ordered_tests(target: Target) -> list[str]:
 
 
 def pytest_args(target: Target) -> list[str]:
-    return ["-q", "-x", "-n", "0", "-p", "no:cacheprovider", "-m", "not browser and not postgres",
+    # On PostgreSQL the tests marked postgres run too: they are what reads the code only
+    # PostgreSQL runs (COPY, SKIP LOCKED, LISTEN/NOTIFY).
+    on_postgres = os.environ.get("MMOOC_TEST_PASS") == "postgres"
+    return ["-q", "-x", "-n", "0", "-p", "no:cacheprovider",
+            "-m", "not browser" if on_postgres else "not browser and not postgres",
             "--hypothesis-seed=0", *ordered_tests(target)]
 
 
-def _prepare_environment() -> None:
+def _prepare_environment(postgres: str | None = None) -> None:
     for name in ("DATABASE_URL", "MMOOC_EMAIL_URL", "MMOOC_BASE_URL", "CI", "MMOOC_TEST_POSTGRES_URL"):
         os.environ.pop(name, None)
     os.environ.update(MMOOC_TEST_PASS="sqlite", MMOOC_DATA_DIR=str(ROOT / "var" / "test"),
                       PYTHONDONTWRITEBYTECODE="1")
+    if postgres:
+        os.environ.update(MMOOC_TEST_PASS="postgres", DATABASE_URL=postgres)
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))  # this checkout's mmooc, even run from a copy of it
     for name in PRELOAD:
@@ -505,15 +511,31 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--list", action="store_true", help="print the mutants, run nothing")
     parser.add_argument("--show", type=int, metavar="INDEX", help="print mutant INDEX of one module as a diff")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every mutant's outcome")
+    parser.add_argument("--only", metavar="INDEX,...",
+                        help="run only these mutants of one module (their indexes, as --list and --show give them)")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="run the tests on the PostgreSQL server at URL, the tests marked postgres "
+                             "included, one mutant at a time (for code only PostgreSQL runs)")
     args = parser.parse_args(argv)
     targets = _targets(args.modules)
     if args.show is not None:
         return _show(targets[0], args.show)
-    plan = {t: _sample(mutants_of(t), args.per_module, args.seed) for t in targets}
+    if args.only:
+        if len(targets) != 1:
+            parser.error("--only needs exactly one module")
+        try:
+            wanted = {int(i) for i in args.only.split(",")}
+        except ValueError:
+            parser.error(f"--only takes mutant indexes separated by commas, not {args.only!r}")
+        plan = {targets[0]: [m for m in mutants_of(targets[0]) if m.index in wanted]}
+    else:
+        plan = {t: _sample(mutants_of(t), args.per_module, args.seed) for t in targets}
+    if args.postgres:
+        args.jobs = 1  # the mutants' test runs would share one test database
     if args.list:
         for mutants in plan.values():
             for m in mutants:
-                print(m)
+                print(f"{m.index:5}  {m}")
         print(f"{sum(len(m) for m in plan.values())} mutants")
         return 0
     return _run(plan, args)
@@ -538,7 +560,7 @@ def _sample(mutants: list[Mutant], n: int, seed: int) -> list[Mutant]:
 def _run(plan: dict[Target, list[Mutant]], args: argparse.Namespace) -> int:
     total = sum(len(m) for m in plan.values())
     print(f"mutants: {total} mutants in {len(plan)} modules, {args.jobs} at a time", flush=True)
-    _prepare_environment()
+    _prepare_environment(args.postgres)
     timeouts = _baselines(plan)
     started = time.monotonic()
     done = 0

@@ -24,6 +24,7 @@ from mmooc.lib.env import (
     env_intervals,
     env_list,
     env_networks,
+    env_numbers,
     env_secret,
     env_str,
     env_url,
@@ -128,6 +129,9 @@ POSTMARK_TRANSACTIONAL_STREAM = env_str("MMOOC_POSTMARK_TRANSACTIONAL_STREAM", "
 # Delivery engine.
 MAIL_RATE_LIMIT = env_float("MMOOC_MAIL_RATE", 0.0)  # messages per second, all workers; 0 = unlimited
 MAIL_BATCH_SIZE = env_int("MMOOC_MAIL_BATCH", 500, minimum=1)
+# The provider's quotas for the send planner (emails/planner.py): second, hour, day and
+# domain_hour; keys left out take the provider's published defaults, 0 is no limit.
+PROVIDER_QUOTAS = env_numbers("MMOOC_PROVIDER_QUOTAS", ("second", "hour", "day", "domain_hour"))
 # Seconds between an idle engine's quick looks for new rows: the fallback when a wake-up
 # (PostgreSQL NOTIFY, or a local socket on SQLite) does not reach it.
 MAIL_POLL = env_float("MMOOC_MAIL_POLL", 0.25, minimum=0.01)

@@ -22,7 +22,7 @@ from mmooc.api.errors import conflict, invalid, not_found
 from mmooc.audit.log import record
 from mmooc.checkins.models import CheckIn
 from mmooc.courses.models import Cohort, Course
-from mmooc.emails import confirm, scheduling, sending
+from mmooc.emails import confirm, planner, scheduling, sending
 from mmooc.emails.forms import EmailForm, initial_for
 from mmooc.emails.models import CourseEmail
 from mmooc.groups.apply import apply_grouping, preview
@@ -384,11 +384,15 @@ def cancel_email(request: HttpRequest, cohort: str, email_id: str) -> Any:
          summary="What scheduling a course email would send, and when")
 def email_outlook(request: HttpRequest, cohort: str, email_id: str) -> Any:
     """The figures the dashboard shows before sending: copies, how many leave at once, the
-    first and last sending time, copies skipped because the email's phase is over."""
+    first and last sending time, copies skipped because the email's phase is over; and the send
+    plan: recipients, copies per domain, times per region, how long the send takes under the
+    rate and the provider's quotas, and warnings (docs/dashboard.md#the-send-plan)."""
     email = _email(auth.cohort_or_404(request, cohort), email_id)
     view = confirm.outlook(email)
+    plan = planner.plan_for(email)
     return {"copies": view.copies, "soon": view.soon, "first": view.first, "last": view.last,
-            "skipped": view.skipped, "note": view.note, "needs_confirmation": view.needs_confirmation}
+            "skipped": view.skipped, "note": view.note, "needs_confirmation": view.needs_confirmation,
+            **plan.as_dict()}
 
 
 def _control(request: HttpRequest, cohort: str, email_id: str, action: str) -> Any:

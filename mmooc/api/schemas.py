@@ -224,6 +224,34 @@ class MoveIn(Schema):
     group: int = Field(description="The number of the group to move the learner to.")
 
 
+class DomainCopies(Schema):
+    domain: str
+    copies: int
+
+
+class RegionTimes(Schema):
+    region: str
+    copies: int
+    first: datetime
+    last: datetime
+
+
+class Quotas(Schema):
+    per_second: float = Field(description="0 = no limit, as for the others.")
+    per_hour: int
+    per_day: int
+    per_domain_hour: int = Field(description="Copies an hour to one recipient domain.")
+    source: str = Field(description="Where the figures come from (MMOOC_PROVIDER_QUOTAS or the provider's "
+                                    "published defaults).")
+
+
+class OtherSend(Schema):
+    label: str = Field(description="The other message's cohort and subject.")
+    copies: int = Field(description="Its copies due in this send's window.")
+    first: datetime
+    last: datetime
+
+
 class OutlookOut(Schema):
     copies: int = Field(description="Copies scheduling would queue now.")
     soon: int = Field(description="Of those, copies that would leave now or within ten minutes.")
@@ -232,6 +260,22 @@ class OutlookOut(Schema):
     skipped: int = Field(description="Copies left out because the email's phase is over for those learners.")
     note: str = Field(description="What to say about the skipped copies, if any.")
     needs_confirmation: bool = Field(description="True when `schedule` must be given confirm_send_now=soon.")
+    recipients: int = Field(description="Learners of the audience (copies plus skipped).")
+    domains: list[DomainCopies] = Field(description="Copies per recipient domain: the ten largest, then "
+                                                    "`others` for the rest.")
+    regions: list[RegionTimes] = Field(description="Copies and first and last leaving time (UTC) per region of "
+                                                   "the learners' time zones (Americas, Europe, Africa, Asia, "
+                                                   "Oceania, Other).")
+    finishes: datetime | None = Field(description="When the last copy leaves under the rate and the quotas.")
+    duration_seconds: int = Field(description="From the first copy to the last, under the rate and the quotas.")
+    rate: float = Field(description="Copies a second: the lower of MMOOC_MAIL_RATE and the provider's "
+                                    "per-second quota; 0 = no limit.")
+    quotas: Quotas = Field(description="The provider's quotas the plan counts with.")
+    past_due: int = Field(description="Copies whose time has passed in the learners' zones: they go out at once.")
+    warnings: list[str] = Field(description="Quotas exceeded (by how much, and when the send would finish), "
+                                            "collisions with other sends, past-due copies.")
+    collisions: list[OtherSend] = Field(description="Other messages (any cohort) with copies due in this send's "
+                                                    "window, and how many.")
 
 
 class PostOut(Schema):

@@ -7,6 +7,7 @@ costs the same handful of queries as a cohort of ten.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -193,15 +194,37 @@ def mail_price() -> tuple[Decimal, str]:
     return price, str(getattr(settings, "MAIL_CURRENCY", "USD"))
 
 
-def cost_for(cohorts: list[Cohort]) -> Cost:
-    """Billed copies (sent) and waiting ones (queued, sending, deferred) of these cohorts' mail."""
-    scopes = [c.scope for c in cohorts]
-    counts = dict(Delivery.objects.filter(message__scope__in=scopes, status__in=BILLED)
-                  .values_list("status").annotate(n=Count("id")).order_by())
+def costs_for(cohorts: list[Cohort]) -> dict[int, Cost]:
+    """Each cohort's cost by primary key: billed copies (sent) and waiting ones (queued, sending,
+    deferred) of its mail, in two queries whatever the number of cohorts.
+
+    The copies are counted with no condition on their status: with one, SQLite reads each
+    copy's row through the (status, not_before) index; without, the count reads only the
+    (message, status) index, several times faster on a large outbox."""
+    by_scope = {c.scope: c.pk for c in cohorts}
+    copies: dict[int, dict[str, int]] = {c.pk: {} for c in cohorts}
+    for scope, status, n in (Delivery.objects.filter(message__scope__in=list(by_scope))
+                             .values_list("message__scope", "status").annotate(n=Count("*")).order_by()):
+        copies[by_scope[scope]][status] = n
+    learners = dict(Learner.objects.filter(cohort__in=cohorts).confirmed().values_list("cohort_id")
+                    .annotate(n=Count("*")).order_by())
     price, currency = mail_price()
-    learners = Learner.objects.filter(cohort__in=cohorts).confirmed().count()
-    return Cost(sent=counts.get(Delivery.SENT, 0), scheduled=sum(counts.get(s, 0) for s in WAITING),
-                price_per_1000=price, currency=currency, learners=learners)
+    return {pk: Cost(sent=counts.get(Delivery.SENT, 0), scheduled=sum(counts.get(s, 0) for s in WAITING),
+                     price_per_1000=price, currency=currency, learners=learners.get(pk, 0))
+            for pk, counts in copies.items()}
+
+
+def total_cost(costs: Iterable[Cost]) -> Cost:
+    """Costs added up (a course's, from its cohorts')."""
+    found = list(costs)
+    price, currency = mail_price()
+    return Cost(sent=sum(c.sent for c in found), scheduled=sum(c.scheduled for c in found),
+                price_per_1000=price, currency=currency, learners=sum(c.learners for c in found))
+
+
+def cost_for(cohorts: list[Cohort]) -> Cost:
+    """Billed and waiting copies of these cohorts' mail, added up."""
+    return total_cost(costs_for(cohorts).values())
 
 
 def course_cost(course: Course) -> Cost:

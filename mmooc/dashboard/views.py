@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django import forms
 from django.core.paginator import Paginator
@@ -68,25 +68,29 @@ def audit(request: HttpRequest) -> HttpResponse:
 @staff_required
 def overview(request: HttpRequest, cohort: str) -> HttpResponse:
     cohort_obj = cohort_or_404(cohort)
-    ctx = {"cohort": cohort_obj, "phase": cohort_obj.stage(), **powers(request), **_overview_numbers(cohort_obj),
-           **_overview_charts(cohort_obj), **_email_state(cohort_obj), "cost": stats.cost_for([cohort_obj]),
+    # Each aggregate over the cohort's learners is read once, for the numbers and the charts.
+    languages, unsubscribed = stats.by_field(cohort_obj, "language"), stats.unsubscribes_per_day(cohort_obj)
+    ctx = {"cohort": cohort_obj, "phase": cohort_obj.stage(), **powers(request),
+           **_overview_numbers(cohort_obj, languages, unsubscribed),
+           **_overview_charts(cohort_obj, languages, unsubscribed), **_email_state(cohort_obj),
+           "cost": stats.cost_for([cohort_obj]),
            "completion": checkin_pages.completion(cohort_obj)}
     return render(request, "dashboard/overview.html", ctx)
 
 
-def _overview_numbers(cohort: Cohort) -> dict[str, object]:
+def _overview_numbers(cohort: Cohort, languages: list[tuple[str, int]],
+                      unsubscribed: dict[date, int]) -> dict[str, object]:
     return {"states": stats.states(cohort), "group_vs_solo": stats.group_vs_solo(cohort),
-            "countries": stats.by_field(cohort, "country"), "languages": stats.by_field(cohort, "language"),
+            "countries": stats.by_field(cohort, "country"), "languages": languages,
             "suppressions": stats.suppressions_by_reason(cohort),
-            "unsubscribes": sum(stats.unsubscribes_per_day(cohort).values())}
+            "unsubscribes": sum(unsubscribed.values())}
 
 
-def _overview_charts(cohort: Cohort) -> dict[str, str]:
+def _overview_charts(cohort: Cohort, languages: list[tuple[str, int]], unsubscribed: dict[date, int]) -> dict[str, str]:
     signups = stats.signups_per_day(cohort)
     offsets = stats.utc_offsets(cohort)
-    days, (unsubs, supps) = stats.merged_days(stats.unsubscribes_per_day(cohort),
-                                              stats.suppressions_per_day(cohort))
-    languages = stats.by_field(cohort, "language", limit=12)
+    days, (unsubs, supps) = stats.merged_days(unsubscribed, stats.suppressions_per_day(cohort))
+    languages = languages[:12]
     return {
         "signups_chart": charts.bar("Signups per day", [d.strftime("%b %-d") for d, _ in signups],
                                     {"Signups": [n for _, n in signups]}, rotate=30),
@@ -153,8 +157,9 @@ def _when(email: CourseEmail) -> datetime | None:
 @staff_required
 def cohort_cost(request: HttpRequest, cohort: str) -> HttpResponse:
     cohort_obj = cohort_or_404(cohort)
-    ctx = {"cohort": cohort_obj, "cost": stats.cost_for([cohort_obj]),
-           "course_cost": stats.course_cost(cohort_obj.course), **powers(request)}
+    costs = stats.costs_for([*cohort_obj.course.cohorts.all()])
+    ctx = {"cohort": cohort_obj, "cost": costs[cohort_obj.pk],
+           "course_cost": stats.total_cost(costs.values()), **powers(request)}
     return render(request, "dashboard/cost.html", ctx)
 
 
@@ -162,6 +167,8 @@ def cohort_cost(request: HttpRequest, cohort: str) -> HttpResponse:
 @staff_required
 def course_cost(request: HttpRequest, course: str) -> HttpResponse:
     course_obj = course_or_404(course)
-    per_cohort = [(c, stats.cost_for([c])) for c in course_obj.cohorts.all()]
-    ctx = {"course": course_obj, "course_cost": stats.course_cost(course_obj), "per_cohort": per_cohort}
+    cohorts = list(course_obj.cohorts.all())
+    costs = stats.costs_for(cohorts)
+    per_cohort = [(c, costs[c.pk]) for c in cohorts]
+    ctx = {"course": course_obj, "course_cost": stats.total_cost(costs.values()), "per_cohort": per_cohort}
     return render(request, "dashboard/course_cost.html", ctx)

@@ -15,6 +15,7 @@ urlpatterns = [
     path(COHORT + "emails/copy", views.copy_cohort, name="copy"),
     path(EMAIL, views.compose, name="edit"),
     path(EMAIL + "schedule", views.schedule_email, name="schedule"),
+    path(EMAIL + "plan", views.send_plan, name="plan"),
     path(EMAIL + "cancel", views.cancel_email, name="cancel"),
     path(EMAIL + "test", views.test_email, name="test"),
     path(EMAIL + "duplicate", views.duplicate_email, name="duplicate"),

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
 from mmooc.emails import audience as audiences
-from mmooc.emails import confirm, scheduling, templating
+from mmooc.emails import confirm, planner, scheduling, templating
 from mmooc.emails.forms import CopyForm, EmailForm, UploadForm, initial_for
 from mmooc.emails.models import CourseEmail
 from mmooc.lib.languages import speaking
@@ -128,7 +128,34 @@ def _page(request: HttpRequest, cohort: Cohort, email: CourseEmail | None, form:
            "preview_url": reverse("emails:preview", args=[cohort.slug]),
            "shown_subject": scheduling.shown_subject(email) if email and email.pk else "",
            "confirm": question, "languages": _languages(email) if email and email.pk else []}
+    ctx.update(_plan(email, question, inline=request.GET.get("plan") == "1"))
     return render(request, "emails/compose.html", ctx, status=status)
+
+
+def _plan(email: CourseEmail | None, question: dict | None, inline: bool = False) -> dict:
+    """The send plan, shown before scheduling: with the question "Send N copies now?"; and on
+    the page of a draft (or cancelled) email that could be scheduled, loaded after the page
+    (`plan_url`) unless asked for in it."""
+    if email is None or email.trigger or scheduling.problems(email):
+        return {}
+    if question is None:
+        if not email.pk or email.state not in (CourseEmail.DRAFT, CourseEmail.CANCELLED) or not email.audience:
+            return {}
+        if not inline:
+            return {"plan_url": reverse("emails:plan", args=[email.cohort.slug, email.public_id])}
+    found = planner.plan_for(email)
+    return {"plan": found, "plan_duration": planner.duration_text(found.duration)}
+
+
+@staff_required
+@require_GET
+def send_plan(request: HttpRequest, cohort: str, public_id: Any) -> HttpResponse:
+    """The send plan of a draft, as the part of its page the page loads after itself."""
+    email = _email(cohort_or_404(cohort), public_id)
+    found = _plan(email, None, inline=True)
+    if "plan" not in found:
+        return HttpResponse(status=204)
+    return render(request, "emails/_plan.html", found)
 
 
 def _languages(email: CourseEmail) -> list[tuple[str, str, bool, int]]:

@@ -19,8 +19,8 @@ from django.utils import timezone
 from mmooc.audit.log import record
 from mmooc.courses.models import Cohort
 from mmooc.groups import welcome
-from mmooc.groups.grouping import Candidate, GroupSettings, ProposedGroup, make_groups
-from mmooc.groups.models import GroupCheck, Grouping, Membership, StudyGroup
+from mmooc.groups.grouping import Candidate, GroupingError, GroupSettings, Plan, ProposedGroup, make_groups, plan_groups
+from mmooc.groups.models import GroupCheck, Grouping, GroupingPolicy, Membership, StudyGroup
 from mmooc.groups.signals import groups_formed
 from mmooc.learners.models import Learner
 from mmooc.lib import bulk, periodic
@@ -28,6 +28,7 @@ from mmooc.lib.counts import counted
 
 Progress = Callable[[int, int], None]  # (groups done, groups in all)
 LOCAL_PART_MAX = 64
+MAX_MIN_GROUP = 1000
 
 
 def eligible_learners(cohort: Cohort) -> QuerySet[Learner]:
@@ -48,9 +49,29 @@ def eligible_learners(cohort: Cohort) -> QuerySet[Learner]:
     return qs
 
 
-def group_settings(cohort: Cohort, target_size: int | None = None) -> GroupSettings:
+def minimum_group_size(cohort: Cohort) -> int:
+    """The cohort's minimum group size: its own, or the site's (MMOOC_MIN_GROUP_SIZE)."""
+    own = GroupingPolicy.objects.filter(cohort=cohort).values_list("min_group_size", flat=True).first()
+    return own or settings.GROUP_MIN_SIZE
+
+
+def set_minimum_group_size(cohort: Cohort, size: int | None, actor: Any = None) -> None:
+    """Keep `size` as the cohort's minimum group size (None: the site's again), audited."""
+    if size is not None and not 1 <= size <= MAX_MIN_GROUP:
+        raise GroupingError(f"The minimum group size must be between 1 and {MAX_MIN_GROUP}.")
+    before = minimum_group_size(cohort)
+    GroupingPolicy.objects.update_or_create(cohort=cohort, defaults={"min_group_size": size,
+                                                                     "updated_at": timezone.now()})
+    after = minimum_group_size(cohort)
+    record(actor, "grouping.min_size", cohort,
+           f"Minimum group size of {cohort.slug}: {before} → {after}"
+           + ("" if size is not None else " (the site's)"),
+           cohort=cohort.slug, before=before, after=after)
+
+
+def group_settings(cohort: Cohort, target_size: int | None = None, min_group: int | None = None) -> GroupSettings:
     return GroupSettings(target_size=target_size or cohort.course.group_size, start_date=cohort.start_date,
-                         min_group=settings.GROUP_MIN_SIZE)
+                         min_group=min_group or minimum_group_size(cohort))
 
 
 def candidates(cohort: Cohort) -> list[Candidate]:
@@ -74,6 +95,12 @@ def preview(cohort: Cohort, *, target_size: int | None = None, seed: int = 0) ->
     return make_groups(candidates(cohort), group_settings(cohort, target_size), seed=seed)
 
 
+def preview_plan(cohort: Cohort, *, target_size: int | None = None, seed: int = 0,
+                 min_group: int | None = None) -> Plan:
+    """The groups apply_grouping would make now and the learners it would leave waiting, with why."""
+    return plan_groups(candidates(cohort), group_settings(cohort, target_size, min_group), seed=seed)
+
+
 def group_address(cohort: Cohort, number: int) -> str:
     local = f"{cohort.slug}-group-{number}"
     if len(local) > LOCAL_PART_MAX:
@@ -84,7 +111,8 @@ def group_address(cohort: Cohort, number: int) -> str:
 
 
 def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int = 0, actor: Any = None,
-                   progress: Progress | None = None, welcome_now: bool = True) -> Grouping:
+                   progress: Progress | None = None, welcome_now: bool = True,
+                   min_group: int | None = None) -> Grouping:
     """Group every eligible learner of the cohort, write it all, and queue the welcome emails.
 
     The groups and memberships are written in one transaction; the welcome emails follow in
@@ -97,7 +125,7 @@ def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int 
     the call returns once the groups are written, and the page shows the welcomes still to
     write.
     """
-    config = group_settings(cohort, target_size)
+    config = group_settings(cohort, target_size, min_group)
     if welcome_now:
         welcome.send_pending_welcomes(cohort)
     with transaction.atomic():
@@ -108,7 +136,7 @@ def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int 
         proposed = make_groups(found, config, seed=seed)
         grouping = Grouping.objects.create(
             cohort=cohort, seed=seed, target_size=config.target_size, min_size=config.smallest,
-            max_size=config.largest, learner_count=sum(g.size for g in proposed),
+            max_size=config.largest, min_group=config.floor, learner_count=sum(g.size for g in proposed),
             created_by=actor if getattr(actor, "is_authenticated", False) else None)
         groups = _create_groups(cohort, grouping, proposed, config)
         _create_memberships(groups, proposed)

@@ -13,8 +13,9 @@ No group is formed below the minimum group size (`min_group`, 5 unless configure
 more than the maximum): when the fewest runs the maximum allows would leave a run that
 small, the set is cut into fewer runs, so the learners who would have made it join their
 nearest neighbours on the clock, in groups that may pass the maximum. A language set
-smaller than the minimum joins another (see `_by_language`); only a cohort whose learners
-are all fewer than the minimum gets one group below it.
+smaller than the minimum joins another (see `_by_language`). Learners who are, all
+together, fewer than the minimum form no group: `plan_groups` lists them as not placed, with
+the reason, so that nobody is lost from a preview.
 
 Why this is fast: a run's width depends only on which offsets its first and last members
 have, and there are few distinct offsets. Some best cut always starts at a boundary between
@@ -43,6 +44,8 @@ INF = math.inf
 LATE_ROOM = 0.25
 # Groups smaller than this are not formed: their learners join the nearest group.
 DEFAULT_MIN_GROUP = 5
+# Time zones a group's description names (the most common among its members).
+ZONES_SHOWN = 4
 
 
 class GroupingError(ValueError):
@@ -114,6 +117,14 @@ class ProposedGroup:
     span_hours: float  # the narrowest arc of the day holding every member's offset
     first_offset: float  # UTC offset (hours) of the first member around the circle
     last_offset: float  # … and of the last one
+    zones: tuple[tuple[str, int], ...] = ()  # (time zone, members), most members first
+
+    @property
+    def zones_label(self) -> str:
+        """The group's time zones, most members first: "Asia/Tokyo (3), Pacific/Auckland (2)"."""
+        shown = [f"{zone} ({n})" for zone, n in self.zones[:ZONES_SHOWN]]
+        rest = len(self.zones) - ZONES_SHOWN
+        return ", ".join(shown) + (f" and {rest} more" if rest > 0 else "")
 
     @property
     def size(self) -> int:
@@ -126,9 +137,45 @@ class ProposedGroup:
         return first if first == last else f"{first} to {last}"
 
 
-def make_groups(learners: Sequence[Candidate], settings: GroupSettings, seed: int = 0) -> list[ProposedGroup]:
-    """Study groups for `learners`, numbered from 1. The seed only breaks ties."""
+@dataclass(frozen=True)
+class Unplaced:
+    """A learner grouping leaves without a group, and why (words for a course organizer)."""
+
+    id: int
+    timezone: str
+    language: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    groups: list[ProposedGroup]
+    unplaced: tuple[Unplaced, ...] = ()
+
+
+def too_few_reason(count: int, floor: int) -> str:
+    people = "learner waits" if count == 1 else "learners wait"
+    return (f"Only {count} {people} for a group, fewer than the minimum group size of {floor}: "
+            "they are placed once more learners are waiting, or with a lower minimum.")
+
+
+def plan_groups(learners: Sequence[Candidate], settings: GroupSettings, seed: int = 0) -> Plan:
+    """Study groups for `learners`, numbered from 1, and the learners left without one (with why):
+    every learner is in exactly one of the two. The seed only breaks ties."""
     settings.check()
+    if 0 < len(learners) < settings.floor:
+        reason = too_few_reason(len(learners), settings.floor)
+        return Plan([], tuple(Unplaced(c.id, c.timezone, c.language, reason)
+                              for c in sorted(learners, key=lambda c: c.id)))
+    return Plan(_make_groups(learners, settings, seed))
+
+
+def make_groups(learners: Sequence[Candidate], settings: GroupSettings, seed: int = 0) -> list[ProposedGroup]:
+    """The groups of `plan_groups` (learners too few for a group are in none)."""
+    return plan_groups(learners, settings, seed).groups
+
+
+def _make_groups(learners: Sequence[Candidate], settings: GroupSettings, seed: int) -> list[ProposedGroup]:
     offsets = _offsets(learners, settings.start_date or date.today())
     groups: list[ProposedGroup] = []
     for language, members in _by_language(learners, settings.keeps_language):
@@ -192,10 +239,12 @@ def _proposed(number: int, language: str, ordered: list[Candidate], points: list
     idx = [i % n for i in range(lo, hi)]
     members = [ordered[i] for i in idx]
     langs = tuple(sorted({c.language for c in members}))
+    zones = Counter(c.timezone for c in members)
     return ProposedGroup(
         number=number, member_ids=tuple(c.id for c in members), language=language, languages=langs,
         pooled=language == "", span_hours=circular_span([points[i] for i in idx]),
-        first_offset=offsets[members[0].timezone], last_offset=offsets[members[-1].timezone])
+        first_offset=offsets[members[0].timezone], last_offset=offsets[members[-1].timezone],
+        zones=tuple(sorted(zones.items(), key=lambda item: (-item[1], item[0]))))
 
 
 def circular_span(points: Sequence[float]) -> float:

@@ -17,10 +17,22 @@ class Grouping(models.Model):
     target_size = models.PositiveIntegerField()
     min_size = models.PositiveIntegerField()
     max_size = models.PositiveIntegerField()
+    min_group = models.PositiveIntegerField(null=True, blank=True, help_text="The minimum group size it kept.")
     learner_count = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
+
+
+class GroupingPolicy(models.Model):
+    """A cohort's own grouping settings (absent: the site's defaults)."""
+
+    cohort = models.OneToOneField(Cohort, on_delete=models.CASCADE, primary_key=True,
+                                  related_name="grouping_policy")
+    # No group is formed smaller than this: its learners join the nearest group instead.
+    min_group_size = models.PositiveSmallIntegerField(null=True, blank=True,
+                                                      help_text="Empty: MMOOC_MIN_GROUP_SIZE (5 unless set).")
+    updated_at = models.DateTimeField(default=timezone.now)
 
 
 class StudyGroup(models.Model):

@@ -12,6 +12,7 @@ urlpatterns = [
     path(COHORT + "grouping/", views.grouping, name="grouping"),
     path(COHORT + "grouping/apply/", views.apply, name="apply"),
     path(COHORT + "grouping/check/", views.send_check, name="send_check"),
+    path(COHORT + "grouping/minimum/", views.minimum_size, name="minimum_size"),
     path(COHORT + "groups/", staff_views.group_list, name="list"),
     path(COHORT + "groups/<int:number>/", staff_views.group_detail, name="detail"),
     path(MEMBER + "move/", staff_views.member_move, name="member_move"),

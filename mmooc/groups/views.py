@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -13,13 +14,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mmooc.courses.access import cohort_or_404
 from mmooc.courses.models import Cohort
 from mmooc.groups import check, welcome
-from mmooc.groups.apply import apply_grouping, group_settings, preview
-from mmooc.groups.grouping import GroupingError, summarize
+from mmooc.groups.apply import (
+    MAX_MIN_GROUP,
+    apply_grouping,
+    group_settings,
+    minimum_group_size,
+    preview_plan,
+    set_minimum_group_size,
+)
+from mmooc.groups.grouping import GroupingError, Unplaced, summarize
 from mmooc.groups.membership import move_nearer as move_to_nearer_group
 from mmooc.groups.membership import set_delivery, waiting_learners
 from mmooc.groups.models import Grouping, Membership, StudyGroup
 from mmooc.learners import links as learner_links
 from mmooc.learners.decorators import signed_link
+from mmooc.learners.models import Learner
 from mmooc.lib import charts
 from mmooc.lib.counts import counted
 from mmooc.lib.languages import activate_for
@@ -37,6 +46,15 @@ class GroupingForm(forms.Form):
                                               "max_value": f"Groups of more than {MAX_SIZE} are not study groups."})
     seed = forms.IntegerField(required=False, min_value=0, max_value=MAX_SEED, label="Seed",
                               help_text="Changes only how ties are broken.")
+    min_group = forms.IntegerField(required=False, min_value=1, max_value=MAX_MIN_GROUP, label="Minimum group size",
+                                   error_messages={"min_value": "The minimum group size is at least 1.",
+                                                   "max_value": f"The minimum group size is at most {MAX_MIN_GROUP}."})
+
+
+class MinimumForm(forms.Form):
+    min_group = forms.IntegerField(required=False, min_value=1, max_value=MAX_MIN_GROUP, label="Minimum group size",
+                                   error_messages={"min_value": "The minimum group size is at least 1.",
+                                                   "max_value": f"The minimum group size is at most {MAX_MIN_GROUP}."})
 
 
 class ApplyForm(GroupingForm):
@@ -49,12 +67,15 @@ class ApplyForm(GroupingForm):
 def _page(request: HttpRequest, cohort: Cohort, form: forms.Form, *, status: int = 200,
           size: int | None = None, seed: int = 0) -> HttpResponse:
     groups, error = [], ""
+    unplaced: tuple[Unplaced, ...] = ()
     # The preview stands whenever its own fields are valid: an Apply refused only for the
     # unticked box shows the same groups again, with what is missing.
     form.is_valid()
-    if "size" not in form.errors and "seed" not in form.errors:
+    minimum = getattr(form, "cleaned_data", {}).get("min_group")
+    if not {"size", "seed", "min_group"} & set(form.errors):
         try:
-            groups = preview(cohort, target_size=size, seed=seed)
+            plan = preview_plan(cohort, target_size=size, seed=seed, min_group=minimum)
+            groups, unplaced = plan.groups, plan.unplaced
         except GroupingError as exc:
             error, status = str(exc), 400
     existing = StudyGroup.objects.filter(cohort=cohort).count()
@@ -66,9 +87,17 @@ def _page(request: HttpRequest, cohort: Cohort, form: forms.Form, *, status: int
         "unwelcomed": welcome.pending_count(cohort) if existing else 0,
         "groupings": Grouping.objects.filter(cohort=cohort).order_by("-created_at")[:5],
         "can_apply": is_organizer(request.user), "last_check": check.last_check(cohort),
-        "settings": group_settings(cohort, size),
+        "settings": group_settings(cohort, size, minimum), "unplaced": _with_learners(unplaced[:PREVIEW_ROWS]),
+        "unplaced_count": len(unplaced), "min_group": minimum or minimum_group_size(cohort),
+        "cohort_min_group": minimum_group_size(cohort), "site_min_group": settings.GROUP_MIN_SIZE,
     }
     return render(request, "groups/grouping.html", ctx, status=status)
+
+
+def _with_learners(unplaced: tuple[Unplaced, ...]) -> list[tuple[Unplaced, Learner | None]]:
+    found = Learner.objects.filter(pk__in=[u.id for u in unplaced]).only("pk", "name", "email", "public_id",
+                                                                          "cohort_id").in_bulk()
+    return [(u, found.get(u.id)) for u in unplaced]
 
 
 @require_GET
@@ -91,13 +120,27 @@ def apply(request: HttpRequest, cohort: str) -> HttpResponse:
         return _page(request, cohort_obj, form, status=400, size=data.get("size"), seed=data.get("seed") or 0)
     size, seed = form.cleaned_data["size"], form.cleaned_data["seed"] or 0
     try:
-        result = apply_grouping(cohort_obj, target_size=size, seed=seed, actor=request.user, welcome_now=False)
+        result = apply_grouping(cohort_obj, target_size=size, seed=seed, actor=request.user, welcome_now=False,
+                                min_group=form.cleaned_data["min_group"])
     except GroupingError as exc:
         form.add_error("size", str(exc))
         return _page(request, cohort_obj, form, status=400)
     groups = counted(result.groups.count(), "group", "groups")
     messages.success(request, f"{groups} formed for {counted(result.learner_count, 'learner', 'learners')}; "
                               "the delivery engine is writing their welcome emails into the outbox.")
+    return redirect(reverse("groups:grouping", args=[cohort_obj.slug]))
+
+
+@require_POST
+@organizer_required
+def minimum_size(request: HttpRequest, cohort: str) -> HttpResponse:
+    """Keep a minimum group size for the cohort (empty: the site's again)."""
+    cohort_obj = cohort_or_404(cohort)
+    form = MinimumForm(request.POST)
+    if not form.is_valid():
+        return _page(request, cohort_obj, form, status=400)
+    set_minimum_group_size(cohort_obj, form.cleaned_data["min_group"], actor=request.user)
+    messages.success(request, f"The minimum group size of {cohort_obj.slug} is now {minimum_group_size(cohort_obj)}.")
     return redirect(reverse("groups:grouping", args=[cohort_obj.slug]))
 
 

@@ -11,12 +11,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.insights.health import WINDOW_WEEKS, GroupFacts
+from mmooc.learners.models import Learner
 from mmooc.lists.models import Post
 from mmooc.mailer.models import Suppression
 
@@ -124,11 +125,16 @@ def lost_members(cohort: Cohort, since: datetime) -> dict[int, int]:
             .filter(~Exists(elsewhere)).values_list("group_id", flat=True))
     for group_id in left:
         lost[group_id] += 1
-    suppressed = Suppression.objects.filter(address=OuterRef("learner__email_key"), created_at__gte=since)
-    gone = (Membership.objects.active().filter(group__cohort=cohort)
-            .filter(Q(learner__unsubscribed_at__gte=since) | Q(Exists(suppressed)))
-            .values_list("group_id", flat=True))
-    for group_id in gone:
+    # Found from the learners (few) rather than tested member by member (a subquery on the
+    # suppressions for each of a large cohort's members): those who unsubscribed since, and
+    # those whose address is among the suppressions since; each counted once, in the group
+    # they are still in.
+    learners = Learner.objects.filter(cohort=cohort)
+    recent = Suppression.objects.filter(created_at__gte=since).values("address")
+    gone = set(learners.filter(unsubscribed_at__gte=since).values_list("pk", flat=True))
+    gone.update(learners.filter(email_key__in=recent).values_list("pk", flat=True))
+    for group_id in (Membership.objects.active().filter(learner_id__in=sorted(gone), group__cohort=cohort)
+                     .values_list("group_id", flat=True)):
         lost[group_id] += 1
     return lost
 

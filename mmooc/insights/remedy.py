@@ -68,8 +68,9 @@ def waiting(cohort: Cohort) -> list[Waiting]:
     return [Waiting(pk, language, zone_offset(zone, cohort)) for pk, language, zone in rows]
 
 
-def remedies(cohort: Cohort, now: datetime | None = None) -> list[Remedy]:
-    return propose(states(cohort, now), waiting(cohort), max_size(cohort))
+def remedies(cohort: Cohort, now: datetime | None = None, waiting_now: list[Waiting] | None = None) -> list[Remedy]:
+    found = waiting(cohort) if waiting_now is None else waiting_now
+    return propose(states(cohort, now), found, max_size(cohort))
 
 
 def token(remedy: Remedy) -> str:
@@ -86,8 +87,9 @@ def from_token(value: str) -> Remedy:
         raise RemedyError("This proposal is not one this site made. Open the proposals page again.") from None
 
 
-def proposals(cohort: Cohort, now: datetime | None = None) -> list[Proposal]:
-    found = remedies(cohort, now)
+def proposals(cohort: Cohort, now: datetime | None = None, waiting: list[Waiting] | None = None) -> list[Proposal]:
+    """What remedies() proposes, with what staff need to judge each; `waiting` if already read."""
+    found = remedies(cohort, now, waiting)
     groups = StudyGroup.objects.in_bulk([g for r in found for g in r.groups])
     learners = Learner.objects.in_bulk([j for r in found for j in r.joiners])
     return [Proposal(r, groups[r.target], [groups[s] for s in r.sources], [learners[j] for j in r.joiners],

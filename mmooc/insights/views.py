@@ -83,9 +83,10 @@ def health_page(request: HttpRequest, cohort: str) -> HttpResponse:
 @organizer_required
 def remedies_page(request: HttpRequest, cohort: str) -> HttpResponse:
     cohort_obj = cohort_or_404(cohort)
-    proposals = remedy.proposals(cohort_obj)
+    waiting = remedy.waiting(cohort_obj)  # read once: every confirmed learner is looked at
+    proposals = remedy.proposals(cohort_obj, waiting=waiting)
     ctx = {"cohort": cohort_obj, "proposals": [_shown(p, cohort_obj) for p in proposals],
-           "max_size": remedy.max_size(cohort_obj), "waiting": len(remedy.waiting(cohort_obj))}
+           "max_size": remedy.max_size(cohort_obj), "waiting": len(waiting)}
     return render(request, "insights/remedies.html", ctx)
 
 

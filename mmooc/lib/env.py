@@ -7,6 +7,7 @@ bad deployment stops at start-up with one clear line instead of failing later.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -86,6 +87,23 @@ def env_intervals(name: str, environ: Mapping[str, str] | None = None) -> dict[s
                                        f"like lists.digest=600, got {part!r}")
         intervals[job.strip()] = value
     return intervals
+
+
+def env_numbers(name: str, keys: tuple[str, ...], environ: Mapping[str, str] | None = None) -> dict[str, float]:
+    """`key=number` pairs, comma-separated, each key one of `keys`, each number 0 or more
+    (`second=14, day=50000`); keys left out are not in the result."""
+    numbers: dict[str, float] = {}
+    for part in env_list(name, [], environ):
+        key, sep, text = (x.strip() for x in part.partition("="))
+        try:
+            value = float(text) if sep and key in keys else -1.0
+        except ValueError:
+            value = -1.0
+        if not (value >= 0 and math.isfinite(value)):
+            raise ImproperlyConfigured(f"{name}: expected key=number pairs with keys among {', '.join(keys)} and "
+                                       f"numbers of 0 or more, like {keys[0]}=10, got {part!r}")
+        numbers[key] = value
+    return numbers
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...],

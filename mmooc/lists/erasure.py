@@ -3,7 +3,8 @@
 A stored post keeps its raw bytes for the archive and the mbox export; after "delete my
 data" the author's From, Sender and Reply-To read `"A member" <erased@list domain>`, other
 header fields that name them (Return-Path, Received ... for <address>, envelope fields) go,
-and the body's plain mentions of their name or address read "A member" and the placeholder.
+and the plain mentions of their name or address in the body and the subject (the stored
+post's own too, which the archive lists and searches) read "A member" and the placeholder.
 The outbox copy of each post (its stored bytes, and each member's rendered copy) is cleaned
 the same way. Posts by others that quote the erased learner are left as they are.
 """
@@ -113,8 +114,9 @@ def forget_author(learner_id: int, name: str, address: str, others: Iterable[str
         post.raw = scrub(bytes(post.raw), who, _display(ANONYMOUS, placeholder), placeholder)
         post.size = len(post.raw)
         post.text = who.replaced(post.text, placeholder)
+        post.subject = who.replaced(post.subject, placeholder)  # the archive's lists and search show it
         post.author_name = ""
-        post.save(update_fields=["raw", "size", "text", "author_name"])
+        post.save(update_fields=["raw", "size", "text", "subject", "author_name"])
         if post.outbox_message_id is None:
             continue
         shown = _display(author_label(ANONYMOUS, post.group.name), post.group.address.lower())

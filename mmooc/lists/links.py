@@ -1,8 +1,9 @@
 """Links to a group's archive.
 
     archive_url(group, learner)  a member's own signed link, for their learner page and digests
-    group_url(group)             the group's page: the archive for staff, a pointer for others;
-                                 the List-Archive of every relayed copy
+    group_url(group)             the group's page: the archive for staff, for others a form that
+                                 mails a member their own link; the List-Archive of every copy
+    send_archive_link(group, a)  that email, to the member with address `a`
 
 A member's link holds the group's and the learner's public ids, signed with a salt of its
 own; it opens the archive only while the learner is an active member of that group.
@@ -18,9 +19,12 @@ from django.conf import settings
 from django.core import signing
 from django.http import Http404
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from mmooc.groups.models import StudyGroup
 from mmooc.learners.links import Identified
+from mmooc.lib.languages import content_language, speaking
 from mmooc.lists.headers import ListInfo
 
 MAX_AGE = timedelta(days=400)
@@ -81,3 +85,43 @@ def list_info(group: StudyGroup) -> ListInfo:
 @lru_cache(maxsize=1)
 def _help_path() -> str:
     return reverse("learners:send_link")
+
+
+def link_texts() -> tuple[str, str]:
+    """The email with a member's own archive link, subject and body, in the active language."""
+    return (_("Your link to the {{ group_name }} archive"),
+            _("""Hello{{ greeting }},
+
+Here is your link to the archive of your study group {{ group_name }}: every post, in \
+conversations, with a search box.
+
+[Open the archive]({{ archive_url }})
+
+The link is yours: please do not share it. If you did not ask for it, ignore this email.
+"""))
+
+
+with translation.override(None):
+    LINK_SUBJECT, LINK_BODY = link_texts()
+
+
+def send_archive_link(group: StudyGroup, address: str) -> bool:
+    """Mail the group's member with that address their own archive link; False (and nothing
+    sent) when the address is no active member's. Callers answer the same either way."""
+    from mmooc.courses.models import Cohort
+    from mmooc.groups.models import Membership
+    from mmooc.learners.models import Learner, email_key
+    from mmooc.mailer import outbox
+
+    membership = (Membership.objects.active().filter(group=group, learner__email_key=email_key(address))
+                  .exclude(learner__state__in=(Learner.LEFT, Learner.ERASED)).select_related("learner").first())
+    if membership is None:
+        return False
+    learner = membership.learner
+    with speaking(learner.language):
+        subject, body = link_texts()
+        context = {"greeting": f" {learner.first_name}" if learner.first_name else "", "group_name": group.name,
+                   "archive_url": archive_url(group, learner)}
+        outbox.send(to=learner.email, subject=subject, body=body, context=context, headers=content_language(),
+                    scope=Cohort.scope_for(learner.cohort_id), tag="archive-link", ref=str(learner.public_id))
+    return True

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 
 from mmooc.groups.models import StudyGroup
 from mmooc.learners.models import Learner
+
+# Characters of a subject the threads compare (mmooc.lists.threads.subject_key).
+SUBJECT_KEY_LENGTH = 200
 
 
 class PostQuerySet(models.QuerySet):
@@ -26,6 +31,9 @@ class Post(models.Model):
     # Message-ID of the first post of the thread, for the archive's threads.
     thread_id = models.CharField(max_length=995, blank=True)
     subject = models.CharField(max_length=998, blank=True)
+    # The subject without tags and "Re:", case folded: how a reply without References finds
+    # its thread. Set from `subject` on every save.
+    subject_key = models.CharField(max_length=SUBJECT_KEY_LENGTH, blank=True)
     text = models.TextField(blank=True)
     raw = models.BinaryField()
     size = models.PositiveIntegerField(default=0)
@@ -51,10 +59,23 @@ class Post(models.Model):
             models.Index(fields=["group", "thread_id", "received_at"], name="post_thread"),
             # Digests and stats: a group's posts in a time window.
             models.Index(fields=["group", "received_at"], name="post_group_time"),
+            # A reply without References: the latest thread of its subject.
+            models.Index(fields=["group", "subject_key"], name="post_subject_key"),
         ]
 
     def __str__(self) -> str:
         return self.subject or "(no subject)"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from mmooc.lists.threads import subject_key
+
+        self.subject_key = subject_key(self.subject)
+        if self._state.adding and not self.thread_id:
+            self.thread_id = self.message_id  # a post that names no thread starts one
+        fields = kwargs.get("update_fields")
+        if fields is not None and "subject" in fields:
+            kwargs["update_fields"] = {*fields, "subject_key"}
+        super().save(*args, **kwargs)
 
 
 class Refusal(models.Model):

@@ -33,7 +33,7 @@ from mmooc.checkins import intake
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners.models import Learner, email_key
-from mmooc.lists import aliases
+from mmooc.lists import aliases, threads
 from mmooc.lists import inbound as checks
 from mmooc.lists.headers import author_label, build_copy, shown_address, tag_subject
 from mmooc.lists.links import list_info
@@ -378,15 +378,8 @@ def _leave_group_url(public_id: uuid.UUID, base_url: str) -> str:
 
 
 def thread_id_for(group: StudyGroup, post: checks.Inbound) -> str:
-    """The thread's first Message-ID: from the nearest stored post it answers, else as it names it."""
-    candidates = post.thread_candidates
-    if candidates:
-        known = dict(Post.objects.filter(group=group, message_id__in=candidates)
-                     .values_list("message_id", "thread_id"))
-        for mid in reversed(candidates):
-            if mid in known:
-                return known[mid] or mid
-    return post.thread_root
+    """The thread's first Message-ID: by the stored posts it answers, else by its subject."""
+    return threads.thread_for(group.pk, post.message_id, post.in_reply_to, post.references, post.subject)
 
 
 # Notices to senders whose post was not relayed (MAIL_RULES 24).

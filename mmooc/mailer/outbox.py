@@ -296,26 +296,35 @@ def _message_id(message: Message) -> str:
 
 
 def remembered(*, kind: str, subject: str, body: str, scope: str, tag: str) -> Message | None:
-    """The shared message with these values this process found last (see `shared`), unchecked."""
-    return _SHARED.get((kind, scope, tag, subject, body))
+    """The shared message with these values this process found last (see `shared`), unchecked
+    but for its day: yesterday's is not today's."""
+    found = _SHARED.get((kind, scope, tag, subject, body))
+    return found if found is not None and found.created_at >= _today() else None
 
 
 def shared(*, kind: str, subject: str, body: str, scope: str, tag: str) -> Message:
-    """A message that many single sends share (a cohort's confirmation): the active one with these
-    values, or a new one. Its copies differ only by their placeholders, so the engine renders it
-    once for all of them. One of two racing first callers may compose a second."""
+    """A message that many single sends share (a cohort's confirmation): today's active one with
+    these values, or a new one. Its copies differ only by their placeholders, so the engine renders
+    it once for all of them; a new one each day (UTC) puts a day's copies in one row of the outbox,
+    listed with that day's mail. One of two racing first callers may compose a second."""
     key = (kind, scope, tag, subject, body)
     found = _SHARED.get(key)
+    today = _today()
     # The row is checked whole: one cohort's shared messages differ by language, and a row
     # id may come back for another message after a rollback (SQLite).
-    if found is None or not Message.objects.filter(pk=found.pk, scope=scope, tag=tag, kind=kind, subject=subject,
-                                                   body=body, state=Message.ACTIVE).exists():
+    if found is None or found.created_at < today or not Message.objects.filter(
+            pk=found.pk, scope=scope, tag=tag, kind=kind, subject=subject, body=body,
+            state=Message.ACTIVE).exists():
         # Found by the message_scope_tag index.
         found = (Message.objects.filter(scope=scope, tag=tag, kind=kind, subject=subject, body=body,
-                                        state=Message.ACTIVE).order_by("pk").first()
+                                        state=Message.ACTIVE, created_at__gte=today).order_by("pk").first()
                  or compose(kind=kind, subject=subject, body=body, scope=scope, tag=tag))
         _SHARED[key] = found
     return found
+
+
+def _today() -> datetime:
+    return timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 # Shared messages this process has found, by (kind, scope, tag, subject, body).

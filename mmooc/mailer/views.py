@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 from django import forms
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
@@ -36,16 +36,24 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return HttpResponseBadRequest("The recipient to search for is at most 254 characters.")
     query = form.cleaned_data["q"]
-    counts = {f"n_{s}": Count("deliveries", filter=Q(deliveries__status=s)) for s in STATUS_NAMES}
-    messages = Message.objects.annotate(total=Count("deliveries"), **counts).order_by("-created_at", "-pk")
+    messages = Message.objects.order_by("-created_at", "-pk")
     if query:
         messages = messages.filter(
             pk__in=Delivery.objects.filter(recipient__icontains=query).values("message"))
-    page = Paginator(messages.annotate(sample=shown.sample_context()), MESSAGES_PER_PAGE).get_page(
-        request.GET.get("page"))
+    # Copies are counted for the page's messages only, in one grouped query: counting every
+    # message's copies to show fifty of them reads the whole outbox.
+    page = Paginator(messages, MESSAGES_PER_PAGE).get_page(request.GET.get("page"))
+    shown_page = list(Message.objects.filter(pk__in=[m.pk for m in page.object_list])
+                      .annotate(sample=shown.sample_context()).order_by("-created_at", "-pk"))
+    copies: dict[int, dict[str, int]] = {m.pk: {} for m in shown_page}
+    for message_id, status, n in (Delivery.objects.filter(message_id__in=list(copies)).order_by()
+                                  .values_list("message_id", "status").annotate(n=Count("pk"))):
+        copies[message_id][status] = n
+    for m in shown_page:
+        m.total = sum(copies[m.pk].values())  # type: ignore[attr-defined]  # as the template reads it
     rows = [(m, shown.subject(m, getattr(m, "sample", None)),
-             [(s, getattr(m, f"n_{s}")) for s in STATUS_NAMES if getattr(m, f"n_{s}")])
-            for m in page.object_list]
+             [(s, copies[m.pk][s]) for s in STATUS_NAMES if copies[m.pk].get(s)])
+            for m in shown_page]
     ctx = {"page": page, "rows": rows, "query": other_params(request), "statuses": STATUS_NAMES,
            "form": form, "q": query}
     return render(request, "mailer/outbox_list.html", ctx)

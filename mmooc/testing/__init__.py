@@ -186,6 +186,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    mail_options: list[str] = field(default_factory=list)  # MAIL FROM's parameters, e.g. BODY=8BITMIME
 
     @property
     def message(self) -> EmailMessage:
@@ -224,7 +225,8 @@ class SMTPServer:
             if answer:
                 return answer
         with self._lock:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
+                                          list(envelope.mail_options)))
         return "250 2.0.0 OK"
 
     def start(self) -> SMTPServer:

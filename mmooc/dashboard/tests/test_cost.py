@@ -84,3 +84,33 @@ def test_it_answers_404_for_an_unknown_course(client, organizer, db):
 def test_it_refuses_post(client, organizer, data):
     client.force_login(organizer)
     assert client.post(f"/dashboard/cohorts/{data.cohort.slug}/cost/").status_code == 405
+
+
+def test_the_course_page_counts_every_cohort_in_the_same_queries_however_many_there_are(
+        client, organizer, data, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(organizer)
+    url = f"/dashboard/courses/{data.cohort.course.slug}/cost/"
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for _ in range(4):
+        testing.make_learner(testing.make_cohort(data.cohort.course))
+    with django_assert_max_num_queries(len(one)):
+        r = client.get(url)
+    assert len(r.context["per_cohort"]) == 5
+
+
+def test_copies_are_counted_without_a_condition_on_their_status(client, organizer, data):
+    """A condition on the status leads SQLite to read every copy's row through the (status,
+    not_before) index; counting all and keeping the billed ones reads the (message, status) index."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(organizer)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(f"/dashboard/cohorts/{data.cohort.slug}/cost/")
+    counting = [q["sql"] for q in queries if 'FROM "mailer_delivery"' in q["sql"]]
+    assert len(counting) == 1 and '"mailer_delivery"."status" IN' not in counting[0]

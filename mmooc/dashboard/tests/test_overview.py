@@ -133,3 +133,16 @@ def test_it_uses_a_fixed_number_of_queries(client, organizer, data, django_asser
     # messages per language.
     with django_assert_max_num_queries(27):
         client.get(url(data))
+
+
+def test_it_runs_no_statement_twice(client, organizer, data):
+    """Each aggregate over the cohort's learners is read once, for the numbers and the charts."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(organizer)
+    client.get(url(data))
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url(data))
+    repeated = [sql for sql, n in Counter(q["sql"] for q in queries).items() if n > 1 and "learners_learner" in sql]
+    assert repeated == []

@@ -105,3 +105,57 @@ def test_it_stops_following_once_everything_is_sent(cohort):
         drain()
         out = _run("status", email.public_id.hex[:8], "--follow")
     assert "[" + "#" * 30 + "] 2/2" in out and "sent 2" in out
+
+
+def _everything() -> tuple:
+    from mmooc.audit.models import AuditEntry
+    from mmooc.mailer.models import Delivery
+
+    return (list(CourseEmail.objects.values_list("pk", "state", "subject", "updated_at")),
+            list(Delivery.objects.values_list("pk", "status", "not_before")), AuditEntry.objects.count(),
+            Message.objects.count())
+
+
+def test_plan_prints_the_send_plan_and_changes_nothing(cohort):
+    before = _everything()
+    out = _run("schedule", "py-1", str(DEMO / "emails" / "02-functions.md"), "--plan")
+    assert _everything() == before and not CourseEmail.objects.exists()
+    # 09:00 on day 7 in Kolkata is 03:30 UTC, in Honolulu 19:00 UTC.
+    assert out.splitlines() == [
+        "Plan for 'Week 2 of A Gentle Introduction to Python: teach Python new words with functions' in py-1 "
+        "(nothing was changed):",
+        "Recipients: 2; copies: 2.",
+        "Copies by domain: example.org 2.",
+        "First copy: Mon 15 Mar 2027 03:30 UTC; last copy: Mon 15 Mar 2027 19:00 UTC (15 h 30 min).",
+        "By region (UTC):",
+        "  Asia             1  Mon 15 Mar 2027 03:30 UTC – Mon 15 Mar 2027 03:30 UTC",
+        "  Oceania          1  Mon 15 Mar 2027 19:00 UTC – Mon 15 Mar 2027 19:00 UTC",
+        "Rate: no rate limit. Provider quotas: no limits (none set; MMOOC_PROVIDER_QUOTAS sets them).",
+    ]
+
+
+def test_plan_of_a_scheduled_email_changes_nothing_and_does_not_collide_with_itself(cohort, tmp_path, settings):
+    settings.PROVIDER_QUOTAS = {"day": 1}
+    email = _schedule(cohort)
+    edited = tmp_path / "02-functions.md"
+    edited.write_text((DEMO / "emails" / "02-functions.md").read_text().replace("day 7 at 09:00", "day 8 at 10:00"))
+    before = _everything()
+    out = _run("schedule", "py-1", str(edited), "--plan")
+    assert _everything() == before
+    email.refresh_from_db()
+    assert email.state == CourseEmail.SCHEDULED and email.day_offset == 7
+    assert "First copy: Tue 16 Mar 2027 04:30 UTC; last copy: Wed 17 Mar 2027 04:30 UTC (1 day)." in out
+    assert ("Warning: Exceeds the daily quota of 1 by 1 copy: it needs 2 days' quotas and finishes at "
+            "Wed 17 Mar 2027 04:30 UTC.") in out
+    assert "Collides" not in out
+
+
+def test_plan_of_an_email_already_sent_is_refused_and_changes_nothing(cohort):
+    _schedule(cohort)
+    with time_machine.travel(datetime(2027, 3, 15, 4, tzinfo=UTC), tick=False):
+        drain()
+    before = _everything()
+    with pytest.raises(CommandError, match="The email 02-functions was already sent; it can no longer change. "
+                                           "Nothing was changed."):
+        _run("schedule", "py-1", str(DEMO / "emails" / "02-functions.md"), "--plan")
+    assert _everything() == before

@@ -41,6 +41,18 @@ def test_it_previews_with_another_size(cohort):
     assert "in 1 group " in out and "target size 6" in out
 
 
+def test_it_previews_the_learners_it_cannot_place_and_why(cohort):
+    out, _ = run("preview", "py-3", "--size", "10", "--min-group", "7")
+    assert "Asia/Kolkata (6)" not in out
+    assert "Not placed: 6 learners. Only 6 learners wait for a group, fewer than the minimum group size of 7" in out
+    assert not StudyGroup.objects.exists()
+
+
+def test_its_preview_names_each_groups_time_zones(cohort):
+    out, _ = run("preview", "py-3", "--size", "6")
+    assert "UTC+5:30 to UTC+5:30: Asia/Kolkata (6)" in out
+
+
 def test_it_applies_groups(cohort):
     out, _ = run("apply", "py-3", "--seed", "3")
     assert "2 groups formed for 6 learners of py-3 (seed 3)" in out

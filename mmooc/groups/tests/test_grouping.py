@@ -20,6 +20,7 @@ from mmooc.groups.grouping import (
     circular_span,
     format_offset,
     make_groups,
+    plan_groups,
     summarize,
     utc_offsets,
 )
@@ -78,11 +79,12 @@ def brute_force(points: list[float], k: int) -> float:
 
 @given(learner_lists, sizes, st.integers(0, 3))
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_it_puts_every_learner_in_exactly_one_group(rows, size, seed):
+def test_it_puts_every_learner_in_exactly_one_group_or_says_why_not(rows, size, seed):
     learners = candidates([z for z, _ in rows], [lang for _, lang in rows])
-    groups = make_groups(learners, GroupSettings(size, start_date=START), seed=seed)
-    placed = [i for g in groups for i in g.member_ids]
-    assert sorted(placed) == [c.id for c in learners]
+    plan = plan_groups(learners, GroupSettings(size, start_date=START), seed=seed)
+    placed = [i for g in plan.groups for i in g.member_ids]
+    assert sorted(placed + [u.id for u in plan.unplaced]) == [c.id for c in learners]
+    assert all(u.reason for u in plan.unplaced)
 
 
 @given(learner_lists, sizes)
@@ -305,9 +307,52 @@ def test_the_minimum_group_size_is_five_unless_configured():
     assert sorted(g.size for g in make_groups(learners, GroupSettings(5, start_date=START, min_group=2))) == [4, 5]
 
 
-def test_a_cohort_smaller_than_the_minimum_still_gets_one_group():
-    groups = make_groups(candidates(["UTC", "Asia/Tokyo"]), GroupSettings(10, start_date=START))
-    assert [g.size for g in groups] == [2]
+def test_learners_fewer_than_the_minimum_form_no_group_and_are_listed_with_the_reason():
+    plan = plan_groups(candidates(["UTC", "Asia/Tokyo"]), GroupSettings(10, start_date=START))
+    assert plan.groups == []
+    assert [(u.id, u.timezone) for u in plan.unplaced] == [(1, "UTC"), (2, "Asia/Tokyo")]
+    assert plan.unplaced[0].reason.startswith("Only 2 learners wait for a group, fewer than the minimum "
+                                              "group size of 5")
+
+
+def test_a_group_of_two_at_utc_plus_13_joins_the_utc_plus_12_group():
+    # Tonga is UTC+13; Fiji (UTC+12) is its nearest neighbour on the clock, Tokyo (UTC+9) is further.
+    zones = ["Pacific/Fiji"] * 5 + ["Asia/Tokyo"] * 7 + ["Pacific/Tongatapu"] * 2
+    learners = candidates(zones)
+    plan = plan_groups(learners, GroupSettings(7, start_date=START))
+    assert plan.unplaced == ()
+    by_id = {c.id: c.timezone for c in learners}
+    members = [sorted({by_id[i] for i in g.member_ids}) for g in plan.groups]
+    assert sorted(members) == [["Asia/Tokyo"], ["Pacific/Fiji", "Pacific/Tongatapu"]]
+    fiji = next(g for g in plan.groups if "Pacific/Fiji" in {by_id[i] for i in g.member_ids})
+    assert fiji.size == 7 and fiji.offsets_label == "UTC+12 to UTC+13"
+    assert fiji.zones == (("Pacific/Fiji", 5), ("Pacific/Tongatapu", 2))
+    assert fiji.zones_label == "Pacific/Fiji (5), Pacific/Tongatapu (2)"
+
+
+def test_a_small_language_joins_the_pool_of_its_nearest_neighbours_rather_than_its_own_small_group():
+    learners = candidates(["Europe/Paris"] * 6 + ["Europe/Madrid"] * 2, ["fr"] * 6 + ["es"] * 2)
+    plan = plan_groups(learners, GroupSettings(10, start_date=START))
+    assert [(g.size, g.pooled, g.languages) for g in plan.groups] == [(8, True, ("es", "fr"))]
+    assert plan.unplaced == ()
+
+
+@pytest.mark.parametrize("minimum", [2, 3, 4, 5, 7])
+def test_the_minimum_is_respected_and_nobody_is_lost(minimum):
+    rnd = random.Random(minimum)
+    learners = candidates(rnd.choices(ZONES, k=53), rnd.choices(LANGS, k=53))
+    plan = plan_groups(learners, GroupSettings(8, start_date=START, min_group=minimum))
+    assert all(g.size >= minimum for g in plan.groups)
+    assert sorted([i for g in plan.groups for i in g.member_ids] + [u.id for u in plan.unplaced]) == \
+        [c.id for c in learners]
+
+
+def test_a_group_describes_its_time_zones_most_members_first_and_counts_the_rest():
+    learners = candidates(["Europe/Paris"] * 3 + ["Europe/Berlin", "Europe/Rome", "Europe/Oslo", "Europe/Vienna",
+                                                  "Europe/Madrid"])
+    (group,) = make_groups(learners, GroupSettings(10, start_date=START))
+    assert group.zones_label == ("Europe/Paris (3), Europe/Berlin (1), Europe/Madrid (1), Europe/Oslo (1) "
+                                 "and 2 more")
 
 
 def test_it_refuses_a_minimum_group_size_under_one():
@@ -317,16 +362,17 @@ def test_it_refuses_a_minimum_group_size_under_one():
 
 @given(learner_lists, sizes, st.integers(1, 12), st.integers(0, 3))
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_no_group_is_smaller_than_the_minimum_unless_the_whole_cohort_is(rows, size, minimum, seed):
+def test_no_group_is_smaller_than_the_minimum(rows, size, minimum, seed):
     learners = candidates([z for z, _ in rows], [lang for _, lang in rows])
     config = GroupSettings(size, start_date=START, min_group=minimum)
     groups = make_groups(learners, config, seed=seed)
-    assert sorted(i for g in groups for i in g.member_ids) == [c.id for c in learners]
+    if len(learners) >= min(minimum, config.largest):
+        assert sorted(i for g in groups for i in g.member_ids) == [c.id for c in learners]
     floor = min(minimum, config.largest)
     if len(learners) >= floor:
         assert all(g.size >= floor for g in groups)
     else:
-        assert [g.size for g in groups] == [len(learners)]
+        assert groups == []
     # Fewer, larger groups only where the maximum would have left one under the minimum.
     for label in {g.language for g in groups}:
         same = [g.size for g in groups if g.language == label]

@@ -6,7 +6,7 @@ import pytest
 
 from mmooc.audit.models import AuditEntry
 from mmooc.groups import welcome
-from mmooc.groups.models import Grouping, Membership, StudyGroup
+from mmooc.groups.models import Grouping, GroupingPolicy, Membership, StudyGroup
 from mmooc.lib import periodic
 from mmooc.mailer.models import Delivery, Message
 from mmooc.testing import make_learner
@@ -159,3 +159,63 @@ def test_the_preview_forms_no_group_under_the_minimum_group_size(client, organiz
     response = client.get(url(cohort), {"size": "3"})
     assert sorted(g.size for g in response.context["groups"]) == [4, 4]  # not 3, 3, 2
     assert "No group is smaller than 3" in response.content.decode()
+
+
+def test_the_preview_explains_each_groups_span_zones_and_language(client, organizer, cohort):
+    client.force_login(organizer)
+    body = client.get(url(cohort)).content.decode()
+    assert "Europe/Paris (4)" in body and "America/New_York (4)" in body
+    assert "(UTC+1)" in body and "(UTC−5)" in body
+
+
+def test_an_organizer_keeps_a_minimum_group_size_for_the_cohort_and_the_preview_lists_who_waits(
+        client, organizer, cohort, learners):
+    client.force_login(organizer)
+    response = client.post(url(cohort, "minimum/"), {"min_group": "9"})
+    assert response.status_code == 302
+    assert GroupingPolicy.objects.get(cohort=cohort).min_group_size == 9
+    entry = AuditEntry.objects.get(action="grouping.min_size")
+    assert entry.details["after"] == 9 and entry.details["before"] == 1
+    response = client.get(url(cohort), {"size": "10"})
+    assert response.context["groups"] == []
+    assert response.context["unplaced_count"] == 8
+    body = response.content.decode()
+    assert "Not placed: 8 learners" in body
+    assert "Only 8 learners wait for a group, fewer than the minimum group size of 9" in body
+    assert f"/learners/{learners[0].public_id}" in body
+    assert "Apply grouping" not in body
+
+
+def test_the_minimum_tried_in_the_preview_is_the_one_applied_and_recorded(client, organizer, cohort):
+    client.force_login(organizer)
+    response = client.get(url(cohort), {"size": "8", "min_group": "3"})
+    assert 'name="min_group" value="3"' in response.content.decode()
+    assert [g.size for g in response.context["groups"]] == [8]  # one group of 8 holds both cities
+    client.post(url(cohort, "apply/"), {"size": "3", "min_group": "4", "confirm": "1"})
+    grouping = Grouping.objects.get()
+    assert grouping.min_group == 3  # the minimum of 4, held at the maximum of 3
+    assert sorted(g.memberships.count() for g in StudyGroup.objects.all()) == [4, 4]
+    assert not GroupingPolicy.objects.exists()  # trying a minimum does not keep it
+
+
+@pytest.mark.parametrize("value", ["0", "1001", "five"])
+def test_it_refuses_a_bad_minimum_and_keeps_the_one_there_was(client, organizer, cohort, value):
+    client.force_login(organizer)
+    response = client.post(url(cohort, "minimum/"), {"min_group": value})
+    assert response.status_code == 400
+    assert "minimum group size" in response.content.decode().lower()
+    assert not GroupingPolicy.objects.exists() and not AuditEntry.objects.filter(action="grouping.min_size").exists()
+
+
+def test_it_forbids_facilitators_to_keep_a_minimum(client, facilitator, cohort):
+    client.force_login(facilitator)
+    assert client.post(url(cohort, "minimum/"), {"min_group": "3"}).status_code == 403
+    assert not GroupingPolicy.objects.exists()
+
+
+def test_an_empty_minimum_goes_back_to_the_sites(client, organizer, cohort, settings):
+    settings.GROUP_MIN_SIZE = 6
+    client.force_login(organizer)
+    client.post(url(cohort, "minimum/"), {"min_group": "2"})
+    client.post(url(cohort, "minimum/"), {"min_group": ""})
+    assert client.get(url(cohort)).context["cohort_min_group"] == 6

@@ -71,3 +71,24 @@ def test_course_weeks_count_from_the_start_date(cohort):
     assert facts.course_week(cohort, cohort.start_date) == 1
     assert facts.course_week(cohort, cohort.start_date + timedelta(days=7)) == 2
     assert facts.course_week(cohort, cohort.start_date - timedelta(days=1)) == 0
+
+
+def test_a_member_both_unsubscribed_and_suppressed_is_lost_once_and_old_suppressions_do_not_count(cohort):
+    group, (a, b) = group_of(cohort, 1, ["UTC"] * 2)
+    type(a).objects.filter(pk=a.pk).update(unsubscribed_at=timezone.now())
+    Suppression.objects.create(address=a.email_key, reason=Suppression.HARD_BOUNCE)
+    Suppression.objects.create(address=b.email_key, reason=Suppression.HARD_BOUNCE)
+    Suppression.objects.filter(address=b.email_key).update(created_at=timezone.now() - timedelta(weeks=9))
+    assert by_group(cohort)[group.pk].lost == 1
+
+
+def test_lost_members_are_found_without_a_suppression_lookup_per_member(cohort):
+    """One subquery test per member made the health page of a large cohort take seconds."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    group_of(cohort, 1, ["UTC"] * 3)
+    with CaptureQueriesContext(connection) as queries:
+        facts.lost_members(cohort, timezone.now() - timedelta(weeks=2))
+    suppression_reads = [q["sql"] for q in queries if "mailer_suppression" in q["sql"]]
+    assert suppression_reads and not any("EXISTS" in sql for sql in suppression_reads)

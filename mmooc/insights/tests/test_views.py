@@ -125,3 +125,16 @@ def test_a_merged_away_group_shows_as_closed_not_quiet(client, organizer, cohort
     everything = client.get(url(cohort, "groups/health/")).content.decode()
     row = everything[everything.index('data-group="3"'):]
     assert "closed" in row[:row.index("</tr>")] and "quiet</span>" not in row[:row.index("</tr>")]
+
+
+def test_the_remedies_page_reads_the_waiting_learners_once(client, organizer, cohort, groups):
+    from collections import Counter
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(organizer)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url(cohort, "groups/remedies/"))
+    repeated = [sql for sql, n in Counter(q["sql"] for q in queries).items() if n > 1 and "learners_learner" in sql]
+    assert repeated == []

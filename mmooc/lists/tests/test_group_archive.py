@@ -28,7 +28,18 @@ def test_staff_see_every_post_hidden_and_held_ones_marked(client, facilitator, g
     response = client.get(url(group))
     assert response.status_code == 200
     assert [t["subject"] for t in response.context["threads"]] == ["Held", "Hidden", "Shown"]
-    assert b"Show again" in response.content and b"held" in response.content
+    assert [t["withheld"] for t in response.context["threads"]] == [1, 1, 0]
+    held, hidden, _ = response.context["threads"]
+    assert b"Show again" in client.get(hidden["url"]).content
+    assert b"Mailgun judged it spam" in client.get(held["url"]).content
+
+
+def test_a_thread_for_staff_needs_staff(client, outsider, group):
+    post = make_post(group, "Private words")
+    thread = f"/groups/{group.public_id}/threads/{post.pk}/"
+    assert client.get(thread).status_code == 302  # to sign in
+    client.force_login(outsider)
+    assert client.get(thread).status_code == 403
 
 
 def test_staff_see_the_messages_not_relayed(client, organizer, group):
@@ -56,9 +67,12 @@ def test_an_unknown_group_is_404(client, organizer):
     assert client.get(f"/groups/{uuid.uuid4()}/").status_code == 404
 
 
-def test_it_refuses_post(client, organizer, group):
+def test_a_post_is_the_members_link_form_even_for_staff(client, organizer, group):
+    make_post(group, "Private words")
     client.force_login(organizer)
-    assert client.post(url(group)).status_code == 405
+    response = client.post(url(group))
+    assert response.status_code == 400 and b"Private words" not in response.content
+    assert client.put(url(group)).status_code == 405
 
 
 def test_a_bad_page_number_is_a_400(client, organizer, group):

@@ -24,7 +24,8 @@ def url(post) -> str:
 def test_staff_hide_a_post_and_it_is_audited(client, facilitator, post):
     client.force_login(facilitator)
     response = client.post(url(post), {"hidden": "1"})
-    assert response.status_code == 302 and response["Location"] == f"/groups/{post.group.public_id}/"
+    assert response.status_code == 302 and response["Location"] == (
+        f"/groups/{post.group.public_id}/threads/{post.pk}/#post-{post.pk}")
     post.refresh_from_db()
     assert post.hidden
     entry = AuditEntry.objects.get()

@@ -235,7 +235,21 @@ def test_a_defective_post_is_refused_with_501(group):
     raw = raw_post(to=group.address, headers={"Content-Type": 'multipart/mixed; boundary="b"'})
     [outcome] = relay.receive(raw, "alice@example.org", [group.address])
     assert outcome.reply.startswith("501 5.6.0 Message not sent to Group 1: its MIME structure is broken")
-    assert Refusal.objects.get().reason == Refusal.DEFECTIVE
+    refusal = Refusal.objects.get()
+    assert refusal.reason == Refusal.DEFECTIVE
+    assert refusal.detail.startswith("its MIME structure is broken")  # what was wrong, for staff, not the reply
+
+
+@pytest.mark.parametrize("over", [0, 1])
+def test_a_post_of_exactly_the_size_limit_is_relayed_and_one_byte_more_is_refused(group, monkeypatch, over):
+    raw = raw_post(to=group.address, body="x" * 3000)
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", len(raw) - over)
+    [outcome] = post_to(group, raw)
+    assert outcome.action == (relay.REFUSED if over else relay.RELAYED)
+    assert Post.objects.exists() is not bool(over)
+    assert list(Refusal.objects.values_list("reason", flat=True)) == ([Refusal.TOO_BIG] if over else [])
+    if over:  # without a detail of its own, the refusal keeps the reply's text for staff
+        assert Refusal.objects.get().detail.startswith("Message too big for Group 1: posts are limited to")
 
 
 def test_a_post_without_message_id_is_refused_with_550(group):

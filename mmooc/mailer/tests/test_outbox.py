@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from mmooc.mailer import outbox
@@ -241,6 +242,21 @@ def test_shared_finds_the_same_message_until_it_stops_being_active():
                              scope="cohort:7", tag="confirmation") == first
     outbox.cancel(first)
     assert shared_confirmation().pk != first.pk
+
+
+def test_shared_starts_a_new_message_each_day_so_a_new_copy_is_listed_with_that_days_mail():
+    with time_machine.travel(datetime(2026, 12, 5, 23, 50, tzinfo=UTC), tick=False):
+        monday = shared_confirmation()
+        outbox.enqueue_one(monday, Recipient("ada@example.org", {}))
+    with time_machine.travel(datetime(2026, 12, 6, 0, 10, tzinfo=UTC), tick=False):
+        assert outbox.remembered(kind=Message.TRANSACTIONAL, subject="Confirm {{ course }}", body="Open {{ url }}",
+                                 scope="cohort:7", tag="confirmation") is None
+        tuesday = shared_confirmation()
+        assert tuesday.pk != monday.pk and shared_confirmation().pk == tuesday.pk
+        outbox.enqueue_one(tuesday, Recipient("bob@example.org", {}))
+    assert list(Message.objects.order_by("-created_at").values_list("pk", flat=True)) == [tuesday.pk, monday.pk]
+    assert [list(m.deliveries.values_list("recipient", flat=True)) for m in (monday, tuesday)] == [
+        ["ada@example.org"], ["bob@example.org"]]
 
 
 def _rows(msg):

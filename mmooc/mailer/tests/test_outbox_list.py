@@ -57,3 +57,25 @@ def test_it_shows_the_copies_by_status_in_one_column(client, facilitator, settin
     page = client.get("/outbox/").content.decode()
     assert '<span class="nowrap" data-status="sent">3 sent</span>' in page
     assert page.count("</th>") == 5
+
+
+def test_it_counts_the_copies_of_the_page_s_messages_only_in_a_fixed_number_of_queries(
+        client, facilitator, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mmooc.mailer import outbox
+    from mmooc.mailer.models import Message
+    from mmooc.mailer.outbox import Recipient
+
+    for i in range(55):  # more than one page
+        message = outbox.compose(kind=Message.TRANSACTIONAL, subject=f"Note {i}", body="x")
+        outbox.enqueue(message, [Recipient(f"r{i}-{j}@example.org", {}) for j in range(3)])
+    client.force_login(facilitator)
+    with django_assert_max_num_queries(12), CaptureQueriesContext(connection) as queries:
+        page = client.get("/outbox/").content.decode()
+    assert page.count('data-status="queued">3 queued</span>') == 50
+    # Every statement that reads copies names the page's messages: none reads the whole outbox.
+    reading_copies = [q["sql"] for q in queries if "mailer_delivery" in q["sql"]]
+    assert any('"message_id" IN (' in sql for sql in reading_copies)
+    assert not any('JOIN "mailer_delivery"' in sql for sql in reading_copies)

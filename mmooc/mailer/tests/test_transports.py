@@ -220,6 +220,38 @@ def test_an_smtp_connection_kept_while_idle_is_checked_and_replaced_when_the_ser
     transport.close()
 
 
+def test_an_smtp_connection_kept_while_idle_and_still_held_by_the_server_is_used_again(smtp_sink, settings):
+    from mmooc.mailer.transports import for_config
+
+    queue(2)
+    transport = for_config(settings.EMAIL_CONFIG)
+    eng = engine.Engine(transport, use_lock=False, batch_size=1)
+    eng.step()
+    first = transport.conn
+    transport._used -= 60  # idle for a minute; the NOOP is answered 250
+    eng.step()
+    assert transport.conn is first
+    assert len(smtp_sink.received) == 2
+    transport.close()
+
+
+def test_only_8bit_data_is_announced_as_8bitmime(smtp_sink, settings):
+    from mmooc.mailer.transports import for_config
+
+    queue(1)  # rendered copies are 7-bit: quoted-printable or base64 where needed
+    post = ("From: Ada <ada@example.org>\r\nTo: g@lists.example.org\r\nSubject: Caf\u00e9\r\n"
+            "Message-ID: <p1@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\nUn caf\u00e9, s'il vous pla\u00eet.\r\n").encode()
+    relayed = outbox.compose_raw(raw=post, list_id="py-3-group-1.lists.example.org")
+    outbox.enqueue(relayed, [Recipient("l9@example.org", {})])
+    transport = for_config(settings.EMAIL_CONFIG)
+    engine.Engine(transport, use_lock=False).step()
+    transport.close()
+    options = {r.rcpt_tos[0]: r.mail_options for r in smtp_sink.received}
+    assert "BODY=8BITMIME" not in options["l0@example.org"]
+    assert "BODY=8BITMIME" in options["l9@example.org"]
+
+
 def test_an_smtp_connection_in_use_is_not_checked_again(smtp_sink, settings, monkeypatch):
     from mmooc.mailer.transports import for_config
 

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from mmooc.courses.models import Cohort
-from mmooc.emails import confirm, scheduling
+from mmooc.emails import confirm, planner, scheduling
 from mmooc.emails.audience import describe
 from mmooc.emails.models import CourseEmail
 from mmooc.lib.counts import counted
@@ -45,6 +45,9 @@ class Command(BaseCommand):
         sched.add_argument("file", help="an email file in the course-folder format (emails/NAME.md)")
         sched.add_argument("--yes", action="store_true",
                            help=f"do not ask before sending more than {confirm.THRESHOLD} copies at once")
+        sched.add_argument("--plan", action="store_true",
+                           help="print the send plan (recipients, domains, times, duration, warnings) and "
+                                "change nothing")
         status = sub.add_parser("status", help="Counts per delivery status; with --follow, a live progress bar.")
         status.add_argument("email", help="the email's id (or the first characters of it)")
         status.add_argument("--format", choices=["text", "json"], default="text")
@@ -112,6 +115,12 @@ class Command(BaseCommand):
         except FolderError as exc:
             self.stderr.write("\n".join(exc.problems))
             raise CommandError(f"{counted(len(exc.problems), 'problem', 'problems')}; nothing was changed.") from None
+        if options["plan"]:
+            try:
+                self._plan(cohort, data)
+            except scheduling.ScheduleError as exc:
+                raise CommandError(f"{exc} Nothing was changed.") from None
+            return
         agreed = None  # the outlook the operator said yes to
         for _ in range(3):
             try:
@@ -134,6 +143,22 @@ class Command(BaseCommand):
         if view is not None and view.soon:
             self.stdout.write(f"Copies due now are held for {scheduling.undo_delay().total_seconds():.0f} "
                               f"seconds: `mmooc email cancel {email.public_id.hex[:8]}` stops them all until then.")
+
+    def _plan(self, cohort: Cohort, data: Any) -> None:
+        """The plan of scheduling the file now, worked out inside a transaction rolled back."""
+        from mmooc.emails.folder import upsert
+
+        with transaction.atomic():
+            email = upsert(cohort, data, ACTOR)
+            lines = [f"Plan for {scheduling.shown_subject(email)!r} in {cohort.slug} (nothing was changed):"]
+            if email.trigger:
+                lines.append("The welcome email goes to each learner when they confirm: there is no send to plan.")
+            elif scheduling.problems(email):
+                lines += ["It cannot be scheduled until these are fixed:", *scheduling.problems(email)]
+            else:
+                lines += planner.plan_for(email).lines()
+            transaction.set_rollback(True)
+        self.stdout.write("\n".join(lines))
 
     def _schedule(self, cohort: Cohort, data: Any, agreed: Any, yes: bool) -> tuple[Any, Any, int]:
         """Upsert and schedule in one transaction; _Ask (nothing kept) when a yes is needed first."""

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mmooc.courses.models import Cohort
-from mmooc.groups.apply import apply_grouping, preview
+from mmooc.groups.apply import apply_grouping, preview_plan
 from mmooc.groups.grouping import GroupingError, ProposedGroup, format_offset, summarize
 from mmooc.groups.membership import waiting_learners
 from mmooc.groups.models import Membership
@@ -51,6 +51,8 @@ class Command(BaseCommand):
             p.add_argument("cohort", help="The cohort's slug (see `mmooc cohort list`).")
             p.add_argument("--size", type=int, help="Target group size (default: the course's).")
             p.add_argument("--seed", type=int, default=0, help="Breaks ties between equal choices (default 0).")
+            p.add_argument("--min-group", type=int, default=None,
+                           help="Minimum group size (default: the cohort's, see the grouping page).")
         export = sub.add_parser("export", help="Print the roster: one row per member.")
         export.add_argument("cohort", help="The cohort's slug (see `mmooc cohort list`).")
         export.add_argument("--format", choices=["csv", "json"], default="csv")
@@ -65,14 +67,20 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
     def do_preview(self, cohort: Cohort, options: dict[str, Any]) -> None:
-        groups = preview(cohort, target_size=options["size"], seed=options["seed"])
-        self.stdout.write(self.describe(cohort, groups, options))
+        plan = preview_plan(cohort, target_size=options["size"], seed=options["seed"],
+                            min_group=options.get("min_group"))
+        groups = plan.groups
+        if groups or not plan.unplaced:
+            self.stdout.write(self.describe(cohort, groups, options))
         if groups:
             self.stdout.write(f"{'GROUP':>6} {'SIZE':>5} {'SPAN':>6}  {'LANGUAGE':<12} TIME ZONES")
             for g in groups:
                 language = "pooled: " + ", ".join(g.languages) if g.pooled else g.language
                 self.stdout.write(f"{g.number:>6} {g.size:>5} {g.span_hours:>5.1f}h  {language:<12} "
-                                  f"{format_offset(g.first_offset)} to {format_offset(g.last_offset)}")
+                                  f"{format_offset(g.first_offset)} to {format_offset(g.last_offset)}: {g.zones_label}")
+        for reason in dict.fromkeys(u.reason for u in plan.unplaced):
+            count = sum(u.reason == reason for u in plan.unplaced)
+            self.stdout.write(f"Not placed: {counted(count, 'learner', 'learners')}. {reason}")
         self.stdout.write("Nothing was changed. Run `mmooc group apply` with the same options to form these groups.")
 
     def do_apply(self, cohort: Cohort, options: dict[str, Any]) -> None:
@@ -80,7 +88,8 @@ class Command(BaseCommand):
         progress = None
         if preview_count(cohort, options) >= PROGRESS_FROM:
             progress = bar
-        grouping = apply_grouping(cohort, target_size=options["size"], seed=options["seed"], progress=progress)
+        grouping = apply_grouping(cohort, target_size=options["size"], seed=options["seed"], progress=progress,
+                                  min_group=options.get("min_group"))
         count = grouping.groups.count()
         self.stdout.write(f"{counted(count, 'group', 'groups')} formed for "
                           f"{counted(grouping.learner_count, 'learner', 'learners')} of {cohort.slug} "

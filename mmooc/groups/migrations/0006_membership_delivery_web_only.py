@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('groups', '0004_group_address_lower'),
+        ('groups', '0005_cohort_minimum_group_size'),
     ]
 
     operations = [

@@ -1,0 +1,214 @@
+"""Every staff page of a large cohort, as an organizer loads it: p50/p95 per page.
+
+    .venv/bin/python bench/dashboard.py                       # 100,000 learners on SQLite
+    .venv/bin/python bench/dashboard.py --learners 1000000 --database postgres
+    .venv/bin/python bench/dashboard.py --runs 20 --keep /tmp/dash   # keep the data for the next run
+
+The cohort is the demo's (`mmooc demo --no-serve --learners N`: the demo course, generated
+learners, groups formed with their welcome emails, sample posts, this week's and next week's
+emails scheduled), on a temporary database unless --keep names a folder (SQLite) that already
+holds it. Then it signs in as an organizer with Django's test Client and loads each kind of
+staff page N times (after one warm-up load), printing p50 and p95 in milliseconds and the
+number of SQL statements of one load, and flags each page whose p95 is over the target
+(300 ms at 100,000 learners, 1 s at 1,000,000). The machine's load average is printed
+before and after, since other work on the machine slows every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def setup(database: str, postgres_url: str, keep: str | None) -> tuple[str, str]:
+    folder = keep or tempfile.mkdtemp(prefix="mmooc-bench-")
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    os.environ["MMOOC_DATA_DIR"] = folder
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mmooc.settings")
+    name = ""
+    if database == "postgres":
+        import psycopg
+
+        name = f"mmooc_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        os.environ["DATABASE_URL"] = f"{postgres_url}/{name}"
+    else:
+        os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
+    import django
+
+    django.setup()
+    return name, folder
+
+
+def teardown(name: str, postgres_url: str) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    if name:
+        import psycopg
+
+        with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}"')
+
+
+def build(learners: int) -> None:
+    """The demo's cohort with `learners` learners (kept if it is already there at that size)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    started = time.perf_counter()
+    call_command("demo", learners=learners, no_serve=True, stdout=out, stderr=StringIO())
+    lines = [line for line in out.getvalue().splitlines() if line.strip() and "password" not in line]
+    for line in lines[:12]:
+        print(f"  | {line}")
+    print(f"  built in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def organizer():
+    from django.contrib.auth.models import Group, User
+
+    from mmooc.lib.staff import ORGANIZER
+
+    user, _ = User.objects.get_or_create(username="bench-organizer", defaults={"email": "bench@example.org"})
+    user.groups.add(Group.objects.get_or_create(name=ORGANIZER)[0])
+    return user
+
+
+def pages(cohort) -> list[tuple[str, str]]:
+    """(name, URL) of each kind of staff page, for the demo cohort."""
+    from django.urls import reverse
+
+    from mmooc.emails.models import CourseEmail
+    from mmooc.groups.models import StudyGroup
+    from mmooc.learners.models import Learner
+    from mmooc.mailer.models import Message
+
+    slug = cohort.slug
+    # The email with the most copies: the first scheduled one that is not the welcome.
+    email = CourseEmail.objects.filter(cohort=cohort, message__isnull=False).exclude(
+        trigger=CourseEmail.TRIGGER_WELCOME).order_by("pk").first() \
+        or CourseEmail.objects.filter(cohort=cohort).order_by("pk").first()
+    group = StudyGroup.objects.filter(cohort=cohort).order_by("number").first()
+    learner = Learner.objects.filter(cohort=cohort, memberships__isnull=False).order_by("pk").first()
+    message = email.message if email is not None and email.message_id else Message.objects.order_by("-pk").first()
+    found = [
+        ("home", reverse("dashboard:home")),
+        ("overview", reverse("dashboard:overview", args=[slug])),
+        ("emails", reverse("emails:list", args=[slug])),
+    ]
+    if email is not None:
+        found.append(("email edit", reverse("emails:edit", args=[slug, email.public_id])))
+        found.append(("email sending", reverse("emails:sending", args=[email.public_id])))
+    found += [
+        ("grouping", reverse("groups:grouping", args=[slug])),
+        ("groups", reverse("groups:list", args=[slug])),
+    ]
+    if group is not None:
+        found.append(("group", reverse("groups:detail", args=[slug, group.number])))
+    found += [
+        ("learners", reverse("learners:staff_list", args=[slug])),
+        ("learners search", reverse("learners:staff_list", args=[slug]) + "?q=smith"),
+    ]
+    if learner is not None:
+        found.append(("learner", reverse("learners:staff_detail", args=[slug, learner.public_id])))
+    found += [
+        ("exports", reverse("dashboard:exports", args=[slug])),
+        ("audit", reverse("dashboard:audit")),
+        ("cost", reverse("dashboard:cost", args=[slug])),
+        ("outbox", reverse("mailer:outbox")),
+        ("outbox search", reverse("mailer:outbox") + "?q=smith"),
+    ]
+    if message is not None:
+        found.append(("outbox message", reverse("mailer:outbox_message", args=[message.public_id])))
+    found += [
+        ("suppressions", reverse("mailer_suppression:index")),
+        ("group health", reverse("insights:health", args=[slug])),
+        ("remedies", reverse("insights:remedies", args=[slug])),
+        ("research", reverse("insights:research", args=[slug])),
+        ("check-ins", reverse("checkins:checkins", args=[slug])),
+    ]
+    return found
+
+
+def measure(client, url: str, runs: int) -> tuple[list[float], int, int]:
+    from django.db import connection
+
+    statements = []
+
+    def count(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        status = client.get(url).status_code  # warm-up, and the statement count of one load
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+    return times, len(statements), status
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=100_000)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
+                        help="PostgreSQL server URL without a database name")
+    parser.add_argument("--runs", type=int, default=10, help="loads of each page (after one warm-up)")
+    parser.add_argument("--only", default="", help="comma-separated page names to load (default: all)")
+    parser.add_argument("--keep", default=None, metavar="FOLDER",
+                        help="SQLite: keep the data in FOLDER and reuse it on the next run")
+    args = parser.parse_args()
+    if args.keep and args.database != "sqlite":
+        parser.error("--keep works with --database sqlite only")
+    target = 300.0 if args.learners <= 100_000 else 1000.0
+    name, _ = setup(args.database, args.postgres.rstrip("/"), args.keep)
+    try:
+        from django.conf import settings
+        from django.test import Client
+
+        from mmooc.courses.models import Cohort
+        from mmooc.site.management.commands.demo import DEMO_COHORT
+
+        settings.ALLOWED_HOSTS = ["*"]
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"database: {args.database}; {args.learners:,} learners; {args.runs} loads per page; "
+              f"target p95 < {target:.0f} ms", flush=True)
+        build(args.learners)
+        cohort = Cohort.objects.get(slug=DEMO_COHORT)
+        client = Client()
+        client.force_login(organizer())
+        only = {s.strip() for s in args.only.split(",") if s.strip()}
+        print(f"{'page':<16} {'status':>6} {'SQL':>5} {'p50 ms':>8} {'p95 ms':>8}")
+        over = []
+        for page, url in pages(cohort):
+            if only and page not in only:
+                continue
+            times, statements, status = measure(client, url, args.runs)
+            p50 = statistics.median(times)
+            p95 = statistics.quantiles(times, n=20, method="inclusive")[-1] if len(times) > 1 else times[0]
+            flag = "  OVER" if p95 > target else ""
+            if flag:
+                over.append(page)
+            print(f"{page:<16} {status:>6} {statements:>5} {p50:>8.0f} {p95:>8.0f}{flag}", flush=True)
+        print(f"over target: {', '.join(over) or 'none'}")
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    finally:
+        teardown(name, args.postgres.rstrip("/"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

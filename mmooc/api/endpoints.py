@@ -36,7 +36,7 @@ from mmooc.learners.staff_views import filtered
 from mmooc.lists import moderation
 from mmooc.lists.models import Post
 from mmooc.mailer.models import Message, Suppression
-from mmooc.mailer.suppression import suppress, unsuppress
+from mmooc.mailer.suppression import lookup_keys, suppress, unsuppress
 from mmooc.mailer.suppression_views import check_address
 
 # The refusals each kind of operation documents (and tests/test_openapi.py provokes, each one).
@@ -653,7 +653,7 @@ def list_checkins(request: HttpRequest, cohort: str, week: int | None = None, st
 
 
 def _suppression_out(row: Suppression) -> dict[str, Any]:
-    return {"address": row.address, "reason": row.reason, "detail": row.detail, "created_at": row.created_at}
+    return {"address": row.shown_address, "reason": row.reason, "detail": row.detail, "created_at": row.created_at}
 
 
 @api.get("/suppressions", response=ok(s.SuppressionPage, 400, 401, 403, 429), tags=["suppressions"],
@@ -665,7 +665,8 @@ def list_suppressions(request: HttpRequest, q: str = "", cursor: str = "",
         raise invalid("invalid_limit", f"limit is 1 to {paging.MAX_LIMIT}.", "limit")
     qs = Suppression.objects.all()
     if q.strip():
-        qs = qs.filter(Q(address__contains=q.strip().lower()) | Q(detail__icontains=q.strip()))
+        qs = qs.filter(Q(address__contains=q.strip().lower()) | Q(detail__icontains=q.strip())
+                       | Q(address__in=lookup_keys([q])))  # an erased learner's row: the whole address
     rows, next_cursor = paging.page(qs, cursor, limit)
     return {"data": [_suppression_out(r) for r in rows], "has_more": next_cursor is not None,
             "next_cursor": next_cursor}

@@ -10,15 +10,17 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mmooc.audit.log import record
 from mmooc.courses.models import Cohort
 from mmooc.groups import welcome
 from mmooc.groups.apply import eligible_learners
-from mmooc.groups.grouping import DAY, GroupingError, circular_span
+from mmooc.groups.grouping import DAY, GroupingError, circular_span, format_offset
 from mmooc.groups.models import Membership, StudyGroup, active_through
 from mmooc.groups.signals import member_placed
-from mmooc.learners.models import Learner
+from mmooc.learners import lifecycle
+from mmooc.learners.models import Learner, LearnerEvent
 from mmooc.lib.timezones import utc_offset_hours
 
 SAME_LANGUAGE, POOLED, OTHER_LANGUAGE = 0, 1, 2
@@ -81,7 +83,7 @@ def place_late_joiner(learner: Learner) -> Membership | None:
     offset = learner_offset(learner, cohort)
     ranked = sorted(groups_with_room(cohort), key=lambda gs: (
         _language_rank(gs[0], learner), distance_hours(offset, gs[0]), gs[1], gs[0].number))
-    for candidate, _ in ranked:
+    for candidate, _size in ranked:
         with transaction.atomic():
             group = StudyGroup.objects.select_for_update().get(pk=candidate.pk)
             size = Membership.objects.active().filter(group=group).count()
@@ -162,18 +164,74 @@ def move(learner: Learner, group: StudyGroup, actor: Any) -> Membership:
     if group.cohort_id != learner.cohort_id:
         raise GroupingError(f"{group.name} belongs to another cohort than {learner.email}.")
     with transaction.atomic():
-        current = Membership.objects.active().select_for_update().filter(learner=learner).first()
-        if current is not None and current.group_id == group.pk:
-            return current
-        if current is not None:
-            _end(current)
-        membership = Membership.objects.create(
-            group=group, learner=learner, muted=current.muted if current else False,
-            delivery=current.delivery if current else Membership.EACH)
-        source = current.group.name if current else "no group"
-        record(actor, "member.moved", membership, f"{learner.email} moved from {source} to {group.name}",
-               learner=str(learner.public_id), from_group=current.group_id if current else None,
-               to_group=group.pk)
+        current, membership = _move(learner, group)
+        if current is None or current.group_id != group.pk:
+            source = current.group.name if current else "no group"
+            record(actor, "member.moved", membership, f"{learner.email} moved from {source} to {group.name}",
+                   learner=str(learner.public_id), from_group=current.group_id if current else None,
+                   to_group=group.pk)
+    return membership
+
+
+def _move(learner: Learner, group: StudyGroup) -> tuple[Membership | None, Membership]:
+    """The learner's membership ends and one in `group` starts, with the same mute and delivery
+    choices (nothing changes when they are in it already): (the one before, the one now)."""
+    current = Membership.objects.active().select_for_update().filter(learner=learner).select_related("group").first()
+    if current is not None and current.group_id == group.pk:
+        return current, current
+    if current is not None:
+        _end(current)
+    membership = Membership.objects.create(
+        group=group, learner=learner, muted=current.muted if current else False,
+        delivery=current.delivery if current else Membership.EACH)
+    return current, membership
+
+
+# A group is near enough to a member when their UTC offset is at most this many hours outside
+# the arc of the day the group covers: the closeness quiet groups' remedies allow too.
+NEAR_HOURS = 3.0
+
+
+def nearer_group(learner: Learner) -> StudyGroup | None:
+    """The group to offer a member whose group is far from their time zone now (after they
+    changed it): the nearest one with room, of their group's language or a mixed-language one,
+    that is near their zone. None when their group is near enough, or no other group is."""
+    current = active_membership(learner)
+    if current is None or learner.state != Learner.CONFIRMED:
+        return None
+    cohort = learner.cohort
+    offset = learner_offset(learner, cohort)
+    if distance_hours(offset, current.group) <= NEAR_HOURS:
+        return None
+    readable = _language_rank(current.group, learner)
+    ranked = sorted(
+        ((g, size) for g, size in groups_with_room(cohort)
+         if g.pk != current.group_id and distance_hours(offset, g) <= NEAR_HOURS
+         and _language_rank(g, learner) <= max(readable, POOLED)),
+        key=lambda gs: (_language_rank(gs[0], learner), distance_hours(offset, gs[0]), gs[1], gs[0].number))
+    return ranked[0][0] if ranked else None
+
+
+def offsets_label(group: StudyGroup) -> str:
+    """Where the group is on the clock: "UTC+5:30 to UTC+7", or one offset."""
+    first, last = format_offset(group.offset_start), format_offset(group.offset_end)
+    return first if first == last else f"{first} to {last}"
+
+
+def move_nearer(learner: Learner, number: int, via: str = "page") -> Membership:
+    """The member takes the offer of a group nearer their time zone (`nearer_group`, asked again
+    now); GroupingError when that offer no longer stands, and nothing changes."""
+    with transaction.atomic():
+        Learner.objects.select_for_update().filter(pk=learner.pk).first()  # one move at a time
+        offered = nearer_group(learner)
+        if offered is None or offered.number != number:
+            raise GroupingError(_("This offer no longer stands: your page shows your group as it is now."))
+        group = StudyGroup.objects.select_for_update().get(pk=offered.pk)
+        if Membership.objects.active().filter(group=group).count() >= group.capacity:
+            raise GroupingError(_("This offer no longer stands: your page shows your group as it is now."))
+        before, membership = _move(learner, group)
+        source = before.group.name if before else ""
+        lifecycle.record(learner, LearnerEvent.GROUP_MOVED, via, note=f"{source} → {group.name}")
     return membership
 
 
@@ -198,9 +256,16 @@ def set_muted(membership: Membership, muted: bool, actor: Any) -> None:
                learner=str(membership.learner.public_id), group=membership.group_id, muted=muted)
 
 
-def set_delivery(membership: Membership, delivery: str) -> None:
-    """Each post as it comes, or a daily digest."""
-    if delivery not in (Membership.EACH, Membership.DIGEST):
-        raise GroupingError(f"Delivery must be {Membership.EACH!r} or {Membership.DIGEST!r}, not {delivery!r}.")
-    Membership.objects.filter(pk=membership.pk).update(delivery=delivery)
-    membership.delivery = delivery
+def set_delivery(membership: Membership, delivery: str, via: str = "") -> bool:
+    """Each post as it comes, a daily digest, or web only (no group mail: the archive), from
+    the next post on; True when it changed. With `via` (the learner's own choice), the
+    change joins the learner's history."""
+    if delivery not in dict(Membership.DELIVERY):
+        choices = ", ".join(repr(code) for code, _label in Membership.DELIVERY)
+        raise GroupingError(f"Delivery must be one of {choices}, not {delivery!r}.")
+    with transaction.atomic():
+        changed = bool(Membership.objects.filter(pk=membership.pk).exclude(delivery=delivery).update(delivery=delivery))
+        membership.delivery = delivery
+        if changed and via:
+            lifecycle.record(membership.learner, LearnerEvent.GROUP_MAIL, via, note=delivery)
+    return changed

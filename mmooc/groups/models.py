@@ -88,8 +88,10 @@ def active_through(relation: str) -> models.Q:
 
 
 class Membership(models.Model):
-    EACH, DIGEST = "each", "digest"
-    DELIVERY = [(EACH, "Each post"), (DIGEST, "Daily digest")]
+    # How the member gets the group's posts: each as it comes, one daily digest, or no mail
+    # at all (they read the group's archive on the web).
+    EACH, DIGEST, WEB = "each", "digest", "web"
+    DELIVERY = [(EACH, "Each post"), (DIGEST, "Daily digest"), (WEB, "Web only: read in the archive")]
 
     group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="memberships")
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="memberships")

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 
 from mmooc.courses.models import Cohort
 from mmooc.groups import access
+from mmooc.groups.membership import nearer_group, offsets_label
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners.models import Learner
 from mmooc.learners.sections import LastGroup
@@ -21,6 +22,10 @@ def group_section(learner: Learner, section: dict[str, Any]) -> None:
         group = membership.group
         section.update(group=group, name=group.name, address=group.address, delivery=membership.delivery,
                        size=Membership.objects.active().filter(group=group).count())
+        nearer = nearer_group(learner)
+        if nearer is not None:
+            section["nearer"] = {"number": nearer.number, "name": nearer.name, "offsets": offsets_label(nearer),
+                                 "offsets_now": offsets_label(group)}
 
 
 class StaffGroups:

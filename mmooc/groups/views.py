@@ -27,6 +27,7 @@ from mmooc.groups.apply import (
     set_minimum_group_size,
 )
 from mmooc.groups.grouping import GroupingError, Unplaced, summarize
+from mmooc.groups.membership import move_nearer as move_to_nearer_group
 from mmooc.groups.membership import set_delivery, waiting_learners
 from mmooc.groups.models import GroupCheck, Grouping, Membership, StudyGroup
 from mmooc.learners import links as learner_links
@@ -220,15 +221,36 @@ def check_answer(request: HttpRequest, token: str, answer: str) -> HttpResponse:
 @require_POST
 @signed_link
 def delivery(request: HttpRequest, token: str) -> HttpResponse:
-    """A member's choice, from their page: each post as it comes, or one daily digest."""
+    """A member's choice, from their page: each post as it comes, one daily digest, or web only."""
     learner = learner_links.learner_from_token(token, learner_links.PAGE)
     activate_for(request, learner.language)
     choice = request.POST.get("delivery", "")
-    membership = Membership.objects.active().filter(learner=learner).first()
-    if membership is None or choice not in (Membership.EACH, Membership.DIGEST):
-        return HttpResponseBadRequest(_("Choose each post or a daily digest, as a member of a group."),
+    membership = Membership.objects.active().filter(learner=learner).select_related("learner").first()
+    if membership is None or choice not in dict(Membership.DELIVERY):
+        return HttpResponseBadRequest(_("Choose each post, a daily digest or web only, as a member of a group."),
                                       content_type="text/plain; charset=utf-8")
-    set_delivery(membership, choice)
-    messages.success(request, _("You will get one daily digest of the group's posts.") if choice == Membership.DIGEST
-                     else _("You will get each of the group's posts as it comes."))
+    set_delivery(membership, choice, via="page")
+    done = {Membership.DIGEST: _("You will get one daily digest of the group's posts."),
+            Membership.WEB: _("You will get no group mail: read the group's posts in its archive. "
+                              "Choose each post or a daily digest here to get them by email again."),
+            Membership.EACH: _("You will get each of the group's posts as it comes.")}
+    messages.success(request, done[choice])
+    return HttpResponseRedirect(reverse("learners:page", args=[token]))
+
+
+@require_POST
+@signed_link
+def move_nearer(request: HttpRequest, token: str) -> HttpResponse:
+    """A member takes the offer on their page of a group nearer their new time zone; nothing
+    changes unless they press its button."""
+    learner = learner_links.learner_from_token(token, learner_links.PAGE)
+    activate_for(request, learner.language)
+    number = request.POST.get("group", "")
+    try:
+        membership = move_to_nearer_group(learner, int(number) if number.isdigit() and len(number) < 9 else -1)
+    except GroupingError as refused:
+        messages.error(request, str(refused))
+        return HttpResponseRedirect(reverse("learners:page", args=[token]), status=303)
+    messages.success(request, _("You are now in %(group)s: write to everyone at %(address)s.") % {
+        "group": membership.group.name, "address": membership.group.address})
     return HttpResponseRedirect(reverse("learners:page", args=[token]))

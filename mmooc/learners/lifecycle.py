@@ -37,6 +37,8 @@ from mmooc.learners.validation import country_for_zone
 from mmooc.lib import clock
 from mmooc.operations import counters
 
+# Names shorter than this are not looked for in the audit log at erasure (too many false hits).
+MIN_NAME_TO_FORGET = 4
 # How a change came about, as the history shows it.
 LINK, PAGE, STAFF, IMPORT, GROUP_CHECK = "link", "page", "staff", "import", "group check"
 
@@ -151,6 +153,7 @@ def erase(learner: Learner, now: datetime | None = None, via: str = PAGE) -> boo
         LearnerAlias.objects.filter(learner_id=current.pk).delete()
         for each in (address, *others):
             _forget_in_outbox(current, each, placeholder)
+        _forget_elsewhere(address, others, name)
         learner_erased.send(sender=Learner, learner=current, name=name, address=address, aliases=others)
         record(current, LearnerEvent.ERASED, via, at=now)
         transaction.on_commit(lambda: learner_left.send(sender=Learner, learner=current))
@@ -164,6 +167,19 @@ def _forget_in_outbox(learner: Learner, address: str, placeholder: str) -> None:
 
     Delivery.objects.filter(ref=str(learner.public_id)).update(recipient=placeholder, context={}, stored=None)
     Event.objects.filter(recipient__iexact=address).update(recipient=placeholder, raw={}, description="")
+
+
+def _forget_elsewhere(address: str, others: tuple[str, ...], name: str) -> None:
+    """The suppression list keeps only a keyed hash of the addresses (still honoured: "never
+    mail me again" stands), and staff actions in the audit log no longer name the person."""
+    from mmooc.audit.log import forget
+    from mmooc.mailer import suppression
+
+    suppression.forget((address, *others))
+    # Another signup with the same address (another cohort) still names it; the audit log
+    # then keeps it too, as the learner tables do.
+    if not Learner.objects.filter(email_key=email_key(address)).exclude(state=Learner.ERASED).exists():
+        forget((address, *others, *([name] if len(name.strip()) >= MIN_NAME_TO_FORGET else [])))
 
 
 # Course emails --------------------------------------------------------------------------

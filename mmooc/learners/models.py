@@ -144,7 +144,10 @@ class LearnerEvent(models.Model):
     # Kinds recorded since the field's choices were last migrated: shown by get_kind_display,
     # to join KINDS with the app's next migration.
     LANGUAGE_CHANGED, CATCH_UP = "language-changed", "catch-up"
-    LATER_KINDS = [(LANGUAGE_CHANGED, _("Changed language")), (CATCH_UP, _("Asked for the weeks they missed"))]
+    GROUP_MAIL, GROUP_MOVED = "group-mail", "group-moved"
+    LATER_KINDS = [(LANGUAGE_CHANGED, _("Changed language")), (CATCH_UP, _("Asked for the weeks they missed")),
+                   (GROUP_MAIL, _("Chose how to get group mail")),
+                   (GROUP_MOVED, _("Moved to a group nearer their time zone"))]
 
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=KINDS)

@@ -284,7 +284,7 @@ def notify_waitlist(now: datetime | None = None) -> int:
     one email per person per cohort, recorded (WaitlistNotice) so it is never sent twice.
     Left out: addresses the mailer suppresses, that stopped all mail from the site, or
     already signed up for that cohort. Returns how many were told."""
-    from mmooc.mailer.models import Suppression
+    from mmooc.mailer.suppression import suppressed_among
 
     now = now or timezone.now()
     told = 0
@@ -296,10 +296,12 @@ def notify_waitlist(now: datetime | None = None) -> int:
                 WaitlistEntry.objects.filter(course_id=cohort.course_id, confirmed_at__isnull=False,
                                              confirmed_at__lte=now)
                 .exclude(notices__cohort=cohort)
-                .exclude(email_key__in=Suppression.objects.values("address"))
                 .exclude(email_key__in=Unsubscribe.objects.filter(scope=Unsubscribe.SITE).values("email_key"))
                 .exclude(email_key__in=Learner.objects.filter(cohort=cohort).values("email_key"))
                 .order_by("pk"))
+            # Suppressed by address or by an erased learner's keyed hash: one query per cohort.
+            barred = suppressed_among(e.email_key for e in entries)
+            entries = [e for e in entries if e.email_key.lower() not in barred]
             if not entries:
                 continue
             WaitlistNotice.objects.bulk_create([WaitlistNotice(entry=e, cohort=cohort, created_at=now)

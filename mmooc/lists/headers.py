@@ -161,8 +161,10 @@ def build_copy(raw: bytes, *, subject: str, author_name: str, author_address: st
 
 
 def footer_text(info: ListInfo) -> str:
-    """The two lines under every post: how to leave or switch to a digest, where the archive is."""
-    leave = f"Leave {info.name} or get one daily digest instead: {info.help_url or info.archive_url}"
+    """The two lines under every post: how to leave or switch to a digest or to web only (no
+    group mail), where the archive is."""
+    leave = (f"Leave {info.name}, or get one daily digest or no group mail (web only) instead: "
+             f"{info.help_url or info.archive_url}")
     return f"-- \r\n{leave}\r\nEvery post of the group, in threads: {info.archive_url}\r\n"
 
 

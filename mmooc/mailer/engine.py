@@ -42,9 +42,9 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from mmooc.lib.mailheaders import HeaderError
-from mmooc.mailer import bounces, breaker, health, wakeups
+from mmooc.mailer import bounces, breaker, health, suppression, wakeups
 from mmooc.mailer.exceptions import EngineBusy as EngineBusy
-from mmooc.mailer.models import Delivery, EngineLock, Message, RateBucket, Suppression
+from mmooc.mailer.models import Delivery, EngineLock, Message, RateBucket
 from mmooc.mailer.render import Prepared, PreparedRaw, prepare
 from mmooc.mailer.report import Report, Tally, reason_text
 from mmooc.mailer.transports import HELD, PERMANENT, SENT, TRANSIENT, Job, Result, Transport, for_config
@@ -397,8 +397,7 @@ class Engine:
     def sort(self, jobs: list[Job]) -> tuple[list[Result], list[Job]]:
         """Outcomes decided without sending (suppressed, unbuildable), and the jobs to send."""
         prepared_for = self._load({j.message_id for j in jobs})
-        suppressed = set(Suppression.objects.filter(
-            address__in={j.recipient.lower() for j in jobs}).values_list("address", flat=True))
+        suppressed = suppression.suppressed_among(j.recipient for j in jobs)  # one query, hashed rows too
         paused = breaker.paused()
         results, sendable = [], []
         for job in jobs:
@@ -408,7 +407,7 @@ class Engine:
                 results.append(Result(job.id, TRANSIENT, f"the message cannot be built: {prepared.text}"))
             elif isinstance(prepared, Exception):
                 results.append(Result(job.id, PERMANENT, f"the message cannot be built: {prepared}"))
-            elif job.recipient.lower() in suppressed:
+            elif suppression.normalize(job.recipient) in suppressed:
                 results.append(Result(job.id, Delivery.SUPPRESSED, "the address is on the suppression list"))
             elif domain in paused:
                 results.append(Result(job.id, HELD, f"sending to {domain} is paused after repeated refusals for "

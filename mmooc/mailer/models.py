@@ -138,7 +138,13 @@ class RateBucket(models.Model):
 
 
 class Suppression(models.Model):
-    """An address that is never mailed, with why and since when."""
+    """An address that is never mailed, with why and since when.
+
+    Once the learner behind it erased their data, the row keeps only a keyed hash of the
+    address (HASHED + hex, see mailer.suppression.keyed_hash), which every check matches.
+    """
+
+    HASHED, HASHED_LABEL = "hmac-sha256:", "erased learner (hashed)"
 
     HARD_BOUNCE, SOFT_BOUNCES, COMPLAINT, UNSUBSCRIBE, MANUAL = (
         "hard-bounce", "soft-bounces", "complaint", "unsubscribe", "manual")
@@ -146,13 +152,23 @@ class Suppression(models.Model):
                (COMPLAINT, "Spam complaint"), (UNSUBSCRIBE, "Unsubscribed from all mail"),
                (MANUAL, "Added by staff")]
 
-    address = models.CharField(max_length=254, unique=True, help_text="Lower-cased.")
+    address = models.CharField(max_length=254, unique=True,
+                               help_text="Lower-cased; for an erased learner, only a keyed hash of it (hmac-sha256:…).")
     reason = models.CharField(max_length=16, choices=REASONS)
     detail = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return self.address
+        return self.shown_address
+
+    @property
+    def hashed(self) -> bool:
+        return self.address.startswith(self.HASHED)
+
+    @property
+    def shown_address(self) -> str:
+        """The address as pages, exports and the API show it."""
+        return self.HASHED_LABEL if self.hashed else self.address
 
 
 class Event(models.Model):

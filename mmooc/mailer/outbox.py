@@ -30,9 +30,9 @@ from django.utils import timezone
 from mmooc.lib import mailheaders
 from mmooc.lib.mailheaders import HeaderError
 from mmooc.lib.mailrender import PLACEHOLDER, UNSUBSCRIBE_VAR
-from mmooc.mailer import signals, wakeups
+from mmooc.mailer import signals, suppression, wakeups
 from mmooc.mailer.exceptions import OutboxError as OutboxError
-from mmooc.mailer.models import Delivery, Message, Suppression
+from mmooc.mailer.models import Delivery, Message
 from mmooc.mailer.verp import (  # noqa: F401  (re-exported for the bounce handler)
     delivery_from_bounce_address,
     make_bounce_address,
@@ -511,4 +511,5 @@ def refresh_queued(message: Message, values: Mapping[str, Mapping[str, str]]) ->
 
 
 def is_suppressed(address: str) -> bool:
-    return Suppression.objects.filter(address=address.strip().lower()).exists()
+    """On the suppression list, by address or (an erased learner's) keyed hash."""
+    return bool(suppression.suppressed_among([address]))

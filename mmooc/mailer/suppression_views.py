@@ -33,7 +33,16 @@ from mmooc.mailer import breaker
 from mmooc.mailer.events import unmatched_count
 from mmooc.mailer.models import Suppression
 from mmooc.mailer.signals import suppressed
-from mmooc.mailer.suppression import normalize, suppress, unsuppress
+from mmooc.mailer.suppression import (
+    HASHED_LABEL,
+    lookup_keys,
+    normalize,
+    row_for,
+    shown,
+    suppress,
+    suppressed_among,
+    unsuppress,
+)
 
 PAGE_SIZE = 100
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -86,7 +95,7 @@ class RemoveForm(forms.Form):
 
     def clean_address(self) -> str:
         address = normalize(self.cleaned_data["address"])
-        if not Suppression.objects.filter(address=address).exists():
+        if row_for(address) is None:
             raise forms.ValidationError(_("{address} is not on the suppression list.").format(address=address))
         return address
 
@@ -108,7 +117,11 @@ class ImportForm(forms.Form):
 
 
 def _listing(q: str) -> Q:
-    return Q(address__icontains=q) | Q(detail__icontains=q) if q else Q()
+    """Rows whose address or detail holds the text; an erased learner's row (a keyed hash)
+    only when the whole address is asked for."""
+    if not q:
+        return Q()
+    return Q(address__icontains=q) | Q(detail__icontains=q) | Q(address__in=lookup_keys([q]))
 
 
 def _index_ctx(request: HttpRequest, search: SearchForm, **extra: object) -> dict[str, object]:
@@ -141,7 +154,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @sitewide_required
 def add(request: HttpRequest) -> HttpResponse:
     form = AddForm(request.POST)
-    if form.is_valid() and Suppression.objects.filter(address=form.cleaned_data["address"]).exists():
+    if form.is_valid() and row_for(form.cleaned_data["address"]) is not None:
         form.add_error("address", _("{address} is already on the suppression list.").format(
             address=form.cleaned_data["address"]))
     if not form.is_valid():
@@ -196,7 +209,7 @@ def _is_header(row: list[str]) -> bool:
 
 def _read_row(line: int, row: list[str], seen: set[str], result: ImportResult) -> None:
     cells = [uninert(c.strip()) for c in row]  # an exported file reads back as it was
-    if not any(cells):
+    if not any(cells) or cells[0].lower() == HASHED_LABEL:  # an erased learner's row of an export: kept here
         return
     if len(cells) > 2:
         result.errors.append(f"Line {line}: expected address[,reason], found {len(cells)} columns.")
@@ -236,11 +249,8 @@ def read_import(data: bytes) -> ImportResult:
 
 
 def _listed(addresses: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(addresses), CHUNK):  # SQLite limits the parameters of one query
-        chunk = addresses[start:start + CHUNK]
-        found.update(Suppression.objects.filter(address__in=chunk).values_list("address", flat=True))
-    return found
+    """The addresses already suppressed, by address or by an erased learner's keyed hash."""
+    return suppressed_among(addresses)
 
 
 def apply_import(result: ImportResult, actor: object) -> int:
@@ -285,7 +295,9 @@ def import_csv(request: HttpRequest) -> HttpResponse:
 
 def _rows() -> Iterator[tuple[Any, ...]]:
     rows = Suppression.objects.order_by("address").values_list("address", "reason", "detail", "created_at")
-    return rows.iterator(chunk_size=2000)  # details quote bounces from anywhere: csv_lines makes them inert
+    # Details quote bounces from anywhere: csv_lines makes them inert. An erased learner's row
+    # reads "erased learner (hashed)", which an import skips.
+    return ((shown(a), *rest) for a, *rest in rows.iterator(chunk_size=2000))
 
 
 @require_GET

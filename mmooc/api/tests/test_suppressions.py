@@ -39,3 +39,18 @@ def test_it_refuses_a_bad_address_or_no_reason(api):
 def test_removing_an_address_not_listed_is_not_found(api):
     resp = api.post("/suppressions/nobody@example.org/remove", {"reason": "why not"})
     assert resp.status_code == 404 and error_code(resp) == "suppression_not_found"
+
+
+def test_an_erased_learners_row_is_listed_without_its_address_and_found_by_the_whole_address(api):
+    from mmooc.mailer import suppression
+
+    suppression.suppress("gone@example.org", Suppression.COMPLAINT, "spam")
+    suppression.forget(["gone@example.org"])
+    assert [r["address"] for r in api.get("/suppressions").json()["data"]] == ["erased learner (hashed)"]
+    assert len(api.get("/suppressions", {"q": "Gone@example.org"}).json()["data"]) == 1
+    assert api.get("/suppressions", {"q": "gone"}).json()["data"] == []
+    resp = api.post("/suppressions", {"address": "gone@example.org", "detail": "asked"})
+    assert resp.status_code == 201 and resp.json()["address"] == "erased learner (hashed)"
+    assert Suppression.objects.count() == 1
+    resp = api.post("/suppressions/gone@example.org/remove", {"reason": "asked to be mailed again"})
+    assert resp.status_code == 200 and not Suppression.objects.exists()

@@ -120,3 +120,56 @@ def test_a_short_name_or_one_in_the_message_id_leaves_the_post_readable_and_thre
     assert b'From: "A member" <erased@lists.example.org>' in out
     assert b"Return-Path" not in out and ADDRESS.encode() not in out
     assert out.endswith(b"\r\n\r\nHi all, Al here.\r\n")
+
+
+def test_erasing_keeps_only_a_keyed_hash_of_the_address_on_the_suppression_list(
+        group, organizer, client, django_capture_on_commit_callbacks):
+    from mmooc.audit.log import record
+    from mmooc.learners.models import Unsubscribe
+    from mmooc.mailer import outbox, suppression
+    from mmooc.mailer.models import Delivery, Suppression
+
+    alice = Learner.objects.get(email=ADDRESS)
+    other = "alice.other@example.org"
+    lifecycle.add_alias(alice, other)
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.unsubscribe(alice, Unsubscribe.SITE, Unsubscribe.ONE_CLICK)  # stop all mail: both addresses
+    suppression.forget([])  # nothing asked, nothing changed
+    Suppression.objects.filter(address=other).update(detail=f"550 5.1.1 <{other.upper()}>: user unknown")
+    record(organizer, "member.muted", None, f"{ADDRESS} muted by {NAME}", address=ADDRESS)
+    assert {"mailer.Suppression.address", "audit.AuditEntry.summary"} <= set(rows_naming(ADDRESS, NAME, other))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.erase(alice)
+
+    assert rows_naming(ADDRESS, NAME, other) == []
+    assert Suppression.objects.count() == 2 and all(s.hashed for s in Suppression.objects.all())
+    assert Suppression.objects.get(address=suppression.keyed_hash(other)).detail == "550 5.1.1 <[erased]>: user unknown"
+    # "Never mail me again" still holds, for the address and the other one, whatever their case.
+    assert outbox.is_suppressed(ADDRESS.upper()) and outbox.is_suppressed(other)
+    assert suppression.suppressed_among([ADDRESS, other, "bob@example.org"]) == {ADDRESS, other}
+    outbox.send(to=ADDRESS, subject="Hello again", body="Hi")
+    engine.drain()
+    assert Delivery.objects.get(message__subject="Hello again").status == Delivery.SUPPRESSED
+    # Staff see the row for what it is, and find it by the whole address only.
+    client.force_login(organizer)
+    page = client.get("/dashboard/suppressions/").content.decode()
+    assert "erased learner (hashed)" in page and ADDRESS not in page
+    assert "erased learner (hashed)" in client.get("/dashboard/suppressions/", {"q": ADDRESS}).content.decode()
+    assert "erased learner (hashed)" not in client.get("/dashboard/suppressions/", {"q": "alice"}).content.decode()
+    export = b"".join(client.get("/dashboard/suppressions/export.csv").streaming_content).decode()
+    assert export.count("erased learner (hashed)") == 2 and "hmac" not in export
+
+
+def test_an_erased_learners_hashed_row_answers_a_second_suppress_and_a_second_erasure(group):
+    from mmooc.mailer import suppression
+    from mmooc.mailer.models import Suppression
+
+    suppression.suppress(ADDRESS, Suppression.COMPLAINT, "spam")
+    lifecycle.erase(Learner.objects.get(email=ADDRESS))
+    again = suppression.suppress(ADDRESS.upper(), Suppression.MANUAL, "asked")
+    assert again.hashed and again.reason == Suppression.COMPLAINT and Suppression.objects.count() == 1
+    # A second erasure of the same address (another signup) keeps one hashed row.
+    Suppression.objects.create(address=ADDRESS, reason=Suppression.HARD_BOUNCE)
+    assert suppression.forget([ADDRESS]) == 1
+    assert list(Suppression.objects.values_list("address", flat=True)) == [suppression.keyed_hash(ADDRESS)]

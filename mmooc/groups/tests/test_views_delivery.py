@@ -45,3 +45,23 @@ def test_a_tampered_link_changes_nothing(client, member):
     assert response.status_code == 404
     member.refresh_from_db()
     assert member.delivery == Membership.EACH
+
+
+def test_a_member_chooses_web_only_and_back_and_each_choice_joins_their_history(client, member):
+    from mmooc.learners import lifecycle
+    from mmooc.learners.models import LearnerEvent
+
+    page = client.get(path_of(links.learner_page_url(member.learner))).content.decode()
+    assert 'name="delivery" value="web"' in page
+    response = client.post(_path(member), {"delivery": "web"}, follow=True)
+    assert "You will get no group mail" in response.content.decode()
+    member.refresh_from_db()
+    assert member.delivery == Membership.WEB
+    assert 'value="web" checked' in response.content.decode()
+    client.post(_path(member), {"delivery": "web"})  # again: nothing more to record
+    client.post(_path(member), {"delivery": "each"})
+    member.refresh_from_db()
+    assert member.delivery == Membership.EACH
+    assert [(e.kind, e.note) for e in lifecycle.history(member.learner)] == [
+        (LearnerEvent.GROUP_MAIL, "web"), (LearnerEvent.GROUP_MAIL, "each")]
+    assert "chose how to get group mail" in client.get(path_of(links.learner_page_url(member.learner))).content.decode()

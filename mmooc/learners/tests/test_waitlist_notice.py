@@ -108,3 +108,16 @@ def test_someone_already_signed_up_for_the_new_cohort_is_not_told(course):
 
 def test_the_job_is_registered():
     assert "learners.waitlist" in {job.name for job in periodic.jobs()}
+
+
+def test_an_address_kept_only_as_an_erased_learners_keyed_hash_is_not_told(course):
+    from mmooc.mailer import suppression
+
+    waiting(course, "ada@example.org")
+    waiting(course, "grace@example.org")
+    suppression.suppress("Ada@Example.org", Suppression.UNSUBSCRIBE, "stop all mail")
+    suppression.forget(["ada@example.org"])
+    make_cohort(course)
+    assert notify_waitlist() == 1
+    assert deliveries("ada@example.org", TAG).count() == 0
+    assert deliveries("grace@example.org", TAG).count() == 1

@@ -173,7 +173,7 @@ def test_every_copy_has_list_help_list_owner_and_a_two_line_footer(raw):
     parts = list(msg.iter_parts())
     footer = parts[-1].get_content()
     assert footer.splitlines()[1:] == [
-        "Leave Group 12 or get one daily digest instead: https://course.example.org/me/",
+        "Leave Group 12, or get one daily digest or no group mail (web only) instead: https://course.example.org/me/",
         "Every post of the group, in threads: https://course.example.org/groups/0b4e/"]
     # The author's message is the first part, its own headers and bytes unchanged.
     assert raw.split(b"\r\n\r\n", 1)[1] in data

@@ -85,3 +85,16 @@ def test_every_formula_prefix_is_made_inert_and_the_address_reads_back(client, o
 
     result = read_import("\n".join(",".join(r[:2]) for r in table).encode())
     assert ("-user2@example.com", "hard-bounce") in result.rows and not result.errors
+
+
+def test_an_erased_learners_row_reads_as_such_and_an_import_of_the_file_skips_it(client, organizer):
+    suppression.suppress("jane@example.com", Suppression.HARD_BOUNCE, "550 5.1.1")
+    suppression.suppress("gone@example.org", Suppression.COMPLAINT, "spam")
+    suppression.forget(["gone@example.org"])
+    client.force_login(organizer)
+    table = rows(client.get(URL))
+    assert sorted(r[0] for r in table[1:]) == ["erased learner (hashed)", "jane@example.com"]
+    from mmooc.mailer.suppression_views import read_import
+
+    result = read_import("\n".join(",".join(r[:2]) for r in table).encode())
+    assert (result.errors, result.rows) == ([], [("jane@example.com", "hard-bounce")])

@@ -25,6 +25,7 @@ from mmooc.emails import audience as audiences
 from mmooc.emails import confirm, planner, scheduling, templating
 from mmooc.emails.forms import CopyForm, EmailForm, UploadForm, initial_for
 from mmooc.emails.models import CourseEmail
+from mmooc.lib import clock
 from mmooc.lib.languages import speaking
 from mmooc.lib.mailrender import markdown_to_html
 from mmooc.lib.staff import is_organizer, organizer_required, staff_required, staff_user
@@ -106,18 +107,19 @@ def _preview(email: CourseEmail, preview_as: str) -> dict[str, Any]:
 
 def _timing(email: CourseEmail) -> str:
     if email.trigger:
-        return "Sent to each learner when they confirm their signup."
+        return _("Sent to each learner when they confirm their signup.")
     spec = scheduling.email_schedule(email)
     times = scheduling.first_and_last(email)
     if spec is None or times is None:
         return ""
     if spec.kind == "now":
-        return "Sent as soon as it is scheduled."
-    first, last = (t.strftime("%a %-d %b %Y %H:%M UTC") for t in times)
-    late = " This time has passed: copies due then go out at once." if times[1] < timezone.now() else ""
+        return _("Sent as soon as it is scheduled.")
+    first, last = (clock.utc_stamp(t) for t in times)  # staff pages' one way of writing an instant
+    late = (" " + _("This time has passed: copies due then go out at once.")) if times[1] < timezone.now() else ""
     if first == last:
-        return f"Sent {first}.{late}"
-    return f"Sent from {first} to {last}, at the chosen time in each learner's zone.{late}"
+        return _("Sent %(first)s UTC.") % {"first": first} + late
+    return _("Sent from %(first)s UTC to %(last)s UTC, at the chosen time in each learner's zone.") % {
+        "first": first, "last": last} + late
 
 
 def _page(request: HttpRequest, cohort: Cohort, email: CourseEmail | None, form: EmailForm,

@@ -74,3 +74,11 @@ def test_it_refuses_get(client, organizer, cohort):
 def test_it_refuses_outsiders(client, outsider, cohort):
     client.force_login(outsider)
     assert _post(client).status_code == 403
+
+
+def test_it_says_when_copies_leave_as_every_staff_page_writes_an_instant(client, organizer, cohort):
+    import re
+
+    client.force_login(organizer)
+    timing = _post(client).json()["timing"]
+    assert re.match(r"Sent \d{4}-\d\d-\d\d \d\d:\d\d UTC\.", timing), timing

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from mmooc import testing
 from mmooc.learners import lifecycle, links
 from mmooc.learners.models import Learner, LearnerEvent, Unsubscribe
 from mmooc.learners.tests.helpers import path_of
@@ -138,3 +139,46 @@ def test_a_complaint_before_confirming_is_not_undone_by_the_link(cohort):
     assert lifecycle.confirm(pending, rejoin=True)  # pressing "Join again" is the newer choice
     pending.refresh_from_db()
     assert (pending.state, pending.unsubscribed_at, pending.complained_at) == (Learner.CONFIRMED, None, None)
+
+
+def _heard(signal):
+    heard = []
+
+    def receiver(sender, learner, **kwargs):
+        heard.append(learner.pk)
+
+    signal.connect(receiver, weak=False)
+    return heard, lambda: signal.disconnect(receiver)
+
+
+def test_asking_for_a_group_tells_the_groups_once_committed_and_never_that_they_left(
+        learner, django_capture_on_commit_callbacks):
+    from mmooc.learners.signals import learner_left_group, learner_wants_group
+
+    Learner.objects.filter(pk=learner.pk).update(wants_group=False)
+    learner.refresh_from_db()
+    wanted, stop_wanted = _heard(learner_wants_group)
+    left, stop_left = _heard(learner_left_group)
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            assert lifecycle.choose_group(learner, True)
+        assert wanted == []  # not before the change is committed
+        for callback in callbacks:
+            callback()
+        assert wanted == [learner.pk] and left == []
+        assert not lifecycle.choose_group(learner, True, force=True)  # asked again: nothing to tell
+        assert wanted == [learner.pk] and left == []
+    finally:
+        stop_wanted()
+        stop_left()
+
+
+def test_an_address_of_another_learners_alias_is_refused_and_a_free_one_is_not(cohort, learner):
+    from mmooc.learners.models import LearnerAlias
+
+    other = testing.make_learner(cohort, "bob@example.org", name="Bob")
+    LearnerAlias.objects.create(learner=other, cohort_id=cohort.id, address="bob@work.example.org",
+                                address_key="bob@work.example.org")
+    assert lifecycle.alias_refusal(learner, "ada@work.example.org") == ""
+    assert lifecycle.alias_refusal(learner, "Bob@Work.example.org") == (
+        "This address belongs to another learner of this course.")

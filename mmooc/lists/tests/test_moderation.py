@@ -16,9 +16,16 @@ from mmooc.lists.models import HeldNote, Moderation, Post
 from mmooc.lists.tests.mail import raw_post
 from mmooc.mailer import engine
 from mmooc.mailer.models import Delivery, Message
-from mmooc.testing import add_member, make_group
+from mmooc.testing import add_member, facilitate, make_group
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbox_mode")]
+
+
+def facilitating_every_group(user):
+    """The facilitator of every study group there is: the queue shows a facilitator their groups only."""
+    from mmooc.groups.models import StudyGroup
+
+    return facilitate(user, *StudyGroup.objects.all())
 
 SPAM = "Mailgun judged it spam (score 7)"
 
@@ -61,7 +68,7 @@ def test_the_queue_lists_every_held_post_of_the_cohort_oldest_first_and_escapes_
     second = spam_post(other_group, sender="dan@example.org")
     elsewhere = make_group(testing.make_cohort(slug="elsewhere"), 1, members=["zed@example.org"])
     spam_post(elsewhere, sender="zed@example.org")
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     response = client.get(queue_url(cohort))
     assert response.status_code == 200
     html = response.content.decode()
@@ -75,7 +82,7 @@ def test_the_queue_lists_every_held_post_of_the_cohort_oldest_first_and_escapes_
 def test_an_unknown_senders_post_shows_its_address(client, facilitator, cohort, group):
     relay.receive(raw_post(sender="alice.home@example.net", to=group.address), "alice.home@example.net",
                   [group.address])
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     html = client.get(queue_url(cohort)).content.decode()
     assert "alice.home@example.net" in html and "Sender not yet known" in html
 
@@ -83,7 +90,7 @@ def test_an_unknown_senders_post_shows_its_address(client, facilitator, cohort, 
 def test_the_groups_page_and_the_cohort_nav_link_to_the_queue_with_its_count(client, facilitator, cohort, group):
     spam_post(group)
     spam_post(group, sender="bob@example.org")
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     html = client.get(f"/dashboard/cohorts/{cohort.slug}/groups/").content.decode()
     assert f'<a href="{queue_url(cohort)}">Moderation queue (2)</a>' in html
     assert f'href="{queue_url(cohort)}">Moderation</a>' in html
@@ -102,7 +109,7 @@ def test_an_outsider_may_not_see_the_queue(client, outsider, cohort, group):
 
 def test_approving_relays_the_post_as_it_would_have_gone_and_is_audited(client, facilitator, cohort, group):
     post = spam_post(group, subject="Week 1 notes")
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     response = client.post(decide_url(cohort), {"post": post.pk, "action": "approve"})
     assert response.status_code == 302 and response["Location"] == queue_url(cohort)
     post.refresh_from_db()
@@ -124,7 +131,7 @@ def test_approving_relays_the_post_as_it_would_have_gone_and_is_audited(client, 
 def test_approved_copies_are_those_a_post_never_held_gets(client, facilitator, cohort, group):
     raw = raw_post(to=group.address, message_id="<same@mail.example.org>")
     relay.receive(raw, "alice@example.org", [group.address], held_reason=SPAM)
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     client.post(decide_url(cohort), {"post": Post.objects.get().pk, "action": "approve"})
     approved = {a: bytes(c) for a, c in copies(group).items()}
     # The same message to a twin group, relayed at once.
@@ -147,7 +154,7 @@ def test_approved_copies_are_those_a_post_never_held_gets(client, facilitator, c
 
 def test_a_double_click_sends_once(client, facilitator, cohort, group):
     post = spam_post(group)
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     client.post(decide_url(cohort), {"post": post.pk, "action": "approve"})
     before = state()
     response = client.post(decide_url(cohort), {"post": post.pk, "action": "approve"}, follow=True)
@@ -161,7 +168,7 @@ def test_approving_a_post_from_an_unknown_address_relays_it_from_that_address(cl
     relay.receive(raw_post(sender="alice.home@example.net", to=group.address, name="Al"),
                   "alice.home@example.net", [group.address])
     post = Post.objects.get()
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     client.post(decide_url(cohort), {"post": post.pk, "action": "approve"})
     got = copies(group)
     assert sorted(got) == ["alice@example.org", "bob@example.org", "carol@example.org"]
@@ -191,7 +198,7 @@ def test_release_from_spam_is_refused_for_a_post_not_judged_spam(client, organiz
 
 def test_bulk_approve_relays_each_selected_post_once(client, facilitator, cohort, group):
     first, second, third = spam_post(group), spam_post(group, sender="bob@example.org"), spam_post(group)
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     response = client.post(decide_url(cohort), {"post": [first.pk, second.pk, first.pk], "action": "approve"},
                            follow=True)
     assert "2 posts approved and sent to the group." in response.content.decode()
@@ -206,7 +213,7 @@ def test_bulk_approve_relays_each_selected_post_once(client, facilitator, cohort
 def test_rejecting_deletes_the_post_and_sends_the_note_in_the_learners_language(client, facilitator, cohort, group):
     Learner.objects.filter(email="alice@example.org").update(language="es")
     post = spam_post(group, subject="Mis apuntes")
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     response = client.post(decide_url(cohort), {"post": post.pk, "action": "reject",
                                                 "note": "Please share files as a link {{ learner.name }}."})
     assert response.status_code == 302
@@ -224,7 +231,7 @@ def test_rejecting_deletes_the_post_and_sends_the_note_in_the_learners_language(
 
 def test_rejecting_without_a_note_tells_nobody(client, facilitator, cohort, group):
     post = spam_post(group)
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     client.post(decide_url(cohort), {"post": post.pk, "action": "reject"})
     assert not Post.objects.exists() and not Message.objects.exists()
     assert AuditEntry.objects.get().details["sender_told"] is False
@@ -239,7 +246,7 @@ def test_no_note_answers_list_mail_bounces_or_automatic_mail(client, facilitator
     post = Post.objects.create(group=group, author=alice, author_name="Alice Smith", message_id="<auto@x>",
                                subject="Re: hello", text="…", raw=raw_post(to=group.address, headers=headers),
                                held=True, held_reason=SPAM)
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     client.post(decide_url(cohort), {"post": post.pk, "action": "reject", "note": "No."})
     assert not Post.objects.exists() and not Message.objects.exists()
     assert AuditEntry.objects.get().details["sender_told"] is False
@@ -255,7 +262,7 @@ def test_no_note_goes_to_an_address_on_our_list_domain(cohort, group, facilitato
 
 def test_bulk_reject_sends_one_note_per_sender(client, facilitator, cohort, group):
     posts = [spam_post(group), spam_post(group), spam_post(group, sender="bob@example.org")]
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     response = client.post(decide_url(cohort), {"post": [p.pk for p in posts], "action": "reject",
                                                 "note": "Not for the group."}, follow=True)
     assert "3 posts rejected. The note went to 2 senders." in response.content.decode()
@@ -280,7 +287,7 @@ def test_bad_decisions_are_refused_and_change_nothing(client, facilitator, cohor
                       sender="zed@example.org")
     data = {k: {"P": post.pk, "OTHER": other.pk}.get(v, v) for k, v in data.items()}
     before = state()
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     response = client.post(decide_url(cohort), data)
     assert response.status_code == 400 and says in response.content.decode()
     assert state() == before
@@ -321,7 +328,7 @@ def test_with_the_option_on_a_new_members_first_post_is_held_until_approved(clie
     assert post.held_reason == relay.FIRST_POST and moderation.kind_of(post) == moderation.FIRST_POST
     [again] = relay.receive(raw_post(to=group.address), "alice@example.org", [group.address])
     assert again.action == relay.HELD  # still new: nothing of theirs has gone to the group
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     client.post(decide_url(cohort), {"post": [p.pk for p in Post.objects.all()], "action": "approve"})
     [later] = relay.receive(raw_post(to=group.address), "alice@example.org", [group.address])
     assert later.action == relay.RELAYED
@@ -352,7 +359,7 @@ def test_organizers_turn_the_option_on_and_off_audited(client, organizer, cohort
 
 def test_a_facilitator_may_not_change_the_option_nor_say_nonsense(client, facilitator, organizer, cohort):
     url = queue_url(cohort) + "first-post/"
-    client.force_login(facilitator)
+    client.force_login(facilitating_every_group(facilitator))
     assert client.post(url, {"hold_first_post": "1"}).status_code == 403
     client.force_login(organizer)
     response = client.post(url, {"hold_first_post": "maybe"})

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -21,10 +22,10 @@ from mmooc.lib.staff import sitewide_required, staff_user
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What uses it, e.g. “CRM sync”.")
+    name = forms.CharField(max_length=100, help_text=gettext_lazy("What uses it, e.g. “CRM sync”."))
     scope = forms.ChoiceField(choices=ApiToken.SCOPES, initial=ApiToken.READ)
     cohort = forms.ModelChoiceField(queryset=Cohort.objects.select_related("course").order_by("-start_date"),
-                                    required=False, empty_label="Every cohort")
+                                    required=False, empty_label=gettext_lazy("Every cohort"))
 
     def clean_name(self) -> str:
         name: str = self.cleaned_data["name"].strip()

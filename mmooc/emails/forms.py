@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mmooc.emails import audience as audiences
 from mmooc.emails import timing
@@ -28,13 +29,13 @@ class EmailForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 22, "spellcheck": "true"}))
     module = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     audience = forms.ChoiceField(choices=AUDIENCE_CHOICES, initial=audiences.ALL)
-    groups = forms.CharField(required=False, help_text="Group numbers, e.g. 1, 4, 7")
+    groups = forms.CharField(required=False, help_text=gettext_lazy("Group numbers, e.g. 1, 4, 7"))
     question = forms.ChoiceField(required=False)
     answer = forms.CharField(required=False, max_length=200)
     addresses = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                                help_text="Learners' addresses, separated by spaces or commas")
-    welcome = forms.BooleanField(required=False, label="This is the welcome email: send it to each learner "
-                                                       "as soon as they confirm their signup")
+                                help_text=gettext_lazy("Learners' addresses, separated by spaces or commas"))
+    welcome = forms.BooleanField(required=False, label=gettext_lazy(
+        "This is the welcome email: send it to each learner as soon as they confirm their signup"))
     schedule = forms.ChoiceField(choices=SCHEDULE_CHOICES, initial=timing.LOCAL, widget=forms.RadioSelect)
     day = forms.IntegerField(required=False, min_value=-365, max_value=3650, initial=0)
     time = forms.TimeField(required=False, input_formats=["%H:%M"], initial="09:00",
@@ -42,11 +43,12 @@ class EmailForm(forms.Form):
     at = forms.DateTimeField(required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
                              widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
     phase = forms.ChoiceField(required=False, choices=CourseEmail.PHASES, initial=CourseEmail.PHASE_ANY,
-                              label="Only while it is true",
-                              help_text="An email for before the start (or the grouping check) is not sent to "
-                                        "learners for whom that phase is over")
-    preview_as = forms.CharField(required=False, max_length=254, label="Preview as",
-                                 help_text="A learner's address, or empty for a sample learner")
+                              label=gettext_lazy("Only while it is true"),
+                              help_text=gettext_lazy(
+                                  "An email for before the start (or the grouping check) is not sent to "
+                                  "learners for whom that phase is over"))
+    preview_as = forms.CharField(required=False, max_length=254, label=gettext_lazy("Preview as"),
+                                 help_text=gettext_lazy("A learner's address, or empty for a sample learner"))
 
     def __init__(self, *args: Any, cohort: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -131,7 +133,7 @@ def initial_for(email: CourseEmail) -> dict:
 
 
 class CopyForm(forms.Form):
-    source = forms.ChoiceField(label="Copy every email of")
+    source = forms.ChoiceField(label=gettext_lazy("Copy every email of"))
 
     def __init__(self, *args: Any, cohort: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -146,5 +148,5 @@ def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
 
 
 class UploadForm(forms.Form):
-    folder = forms.FileField(label="Course folder (.zip)")
-    dry_run = forms.BooleanField(required=False, initial=True, label="Only check: show what would change")
+    folder = forms.FileField(label=gettext_lazy("Course folder (.zip)"))
+    dry_run = forms.BooleanField(required=False, initial=True, label=gettext_lazy("Only check: show what would change"))

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mmooc.courses.access import cohort_or_404
@@ -44,24 +44,26 @@ MAX_SEED = 2**31 - 1
 
 
 class GroupingForm(forms.Form):
-    size = forms.IntegerField(required=False, min_value=2, max_value=MAX_SIZE, label="Target group size",
+    size = forms.IntegerField(required=False, min_value=2, max_value=MAX_SIZE, label=gettext_lazy("Target group size"),
                               error_messages={"min_value": "A group needs at least 2 people.",
                                               "max_value": f"Groups of more than {MAX_SIZE} are not study groups."})
-    seed = forms.IntegerField(required=False, min_value=0, max_value=MAX_SEED, label="Seed",
-                              help_text="Changes only how ties are broken.")
-    min_group = forms.IntegerField(required=False, min_value=1, max_value=MAX_MIN_GROUP, label="Minimum group size",
+    seed = forms.IntegerField(required=False, min_value=0, max_value=MAX_SEED, label=gettext_lazy("Seed"),
+                              help_text=gettext_lazy("Changes only how ties are broken."))
+    min_group = forms.IntegerField(required=False, min_value=1, max_value=MAX_MIN_GROUP,
+                                   label=gettext_lazy("Minimum group size"),
                                    error_messages={"min_value": "The minimum group size is at least 1.",
                                                    "max_value": f"The minimum group size is at most {MAX_MIN_GROUP}."})
 
 
 class MinimumForm(forms.Form):
-    min_group = forms.IntegerField(required=False, min_value=1, max_value=MAX_MIN_GROUP, label="Minimum group size",
+    min_group = forms.IntegerField(required=False, min_value=1, max_value=MAX_MIN_GROUP,
+                                   label=gettext_lazy("Minimum group size"),
                                    error_messages={"min_value": "The minimum group size is at least 1.",
                                                    "max_value": f"The minimum group size is at most {MAX_MIN_GROUP}."})
 
 
 class ApplyForm(GroupingForm):
-    confirm = forms.BooleanField(label="Yes, form these groups and send the welcome emails",
+    confirm = forms.BooleanField(label=gettext_lazy("Yes, form these groups and send the welcome emails"),
                                  error_messages={"required": "Tick the box to confirm."})
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mmooc.courses.models import Cohort
 from mmooc.hooks import targets
@@ -13,12 +14,12 @@ from mmooc.hooks.models import HookDelivery
 
 class EndpointForm(forms.Form):
     name = forms.CharField(max_length=100, error_messages={"required": "Give the endpoint a name."})
-    url = forms.CharField(max_length=targets.MAX_URL, label="URL",
+    url = forms.CharField(max_length=targets.MAX_URL, label=gettext_lazy("URL"),
                           error_messages={"required": "Enter the address that receives the events."})
     events = forms.MultipleChoiceField(choices=TYPES, widget=forms.CheckboxSelectMultiple,
                                        error_messages={"required": "Choose at least one event."})
     cohort = forms.ModelChoiceField(Cohort.objects.select_related("course").order_by("slug"), required=False,
-                                    to_field_name="slug", empty_label="Every cohort")
+                                    to_field_name="slug", empty_label=gettext_lazy("Every cohort"))
     active = forms.BooleanField(required=False, initial=True)
 
     def clean_name(self) -> str:

@@ -22,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from email_validator import EmailNotValidError, validate_email
 
@@ -78,7 +79,7 @@ class SearchForm(forms.Form):
 
 class AddForm(forms.Form):
     address = AddressField(max_length=254)
-    detail = forms.CharField(max_length=500, label="Why",
+    detail = forms.CharField(max_length=500, label=gettext_lazy("Why"),
                              error_messages={"required": "Say why this address must not be mailed."})
 
     def clean_detail(self) -> str:

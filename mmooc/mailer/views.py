@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from mmooc.audit.log import record
@@ -26,7 +27,7 @@ STATUS_NAMES = [s for s, _ in Delivery.STATUSES]
 
 
 class OutboxSearch(forms.Form):
-    q = forms.CharField(required=False, max_length=254, strip=True, label="Recipient")
+    q = forms.CharField(required=False, max_length=254, strip=True, label=gettext_lazy("Recipient"))
 
 
 @require_GET

@@ -19,13 +19,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.core import signing
 from django.db.models import Count
 from django.utils import timezone
 
 from mmooc.emails import audience as audiences
 from mmooc.emails import phases, scheduling
 from mmooc.emails.models import CourseEmail
+from mmooc.lib import confirmations
 
 # More copies than this leaving at once need a confirmation: a handful of test addresses do not.
 THRESHOLD = 10
@@ -97,20 +97,11 @@ def _fingerprint(email: CourseEmail, view: Outlook) -> str:
 
 def token(email: CourseEmail, view: Outlook) -> str:
     """The value of the question's confirmation field."""
-    return signing.TimestampSigner(salt=SALT).sign(_fingerprint(email, view))
+    return confirmations.ask(SALT, _fingerprint(email, view))
 
 
 def check(email: CourseEmail, view: Outlook, value: str | None) -> str | None:
     """None when `value` confirms exactly this; otherwise why the question is asked (again)."""
-    if not value:
-        return ""
-    try:
-        asked = signing.TimestampSigner(salt=SALT).unsign(value, max_age=MAX_AGE)
-    except signing.SignatureExpired:
-        return "The confirmation has expired: check the numbers below and confirm again."
-    except signing.BadSignature:
-        return "The confirmation was not valid: check the numbers below and confirm again."
-    if asked != _fingerprint(email, view):
-        return ("The email, its audience or its timing changed since you confirmed: "
-                "check the numbers below and confirm again.")
-    return None
+    return confirmations.answer(SALT, _fingerprint(email, view), value, max_age=MAX_AGE, what="the numbers below",
+                                changed="The email, its audience or its timing changed since you confirmed: "
+                                        "check the numbers below and confirm again.")

@@ -31,7 +31,7 @@ from mmooc.groups import membership, welcome
 from mmooc.groups.models import GroupCheck, Membership
 from mmooc.learners import lifecycle, links
 from mmooc.learners.models import Learner
-from mmooc.lib import clock
+from mmooc.lib import clock, confirmations
 from mmooc.lib.languages import content_language, ui_language
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Message
@@ -114,22 +114,15 @@ def needs_confirmation(count: int) -> bool:
 
 def confirmation(cohort: Cohort, count: int) -> str:
     """The value of the question's confirmation field: for this cohort and this many copies."""
-    return signing.TimestampSigner(salt=CONFIRM_SALT).sign(f"{cohort.pk}:{count}")
+    return confirmations.ask(CONFIRM_SALT, f"{cohort.pk}:{count}")
 
 
 def confirmed(cohort: Cohort, count: int, value: str | None) -> str | None:
     """None when `value` confirms exactly this; otherwise why the question is asked ("" at first)."""
-    if not value:
-        return ""
-    try:
-        asked = signing.TimestampSigner(salt=CONFIRM_SALT).unsign(value, max_age=CONFIRM_MAX_AGE)
-    except signing.SignatureExpired:
-        return "The confirmation has expired: check the number below and confirm again."
-    except signing.BadSignature:
-        return "The confirmation was not valid: check the number below and confirm again."
-    if asked != f"{cohort.pk}:{count}":
-        return "The number of learners to ask changed since you confirmed: check it below and confirm again."
-    return None
+    return confirmations.answer(CONFIRM_SALT, f"{cohort.pk}:{count}", value, max_age=CONFIRM_MAX_AGE,
+                                what="the number below",
+                                changed="The number of learners to ask changed since you confirmed: "
+                                        "check it below and confirm again.")
 
 
 def send_group_check(cohort: Cohort, actor: Any = None, *, hold: timedelta | None = None) -> GroupCheck:

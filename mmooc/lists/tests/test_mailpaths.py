@@ -70,8 +70,9 @@ print("mmooc.urls" in sys.modules)
 """
 
 
-def test_lmtp_and_worker_start_without_the_url_configuration():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mmooc.settings"}
+def test_lmtp_and_worker_start_without_the_url_configuration(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(DJANGO_SETTINGS_MODULE="mmooc.settings", MMOOC_DATA_DIR=str(tmp_path))
     result = subprocess.run([sys.executable, "-c", START], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -41,10 +41,10 @@ from mmooc.courses.models import Cohort
 from mmooc.emails import audience as audiences
 from mmooc.emails import phases, templating, timing
 from mmooc.emails.exceptions import ScheduleError
-from mmooc.emails.models import CourseEmail, CourseEmailVariant
+from mmooc.emails.models import CourseEmail, CourseEmailVariant, GroupRefresh
 from mmooc.emails.signals import email_sent
 from mmooc.emails.timing import Schedule
-from mmooc.lib import clock, subjects
+from mmooc.lib import clock, periodic, subjects
 from mmooc.lib.languages import content_language, in_default_language, speaking, ui_language
 from mmooc.lib.mailrender import wrap_text
 from mmooc.mailer import outbox
@@ -414,16 +414,41 @@ def _group_values(cohort: Any) -> dict[int, dict[str, str]]:
             for lid, gid, name, address in rows.iterator(chunk_size=BATCH)}
 
 
+GROUPS_JOB = "emails.groups"
+
+
+def request_group_refresh(cohort: Any) -> None:
+    """Have the periodic job GROUPS_JOB refresh the cohort's queued copies (`refresh_groups`)
+    soon: a grouping was just applied. Recorded, so that no process's restart loses it."""
+    GroupRefresh.objects.update_or_create(cohort_id=cohort.pk, defaults={"requested_at": timezone.now()})
+    periodic.wake(GROUPS_JOB)
+
+
+def refresh_pending_groups() -> int:
+    """The periodic job GROUPS_JOB: every cohort whose copies are to show its groups anew;
+    returns the copies changed. A request made again while one runs is kept for the next turn."""
+    changed = 0
+    for pending in GroupRefresh.objects.select_related("cohort"):
+        changed += refresh_groups(pending.cohort)
+        GroupRefresh.objects.filter(cohort_id=pending.cohort_id, requested_at=pending.requested_at).delete()
+    return changed
+
+
 def refresh_groups(cohort: Any, learner_ids: Iterable[int] | None = None) -> int:
     """Queued copies of the cohort's course emails that show a learner's group (name, address,
     size, the group block) take the group as it is now: groups are often formed after the
-    weekly emails were scheduled. Only these learners' copies when `learner_ids` is given."""
+    weekly emails were scheduled. Only these learners' copies when `learner_ids` is given.
+
+    The whole cohort on PostgreSQL: one UPDATE per message (`_refresh_in_database`), nothing
+    per learner held in memory."""
     from mmooc.learners.models import Learner
 
     messages = [m for m in Message.objects.filter(scope=cohort.scope, tag=TAG).exclude(state=Message.CANCELLED)
                 if any(name.startswith("group.") for name in outbox.used_names(m) or ())]
     if not messages:
         return 0
+    if learner_ids is None and connection.vendor == "postgresql":
+        return sum(_refresh_in_database(cohort, message) for message in messages)
     groups = _group_values(cohort)
     learners = Learner.objects.filter(cohort=cohort)
     if learner_ids is not None:
@@ -443,6 +468,49 @@ def refresh_groups(cohort: Any, learner_ids: Iterable[int] | None = None) -> int
                                           GROUP_NOTE: notes[key]}
         changed += outbox.refresh_queued(message, values)
     return changed
+
+
+def _refresh_in_database(cohort: Any, message: Message) -> int:
+    """`refresh_groups` for one message and the whole cohort in one UPDATE (PostgreSQL): the
+    group block's words are made here once per group, in the message's language; learners are
+    matched to their queued copies, and each copy takes the values it holds, in the database."""
+    from mmooc.groups.models import Membership, StudyGroup, active_through
+    from mmooc.learners.models import Learner
+
+    ids: list[int] = []
+    columns: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])  # name, address, size, note
+    with speaking((message.headers or {}).get("Content-Language") or settings.LANGUAGE_CODE):
+        rows = (StudyGroup.objects.filter(active_through("memberships"), cohort=cohort)
+                .annotate(n=Count("memberships")).values_list("pk", "name", "address", "n"))
+        for pk, name, address, n in rows.iterator(chunk_size=BATCH):
+            values = {"group.name": name, "group.address": address, "group.size": str(n)}
+            ids.append(pk)
+            for column, value in zip(columns, (name, address, str(n), group_note(values, True)), strict=True):
+                column.append(value)
+        waiting, alone = group_note(None, True), group_note(None, False)
+    sql = f"""
+        WITH g (id, name, address, size, note) AS (
+            SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[])),
+        v AS (
+            SELECT l.public_id::text AS ref, CASE WHEN g.id IS NULL THEN jsonb_build_object(
+                       'group.name', '', 'group.address', '', 'group.size', '',
+                       '{GROUP_NOTE}', CASE WHEN l.wants_group THEN %s ELSE %s END)
+                   ELSE jsonb_build_object('group.name', g.name, 'group.address', g.address,
+                                           'group.size', g.size, '{GROUP_NOTE}', g.note) END AS v
+            FROM {Learner._meta.db_table} l
+            LEFT JOIN {Membership._meta.db_table} m ON m.learner_id = l.id AND m.left_at IS NULL
+            LEFT JOIN g ON g.id = m.group_id
+            WHERE l.cohort_id = %s),
+        new AS (
+            SELECT d.id, d.context || (SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(v.v) e
+                                       WHERE d.context ? e.key) AS context
+            FROM {Delivery._meta.db_table} d JOIN v ON v.ref = d.ref
+            WHERE d.message_id = %s AND d.status = %s)
+        UPDATE {Delivery._meta.db_table} d SET context = new.context FROM new
+        WHERE d.id = new.id AND d.status = %s AND new.context IS NOT NULL AND new.context <> d.context"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids, *columns, waiting, alone, cohort.pk, message.pk, Delivery.QUEUED, Delivery.QUEUED])
+        return int(cursor.rowcount)
 
 
 def email_schedule(email: CourseEmail) -> Schedule | None:

@@ -4,7 +4,7 @@ learners locked in the one read (PostgreSQL), groups written in one bulk insert.
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from mmooc.groups import apply
@@ -80,3 +80,23 @@ def test_a_preview_locks_nothing(cohort):
     with CaptureQueriesContext(connection) as captured:
         apply.preview(cohort)
     assert not any("FOR KEY SHARE" in q["sql"] for q in captured.captured_queries)
+
+
+def test_memberships_naming_no_learner_of_the_cohort_refuse_the_grouping(cohort, monkeypatch):
+    fill(cohort, 6)
+    real = apply._create_memberships
+
+    def with_a_stranger(groups, proposed):
+        real(groups, proposed)
+        Membership.objects.filter(pk=Membership.objects.order_by("pk").first().pk).update(learner_id=10**9)
+
+    monkeypatch.setattr(apply, "_create_memberships", with_a_stranger)
+    with pytest.raises(IntegrityError):
+        apply_grouping(cohort, welcome_now=False)
+    assert not Membership.objects.exists() and not StudyGroup.objects.exists()
+
+
+def test_the_membership_check_is_one_query_whatever_the_size(cohort):
+    fill(cohort, 30)
+    checks = [s for s in statements(cohort) if "NOT (EXISTS" in s or "NOT EXISTS" in s]
+    assert len(checks) == 2  # the eligible learners' read, and the memberships' check

@@ -96,10 +96,15 @@ def compose_many(messages: Iterable[Mapping[str, Any]]) -> list[Message]:
 def _fresh(message: Message) -> Message:
     """Mark a message just written inside a transaction: until that transaction ends no one
     else can see it, so its first deliveries need no check for rows added meanwhile."""
-    message._outbox_fresh = connection.in_atomic_block  # type: ignore[attr-defined]  # a mark only this module reads
+    # Marks only this module reads: fresh, no row yet; own, every row written by this transaction.
+    message._outbox_fresh = message._outbox_own = connection.in_atomic_block  # type: ignore[attr-defined]
     if connection.in_atomic_block:
-        transaction.on_commit(lambda: setattr(message, "_outbox_fresh", False))  # visible from then on
+        transaction.on_commit(lambda: _seen(message))  # visible from then on
     return message
+
+
+def _seen(message: Message) -> None:
+    message._outbox_fresh = message._outbox_own = False  # type: ignore[attr-defined]
 
 
 def _message(*, kind: str, subject: str, body: str, scope: str = "", tag: str = "",
@@ -453,16 +458,19 @@ def _insert_postgres_many(batch: list[tuple[Message, list[Row]]], copy_first: bo
     """`copy_first`: try a plain COPY (in a savepoint) even though the messages have rows."""
     import psycopg  # only with PostgreSQL
 
-    fresh = connection.in_atomic_block and all(getattr(m, "_outbox_fresh", False) for m, _ in batch)
+    own = connection.in_atomic_block and all(getattr(m, "_outbox_own", False) for m, _ in batch)
+    fresh = own and all(getattr(m, "_outbox_fresh", False) for m, _ in batch)
     for message, _ in batch:
         message._outbox_fresh = False  # type: ignore[attr-defined]  # a second call may repeat addresses of the first
     if fresh:
         return _copy_many(batch, "mailer_delivery")  # the relay's case: one round trip, no savepoint
-    if copy_first or not Delivery.objects.filter(message__in=[m.pk for m, _ in batch]).exists():
+    # Messages only this transaction writes (a course email scheduled in batches of learners):
+    # only a repeated address can clash, so COPY first and take the slower way if one does.
+    if own or copy_first or not Delivery.objects.filter(message__in=[m.pk for m, _ in batch]).exists():
         try:
             with transaction.atomic():
                 return _copy_many(batch, "mailer_delivery")
-        except (IntegrityError, psycopg.IntegrityError):  # another call added some meanwhile
+        except (IntegrityError, psycopg.IntegrityError):  # a repeat, or another call added some meanwhile
             pass
     with connection.cursor() as cursor:
         # One staging table per transaction, emptied before each use: creating and dropping

@@ -97,3 +97,16 @@ def test_statements_grow_with_the_chunks_not_with_the_recipients():
     # SQLite: one executemany per chunk; PostgreSQL: a COPY per chunk (not captured) and a few more.
     assert len(captured.captured_queries) <= 4 * (40 // outbox.CHUNK) + 6
     assert msg.deliveries.count() == 40
+
+
+@pytest.mark.postgres
+def test_later_calls_on_a_message_of_this_transaction_copy_without_a_staging_table():
+    with transaction.atomic():
+        msg = course_mail()
+        with CaptureQueriesContext(connection) as captured:
+            for start in range(0, 12, 3):  # a course email scheduled in batches of learners
+                outbox.enqueue(msg, people(3, start))
+            outbox.enqueue(msg, people(2, 10))  # repeats: the slower way, nothing written twice
+    sql = " ".join(q["sql"] for q in captured.captured_queries)
+    assert sql.count("mailer_enqueue") == 3  # only the call with repeats: create, empty, insert from it
+    assert msg.deliveries.count() == 12

@@ -97,9 +97,10 @@ class Membership(models.Model):
     # one index fewer to fill is a million fewer entries written when a large cohort is grouped.
     # No foreign key constraint in the database for either: PostgreSQL checks one row at a time
     # (two lookups per membership, 35 s of a million-learner grouping's commit). Deletions
-    # cascade in Django as before; the grouping checks its memberships in one query, with the
-    # learners locked (apply._check_memberships); the other writers add one membership to a
-    # learner and group they have just read, and only unconfirmed learners are ever deleted.
+    # cascade in Django as before; the grouping locks the learners it reads (PostgreSQL) or
+    # checks its memberships in one query (SQLite: apply._check_memberships); the other
+    # writers add one membership to a learner and group they have just read, and only
+    # unconfirmed learners are ever deleted.
     group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="memberships", db_index=False,
                               db_constraint=False)
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="memberships", db_constraint=False)

@@ -83,6 +83,8 @@ def test_a_preview_locks_nothing(cohort):
 
 
 def test_memberships_naming_no_learner_of_the_cohort_refuse_the_grouping(cohort, monkeypatch):
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL: the learners are locked by the read instead (the test above)")
     fill(cohort, 6)
     real = apply._create_memberships
 
@@ -99,4 +101,5 @@ def test_memberships_naming_no_learner_of_the_cohort_refuse_the_grouping(cohort,
 def test_the_membership_check_is_one_query_whatever_the_size(cohort):
     fill(cohort, 30)
     checks = [s for s in statements(cohort) if "NOT (EXISTS" in s or "NOT EXISTS" in s]
-    assert len(checks) == 2  # the eligible learners' read, and the memberships' check
+    # The eligible learners' read, and on SQLite the memberships' check.
+    assert len(checks) == (1 if connection.vendor == "postgresql" else 2)

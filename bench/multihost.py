@@ -520,7 +520,7 @@ def report_kill(args: argparse.Namespace, kill: Kill, counts: Counter[str], clai
     print(f"  sink                             {got.copies} copies ({at_sink} by its counter) to "
           f"{len(got.by_recipient)} recipients; per host: "
           + ", ".join(f"{h} {n}" for h, n in sorted(got.by_host.items())))
-    print(f"  lost                             {missing}")
+    print(f"  not at the sink                  {missing}")
     print(f"  delivered twice                  {len(dupes)} ({dead_first} first sent by the dead host); "
           f"same Message-ID each time: {'yes' if one_id else 'NO'}")
     if missing or counts["sent"] != args.n or not one_id:
@@ -530,8 +530,8 @@ def report_kill(args: argparse.Namespace, kill: Kill, counts: Counter[str], clai
 # --- the run ------------------------------------------------------------------------------
 
 def report(rows: list[Throughput]) -> None:
-    base = rows[0].steady or 1.0
-    print("\nhosts  sent    at sink  seconds  copies/s  steady/s  ×1 host  ceiling/s  ratio  load average")
+    base = min(rows, key=lambda r: r.hosts).steady or 1.0
+    print("\nhosts  sent    at sink  seconds  copies/s  steady/s  ×fewest  ceiling/s  ratio  load average")
     for r in rows:
         print(f"{r.hosts:>5}  {r.sent:>6}  {r.at_sink:>7}  {r.seconds:>7.1f}  {r.sent / r.seconds:>8,.0f}  "
               f"{r.steady:>8,.0f}  {r.steady / base:>6.2f}×  {r.ceiling:>9,.0f}  {r.steady / r.ceiling:>5.0%}  "

@@ -8,8 +8,10 @@ runs with, without a secret in it (no password, key or token; hosts, ports and k
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import threading
 from importlib import metadata
 from typing import Any
 
@@ -64,3 +66,15 @@ def log_start(command: str, **more: Any) -> None:
     words = "; ".join(f"{key.replace('_', ' ')} {value}" for key, value in fields.items())
     log.info("mmooc %s starting (pid %s, mmooc %s): %s", command, os.getpid(), _version(), words,
              extra={"command": command, "pid": os.getpid(), "version": _version(), **fields})
+
+
+def freeze() -> None:
+    """Call once started: what exists now (modules, Django's registries, settings) lives as long
+    as the process, so the garbage collector stops walking it. Its full collections then look
+    only at what the service makes while it runs, not at the objects made by the imports.
+    Not from a thread of another program (a test running the command): that program's
+    objects are its own business."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    gc.collect()
+    gc.freeze()

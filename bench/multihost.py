@@ -477,6 +477,7 @@ def kill_one(lab: Lab, env: dict[str, str], args: argparse.Namespace) -> None:
     workers = {i: lab.on_host(i, [fanout.MMOOC, "worker", "--batch", str(args.batch), "--lease", str(args.lease),
                                   "--verbosity", "0"],
                               env={**env, "MMOOC_EMAIL_URL": f"smtp://{where}?tls=none",
+                                   "MMOOC_MAIL_RATE": str(args.rate),
                                    "DATABASE_URL": f"{env['DATABASE_URL']}?application_name=host{i}",
                                    "MMOOC_DATA_DIR": str(lab.tmp / f"host{i}")}, cwd=fanout.ROOT)
                for i in range(1, kill.hosts + 1)}
@@ -506,7 +507,8 @@ def report_kill(args: argparse.Namespace, kill: Kill, counts: Counter[str], clai
     one_id = all(len(got.message_ids.get(r, ())) == 1 for r in dupes)
     dead_first = sum(1 for r in dupes if got.senders[r][0] == address(kill.victim))
     missing = args.n - len(got.by_recipient)
-    print(f"\nkill: {kill.hosts} hosts, {args.n} copies, lease {args.lease} s, load average {loadavg()}")
+    print(f"\nkill: {kill.hosts} hosts, {args.n} copies, lease {args.lease} s, MMOOC_MAIL_RATE {args.rate:g}, "
+          f"load average {loadavg()}")
     print(f"  host {kill.victim} ({address(kill.victim)}) lost its link and was killed (SIGKILL) at {kill.at:.1f} s, "
           f"{kill.sent_before} copies sent" + (", inside a transaction" if kill.aimed else ""))
     print("  its PostgreSQL sessions just after: " + ("; ".join(kill.sessions) or "none"))
@@ -599,6 +601,9 @@ def main() -> None:
                          "it is stopped (SIGSTOP) at such a moment, then loses its link and is killed")
     ap.add_argument("--no-keepalive", action="store_true",
                     help="no TCP keepalives on the PostgreSQL forward (PostgreSQL's default: the OS's 2 hours)")
+    ap.add_argument("--rate", type=float, default=0,
+                    help="MMOOC_MAIL_RATE in the kill run (default 0: no limit; a limit takes a row lock "
+                         "in a transaction before every batch)")
     ap.add_argument("--idle-tx-timeout", type=int, default=0,
                     help="seconds: PostgreSQL's idle_in_transaction_session_timeout on the bench's database")
     ap.add_argument("--delay-ms", type=float, default=0.0, help="tc netem latency on each host's link")

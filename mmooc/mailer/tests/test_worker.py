@@ -16,6 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, connections
 from django.utils import timezone
 
+from mmooc.lib import startup
 from mmooc.mailer import engine, outbox
 from mmooc.mailer.models import Delivery, Message
 from mmooc.mailer.outbox import Recipient
@@ -254,12 +255,15 @@ def test_a_worker_killed_again_and_again_on_sqlite_repeats_at_most_50_copies_per
     assert_at_most_50_repeated_per_kill(copies, statuses())
 
 
-def hold_counters_open_like_a_vanished_worker():
+def hold_counters_open_like_a_vanished_worker(bounded: bool = True):
     """A session opened as a worker opens its own, that has written the delivery counters in a
     transaction and then says nothing more: a worker whose machine lost power or its network
     while it recorded a batch (its last upsert took one of these rows; here all, so that every
     record of the others meets it at once instead of within a few)."""
     dead = connections.create_connection("default")
+    dead.connect()
+    if bounded:  # as `mmooc worker` bounds each of its sessions (lib.startup.bound_idle_transactions)
+        startup._bound_session(sender=type(dead), connection=dead)
     dead.set_autocommit(False)
     with dead.cursor() as cursor:
         for shard in range(counters.SHARDS):
@@ -271,10 +275,8 @@ def hold_counters_open_like_a_vanished_worker():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(strict=True, reason="issue 20: nothing bounds how long a session may stay idle in a transaction, "
-                                       "so a vanished worker's counter rows stop every other worker until PostgreSQL "
-                                       "notices the dead connection (about 2 h 11 min with Linux's keepalive defaults)")
-def test_a_worker_that_vanished_mid_transaction_holds_up_the_others_for_at_most_30_seconds(smtp_server):
+def test_a_worker_that_vanished_mid_transaction_holds_up_the_others_for_at_most_30_seconds(smtp_server, settings):
+    settings.SERVICE_IDLE_TRANSACTION_SECONDS = 5  # the server ends the dead session after 5 s idle
     msg = queue(50)
     dead = hold_counters_open_like_a_vanished_worker()
     worker = start_worker(worker_env(smtp_server), "--once", "--batch", "10")
@@ -287,3 +289,37 @@ def test_a_worker_that_vanished_mid_transaction_holds_up_the_others_for_at_most_
         worker.wait()
         dead.close()
     assert outbox.progress(msg)[Delivery.SENT] == 50
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_services_bound_their_sessions_idle_in_a_transaction(settings):
+    """`mmooc worker` and `mmooc lmtp` call bound_idle_transactions() at start: every session
+    they open, and the one already open, ends when idle in a transaction for the setting."""
+    settings.SERVICE_IDLE_TRANSACTION_SECONDS = 7
+    from django.db.backends.signals import connection_created
+
+    def shown(conn) -> tuple:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT current_setting('idle_in_transaction_session_timeout'), "
+                           "current_setting('tcp_keepalives_idle')")
+            return cursor.fetchone()
+
+    connection.ensure_connection()
+    assert shown(connection)[0] == "0"  # PostgreSQL's default: no bound
+    startup.bound_idle_transactions()
+    try:
+        assert shown(connection)[0] == "7s"
+        later = connections.create_connection("default")
+        later.connect()
+        assert shown(later) == ("7s", "30")
+        later.close()
+    finally:
+        connection_created.disconnect(dispatch_uid="mmooc-bound-idle-transactions")
+        with connection.cursor() as cursor:
+            cursor.execute("RESET idle_in_transaction_session_timeout")
+
+
+def test_the_services_call_the_bound_at_start():
+    for command in ("mmooc/lists/management/commands/lmtp.py", "mmooc/mailer/management/commands/worker.py"):
+        assert "bound_idle_transactions()" in (ROOT / command).read_text(), command

@@ -23,7 +23,7 @@ Why tidy() (PostgreSQL): every copy the engine sends leaves two dead versions of
 entries in the outbox's indexes until the table is vacuumed. The engine's claim walks the
 (status, not_before) index from the oldest 'queued' entry: without a vacuum, it steps over
 the dead 'queued' entries of every weekly email sent since the last one (at 200,000
-learners a week, 20 times the pages after eight weeks, bench/outbox_growth.py). Autovacuum
+learners a week, 118 times the pages by the seventh week, bench/outbox_growth.py). Autovacuum
 waits for dead versions worth 20% of the table, which a 90-day outbox of weekly emails
 reaches about once a week, and may be off. So the job vacuums the table itself once dead
 versions exceed VACUUM_SHARE of the live rows: a plain VACUUM, which takes no lock the

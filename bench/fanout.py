@@ -54,15 +54,18 @@ def body_markdown(size: int) -> str:
     return "".join(parts)
 
 
-def database_url(args: argparse.Namespace, tmp: Path) -> str:
+def database_url(args: argparse.Namespace, tmp: Path, name: str = "") -> str:
+    """A fresh database: a SQLite file in `tmp`, or PostgreSQL's `name` (default --pg-db) dropped
+    and created again."""
     if args.db == "sqlite":
         return f"sqlite:///{tmp / 'bench.sqlite3'}"
     import psycopg
 
+    name = name or args.pg_db
     with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.pg_db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.pg_db}"')
-    return f"{args.pg_url}/{args.pg_db}"
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{args.pg_url}/{name}"
 
 
 def enqueue(n: int, size: int) -> tuple[float, int]:

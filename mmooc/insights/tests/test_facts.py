@@ -121,3 +121,16 @@ def test_a_post_by_someone_no_longer_in_the_group_makes_no_poster(cohort):
     leave(b)
     got = by_group(cohort)[group.pk]
     assert (got.members, got.posts, got.posters) == (1, 2, frozenset({a.pk}))
+
+
+def test_recent_unsubscribes_are_read_from_the_unsubscribe_time_index(cohort):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    group, (a, b) = group_of(cohort, 1, ["UTC", "UTC"])
+    a.unsubscribed_at = timezone.now() - timedelta(days=1)
+    a.save(update_fields=["unsubscribed_at"])
+    with CaptureQueriesContext(connection) as queries:
+        assert facts.lost_members(cohort, timezone.now() - timedelta(weeks=2)) == {group.pk: 1}
+    [sql] = [q["sql"] for q in queries.captured_queries if '"learners_learner"."unsubscribed_at" >=' in q["sql"]]
+    assert "learner_cohort_unsubscribed" in testing.query_plan(sql)

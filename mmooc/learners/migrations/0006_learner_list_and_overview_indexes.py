@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='learner',
-            index=models.Index(fields=['cohort', 'state', 'country', 'language', 'timezone', 'wants_group'], name='learner_cohort_breakdown'),
+            index=models.Index(fields=['cohort', 'country', 'language', 'timezone', 'wants_group', 'state'], name='learner_cohort_breakdown'),
         ),
         migrations.AddIndex(
             model_name='learner',
@@ -26,10 +26,5 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='learner',
             index=models.Index(fields=['cohort', 'unsubscribed_at'], name='learner_cohort_unsubscribed'),
-        ),
-        # After the wider index that serves its queries is built.
-        migrations.RemoveIndex(
-            model_name='learner',
-            name='learner_cohort_state',
         ),
     ]

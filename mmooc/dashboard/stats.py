@@ -226,14 +226,17 @@ def costs_for(cohorts: list[Cohort]) -> dict[int, Cost]:
     """Each cohort's cost by primary key: billed copies (sent) and waiting ones (queued, sending,
     deferred) of its mail, in two queries whatever the number of cohorts.
 
-    The copies are counted with no condition on their status: with one, SQLite reads each
+    The copies are counted with no WHERE condition on their status: with one, SQLite reads each
     copy's row through the (status, not_before) index; without, the count reads only the
-    (message, status) index, several times faster on a large outbox."""
+    (message, status) index, several times faster on a large outbox. Each status is a filtered
+    count in one row per cohort rather than a row per cohort and status: grouping by status
+    made SQLite sort every copy first (four times slower at 250,000 copies)."""
     by_scope = {c.scope: c.pk for c in cohorts}
     copies: dict[int, dict[str, int]] = {c.pk: {} for c in cohorts}
-    for scope, status, n in (Delivery.objects.filter(message__scope__in=list(by_scope))
-                             .values_list("message__scope", "status").annotate(n=Count("*")).order_by()):
-        copies[by_scope[scope]][status] = n
+    per_status = {f"n_{status}": Count("id", filter=Q(status=status)) for status in BILLED}
+    for scope, *counts in (Delivery.objects.filter(message__scope__in=list(by_scope)).values_list("message__scope")
+                           .annotate(**per_status).order_by()):
+        copies[by_scope[scope]] = dict(zip(BILLED, counts, strict=True))
     learners = dict(Learner.objects.filter(cohort__in=cohorts).confirmed().values_list("cohort_id")
                     .annotate(n=Count("*")).order_by())
     price, currency = mail_price()

@@ -163,6 +163,9 @@ LEARNER_CONFIRMATIONS_PER_DOMAIN_HOUR = env_int("MMOOC_CONFIRMATIONS_PER_DOMAIN_
 LEARNER_SIGNUP_MIN_SECONDS = env_int("MMOOC_SIGNUP_MIN_SECONDS", 2, minimum=0)
 GROUP_MIN_SIZE = env_int("MMOOC_MIN_GROUP_SIZE", 5, minimum=1)  # smaller groups join their neighbours
 LIST_MAX_POST_BYTES = env_int("MMOOC_LIST_MAX_POST_MB", 10, minimum=1) * 1024 * 1024
+# A post over the limit but at most this big is held for staff to decide (too big), not refused.
+LIST_MAX_HELD_POST_BYTES = env_int("MMOOC_LIST_MAX_HELD_POST_MB", 4 * LIST_MAX_POST_BYTES // (1024 * 1024),
+                                   minimum=LIST_MAX_POST_BYTES // (1024 * 1024)) * 1024 * 1024
 LMTP_HOST = env_str("MMOOC_LMTP_HOST", "127.0.0.1")
 LMTP_PORT = env_int("MMOOC_LMTP_PORT", 8024, minimum=0)
 SOCKETMAP_HOST = env_str("MMOOC_SOCKETMAP_HOST", "127.0.0.1")  # Postfix's recipient lookups
@@ -324,10 +327,10 @@ CONTENT_SECURITY_POLICY = {
 # Browser features no page uses, switched off for every page and anything it frames.
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 # Request bodies (mmooc/lib/requestsize.py): 5 MiB for pages; a provider's inbound webhook
-# carries a whole group post, encoded and often twice (raw and parsed), so it may bring
-# three times the post limit; Django's own limit is the larger of the two.
+# carries a whole group post (up to the size a post may be held at), encoded and often twice
+# (raw and parsed), so it may bring three times that; Django's own limit is the larger of the two.
 REQUEST_MAX_BYTES = 5 * 1024 * 1024
-INBOUND_WEBHOOK_MAX_BYTES = max(REQUEST_MAX_BYTES, 3 * LIST_MAX_POST_BYTES)
+INBOUND_WEBHOOK_MAX_BYTES = max(REQUEST_MAX_BYTES, 3 * LIST_MAX_HELD_POST_BYTES)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INBOUND_WEBHOOK_MAX_BYTES
 
 LOGGING = logging_config(level=env_choice("MMOOC_LOG_LEVEL", "INFO", LEVELS),

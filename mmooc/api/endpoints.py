@@ -33,7 +33,7 @@ from mmooc.groups.models import Membership, StudyGroup, active_through
 from mmooc.learners import importer, lifecycle
 from mmooc.learners.models import Learner, email_key
 from mmooc.learners.staff_views import filtered
-from mmooc.lists import moderation
+from mmooc.lists import moderation, relay
 from mmooc.lists.models import Post
 from mmooc.mailer.models import Message, Suppression
 from mmooc.mailer.suppression import lookup_keys, suppress, unsuppress
@@ -603,7 +603,7 @@ def list_held(request: HttpRequest, cohort: str, cursor: str = "", limit: int = 
     rows, next_cursor = paging.page(moderation.held_posts(groups_for(auth.actor(request), c)), cursor, limit)
     senders = moderation.senders(rows)
     data = [{**_post_out(p), "group": p.group.number, "kind": moderation.kind_of(p), "sender": senders.get(p.pk, ""),
-             "preview": p.text.strip()[:600]} for p in rows]
+             "size_limit": relay.MAX_POST_BYTES, "preview": p.text.strip()[:600]} for p in rows]
     return {"data": data, "has_more": next_cursor is not None, "next_cursor": next_cursor}
 
 

@@ -298,8 +298,11 @@ class PostPage(Page):
 
 class HeldOut(PostOut):
     group: int = Field(description="The number of the post's group.")
-    kind: str = Field(description="Why it is held: spam (the provider's verdict), unknown-sender or first-post.")
+    kind: str = Field(description="Why it is held: spam (the provider's verdict), unknown-sender, "
+                                  "first-post, too-big (over the size limit; see size) or muted (from a "
+                                  "muted member).")
     sender: str = Field(description="The address it came from, as staff see it.")
+    size_limit: int = Field(description="The size limit for group posts, in bytes: a too-big post's size is over it.")
     preview: str = Field(description="The start of its text, as plain text.")
 
 

@@ -32,8 +32,8 @@ from mmooc.lists import recipients, relay
 
 log = logging.getLogger("mmooc.lists")
 
-# aiosmtpd's own ceilings: far above ours, so our per-recipient replies decide.
-PROTOCOL_LIMIT = 2 * relay.MAX_POST_BYTES + 1024 * 1024
+# aiosmtpd's own ceilings: far above ours (the largest post held), so our per-recipient replies decide.
+PROTOCOL_LIMIT = 2 * relay.MAX_HELD_POST_BYTES + 1024 * 1024
 IDLE_TIMEOUT = 300
 
 
@@ -77,7 +77,8 @@ class RelayHandler:
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
                           mail_options: list[str]) -> str:
         size = next((o.partition("=")[2] for o in mail_options if o.upper().startswith("SIZE=")), "")
-        if size.isdigit() and int(size) > relay.MAX_POST_BYTES:
+        # Over the limit but not the ceiling: a group post is held for staff, so only the ceiling refuses here.
+        if size.isdigit() and int(size) > relay.MAX_HELD_POST_BYTES:
             return f"552 5.3.4 Message too big: group posts are limited to {relay.max_post_mb()}"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)

@@ -1,11 +1,12 @@
 """The moderation queue: the posts held across a cohort's groups, and what staff decide about them.
 
     held_posts(groups) -> QuerySet[Post]           held posts of those groups, oldest first
-    kind_of(post) -> SPAM | UNKNOWN | FIRST_POST   why it waits, as the queue groups reasons
+    kind_of(post) -> SPAM | UNKNOWN | FIRST_POST | TOO_BIG | MUTED   why it waits, as the queue groups reasons
     approve(post, actor, release=False) -> bool    relay it now (the relay's own copies); once
     reject(post, actor, note="") -> bool           delete it, optionally telling the sender why; once
     set_hold_first_post(cohort, on, actor)         the cohort's "hold a new member's first post"
     send_held_notes(now=None) -> int               the daily note to the staff of groups with held posts
+    send_held_notice(group, author, to, post, reason, size)   a too-big or muted member's post waits: tell them
 
 A decision is a conditional write on `held=True`, so a double click, two staff members at
 once or a bulk action over a post someone just decided does it once. Every decision is in
@@ -27,33 +28,42 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mmooc.audit.log import record
 from mmooc.courses.models import Cohort
 from mmooc.groups.access import facilitators_of, groups_for
 from mmooc.groups.models import StudyGroup
 from mmooc.groups.welcome import group_language, members_of
-from mmooc.learners.models import email_key
+from mmooc.learners.models import Learner, email_key
 from mmooc.lib.languages import content_language, speaking
 from mmooc.lib.staff import ORGANIZER
 from mmooc.lists import relay
 from mmooc.lists.aliases import HOLD_DAYS, UNKNOWN_SENDER
-from mmooc.lists.models import HeldNote, Moderation, Post, Refusal
+from mmooc.lists.inbound import Inbound
+from mmooc.lists.models import HeldNote, Moderation, Notice, Post, Refusal
 
 log = logging.getLogger("mmooc.lists")
 
-SPAM, UNKNOWN, FIRST_POST = "spam", "unknown-sender", "first-post"
-KINDS = {SPAM: "Judged spam by the provider", UNKNOWN: "Sender not yet known",
-         FIRST_POST: "First post of a new member"}
+SPAM, UNKNOWN, FIRST_POST, TOO_BIG, MUTED = "spam", "unknown-sender", "first-post", "too-big", "muted"
+KINDS = {SPAM: gettext_lazy("Judged spam by the provider"), UNKNOWN: gettext_lazy("Sender not yet known"),
+         FIRST_POST: gettext_lazy("First post of a new member"), TOO_BIG: gettext_lazy("Too big"),
+         MUTED: gettext_lazy("Muted member")}
+# How the daily note (in English, the staff's language) counts each kind.
+NOTE_KINDS = {SPAM: "judged spam", UNKNOWN: "unknown sender", FIRST_POST: "first post", TOO_BIG: "too big",
+              MUTED: "muted member"}
 MAX_NOTE = 2000  # characters of a staff note to a sender
+_BY_REASON = {UNKNOWN_SENDER: UNKNOWN, relay.FIRST_POST: FIRST_POST, relay.TOO_BIG: TOO_BIG,
+              relay.MUTED_MEMBER: MUTED}
 
 
 def kind_of(post: Post) -> str:
-    if post.held_reason == UNKNOWN_SENDER:
-        return UNKNOWN
-    if post.held_reason == relay.FIRST_POST:
-        return FIRST_POST
-    return SPAM  # the only other hold: the provider's verdict (lists.receivers.spam_reason)
+    return kind_of_reason(post.held_reason)
+
+
+def kind_of_reason(held_reason: str) -> str:
+    # Any other hold is the provider's verdict (lists.receivers.spam_reason).
+    return _BY_REASON.get(held_reason, SPAM)
 
 
 def held_posts(groups: QuerySet[StudyGroup]) -> QuerySet[Post]:
@@ -86,7 +96,8 @@ def senders(posts: Iterable[Post]) -> dict[int, str]:
 
 
 def _summary(post: Post, verb: str) -> str:
-    return f"{verb} “{post.subject[:80]}” by {post.author_name or 'an unknown sender'} in {post.group.name}"
+    return (f"{verb} “{post.subject[:80]}” by {post.author_name or 'an unknown sender'} in {post.group.name} "
+            f"(held: {NOTE_KINDS[kind_of(post)]})")
 
 
 def approve(post: Post, actor: object, *, release: bool = False, **details: object) -> bool:
@@ -101,7 +112,8 @@ def approve(post: Post, actor: object, *, release: bool = False, **details: obje
             return False
         action = "post.released" if release else "post.approved"
         record(actor, action, post, _summary(post, "Released from spam" if release else "Approved"),
-               group=post.group.address, message_id=post.message_id, held_reason=reason, **details)
+               group=post.group.address, message_id=post.message_id, held_reason=reason,
+               kind=kind_of_reason(reason), size=post.size, **details)
     return True
 
 
@@ -122,8 +134,8 @@ def reject(post: Post, actor: object, note: str = "", *, told: set[str] | None =
             if notified and told is not None:
                 told.add(email_key(address))
         record(actor, "post.rejected", post, _summary(post, "Rejected"), group=post.group.address,
-               message_id=post.message_id, held_reason=post.held_reason, sender=address, note=note,
-               sender_told=notified, **details)
+               message_id=post.message_id, held_reason=post.held_reason, kind=kind_of(post), size=post.size,
+               sender=address, note=note, sender_told=notified, **details)
     return True
 
 
@@ -170,6 +182,58 @@ def send_rejection(post: Post, raw: bytes, to: str, note: str) -> bool:
     return True
 
 
+def held_texts(reason: str) -> tuple[str, str]:
+    """The notice to a member whose post waits (too big, or they are muted): subject and body,
+    in the active language."""
+    subject = _("Your message to {{ group_name }} is waiting for the course team")
+    if reason == relay.MUTED_MEMBER:
+        body = _("Your message “{{ subject }}” to {{ group_address }} has not been sent to the group yet: "
+                 "posting to {{ group_name }} is paused for your address, so the course team reviews your "
+                 "messages first. It goes to the group if they approve it. Reply to this message to ask them "
+                 "why.")
+    else:
+        body = _("Your message “{{ subject }}” to {{ group_address }} has not been sent to the group yet: at "
+                 "{{ size }} it is larger than the {{ limit }} a group post may be, so the course team reviews "
+                 "it first. It goes to the group as it is if they approve it. Next time, share big files as a "
+                 "link instead.")
+    return subject, body + "\n\n" + _("This is an automatic reply; you will get at most one a day.")
+
+
+def send_held_notice(group: StudyGroup, author: Learner, to: str, post: Inbound, reason: str, size: int, *,
+                     now: datetime | None = None) -> bool:
+    """Tell a member their post waits for staff, in their language: at most one notice a day per
+    address (the refusal notices' limit), never to an address of ours (MAIL_RULES 55). The relay
+    calls this only for a person's post: bounces, automatic replies, list mail and what the
+    provider judged spam are never held this way or never answered."""
+    from mmooc.mailer import outbox
+
+    to = to.strip().strip("<>")
+    if "@" not in to or to.lower().endswith("@" + settings.LIST_DOMAIN.lower()):
+        return False
+    with speaking(author.language):
+        subject, body = held_texts(reason)
+        context = {"group_name": group.name, "group_address": group.address,
+                   "subject": relay._plain(post.subject) or _("(no subject)"),
+                   "size": _megabytes(size), "limit": relay.max_post_mb()}
+        headers = {"Auto-Submitted": "auto-replied", "In-Reply-To": post.message_id, "References": post.message_id,
+                   **content_language()}
+    try:
+        with transaction.atomic():
+            Notice.objects.create(address=email_key(to)[:254], day=(now or timezone.now()).date())
+            outbox.send(to=to, subject=subject, body=body, context=context, scope=Cohort.scope_for(group.cohort_id),
+                        tag="list-notice", headers=headers, ref=str(author.public_id))
+    except IntegrityError:
+        return False  # already told today
+    except outbox.OutboxError as exc:
+        log.info("lists: no notice to %s: %s", to, exc)
+        return False
+    return True
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
 def _quoted(text: str) -> str:
     """Staff words as a Markdown quote; `{{` broken so that no placeholder is filled in them."""
     lines = text.replace("{{", "{ {").replace("}}", "} }").splitlines() or [""]
@@ -199,12 +263,21 @@ def set_hold_first_post(cohort: Cohort, on: bool, actor: object) -> bool:
 
 
 @dataclass
+class _Held:
+    """A group's held posts: how many, the oldest one's arrival, and how many of each kind."""
+
+    n: int
+    oldest: datetime
+    kinds: dict[str, int]
+
+
+@dataclass
 class _Waiting:
-    groups: list[tuple[StudyGroup, int, datetime]] = field(default_factory=list)
+    groups: list[tuple[StudyGroup, _Held]] = field(default_factory=list)
 
     @property
     def count(self) -> int:
-        return sum(n for _g, n, _t in self.groups)
+        return sum(held.n for _g, held in self.groups)
 
 
 def organizers() -> list[User]:
@@ -215,9 +288,15 @@ def organizers() -> list[User]:
 def waiting_by_user() -> dict[User, _Waiting]:
     """Each staff member to tell, with the groups (and held posts) they look after: a group's
     facilitators, or the organizers when it has none."""
-    rows = (Post.objects.filter(held=True).order_by().values("group_id")
+    rows = (Post.objects.filter(held=True).order_by().values("group_id", "held_reason")
             .annotate(n=Count("id"), oldest=Min("received_at")))
-    counts = {r["group_id"]: (r["n"], r["oldest"]) for r in rows}
+    counts: dict[int, _Held] = {}
+    for r in rows:
+        held = counts.setdefault(r["group_id"], _Held(0, r["oldest"], {}))
+        kind = kind_of_reason(r["held_reason"])
+        held.n += r["n"]
+        held.oldest = min(held.oldest, r["oldest"])
+        held.kinds[kind] = held.kinds.get(kind, 0) + r["n"]
     groups = StudyGroup.objects.filter(pk__in=list(counts)).select_related("cohort").order_by("cohort_id", "number")
     by_user: dict[User, _Waiting] = defaultdict(_Waiting)
     fallback: list[User] | None = None
@@ -226,9 +305,8 @@ def waiting_by_user() -> dict[User, _Waiting]:
         if not people:
             fallback = organizers() if fallback is None else fallback
             people = fallback
-        n, oldest = counts[group.pk]
         for user in people:
-            by_user[user].groups.append((group, n, oldest))
+            by_user[user].groups.append((group, counts[group.pk]))
     return by_user
 
 
@@ -260,14 +338,14 @@ def _send_note(user: User, waiting: _Waiting) -> None:
     from mmooc.mailer import outbox
 
     lines = []
-    by_cohort: dict[Cohort, list[tuple[StudyGroup, int, datetime]]] = defaultdict(list)
-    for group, n, oldest in waiting.groups:
-        by_cohort[group.cohort].append((group, n, oldest))
+    by_cohort: dict[Cohort, list[tuple[StudyGroup, _Held]]] = defaultdict(list)
+    for group, held in waiting.groups:
+        by_cohort[group.cohort].append((group, held))
     for cohort, groups in by_cohort.items():
         url = settings.BASE_URL.rstrip("/") + queue_url(cohort)
         lines.append(f"**{cohort.title or cohort.slug}**: [the moderation queue]({url})\n")
-        lines += [f"- {group.name}: {n} held {'post' if n == 1 else 'posts'}, the oldest received "
-                  f"{oldest:%Y-%m-%d %H:%M} UTC" for group, n, oldest in groups]
+        lines += [f"- {group.name}: {held.n} held {'post' if held.n == 1 else 'posts'} ({_kinds(held.kinds)}), "
+                  f"the oldest received {held.oldest:%Y-%m-%d %H:%M} UTC" for group, held in groups]
         lines.append("")
     n = waiting.count
     body = ("These posts to your study groups are held until someone approves or rejects them.\n\n"
@@ -276,3 +354,8 @@ def _send_note(user: User, waiting: _Waiting) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         outbox.send(to=user.email, subject=f"{n} held {'post waits' if n == 1 else 'posts wait'} for review",
                     body=body, tag="held-note")
+
+
+def _kinds(kinds: dict[str, int]) -> str:
+    """"too big: 2, muted member: 1", in the order of NOTE_KINDS."""
+    return ", ".join(f"{NOTE_KINDS[k]}: {kinds[k]}" for k in NOTE_KINDS if kinds.get(k))

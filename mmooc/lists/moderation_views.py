@@ -18,7 +18,7 @@ from mmooc.courses.models import Cohort
 from mmooc.groups.access import groups_for
 from mmooc.lib.paging import other_params
 from mmooc.lib.staff import organizer_required, powers, staff_required, staff_user
-from mmooc.lists import moderation
+from mmooc.lists import moderation, relay
 from mmooc.lists.aliases import HOLD_DAYS
 from mmooc.lists.models import Post
 
@@ -81,7 +81,9 @@ def queue(request: HttpRequest, cohort: str) -> HttpResponse:
               "sender": senders.get(p.pk, ""), "preview": _preview(p.text)} for p in rows]
     ctx = {"cohort": cohort_obj, "page": page, "items": items, "query": other_params(request),
            "hold_first_post": moderation.hold_first_post(cohort_obj), "hold_days": HOLD_DAYS,
-           "spam": moderation.SPAM, "bad_page": not form.is_valid(), **powers(request)}
+           "spam": moderation.SPAM, "too_big": moderation.TOO_BIG, "muted": moderation.MUTED,
+           "size_limit": relay.MAX_POST_BYTES, "size_ceiling": relay.MAX_HELD_POST_BYTES,
+           "bad_page": not form.is_valid(), **powers(request)}
     return render(request, "lists/moderation.html", ctx, status=400 if not form.is_valid() else 200)
 
 

@@ -6,7 +6,9 @@ One Outcome per recipient, in order, each with the SMTP reply the LMTP server gi
 it (MAIL_RULES 21–25, 35, 40–42, 50–52). A relayed post is stored and its copies queued
 in the outbox in one transaction, so a 250 means both are committed. Loops, bounces,
 automatic replies and posts from non-members are accepted and dropped (a refusal would
-make the sending server mail a bounce back), recorded as Refusal rows for staff.
+make the sending server mail a bounce back), recorded as Refusal rows for staff. A
+member's post over the size limit (up to a ceiling) and a muted member's post are held
+for staff to decide (mmooc.lists.moderation), and their sender is told it waits.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ from mmooc.operations import counters
 log = logging.getLogger("mmooc.lists")
 
 MAX_POST_BYTES = getattr(settings, "LIST_MAX_POST_BYTES", 10 * 1024 * 1024)
+# Bigger than MAX_POST_BYTES, up to this: held (too big); bigger still: refused with 552.
+MAX_HELD_POST_BYTES = getattr(settings, "LIST_MAX_HELD_POST_BYTES", 4 * MAX_POST_BYTES)
 MAX_ADDRESS_LENGTH = 254  # RFC 5321's longest path; a longer one names no group
 
 RELAYED, HELD, DUPLICATE, DROPPED, REFUSED, BOUNCE, UNSUBSCRIBE, TEMPFAIL, CHECKIN = (
@@ -142,7 +146,7 @@ class _Delivery:
             log.info("lists: refused a message for %s: no such group", recipient)
             counters.add("posts_refused", label="unknown-address")
             return Outcome(recipient, REFUSED, 550, "5.1.1", f"No such group address: {recipient}")
-        if len(self.raw) > MAX_POST_BYTES:
+        if len(self.raw) > MAX_HELD_POST_BYTES:
             return self._refuse(group, Refusal.TOO_BIG, 552, "5.3.4",
                                 f"Message too big for {group.name}: posts are limited to {max_post_mb()}")
         try:
@@ -175,27 +179,36 @@ class _Delivery:
         members = group_members(group)
         addresses = [post.from_address, post.sender_address, self.envelope_sender]
         member = _first_member(members, addresses) or aliases.alias_member(members, addresses)
-        if member is None and not self.held_reason and "List-Id" not in post.message:
+        too_big = len(self.raw) > MAX_POST_BYTES
+        # A claimed address relays its held posts with no one looking: never one over the limit.
+        if member is None and not too_big and not self.held_reason and "List-Id" not in post.message:
             held = aliases.hold(group, post, self.raw, self.envelope_sender)  # "this is also me"
             if held is not None:
                 return held
-        if member is None or member.muted:
-            reason = Refusal.NON_MEMBER if member is None else Refusal.MUTED
+        if member is None:
             # No notice for what the provider judged spam (its sender is most likely forged),
             # nor for another list's mail: no backscatter to lists (MAIL_RULES 55).
-            return self._drop(group, post, reason, "the sender may not post to the group",
+            return self._drop(group, post, Refusal.NON_MEMBER, "the sender may not post to the group",
                               notify=not self.held_reason and "List-Id" not in post.message)
-        if not self.held_reason and "List-Id" not in post.message:  # never answer another list's mail
+        # A muted member's post, or one over the size limit, waits for staff (as in Mailman).
+        ours = MUTED_MEMBER if member.muted else TOO_BIG if too_big else ""
+        if not (self.held_reason or ours) and "List-Id" not in post.message:  # never answer another list's mail
             handled = intake.from_group_post(group, member.learner_id, checks.body_text(post.message),
                                              post.message_id)
             if handled is not None:  # recorded (or answered), not relayed
                 return Outcome(group.address, CHECKIN, 250, "2.0.0", handled.text)
-        held_reason = self.held_reason or first_post_reason(group, member.learner_id)
+        held_reason = self.held_reason or ours or first_post_reason(group, member.learner_id)
+        author = member.as_learner()
         try:
-            return store_and_relay(group, member.as_learner(), post, self.raw, held_reason=held_reason,
-                                   members=members)
+            outcome = store_and_relay(group, author, post, self.raw, held_reason=held_reason, members=members)
         except checks.Defective as exc:
             return self._defective(group, str(exc))
+        if ours and outcome.action == HELD and held_reason == ours and "List-Id" not in post.message:
+            from mmooc.lists import moderation
+
+            moderation.send_held_notice(group, author, self.envelope_sender or post.from_address, post,
+                                        held_reason, len(self.raw))
+        return outcome
 
     def _checkin_reply(self, recipient: str) -> Outcome:
         """Mail to a cohort's check-in address: the same checks as a post, then the check-in.
@@ -330,6 +343,9 @@ def store_and_relay(group: StudyGroup, author: Learner, post: checks.Inbound, ra
 
 # The held_reason of a new member's post, when the cohort holds first posts (Moderation).
 FIRST_POST = "First post of a new member"
+# The held_reason of a member's post over MAX_POST_BYTES, and of a muted member's post.
+TOO_BIG = "Larger than the size limit for group posts"
+MUTED_MEMBER = "Sent by a muted member"
 
 
 def first_post_reason(group: StudyGroup, learner_id: int) -> str:
@@ -434,8 +450,6 @@ def thread_id_for(group: StudyGroup, post: checks.Inbound) -> str:
 NOTICE_REASONS = {
     Refusal.NON_MEMBER: "only members of {group} can write to its address. If you are a member, "
                         "write from the address you signed up with.",
-    Refusal.MUTED: "posting to {group} is paused for your address. Reply to this message to ask "
-                   "the course team why.",
     Refusal.TOO_BIG: "it is larger than the {limit} a group post may be. Share big files as a link instead.",
     Refusal.DEFECTIVE: "it could not be read: {detail}.",
 }

@@ -75,3 +75,30 @@ def test_a_post_of_another_cohort_is_not_found(api, cohort, group):
     post = held(elsewhere, sender="zed@example.org")
     resp = api.post(f"/cohorts/{cohort.slug}/moderation/{post.pk}/approve")
     assert resp.status_code == 404 and Post.objects.get().held and not AuditEntry.objects.exists()
+
+
+def test_too_big_and_muted_posts_are_listed_with_their_kind_and_the_size_limit(api, cohort, group, monkeypatch):
+    from mmooc.groups.models import Membership
+
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    big = raw_post(sender="ann@example.org", to=group.address, body="x" * 3000)
+    relay.receive(big, "ann@example.org", [group.address])
+    Membership.objects.filter(learner__email="ben@example.org").update(muted=True)
+    relay.receive(raw_post(sender="ben@example.org", to=group.address), "ben@example.org", [group.address])
+    body = api.get(f"/cohorts/{cohort.slug}/moderation").json()
+    assert [(p["kind"], p["sender"], p["size_limit"]) for p in body["data"]] == [
+        ("too-big", "ann@example.org", 2000), ("muted", "ben@example.org", 2000)]
+    assert body["data"][0]["size"] == len(big) and body["data"][0]["held_reason"] == relay.TOO_BIG
+
+
+def test_approving_a_muted_members_post_relays_it_and_keeps_them_muted(api, cohort, group):
+    from mmooc.groups.models import Membership
+
+    Membership.objects.filter(learner__email="ann@example.org").update(muted=True)
+    [outcome] = relay.receive(raw_post(sender="ann@example.org", to=group.address), "ann@example.org",
+                              [group.address])
+    assert api.post(f"/cohorts/{cohort.slug}/moderation/{outcome.post_id}/approve").status_code == 200
+    assert sorted(Delivery.objects.filter(message__tag="relay").values_list("recipient", flat=True)) == [
+        "ben@example.org", "cat@example.org"]
+    assert Membership.objects.get(learner__email="ann@example.org").muted
+    assert AuditEntry.objects.get().details["kind"] == "muted"

@@ -4,14 +4,16 @@ A door's tests subclass `PostDoorCases` in a class named `Test…` and fill in `
 message through that door to one group address, answered with the door's code. Both doors
 end in the same relay; what differs is how they answer a message the relay refuses: LMTP
 with an SMTP code (the sender's server then bounces it), a webhook with 2xx and a notice
-to the sender. Every refusal checks that nothing was relayed.
+to the sender. Every refusal checks that nothing was relayed. A member's post over the size
+limit (up to the ceiling) and a muted member's post are held the same way by every door, and
+their sender is told once.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from mmooc.groups.models import StudyGroup
+from mmooc.groups.models import Membership, StudyGroup
 from mmooc.lists import relay
 from mmooc.lists.models import Post, Refusal
 from mmooc.lists.tests.mail import raw_post
@@ -25,7 +27,8 @@ def relayed() -> tuple[int, int, int]:
 
 
 class PostDoorCases:
-    taken = 250  # a message taken: relayed, or refused with a notice
+    taken = 250  # a message taken: relayed, held, or refused with a notice
+    too_big = 552  # a message over the ceiling for held posts
     defective = 501  # a message that cannot be read
     no_message_id = 550
     try_again = 451  # the relay cannot take it now
@@ -87,3 +90,67 @@ class PostDoorCases:
         monkeypatch.setattr(relay, "store_and_relay", broken)
         assert self.deliver(raw_post(to=group.address), "alice@example.org", group.address) == self.try_again
         assert relayed() == (0, 0, 0)
+
+    @pytest.fixture
+    def small_limits(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Posts over 2,000 bytes are held as too big, over 4,000 refused."""
+        monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+        monkeypatch.setattr(relay, "MAX_HELD_POST_BYTES", 4000)
+
+    def held_notices(self) -> list[str]:
+        return [d.recipient for d in Delivery.objects.filter(message__tag="list-notice")]
+
+    @pytest.mark.usefixtures("small_limits")
+    def test_a_members_post_over_the_limit_is_held_and_its_sender_told(self, group: StudyGroup) -> None:
+        raw = raw_post(to=group.address, body="x" * 3000)
+        assert self.deliver(raw, "alice@example.org", group.address) == self.taken
+        post = Post.objects.get()
+        assert (post.held, post.held_reason, post.author.email) == (True, relay.TOO_BIG, "alice@example.org")
+        assert post.size == len(bytes(post.raw)) > relay.MAX_POST_BYTES
+        assert relayed() == (1, 0, 0) and not Refusal.objects.exists()
+        assert self.held_notices() == ["alice@example.org"]
+
+    @pytest.mark.usefixtures("small_limits")
+    def test_a_post_over_the_ceiling_is_refused_and_nothing_is_kept(self, group: StudyGroup) -> None:
+        raw = raw_post(to=group.address, body="x" * 5000)
+        assert self.deliver(raw, "alice@example.org", group.address) == self.too_big
+        assert relayed() == (0, 0, 0) and Refusal.objects.get().reason == Refusal.TOO_BIG
+        assert bool(self.held_notices()) == self.notices_refusals
+
+    def test_a_muted_members_post_is_held_and_they_stay_muted(self, group: StudyGroup) -> None:
+        Membership.objects.filter(learner__email="alice@example.org").update(muted=True)
+        assert self.deliver(raw_post(to=group.address), "alice@example.org", group.address) == self.taken
+        post = Post.objects.get()
+        assert (post.held, post.held_reason) == (True, relay.MUTED_MEMBER)
+        assert relayed() == (1, 0, 0) and not Refusal.objects.exists()
+        assert self.held_notices() == ["alice@example.org"]
+        assert Membership.objects.get(learner__email="alice@example.org").muted
+
+    def test_a_muted_members_post_without_message_id_is_refused(self, group: StudyGroup) -> None:
+        Membership.objects.filter(learner__email="alice@example.org").update(muted=True)
+        raw = raw_post(to=group.address, message_id="")
+        assert self.deliver(raw, "alice@example.org", group.address) == self.no_message_id
+        assert relayed() == (0, 0, 0) and Refusal.objects.get().reason == Refusal.NO_MESSAGE_ID
+
+    @pytest.mark.usefixtures("small_limits")
+    def test_a_held_posts_sender_is_told_once_a_day(self, group: StudyGroup) -> None:
+        Membership.objects.filter(learner__email="alice@example.org").update(muted=True)
+        for body in ("first", "x" * 3000, "third"):
+            assert self.deliver(raw_post(to=group.address, body=body), "alice@example.org",
+                                group.address) == self.taken
+        assert Post.objects.filter(held=True).count() == 3
+        assert self.held_notices() == ["alice@example.org"]
+
+    @pytest.mark.usefixtures("small_limits")
+    @pytest.mark.parametrize("headers", [{"List-Id": "Python help <help.python.org>"},
+                                         {"Auto-Submitted": "auto-replied"}])
+    def test_list_mail_and_automatic_replies_get_no_held_notice(self, group: StudyGroup,
+                                                                headers: dict[str, str]) -> None:
+        Membership.objects.filter(learner__email="alice@example.org").update(muted=True)
+        raw = raw_post(to=group.address, body="x" * 3000, headers=headers)
+        assert self.deliver(raw, "alice@example.org", group.address) == self.taken
+        assert not self.held_notices() and not Message.objects.exists()
+        if "Auto-Submitted" in headers:  # an automatic reply is dropped, held or not
+            assert relayed() == (0, 0, 0) and Refusal.objects.get().reason == Refusal.AUTO_REPLY
+        else:
+            assert Post.objects.get().held_reason == relay.MUTED_MEMBER

@@ -217,11 +217,21 @@ def test_a_stuck_topic_cannot_inject_markup_into_the_acknowledgement(client, gro
 def test_an_oversized_message_is_refused_before_reading(client, group, settings, monkeypatch):
     from mmooc.lists import relay
 
-    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 1000)
+    monkeypatch.setattr(relay, "MAX_HELD_POST_BYTES", 2000)
     raw = raw_post(to=group.address, body="DONE 3\n" + "x" * 3000)
     with pytest.raises(smtplib.SMTPException):
         deliver(client, raw, group.address)
     assert not CheckIn.objects.exists()
+
+
+def test_a_message_over_the_limit_is_held_for_staff_not_recorded(client, group, monkeypatch):
+    from mmooc.lists import relay
+
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    deliver(client, raw_post(to=group.address, body="DONE 3\n" + "x" * 3000), group.address)
+    assert not CheckIn.objects.exists()
+    assert Post.objects.get().held_reason == relay.TOO_BIG
 
 
 # The check-in address: the Reply-To of the course emails.

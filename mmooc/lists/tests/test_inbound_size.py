@@ -1,6 +1,7 @@
-"""Big group posts through a provider's inbound webhook: read up to the post limit and a
-little past it, so a post over the limit is refused with a notice to its sender and a 2xx
-to the provider; a body no provider would send is refused with 413 before it is read."""
+"""Big group posts through a provider's inbound webhook: read up to the largest post held and
+a little past it, so a post over the limit is held for staff and its sender told it waits, a
+post over the ceiling is refused with a notice to its sender, each with a 2xx to the provider;
+a body no provider would send is refused with 413 before it is read."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
+from mmooc.lists import relay
 from mmooc.lists.models import Post, Refusal
 from mmooc.lists.tests.test_receivers import AUTH, mailgun_payload, postmark_payload
 from mmooc.mailer.models import Delivery, Message
@@ -62,6 +64,15 @@ def assert_relayed(message_id: str) -> None:
     assert not Refusal.objects.exists()
 
 
+def assert_held_with_a_notice(raw: bytes) -> None:
+    post = Post.objects.get()
+    assert (post.held, post.held_reason, post.size, bytes(post.raw)) == (True, relay.TOO_BIG, len(raw), raw)
+    notice = Message.objects.get(tag="list-notice")
+    delivery = notice.deliveries.get()
+    assert delivery.recipient == "alice@example.org" and delivery.context["limit"] == "10 MB"
+    assert not Refusal.objects.exists() and not Delivery.objects.filter(message__tag="relay").exists()
+
+
 def assert_refused_with_a_notice() -> None:
     refusal = Refusal.objects.get()
     assert (refusal.reason, refusal.notified, refusal.sender) == (Refusal.TOO_BIG, True, "alice@example.org")
@@ -81,7 +92,14 @@ def test_a_7_mb_post_by_mailgun_is_relayed(client, group):
     assert bytes(Post.objects.get().raw) == raw
 
 
-def test_a_12_mb_post_by_mailgun_is_answered_200_and_its_sender_told(client, group):
+def test_a_12_mb_post_by_mailgun_is_held_and_its_sender_told(client, group):
+    raw = big_post(12 * MB, to=group.address, message_id="<big-12@mail.example.org>")
+    assert post_mailgun(client, mailgun_body(raw, group)).status_code == 200
+    assert_held_with_a_notice(raw)
+
+
+def test_a_12_mb_post_over_the_ceiling_by_mailgun_is_answered_200_and_its_sender_told(client, group, monkeypatch):
+    monkeypatch.setattr(relay, "MAX_HELD_POST_BYTES", 11 * MB)
     raw = big_post(12 * MB, to=group.address, message_id="<big-12@mail.example.org>")
     assert post_mailgun(client, mailgun_body(raw, group)).status_code == 200
     assert_refused_with_a_notice()
@@ -93,22 +111,35 @@ def test_a_7_mb_post_by_postmark_is_relayed(client, group):
     assert_relayed("<pm-big-7@mail.example.org>")
 
 
-def test_a_12_mb_post_by_postmark_is_answered_200_and_its_sender_told(client, group):
+def test_a_12_mb_post_by_postmark_is_held_and_its_sender_told(client, group):
+    raw = big_post(12 * MB, to=group.address, message_id="<pm-big-12@mail.example.org>")
+    assert post_postmark(client, raw, group).status_code == 200
+    assert_held_with_a_notice(raw)
+
+
+def test_a_12_mb_post_over_the_ceiling_by_postmark_is_answered_200_and_its_sender_told(client, group, monkeypatch):
+    monkeypatch.setattr(relay, "MAX_HELD_POST_BYTES", 11 * MB)
     raw = big_post(12 * MB, to=group.address, message_id="<pm-big-12@mail.example.org>")
     assert post_postmark(client, raw, group).status_code == 200
     assert_refused_with_a_notice()
 
 
-def test_a_claimed_100_mb_body_is_refused_unread(client, group, caplog):
+def test_the_webhooks_take_a_post_as_big_as_the_ceiling_three_times_over():
+    assert settings.INBOUND_WEBHOOK_MAX_BYTES == 3 * settings.LIST_MAX_HELD_POST_BYTES
+
+
+def test_a_claimed_body_over_the_webhook_limit_is_refused_unread(client, group, caplog):
     body = mailgun_body(big_post(1000, to=group.address, message_id="<small@mail.example.org>"), group)
-    response = post_mailgun(client, body, CONTENT_LENGTH=str(100 * 1024 * 1024))
+    claimed = settings.INBOUND_WEBHOOK_MAX_BYTES + 1
+    response = post_mailgun(client, body, CONTENT_LENGTH=str(claimed))
     assert response.status_code == 413
     assert b"Request body too large" in response.content
-    assert "refused a request body of 104857600 bytes" in caplog.text
+    assert f"refused a request body of {claimed} bytes" in caplog.text
     assert nothing_changed()
 
 
-def test_a_real_body_above_the_webhook_limit_is_refused_unread(client, group):
+def test_a_real_body_above_the_webhook_limit_is_refused_unread(client, group, settings):
+    settings.INBOUND_WEBHOOK_MAX_BYTES = 20 * MB  # the rule, without building a 120 MB body
     raw = big_post(settings.INBOUND_WEBHOOK_MAX_BYTES, to=group.address, message_id="<huge@mail.example.org>")
     assert post_mailgun(client, mailgun_body(raw, group)).status_code == 413
     assert nothing_changed()

@@ -116,8 +116,9 @@ def test_an_unknown_group_is_refused_at_rcpt(cohort, client):
     assert code == 550 and b"No such group" in text
 
 
-def test_an_oversized_post_is_refused_per_recipient_with_552(cohort, client, monkeypatch):
-    monkeypatch.setattr(relay, "MAX_POST_BYTES", 4000)
+def test_a_post_over_the_ceiling_is_refused_per_recipient_with_552(cohort, client, monkeypatch):
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    monkeypatch.setattr(relay, "MAX_HELD_POST_BYTES", 4000)
     one = make_group(cohort, 1, members=["alice@example.org"])
     two = make_group(cohort, 2, members=["ann@example.org"])
     replies = lmtp_data(client, "alice@example.org", [one.address, two.address],
@@ -127,10 +128,20 @@ def test_an_oversized_post_is_refused_per_recipient_with_552(cohort, client, mon
     assert not Post.objects.exists() and Refusal.objects.count() == 2
 
 
-def test_a_declared_size_over_the_limit_is_refused_at_mail_from(cohort, client, monkeypatch):
-    monkeypatch.setattr(relay, "MAX_POST_BYTES", 4000)
-    code, _ = client.mail("alice@example.org", ["SIZE=5000"])
+def test_a_declared_size_over_the_ceiling_is_refused_at_mail_from(cohort, client, monkeypatch):
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    monkeypatch.setattr(relay, "MAX_HELD_POST_BYTES", 4000)
+    code, _ = client.mail("alice@example.org", ["SIZE=4001"])
     assert code == 552
+
+
+@pytest.mark.parametrize("size", [2001, 4000])
+def test_a_declared_size_over_the_limit_but_not_the_ceiling_is_accepted_at_mail_from(cohort, client, monkeypatch,
+                                                                                    size):
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    monkeypatch.setattr(relay, "MAX_HELD_POST_BYTES", 4000)
+    code, _ = client.mail("alice@example.org", [f"SIZE={size}"])
+    assert code == 250
 
 
 def test_a_very_long_line_is_answered_per_recipient(cohort, client):

@@ -128,12 +128,19 @@ def test_a_bounce_to_the_return_path_is_accepted(mta):
         assert client.rcpt(verp.make_unsubscribe_address(42))[0] == 250
 
 
-def test_a_post_over_the_size_limit_is_refused_while_the_sender_is_connected(mta, group):
+def test_a_post_too_big_even_to_be_held_is_refused_while_the_sender_is_connected(mta, group):
     with smtplib.SMTP("127.0.0.1", mta.smtp_port, timeout=30) as client:
         client.ehlo("mail.example.org")
-        code, text = client.mail("alice@example.org", ["SIZE=10000001"])
+        code, text = client.mail("alice@example.org", ["SIZE=41000001"])
         assert code == 552, text
     assert not Post.objects.exists()
+
+
+def test_a_post_over_the_post_limit_reaches_us_to_be_held(mta, group):
+    with smtplib.SMTP("127.0.0.1", mta.smtp_port, timeout=30) as client:
+        client.ehlo("mail.example.org")
+        code, text = client.mail("alice@example.org", ["SIZE=10485761"])  # 10 MB and a byte
+        assert code == 250, text
 
 
 def test_lookups_failing_make_senders_try_again_later(open_folder, group, sink):
@@ -144,3 +151,17 @@ def test_lookups_failing_make_senders_try_again_later(open_folder, group, sink):
             assert client.mail("alice@example.org")[0] == 250
             code, text = client.rcpt(group.address)
     assert code == 451, text
+
+
+def test_a_members_post_over_the_limit_through_postfix_is_held_for_staff(mta, group, sink, monkeypatch):
+    from mmooc.lists import relay
+
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)  # the LMTP server runs in this process
+    with smtplib.SMTP("127.0.0.1", mta.smtp_port, timeout=30) as client:
+        client.ehlo("mail.example.org")
+        assert client.mail("alice@example.org")[0] == 250
+        assert client.rcpt(group.address)[0] == 250
+        assert client.data(raw_post(to=group.address, body=("b" * 70 + "\n") * 50))[0] == 250
+    wait_for(lambda: Post.objects.filter(group=group).exists(), "the post to reach the LMTP server", mta)
+    post = Post.objects.get()
+    assert (post.held, post.held_reason, post.outbox_message) == (True, relay.TOO_BIG, None)

@@ -132,7 +132,7 @@ def test_an_unknown_group_by_webhook_is_logged_and_answered_200(client, group, c
 
 
 class TestMailgunPostDoor(PostDoorCases):
-    taken = defective = no_message_id = 200  # a refusal is told to the sender, not to the provider
+    taken = defective = no_message_id = too_big = 200  # a refusal is told to the sender, not to the provider
     try_again = 500  # Mailgun posts it again
     notices_refusals = True
 
@@ -149,7 +149,8 @@ def test_an_oversized_post_from_another_list_by_webhook_gets_no_notice(client, g
     from mmooc.lists import relay
 
     monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
-    raw = raw_post(to=group.address, body="x" * 3000, headers={"List-Id": "Python help <help.python.org>"})
+    monkeypatch.setattr(relay, "MAX_HELD_POST_BYTES", 4000)
+    raw = raw_post(to=group.address, body="x" * 5000, headers={"List-Id": "Python help <help.python.org>"})
     post_mailgun(client, mailgun_payload(raw, recipient=group.address, sender="alice@example.org"))
     assert (Refusal.objects.get().reason, Refusal.objects.get().notified) == (Refusal.TOO_BIG, False)
     assert not Message.objects.exists() and not Post.objects.exists()

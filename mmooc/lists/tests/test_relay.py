@@ -25,6 +25,13 @@ def post_to(group, raw=None, sender="alice@example.org", **kw):
     return relay.receive(raw, sender, [group.address])
 
 
+@pytest.fixture
+def small_limits(monkeypatch):
+    """Posts over 2,000 bytes are held as too big, over 4,000 refused."""
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    monkeypatch.setattr(relay, "MAX_HELD_POST_BYTES", 4000)
+
+
 def copies(group):
     """What each member would receive: the rendered bytes of every relayed copy, by address."""
     engine.drain()
@@ -166,11 +173,13 @@ def test_the_notice_is_an_auto_reply_that_says_why(group):
     assert "[" not in notice.body and "*" not in notice.body
 
 
-def test_a_muted_member_is_not_relayed(group):
+def test_a_muted_member_is_not_relayed_but_held(group):
     Membership.objects.filter(learner__email="alice@example.org").update(muted=True)
     [outcome] = post_to(group)
-    assert outcome.action == relay.DROPPED
-    assert Refusal.objects.get().reason == Refusal.MUTED
+    assert (outcome.action, outcome.reply) == (relay.HELD, "250 2.0.0 Accepted and held for review")
+    post = Post.objects.get()
+    assert (post.held, post.held_reason, post.author.email) == (True, relay.MUTED_MEMBER, "alice@example.org")
+    assert not Refusal.objects.exists() and not Delivery.objects.filter(message__tag="relay").exists()
 
 
 def test_a_member_of_another_group_may_not_post(group):
@@ -216,19 +225,19 @@ def test_a_non_member_auto_reply_gets_no_notice(group):
     assert not Message.objects.exists()
 
 
-def test_an_oversized_post_is_refused_with_552(group, monkeypatch):
-    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
-    [outcome] = post_to(group, body="x" * 3000)
+def test_a_post_over_the_ceiling_is_refused_with_552(group, small_limits):
+    [outcome] = post_to(group, body="x" * 5000)
     assert outcome.code == 552 and "limited to" in outcome.text
     assert Refusal.objects.get().reason == Refusal.TOO_BIG
     assert not Post.objects.exists() and not Message.objects.exists()
 
 
-def test_an_oversized_post_by_webhook_gets_a_notice(group, monkeypatch):
-    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
-    raw = raw_post(to=group.address, body="x" * 3000)
+def test_a_post_over_the_ceiling_by_webhook_gets_a_notice(group, small_limits):
+    raw = raw_post(to=group.address, body="x" * 5000)
     relay.receive(raw, "alice@example.org", [group.address], notify_refused=True)
-    assert "larger than the" in Message.objects.get(tag="list-notice").body
+    notice = Message.objects.get(tag="list-notice")
+    assert "larger than the" in notice.body and notice.subject == "Your message to Group 1 was not sent"
+    assert Refusal.objects.get().reason == Refusal.TOO_BIG and not Post.objects.exists()
 
 
 def test_a_defective_post_is_refused_with_501(group):
@@ -241,12 +250,23 @@ def test_a_defective_post_is_refused_with_501(group):
 
 
 @pytest.mark.parametrize("over", [0, 1])
-def test_a_post_of_exactly_the_size_limit_is_relayed_and_one_byte_more_is_refused(group, monkeypatch, over):
+def test_a_post_of_exactly_the_size_limit_is_relayed_and_one_byte_more_is_held(group, monkeypatch, over):
     raw = raw_post(to=group.address, body="x" * 3000)
     monkeypatch.setattr(relay, "MAX_POST_BYTES", len(raw) - over)
     [outcome] = post_to(group, raw)
-    assert outcome.action == (relay.REFUSED if over else relay.RELAYED)
-    assert Post.objects.exists() is not bool(over)
+    assert outcome.action == (relay.HELD if over else relay.RELAYED) and outcome.code == 250
+    assert Post.objects.get().held_reason == (relay.TOO_BIG if over else "")
+    assert not Refusal.objects.exists()
+
+
+@pytest.mark.parametrize("over", [0, 1])
+def test_a_post_of_exactly_the_ceiling_is_held_and_one_byte_more_is_refused(group, monkeypatch, over):
+    raw = raw_post(to=group.address, body="x" * 3000)
+    monkeypatch.setattr(relay, "MAX_POST_BYTES", 1000)
+    monkeypatch.setattr(relay, "MAX_HELD_POST_BYTES", len(raw) - over)
+    [outcome] = post_to(group, raw)
+    assert (outcome.action, outcome.code) == ((relay.REFUSED, 552) if over else (relay.HELD, 250))
+    assert list(Post.objects.values_list("held_reason", flat=True)) == ([] if over else [relay.TOO_BIG])
     assert list(Refusal.objects.values_list("reason", flat=True)) == ([Refusal.TOO_BIG] if over else [])
     if over:  # without a detail of its own, the refusal keeps the reply's text for staff
         assert Refusal.objects.get().detail.startswith("Message too big for Group 1: posts are limited to")
@@ -352,11 +372,15 @@ def test_relayed_and_refused_posts_are_counted_for_the_metrics(group):
                                  ("posts_refused", "unknown-address"): 1}
 
 
-def test_an_oversized_post_from_another_list_by_webhook_gets_no_notice(group, monkeypatch):
-    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
-    raw = raw_post(to=group.address, body="x" * 3000, headers={"List-Id": "Python help <help.python.org>"})
+@pytest.mark.parametrize("size, code", [(3000, 250), (5000, 552)])  # held, refused
+def test_an_oversized_post_from_another_list_by_webhook_gets_no_notice(group, small_limits, size, code):
+    raw = raw_post(to=group.address, body="x" * size, headers={"List-Id": "Python help <help.python.org>"})
     [outcome] = relay.receive(raw, "alice@example.org", [group.address], notify_refused=True)
-    assert outcome.code == 552
+    assert outcome.code == code
+    if code == 250:
+        assert Post.objects.get().held_reason == relay.TOO_BIG and not Refusal.objects.exists()
+        assert not Message.objects.exists() and not Notice.objects.exists()
+        return
     assert (Refusal.objects.get().reason, Refusal.objects.get().notified) == (Refusal.TOO_BIG, False)
     assert not Message.objects.exists() and not Notice.objects.exists()
 
@@ -384,10 +408,9 @@ def test_a_sender_on_our_own_list_domain_gets_no_notice(group, sender):
     assert not Message.objects.exists() and not Notice.objects.exists()
 
 
-def test_an_oversized_post_from_our_own_list_domain_by_webhook_gets_no_notice(group, monkeypatch):
-    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+def test_an_oversized_post_from_our_own_list_domain_by_webhook_gets_no_notice(group, small_limits):
     sender = "py-3-group-2@lists.course.example.org"
-    raw = raw_post(sender=sender, to=group.address, body="x" * 3000)
+    raw = raw_post(sender=sender, to=group.address, body="x" * 5000)
     relay.receive(raw, sender, [group.address], notify_refused=True)
     assert Refusal.objects.get().notified is False
     assert not Message.objects.exists() and not Notice.objects.exists()
@@ -401,14 +424,18 @@ def test_a_learner_who_left_the_cohort_gets_no_copies_though_still_a_member(grou
     assert sorted(copies(group)) == ["bob@example.org"]
 
 
-def test_a_muted_member_is_told_that_posting_is_paused_and_nothing_is_kept(group):
+def test_a_muted_member_is_told_that_their_post_waits_for_the_course_team(group):
     Membership.objects.filter(learner__email="alice@example.org").update(muted=True)
-    [outcome] = post_to(group, subject="Hello again")
-    assert outcome.action == relay.DROPPED and not Post.objects.exists()
+    [outcome] = post_to(group, subject="Hello again", message_id="<muted-1@mail.example.org>")
+    assert outcome.action == relay.HELD and Post.objects.get().held
     assert not Delivery.objects.filter(message__tag="relay").exists()
     notice = Message.objects.get(tag="list-notice")
-    assert "posting to Group 1 is paused" in notice.body
-    assert notice.deliveries.get().recipient == "alice@example.org"
+    assert notice.subject == "Your message to {{ group_name }} is waiting for the course team"
+    assert "posting to {{ group_name }} is paused for your address" in notice.body
+    assert notice.headers["Auto-Submitted"] == "auto-replied"
+    assert notice.headers["In-Reply-To"] == "<muted-1@mail.example.org>"
+    delivery = notice.deliveries.get()
+    assert delivery.recipient == "alice@example.org" and delivery.context["group_name"] == "Group 1"
 
 
 def test_a_notice_goes_to_the_envelope_sender(group):
@@ -424,13 +451,13 @@ def test_a_refusal_without_a_from_header_names_the_envelope_sender(group):
     assert (refusal.reason, refusal.sender) == (Refusal.NON_MEMBER, "mallory@example.org")
 
 
+@pytest.mark.parametrize("size", [3000, 5000])  # held, refused
 @pytest.mark.parametrize("envelope_sender, headers", [
     ("", {}),
     ("mailer-daemon@mx.example.org", {"From": "MAILER-DAEMON@mx.example.org"}),
 ])
-def test_an_oversized_bounce_by_webhook_gets_no_notice(group, monkeypatch, envelope_sender, headers):
-    monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
-    raw = raw_post(to=group.address, body="x" * 3000, headers=headers)
+def test_an_oversized_bounce_by_webhook_gets_no_notice(group, small_limits, envelope_sender, headers, size):
+    raw = raw_post(to=group.address, body="x" * size, headers=headers)
     relay.receive(raw, envelope_sender, [group.address], notify_refused=True)
     assert Refusal.objects.get().notified is False
     assert not Message.objects.exists() and not Notice.objects.exists()
@@ -450,6 +477,7 @@ def test_a_refused_post_whose_headers_cannot_be_read_gets_no_notice(group, monke
         raise ValueError("a header the parser cannot read")
 
     monkeypatch.setattr(relay, "MAX_POST_BYTES", 2000)
+    monkeypatch.setattr(relay, "MAX_HELD_POST_BYTES", 2000)
     monkeypatch.setattr(inbound, "auto_reply_reason", unreadable)
     raw = raw_post(sender="mallory@example.org", to=group.address, body="x" * 3000)
     [outcome] = relay.receive(raw, "mallory@example.org", [group.address], notify_refused=True)

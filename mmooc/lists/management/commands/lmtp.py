@@ -37,7 +37,8 @@ class Command(BaseCommand):
         socketmap_at = (f"{options['socketmap_host']}:{options['socketmap_port']}"
                         if options["socketmap_port"] else "off")
         log_start("lmtp", listen=f"{options['host']}:{options['port']}", socketmap=socketmap_at,
-                  max_post=f"{settings.LIST_MAX_POST_BYTES // (1024 * 1024)} MB")
+                  max_post=f"{settings.LIST_MAX_POST_BYTES // (1024 * 1024)} MB",
+                  max_held_post=f"{settings.LIST_MAX_HELD_POST_BYTES // (1024 * 1024)} MB")
         # Handlers first: a signal arriving as soon as the port is open must stop us cleanly.
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:

@@ -303,20 +303,21 @@ def race(racers: int, work: Callable[[], None]) -> None:
 def query_plan(sql: str) -> str:
     """The database's plan for a statement as CaptureQueriesContext captured it (values inlined).
 
-    On PostgreSQL sequential scans are turned off for it: the tables of a test are so small
-    that they are scanned whatever the indexes."""
+    On PostgreSQL sequential scans, sorts and hashed groups are turned off for it: a test's
+    tables are so small that they are scanned, or read through any index and sorted, whatever
+    the indexes."""
     from django.db import connection
 
     explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SET enable_seqscan = off")
+            cursor.execute("SET enable_seqscan = off; SET enable_sort = off; SET enable_hashagg = off")
         try:
             cursor.execute(explain + sql)
             return " ".join(str(cell) for row in cursor.fetchall() for cell in row)
         finally:
             if connection.vendor == "postgresql":
-                cursor.execute("RESET enable_seqscan")
+                cursor.execute("RESET enable_seqscan; RESET enable_sort; RESET enable_hashagg")
 
 
 def largest_result(queries: Iterable[dict[str, Any]]) -> int:

@@ -175,9 +175,11 @@ def test_the_learner_counts_come_from_one_statement_that_reads_one_index(client,
 def test_the_cohorts_suppressions_are_each_looked_up_among_its_learners(client, organizer, data):
     """Few suppressions, each found in the (cohort, email_key) index: the cohort's 100,000
     addresses are not gathered first."""
+    from django.db import connection
+
     from mmooc import testing
 
     [sql] = [sql for sql in _statements(client, organizer, data) if 'FROM "mailer_suppression"' in sql]
-    plan = testing.query_plan(sql)
-    # SQLite names the unique constraint's index after the table, and the columns searched.
-    assert "learner_once_per_cohort" in plan or "(cohort_id=? AND email_key=?)" in plan, plan
+    assert "EXISTS(" in sql
+    if connection.vendor == "sqlite":  # PostgreSQL picks its own join for a semi-join of tiny tables
+        assert "(cohort_id=? AND email_key=?)" in testing.query_plan(sql)

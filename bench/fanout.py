@@ -54,15 +54,16 @@ def body_markdown(size: int) -> str:
     return "".join(parts)
 
 
-def database_url(args: argparse.Namespace, tmp: Path) -> str:
+def database_url(args: argparse.Namespace, tmp: Path, name: str = "mmooc_bench") -> str:
+    """A fresh database: a SQLite file in `tmp`, or PostgreSQL's `name` dropped and created again."""
     if args.db == "sqlite":
         return f"sqlite:///{tmp / 'bench.sqlite3'}"
     import psycopg
 
     with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS mmooc_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE mmooc_bench")
-    return f"{args.pg_url}/mmooc_bench"
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{args.pg_url}/{name}"
 
 
 def enqueue(n: int, size: int) -> tuple[float, int]:

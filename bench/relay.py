@@ -1,7 +1,7 @@
 """Group list relay: LMTP acceptance to copies at an SMTP sink, and copies per second sustained.
 
     .venv/bin/python bench/relay.py [--db sqlite|postgres] [--pg-name NAME] [--posts 200] [--burst 500]
-                                    [--members 40] [--clients 4] [--no-wake] [--workers N]
+                                    [--members 40] [--clients 4] [--no-wake] [--workers N] [--profile DIR]
 
 Two shapes, on a fresh database, with Postfix's smtp-sink standing in for the mail
 provider (install it with /work/shared/tools/smtp-sink-ceiling), and a group of
@@ -21,8 +21,19 @@ provider (install it with /work/shared/tools/smtp-sink-ceiling), and a group of
    from the outbox's sent times).
 2. Throughput: `--burst` posts from `--clients` LMTP connections at once (from another
    process); copies per second from the first post sent to the last copy at the sink.
+   PostgreSQL's statistics are brought up to date (ANALYZE) before it, as on a database in use.
 3. Memory: PSS, right after the burst, of the processes that relay and send, of the sink
    and of the PostgreSQL backends serving them.
+4. CPU time per copy under the burst, per process (the LMTP process, each worker, the
+   PostgreSQL backends serving them), read from /proc: the figure to compare between two
+   versions, since copies per second on a shared machine depend on everyone's load.
+5. Baseline, in the same run and into the same sink, after the burst: Postfix's
+   smtp-source sending as many messages of `--members` recipients each, of a copy's size
+   (one transaction per message), and as many single-recipient messages as we sent copies
+   (one transaction per copy, as ours); our copies per second as a ratio of each.
+
+With `--profile DIR`, the `mmooc` processes run under bench/profiled.py (cProfile in every
+thread, timed by CPU time) and write DIR/lmtp.prof and DIR/worker-N.prof when stopped.
 """
 
 from __future__ import annotations
@@ -61,6 +72,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=0,
                    help="run the engine as this many `mmooc worker` processes instead of in-process "
                         "(woken by NOTIFY or their socket; times come from the outbox rows)")
+    p.add_argument("--profile", metavar="DIR", default="",
+                   help="with --workers: run the processes under bench/profiled.py, writing DIR/*.prof")
     return p.parse_args()
 
 
@@ -72,11 +85,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def tool(name: str) -> str:
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/lib/postfix/sbin")
+    if not path:
+        sys.exit(f"bench/relay.py: {name} not found; run /work/shared/tools/smtp-sink-ceiling once to install it")
+    return path
+
+
 def start_sink(port: int) -> subprocess.Popen:
-    sink = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
-    if not os.path.exists(sink):
-        sys.exit("bench/relay.py: smtp-sink not found; run /work/shared/tools/smtp-sink-ceiling once to install it")
-    proc = subprocess.Popen([sink, "-u", "nobody", f"127.0.0.1:{port}", "1000"])
+    proc = subprocess.Popen([tool("smtp-sink"), "-u", "nobody", f"127.0.0.1:{port}", "1000"])
     for _ in range(100):
         try:
             smtplib.SMTP("127.0.0.1", port, timeout=1).quit()
@@ -174,9 +191,17 @@ class OutboxTiming:
             time.sleep(0.02)
 
 
-def start_workers(count: int) -> list[subprocess.Popen]:
-    mmooc = str(Path(sys.executable).parent / "mmooc")
-    return [subprocess.Popen([mmooc, "worker"], env=os.environ.copy()) for _ in range(count)]
+def mmooc_command(profile: str, name: str) -> list[str]:
+    """How to start an `mmooc` command: as installed, or under bench/profiled.py."""
+    if profile:
+        os.makedirs(profile, exist_ok=True)
+        return [sys.executable, str(ROOT / "bench" / "profiled.py"), os.path.join(profile, f"{name}.prof")]
+    return [str(Path(sys.executable).parent / "mmooc")]
+
+
+def start_workers(count: int, profile: str = "") -> list[subprocess.Popen]:
+    return [subprocess.Popen([*mmooc_command(profile, f"worker-{n + 1}"), "worker"], env=os.environ.copy())
+            for n in range(count)]
 
 
 class Timing:
@@ -301,37 +326,56 @@ def latency_run(args, group, host: str, port: int, timing: Timing) -> tuple[list
     return accepts, deliveries
 
 
+def analyze() -> None:
+    """PostgreSQL: statistics for the tables the latency run filled, as autovacuum keeps them on
+    a database in use. Without them the planner takes the fresh outbox for empty, and the
+    engine's claim visits every message of the run (a cost that grows with the bench, not with
+    the relay)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
 def burst_run(args, group, host: str, port: int, timing: Timing,
-              lmtp_pid: int | None = None) -> tuple[float, int, list[float], float]:
+              pids: dict[str, int | None]) -> tuple[float, int, list[float], dict[str, float]]:
     """The LMTP clients run in a process of their own, as Postfix would: they do not compete
     with the relay and the engine for this process's interpreter."""
     before = timing.total
     expected = before + args.burst * args.members
     command = [sys.executable, __file__, "--client", host, str(port), group.address, str(args.burst),
                str(args.clients)]
+    backends = postgres_pids(exclude_own=True)  # their CPU is ours too (none on SQLite)
     start = time.perf_counter()
-    cpu_start = cpu_seconds(lmtp_pid)
+    cpu_start = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    db_start = sum(cpu_seconds(pid) for pid in backends)
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     timing.wait_total(expected)
-    cpu = cpu_seconds(lmtp_pid) - cpu_start
+    cpu = {name: cpu_seconds(pid) - cpu_start[name] for name, pid in pids.items()}
+    if backends:
+        cpu["PostgreSQL backends"] = sum(cpu_seconds(pid) for pid in backends) - db_start
     accepts = [float(x) for x in out.split()]
     return timing.last - start, timing.total - before, accepts, cpu
 
 
 def cpu_seconds(pid: int | None = None) -> float:
-    """CPU time (user and system) of the process that runs the LMTP server: this one, or `pid`."""
+    """CPU time (user and system) of this process, or of process `pid` (0 once it has gone)."""
     if pid is None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_lmtp_process() -> tuple[subprocess.Popen, str, int]:
+def start_lmtp_process(profile: str = "") -> tuple[subprocess.Popen, str, int]:
     """`mmooc lmtp`, as Postfix's transport would reach it in production."""
     port = free_port()
-    mmooc = str(Path(sys.executable).parent / "mmooc")
-    proc = subprocess.Popen([mmooc, "lmtp", "--host", "127.0.0.1", "--port", str(port)], env=os.environ.copy())
+    proc = subprocess.Popen([*mmooc_command(profile, "lmtp"), "lmtp", "--host", "127.0.0.1", "--port", str(port)],
+                            env=os.environ.copy())
     for _ in range(1200):  # up to a minute: a loaded machine starts Django slowly
         try:
             smtplib.LMTP("127.0.0.1", port, timeout=1).quit()
@@ -370,17 +414,42 @@ def pss_kb(pid: int) -> int:
     return 0
 
 
-def postgres_pss_kb(exclude_own: bool = False) -> tuple[int, int]:
-    """PSS of the PostgreSQL processes serving the run's database (without this process's own)."""
+def postgres_pids(exclude_own: bool = False) -> list[int]:
+    """The PostgreSQL processes serving the run's database (without this process's own)."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        return 0, 0
+        return []
     with connection.cursor() as cursor:
         cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
                        + (" AND pid <> pg_backend_pid()" if exclude_own else ""))
-        pids = [r[0] for r in cursor.fetchall()]
+        return [r[0] for r in cursor.fetchall()]
+
+
+def postgres_pss_kb(exclude_own: bool = False) -> tuple[int, int]:
+    """PSS of the PostgreSQL processes serving the run's database (without this process's own)."""
+    pids = postgres_pids(exclude_own)
     return sum(pss_kb(p) for p in pids), len(pids)
+
+
+def copy_size() -> int:
+    """The bytes of one copy as it goes on the wire (the last post's first)."""
+    from mmooc.mailer.models import Delivery
+    from mmooc.mailer.render import prepare
+
+    d = Delivery.objects.select_related("message").order_by("-pk").first()
+    assert d is not None
+    return len(prepare(d.message).personalize(d.pk, d.recipient, d.context, d.rfc_message_id))
+
+
+def smtp_source(port: int, sessions: int, messages: int, recipients: int, size: int) -> float:
+    """Seconds Postfix's smtp-source takes to send `messages` of `recipients` recipients and
+    `size` bytes over `sessions` connections kept open, into the sink on `port`."""
+    start = time.perf_counter()
+    subprocess.run([tool("smtp-source"), "-d", "-s", str(sessions), "-m", str(messages), "-r", str(recipients),
+                    "-l", str(size), "-f", "bench@example.org", "-t", "member@example.org", f"127.0.0.1:{port}"],
+                   check=True)
+    return time.perf_counter() - start
 
 
 def engine_poll() -> float:
@@ -409,23 +478,27 @@ def main() -> None:
             # Production's shape: `mmooc lmtp` and `mmooc worker` processes; this one only
             # sends posts and reads the outbox, and is not counted.
             timing: Timing | OutboxTiming = OutboxTiming()
-            workers = start_workers(args.workers)
+            workers = start_workers(args.workers, args.profile)
             try:
-                lmtp_proc, host, port = start_lmtp_process()
+                lmtp_proc, host, port = start_lmtp_process(args.profile)
             except SystemExit:
                 for w in workers:
                     w.terminate()
                 raise
             workers.append(lmtp_proc)
-            server, stop, lmtp_pid = None, threading.Event(), lmtp_proc.pid
+            server, stop = None, threading.Event()
+            pids: dict[str, int | None] = {"`mmooc lmtp`": lmtp_proc.pid}
+            pids.update({f"`mmooc worker` {n + 1}": w.pid for n, w in enumerate(workers[:-1])})
         else:
             timing = Timing()
             engine_thread, stop = start_engine(timing, wake=not args.no_wake)
             server = lmtp.start("127.0.0.1", free_port())
-            host, port, lmtp_pid = server.host, server.port, None
+            host, port = server.host, server.port
+            pids = {"this process (LMTP, relay, engine)": None}
         try:
             accepts, deliveries = latency_run(args, group, host, port, timing)
-            elapsed, copies, burst_accepts, burst_cpu = burst_run(args, group, host, port, timing, lmtp_pid)
+            analyze()
+            elapsed, copies, burst_accepts, burst_cpu = burst_run(args, group, host, port, timing, pids)
             db_pss, db_procs = postgres_pss_kb(exclude_own=bool(args.workers))
             # Proportional set sizes, read together right after the burst: shared pages
             # (the interpreter, libraries) are counted once across the processes.
@@ -442,8 +515,15 @@ def main() -> None:
                 engine_thread.join(timeout=30)
         rss_mb = own_mb + workers_mb
         sink_mb = pss_kb(sink.pid) / 1024
+        # The baseline, into the same sink, once ours have stopped: as many messages as posts,
+        # each to as many recipients as a post has copies; then as many one-recipient messages.
+        size = copy_size()
+        sessions = max(1, args.workers)
+        multi = smtp_source(sink_port, sessions, args.burst, args.members, size)
+        single = smtp_source(sink_port, sessions, args.burst * args.members, 1, size)
         report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu, rss_mb, sink_mb, db_pss / 1024,
                db_procs)
+        report_baseline(args, copies / elapsed, size, sessions, multi, single)
     finally:
         sink.terminate()
         sink.wait()
@@ -466,14 +546,28 @@ def report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu,
           f"= {copies / elapsed:,.0f} copies/s, {args.burst / elapsed:.1f} posts/s  (target >= 3,500 copies/s)")
     print(f"  LMTP accept under that load: median {statistics.median(burst_accepts) * ms:.1f} ms, "
           f"p99 {pct(burst_accepts, 99) * ms:.1f} ms")
-    where = "`mmooc lmtp` (LMTP server and relay)" if args.workers else "this process (LMTP server, relay, engine)"
-    print(f"  CPU under that load, {where}: {burst_cpu / args.burst * ms:.2f} ms per post, "
-          f"{burst_cpu / elapsed * 100:.0f} % of one core  (load average {os.getloadavg()[0]:.1f})")
+    load = os.getloadavg()
+    print(f"  CPU under that load (load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}):")
+    for name, seconds in burst_cpu.items():
+        print(f"    {name}: {seconds / copies * 1e6:.0f} µs per copy, {seconds / args.burst * ms:.2f} ms per post, "
+              f"{seconds / elapsed * 100:.0f} % of one core")
+    total_cpu = sum(burst_cpu.values())
+    print(f"    together: {total_cpu / copies * 1e6:.0f} µs per copy ({copies / total_cpu:,.0f} copies per CPU second)")
     total = rss_mb + sink_mb + db_mb
     db = f" + PostgreSQL {db_mb:.0f} MB PSS ({db_procs} backends)" if args.db == "postgres" else ""
     ours = "`mmooc lmtp` and `mmooc worker`" if args.workers else "this process"
     print(f"  memory (PSS): {ours} {rss_mb:.0f} MB + smtp-sink {sink_mb:.1f} MB{db} = {total:.0f} MB  "
           "(target < 200 MB)")
+
+
+def report_baseline(args, rate: float, size: int, sessions: int, multi: float, single: float) -> None:
+    copies = args.burst * args.members
+    print(f"  baseline, Postfix's smtp-source into the same sink ({sessions} connection{'s' * (sessions > 1)}, "
+          f"{size:,} bytes a message):")
+    print(f"    {args.burst} messages of {args.members} recipients: {copies / multi:,.0f} recipients/s; "
+          f"ours {rate / (copies / multi):.0%} of it")
+    print(f"    {copies} one-recipient messages: {copies / single:,.0f} messages/s; "
+          f"ours {rate / (copies / single):.0%} of it  (load average {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from mmooc.hooks.models import Endpoint, HookDelivery, HookEvent
 from mmooc.lib import periodic
+from mmooc.lib.compiled import CompiledQuery
 
 JOB = "hooks.deliver"
 
@@ -50,6 +51,10 @@ class Happening:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# Every relayed post asks: compiled once (mmooc.lib.compiled).
+_ACTIVE = CompiledQuery(lambda: Endpoint.objects.filter(active=True))
+
+
 def emit(event_type: str, data: dict[str, Any], *, cohort_id: int | None = None, learner: str = "") -> int:
     """Store the event for every active endpoint that wants it; returns the deliveries queued."""
     return emit_many(event_type, [Happening(data, cohort_id, learner)])
@@ -58,7 +63,7 @@ def emit(event_type: str, data: dict[str, Any], *, cohort_id: int | None = None,
 def emit_many(event_type: str, happenings: Iterable[Happening]) -> int:
     """Many events of one type at once (the groups of a grouping): two inserts, whatever their number."""
     assert event_type in TYPE_NAMES, event_type
-    endpoints = [e for e in Endpoint.objects.filter(active=True) if event_type in e.events]
+    endpoints = [e for e in _ACTIVE.objects() if event_type in e.events]
     if not endpoints:
         return 0  # nothing is kept that no one will be sent
     pairs = []

@@ -44,6 +44,7 @@ Claim = Callable[[str, float, bool], bool]
 _jobs: dict[str, Job] = {}
 _woken = threading.Event()
 INTERVAL = 5.0  # seconds between the loop's looks at the jobs
+KEEP_CONNECTION_UNDER = 1.0  # seconds between looks under which the loop keeps its database connection
 
 
 def register(name: str, func: Callable[[], object], every: float) -> None:
@@ -107,6 +108,10 @@ def loop(stop: threading.Event, interval: float = INTERVAL, claim: Claim | None 
             close_old_connections()  # a connection the database dropped is not reused
             run_pending(claim=claim)
             look = min([interval, *(job.every for job in jobs())])
+            if look >= KEEP_CONNECTION_UNDER:
+                # Seconds pass between rounds: a server connection kept open meanwhile is a
+                # PostgreSQL process (about 10 MB) waiting for a few queries every `look` s.
+                connections.close_all()
             deadline = time.monotonic() + look
             while not stop.is_set() and time.monotonic() < deadline:
                 if _woken.wait(min(0.5, max(0.0, deadline - time.monotonic()))):

@@ -8,12 +8,16 @@ runs with, without a secret in it (no password, key or token; hosts, ports and k
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import threading
 from importlib import metadata
 from typing import Any
 
 from django.conf import settings
+from django.db import connections
+from django.db.backends.signals import connection_created
 
 from mmooc.lib.logs import install_excepthooks
 
@@ -64,3 +68,43 @@ def log_start(command: str, **more: Any) -> None:
     words = "; ".join(f"{key.replace('_', ' ')} {value}" for key, value in fields.items())
     log.info("mmooc %s starting (pid %s, mmooc %s): %s", command, os.getpid(), _version(), words,
              extra={"command": command, "pid": os.getpid(), "version": _version(), **fields})
+
+
+def freeze() -> None:
+    """Call once started: what exists now (modules, Django's registries, settings) lives as long
+    as the process, so the garbage collector stops walking it. Its full collections then look
+    only at what the service makes while it runs, not at the objects made by the imports.
+    Not from a thread of another program (a test running the command): that program's
+    objects are its own business."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    gc.collect()
+    gc.freeze()
+
+
+def bound_idle_transactions() -> None:
+    """For a long-running service on PostgreSQL (`mmooc worker`, `mmooc lmtp`): each of its
+    sessions tells the server to end it when it sits idle inside a transaction longer than
+    MMOOC_SERVICE_IDLE_TRANSACTION_SECONDS, and to probe its TCP link after 30 s of silence.
+    A worker whose machine loses power or its network while it records a batch otherwise
+    keeps its row locks (delivery counters, the rate bucket) until the server's TCP stack
+    gives up on the link, about 2 h 11 min with Linux's defaults, and every other worker
+    waits on them. The service's own transactions are short (one batch), far below it."""
+    seconds = settings.SERVICE_IDLE_TRANSACTION_SECONDS
+    if not seconds:
+        return
+    connection_created.connect(_bound_session, dispatch_uid="mmooc-bound-idle-transactions")
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None:
+            _bound_session(sender=type(conn), connection=conn)
+
+
+def _bound_session(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, false), "
+                       "set_config('tcp_keepalives_idle', '30', false), "
+                       "set_config('tcp_keepalives_interval', '10', false), "
+                       "set_config('tcp_keepalives_count', '3', false)",
+                       [f"{settings.SERVICE_IDLE_TRANSACTION_SECONDS}s"])

@@ -35,11 +35,12 @@ from mmooc.checkins import intake
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners.models import Learner, email_key
+from mmooc.lib.compiled import CompiledQuery
 from mmooc.lists import aliases, threads
 from mmooc.lists import inbound as checks
 from mmooc.lists.headers import author_label, build_copy, shown_address, tag_subject
 from mmooc.lists.links import list_info
-from mmooc.lists.models import Notice, Post, Refusal
+from mmooc.lists.models import Moderation, Notice, Post, Refusal
 from mmooc.lists.signals import post_relayed
 from mmooc.mailer import bounces
 from mmooc.operations import counters
@@ -270,9 +271,15 @@ def find_group(address: str) -> StudyGroup | None:
     """The group of an address, whatever its case; one indexed query (group_address_lower)."""
     if len(address) > MAX_ADDRESS_LENGTH:
         return None
-    found = (StudyGroup.objects.alias(lower_address=Lower("address")).filter(lower_address=address.lower())
-             .select_related("cohort__course"))  # the copies name the course's organizers (links.list_info)
-    return next(iter(found.order_by()[:1]), None)  # no ORDER BY: the index alone answers
+    return next(iter(_GROUP_BY_ADDRESS.objects(address.lower())), None)
+
+
+# The group of a lower-cased address, with its cohort and course: the copies name the
+# course's organizers (links.list_info). No ORDER BY: the index alone answers.
+_GROUP_BY_ADDRESS = CompiledQuery(
+    lambda address: (StudyGroup.objects.alias(lower_address=Lower("address")).filter(lower_address=address)
+                     .select_related("cohort__course").order_by()[:1]),
+    "\0address")
 
 
 class Member(NamedTuple):
@@ -296,11 +303,15 @@ class Member(NamedTuple):
 
 def group_members(group: StudyGroup) -> list[Member]:
     """The group's active members: who may post, and who gets the copies, in one query."""
-    rows = (Membership.objects.active().filter(group=group)
-            .exclude(learner__state__in=(Learner.LEFT, Learner.ERASED))
-            .values_list("learner_id", "learner__email", "learner__email_key", "learner__public_id",
-                         "learner__name", "muted", "delivery"))
-    return [Member(*row) for row in rows]
+    return [Member(*row) for row in _MEMBERS.rows(group.pk)]
+
+
+_MEMBERS = CompiledQuery(
+    lambda group_id: (Membership.objects.active().filter(group_id=group_id)
+                      .exclude(learner__state__in=(Learner.LEFT, Learner.ERASED))
+                      .values_list("learner_id", "learner__email", "learner__email_key", "learner__public_id",
+                                   "learner__name", "muted", "delivery")),
+    -7_000_000_001)  # a group id no group has: the placeholder of the compiled query
 
 
 def _first_member(members: list[Member], addresses: list[str]) -> Member | None:
@@ -350,12 +361,15 @@ MUTED_MEMBER = "Sent by a muted member"
 
 def first_post_reason(group: StudyGroup, learner_id: int) -> str:
     """FIRST_POST when the cohort holds first posts and none of the member's posts has gone to the group."""
-    from mmooc.lists.models import Moderation
-
-    if not Moderation.objects.filter(cohort_id=group.cohort_id, hold_first_post=True).exists():
+    if not _HOLDS_FIRST_POSTS.rows(group.cohort_id):
         return ""
     relayed = Post.objects.filter(group=group, author_id=learner_id, held=False).exists()
     return "" if relayed else FIRST_POST
+
+
+_HOLDS_FIRST_POSTS = CompiledQuery(
+    lambda cohort_id: Moderation.objects.filter(cohort_id=cohort_id, hold_first_post=True).values_list("pk")[:1],
+    -7_000_000_001)
 
 
 def relay_held(post: Post, *, author: Learner | None = None, now: datetime | None = None) -> bool:

@@ -57,7 +57,9 @@ class Delivery(models.Model):
                 (DEFERRED, "Deferred"), (FAILED, "Failed"), (SUPPRESSED, "Suppressed"),
                 (CANCELLED, "Cancelled")]
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of its own: delivery_once_per_recipient and delivery_progress both begin with
+    # it, and every copy written (queued, claimed, sent) would update a third index for nothing.
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     recipient = models.CharField(max_length=254)
     # Per-recipient variables for the message's placeholders.
     context = models.JSONField(default=dict, blank=True)

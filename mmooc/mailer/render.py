@@ -135,17 +135,23 @@ class PreparedRaw:
         if message.list_id and b"list-id" not in names:
             extra.append(mh.line("List-Id", mh.list_id(message.list_id, message.list_name)))
         self.static = "".join(extra).encode("utf-8").replace(b"\r\n", self.eol)
+        # What follows the per-copy headers, the same for every copy: a transport may keep it
+        # here in the form it sends (the SMTP transport: CRLF and dot-stuffed), made once.
+        self.tail: bytes | None = None
 
     def personalize(self, delivery_id: int, recipient: str, context: Mapping[str, str],
                     rfc_message_id: str) -> bytes:
+        return self.head(delivery_id, recipient, context) + self.static + self.raw
+
+    def head(self, delivery_id: int, recipient: str, context: Mapping[str, str]) -> bytes:
+        """The header lines of one copy that go on top of the post (each ends with the post's line end)."""
         head = [] if self.has_to else [mh.line("To", recipient)]
         if context.get(UNSUBSCRIBE_VAR):
             url = str(context[UNSUBSCRIBE_VAR])
             value = mh.list_unsubscribe(url, make_unsubscribe_address(delivery_id))
             head.append(mh.line("List-Unsubscribe", value))
             head.append(mh.line("List-Unsubscribe-Post", ONE_CLICK))
-        added = "".join(head).encode("utf-8").replace(b"\r\n", self.eol)
-        return added + self.static + self.raw
+        return "".join(head).encode("utf-8").replace(b"\r\n", self.eol)
 
 
 def prepare(message: Message) -> Prepared | PreparedRaw:

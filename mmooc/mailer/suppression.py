@@ -16,15 +16,17 @@ whole batch: `suppressed_among(addresses)`, `lookup_keys(addresses)`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from mmooc.audit.log import record
 from mmooc.mailer.models import Event, Suppression
@@ -52,7 +54,19 @@ def keyed_hash(address: str) -> str:
     """What a suppression row keeps of an erased learner's address: HMAC-SHA256 of the
     lower-cased address, keyed from SECRET_KEY (so a list of common addresses cannot be
     hashed by someone who only has the database)."""
-    return HASHED + salted_hmac(_HASH_SALT, normalize(address), algorithm="sha256").hexdigest()
+    return _keyed_hash(settings.SECRET_KEY, normalize(address))
+
+
+@lru_cache(maxsize=4)
+def _hash_key(secret: str) -> bytes:
+    """salted_hmac's key for _HASH_SALT, derived once (it hashes the secret at every call)."""
+    return hashlib.sha256((_HASH_SALT + secret).encode()).digest()
+
+
+@lru_cache(maxsize=4096)  # the engine asks for each address of every batch; a group's members come back
+def _keyed_hash(secret: str, address: str) -> str:
+    """What salted_hmac(_HASH_SALT, address, secret, algorithm="sha256") gives, as a stored value."""
+    return HASHED + hmac.new(_hash_key(secret), address.encode(), hashlib.sha256).hexdigest()
 
 
 def is_hashed(stored: str) -> bool:

@@ -146,7 +146,7 @@ class SMTPTransport(Transport):
         ready: list[tuple[Job, bytes]] = []
         for job in jobs:
             try:
-                ready.append((job, _wire(personalize(job), isinstance(job.prepared, PreparedRaw))))
+                ready.append((job, wire_copy(job)))
             except HeaderError as exc:
                 results.append(Result(job.id, PERMANENT, f"not sent: {exc}"))
         i = 0
@@ -280,6 +280,19 @@ def _first_failure(replies: list[tuple[int, bytes]]) -> tuple[int, bytes] | None
         if code not in wanted:
             return code, reply
     return None
+
+
+def wire_copy(job: Job) -> bytes:
+    """A copy as SMTP DATA carries it. A relayed post's own bytes, the same in every copy, are
+    made ready once (kept on the prepared message) and only the copy's headers each time: the
+    same bytes as _wire of the whole copy, since those headers end with a whole line."""
+    prepared = job.prepared
+    if not isinstance(prepared, PreparedRaw):
+        return _wire(personalize(job))
+    if prepared.tail is None:
+        prepared.tail = _wire(prepared.static + prepared.raw, foreign=True)
+    head = prepared.head(job.id, job.recipient, job.context)
+    return _wire(head, foreign=True) + prepared.tail if head else prepared.tail
 
 
 def _wire(data: bytes, foreign: bool = False) -> bytes:

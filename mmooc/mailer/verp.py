@@ -33,13 +33,17 @@ def _mac(delivery_id: int) -> str:
     return _mac_for(settings.SECRET_KEY, delivery_id)
 
 
-@lru_cache(maxsize=4096)  # one copy needs its token several times (return path, ENVID, mailto)
 def _mac_for(secret: str, delivery_id: int) -> str:
     return hmac.new(_key(secret), str(delivery_id).encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def token(delivery_id: int) -> str:
-    return f"{delivery_id:x}-{_mac(delivery_id)}"
+    return _token_for(settings.SECRET_KEY, delivery_id)
+
+
+@lru_cache(maxsize=4096)  # one copy needs its token several times (return path, ENVID, mailto)
+def _token_for(secret: str, delivery_id: int) -> str:
+    return f"{delivery_id:x}-{_mac_for(secret, delivery_id)}"
 
 
 def id_from_token(value: str) -> int | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from typing import Any
 
 from django.db import connection
 from django.db.models import Sum
@@ -41,6 +42,20 @@ def add_many(counts: Mapping[tuple[str, str], int]) -> None:
             cursor.execute(sql, rows[0])
         else:
             cursor.executemany(sql, rows)
+
+
+def upsert_cte(counts: Mapping[tuple[str, str], int]) -> tuple[str, list[Any]]:
+    """`add_many` as a `WITH counted AS (…) ` prefix for another statement (PostgreSQL), so the
+    addition rides on that statement's round trip and commits with it; ("", []) for none."""
+    shard = random.randrange(SHARDS)
+    rows = [(name, label, shard, n) for (name, label), n in sorted(counts.items()) if n]
+    if not rows:
+        return "", []
+    table = connection.ops.quote_name(Counter._meta.db_table)
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+    return (f"WITH counted AS (INSERT INTO {table} (name, label, shard, value) VALUES {values} "
+            f"ON CONFLICT (name, label, shard) DO UPDATE SET value = {table}.value + excluded.value) ",
+            [v for row in rows for v in row])
 
 
 def totals() -> dict[tuple[str, str], int]:

@@ -85,3 +85,27 @@ def test_the_loop_looks_as_often_as_its_shortest_job_asks(monkeypatch):
         stop.set()
         thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_the_loop_lets_its_database_connection_go_between_rounds_seconds_apart(monkeypatch):
+    """An idle PostgreSQL connection is a server process of its own (memory) for a few
+    queries every few seconds: the loop closes it after each round and opens one when needed."""
+    import threading
+
+    from django.db import connections
+
+    monkeypatch.setattr(periodic, "_jobs", {})
+    events: list[str] = []
+    runs = threading.Semaphore(0)
+    periodic.register("job", lambda: events.append("run") or runs.release(), every=periodic.KEEP_CONNECTION_UNDER)
+    monkeypatch.setattr(connections, "close_all", lambda: events.append("close"))
+    stop = threading.Event()
+    thread = threading.Thread(target=periodic.loop, args=(stop, 60.0))
+    thread.start()
+    try:
+        assert runs.acquire(timeout=5)
+        assert runs.acquire(timeout=5)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    assert events[:3] == ["run", "close", "run"]

@@ -95,3 +95,14 @@ def test_it_reads_the_limit_and_window_from_settings():
     assert suppression.count_soft_bounce("jane@example.com") is None
     soft_event("jane@example.com", "c")
     assert suppression.count_soft_bounce("jane@example.com") is not None
+
+
+def test_the_keyed_hash_is_djangos_salted_hmac_of_the_lower_cased_address(settings):
+    """Rows stored before the hash was computed here (with django.utils.crypto) still match."""
+    from django.utils.crypto import salted_hmac
+
+    for secret in ("first-secret-" + "x" * 40, "second-secret-" + "y" * 40):
+        settings.SECRET_KEY = secret
+        expected = suppression.HASHED + salted_hmac("mmooc.mailer.suppression.erased", "ana@example.org",
+                                                    algorithm="sha256").hexdigest()
+        assert suppression.keyed_hash(" Ana@Example.org ") == expected

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mmooc.lib.startup import log_start
+from mmooc.lib.startup import bound_idle_transactions, freeze, log_start
 from mmooc.lists import lmtp, socketmap
 
 
@@ -36,11 +36,13 @@ class Command(BaseCommand):
 
         socketmap_at = (f"{options['socketmap_host']}:{options['socketmap_port']}"
                         if options["socketmap_port"] else "off")
+        bound_idle_transactions()
         log_start("lmtp", listen=f"{options['host']}:{options['port']}", socketmap=socketmap_at,
                   max_post=f"{settings.LIST_MAX_POST_BYTES // (1024 * 1024)} MB",
                   max_held_post=f"{settings.LIST_MAX_HELD_POST_BYTES // (1024 * 1024)} MB")
         # Handlers first: a signal arriving as soon as the port is open must stop us cleanly.
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        freeze()
         try:
             self.serve(options, stop)
         finally:

@@ -54,15 +54,18 @@ def body_markdown(size: int) -> str:
     return "".join(parts)
 
 
-def database_url(args: argparse.Namespace, tmp: Path) -> str:
+def database_url(args: argparse.Namespace, tmp: Path, name: str = "") -> str:
+    """A fresh database: a SQLite file in `tmp`, or PostgreSQL's `name` (default --pg-db) dropped
+    and created again."""
     if args.db == "sqlite":
         return f"sqlite:///{tmp / 'bench.sqlite3'}"
     import psycopg
 
+    name = name or args.pg_db
     with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS mmooc_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE mmooc_bench")
-    return f"{args.pg_url}/mmooc_bench"
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{args.pg_url}/{name}"
 
 
 def enqueue(n: int, size: int) -> tuple[float, int]:
@@ -87,7 +90,74 @@ def enqueue(n: int, size: int) -> tuple[float, int]:
     assert added == n, (added, n)
     d = msg.deliveries.first()
     copy = prepare(msg).personalize(d.pk, d.recipient, d.context, d.rfc_message_id)
+    ENQUEUED.append(msg.pk)
     return elapsed, len(copy)
+
+
+ENQUEUED: list[int] = []  # the message enqueue() wrote, for the floor
+
+
+def floor(message_id: int) -> float:
+    """The baseline, in the same run: INSERT … SELECT of the message's rows into a table of the
+    same columns without index or constraint (what writing the rows costs the database alone)."""
+    from django.db import connection, transaction
+
+    columns = "message_id, recipient, context, ref, status, not_before, rfc_message_id, updated_at"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE bench_floor AS SELECT {columns} FROM mailer_delivery WHERE 1 = 0")
+        start = time.perf_counter()
+        cursor.execute(f"INSERT INTO bench_floor SELECT {columns} FROM mailer_delivery WHERE message_id = %s",
+                       [message_id])
+        seconds = time.perf_counter() - start
+        cursor.execute("DROP TABLE bench_floor")
+    return seconds
+
+
+def course_email(n: int) -> tuple[float, int]:
+    """The course-email path: a weekly email (with the group block) scheduled to a cohort of n
+    confirmed learners, as the staff page schedules it (`scheduling.schedule`: the audience
+    read, each learner's values and send time, `outbox.enqueue`). Seconds and copies queued."""
+    import uuid
+    from datetime import date, timedelta
+    from datetime import time as clock_time
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from mmooc.courses.models import Cohort, Course, Module
+    from mmooc.emails import scheduling
+    from mmooc.emails.models import CourseEmail
+    from mmooc.learners.models import Learner
+    from mmooc.lib import bulk
+
+    course = Course.objects.create(slug="bench", title="Bench course", group_size=40, organizer_name="Bench",
+                                   organizer_email="team@course.example.org", postal_line="1 Example Street")
+    module = Module.objects.create(course=course, position=1, title="Week 1: getting started")
+    now = timezone.now()
+    cohort = Cohort.objects.create(course=course, slug="bench-1", title="Bench", signup_opens=now - timedelta(days=9),
+                                   signup_closes=now + timedelta(days=9), start_date=date.today() + timedelta(days=30),
+                                   end_date=date.today() + timedelta(days=90), state=Cohort.PUBLISHED)
+    zones = ["America/New_York", "Europe/Paris", "Asia/Kolkata", "America/Sao_Paulo", "Asia/Tokyo", "Africa/Lagos"]
+    fields = ("cohort", "email", "email_key", "name", "timezone", "country", "language", "wants_group", "answers",
+              "state", "source", "signed_up_at", "confirmed_at", "public_id")
+    with transaction.atomic():
+        bulk.insert(Learner, fields, (
+            (cohort.pk, f"c{i}@bench.example.org", f"c{i}@bench.example.org", f"Learner {i}", zones[i % len(zones)],
+             "", "en", True, {}, Learner.CONFIRMED, Learner.SIGNUP_FORM, now, now, uuid.uuid4()) for i in range(n)))
+    email = CourseEmail.objects.create(
+        cohort=cohort, module=module, subject="{{ module.title }}, {{ learner.first_name }}",
+        body=body_markdown(4000).replace("{{ name }}", "{{ learner.first_name }}").replace(
+            "{{ page_url }}", "{{ learner.page_url }}"),
+        schedule=CourseEmail.LOCAL, day_offset=0, local_time=clock_time(9))
+    start = time.perf_counter()
+    count = scheduling.schedule(email, None)
+    return time.perf_counter() - start, count
+
+
+def peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def sink_ceiling(port: int, sessions: int, count: int, size: int) -> float:
@@ -134,6 +204,22 @@ def count_sent() -> int:
     return Delivery.objects.filter(status=Delivery.SENT).count()
 
 
+def enqueue_only(args: argparse.Namespace) -> None:
+    """--enqueue-only: the enqueue, the floor, the course-email path, with memory and load."""
+    print(f"database        {args.db}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the start")
+    enqueue_s, copy_size = enqueue(args.n, args.size)
+    enqueue_mb = peak_mb()
+    floor_s = floor(ENQUEUED[0])
+    print(f"enqueue         {enqueue_s:.2f} s for {args.n:,} copies ({args.n / enqueue_s:,.0f} rows/s), "
+          f"peak RSS {enqueue_mb:.0f} MB")
+    print(f"floor           {floor_s:.2f} s: INSERT … SELECT of the same rows into a table without index "
+          f"or constraint; enqueue is {enqueue_s / floor_s:.1f}× it")
+    course_s, copies = course_email(args.n)
+    print(f"course email    {course_s:.2f} s for {copies:,} copies (scheduling.schedule, the staff page's path), "
+          f"peak RSS {peak_mb():.0f} MB")
+    print(f"load average    {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
@@ -141,6 +227,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000, help="learners (default 100000)")
     ap.add_argument("--size", type=int, default=10_240, help="approximate message size in bytes")
     ap.add_argument("--batch", type=int, default=500, help="deliveries per batch (MMOOC_MAIL_BATCH)")
+    ap.add_argument("--enqueue-only", action="store_true",
+                    help="time the enqueue, its floor and the course-email path; no workers, no sink")
+    ap.add_argument("--pg-db", default="mmooc_bench", help="the throw-away database's name (dropped, created)")
     ap.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"))
     args = ap.parse_args()
     if args.db == "sqlite" and args.workers > 1:
@@ -154,6 +243,12 @@ def main() -> None:
            "MMOOC_LOG_LEVEL": "WARNING", "SECRET_KEY": "bench-secret-key-" + "x" * 40}
     os.environ.update(env)
     subprocess.run([MMOOC, "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
+    if args.enqueue_only:
+        try:
+            enqueue_only(args)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
     sink = subprocess.Popen([tool("smtp-sink"), "-u", "nobody", f"127.0.0.1:{port}", "1000"])
     try:
         time.sleep(0.5)  # let smtp-sink bind its port

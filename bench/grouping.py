@@ -39,6 +39,11 @@ ZONES = [("America/New_York", 14), ("America/Chicago", 6), ("America/Los_Angeles
 LANGUAGES = [("en", 70), ("es", 12), ("pt", 6), ("fr", 5), ("de", 3), ("zh", 2), ("ja", 1), ("sw", 1)]
 
 
+def load() -> str:
+    """The 1-, 5- and 15-minute load averages: figures taken on a busy machine are slower."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -148,7 +153,26 @@ def run(n: int) -> dict[str, float]:
     assert queued == sum(g.size for g in groups), (queued, sum(g.size for g in groups))
     return {"n": n, "generate": generate, "read": read, "compute": compute, "groups": len(groups),
             "widest": max(g.span_hours for g in groups), "apply": apply, "mail": mail, "rss": rss_mb(),
-            "cpu": cpu, "queries": len(connection.queries)}
+            "cpu": cpu, "queries": len(connection.queries),
+            "floor_members": floor("groups_membership", "group_id, learner_id, joined_at, left_at, muted, delivery",
+                                   f"group_id IN (SELECT id FROM groups_studygroup WHERE cohort_id = {cohort.pk})"),
+            "floor_mail": floor("mailer_delivery", "message_id, recipient, context, ref, status, not_before, "
+                                                   "rfc_message_id, updated_at",
+                                f"message_id IN (SELECT id FROM mailer_message WHERE scope = '{cohort.scope}')")}
+
+
+def floor(table: str, columns: str, where: str) -> float:
+    """The baseline, in the same run: INSERT … SELECT of the same rows (this size's) into a
+    table of the same columns without index or constraint."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE bench_floor AS SELECT {columns} FROM {table} WHERE 1 = 0")
+        t = time.perf_counter()
+        cursor.execute(f"INSERT INTO bench_floor SELECT {columns} FROM {table} WHERE {where}")
+        seconds = time.perf_counter() - t
+        cursor.execute("DROP TABLE bench_floor")
+    return seconds
 
 
 def main() -> int:
@@ -161,14 +185,20 @@ def main() -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     name, _ = setup(args.db, args.postgres.rstrip("/"))
     try:
-        print(f"database: {args.db}; memory is the process's peak resident size so far")
+        print(f"database: {args.db}; memory is the process's peak resident size so far; load average "
+              f"{load()} at the start")
+        print("floor: INSERT … SELECT of the same rows (memberships; welcome deliveries) into a table without "
+              "index or constraint, in the same run; × is the ratio to it")
         print(f"{'learners':>10} {'groups':>7} {'widest':>7} {'read':>7} {'compute':>8} {'apply':>7} "
-              f"{'apply CPU':>10} {'welcomes':>9} {'peak MB':>8}   (generate)")
+              f"{'apply CPU':>10} {'floor':>6} {'×':>5} {'welcomes':>9} {'floor':>6} {'×':>5} {'peak MB':>8}   "
+              "(generate; load after)")
         for n in sizes:
             r = run(n)
             print(f"{r['n']:>10,} {r['groups']:>7,} {r['widest']:>6.2f}h {r['read']:>6.2f}s {r['compute']:>7.2f}s "
-                  f"{r['apply']:>6.2f}s {r['cpu']:>9.2f}s {r['mail']:>8.2f}s {r['rss']:>8.0f}   "
-                  f"({r['generate']:.1f}s)", flush=True)
+                  f"{r['apply']:>6.2f}s {r['cpu']:>9.2f}s {r['floor_members']:>5.2f}s "
+                  f"{r['apply'] / r['floor_members']:>5.1f} {r['mail']:>8.2f}s {r['floor_mail']:>5.2f}s "
+                  f"{r['mail'] / r['floor_mail']:>5.1f} {r['rss']:>8.0f}   ({r['generate']:.1f}s; {load()})",
+                  flush=True)
     finally:
         teardown(name, args.postgres.rstrip("/"))
     return 0

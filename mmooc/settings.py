@@ -166,6 +166,10 @@ LIST_MAX_POST_BYTES = env_int("MMOOC_LIST_MAX_POST_MB", 10, minimum=1) * 1024 * 
 # A post over the limit but at most this big is held for staff to decide (too big), not refused.
 LIST_MAX_HELD_POST_BYTES = env_int("MMOOC_LIST_MAX_HELD_POST_MB", 4 * LIST_MAX_POST_BYTES // (1024 * 1024),
                                    minimum=LIST_MAX_POST_BYTES // (1024 * 1024)) * 1024 * 1024
+# `mmooc worker` and `mmooc lmtp` on PostgreSQL: a session of theirs left idle inside a
+# transaction this long (its machine died mid-batch) is ended by the server, so its row
+# locks stop holding up the other workers. 0 turns the bound off.
+SERVICE_IDLE_TRANSACTION_SECONDS = env_int("MMOOC_SERVICE_IDLE_TRANSACTION_SECONDS", 30, minimum=0)
 LMTP_HOST = env_str("MMOOC_LMTP_HOST", "127.0.0.1")
 LMTP_PORT = env_int("MMOOC_LMTP_PORT", 8024, minimum=0)
 SOCKETMAP_HOST = env_str("MMOOC_SOCKETMAP_HOST", "127.0.0.1")  # Postfix's recipient lookups

@@ -16,7 +16,7 @@ class EmailsConfig(AppConfig):
         from mmooc.emails.catchup import page_section
         from mmooc.emails.phases import end_phases
         from mmooc.emails.public_views import week_emails
-        from mmooc.emails.scheduling import refresh_sending
+        from mmooc.emails.scheduling import GROUPS_JOB, refresh_pending_groups, refresh_sending
         from mmooc.learners import sections
         from mmooc.lib import periodic
 
@@ -25,3 +25,5 @@ class EmailsConfig(AppConfig):
         periodic.register("emails.phases", end_phases, every=PHASES_EVERY)
         # A send that finished moves its email to "sent" within a minute, page open or not.
         periodic.register("emails.states", refresh_sending, every=STATES_EVERY)
+        # Copies showing the groups, just after a grouping is applied (woken by it).
+        periodic.register(GROUPS_JOB, refresh_pending_groups, every=periodic.INTERVAL)

@@ -88,3 +88,12 @@ class CourseEmailVariant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.language})"
+
+
+class GroupRefresh(models.Model):
+    """A cohort whose queued course-email copies are still to show its groups as they are now:
+    recorded when a grouping is applied, done just after by the periodic job `emails.groups`
+    (so that the staff page applying the grouping of a million learners answers at once)."""
+
+    cohort = models.OneToOneField(Cohort, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)

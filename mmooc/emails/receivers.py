@@ -55,9 +55,10 @@ def on_learner_zone_changed(sender: Any, learner: Any, **kwargs: Any) -> None:
 
 @receiver(groups_formed, dispatch_uid="emails.groups_formed")
 def on_groups_formed(sender: Any, cohort: Any, **kwargs: Any) -> None:
+    """The whole cohort's copies change: left to the periodic job (see `refresh_pending_groups`)."""
     from mmooc.emails import scheduling
 
-    scheduling.refresh_groups(cohort)
+    scheduling.request_group_refresh(cohort)
 
 
 @receiver(member_placed, dispatch_uid="emails.member_placed")

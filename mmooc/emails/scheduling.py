@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -41,10 +41,10 @@ from mmooc.courses.models import Cohort
 from mmooc.emails import audience as audiences
 from mmooc.emails import phases, templating, timing
 from mmooc.emails.exceptions import ScheduleError
-from mmooc.emails.models import CourseEmail, CourseEmailVariant
+from mmooc.emails.models import CourseEmail, CourseEmailVariant, GroupRefresh
 from mmooc.emails.signals import email_sent
 from mmooc.emails.timing import Schedule
-from mmooc.lib import clock, subjects
+from mmooc.lib import clock, periodic, subjects
 from mmooc.lib.languages import content_language, in_default_language, speaking, ui_language
 from mmooc.lib.mailrender import wrap_text
 from mmooc.mailer import outbox
@@ -303,14 +303,34 @@ def progress_of(email: CourseEmail) -> dict[str, int]:
     return counts
 
 
-def missing_variants(email: CourseEmail, learners: QuerySet | None = None) -> list[tuple[str, str, int]]:
+def audience_languages(email: CourseEmail, learners: QuerySet | None = None) -> dict[str, int]:
+    """The audience's learners per language code, in one query: its sum is the audience's size."""
+    found = audiences.recipients(email) if learners is None else learners
+    return dict(found.values_list("language").annotate(n=Count("pk")).order_by())
+
+
+def audience_outline(email: CourseEmail) -> tuple[dict[str, int], set[str]]:
+    """The audience's learners per language code, and its time zones, from one query
+    (the compose page's count, missing translations and first and last send times)."""
+    per_language: dict[str, int] = {}
+    zones: set[str] = set()
+    for language, zone, n in (audiences.recipients(email).values_list("language", "timezone")
+                              .annotate(n=Count("pk")).order_by()):
+        per_language[language] = per_language.get(language, 0) + n
+        zones.add(zone)
+    return per_language, zones
+
+
+def missing_variants(email: CourseEmail, learners: QuerySet | None = None,
+                     per_language: dict[str, int] | None = None) -> list[tuple[str, str, int]]:
     """(language code, name, learners) for each translated language with learners in the
-    audience but no variant of the email: they get the email in the default language."""
-    if learners is None:
-        learners = audiences.recipients(email)
+    audience but no variant of the email: they get the email in the default language.
+    `per_language`: audience_languages(email), if already read."""
+    if per_language is None:
+        per_language = audience_languages(email, learners)
     have = {v.language for v in email.variants.all()} if email.pk else set()
     counts: dict[str, int] = {}
-    for code, n in learners.values_list("language").annotate(n=Count("pk")).order_by():
+    for code, n in per_language.items():
         language = variant_language(code or "")
         if language and language not in have:
             counts[language] = counts.get(language, 0) + n
@@ -338,15 +358,17 @@ def undo_delay() -> timedelta:
 class Personalizer:
     """Per-learner context and send time for one email, with group data loaded once.
 
-    With `hold`, no copy is due before now + hold (the undo window)."""
+    With `hold`, no copy is due before now + hold (the undo window). With `learners` (ids),
+    the group data of these learners only: a welcome or a preview for one learner reads one
+    membership, not the cohort's."""
 
     def __init__(self, email: CourseEmail, now: datetime | None = None, *, with_groups: bool = True,
-                 hold: timedelta | None = None):
+                 hold: timedelta | None = None, learners: Iterable[int] | None = None):
         self.email, self.cohort = email, email.cohort
         self.now = now or timezone.now()
         self.held_until = self.now + hold if hold else None
         self.spec = email_schedule(email)
-        self.groups = _group_values(self.cohort) if with_groups else {}
+        self.groups = _group_values(self.cohort, learners) if with_groups else {}
         from mmooc.learners.links import context_maker
 
         # Links are signed with one key derivation per email; dates and send times are worked
@@ -403,27 +425,55 @@ class Personalizer:
                                 ref=str(learner.public_id))
 
 
-def _group_values(cohort: Any) -> dict[int, dict[str, str]]:
+def _group_values(cohort: Any, learner_ids: Iterable[int] | None = None) -> dict[int, dict[str, str]]:
     from mmooc.groups.models import Membership, StudyGroup, active_through
 
-    sizes = dict(StudyGroup.objects.filter(active_through("memberships"), cohort=cohort)
-                 .annotate(n=Count("memberships")).values_list("pk", "n"))
-    rows = (Membership.objects.active().filter(group__cohort=cohort)
-            .values_list("learner_id", "group_id", "group__name", "group__address"))
+    members = Membership.objects.active().filter(group__cohort=cohort)
+    groups = StudyGroup.objects.filter(active_through("memberships"), cohort=cohort)
+    if learner_ids is not None:
+        members = members.filter(learner_id__in=list(learner_ids))
+        groups = groups.filter(pk__in=members.values("group_id"))
+    sizes = dict(groups.annotate(n=Count("memberships")).values_list("pk", "n"))
+    rows = members.values_list("learner_id", "group_id", "group__name", "group__address")
     return {lid: {"group.name": name, "group.address": address, "group.size": str(sizes.get(gid, 0))}
             for lid, gid, name, address in rows.iterator(chunk_size=BATCH)}
+
+
+GROUPS_JOB = "emails.groups"
+
+
+def request_group_refresh(cohort: Any) -> None:
+    """Have the periodic job GROUPS_JOB refresh the cohort's queued copies (`refresh_groups`)
+    soon: a grouping was just applied. Recorded, so that no process's restart loses it."""
+    GroupRefresh.objects.update_or_create(cohort_id=cohort.pk, defaults={"requested_at": timezone.now()})
+    periodic.wake(GROUPS_JOB)
+
+
+def refresh_pending_groups() -> int:
+    """The periodic job GROUPS_JOB: every cohort whose copies are to show its groups anew;
+    returns the copies changed. A request made again while one runs is kept for the next turn."""
+    changed = 0
+    for pending in GroupRefresh.objects.select_related("cohort"):
+        changed += refresh_groups(pending.cohort)
+        GroupRefresh.objects.filter(cohort_id=pending.cohort_id, requested_at=pending.requested_at).delete()
+    return changed
 
 
 def refresh_groups(cohort: Any, learner_ids: Iterable[int] | None = None) -> int:
     """Queued copies of the cohort's course emails that show a learner's group (name, address,
     size, the group block) take the group as it is now: groups are often formed after the
-    weekly emails were scheduled. Only these learners' copies when `learner_ids` is given."""
+    weekly emails were scheduled. Only these learners' copies when `learner_ids` is given.
+
+    The whole cohort on PostgreSQL: one UPDATE per message (`_refresh_in_database`), nothing
+    per learner held in memory."""
     from mmooc.learners.models import Learner
 
     messages = [m for m in Message.objects.filter(scope=cohort.scope, tag=TAG).exclude(state=Message.CANCELLED)
                 if any(name.startswith("group.") for name in outbox.used_names(m) or ())]
     if not messages:
         return 0
+    if learner_ids is None and connection.vendor == "postgresql":
+        return sum(_refresh_in_database(cohort, message) for message in messages)
     groups = _group_values(cohort)
     learners = Learner.objects.filter(cohort=cohort)
     if learner_ids is not None:
@@ -443,6 +493,49 @@ def refresh_groups(cohort: Any, learner_ids: Iterable[int] | None = None) -> int
                                           GROUP_NOTE: notes[key]}
         changed += outbox.refresh_queued(message, values)
     return changed
+
+
+def _refresh_in_database(cohort: Any, message: Message) -> int:
+    """`refresh_groups` for one message and the whole cohort in one UPDATE (PostgreSQL): the
+    group block's words are made here once per group, in the message's language; learners are
+    matched to their queued copies, and each copy takes the values it holds, in the database."""
+    from mmooc.groups.models import Membership, StudyGroup, active_through
+    from mmooc.learners.models import Learner
+
+    ids: list[int] = []
+    columns: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])  # name, address, size, note
+    with speaking((message.headers or {}).get("Content-Language") or settings.LANGUAGE_CODE):
+        rows = (StudyGroup.objects.filter(active_through("memberships"), cohort=cohort)
+                .annotate(n=Count("memberships")).values_list("pk", "name", "address", "n"))
+        for pk, name, address, n in rows.iterator(chunk_size=BATCH):
+            values = {"group.name": name, "group.address": address, "group.size": str(n)}
+            ids.append(pk)
+            for column, value in zip(columns, (name, address, str(n), group_note(values, True)), strict=True):
+                column.append(value)
+        waiting, alone = group_note(None, True), group_note(None, False)
+    sql = f"""
+        WITH g (id, name, address, size, note) AS (
+            SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[])),
+        v AS (
+            SELECT l.public_id::text AS ref, CASE WHEN g.id IS NULL THEN jsonb_build_object(
+                       'group.name', '', 'group.address', '', 'group.size', '',
+                       '{GROUP_NOTE}', CASE WHEN l.wants_group THEN %s ELSE %s END)
+                   ELSE jsonb_build_object('group.name', g.name, 'group.address', g.address,
+                                           'group.size', g.size, '{GROUP_NOTE}', g.note) END AS v
+            FROM {Learner._meta.db_table} l
+            LEFT JOIN {Membership._meta.db_table} m ON m.learner_id = l.id AND m.left_at IS NULL
+            LEFT JOIN g ON g.id = m.group_id
+            WHERE l.cohort_id = %s),
+        new AS (
+            SELECT d.id, d.context || (SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(v.v) e
+                                       WHERE d.context ? e.key) AS context
+            FROM {Delivery._meta.db_table} d JOIN v ON v.ref = d.ref
+            WHERE d.message_id = %s AND d.status = %s)
+        UPDATE {Delivery._meta.db_table} d SET context = new.context FROM new
+        WHERE d.id = new.id AND d.status = %s AND new.context IS NOT NULL AND new.context <> d.context"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids, *columns, waiting, alone, cohort.pk, message.pk, Delivery.QUEUED, Delivery.QUEUED])
+        return int(cursor.rowcount)
 
 
 def email_schedule(email: CourseEmail) -> Schedule | None:
@@ -739,12 +832,12 @@ SAMPLE = {"learner.first_name": "Ada", "learner.name": "Ada Lovelace", "learner.
 def sample_context(email: CourseEmail, learner: Any = None) -> dict[str, str]:
     """Per-learner values for a preview: a real learner's, or a generated sample."""
     if learner is not None:
-        return Personalizer(email).context(learner)
+        return Personalizer(email, learners=[learner.pk]).context(learner)
     from mmooc.learners.models import Learner
 
     sample = Learner(cohort=email.cohort, email="ada@example.org", name=SAMPLE["learner.name"],
                      timezone=email.cohort.timezone)
-    values = Personalizer(email).context(sample)
+    values = Personalizer(email, with_groups=False).context(sample)  # a sample is in no group
     values.update(SAMPLE, **{"learner.timezone": email.cohort.timezone})
     values["group.address"] = f"{email.cohort.slug}-group-7@{settings.LIST_DOMAIN}"
     values[GROUP_NOTE] = group_note({k: v for k, v in values.items() if k.startswith("group.")}, True)
@@ -764,7 +857,7 @@ def add_late_learner(learner: Any, now: datetime | None = None) -> int:
     for email in emails:
         if not audiences.recipients(email).filter(pk=learner.pk).exists():
             continue
-        p, spec, message = Personalizer(email, now), email_schedule(email), email.message
+        p, spec, message = Personalizer(email, now, learners=[learner.pk]), email_schedule(email), email.message
         if spec is None or message is None or spec.kind == timing.NOW or p.not_before(learner.timezone) <= now:
             continue
         if phases.PhaseClock(email).over(learner.timezone, p.not_before(learner.timezone)):
@@ -830,7 +923,7 @@ def send_welcome(learner: Any, now: datetime | None = None) -> int:
                     holder.save(update_fields=["message"])
         else:
             message = _staged_welcome(as_variant(email, variant), stage)
-        p = Personalizer(email)
+        p = Personalizer(email, learners=[learner.pk])
         return outbox.enqueue(message, [outbox.Recipient(learner.email, p.context(learner), ref=ref)])
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -74,20 +74,43 @@ def group_settings(cohort: Cohort, target_size: int | None = None, min_group: in
                          min_group=min_group or minimum_group_size(cohort))
 
 
-def candidates(cohort: Cohort) -> list[Candidate]:
-    rows = eligible_learners(cohort).order_by().values_list("id", "timezone", "language")
-    return [Candidate(pk, zone, language) for pk, zone, language in rows.iterator(chunk_size=5000)]
+def candidates(cohort: Cohort, *, lock: bool = False) -> list[Candidate]:
+    """The learners grouping would place now. With `lock` (inside apply's transaction), on
+    PostgreSQL they are also locked against deletion until it ends."""
+    return [Candidate(pk, zone, language) for pk, zone, language in
+            _eligible_rows(cohort, ("id", "timezone", "language"), lock=lock)]
 
 
-def _candidates_and_people(cohort: Cohort) -> tuple[list[Candidate], dict[int, welcome.Member]]:
+def _candidates_and_people(cohort: Cohort, *, lock: bool = False) -> tuple[list[Candidate],
+                                                                            dict[int, welcome.Member]]:
     """Candidates for the algorithm, and what the welcome emails need of each, in one query."""
-    rows = eligible_learners(cohort).order_by().values_list(
-        "id", "timezone", "language", "email", "name", "public_id")
     found, people = [], {}
-    for pk, zone, language, email, name, public_id in rows.iterator(chunk_size=5000):
+    for pk, zone, language, email, name, public_id in _eligible_rows(
+            cohort, ("id", "timezone", "language", "email", "name", "public_id"), lock=lock):
         found.append(Candidate(pk, zone, language))
         people[pk] = welcome.Member(pk, email, name, zone, public_id, language)
     return found, people
+
+
+READ_CHUNK = 10_000  # rows per fetch when reading the eligible learners
+
+
+def _eligible_rows(cohort: Cohort, fields: tuple[str, ...], *, lock: bool = False) -> Iterator[tuple[Any, ...]]:
+    """The eligible learners' `fields`, READ_CHUNK rows per fetch, as plain tuples.
+
+    On PostgreSQL, with `lock`, each row is read FOR KEY SHARE: the learner cannot be deleted
+    before the grouping commits (what a foreign key check would hold; see _check_memberships).
+    """
+    qs = eligible_learners(cohort).order_by().values_list(*fields)
+    if not (lock and connection.vendor == "postgresql"):
+        yield from qs.iterator(chunk_size=READ_CHUNK)
+        return
+    sql, params = qs.query.get_compiler(connection=connection).as_sql()
+    table = connection.ops.quote_name(Learner._meta.db_table)
+    with connection.chunked_cursor() as cursor:  # a server-side cursor: READ_CHUNK rows in memory at a time
+        cursor.execute(f"{sql} FOR KEY SHARE OF {table}", params)
+        while rows := cursor.fetchmany(READ_CHUNK):
+            yield from rows
 
 
 def preview(cohort: Cohort, *, target_size: int | None = None, seed: int = 0) -> list[ProposedGroup]:
@@ -132,7 +155,8 @@ def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int 
         # Two staff members applying at once must not group the same learners twice.
         Cohort.objects.select_for_update().filter(pk=cohort.pk).first()
         # What the welcome emails need of each member is read only when they are written here.
-        found, people = _candidates_and_people(cohort) if welcome_now else (candidates(cohort), {})
+        found, people = (_candidates_and_people(cohort, lock=True) if welcome_now
+                         else (candidates(cohort, lock=True), {}))
         proposed = make_groups(found, config, seed=seed)
         grouping = Grouping.objects.create(
             cohort=cohort, seed=seed, target_size=config.target_size, min_size=config.smallest,
@@ -140,6 +164,8 @@ def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int 
             created_by=actor if getattr(actor, "is_authenticated", False) else None)
         groups = _create_groups(cohort, grouping, proposed, config)
         _create_memberships(groups, proposed)
+        if connection.vendor != "postgresql":  # PostgreSQL: the learners were read FOR KEY SHARE
+            _check_memberships(grouping)
         record(actor, "grouping.applied", grouping,
                f"{counted(len(groups), 'group', 'groups')} formed for "
                f"{counted(grouping.learner_count, 'learner', 'learners')} in {cohort.slug}",
@@ -157,7 +183,11 @@ def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int 
 
 def _create_groups(cohort: Cohort, grouping: Grouping, proposed: list[ProposedGroup],
                    config: GroupSettings) -> list[StudyGroup]:
+    """The groups, written in one bulk insert (COPY on PostgreSQL), then their ids read back by
+    number in one query: at 25,000 groups, bulk_create's model instances and batched INSERT …
+    RETURNING cost seconds."""
     first = (StudyGroup.objects.filter(cohort=cohort).aggregate(n=Max("number"))["n"] or 0) + 1
+    now = timezone.now()
     groups = []
     for offset, p in enumerate(proposed):
         number = first + offset
@@ -165,8 +195,30 @@ def _create_groups(cohort: Cohort, grouping: Grouping, proposed: list[ProposedGr
             cohort=cohort, grouping=grouping, public_id=uuid.uuid4(), number=number, name=f"Group {number}",
             address=group_address(cohort, number), language=p.language, pooled=p.pooled,
             span_hours=p.span_hours, capacity=max(config.capacity, p.size),
-            offset_start=p.first_offset, offset_end=p.last_offset))
-    return StudyGroup.objects.bulk_create(groups, batch_size=1000)
+            offset_start=p.first_offset, offset_end=p.last_offset, welcomed_at=None, created_at=now))
+    bulk.insert(StudyGroup, GROUP_FIELDS, ([getattr(g, f"{name}_id" if name in ("cohort", "grouping") else name)
+                                            for name in GROUP_FIELDS] for g in groups))
+    ids = dict(StudyGroup.objects.filter(grouping=grouping).values_list("number", "pk"))
+    for g in groups:
+        g.pk = ids[g.number]
+        g._state.adding, g._state.db = False, StudyGroup.objects.db
+    return groups
+
+
+GROUP_FIELDS = ("cohort", "grouping", "public_id", "number", "name", "address", "language", "pooled", "span_hours",
+                "capacity", "offset_start", "offset_end", "welcomed_at", "created_at")
+
+
+def _check_memberships(grouping: Grouping) -> None:
+    """The memberships' foreign keys, checked for the whole grouping in one query (the database
+    does not check them row by row: see Membership): every member is a learner of the cohort.
+    SQLite only: a learner deleted between the read and the first write would otherwise be
+    missed. On PostgreSQL the learners were read FOR KEY SHARE: none can be deleted before the
+    grouping commits, and the check (an anti-join over the memberships) is not needed."""
+    learner = Learner.objects.filter(pk=OuterRef("learner_id"), cohort_id=grouping.cohort_id)
+    lost = Membership.objects.filter(~Exists(learner), group__grouping=grouping).count()  # an anti-join
+    if lost:
+        raise IntegrityError(f"{lost} memberships of the grouping name no learner of the cohort")
 
 
 def _create_memberships(groups: list[StudyGroup], proposed: list[ProposedGroup]) -> None:

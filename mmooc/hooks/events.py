@@ -60,6 +60,11 @@ def emit(event_type: str, data: dict[str, Any], *, cohort_id: int | None = None,
     return emit_many(event_type, [Happening(data, cohort_id, learner)])
 
 
+def wanted(event_type: str, cohort_id: int | None) -> bool:
+    """Whether any active endpoint wants this type of event from this cohort (one query)."""
+    return any(e.wants(event_type, cohort_id) for e in Endpoint.objects.filter(active=True))
+
+
 def emit_many(event_type: str, happenings: Iterable[Happening]) -> int:
     """Many events of one type at once (the groups of a grouping): two inserts, whatever their number."""
     assert event_type in TYPE_NAMES, event_type

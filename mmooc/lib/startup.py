@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.checks import Tags
 from django.core.checks.registry import registry
 from django.core.management.base import BaseCommand
+from django.db import connections
+from django.db.backends.signals import connection_created
 
 from mmooc.lib.logs import install_excepthooks
 
@@ -96,3 +98,31 @@ class PagelessCommand(BaseCommand):
             super().check(*args, **kwargs)
         finally:
             registry.registered_checks = kept
+
+
+def bound_idle_transactions() -> None:
+    """For a long-running service on PostgreSQL (`mmooc worker`, `mmooc lmtp`): each of its
+    sessions tells the server to end it when it sits idle inside a transaction longer than
+    MMOOC_SERVICE_IDLE_TRANSACTION_SECONDS, and to probe its TCP link after 30 s of silence.
+    A worker whose machine loses power or its network while it records a batch otherwise
+    keeps its row locks (delivery counters, the rate bucket) until the server's TCP stack
+    gives up on the link, about 2 h 11 min with Linux's defaults, and every other worker
+    waits on them. The service's own transactions are short (one batch), far below it."""
+    seconds = settings.SERVICE_IDLE_TRANSACTION_SECONDS
+    if not seconds:
+        return
+    connection_created.connect(_bound_session, dispatch_uid="mmooc-bound-idle-transactions")
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None:
+            _bound_session(sender=type(conn), connection=conn)
+
+
+def _bound_session(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, false), "
+                       "set_config('tcp_keepalives_idle', '30', false), "
+                       "set_config('tcp_keepalives_interval', '10', false), "
+                       "set_config('tcp_keepalives_count', '3', false)",
+                       [f"{settings.SERVICE_IDLE_TRANSACTION_SECONDS}s"])

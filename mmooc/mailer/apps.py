@@ -14,4 +14,4 @@ class MailerConfig(AppConfig):
         metrics.counter("deliveries", "Copies the delivery engine finished a try of, by outcome "
                         "(deferred: each retry put off; failed and suppressed: for good).", label="outcome")
         metrics.collector(outbox_metrics)
-        periodic.register(retention.JOB, retention.prune, every=retention.EVERY)
+        periodic.register(retention.JOB, retention.run, every=retention.EVERY)

@@ -12,6 +12,7 @@ raises `OutboxError` (a ValueError) before anything is written.
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -95,10 +96,15 @@ def compose_many(messages: Iterable[Mapping[str, Any]]) -> list[Message]:
 def _fresh(message: Message) -> Message:
     """Mark a message just written inside a transaction: until that transaction ends no one
     else can see it, so its first deliveries need no check for rows added meanwhile."""
-    message._outbox_fresh = connection.in_atomic_block  # type: ignore[attr-defined]  # a mark only this module reads
+    # Marks only this module reads: fresh, no row yet; own, every row written by this transaction.
+    message._outbox_fresh = message._outbox_own = connection.in_atomic_block  # type: ignore[attr-defined]
     if connection.in_atomic_block:
-        transaction.on_commit(lambda: setattr(message, "_outbox_fresh", False))  # visible from then on
+        transaction.on_commit(lambda: _seen(message))  # visible from then on
     return message
+
+
+def _seen(message: Message) -> None:
+    message._outbox_fresh = message._outbox_own = False  # type: ignore[attr-defined]
 
 
 def _message(*, kind: str, subject: str, body: str, scope: str = "", tag: str = "",
@@ -225,45 +231,112 @@ def used_names(message: Message) -> set[str] | None:
 Row = tuple[str, str, str, datetime | None, str]
 
 
+# Rows checked and written at a time by one `enqueue` call: a million recipients are never
+# held in memory at once.
+CHUNK = 10_000
+
+
 def _rows(message: Message, recipients: Iterable[Recipient]) -> list[Row]:
-    """(address, context JSON, ref, not_before or None, Message-ID) per distinct recipient.
+    """(address, context JSON, ref, not_before or None, Message-ID) per distinct recipient."""
+    return [row for chunk in _row_chunks(message, recipients, _written, math.inf) for row in chunk]
+
+
+def _row_chunks(message: Message, recipients: Iterable[Recipient], seen_before: Any,
+                size: float | None = None) -> Iterator[list[Row]]:
+    """The rows of distinct recipients, `size` at a time, each chunk checked whole.
 
     A recipient's context is stored with only the values the message uses: a course email's
     100,000 rows stay small, and nothing about a learner is kept that the copy does not show.
+
+    Recipients are told apart case-insensitively within the call without keeping every
+    address: an exact repeat is skipped by the insert itself (ON CONFLICT / OR IGNORE), so
+    only the lowercased forms of addresses written with capitals are kept, and a capitalized
+    address whose lowercase form came in an earlier chunk is looked up there
+    (`seen_before(message, addresses)` gives those of `addresses` already written).
     """
+    size = size or CHUNK
     header_names = _header_names(message)
     used = used_names(message)
     needs_url = message.kind == Message.SUBSCRIBED and message.raw is None
     fixed_id = _raw_message_id(message) if message.raw is not None else ""
     ids = message_ids(message)
     dumps = json.dumps
+    capitalized: set[str] = set()  # lowercase forms of the addresses written with capitals so far
     rows: dict[str, Row] = {}
+    first = True
     for r in recipients:
         address = normalize_address(r.address)
         _check_recipient(message, r, header_names, needs_url)
         key = address.lower()
-        if key not in rows:
-            mid = fixed_id or next(ids)
-            context = r.context if used is None else {k: v for k, v in r.context.items() if k in used}
-            rows[key] = (address, dumps(context), r.ref[:64], r.not_before, mid)
-    return list(rows.values())
+        if key in rows or key in capitalized:
+            continue
+        if key != address:
+            capitalized.add(key)
+        mid = fixed_id or next(ids)
+        context = r.context if used is None else {k: v for k, v in r.context.items() if k in used}
+        rows[key] = (address, dumps(context), r.ref[:64], r.not_before, mid)
+        if len(rows) >= size:
+            yield _unseen(message, rows, first, seen_before)
+            rows, first = {}, False
+    if rows:
+        yield _unseen(message, rows, first, seen_before)
+
+
+def _unseen(message: Message, rows: dict[str, Row], first: bool, seen_before: Any) -> list[Row]:
+    """A chunk's rows, less the capitalized addresses whose lowercase form an earlier chunk wrote."""
+    if first:
+        return list(rows.values())
+    asked = [key for key, row in rows.items() if row[0] != key]
+    found = seen_before(message, asked) if asked else ()
+    return [row for key, row in rows.items() if key not in found]
+
+
+def _written(message: Message, addresses: list[str]) -> set[str]:
+    """Those of `addresses` that already have a row of `message` (found by the unique index)."""
+    found: set[str] = set()
+    for i in range(0, len(addresses), 900):
+        found.update(message.deliveries.filter(recipient__in=addresses[i:i + 900]).values_list("recipient", flat=True))
+    return found
 
 
 def enqueue(message: Message, recipients: Iterable[Recipient]) -> int:
-    """Add one delivery per recipient in one bulk statement; returns the rows added.
+    """Add one delivery per recipient; returns the rows added.
 
     A recipient already queued for this message is skipped (one row per message and
-    recipient, case-insensitively within one call). Any bad recipient refuses the whole call.
+    recipient, case-insensitively within one call). Any bad recipient refuses the whole call:
+    a call of up to CHUNK recipients is checked whole before anything is written; a longer
+    one is checked and written CHUNK rows at a time (memory stays the same for any number),
+    inside a savepoint that a bad recipient further on rolls back.
     """
     if message.state == Message.CANCELLED:
         raise OutboxError("This message was cancelled; compose a new one")
-    rows = _rows(message, recipients)
-    if not rows:
+    chunks = _row_chunks(message, recipients, _written)
+    first = next(chunks, None)
+    if not first:
         return 0
-    with transaction.atomic(savepoint=False):  # inside a caller's transaction (the relay's), no savepoint
-        added = _insert_postgres(message, rows) if connection.vendor == "postgresql" else _insert_generic(message, rows)
+    second = next(chunks, None)
+    if second is None:
+        with transaction.atomic(savepoint=False):  # inside a caller's transaction (the relay's), no savepoint
+            added = _insert(message, first)
+            _wake_on_commit()
+        return added
+    with transaction.atomic():
+        # A message with no rows before this call gets its later chunks by COPY too (PostgreSQL):
+        # only a repeated address can clash, and that chunk then takes the slower way.
+        empty = getattr(message, "_outbox_fresh", False) or not message.deliveries.exists()
+        added = _insert(message, first) + _insert(message, second, empty)
+        for chunk in chunks:
+            added += _insert(message, chunk, empty)
         _wake_on_commit()
     return added
+
+
+def _insert(message: Message, rows: list[Row], copy_first: bool = False) -> int:
+    if not rows:
+        return 0
+    if connection.vendor == "postgresql":
+        return _insert_postgres_many([(message, rows)], copy_first=copy_first)
+    return _insert_generic(message, rows)
 
 
 def enqueue_one(message: Message, recipient: Recipient) -> bool:
@@ -381,25 +454,23 @@ _ONE_SQL = (f"INSERT INTO mailer_delivery ({_COLUMNS}) "
             "ON CONFLICT (message_id, recipient) DO NOTHING")
 
 
-def _insert_postgres(message: Message, rows: list[Row]) -> int:
-    """COPY: straight into the outbox for a message's first recipients (the fan-out case),
-    else through a temporary table and INSERT … ON CONFLICT DO NOTHING."""
-    return _insert_postgres_many([(message, rows)])
-
-
-def _insert_postgres_many(batch: list[tuple[Message, list[Row]]]) -> int:
+def _insert_postgres_many(batch: list[tuple[Message, list[Row]]], copy_first: bool = False) -> int:
+    """`copy_first`: try a plain COPY (in a savepoint) even though the messages have rows."""
     import psycopg  # only with PostgreSQL
 
-    fresh = connection.in_atomic_block and all(getattr(m, "_outbox_fresh", False) for m, _ in batch)
+    own = connection.in_atomic_block and all(getattr(m, "_outbox_own", False) for m, _ in batch)
+    fresh = own and all(getattr(m, "_outbox_fresh", False) for m, _ in batch)
     for message, _ in batch:
         message._outbox_fresh = False  # type: ignore[attr-defined]  # a second call may repeat addresses of the first
     if fresh:
         return _copy_many(batch, "mailer_delivery")  # the relay's case: one round trip, no savepoint
-    if not Delivery.objects.filter(message__in=[m.pk for m, _ in batch]).exists():
+    # Messages only this transaction writes (a course email scheduled in batches of learners):
+    # only a repeated address can clash, so COPY first and take the slower way if one does.
+    if own or copy_first or not Delivery.objects.filter(message__in=[m.pk for m, _ in batch]).exists():
         try:
             with transaction.atomic():
                 return _copy_many(batch, "mailer_delivery")
-        except (IntegrityError, psycopg.IntegrityError):  # another call added some meanwhile
+        except (IntegrityError, psycopg.IntegrityError):  # a repeat, or another call added some meanwhile
             pass
     with connection.cursor() as cursor:
         # One staging table per transaction, emptied before each use: creating and dropping

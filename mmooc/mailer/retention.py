@@ -1,7 +1,10 @@
 """Outbox retention: finished delivery rows older than MMOOC_OUTBOX_KEEP_DAYS are deleted.
 
-    prune()   the periodic job `mailer.retention` (hourly, one process at a time through
-              operations leases); returns how many rows it deleted
+    run()     the periodic job `mailer.retention` (hourly, one process at a time through
+              operations leases): prune(), then tidy(); returns how many rows it deleted
+    prune()   deletes the finished rows past the kept days; returns how many
+    tidy()    on PostgreSQL, vacuums and analyzes the outbox once it holds many dead row
+              versions; returns whether it did
 
 A course sends one email a week to every learner: without pruning, the outbox grows by a
 row per learner per week for ever. Rows that are finished (sent, failed, suppressed,
@@ -14,10 +17,23 @@ history, deliveries.csv and the provider events' link to the copy) beyond the ke
 Rows still to send or in flight are never touched, whatever their age. A run stops after
 RUN_BUDGET seconds and leaves the rest to its next turn, so it never holds up the other
 periodic jobs for long.
+
+Why tidy() (PostgreSQL): every copy the engine sends leaves two dead versions of its row
+(queued, then sending) and every row pruned one more, and each dead version keeps its
+entries in the outbox's indexes until the table is vacuumed. The engine's claim walks the
+(status, not_before) index from the oldest 'queued' entry: without a vacuum, it steps over
+the dead 'queued' entries of every weekly email sent since the last one (at 200,000
+learners a week, 118 times the pages by the seventh week, bench/outbox_growth.py). Autovacuum
+waits for dead versions worth 20% of the table, which a 90-day outbox of weekly emails
+reaches about once a week, and may be off. So the job vacuums the table itself once dead
+versions exceed VACUUM_SHARE of the live rows: a plain VACUUM, which takes no lock the
+engine's statements wait for (TRUNCATE false: no exclusive lock to shorten the file;
+SKIP_LOCKED: none if autovacuum is at it already).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from datetime import datetime, timedelta
@@ -33,6 +49,18 @@ EVERY = 3600  # seconds between runs
 BATCH = 5000  # rows per transaction
 RUN_BUDGET = 60.0  # seconds one run may take before leaving the rest to its next turn
 FINISHED = (Delivery.SENT, Delivery.FAILED, Delivery.SUPPRESSED, Delivery.CANCELLED)
+VACUUM_SHARE = 0.1  # dead row versions, as a share of the live rows, past which tidy() vacuums
+VACUUM_MIN = 10_000  # and never for fewer dead row versions than this
+VACUUM_SQL = "VACUUM (ANALYZE, TRUNCATE false, SKIP_LOCKED) mailer_delivery"
+
+log = logging.getLogger("mmooc.mailer")
+
+
+def run(now: datetime | None = None) -> int:
+    """The periodic job: prune, then vacuum if needed; returns how many rows were deleted."""
+    deleted = prune(now)
+    tidy()
+    return deleted
 
 
 def cutoff(now: datetime | None = None) -> datetime:
@@ -84,3 +112,37 @@ def _add_counts(cursor, counts: Counter[tuple[int, str]]) -> None:  # type: igno
     cursor.executemany(f"INSERT INTO {table} (message_id, status, count) VALUES (%s, %s, %s) "
                        f"ON CONFLICT (message_id, status) DO UPDATE SET count = {table}.count + excluded.count",
                        rows)
+
+
+def needs_vacuum(dead: int, live: int) -> bool:
+    return dead >= max(VACUUM_MIN, VACUUM_SHARE * live)
+
+
+def dead_and_live() -> tuple[int, int]:
+    """PostgreSQL's counts of the outbox's dead row versions and live rows (its statistics,
+    this process's own changes included)."""
+    with connection.cursor() as cursor:
+        if connection.pg_version >= 150000:  # type: ignore[attr-defined]
+            cursor.execute("SELECT pg_stat_force_next_flush()")  # this process's deletes, counted now
+        cursor.execute("SELECT n_dead_tup, n_live_tup FROM pg_stat_user_tables WHERE relid = %s::regclass",
+                       [Delivery._meta.db_table])
+        row = cursor.fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def tidy() -> bool:
+    """On PostgreSQL, VACUUM (ANALYZE) the outbox when its dead row versions exceed
+    VACUUM_SHARE of its live rows (and VACUUM_MIN); returns whether it ran. Not on SQLite,
+    whose deleted rows leave no entries behind, nor inside a transaction, where PostgreSQL
+    cannot vacuum."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
+    dead, live = dead_and_live()
+    if not needs_vacuum(dead, live):
+        return False
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute(VACUUM_SQL)
+    log.info("outbox retention: vacuumed the outbox (%s dead row versions, %s live rows) in %.1f s",
+             dead, live, time.monotonic() - started)
+    return True

@@ -13,16 +13,22 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
+from mmooc.lib import startup
 from mmooc.mailer import engine, outbox
 from mmooc.mailer.models import Delivery, Message
 from mmooc.mailer.outbox import Recipient
+from mmooc.operations import counters
 
 ROOT = Path(__file__).resolve().parents[3]
 MMOOC = str(Path(sys.executable).with_name("mmooc"))
 WAIT = 60  # seconds: the most a worker process may take here before the test fails
+
+
+# Seconds the other workers may be held up by the open transaction of a machine that vanished.
+STALL = 30
 
 
 def queue(n: int) -> Message:
@@ -247,3 +253,73 @@ def test_a_worker_killed_again_and_again_on_sqlite_repeats_at_most_50_copies_per
     # No lease to wait out: the next worker takes the SQLite lock of the dead one, and its rows.
     copies = killed_again_and_again(smtp_server, env, statuses)
     assert_at_most_50_repeated_per_kill(copies, statuses())
+
+
+def hold_counters_open_like_a_vanished_worker(bounded: bool = True):
+    """A session opened as a worker opens its own, that has written the delivery counters in a
+    transaction and then says nothing more: a worker whose machine lost power or its network
+    while it recorded a batch (its last upsert took one of these rows; here all, so that every
+    record of the others meets it at once instead of within a few)."""
+    dead = connections.create_connection("default")
+    dead.connect()
+    if bounded:  # as `mmooc worker` bounds each of its sessions (lib.startup.bound_idle_transactions)
+        startup._bound_session(sender=type(dead), connection=dead)
+    dead.set_autocommit(False)
+    with dead.cursor() as cursor:
+        for shard in range(counters.SHARDS):
+            cursor.execute("INSERT INTO operations_counter (name, label, shard, value) VALUES ('deliveries', 'sent', "
+                           "%s, 0) ON CONFLICT (name, label, shard) DO UPDATE SET value = operations_counter.value",
+                           [shard])
+    return dead
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_vanished_mid_transaction_holds_up_the_others_for_at_most_30_seconds(smtp_server, settings):
+    settings.SERVICE_IDLE_TRANSACTION_SECONDS = 5  # the server ends the dead session after 5 s idle
+    msg = queue(50)
+    dead = hold_counters_open_like_a_vanished_worker()
+    worker = start_worker(worker_env(smtp_server), "--once", "--batch", "10")
+    try:
+        worker.wait(STALL)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the worker was still held up after {STALL} s by the vanished worker's transaction")
+    finally:
+        worker.kill()
+        worker.wait()
+        dead.close()
+    assert outbox.progress(msg)[Delivery.SENT] == 50
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_services_bound_their_sessions_idle_in_a_transaction(settings):
+    """`mmooc worker` and `mmooc lmtp` call bound_idle_transactions() at start: every session
+    they open, and the one already open, ends when idle in a transaction for the setting."""
+    settings.SERVICE_IDLE_TRANSACTION_SECONDS = 7
+    from django.db.backends.signals import connection_created
+
+    def shown(conn) -> tuple:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT current_setting('idle_in_transaction_session_timeout'), "
+                           "current_setting('tcp_keepalives_idle')")
+            return cursor.fetchone()
+
+    connection.ensure_connection()
+    assert shown(connection)[0] == "0"  # PostgreSQL's default: no bound
+    startup.bound_idle_transactions()
+    try:
+        assert shown(connection)[0] == "7s"
+        later = connections.create_connection("default")
+        later.connect()
+        assert shown(later) == ("7s", "30")
+        later.close()
+    finally:
+        connection_created.disconnect(dispatch_uid="mmooc-bound-idle-transactions")
+        with connection.cursor() as cursor:
+            cursor.execute("RESET idle_in_transaction_session_timeout")
+
+
+def test_the_services_call_the_bound_at_start():
+    for command in ("mmooc/lists/management/commands/lmtp.py", "mmooc/mailer/management/commands/worker.py"):
+        assert "bound_idle_transactions()" in (ROOT / command).read_text(), command

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 
-from mmooc.lib.startup import PagelessCommand, freeze, log_start
+from mmooc.lib.startup import PagelessCommand, bound_idle_transactions, freeze, log_start
 from mmooc.lists import lmtp, socketmap
 
 
@@ -36,6 +36,7 @@ class Command(PagelessCommand):
 
         socketmap_at = (f"{options['socketmap_host']}:{options['socketmap_port']}"
                         if options["socketmap_port"] else "off")
+        bound_idle_transactions()
         log_start("lmtp", listen=f"{options['host']}:{options['port']}", socketmap=socketmap_at,
                   max_post=f"{settings.LIST_MAX_POST_BYTES // (1024 * 1024)} MB",
                   max_held_post=f"{settings.LIST_MAX_HELD_POST_BYTES // (1024 * 1024)} MB")

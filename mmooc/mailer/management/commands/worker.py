@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from mmooc.lib import periodic
-from mmooc.lib.startup import PagelessCommand, freeze, log_start
+from mmooc.lib.startup import PagelessCommand, bound_idle_transactions, freeze, log_start
 from mmooc.mailer import engine
 from mmooc.operations import leases
 
@@ -38,6 +38,7 @@ class Command(PagelessCommand):
         signal.signal(signal.SIGINT, on_signal)
         if options["batch"] is not None and options["batch"] < 1:
             raise CommandError("--batch must be at least 1")
+        bound_idle_transactions()
         log_start("worker", lease=f"{options['lease']} s", once=options["once"])
         if not options["once"]:
             freeze()

@@ -109,10 +109,14 @@ class Command(BaseCommand):
         self.step(f"{count:,} learners generated in {time.monotonic() - started:.1f} s.")
 
     def group(self, cohort: Cohort) -> None:
+        from mmooc.groups import welcome
         from mmooc.groups.apply import apply_grouping
 
         started = time.monotonic()
-        grouping = apply_grouping(cohort, seed=0)
+        # As the staff page applies, then the welcomes as its periodic job writes them: a few
+        # hundred groups' members read at a time, not every member held at once.
+        grouping = apply_grouping(cohort, seed=0, welcome_now=False)
+        welcome.send_pending_welcomes(cohort)
         self.step(f"{grouping.groups.count():,} study groups formed for {grouping.learner_count:,} learners "
                   f"in {time.monotonic() - started:.1f} s.")
 

@@ -1,0 +1,105 @@
+"""apply_grouping's shape at scale: statements that do not grow with the cohort, the
+learners locked in the one read (PostgreSQL), groups written in one bulk insert."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
+
+from mmooc.groups import apply
+from mmooc.groups.apply import apply_grouping
+from mmooc.groups.models import Membership, StudyGroup
+from mmooc.testing import make_learner
+
+pytestmark = [pytest.mark.django_db]
+
+
+def fill(cohort, n):
+    zones = ["Europe/Paris", "Asia/Tokyo", "America/Chicago"]
+    return [make_learner(cohort, timezone=zones[i % 3]) for i in range(n)]
+
+
+def statements(cohort, **kw):
+    with CaptureQueriesContext(connection) as captured:
+        apply_grouping(cohort, welcome_now=False, **kw)
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def test_applying_takes_the_same_statements_for_any_number_of_learners(cohort, monkeypatch):
+    monkeypatch.setattr(apply, "READ_CHUNK", 7)  # several fetches of the eligible learners
+    fill(cohort, 12)
+    small = statements(cohort)
+    fill(cohort, 60)  # five times as many groups and memberships
+    large = statements(cohort)
+    assert len(large) == len(small)
+    assert Membership.objects.count() == 72
+
+
+def test_groups_are_written_in_one_insert_and_keep_their_ids(cohort):
+    fill(cohort, 40)
+    sql = statements(cohort)
+    inserts = [s for s in sql if "groups_studygroup" in s.split("(")[0] and s.startswith(("INSERT", "COPY"))]
+    assert len(inserts) <= 1  # COPY on PostgreSQL is not captured; one executemany on SQLite
+    grouping = StudyGroup.objects.get(number=1).grouping
+    assert sorted(g.pk for g in grouping.groups.all()) == sorted(
+        Membership.objects.values_list("group_id", flat=True).distinct())
+    assert StudyGroup.objects.count() == 10
+
+
+def test_the_groups_it_signals_are_saved_ones(cohort, django_capture_on_commit_callbacks):
+    from mmooc.groups.signals import groups_formed
+
+    fill(cohort, 8)
+    told = []
+
+    def receiver(sender, groups, **kw):
+        told.extend(groups)
+
+    groups_formed.connect(receiver, dispatch_uid="test.told")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            apply_grouping(cohort, welcome_now=False)
+    finally:
+        groups_formed.disconnect(dispatch_uid="test.told")
+    saved = {g.number: g.pk for g in StudyGroup.objects.all()}
+    assert told and all(not g._state.adding and g.pk == saved[g.number] for g in told)
+    assert [g.name for g in told] == [f"Group {n}" for n in sorted(saved)]
+
+
+@pytest.mark.postgres
+def test_it_locks_the_learners_it_groups_in_the_read_that_finds_them(cohort):
+    fill(cohort, 6)
+    sql = statements(cohort)
+    reads = [s for s in sql if "FOR KEY SHARE" in s]
+    assert len(reads) == 1 and '"learners_learner"' in reads[0]
+
+
+def test_a_preview_locks_nothing(cohort):
+    fill(cohort, 6)
+    with CaptureQueriesContext(connection) as captured:
+        apply.preview(cohort)
+    assert not any("FOR KEY SHARE" in q["sql"] for q in captured.captured_queries)
+
+
+def test_memberships_naming_no_learner_of_the_cohort_refuse_the_grouping(cohort, monkeypatch):
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL: the learners are locked by the read instead (the test above)")
+    fill(cohort, 6)
+    real = apply._create_memberships
+
+    def with_a_stranger(groups, proposed):
+        real(groups, proposed)
+        Membership.objects.filter(pk=Membership.objects.order_by("pk").first().pk).update(learner_id=10**9)
+
+    monkeypatch.setattr(apply, "_create_memberships", with_a_stranger)
+    with pytest.raises(IntegrityError):
+        apply_grouping(cohort, welcome_now=False)
+    assert not Membership.objects.exists() and not StudyGroup.objects.exists()
+
+
+def test_the_membership_check_is_one_query_whatever_the_size(cohort):
+    fill(cohort, 30)
+    checks = [s for s in statements(cohort) if "NOT (EXISTS" in s or "NOT EXISTS" in s]
+    # The eligible learners' read, and on SQLite the memberships' check.
+    assert len(checks) == (1 if connection.vendor == "postgresql" else 2)

@@ -9,18 +9,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DateField, Exists, F, Func, Max, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, DateField, Exists, F, Func, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from mmooc.courses.models import Cohort, Course
 from mmooc.groups.models import Membership
 from mmooc.learners.models import Learner, Unsubscribe
 from mmooc.lib.timezones import utc_offset_hours
+from mmooc.mailer import counts as mail_counts
 from mmooc.mailer.models import Delivery, Suppression
 
 # What a provider reports after a send, in funnel order; rates are shares of the sent copies.
@@ -163,24 +164,13 @@ def merged_days(*series: dict[date, int]) -> tuple[list[date], list[list[int]]]:
     return axis, [[s.get(d, 0) for d in axis] for s in series]
 
 
-@dataclass(frozen=True)
-class Copies:
-    """A message's copies: how many were sent and wait, when the next waiting one is due, the last sent."""
-
-    sent: int = 0
-    waiting: int = 0
-    next_at: datetime | None = None
-    last_sent_at: datetime | None = None
+# A message's copies: how many were sent and wait, when the next waiting one is due, the last sent.
+Copies = mail_counts.Counts
 
 
 def email_deliveries(message_ids: list[int]) -> dict[int, Copies]:
-    """The copies of each message, in one query."""
-    rows = (Delivery.objects.filter(message__in=message_ids).values("message")
-            .annotate(sent=Count("id", filter=Q(status=Delivery.SENT)),
-                      waiting=Count("id", filter=Q(status__in=WAITING)),
-                      next_at=Min("not_before", filter=Q(status__in=WAITING)),
-                      last_sent_at=Max("sent_at")))
-    return {r["message"]: Copies(r["sent"], r["waiting"], r["next_at"], r["last_sent_at"]) for r in rows}
+    """The copies of each message, as the mailer last counted them (mailer.counts)."""
+    return mail_counts.tallies(message_ids)
 
 
 # Cost ----------------------------------------------------------------------------------

@@ -112,6 +112,30 @@ class DeliveryCount(models.Model):
         ]
 
 
+class MessageCounts(models.Model):
+    """A message's copies per status as last counted (mmooc.mailer.counts): the pages, the
+    command line and the exports read these instead of counting the outbox at every look.
+    The counts include the rows the retention job deleted (DeliveryCount)."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, primary_key=True, related_name="counts")
+    statuses = models.JSONField(default=dict)  # status -> copies
+    next_at = models.DateTimeField(null=True)  # when the earliest copy still waiting is due
+    last_sent_at = models.DateTimeField(null=True)
+    # Copies were still to send or in flight when counted: the periodic job counts it again.
+    open = models.BooleanField(default=True)
+    counted_at = models.DateTimeField(default=timezone.now)
+    # The highest outbox row id when counted: a message given copies since is counted again.
+    through_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # The periodic job's list of messages still going out.
+            models.Index(fields=["open"], name="message_counts_open", condition=models.Q(open=True)),
+            # The periodic job's mark: outbox rows added since its last count (MAX(through_id)).
+            models.Index(fields=["through_id"], name="message_counts_through"),
+        ]
+
+
 class EngineLock(models.Model):
     """The one engine allowed on SQLite: who holds it and when it last said it was alive."""
 

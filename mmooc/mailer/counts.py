@@ -1,0 +1,157 @@
+"""A message's copies per status, counted by a periodic job rather than at every page load.
+
+    tallies(ids)   {message id: Counts} for the pages, the command line and the exports:
+                   as last counted, counted now when missing or older than MAIL_COUNTS_SECONDS
+                   while copies are still going out
+    count(ids)     the exact counts, now: the outbox rows plus the rows the retention job
+                   deleted (DeliveryCount), in one statement
+    run()          the periodic job `mailer.counts`: counts again the messages still going
+                   out and those given copies since its last turn
+
+A course email to a million learners has millions of copies: counting them per status on
+every load of the overview, the emails page or the outbox took seconds. A message whose
+copies have all finished keeps its counts (retention moves rows into DeliveryCount, which
+the counts include); one that is given a copy later (a late joiner's) is found by the
+job's mark, the highest outbox row id it has counted through. Pages say when the counts
+were taken ("counts as of 12:04:31 UTC").
+
+Nothing is written on the engine's send path: the counts come from the outbox itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, DateTimeField, Max, Min, Value
+from django.utils import timezone
+
+from mmooc.mailer.models import Delivery, DeliveryCount, MessageCounts
+
+JOB = "mailer.counts"
+EVERY = 30  # seconds between the job's turns
+CHUNK = 500  # messages per statement
+WAITING = (Delivery.QUEUED, Delivery.SENDING, Delivery.DEFERRED)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A message's (or an email's messages') copies per status, as of a time."""
+
+    statuses: dict[str, int] = field(default_factory=dict)
+    next_at: datetime | None = None
+    last_sent_at: datetime | None = None
+    as_of: datetime | None = None
+
+    def get(self, status: str) -> int:
+        return self.statuses.get(status, 0)
+
+    @property
+    def waiting(self) -> int:
+        return sum(self.get(s) for s in WAITING)
+
+    @property
+    def sent(self) -> int:
+        return self.get(Delivery.SENT)
+
+    def every_status(self) -> dict[str, int]:
+        """Every status present, zero when none (outbox.progress's shape)."""
+        return {s: self.get(s) for s, _ in Delivery.STATUSES}
+
+    def __add__(self, other: Counts) -> Counts:
+        statuses = {s: self.get(s) + other.get(s) for s in {*self.statuses, *other.statuses}}
+        return Counts(statuses, _earliest(self.next_at, other.next_at), _latest(self.last_sent_at, other.last_sent_at),
+                      _earliest(self.as_of, other.as_of))
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return min(a, b) if a and b else a or b
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return max(a, b) if a and b else a or b
+
+
+def total(found: Iterable[Counts]) -> Counts:
+    result = Counts()
+    for counts in found:
+        result = result + counts
+    return result
+
+
+def count(message_ids: Iterable[int]) -> dict[int, Counts]:
+    """The exact counts of these messages now. One statement per CHUNK messages, so that the
+    outbox rows and the retention job's counts are read at one instant (a pruning batch moves
+    rows from one to the other)."""
+    ids = sorted(set(message_ids))
+    now = timezone.now()
+    found: dict[int, Counts] = {pk: Counts(as_of=now) for pk in ids}
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i:i + CHUNK]
+        rows = (Delivery.objects.filter(message_id__in=chunk).order_by().values_list("message_id", "status")
+                .annotate(n=Count("*"), first=Min("not_before"), last=Max("sent_at")))
+        kept = (DeliveryCount.objects.filter(message_id__in=chunk).order_by()
+                .values_list("message_id", "status", "count", Value(None, output_field=DateTimeField()),
+                             Value(None, output_field=DateTimeField())))
+        for message_id, status, n, first, last in rows.union(kept, all=True):
+            waiting = first if status in WAITING else None
+            sent = last if status == Delivery.SENT else None
+            found[message_id] = found[message_id] + Counts({status: n}, waiting, sent, now)
+    return found
+
+
+def refresh(message_ids: Iterable[int]) -> dict[int, Counts]:
+    """Count these messages now and keep the counts; returns them."""
+    mark = Delivery.objects.aggregate(m=Max("id"))["m"] or 0  # read first: rows added while counting are after it
+    found = count(message_ids)
+    rows = [MessageCounts(message_id=pk, statuses=c.statuses, next_at=c.next_at, last_sent_at=c.last_sent_at,
+                          open=bool(c.waiting), counted_at=c.as_of or timezone.now(), through_id=mark)
+            for pk, c in found.items()]
+    MessageCounts.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["message"],
+        update_fields=["statuses", "next_at", "last_sent_at", "open", "counted_at", "through_id"], batch_size=CHUNK)
+    return found
+
+
+def tallies(message_ids: Iterable[int]) -> dict[int, Counts]:
+    """{message id: Counts} as kept; a message not counted yet, or still going out and counted
+    more than MAIL_COUNTS_SECONDS ago, is counted now (with 0, every message, and nothing is kept)."""
+    ids = set(message_ids)
+    max_age = settings.MAIL_COUNTS_SECONDS
+    if not ids:
+        return {}
+    if max_age <= 0:
+        return count(ids)
+    stale_before = timezone.now() - timedelta(seconds=max_age)
+    found = {row.message_id: _counts(row) for row in MessageCounts.objects.filter(message_id__in=ids)
+             if not (row.open and row.counted_at < stale_before)}
+    missing = ids - set(found)
+    if missing:
+        found.update(refresh(missing))
+    return found
+
+
+def _counts(row: MessageCounts) -> Counts:
+    return Counts({s: int(n) for s, n in row.statuses.items()}, row.next_at, row.last_sent_at, row.counted_at)
+
+
+def to_recount() -> set[int]:
+    """The messages the job counts again: those still going out when last counted, and those
+    given outbox rows since the job's mark."""
+    ids = set(MessageCounts.objects.filter(open=True).values_list("message_id", flat=True))
+    mark = MessageCounts.objects.aggregate(m=Max("through_id"))["m"]
+    if mark is not None:
+        # In key order: a walk of the rows added since the mark, not of an index over the outbox.
+        added = set(Delivery.objects.filter(id__gt=mark).order_by("id").values_list("message_id", flat=True).iterator())
+        ids |= set(MessageCounts.objects.filter(message_id__in=added, open=False).values_list("message_id", flat=True))
+    return ids
+
+
+def run() -> int:
+    """The periodic job: count again what may have changed; returns how many messages."""
+    ids = to_recount()
+    if ids:
+        refresh(ids)
+    return len(ids)

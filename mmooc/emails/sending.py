@@ -31,6 +31,7 @@ from mmooc.emails.scheduling import (
     shown_subject,
 )
 from mmooc.lib.staff import organizer_required, powers, staff_required
+from mmooc.mailer import counts as mail_counts
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Event, Message
 
@@ -137,9 +138,8 @@ def _languages(email: CourseEmail, messages: list[Message]) -> list[tuple[str, M
     """(language, message, copies) for each message of an email written in several languages."""
     if len(messages) < 2:
         return []
-    copies = dict(Delivery.objects.filter(message__in=messages).values_list("message_id")
-                  .annotate(n=Count("pk")).order_by())
-    return [((m.headers or {}).get("Content-Language") or settings.LANGUAGE_CODE, m, copies.get(m.pk, 0))
+    found = mail_counts.tallies(m.pk for m in messages)
+    return [((m.headers or {}).get("Content-Language") or settings.LANGUAGE_CODE, m, sum(found[m.pk].statuses.values()))
             for m in messages]
 
 

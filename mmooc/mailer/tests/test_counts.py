@@ -144,3 +144,15 @@ def test_the_job_finds_new_rows_by_the_key_not_a_scan_of_the_outbox():
     plans = " ".join(testing.query_plan(q["sql"]) for q in ctx.captured_queries if "mailer_delivery\"" in q["sql"])
     assert "delivery_progress" not in plans and "delivery_due" not in plans
     assert "PRIMARY KEY" in plans or "pkey" in plans
+
+
+def test_a_querysets_kept_counts_are_added_up_per_field_in_two_statements_however_many():
+    messages = [message_with({"sent": 1, "queued": 1}) for _ in range(3)]
+    Message.objects.filter(pk__in=[m.pk for m in messages[:2]]).update(scope="cohort:7")
+    Message.objects.filter(pk=messages[2].pk).update(scope="cohort:8")
+    first = counts.totals_by(Message.objects.all(), "scope")
+    assert {scope: (c.sent, c.waiting) for scope, c in first.items()} == {"cohort:7": (2, 2), "cohort:8": (1, 1)}
+    with CaptureQueriesContext(connection) as ctx:
+        again = counts.totals_by(Message.objects.all(), "scope")
+    assert {scope: c.statuses for scope, c in again.items()} == {scope: c.statuses for scope, c in first.items()}
+    assert len(ctx.captured_queries) == 2  # the messages not counted yet (none), and the kept counts

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, DateTimeField, F, Max, Min, QuerySet, Value
+from django.db.models import Count, DateTimeField, Max, Min, QuerySet, Sum, Value
 from django.utils import timezone
 
 from mmooc.mailer.models import Delivery, DeliveryCount, Message, MessageCounts
@@ -36,6 +36,7 @@ JOB = "mailer.counts"
 EVERY = 30  # seconds between the job's turns
 CHUNK = 500  # messages per statement
 WAITING = (Delivery.QUEUED, Delivery.SENDING, Delivery.DEFERRED)
+STATUSES = [s for s, _ in Delivery.STATUSES]  # MessageCounts has a column for each
 
 
 @dataclass(frozen=True)
@@ -108,12 +109,13 @@ def refresh(message_ids: Iterable[int]) -> dict[int, Counts]:
     """Count these messages now and keep the counts; returns them."""
     mark = Delivery.objects.aggregate(m=Max("id"))["m"] or 0  # read first: rows added while counting are after it
     found = count(message_ids)
-    rows = [MessageCounts(message_id=pk, statuses=c.statuses, next_at=c.next_at, last_sent_at=c.last_sent_at,
-                          open=bool(c.waiting), counted_at=c.as_of or timezone.now(), through_id=mark)
+    rows = [MessageCounts(message_id=pk, **{s: c.get(s) for s in STATUSES}, next_at=c.next_at,
+                          last_sent_at=c.last_sent_at, open=bool(c.waiting), counted_at=c.as_of or timezone.now(),
+                          through_id=mark)
             for pk, c in found.items()]
     MessageCounts.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["message"],
-        update_fields=["statuses", "next_at", "last_sent_at", "open", "counted_at", "through_id"], batch_size=CHUNK)
+        update_fields=[*STATUSES, "next_at", "last_sent_at", "open", "counted_at", "through_id"], batch_size=CHUNK)
     return found
 
 
@@ -130,14 +132,21 @@ def tallies(message_ids: Iterable[int]) -> dict[int, Counts]:
 
 def totals_by(messages: QuerySet[Message], field: str) -> dict[str, Counts]:
     """The tallies() of a queryset's messages added up per value of a message's field (per
-    `scope`: a cohort's copies, for its cost), in two statements however many messages."""
+    `scope`: a cohort's copies, for its cost): the sums are the database's, in three statements
+    however many messages (17,000 group welcomes in a cohort of a million)."""
     if settings.MAIL_COUNTS_SECONDS <= 0:
         keys = dict(messages.values_list("pk", field))
         return _by(count(keys), keys)
-    keys = dict(messages.filter(counts__isnull=True).values_list("pk", field))
-    kept = MessageCounts.objects.filter(message__in=messages.values("pk")).annotate(key=F(f"message__{field}"))
-    keys.update({row.message_id: row.key for row in kept})
-    return _by(_kept(kept, set(keys)), keys)
+    stale_before = timezone.now() - timedelta(seconds=settings.MAIL_COUNTS_SECONDS)
+    kept = MessageCounts.objects.filter(message__in=messages.values("pk"))
+    stale = {*messages.filter(counts__isnull=True).values_list("pk", flat=True),
+             *kept.filter(open=True, counted_at__lt=stale_before).values_list("message_id", flat=True)}
+    if stale:
+        refresh(stale)
+    rows = (kept.order_by().values_list(f"message__{field}")
+            .annotate(*(Sum(s) for s in STATUSES), Min("next_at"), Max("last_sent_at"), Min("counted_at")))
+    return {key: Counts({s: n for s, n in zip(STATUSES, sums, strict=True) if n}, next_at, last_sent_at, as_of)
+            for key, *sums, next_at, last_sent_at, as_of in rows}
 
 
 def _by(found: dict[int, Counts], keys: dict[int, str]) -> dict[str, Counts]:
@@ -159,7 +168,8 @@ def _kept(rows: QuerySet[MessageCounts], wanted: set[int]) -> dict[int, Counts]:
 
 
 def _counts(row: MessageCounts) -> Counts:
-    return Counts({s: int(n) for s, n in row.statuses.items()}, row.next_at, row.last_sent_at, row.counted_at)
+    return Counts({s: getattr(row, s) for s in STATUSES if getattr(row, s)}, row.next_at, row.last_sent_at,
+                  row.counted_at)
 
 
 def to_recount() -> set[int]:

@@ -118,7 +118,14 @@ class MessageCounts(models.Model):
     The counts include the rows the retention job deleted (DeliveryCount)."""
 
     message = models.OneToOneField(Message, on_delete=models.CASCADE, primary_key=True, related_name="counts")
-    statuses = models.JSONField(default=dict)  # status -> copies
+    # Copies per status, a column each so that a cohort's are summed in the database.
+    queued = models.PositiveBigIntegerField(default=0)
+    sending = models.PositiveBigIntegerField(default=0)
+    sent = models.PositiveBigIntegerField(default=0)
+    deferred = models.PositiveBigIntegerField(default=0)
+    failed = models.PositiveBigIntegerField(default=0)
+    suppressed = models.PositiveBigIntegerField(default=0)
+    cancelled = models.PositiveBigIntegerField(default=0)
     next_at = models.DateTimeField(null=True)  # when the earliest copy still waiting is due
     last_sent_at = models.DateTimeField(null=True)
     # Copies were still to send or in flight when counted: the periodic job counts it again.

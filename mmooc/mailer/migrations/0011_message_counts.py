@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mailer', '0007_delivery_message_without_own_index'),
+        ('mailer', '0009_delivery_provider_id_only_when_set'),
     ]
 
     operations = [

@@ -65,11 +65,14 @@ def outbox_message(request: HttpRequest, public_id: str) -> HttpResponse:
     status = request.GET.get("status", "")
     if status and status not in STATUS_NAMES:
         return HttpResponseBadRequest(f"Unknown status {status!r}: use one of {', '.join(STATUS_NAMES)}.")
+    # "message" too: the related manager reads each row's message_id to attach the message,
+    # one query per row when it is deferred.
     deliveries = message.deliveries.order_by("pk").only(
-        "pk", "recipient", "status", "attempts", "last_error", "sent_at", "not_before")
+        "pk", "message", "recipient", "status", "attempts", "last_error", "sent_at", "not_before")
     if status:
         deliveries = deliveries.filter(status=status)
-    sample = message.deliveries.order_by("pk").values_list("context", flat=True).first()
+    # Any copy will do (only shared values are shown): the (message, recipient) index finds one.
+    sample = message.deliveries.order_by("recipient").values_list("context", flat=True).first()
     ctx = {"message": message, "subject": shown.subject(message, sample), "status": status,
            "statuses": STATUS_NAMES, "query": other_params(request),
            "page": Paginator(deliveries, RECIPIENTS_PER_PAGE).get_page(request.GET.get("page"))}

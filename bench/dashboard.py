@@ -187,6 +187,8 @@ def measure(client, url: str, runs: int, job: CountsJob | None = None) -> tuple[
         statements.append(sql)
         return execute(sql, params, many, context)
 
+    if job is not None:
+        job.turn()
     with connection.execute_wrapper(count):
         status = client.get(url).status_code  # warm-up, and the statement count of one load
     times, cpu = [], []

@@ -14,7 +14,9 @@ A course email to a million learners has millions of copies: counting them per s
 every load of the overview, the emails page or the outbox took seconds. A message whose
 copies have all finished keeps its counts (retention moves rows into DeliveryCount, which
 the counts include); one that is given a copy later (a late joiner's) is found by the
-job's mark, the highest outbox row id it has counted through. Pages say when the counts
+job's mark (CountsMark), the highest outbox row id it has looked at. A copy written in a
+transaction that commits after a later-numbered one was seen is missed until the message
+is counted again (a page's look past MAIL_COUNTS_SECONDS does not recount a finished one). Pages say when the counts
 were taken ("counts as of 12:04:31 UTC").
 
 Nothing is written on the engine's send path: the counts come from the outbox itself.
@@ -30,7 +32,7 @@ from django.conf import settings
 from django.db.models import Count, DateTimeField, Max, Min, QuerySet, Sum, Value
 from django.utils import timezone
 
-from mmooc.mailer.models import Delivery, DeliveryCount, Message, MessageCounts
+from mmooc.mailer.models import CountsMark, Delivery, DeliveryCount, Message, MessageCounts
 
 JOB = "mailer.counts"
 EVERY = 30  # seconds between the job's turns
@@ -107,15 +109,13 @@ def count(message_ids: Iterable[int]) -> dict[int, Counts]:
 
 def refresh(message_ids: Iterable[int]) -> dict[int, Counts]:
     """Count these messages now and keep the counts; returns them."""
-    mark = Delivery.objects.aggregate(m=Max("id"))["m"] or 0  # read first: rows added while counting are after it
     found = count(message_ids)
     rows = [MessageCounts(message_id=pk, **{s: c.get(s) for s in STATUSES}, next_at=c.next_at,
-                          last_sent_at=c.last_sent_at, open=bool(c.waiting), counted_at=c.as_of or timezone.now(),
-                          through_id=mark)
+                          last_sent_at=c.last_sent_at, open=bool(c.waiting), counted_at=c.as_of or timezone.now())
             for pk, c in found.items()]
     MessageCounts.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["message"],
-        update_fields=[*STATUSES, "next_at", "last_sent_at", "open", "counted_at", "through_id"], batch_size=CHUNK)
+        update_fields=[*STATUSES, "next_at", "last_sent_at", "open", "counted_at"], batch_size=CHUNK)
     return found
 
 
@@ -172,21 +172,24 @@ def _counts(row: MessageCounts) -> Counts:
                   row.counted_at)
 
 
-def to_recount() -> set[int]:
+def to_recount(mark: int | None) -> set[int]:
     """The messages the job counts again: those still going out when last counted, and those
-    given outbox rows since the job's mark."""
+    given outbox rows past the job's mark (every kept one, the first time)."""
+    if mark is None:
+        return set(MessageCounts.objects.values_list("message_id", flat=True))
     ids = set(MessageCounts.objects.filter(open=True).values_list("message_id", flat=True))
-    mark = MessageCounts.objects.aggregate(m=Max("through_id"))["m"]
-    if mark is not None:
-        # In key order: a walk of the rows added since the mark, not of an index over the outbox.
-        added = set(Delivery.objects.filter(id__gt=mark).order_by("id").values_list("message_id", flat=True).iterator())
-        ids |= set(MessageCounts.objects.filter(message_id__in=added, open=False).values_list("message_id", flat=True))
+    # In key order: a walk of the rows added since the mark, not of an index over the outbox.
+    added = set(Delivery.objects.filter(id__gt=mark).order_by("id").values_list("message_id", flat=True).iterator())
+    ids |= set(MessageCounts.objects.filter(message_id__in=added, open=False).values_list("message_id", flat=True))
     return ids
 
 
 def run() -> int:
     """The periodic job: count again what may have changed; returns how many messages."""
-    ids = to_recount()
+    newest = Delivery.objects.aggregate(m=Max("id"))["m"] or 0  # read first: rows added later are past it
+    kept = CountsMark.objects.filter(name=JOB).values_list("through_id", flat=True).first()
+    ids = to_recount(kept)
     if ids:
         refresh(ids)
+    CountsMark.objects.update_or_create(name=JOB, defaults={"through_id": newest})
     return len(ids)

@@ -133,16 +133,20 @@ class MessageCounts(models.Model):
     # Copies were still to send or in flight when counted: the periodic job counts it again.
     open = models.BooleanField(default=True)
     counted_at = models.DateTimeField(default=timezone.now)
-    # The highest outbox row id when counted: a message given copies since is counted again.
-    through_id = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [
             # The periodic job's list of messages still going out.
             models.Index(fields=["open"], name="message_counts_open", condition=models.Q(open=True)),
-            # The periodic job's mark: outbox rows added since its last count (MAX(through_id)).
-            models.Index(fields=["through_id"], name="message_counts_through"),
         ]
+
+
+class CountsMark(models.Model):
+    """The highest outbox row id the job mailer.counts has looked at: a message given copies
+    after it is counted again. One row."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    through_id = models.BigIntegerField(default=0)
 
 
 class EngineLock(models.Model):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mailer', '0009_delivery_provider_id_only_when_set'),
+        ('mailer', '0008_delivery_provider_id_only_when_set'),
     ]
 
     operations = [

@@ -129,10 +129,10 @@ def _email_state(cohort: Cohort) -> dict[str, object]:
     found = CourseEmail.objects.filter(cohort=cohort).select_related("cohort__course", "module", "message")
     scheduling.refresh_states(found)
     emails = list(found)
-    copies = stats.email_deliveries([e.message_id for e in emails if e.message_id])
+    copies = scheduling.counts_of_emails(emails)  # each email's own message and its variants'
     rows = []
     for e in emails:
-        c = copies.get(e.message_id, stats.Copies()) if e.message_id else stats.Copies()
+        c = copies.get(e.pk, stats.Copies())
         rows.append(EmailRow(e, c, _next_at(e, c), scheduling.shown_subject(e), scheduling.shown_state(e)))
     due = [(r, r.next_at) for r in rows if r.next_at is not None]
     sent = [(r, r.copies.last_sent_at) for r in rows if r.copies.last_sent_at is not None]

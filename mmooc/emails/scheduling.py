@@ -302,6 +302,20 @@ def counts_of(email: CourseEmail) -> mail_counts.Counts:
     return mail_counts.total(mail_counts.tallies(m.pk for m in messages_of(email)).values())
 
 
+def counts_of_emails(emails: Iterable[CourseEmail]) -> dict[int, mail_counts.Counts]:
+    """counts_of() for many emails at once (the overview's table): every message of each, its
+    own and its language variants', in two queries however many emails."""
+    emails = [e for e in emails if e.pk is not None]
+    messages: dict[int, list[int]] = {e.pk: [e.message_id] if e.message_id else [] for e in emails}
+    plain = [e.pk for e in emails if not e.trigger]
+    for email_id, message_id in (CourseEmailVariant.objects.filter(email_id__in=plain, message__isnull=False)
+                                 .values_list("email_id", "message_id")):
+        if message_id not in messages[email_id]:
+            messages[email_id].append(message_id)
+    tallies = mail_counts.tallies(m for ids in messages.values() for m in ids)
+    return {pk: mail_counts.total(tallies[m] for m in ids if m in tallies) for pk, ids in messages.items()}
+
+
 def progress_of(email: CourseEmail) -> dict[str, int]:
     """Copies per delivery status over every message of the email, every status present."""
     return counts_of(email).every_status()

@@ -116,6 +116,18 @@ def test_pause_resume_and_cancel_cover_every_languages_copies(client, organizer,
     assert email.state == CourseEmail.CANCELLED
 
 
+def test_the_overview_counts_every_languages_copies_as_the_emails_page_does(client, organizer, cohort, mixed,
+                                                                           frozen, settings):
+    email = _scheduled_in_three_languages(cohort, organizer)
+    client.force_login(organizer)
+    for counts_seconds in (0, 3600):  # counted on the look, and as the mailer's job keeps them
+        settings.MAIL_COUNTS_SECONDS = counts_seconds
+        overview = client.get(f"/dashboard/cohorts/{cohort.slug}/")
+        row = next(r for r in overview.context["emails"] if r.email.pk == email.pk)
+        assert row.copies.waiting == 5 == sum(scheduling.progress_of(email).values())  # not the 2 in English
+        assert scheduling.counts_of_emails([email])[email.pk] == scheduling.counts_of(email)
+
+
 def test_replacing_a_scheduled_email_requeues_every_language(cohort, mixed, organizer, frozen):
     email = _scheduled_in_three_languages(cohort, organizer)
     old = scheduling.messages_of(email)

@@ -331,18 +331,42 @@ def enqueue(message: Message, recipients: Iterable[Recipient]) -> int:
     second = next(chunks, None)
     if second is None:
         with transaction.atomic(savepoint=False):  # inside a caller's transaction (the relay's), no savepoint
-            added = _insert(message, first)
-            _wake_on_commit()
+            held = hold_messages([message])
+            if held:
+                added = _insert(message, first)
+                _wake_on_commit()
+        if not held:  # raised out here: a caller's transaction stays usable
+            raise OutboxError(GONE)
         return added
     with transaction.atomic():
         # A message with no rows before this call gets its later chunks by COPY too (PostgreSQL):
         # only a repeated address can clash, and that chunk then takes the slower way.
         empty = getattr(message, "_outbox_fresh", False) or not message.deliveries.exists()
+        if not hold_messages([message]):
+            raise OutboxError(GONE)  # in the savepoint
         added = _insert(message, first) + _insert(message, second, empty)
         for chunk in chunks:
             added += _insert(message, chunk, empty)
         _wake_on_commit()
     return added
+
+
+GONE = "A message to queue copies of no longer exists"
+
+
+def hold_messages(messages: list[Message]) -> bool:
+    """What a foreign key would check for every copy, once per call: whether each message still
+    exists; PostgreSQL holds them (FOR KEY SHARE) so that none can be deleted before this
+    transaction ends. On SQLite the one writer holds the database from its first write to the end."""
+    ids = sorted({m.pk for m in messages})
+    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    found = 0
+    with connection.cursor() as cursor:
+        for i in range(0, len(ids), 900):
+            part = ids[i:i + 900]
+            cursor.execute(f"SELECT id FROM mailer_message WHERE id IN ({', '.join(['%s'] * len(part))}){lock}", part)
+            found += len(cursor.fetchall())
+    return found == len(ids)
 
 
 def _insert(message: Message, rows: list[Row], copy_first: bool = False) -> int:
@@ -368,9 +392,11 @@ def enqueue_one(message: Message, recipient: Recipient) -> bool:
         now, not_before = adapt(now), adapt(not_before)
     stored = Delivery._meta.get_field("context").get_db_prep_save(context, connection)
     with connection.cursor() as cursor:
-        cursor.execute(_ONE_SQL, [address, stored, recipient.ref[:64], Delivery.QUEUED, not_before,
-                                  _message_id(message), now,
-                                  message.pk, Message.ACTIVE, message.scope, message.tag, message.subject])
+        # PostgreSQL: the message is held as by hold_messages (SQLite writes in one step).
+        lock = "FOR KEY SHARE " if connection.vendor == "postgresql" else ""
+        cursor.execute(_ONE_SQL.format(lock=lock),
+                       [address, stored, recipient.ref[:64], Delivery.QUEUED, not_before, _message_id(message), now,
+                        message.pk, Message.ACTIVE, message.scope, message.tag, message.subject])
         added: bool = cursor.rowcount == 1
     if added:
         _wake_on_commit()
@@ -435,11 +461,12 @@ def enqueue_many(pairs: Iterable[tuple[Message, Iterable[Recipient]]]) -> int:
     if not batch:
         return 0
     with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            added = _insert_postgres_many(batch)
-        else:
-            added = _insert_generic_many(batch)
-        _wake_on_commit()
+        held = hold_messages([m for m, _ in batch])
+        if held:
+            added = _insert_postgres_many(batch) if connection.vendor == "postgresql" else _insert_generic_many(batch)
+            _wake_on_commit()
+    if not held:  # raised out here: a caller's transaction stays usable
+        raise OutboxError(GONE)
     return added
 
 
@@ -465,7 +492,7 @@ _COLUMNS = ("message_id, recipient, context, ref, status, not_before, attempts, 
 _ONE_SQL = (f"INSERT INTO mailer_delivery ({_COLUMNS}) "
             "SELECT id, %s, %s, %s, %s, %s, 0, %s, '', '', %s FROM mailer_message "
             "WHERE id = %s AND state = %s AND scope = %s AND tag = %s AND subject = %s "
-            "ON CONFLICT (message_id, recipient) DO NOTHING")
+            "{lock}ON CONFLICT (message_id, recipient) DO NOTHING")
 
 
 def _insert_postgres_many(batch: list[tuple[Message, list[Row]]], copy_first: bool = False) -> int:
@@ -477,7 +504,7 @@ def _insert_postgres_many(batch: list[tuple[Message, list[Row]]], copy_first: bo
     for message, _ in batch:
         message._outbox_fresh = False  # type: ignore[attr-defined]  # a second call may repeat addresses of the first
     if fresh:
-        return _copy_many(batch, "mailer_delivery")  # the relay's case: one round trip, no savepoint
+        return _copy_many(batch, "mailer_delivery")  # the relay's case: no staging table, no savepoint
     # Messages only this transaction writes (a course email scheduled in batches of learners):
     # only a repeated address can clash, so COPY first and take the slower way if one does.
     if own or copy_first or not Delivery.objects.filter(message__in=[m.pk for m, _ in batch]).exists():

@@ -73,28 +73,29 @@ def audit(request: HttpRequest) -> HttpResponse:
 def overview(request: HttpRequest, cohort: str) -> HttpResponse:
     cohort_obj = cohort_or_404(cohort, request.user)
     # Each aggregate over the cohort's learners is read once, for the numbers and the charts.
-    languages, unsubscribed = stats.by_field(cohort_obj, "language"), stats.unsubscribes_per_day(cohort_obj)
+    learners, unsubscribed = stats.breakdown(cohort_obj), stats.unsubscribes_per_day(cohort_obj)
+    suppressed_per_day, suppressed = stats.suppressions(cohort_obj)
     ctx = {"cohort": cohort_obj, "phase": cohort_obj.stage(), **powers(request),
-           **_overview_numbers(cohort_obj, languages, unsubscribed),
-           **_overview_charts(cohort_obj, languages, unsubscribed), **_email_state(cohort_obj),
+           **_overview_numbers(cohort_obj, learners, unsubscribed, suppressed),
+           **_overview_charts(cohort_obj, learners, unsubscribed, suppressed_per_day), **_email_state(cohort_obj),
            "cost": stats.cost_for([cohort_obj]),
            "completion": checkin_pages.completion(cohort_obj)}
     return render(request, "dashboard/overview.html", ctx)
 
 
-def _overview_numbers(cohort: Cohort, languages: list[tuple[str, int]],
-                      unsubscribed: dict[date, int]) -> dict[str, object]:
-    return {"states": stats.states(cohort), "group_vs_solo": stats.group_vs_solo(cohort),
-            "countries": stats.by_field(cohort, "country"), "languages": languages,
-            "suppressions": stats.suppressions_by_reason(cohort),
-            "unsubscribes": sum(unsubscribed.values())}
+def _overview_numbers(cohort: Cohort, learners: stats.Breakdown, unsubscribed: dict[date, int],
+                      suppressed: dict[str, int]) -> dict[str, object]:
+    return {"states": learners.states(), "group_vs_solo": stats.group_vs_solo(cohort, learners.wishes()),
+            "countries": learners.by_field("country"), "languages": learners.by_field("language"),
+            "suppressions": suppressed, "unsubscribes": sum(unsubscribed.values())}
 
 
-def _overview_charts(cohort: Cohort, languages: list[tuple[str, int]], unsubscribed: dict[date, int]) -> dict[str, str]:
+def _overview_charts(cohort: Cohort, learners: stats.Breakdown, unsubscribed: dict[date, int],
+                     suppressed: dict[date, int]) -> dict[str, str]:
     signups = stats.signups_per_day(cohort)
-    offsets = stats.utc_offsets(cohort)
-    days, (unsubs, supps) = stats.merged_days(unsubscribed, stats.suppressions_per_day(cohort))
-    languages = languages[:12]
+    offsets = learners.utc_offsets(cohort.start_date)
+    days, (unsubs, supps) = stats.merged_days(unsubscribed, suppressed)
+    languages = learners.by_field("language", limit=12)
     return {
         "signups_chart": charts.bar("Signups per day", [d.strftime("%b %-d") for d, _ in signups],
                                     {"Signups": [n for _, n in signups]}, rotate=30),

@@ -303,14 +303,34 @@ def progress_of(email: CourseEmail) -> dict[str, int]:
     return counts
 
 
-def missing_variants(email: CourseEmail, learners: QuerySet | None = None) -> list[tuple[str, str, int]]:
+def audience_languages(email: CourseEmail, learners: QuerySet | None = None) -> dict[str, int]:
+    """The audience's learners per language code, in one query: its sum is the audience's size."""
+    found = audiences.recipients(email) if learners is None else learners
+    return dict(found.values_list("language").annotate(n=Count("pk")).order_by())
+
+
+def audience_outline(email: CourseEmail) -> tuple[dict[str, int], set[str]]:
+    """The audience's learners per language code, and its time zones, from one query
+    (the compose page's count, missing translations and first and last send times)."""
+    per_language: dict[str, int] = {}
+    zones: set[str] = set()
+    for language, zone, n in (audiences.recipients(email).values_list("language", "timezone")
+                              .annotate(n=Count("pk")).order_by()):
+        per_language[language] = per_language.get(language, 0) + n
+        zones.add(zone)
+    return per_language, zones
+
+
+def missing_variants(email: CourseEmail, learners: QuerySet | None = None,
+                     per_language: dict[str, int] | None = None) -> list[tuple[str, str, int]]:
     """(language code, name, learners) for each translated language with learners in the
-    audience but no variant of the email: they get the email in the default language."""
-    if learners is None:
-        learners = audiences.recipients(email)
+    audience but no variant of the email: they get the email in the default language.
+    `per_language`: audience_languages(email), if already read."""
+    if per_language is None:
+        per_language = audience_languages(email, learners)
     have = {v.language for v in email.variants.all()} if email.pk else set()
     counts: dict[str, int] = {}
-    for code, n in learners.values_list("language").annotate(n=Count("pk")).order_by():
+    for code, n in per_language.items():
         language = variant_language(code or "")
         if language and language not in have:
             counts[language] = counts.get(language, 0) + n
@@ -338,15 +358,17 @@ def undo_delay() -> timedelta:
 class Personalizer:
     """Per-learner context and send time for one email, with group data loaded once.
 
-    With `hold`, no copy is due before now + hold (the undo window)."""
+    With `hold`, no copy is due before now + hold (the undo window). With `learners` (ids),
+    the group data of these learners only: a welcome or a preview for one learner reads one
+    membership, not the cohort's."""
 
     def __init__(self, email: CourseEmail, now: datetime | None = None, *, with_groups: bool = True,
-                 hold: timedelta | None = None):
+                 hold: timedelta | None = None, learners: Iterable[int] | None = None):
         self.email, self.cohort = email, email.cohort
         self.now = now or timezone.now()
         self.held_until = self.now + hold if hold else None
         self.spec = email_schedule(email)
-        self.groups = _group_values(self.cohort) if with_groups else {}
+        self.groups = _group_values(self.cohort, learners) if with_groups else {}
         from mmooc.learners.links import context_maker
 
         # Links are signed with one key derivation per email; dates and send times are worked
@@ -407,13 +429,16 @@ class Personalizer:
                                 ref=str(learner.public_id))
 
 
-def _group_values(cohort: Any) -> dict[int, dict[str, str]]:
+def _group_values(cohort: Any, learner_ids: Iterable[int] | None = None) -> dict[int, dict[str, str]]:
     from mmooc.groups.models import Membership, StudyGroup, active_through
 
-    sizes = dict(StudyGroup.objects.filter(active_through("memberships"), cohort=cohort)
-                 .annotate(n=Count("memberships")).values_list("pk", "n"))
-    rows = (Membership.objects.active().filter(group__cohort=cohort)
-            .values_list("learner_id", "group_id", "group__name", "group__address"))
+    members = Membership.objects.active().filter(group__cohort=cohort)
+    groups = StudyGroup.objects.filter(active_through("memberships"), cohort=cohort)
+    if learner_ids is not None:
+        members = members.filter(learner_id__in=list(learner_ids))
+        groups = groups.filter(pk__in=members.values("group_id"))
+    sizes = dict(groups.annotate(n=Count("memberships")).values_list("pk", "n"))
+    rows = members.values_list("learner_id", "group_id", "group__name", "group__address")
     return {lid: {"group.name": name, "group.address": address, "group.size": str(sizes.get(gid, 0))}
             for lid, gid, name, address in rows.iterator(chunk_size=BATCH)}
 
@@ -821,12 +846,12 @@ SAMPLE = {"learner.first_name": "Ada", "learner.name": "Ada Lovelace", "learner.
 def sample_context(email: CourseEmail, learner: Any = None) -> dict[str, str]:
     """Per-learner values for a preview: a real learner's, or a generated sample."""
     if learner is not None:
-        return Personalizer(email).context(learner)
+        return Personalizer(email, learners=[learner.pk]).context(learner)
     from mmooc.learners.models import Learner
 
     sample = Learner(cohort=email.cohort, email="ada@example.org", name=SAMPLE["learner.name"],
                      timezone=email.cohort.timezone)
-    values = Personalizer(email).context(sample)
+    values = Personalizer(email, with_groups=False).context(sample)  # a sample is in no group
     values.update(SAMPLE, **{"learner.timezone": email.cohort.timezone})
     values["group.address"] = f"{email.cohort.slug}-group-7@{settings.LIST_DOMAIN}"
     values[GROUP_NOTE] = group_note({k: v for k, v in values.items() if k.startswith("group.")}, True)
@@ -846,7 +871,7 @@ def add_late_learner(learner: Any, now: datetime | None = None) -> int:
     for email in emails:
         if not audiences.recipients(email).filter(pk=learner.pk).exists():
             continue
-        p, spec, message = Personalizer(email, now), email_schedule(email), email.message
+        p, spec, message = Personalizer(email, now, learners=[learner.pk]), email_schedule(email), email.message
         if spec is None or message is None or spec.kind == timing.NOW or p.not_before(learner.timezone) <= now:
             continue
         if phases.PhaseClock(email).over(learner.timezone, p.not_before(learner.timezone)):
@@ -912,7 +937,7 @@ def send_welcome(learner: Any, now: datetime | None = None) -> int:
                     holder.save(update_fields=["message"])
         else:
             message = _staged_welcome(as_variant(email, variant), stage)
-        p = Personalizer(email)
+        p = Personalizer(email, learners=[learner.pk])
         return outbox.enqueue(message, [outbox.Recipient(learner.email, p.context(learner), ref=ref)])
 
 

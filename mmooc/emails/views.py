@@ -97,19 +97,21 @@ def _preview(email: CourseEmail, preview_as: str) -> dict[str, Any]:
         values = scheduling.sample_context(email, learner)
         result["subject"] = templating.personalize(subject, values)
         result["html"] = markdown_to_html(templating.personalize(body, values))
-    result["count"] = audiences.recipients(email).count() if email.audience else 0
-    result["timing"] = _timing(email)
+    # One read of the audience serves its size, the missing translations and the send times.
+    per_language, zones = scheduling.audience_outline(email) if email.audience else ({}, None)
+    result["per_language"], result["count"] = per_language, sum(per_language.values())
+    result["timing"] = _timing(email, zones)
     if email.phase and not email.trigger and not found:
         note = confirm.outlook(email).note
         result["timing"] = f"{result['timing']} {note}".strip()
     return result
 
 
-def _timing(email: CourseEmail) -> str:
+def _timing(email: CourseEmail, zones: set[str] | None = None) -> str:
     if email.trigger:
         return _("Sent to each learner when they confirm their signup.")
     spec = scheduling.email_schedule(email)
-    times = scheduling.first_and_last(email)
+    times = scheduling.first_and_last(email, zones)
     if spec is None or times is None:
         return ""
     if spec.kind == "now":
@@ -133,7 +135,7 @@ def _page(request: HttpRequest, cohort: Cohort, email: CourseEmail | None, form:
            "progress": scheduling.progress_of(email) if email and email.message_id else None,
            "preview_url": reverse("emails:preview", args=[cohort.slug]),
            "shown_subject": scheduling.shown_subject(email) if email and email.pk else "",
-           "confirm": question, "languages": _languages(email) if email and email.pk else []}
+           "confirm": question, "languages": _languages(email, preview) if email and email.pk else []}
     ctx.update(_plan(email, question, inline=request.GET.get("plan") == "1"))
     return render(request, "emails/compose.html", ctx, status=status)
 
@@ -164,10 +166,12 @@ def send_plan(request: HttpRequest, cohort: str, public_id: Any) -> HttpResponse
     return render(request, "emails/_plan.html", found)
 
 
-def _languages(email: CourseEmail) -> list[tuple[str, str, bool, int]]:
+def _languages(email: CourseEmail, preview: dict | None = None) -> list[tuple[str, str, bool, int]]:
     """(code, name, has a variant, learners of the audience writing it without one) per translated language."""
     have = {v.language for v in email.variants.all()}
-    missing = {code: n for code, _name, n in scheduling.missing_variants(email)} if email.audience else {}
+    per_language = preview.get("per_language") if preview else None
+    missing = ({code: n for code, _name, n in scheduling.missing_variants(email, per_language=per_language)}
+               if email.audience else {})
     return [(code, name, code in have, missing.get(code, 0)) for code, name in scheduling.variant_languages()]
 
 
@@ -332,7 +336,9 @@ def preview(request: HttpRequest, cohort: str) -> JsonResponse:
     _values(form, email)
     # A learner's copy holds their personal links: only organizers preview as a given learner.
     as_learner = form.cleaned_data.get("preview_as", "") if is_organizer(request.user) else ""
-    return JsonResponse(_preview(email, as_learner))
+    found = _preview(email, as_learner)
+    found.pop("per_language")  # the page's own use of the count, not part of the answer
+    return JsonResponse(found)
 
 
 # ---------------------------------------------------------------- actions

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from mmooc.courses.models import Cohort
@@ -43,13 +43,17 @@ class Reply:
 
 
 def checkins(cohort: Cohort, since: datetime | None = None) -> list[CheckIn]:
-    """The cohort's check-ins since `since` (all for None), each with the group its learner is in."""
+    """The cohort's check-ins since `since` (all for None), each with the group its learner is in.
+
+    Each check-in's group is looked up in the one-active-membership-per-learner index, rather
+    than every member of the cohort read to place the (few) check-ins of the window."""
     from mmooc.checkins.models import CheckIn as Row
 
     rows = Row.objects.filter(cohort=cohort, **({"created_at__gte": since} if since else {}))
-    groups = dict(Membership.objects.active().filter(group__cohort=cohort).values_list("learner_id", "group_id"))
-    return [CheckIn(learner_id, groups.get(learner_id), week, created_at)
-            for learner_id, week, created_at in rows.values_list("learner_id", "week", "created_at")]
+    group = Membership.objects.active().filter(learner=OuterRef("learner"), group__cohort=cohort).values("group_id")
+    return [CheckIn(learner_id, group_id, week, created_at)
+            for learner_id, week, created_at, group_id in rows.annotate(group_now=Subquery(group[:1]))
+            .values_list("learner_id", "week", "created_at", "group_now")]
 
 
 def course_week(cohort: Cohort, on: date | datetime) -> int:
@@ -88,19 +92,22 @@ def _authors(wanted: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
 
 
 def group_facts(cohort: Cohort, now: datetime | None = None, weeks: int = WINDOW_WEEKS) -> list[GroupFacts]:
-    """The facts of each of the cohort's groups in the last `weeks` weeks."""
+    """The facts of each of the cohort's groups in the last `weeks` weeks.
+
+    Members are counted per group in the database; the window's posts and check-ins (few) are
+    each checked against the author's membership: no member is read one by one."""
     since = (now or timezone.now()) - timedelta(weeks=weeks)
     groups = list(StudyGroup.objects.filter(cohort=cohort).order_by("number").values_list("pk", flat=True))
-    members: dict[int, set[int]] = defaultdict(set)
-    for group_id, learner_id in Membership.objects.active().filter(group__cohort=cohort).values_list(
-            "group_id", "learner_id"):
-        members[group_id].add(learner_id)
+    members = dict(Membership.objects.active().filter(group__cohort=cohort).values_list("group_id")
+                   .annotate(n=Count("*")).order_by())
     window = Post.objects.filter(group__cohort=cohort, held=False, received_at__gte=since)
     posts: dict[int, int] = defaultdict(int)
     posters: dict[int, set[int]] = defaultdict(set)
-    for group_id, author_id in window.values_list("group_id", "author_id"):
+    member = Exists(Membership.objects.active().filter(learner=OuterRef("author"), group=OuterRef("group")))
+    for group_id, author_id, is_member in window.annotate(is_member=member).values_list(
+            "group_id", "author_id", "is_member"):
         posts[group_id] += 1
-        if author_id in members[group_id]:
+        if is_member:
             posters[group_id].add(author_id)
     answered: dict[int, int] = defaultdict(int)
     for reply in replies(window):
@@ -110,8 +117,9 @@ def group_facts(cohort: Cohort, now: datetime | None = None, weeks: int = WINDOW
         if checkin.group_id is not None:
             checked[checkin.group_id].append(checkin.learner_id)
     lost = lost_members(cohort, since)
-    return [GroupFacts(group_id=g, members=len(members[g]), posts=posts[g], posters=frozenset(posters[g]),
-                       replies=answered[g], checked_in=frozenset(checked[g]) & frozenset(members[g]),
+    # A check-in's group is its learner's group now: each is one of the group's members.
+    return [GroupFacts(group_id=g, members=members.get(g, 0), posts=posts[g], posters=frozenset(posters[g]),
+                       replies=answered[g], checked_in=frozenset(checked[g]),
                        checkins=len(checked[g]), lost=lost[g], weeks=weeks)
             for g in groups]
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core import signing
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from mmooc.audit.log import record
@@ -23,7 +24,7 @@ from mmooc.courses.models import Cohort
 from mmooc.groups.apply import group_settings
 from mmooc.groups.membership import close as close_group
 from mmooc.groups.membership import refit, regroup, waiting_learners, zone_offset
-from mmooc.groups.models import Membership, StudyGroup
+from mmooc.groups.models import StudyGroup
 from mmooc.insights import facts, health, mail
 from mmooc.insights.remedies import MERGE, GroupState, Remedy, Waiting, propose
 from mmooc.learners.models import Learner
@@ -54,18 +55,37 @@ def states(cohort: Cohort, now: datetime | None = None) -> list[GroupState]:
     week = facts.course_week(cohort, now or timezone.now())
     quiet = {h.group_id for h in health.scores(facts.group_facts(cohort, now), week) if h.quiet}
     offsets: dict[int, list[float]] = {}
-    rows = Membership.objects.active().filter(group__cohort=cohort).values_list("group_id", "learner__timezone")
-    for group_id, zone in rows:
-        offsets.setdefault(group_id, []).append(zone_offset(zone, cohort))
+    # Members counted per group and zone (a few per group), each zone's offset worked out once;
+    # read from the learners' (cohort, timezone) index, each learner's active membership found
+    # in its own index, rather than each member's learner row read.
+    zones = _Offsets(cohort)
+    rows = (Learner.objects.filter(cohort=cohort, memberships__left_at__isnull=True,
+                                   memberships__group__cohort=cohort)
+            .values_list("memberships__group_id", "timezone").annotate(n=Count("*")).order_by())
+    for group_id, zone, n in rows:
+        offsets.setdefault(group_id, []).extend([zones[zone]] * n)
     groups = StudyGroup.objects.filter(cohort=cohort, capacity__gt=0).order_by("number")
     return [GroupState(g.pk, g.number, "" if g.pooled else g.language, g.pooled, tuple(sorted(offsets[g.pk])),
                        g.pk in quiet)
             for g in groups if g.pk in offsets]
 
 
+class _Offsets(dict[str, float]):
+    """Zone name → UTC offset on the cohort's start date, each worked out once."""
+
+    def __init__(self, cohort: Cohort):
+        super().__init__()
+        self.cohort = cohort
+
+    def __missing__(self, zone: str) -> float:
+        self[zone] = zone_offset(zone, self.cohort)
+        return self[zone]
+
+
 def waiting(cohort: Cohort) -> list[Waiting]:
+    zones = _Offsets(cohort)
     rows = waiting_learners(cohort).order_by("pk").values_list("pk", "language", "timezone")
-    return [Waiting(pk, language, zone_offset(zone, cohort)) for pk, language, zone in rows]
+    return [Waiting(pk, language, zones[zone]) for pk, language, zone in rows]
 
 
 def remedies(cohort: Cohort, now: datetime | None = None, waiting_now: list[Waiting] | None = None) -> list[Remedy]:

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 
 from mmooc.learners.models import Learner
+from mmooc.lib import mailpaths
 
 CONFIRM, PAGE, UNSUBSCRIBE, WAITLIST = "confirm", "page", "unsubscribe", "waitlist"
 # How long each kind of link works. Unsubscribe links in old emails must keep working.
@@ -92,7 +93,11 @@ _MARK = "TOKEN-MARK"
 
 @lru_cache(maxsize=64)
 def _url_pattern(view: str, base_url: str) -> str:
-    # reverse() costs more than signing; course mail builds links for 100,000 learners.
+    # reverse() costs more than signing; course mail builds links for 100,000 learners. The
+    # paths mail names are written out in mmooc.lib.mailpaths: `mmooc worker` and `mmooc lmtp`
+    # need not import the whole URL configuration for them.
+    if view in mailpaths.PATHS:
+        return base_url + mailpaths.path(view, _MARK)
     return base_url + reverse(view, args=[_MARK])
 
 

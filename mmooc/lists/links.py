@@ -18,12 +18,12 @@ from functools import lru_cache
 from django.conf import settings
 from django.core import signing
 from django.http import Http404
-from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from mmooc.groups.models import StudyGroup
 from mmooc.learners.links import Identified
+from mmooc.lib import mailpaths
 from mmooc.lib.languages import content_language, speaking
 from mmooc.lists.headers import ListInfo
 
@@ -61,7 +61,7 @@ def read_archive_token(token: str) -> tuple[uuid.UUID, uuid.UUID]:
 
 def archive_url(group: StudyGroup, learner: Identified) -> str:
     """Absolute and signed: the member's way into their group's archive."""
-    return settings.BASE_URL + reverse("lists:archive", args=[archive_token(group, learner)])
+    return settings.BASE_URL + mailpaths.path("lists:archive", archive_token(group, learner))
 
 
 def group_url(group: StudyGroup) -> str:
@@ -70,8 +70,9 @@ def group_url(group: StudyGroup) -> str:
 
 @lru_cache(maxsize=4096)
 def _group_path(group_id: uuid.UUID) -> str:
-    # Every relayed copy names it (List-Archive); reversing costs more than the rest of the headers.
-    return reverse("lists:group_archive", kwargs={"public_id": group_id})
+    # Every relayed copy names it (List-Archive). Not reverse(): `mmooc lmtp` and `mmooc worker`
+    # would import the whole URL configuration for it (see mmooc.lib.mailpaths).
+    return mailpaths.path("lists:group_archive", group_id)
 
 
 def list_info(group: StudyGroup) -> ListInfo:
@@ -84,7 +85,7 @@ def list_info(group: StudyGroup) -> ListInfo:
 
 @lru_cache(maxsize=1)
 def _help_path() -> str:
-    return reverse("learners:send_link")
+    return mailpaths.path("learners:send_link")
 
 
 def link_texts() -> tuple[str, str]:

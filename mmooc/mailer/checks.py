@@ -11,7 +11,7 @@ from importlib import import_module
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.urls import NoReverseMatch, reverse
 
 PROVIDER_KEYS: dict[str, tuple[str, ...]] = {
@@ -75,7 +75,9 @@ def webhooks_routed() -> bool:
     return True
 
 
-@register()
+# Tagged `urls`: it reads the URL configuration; the processes that serve no page skip it
+# (mmooc.lib.startup.PagelessCommand), the web server and `mmooc check` run it.
+@register(Tags.urls)
 def webhooks_are_protected(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     if not webhooks_routed():
         return []

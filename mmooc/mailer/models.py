@@ -95,8 +95,10 @@ class Delivery(models.Model):
             models.Index(fields=["message", "status"], name="delivery_progress"),
             # A learner's mail history.
             models.Index(fields=["ref"], name="delivery_ref"),
-            # Matching provider events and bounces.
-            models.Index(fields=["provider_id"], name="delivery_provider_id"),
+            # Matching provider events and bounces. Only the copies a provider gave an id: with
+            # SMTP none has one, and every row written (queued, claimed, sent: none of them a
+            # HOT update, status being indexed) would add an entry for '' to it.
+            models.Index(fields=["provider_id"], name="delivery_provider_id", condition=~models.Q(provider_id="")),
             models.Index(fields=["rfc_message_id"], name="delivery_message_id"),
         ]
 

@@ -293,3 +293,42 @@ def race(racers: int, work: Callable[[], None]) -> None:
         t.join()
     if errors:
         raise errors[0]
+
+
+# Query shapes -------------------------------------------------------------------------------
+# Speed at size is shown by bench/; tests check the shape that gives it: which index a
+# statement uses, and that no statement returns a row per learner or member.
+
+
+def query_plan(sql: str) -> str:
+    """The database's plan for a statement as CaptureQueriesContext captured it (values inlined).
+
+    On PostgreSQL sequential scans, sorts and hashed groups are turned off for it: a test's
+    tables are so small that they are scanned, or read through any index and sorted, whatever
+    the indexes."""
+    from django.db import connection
+
+    explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET enable_seqscan = off; SET enable_sort = off; SET enable_hashagg = off")
+        try:
+            cursor.execute(explain + sql)
+            return " ".join(str(cell) for row in cursor.fetchall() for cell in row)
+        finally:
+            if connection.vendor == "postgresql":
+                cursor.execute("RESET enable_seqscan; RESET enable_sort; RESET enable_hashagg")
+
+
+def largest_result(queries: Iterable[dict[str, Any]]) -> int:
+    """The most rows any captured SELECT returns when run again: a page that reads a cohort's
+    learners (or members) one by one has a statement that returns one row for each."""
+    from django.db import connection
+
+    most = 0
+    with connection.cursor() as cursor:
+        for query in queries:
+            if query["sql"].lstrip().upper().startswith("SELECT"):
+                cursor.execute(query["sql"])
+                most = max(most, len(cursor.fetchall()))
+    return most

@@ -140,3 +140,19 @@ def test_it_refuses_a_second_welcome_email(client, organizer, cohort):
     response = client.post(_new_url(cohort), _form(action="save", welcome="on"))
     assert response.status_code == 400 and "already has a welcome email" in response.content.decode()
     assert CourseEmail.objects.count() == 1
+
+
+def test_the_page_of_an_email_reads_its_audience_once(client, organizer, cohort):
+    """Its size, the learners without a translation and the first and last send times come from
+    one statement over the audience (each reads every confirmed learner of the cohort)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(organizer)
+    client.post(_new_url(cohort), _form(action="save"))
+    email = CourseEmail.objects.get()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/dashboard/cohorts/{cohort.slug}/emails/{email.public_id}/")
+    assert response.context["preview"]["count"] == 2
+    assert "UTC to" in response.context["preview"]["timing"]  # two zones: a first and a last time
+    assert len([q for q in queries.captured_queries if '"mailer_suppression"' in q["sql"]]) == 1

@@ -98,3 +98,33 @@ def test_a_learner_who_leaves_their_group_reads_that_they_study_alone(
         lifecycle.choose_group(learner, False)
     text = " ".join(_copy(learner)[0].split())
     assert "You are studying on your own" in text and group.address not in text
+
+
+def test_one_learners_values_read_their_own_group_only(cohort):
+    """A preview as one learner (or their welcome, or a late joiner's copy) reads that learner's
+    membership, not every member of the cohort."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mmooc import testing
+
+    group = make_group(cohort, 3, name="Group 3")
+    ada, *others = [make_learner(cohort, f"m{n}@example.org", name=f"M{n} Lovelace") for n in range(5)]
+    for learner in (ada, *others):
+        join(group, learner)
+    with CaptureQueriesContext(connection) as queries:
+        one = scheduling.Personalizer(_weekly(cohort), learners=[ada.pk]).context(ada)
+    assert one == scheduling.Personalizer(_weekly(cohort)).context(ada)
+    assert (one["group.name"], one["group.size"]) == ("Group 3", "5")
+    assert testing.largest_result(queries.captured_queries) < 5
+
+
+def test_a_sample_preview_reads_no_membership(cohort):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    join(make_group(cohort, 1), make_learner(cohort, "ada@example.org"))
+    with CaptureQueriesContext(connection) as queries:
+        values = scheduling.sample_context(_weekly(cohort))
+    assert values["group.name"] == "Group 7"
+    assert not [q for q in queries.captured_queries if "groups_membership" in q["sql"]]

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from mmooc import testing
 from mmooc.groups.membership import leave
 from mmooc.insights import facts
 from mmooc.insights.tests.helpers import group_of, post
@@ -92,3 +93,44 @@ def test_lost_members_are_found_without_a_suppression_lookup_per_member(cohort):
         facts.lost_members(cohort, timezone.now() - timedelta(weeks=2))
     suppression_reads = [q["sql"] for q in queries if "mailer_suppression" in q["sql"]]
     assert suppression_reads and not any("EXISTS" in sql for sql in suppression_reads)
+
+
+def test_it_reads_no_member_one_by_one(cohort):
+    """Members are counted per group in the database; a post's or a check-in's author is looked
+    up: no statement returns a row per member (a cohort of 100,000 has 70,000 of them)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mmooc.checkins import parsing
+    from mmooc.checkins.models import CheckIn
+
+    group, members = group_of(cohort, 1, ["Europe/Paris"] * 8)
+    post(group, members[0])
+    CheckIn.objects.create(learner=members[1], cohort=cohort, group=group, week=1, status=parsing.DONE,
+                           source=CheckIn.GROUP)
+    with CaptureQueriesContext(connection) as queries:
+        got = by_group(cohort)[group.pk]
+    assert (got.members, got.posters, got.checked_in) == (8, {members[0].pk}, {members[1].pk})
+    assert testing.largest_result(queries.captured_queries) < 8
+
+
+def test_a_post_by_someone_no_longer_in_the_group_makes_no_poster(cohort):
+    group, (a, b) = group_of(cohort, 1, ["UTC", "UTC"])
+    post(group, a)
+    post(group, b)
+    leave(b)
+    got = by_group(cohort)[group.pk]
+    assert (got.members, got.posts, got.posters) == (1, 2, frozenset({a.pk}))
+
+
+def test_recent_unsubscribes_are_read_from_the_unsubscribe_time_index(cohort):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    group, (a, b) = group_of(cohort, 1, ["UTC", "UTC"])
+    a.unsubscribed_at = timezone.now() - timedelta(days=1)
+    a.save(update_fields=["unsubscribed_at"])
+    with CaptureQueriesContext(connection) as queries:
+        assert facts.lost_members(cohort, timezone.now() - timedelta(weeks=2)) == {group.pk: 1}
+    [sql] = [q["sql"] for q in queries.captured_queries if '"learners_learner"."unsubscribed_at" >=' in q["sql"]]
+    assert "learner_cohort_unsubscribed" in testing.query_plan(sql)

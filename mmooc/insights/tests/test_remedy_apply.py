@@ -145,3 +145,16 @@ def test_a_remedy_applied_twice_is_refused_the_second_time(cohort, organizer, qu
     with pytest.raises(remedy.RemedyError):
         remedy.apply(cohort, merge, organizer)
     assert snapshot() == before
+
+
+def test_group_states_count_members_per_zone_without_reading_them_one_by_one(cohort):
+    """Each group's members are counted per time zone in the database: no statement returns
+    a row per member (a cohort of 100,000 has 70,000 of them)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    group, _ = group_of(cohort, 1, ["Africa/Lagos"] * 5 + ["Asia/Tokyo"] * 3)  # no daylight saving time
+    with CaptureQueriesContext(connection) as queries:
+        [state] = remedy.states(cohort)
+    assert (state.group_id, state.offsets) == (group.pk, (1.0,) * 5 + (9.0,) * 3)
+    assert testing.largest_result(queries.captured_queries) < 8

@@ -86,3 +86,25 @@ def test_it_offers_import_and_export_to_organizers_only(client, facilitator, org
     assert "Import CSV" not in client.get(url(cohort)).content.decode()
     client.force_login(organizer)
     assert "Import CSV" in client.get(url(cohort)).content.decode()
+
+
+def _statement(client, organizer, cohort, marker):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(organizer)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url(cohort)).status_code == 200
+    [sql] = [q["sql"] for q in queries.captured_queries if marker in q["sql"]]
+    return sql
+
+
+def test_the_newest_first_page_is_read_from_the_signup_time_index(client, organizer, cohort):
+    """A page of 100 among 100,000 learners: read in index order, not sorted from all of them."""
+    sql = _statement(client, organizer, cohort, 'ORDER BY "learners_learner"."signed_up_at" DESC')
+    assert "learner_cohort_signed_up" in testing.query_plan(sql)
+
+
+def test_the_time_zone_choices_are_read_from_the_zone_index(client, organizer, cohort):
+    sql = _statement(client, organizer, cohort, 'SELECT DISTINCT "learners_learner"."timezone"')
+    assert "learner_cohort_timezone" in testing.query_plan(sql)

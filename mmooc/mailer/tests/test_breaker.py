@@ -49,14 +49,16 @@ def test_policy_refusals_pause_the_domain_and_its_other_copies_wait_without_usin
     rows = {d.recipient: d for d in msg.deliveries.all()}
     refused = [d for a, d in rows.items() if a.endswith(BLOCKING) and d.status == Delivery.FAILED]
     held = [d for a, d in rows.items() if a.endswith(BLOCKING) and d.status == Delivery.DEFERRED]
-    assert len(refused) == 5 and len(held) == 10  # the first batch of 10 held 5 refusals: paused after it
+    # The claim takes due rows in no set order: the first batch of 10 held from 5 to 10 refusals,
+    # and the domain was paused after it; none of its copies was tried after that.
+    assert 5 <= len(refused) <= 10 and len(refused) + len(held) == 15, (len(refused), len(held))
     assert all(d.attempts == 0 and d.not_before > timezone.now() + timedelta(minutes=59) for d in held)
     assert all("sending to blocking.example is paused" in d.last_error for d in held)
     # Every other domain went on.
     assert {d.status for a, d in rows.items() if a.endswith("fine.example")} == {Delivery.SENT}
     assert set(breaker.paused()) == {BLOCKING}
     entry = AuditEntry.objects.get(action=breaker.PAUSED)
-    assert entry.details["domain"] == BLOCKING and entry.details["refusals"] == 5
+    assert entry.details["domain"] == BLOCKING and entry.details["refusals"] == len(refused)
     assert "blocked using zen.spamhaus.org" in entry.details["last_reply"]
     assert not [r for r in AuditEntry.objects.all() if "@" in str(r.details)]
     # After the pause the held copies are tried again (the server has relented).
@@ -64,7 +66,7 @@ def test_policy_refusals_pause_the_domain_and_its_other_copies_wait_without_usin
     with time_machine.travel(timezone.now() + timedelta(minutes=61), tick=False):
         assert not breaker.paused()
         engine.drain()
-    assert msg.deliveries.filter(status=Delivery.SENT).count() == 25
+    assert msg.deliveries.filter(status=Delivery.SENT).count() == 30 - len(refused)  # every held one, now
     assert AuditEntry.objects.filter(action=breaker.PAUSED).count() == 1
 
 

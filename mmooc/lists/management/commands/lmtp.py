@@ -8,13 +8,13 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from mmooc.lib.startup import bound_idle_transactions, freeze, log_start
+from mmooc.lib.startup import PagelessCommand, bound_idle_transactions, freeze, log_start
 from mmooc.lists import lmtp, socketmap
 
 
-class Command(BaseCommand):
+class Command(PagelessCommand):
     help = "Receive group mail from Postfix over LMTP and relay it; answer Postfix's recipient lookups (until stopped)."
 
     def add_arguments(self, parser: CommandParser) -> None:

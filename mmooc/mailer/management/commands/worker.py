@@ -7,15 +7,15 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from mmooc.lib import periodic
-from mmooc.lib.startup import bound_idle_transactions, freeze, log_start
+from mmooc.lib.startup import PagelessCommand, bound_idle_transactions, freeze, log_start
 from mmooc.mailer import engine
 from mmooc.operations import leases
 
 
-class Command(BaseCommand):
+class Command(PagelessCommand):
     help = "Send queued mail: run the delivery engine until stopped (several may run on PostgreSQL)."
 
     def add_arguments(self, parser: CommandParser) -> None:

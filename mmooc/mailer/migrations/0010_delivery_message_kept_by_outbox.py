@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
     once (see mmooc.mailer.outbox.hold_messages) instead of PostgreSQL checking every copy."""
 
     dependencies = [
-        ('mailer', '0007_delivery_message_without_own_index'),
+        ('mailer', '0009_delivery_provider_id_only_when_set'),
     ]
 
     operations = [

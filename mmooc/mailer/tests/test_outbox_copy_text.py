@@ -79,3 +79,20 @@ def test_a_naive_time_is_still_refused():
     with pytest.raises(outbox.OutboxError):
         outbox.enqueue(msg, [Recipient("a@example.org", {"unsubscribe_url": UNSUB}, not_before=datetime(2030, 1, 1))])
     assert not msg.deliveries.exists()
+
+
+@pytest.mark.postgres
+def test_many_messages_rows_go_over_in_one_write(monkeypatch):
+    import psycopg
+
+    writes = []
+    real = psycopg.Copy.write
+    monkeypatch.setattr(psycopg.Copy, "write", lambda self, buffer: writes.append(1) or real(self, buffer))
+    for n in (3, 30):  # a grouping's welcomes: many messages of a few copies each
+        messages = outbox.compose_many([{"kind": Message.SUBSCRIBED, "subject": f"Group {i}", "body": "Hi {{ name }}",
+                                         "list_id": f"g{n}-{i}.lists.example.org"} for i in range(n)])
+        before = len(writes)
+        assert outbox.enqueue_many([(m, [Recipient(f"l{i}@example.org", {"unsubscribe_url": UNSUB, "name": "A\tB"})
+                                         for i in range(4)]) for m in messages]) == 4 * n
+        assert len(writes) - before == 1
+    assert Delivery.objects.filter(context__name="A\tB").count() == 4 * 33

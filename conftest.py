@@ -63,6 +63,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
                 _missing(f"needs the program {name} (.ci/run installs it: see docs/setup.md)")
 
 
+@pytest.fixture(autouse=True)
+def exact_mail_counts(settings):
+    """Copies are counted at every look (MMOOC_MAIL_COUNTS_SECONDS=0): a test that sends and then
+    reads progress sees it at once. mailer/tests/test_counts.py tests the kept counts."""
+    settings.MAIL_COUNTS_SECONDS = 0
+
+
 @pytest.fixture
 def organizer(db):
     return testing.make_organizer()

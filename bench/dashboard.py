@@ -18,6 +18,8 @@ SQL statements of one load, and flags each page whose p95 is over the target (30
 since other work on the machine slows every figure; so is the median CPU time of this process
 per load (CPU ms): on SQLite it holds the database's work too, and is about what a load takes
 on a quiet machine, far less disturbed by the others (on PostgreSQL the server's work is not in it).
+Between loads, never inside a timed one, the bench runs the periodic job mailer.counts every
+counts.EVERY seconds, as `mmooc worker` does on a live site, and prints its times apart.
 """
 
 from __future__ import annotations
@@ -158,7 +160,25 @@ def pages(cohort) -> list[tuple[str, str]]:
     return found
 
 
-def measure(client, url: str, runs: int) -> tuple[list[float], list[float], int, int]:
+class CountsJob:
+    """The periodic job mailer.counts, as `mmooc worker` runs it: at most every counts.EVERY
+    seconds, between page loads (never inside a timed one); its own times are kept apart."""
+
+    def __init__(self) -> None:
+        self.last = float("-inf")
+        self.times: list[float] = []
+
+    def turn(self) -> None:
+        from mmooc.mailer import counts
+
+        if time.monotonic() - self.last >= counts.EVERY:
+            started = time.perf_counter()
+            counts.run()
+            self.times.append((time.perf_counter() - started) * 1000)
+            self.last = time.monotonic()
+
+
+def measure(client, url: str, runs: int, job: CountsJob | None = None) -> tuple[list[float], list[float], int, int]:
     from django.db import connection
 
     statements = []
@@ -167,10 +187,14 @@ def measure(client, url: str, runs: int) -> tuple[list[float], list[float], int,
         statements.append(sql)
         return execute(sql, params, many, context)
 
+    if job is not None:
+        job.turn()
     with connection.execute_wrapper(count):
         status = client.get(url).status_code  # warm-up, and the statement count of one load
     times, cpu = [], []
     for _ in range(runs):
+        if job is not None:
+            job.turn()
         started, used = time.perf_counter(), time.process_time()
         client.get(url)
         times.append((time.perf_counter() - started) * 1000)
@@ -215,10 +239,11 @@ def main() -> int:
         only = {s.strip() for s in args.only.split(",") if s.strip()}
         print(f"{'page':<16} {'status':>6} {'SQL':>5} {'p50 ms':>8} {'p95 ms':>8} {'CPU ms':>8}")
         over = []
+        job = CountsJob()
         for page, url in pages(cohort):
             if only and page not in only:
                 continue
-            times, cpu, statements, status = measure(client, url, args.runs)
+            times, cpu, statements, status = measure(client, url, args.runs, job)
             p50 = statistics.median(times)
             p95 = statistics.quantiles(times, n=20, method="inclusive")[-1] if len(times) > 1 else times[0]
             flag = "  OVER" if p95 > target else ""
@@ -227,6 +252,9 @@ def main() -> int:
             used = statistics.median(cpu)
             print(f"{page:<16} {status:>6} {statements:>5} {p50:>8.0f} {p95:>8.0f} {used:>8.0f}{flag}", flush=True)
         print(f"over target: {', '.join(over) or 'none'}")
+        if job.times:
+            print(f"job mailer.counts (between loads, not in the figures): {len(job.times)} turns, "
+                  f"median {statistics.median(job.times):.0f} ms, longest {max(job.times):.0f} ms")
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         teardown(name, args.postgres.rstrip("/"))

@@ -137,6 +137,9 @@ PROVIDER_QUOTAS = env_numbers("MMOOC_PROVIDER_QUOTAS", ("second", "hour", "day",
 MAIL_POLL = env_float("MMOOC_MAIL_POLL", 0.25, minimum=0.01)
 # Days finished outbox rows are kept before the retention job deletes them (counts stay).
 OUTBOX_KEEP_DAYS = env_int("MMOOC_OUTBOX_KEEP_DAYS", 90, minimum=1)
+# Seconds a message's counts per status may be old on the staff pages while its copies are
+# still going out (the periodic job mailer.counts counts them again sooner); 0: counted at every look.
+MAIL_COUNTS_SECONDS = env_int("MMOOC_MAIL_COUNTS_SECONDS", 120, minimum=0)
 MAIL_MAX_ATTEMPTS = env_int("MMOOC_MAIL_MAX_ATTEMPTS", 8, minimum=1)
 # Copies of a course email due at once are held this long after scheduling: the undo window.
 SEND_UNDO_SECONDS = env_int("MMOOC_SEND_UNDO_SECONDS", 120, minimum=0)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -32,9 +33,17 @@ FILES: dict[str, tuple[str, Callable[[Cohort], Iterator[str]]]] = {
 @organizer_required
 def export_index(request: HttpRequest, cohort: str) -> HttpResponse:
     cohort_obj = cohort_or_404(cohort, request.user)
-    groups = StudyGroup.objects.filter(cohort=cohort_obj).order_by("number")
-    ctx = {"cohort": cohort_obj, "files": list(FILES), "groups": groups}
+    ctx = {"cohort": cohort_obj, "files": list(FILES), "groups": _archive_links(cohort_obj)}
     return render(request, "dashboard/exports.html", ctx)
+
+
+def _archive_links(cohort: Cohort) -> list[tuple[str, str]]:
+    """(URL, name) of each group's archive. The URL is reversed once and each group's number put
+    in it: a {% url %} per group and a model instance each took 0.6 s for 17,000 groups."""
+    sample = reverse("dashboard:export_mbox", args=[cohort.slug, 0])
+    prefix, suffix = sample.rsplit("0", 1)
+    return [(f"{prefix}{number}{suffix}", name) for number, name in
+            StudyGroup.objects.filter(cohort=cohort).order_by("number").values_list("number", "name")]
 
 
 @require_GET

@@ -9,19 +9,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DateField, Exists, F, Func, Max, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, DateField, Exists, F, Func, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from mmooc.courses.models import Cohort, Course
 from mmooc.groups.models import Membership
 from mmooc.learners.models import Learner, Unsubscribe
 from mmooc.lib.timezones import utc_offset_hours
-from mmooc.mailer.models import Delivery, Suppression
+from mmooc.mailer import counts as mail_counts
+from mmooc.mailer.models import Delivery, Message, Suppression
 
 # What a provider reports after a send, in funnel order; rates are shares of the sent copies.
 # Statuses still waiting to leave: they count as "scheduled" in the cost estimate.
@@ -163,24 +164,13 @@ def merged_days(*series: dict[date, int]) -> tuple[list[date], list[list[int]]]:
     return axis, [[s.get(d, 0) for d in axis] for s in series]
 
 
-@dataclass(frozen=True)
-class Copies:
-    """A message's copies: how many were sent and wait, when the next waiting one is due, the last sent."""
-
-    sent: int = 0
-    waiting: int = 0
-    next_at: datetime | None = None
-    last_sent_at: datetime | None = None
+# A message's copies: how many were sent and wait, when the next waiting one is due, the last sent.
+Copies = mail_counts.Counts
 
 
 def email_deliveries(message_ids: list[int]) -> dict[int, Copies]:
-    """The copies of each message, in one query."""
-    rows = (Delivery.objects.filter(message__in=message_ids).values("message")
-            .annotate(sent=Count("id", filter=Q(status=Delivery.SENT)),
-                      waiting=Count("id", filter=Q(status__in=WAITING)),
-                      next_at=Min("not_before", filter=Q(status__in=WAITING)),
-                      last_sent_at=Max("sent_at")))
-    return {r["message"]: Copies(r["sent"], r["waiting"], r["next_at"], r["last_sent_at"]) for r in rows}
+    """The copies of each message, as the mailer last counted them (mailer.counts)."""
+    return mail_counts.tallies(message_ids)
 
 
 # Cost ----------------------------------------------------------------------------------
@@ -224,19 +214,15 @@ def mail_price() -> tuple[Decimal, str]:
 
 def costs_for(cohorts: list[Cohort]) -> dict[int, Cost]:
     """Each cohort's cost by primary key: billed copies (sent) and waiting ones (queued, sending,
-    deferred) of its mail, in two queries whatever the number of cohorts.
+    deferred) of its mail, in a few queries whatever the number of cohorts.
 
-    The copies are counted with no WHERE condition on their status: with one, SQLite reads each
-    copy's row through the (status, not_before) index; without, the count reads only the
-    (message, status) index, several times faster on a large outbox. Each status is a filtered
-    count in one row per cohort rather than a row per cohort and status: grouping by status
-    made SQLite sort every copy first (four times slower at 250,000 copies)."""
+    The copies are those the mailer keeps counted per message (mailer.counts: the overview's
+    and the email pages' counts, the rows the retention job deleted included): counting a
+    cohort's copies at each look read the whole outbox (0.8 s at 2,400,000 copies)."""
     by_scope = {c.scope: c.pk for c in cohorts}
     copies: dict[int, dict[str, int]] = {c.pk: {} for c in cohorts}
-    per_status = {f"n_{status}": Count("id", filter=Q(status=status)) for status in BILLED}
-    for scope, *counts in (Delivery.objects.filter(message__scope__in=list(by_scope)).values_list("message__scope")
-                           .annotate(**per_status).order_by()):
-        copies[by_scope[scope]] = dict(zip(BILLED, counts, strict=True))
+    for scope, found in mail_counts.totals_by(Message.objects.filter(scope__in=list(by_scope)), "scope").items():
+        copies[by_scope[scope]] = {status: found.get(status) for status in BILLED}
     learners = dict(Learner.objects.filter(cohort__in=cohorts).confirmed().values_list("cohort_id")
                     .annotate(n=Count("*")).order_by())
     price, currency = mail_price()

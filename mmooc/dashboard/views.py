@@ -136,8 +136,10 @@ def _email_state(cohort: Cohort) -> dict[str, object]:
         rows.append(EmailRow(e, c, _next_at(e, c), scheduling.shown_subject(e), scheduling.shown_state(e)))
     due = [(r, r.next_at) for r in rows if r.next_at is not None]
     sent = [(r, r.copies.last_sent_at) for r in rows if r.copies.last_sent_at is not None]
+    as_of = [c.as_of for c in copies.values() if c.as_of]
     return {"emails": rows, "next_email": min(due, key=lambda p: p[1])[0] if due else None,
-            "last_email": max(sent, key=lambda p: p[1])[0] if sent else None}
+            "last_email": max(sent, key=lambda p: p[1])[0] if sent else None,
+            "counts_as_of": min(as_of) if as_of else None}
 
 
 def _next_at(email: CourseEmail, copies: stats.Copies) -> datetime | None:

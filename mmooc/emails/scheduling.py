@@ -47,6 +47,7 @@ from mmooc.emails.timing import Schedule
 from mmooc.lib import clock, periodic, subjects
 from mmooc.lib.languages import content_language, in_default_language, speaking, ui_language
 from mmooc.lib.mailrender import wrap_text
+from mmooc.mailer import counts as mail_counts
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Message
 
@@ -294,13 +295,16 @@ def remove_variant(variant: CourseEmailVariant) -> None:
     variant.delete()
 
 
+def counts_of(email: CourseEmail) -> mail_counts.Counts:
+    """Copies per delivery status over every message of the email, as the mailer last counted
+    them (mailer.counts): the one source of the overview, the emails and sending pages, the
+    command line and the API, and of the email's state."""
+    return mail_counts.total(mail_counts.tallies(m.pk for m in messages_of(email)).values())
+
+
 def progress_of(email: CourseEmail) -> dict[str, int]:
-    """Copies per delivery status over every message of the email."""
-    counts = outbox.progress(None)
-    for message in messages_of(email):
-        for status, n in outbox.progress(message).items():
-            counts[status] = counts.get(status, 0) + n
-    return counts
+    """Copies per delivery status over every message of the email, every status present."""
+    return counts_of(email).every_status()
 
 
 def audience_languages(email: CourseEmail, learners: QuerySet | None = None) -> dict[str, int]:

@@ -21,8 +21,17 @@ from django.views.decorators.http import require_GET, require_POST
 from mmooc.audit.log import record
 from mmooc.courses.access import cohorts_for
 from mmooc.emails.models import CourseEmail
-from mmooc.emails.scheduling import cancel, messages_of, missing_variants, progress_of, refresh_state, shown_subject
+from mmooc.emails.scheduling import (
+    cancel,
+    counts_of,
+    messages_of,
+    missing_variants,
+    progress_of,
+    refresh_state,
+    shown_subject,
+)
 from mmooc.lib.staff import organizer_required, powers, staff_required
+from mmooc.mailer import counts as mail_counts
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Delivery, Event, Message
 
@@ -44,13 +53,14 @@ def get_email(public_id: str, user: Any) -> CourseEmail:
 def progress_summary(email: CourseEmail) -> dict[str, object]:
     """Progress over every message of the email (one per language it is written in)."""
     message = email.message
-    counts = progress_of(email)
+    found = counts_of(email)
+    counts = found.every_status()
     total = sum(counts.values())
     done = sum(counts[s] for s in FINISHED)
     return {"counts": counts, "total": total, "done": done,
             "percent": round(100 * done / total, 1) if total else 0.0,
             "state": message.state if message is not None else "not-started",
-            "finished": bool(total) and done == total}
+            "finished": bool(total) and done == total, "as_of": found.as_of}
 
 
 @dataclass(frozen=True)
@@ -128,9 +138,8 @@ def _languages(email: CourseEmail, messages: list[Message]) -> list[tuple[str, M
     """(language, message, copies) for each message of an email written in several languages."""
     if len(messages) < 2:
         return []
-    copies = dict(Delivery.objects.filter(message__in=messages).values_list("message_id")
-                  .annotate(n=Count("pk")).order_by())
-    return [((m.headers or {}).get("Content-Language") or settings.LANGUAGE_CODE, m, copies.get(m.pk, 0))
+    found = mail_counts.tallies(m.pk for m in messages)
+    return [((m.headers or {}).get("Content-Language") or settings.LANGUAGE_CODE, m, sum(found[m.pk].statuses.values()))
             for m in messages]
 
 

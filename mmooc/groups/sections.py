@@ -43,8 +43,8 @@ class StaffGroups:
                       .order_by("-joined_at").first())
         return None if membership is None else LastGroup(membership.group.name, membership.left_at)
 
-    def choices_for(self, user: Any, cohort: Cohort) -> list[tuple[int, str]]:
-        return list(access.groups_for(user, cohort).order_by("number").values_list("number", "name"))
+    def choices_for(self, user: Any, cohort: Cohort, limit: int | None = None) -> list[tuple[int, str]]:
+        return list(access.groups_for(user, cohort).order_by("number").values_list("number", "name")[:limit])
 
     def learners_for(self, user: Any, cohort: Cohort) -> QuerySet[Learner]:
         return access.learners_for(user, cohort)

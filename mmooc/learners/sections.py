@@ -86,8 +86,8 @@ class StaffGroups(Protocol):
     def last_group(self, learner: Learner) -> LastGroup | None:
         """The group the learner joined last, or None if they were never in one."""
 
-    def choices_for(self, user: Any, cohort: Cohort) -> list[tuple[int, str]]:
-        """(number, name) of the cohort's groups the staff member sees, by number."""
+    def choices_for(self, user: Any, cohort: Cohort, limit: int | None = None) -> list[tuple[int, str]]:
+        """(number, name) of the cohort's groups the staff member sees, by number (the first `limit`)."""
 
     def learners_for(self, user: Any, cohort: Cohort) -> QuerySet[Learner]:
         """The cohort's learners the staff member sees (a facilitator: their groups' members)."""
@@ -103,7 +103,7 @@ class _NoGroups:
     def last_group(self, learner: Learner) -> LastGroup | None:
         return None
 
-    def choices_for(self, user: Any, cohort: Cohort) -> list[tuple[int, str]]:
+    def choices_for(self, user: Any, cohort: Cohort, limit: int | None = None) -> list[tuple[int, str]]:
         return []
 
     def learners_for(self, user: Any, cohort: Cohort) -> QuerySet[Learner]:

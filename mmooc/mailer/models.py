@@ -119,6 +119,41 @@ class DeliveryCount(models.Model):
         ]
 
 
+class MessageCounts(models.Model):
+    """A message's copies per status as last counted (mmooc.mailer.counts): the pages, the
+    command line and the exports read these instead of counting the outbox at every look.
+    The counts include the rows the retention job deleted (DeliveryCount)."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, primary_key=True, related_name="counts")
+    # Copies per status, a column each so that a cohort's are summed in the database.
+    queued = models.PositiveBigIntegerField(default=0)
+    sending = models.PositiveBigIntegerField(default=0)
+    sent = models.PositiveBigIntegerField(default=0)
+    deferred = models.PositiveBigIntegerField(default=0)
+    failed = models.PositiveBigIntegerField(default=0)
+    suppressed = models.PositiveBigIntegerField(default=0)
+    cancelled = models.PositiveBigIntegerField(default=0)
+    next_at = models.DateTimeField(null=True)  # when the earliest copy still waiting is due
+    last_sent_at = models.DateTimeField(null=True)
+    # Copies were still to send or in flight when counted: the periodic job counts it again.
+    open = models.BooleanField(default=True)
+    counted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The periodic job's list of messages still going out.
+            models.Index(fields=["open"], name="message_counts_open", condition=models.Q(open=True)),
+        ]
+
+
+class CountsMark(models.Model):
+    """The highest outbox row id the job mailer.counts has looked at: a message given copies
+    after it is counted again. One row."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    through_id = models.BigIntegerField(default=0)
+
+
 class EngineLock(models.Model):
     """The one engine allowed on SQLite: who holds it and when it last said it was alive."""
 

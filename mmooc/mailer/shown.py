@@ -17,8 +17,12 @@ from mmooc.mailer.models import Delivery, Message
 
 
 def sample_context() -> Subquery:
-    """One copy's placeholder values, for `.annotate(sample=...)` on a Message queryset."""
-    return Subquery(Delivery.objects.filter(message=OuterRef("pk")).order_by("pk").values("context")[:1],
+    """One copy's placeholder values, for `.annotate(sample=...)` on a Message queryset.
+
+    Any copy will do (only the values shared by every copy are shown): the first by recipient,
+    read from the (message, recipient) index. The first by key made PostgreSQL walk the key's
+    index from the oldest copy, past every other message's (1.4 s a message at 2,400,000 copies)."""
+    return Subquery(Delivery.objects.filter(message=OuterRef("pk")).order_by("recipient").values("context")[:1],
                     output_field=JSONField())
 
 

@@ -7,7 +7,6 @@ from email.message import EmailMessage
 
 from django import forms
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy
@@ -17,7 +16,7 @@ from mmooc.audit.log import record
 from mmooc.lib.mailheaders import HeaderError
 from mmooc.lib.paging import other_params
 from mmooc.lib.staff import is_organizer, sitewide_required
-from mmooc.mailer import shown
+from mmooc.mailer import counts, shown
 from mmooc.mailer.models import Delivery, Message
 from mmooc.mailer.redact import redact_message, redact_text
 from mmooc.mailer.render import prepare
@@ -41,22 +40,21 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
     if query:
         messages = messages.filter(
             pk__in=Delivery.objects.filter(recipient__icontains=query).values("message"))
-    # Copies are counted for the page's messages only, in one grouped query: counting every
+    # Copies of the page's messages only, as last counted (mailer.counts): counting every
     # message's copies to show fifty of them reads the whole outbox.
     page = Paginator(messages, MESSAGES_PER_PAGE).get_page(request.GET.get("page"))
     shown_page = list(Message.objects.filter(pk__in=[m.pk for m in page.object_list])
                       .annotate(sample=shown.sample_context()).order_by("-created_at", "-pk"))
-    copies: dict[int, dict[str, int]] = {m.pk: {} for m in shown_page}
-    for message_id, status, n in (Delivery.objects.filter(message_id__in=list(copies)).order_by()
-                                  .values_list("message_id", "status").annotate(n=Count("pk"))):
-        copies[message_id][status] = n
+    found = counts.tallies(m.pk for m in shown_page)
+    copies = {m.pk: found[m.pk].statuses for m in shown_page}
     for m in shown_page:
         m.total = sum(copies[m.pk].values())  # type: ignore[attr-defined]  # as the template reads it
     rows = [(m, shown.subject(m, getattr(m, "sample", None)),
              [(s, copies[m.pk][s]) for s in STATUS_NAMES if copies[m.pk].get(s)])
             for m in shown_page]
+    as_of = [c.as_of for c in found.values() if c.as_of]
     ctx = {"page": page, "rows": rows, "query": other_params(request), "statuses": STATUS_NAMES,
-           "form": form, "q": query}
+           "form": form, "q": query, "counts_as_of": min(as_of) if as_of else None}
     return render(request, "mailer/outbox_list.html", ctx)
 
 
@@ -67,11 +65,14 @@ def outbox_message(request: HttpRequest, public_id: str) -> HttpResponse:
     status = request.GET.get("status", "")
     if status and status not in STATUS_NAMES:
         return HttpResponseBadRequest(f"Unknown status {status!r}: use one of {', '.join(STATUS_NAMES)}.")
+    # "message" too: the related manager reads each row's message_id to attach the message,
+    # one query per row when it is deferred.
     deliveries = message.deliveries.order_by("pk").only(
-        "pk", "recipient", "status", "attempts", "last_error", "sent_at", "not_before")
+        "pk", "message", "recipient", "status", "attempts", "last_error", "sent_at", "not_before")
     if status:
         deliveries = deliveries.filter(status=status)
-    sample = message.deliveries.order_by("pk").values_list("context", flat=True).first()
+    # Any copy will do (only shared values are shown): the (message, recipient) index finds one.
+    sample = message.deliveries.order_by("recipient").values_list("context", flat=True).first()
     ctx = {"message": message, "subject": shown.subject(message, sample), "status": status,
            "statuses": STATUS_NAMES, "query": other_params(request),
            "page": Paginator(deliveries, RECIPIENTS_PER_PAGE).get_page(request.GET.get("page"))}

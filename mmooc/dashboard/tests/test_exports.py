@@ -216,3 +216,17 @@ def test_no_export_lets_a_spreadsheet_run_a_learner_s_text_as_a_formula(client, 
             assert {k: row[k] for k in expected[name]} == expected[name], name
     # JSON is not a spreadsheet: the name is kept as it is
     assert json.loads(download(client, url + "export/learners.json"))[0]["name"] == FORMULA
+
+
+def test_the_page_links_each_groups_archive(client, organizer, data):
+    from django.urls import reverse
+
+    from mmooc.groups.models import StudyGroup
+
+    client.force_login(organizer)
+    content = client.get(reverse("dashboard:exports", args=[data.cohort.slug])).content.decode()
+    groups = StudyGroup.objects.filter(cohort=data.cohort).order_by("number")
+    assert groups
+    for group in groups:
+        link = reverse("dashboard:export_mbox", args=[data.cohort.slug, group.number])
+        assert f'<a href="{link}">{group.name}</a>' in content

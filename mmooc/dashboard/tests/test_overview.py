@@ -183,3 +183,45 @@ def test_the_cohorts_suppressions_are_each_looked_up_among_its_learners(client, 
     assert "EXISTS(" in sql
     if connection.vendor == "sqlite":  # PostgreSQL picks its own join for a semi-join of tiny tables
         assert "(cohort_id=? AND email_key=?)" in testing.query_plan(sql)
+
+
+def _outbox_counts(statements):
+    """The statements that count outbox rows per message (the cost's per-cohort count aside)."""
+    return [sql for sql in statements if 'FROM "mailer_delivery"' in sql and "COUNT(" in sql.upper()
+            and '"mailer_message"."scope"' not in sql]
+
+
+def test_with_kept_counts_the_course_emails_copies_are_not_counted_at_each_load(client, organizer, data, settings):
+    settings.MAIL_COUNTS_SECONDS = 120
+    assert _outbox_counts(_statements(client, organizer, data))  # the first look counts them
+    again = _statements(client, organizer, data)
+    assert _outbox_counts(again) == []
+    assert any("mailer_messagecounts" in sql for sql in again)
+
+
+def test_it_says_when_the_copies_were_counted(client, organizer, data, settings):
+    settings.MAIL_COUNTS_SECONDS = 120
+    client.force_login(organizer)
+    client.get(url(data))
+    r = client.get(url(data))
+    assert r.context["counts_as_of"] is not None
+    assert b"data-counts-as-of" in r.content and b"Copies counted as of" in r.content
+
+
+def test_the_emails_state_follows_the_kept_counts(client, organizer, data, settings):
+    """One source: the state moves to sent when the counts say none is waiting, after the job."""
+    from mmooc.mailer import counts
+
+    settings.MAIL_COUNTS_SECONDS = 120
+    client.force_login(organizer)
+    client.get(url(data))
+    data.email.refresh_from_db()
+    Delivery.objects.filter(message=data.email.message, status__in=("queued", "sending", "deferred")).update(
+        status=Delivery.SENT)
+    client.get(url(data))
+    assert CourseEmail.objects.get(pk=data.email.pk).state != CourseEmail.SENT
+    counts.run()
+    r = client.get(url(data))
+    assert CourseEmail.objects.get(pk=data.email.pk).state == CourseEmail.SENT
+    row = next(e for e in r.context["emails"] if e.email == data.email)
+    assert row.copies.waiting == 0

@@ -108,3 +108,33 @@ def test_the_newest_first_page_is_read_from_the_signup_time_index(client, organi
 def test_the_time_zone_choices_are_read_from_the_zone_index(client, organizer, cohort):
     sql = _statement(client, organizer, cohort, 'SELECT DISTINCT "learners_learner"."timezone"')
     assert "learner_cohort_timezone" in testing.query_plan(sql)
+
+
+def test_past_the_limit_the_group_filter_asks_for_a_number(client, organizer, cohort, monkeypatch):
+    from mmooc.learners import staff_views
+
+    monkeypatch.setattr(staff_views, "GROUP_CHOICES", 2)
+    for number in (1, 2, 3):
+        testing.make_group(cohort, number, name=f"Team {number}")
+    testing.join(testing.make_group(cohort, 9), Learner.objects.get(email="bo@example.org"))
+    client.force_login(organizer)
+    content = client.get(url(cohort, "?group=9")).content.decode()
+    assert 'name="group" inputmode="numeric"' in content and 'value="9"' in content
+    assert "Team 1" not in content
+    assert "bo@" in content and "ada@" not in content
+
+
+def test_the_group_filter_reads_no_more_groups_than_it_lists(client, organizer, cohort, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mmooc.learners import staff_views
+
+    monkeypatch.setattr(staff_views, "GROUP_CHOICES", 2)
+    for number in range(1, 7):
+        testing.make_group(cohort, number)
+    client.force_login(organizer)
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(url(cohort))
+    groups = [q for q in ctx.captured_queries if 'FROM "groups_studygroup"' in q["sql"]]
+    assert groups and testing.largest_result(groups) <= 3

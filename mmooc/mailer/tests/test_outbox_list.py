@@ -79,3 +79,39 @@ def test_it_counts_the_copies_of_the_page_s_messages_only_in_a_fixed_number_of_q
     reading_copies = [q["sql"] for q in queries if "mailer_delivery" in q["sql"]]
     assert any('"message_id" IN (' in sql for sql in reading_copies)
     assert not any('JOIN "mailer_delivery"' in sql for sql in reading_copies)
+
+
+def _page_statements(client, organizer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(organizer)
+    with CaptureQueriesContext(connection) as ctx:
+        client.get("/outbox/")
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+def test_each_messages_sample_copy_is_read_from_its_recipients_index(client, organizer, settings):
+    from mmooc import testing
+
+    sent_in_outbox(settings, n=3)
+    [sample] = [sql for sql in _page_statements(client, organizer) if '"context"' in sql and "LIMIT 1" in sql]
+    plan = testing.query_plan(sample)
+    # SQLite names the unique (message, recipient) index sqlite_autoindex_…
+    assert "delivery_once_per_recipient" in plan or "sqlite_autoindex_mailer_delivery" in plan
+    assert "mailer_delivery_pkey" not in plan and "USING INTEGER PRIMARY KEY (rowid>" not in plan
+
+
+@pytest.mark.postgres
+def test_each_messages_sample_copy_is_read_from_its_recipients_index_on_postgresql(client, organizer, settings):
+    test_each_messages_sample_copy_is_read_from_its_recipients_index(client, organizer, settings)
+
+
+def test_with_kept_counts_the_page_counts_no_copies_once_counted(client, organizer, settings):
+    sent_in_outbox(settings, n=3)
+    settings.MAIL_COUNTS_SECONDS = 120
+    _page_statements(client, organizer)
+    again = _page_statements(client, organizer)
+    assert not [sql for sql in again if 'FROM "mailer_delivery"' in sql and "COUNT(" in sql.upper()]
+    response = client.get("/outbox/")
+    assert "<td class=\"num\">3</td>" in response.text and "Copies counted as of" in response.text

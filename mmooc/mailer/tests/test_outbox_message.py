@@ -46,3 +46,30 @@ def test_it_refuses_post(client, organizer, settings):
     msg = sent_in_outbox(settings)
     client.force_login(organizer)
     assert client.post(f"/outbox/{msg.public_id}/").status_code == 405
+
+
+def test_its_statements_do_not_grow_with_the_copies_listed(client, organizer, settings, django_assert_max_num_queries):
+    few, many = sent_in_outbox(settings, n=2), sent_in_outbox(settings, n=30)
+    client.force_login(organizer)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        client.get(f"/outbox/{few.public_id}/")
+    with django_assert_max_num_queries(len(one)):
+        client.get(f"/outbox/{many.public_id}/")
+
+
+def test_its_sample_copy_is_read_from_the_recipients_index(client, organizer, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mmooc import testing
+
+    msg = sent_in_outbox(settings, n=3)
+    client.force_login(organizer)
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(f"/outbox/{msg.public_id}/")
+    [sample] = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT "mailer_delivery"."context"')]
+    assert '"recipient" ASC' in sample
+    assert "mailer_delivery_pkey" not in testing.query_plan(sample)

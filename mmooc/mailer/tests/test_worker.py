@@ -305,6 +305,9 @@ def test_the_services_bound_their_sessions_idle_in_a_transaction(settings):
                            "current_setting('tcp_keepalives_idle')")
             return cursor.fetchone()
 
+    # A test before may have run a service's command in this process: start unbounded.
+    connection_created.disconnect(dispatch_uid="mmooc-bound-idle-transactions")
+    connection.close()
     connection.ensure_connection()
     assert shown(connection)[0] == "0"  # PostgreSQL's default: no bound
     startup.bound_idle_transactions()

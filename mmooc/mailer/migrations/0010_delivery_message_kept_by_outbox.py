@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
     once (see mmooc.mailer.outbox.hold_messages) instead of PostgreSQL checking every copy."""
 
     dependencies = [
-        ('mailer', '0009_delivery_provider_id_only_when_set'),
+        ('mailer', '0009_message_counts'),
     ]
 
     operations = [

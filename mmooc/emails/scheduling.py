@@ -396,25 +396,29 @@ class Personalizer:
         self.instants: dict[str | None, datetime] = {}
         self.notes: dict[tuple[str, str | bool], str] = {}
 
-    def context(self, learner: Any) -> dict[str, str]:
+    def context(self, learner: Any, language: str | None = None) -> dict[str, str]:
+        """`language`: the active language, when the caller knows it (asked once per batch, not
+        twice per learner)."""
+        if language is None:
+            language = translation.get_language() or ""
         values = self.make_context(learner.public_id, learner.name)
         values["learner.timezone"] = learner.timezone
         group = self.groups.get(learner.pk)
         values.update(group or {"group.name": "", "group.address": "", "group.size": ""})
-        values[GROUP_NOTE] = self._note(group, getattr(learner, "wants_group", True))
-        values.update(self._local_dates(learner.timezone))
+        values[GROUP_NOTE] = self._note(group, getattr(learner, "wants_group", True), language)
+        values.update(self._local_dates(learner.timezone, language))
         return values
 
-    def _note(self, group: dict[str, str] | None, wants_group: bool) -> str:
+    def _note(self, group: dict[str, str] | None, wants_group: bool, language: str) -> str:
         # Written once per group (or way of studying alone) and language.
-        key = (translation.get_language() or "", group["group.address"] if group else wants_group)
+        key = (language, group["group.address"] if group else wants_group)
         if key not in self.notes:
             self.notes[key] = group_note(group, wants_group)
         return self.notes[key]
 
-    def _local_dates(self, zone_name: str) -> dict[str, str]:
+    def _local_dates(self, zone_name: str, language: str | None = None) -> dict[str, str]:
         # Per language too: a variant's readers get the dates written in their language.
-        key = (translation.get_language() or "", zone_name)
+        key = (translation.get_language() or "" if language is None else language, zone_name)
         if key not in self.local_values:
             self.local_values[key] = local_values(self.cohort, self.email.module, zone_name)
         return self.local_values[key]
@@ -438,8 +442,8 @@ class Personalizer:
         """When the copy actually leaves: a time already past means at once."""
         return max(self.not_before(learner_zone), self.now)
 
-    def recipient(self, learner: Any) -> outbox.Recipient:
-        return outbox.Recipient(learner.email, self.context(learner), self.not_before(learner.timezone),
+    def recipient(self, learner: Any, language: str | None = None) -> outbox.Recipient:
+        return outbox.Recipient(learner.email, self.context(learner, language), self.not_before(learner.timezone),
                                 ref=str(learner.public_id))
 
 
@@ -672,6 +676,8 @@ def _enqueue(email: CourseEmail, messages: dict[str, Message], learners: QuerySe
     added = 0
     batches: dict[str, list[outbox.Recipient]] = {key: [] for key in messages}
     languages: dict[str, str] = {}
+    # The language each message is written in, as Personalizer keys its values: asked once here.
+    active = {key: _active_language(key) for key in messages}
     # Named rows, not model instances: a learner is read 100,000 times per email.
     rows = learners.order_by("pk").values_list("pk", "public_id", "email", "name", "timezone", "language",
                                                "wants_group", named=True)
@@ -684,9 +690,9 @@ def _enqueue(email: CourseEmail, messages: dict[str, Message], learners: QuerySe
         key = languages[learner.language]
         if key:
             with speaking(key):
-                batches[key].append(p.recipient(learner))
+                batches[key].append(p.recipient(learner, active[key]))
         else:
-            batches[key].append(p.recipient(learner))
+            batches[key].append(p.recipient(learner, active[key]))
         if len(batches[key]) >= BATCH:
             added += outbox.enqueue(messages[key], batches[key])
             batches[key] = []
@@ -694,6 +700,14 @@ def _enqueue(email: CourseEmail, messages: dict[str, Message], learners: QuerySe
         if batch:
             added += outbox.enqueue(messages[key], batch)
     return added
+
+
+def _active_language(variant: str) -> str:
+    """The language active while a variant's copies are made ("": the email's own)."""
+    if not variant:
+        return translation.get_language() or ""
+    with speaking(variant):
+        return translation.get_language() or ""
 
 
 @in_default_language

@@ -59,7 +59,12 @@ class Delivery(models.Model):
 
     # No index of its own: delivery_once_per_recipient and delivery_progress both begin with
     # it, and every copy written (queued, claimed, sent) would update a third index for nothing.
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    # No constraint in the database either: PostgreSQL checks one row at a time, a lookup per
+    # copy at commit (about as long as writing the copies). The outbox, the only writer, checks
+    # each call's messages once and holds them (FOR KEY SHARE) until its transaction ends;
+    # deleting a message cascades in Django.
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries", db_index=False,
+                                db_constraint=False)
     recipient = models.CharField(max_length=254)
     # Per-recipient variables for the message's placeholders.
     context = models.JSONField(default=dict, blank=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
 from email.parser import BytesParser
+from json.encoder import encode_basestring_ascii as _json_string  # what json.dumps uses (C)
 from typing import Any
 
 import idna
@@ -180,7 +181,7 @@ def _check_recipient(message: Message, r: Recipient, header_names: set[str], nee
             raise OutboxError(f"The value of {name} for {r.address} contains a line break")
     if needs_url:
         url = context.get(UNSUBSCRIBE_VAR, "")
-        if not url.startswith(("https://", "http://")) or any(c in url for c in "<>, "):
+        if not url.startswith(("https://", "http://")) or "<" in url or ">" in url or "," in url or " " in url:
             raise OutboxError(f"Subscribed mail needs an unsubscribe_url (an http(s) URL without "
                               f"spaces, commas or <>) for {r.address}")
     if r.not_before is not None and timezone.is_naive(r.not_before):
@@ -260,7 +261,7 @@ def _row_chunks(message: Message, recipients: Iterable[Recipient], seen_before: 
     needs_url = message.kind == Message.SUBSCRIBED and message.raw is None
     fixed_id = _raw_message_id(message) if message.raw is not None else ""
     ids = message_ids(message)
-    dumps = json.dumps
+    keys: dict[str, str] = {}  # each context key as JSON, for _context_json
     capitalized: set[str] = set()  # lowercase forms of the addresses written with capitals so far
     rows: dict[str, Row] = {}
     first = True
@@ -273,13 +274,26 @@ def _row_chunks(message: Message, recipients: Iterable[Recipient], seen_before: 
         if key != address:
             capitalized.add(key)
         mid = fixed_id or next(ids)
-        context = r.context if used is None else {k: v for k, v in r.context.items() if k in used}
-        rows[key] = (address, dumps(context), r.ref[:64], r.not_before, mid)
+        rows[key] = (address, _context_json(r.context, used, keys), r.ref[:64], r.not_before, mid)
         if len(rows) >= size:
             yield _unseen(message, rows, first, seen_before)
             rows, first = {}, False
     if rows:
         yield _unseen(message, rows, first, seen_before)
+
+
+def _context_json(context: Mapping[str, Any], used: set[str] | None, keys: dict[str, str]) -> str:
+    """json.dumps of the context less the values the message does not use (all when `used` is
+    None), built from the values' encoding alone when they are strings: a course email's
+    million contexts share a few keys, each encoded once per call (`keys`)."""
+    try:
+        if used is None:
+            return "{" + ", ".join([keys[k] + _json_string(v) for k, v in context.items()]) + "}"
+        return "{" + ", ".join([keys[k] + _json_string(v) for k, v in context.items() if k in used]) + "}"
+    except (KeyError, TypeError):  # a key not seen yet, or a value that is not a string
+        kept = dict(context) if used is None else {k: v for k, v in context.items() if k in used}
+        keys.update((k, f"{_json_string(k)}: ") for k in kept if isinstance(k, str))
+        return json.dumps(kept)
 
 
 def _unseen(message: Message, rows: dict[str, Row], first: bool, seen_before: Any) -> list[Row]:
@@ -317,18 +331,42 @@ def enqueue(message: Message, recipients: Iterable[Recipient]) -> int:
     second = next(chunks, None)
     if second is None:
         with transaction.atomic(savepoint=False):  # inside a caller's transaction (the relay's), no savepoint
-            added = _insert(message, first)
-            _wake_on_commit()
+            held = hold_messages([message])
+            if held:
+                added = _insert(message, first)
+                _wake_on_commit()
+        if not held:  # raised out here: a caller's transaction stays usable
+            raise OutboxError(GONE)
         return added
     with transaction.atomic():
         # A message with no rows before this call gets its later chunks by COPY too (PostgreSQL):
         # only a repeated address can clash, and that chunk then takes the slower way.
         empty = getattr(message, "_outbox_fresh", False) or not message.deliveries.exists()
+        if not hold_messages([message]):
+            raise OutboxError(GONE)  # in the savepoint
         added = _insert(message, first) + _insert(message, second, empty)
         for chunk in chunks:
             added += _insert(message, chunk, empty)
         _wake_on_commit()
     return added
+
+
+GONE = "A message to queue copies of no longer exists"
+
+
+def hold_messages(messages: list[Message]) -> bool:
+    """What a foreign key would check for every copy, once per call: whether each message still
+    exists; PostgreSQL holds them (FOR KEY SHARE) so that none can be deleted before this
+    transaction ends. On SQLite the one writer holds the database from its first write to the end."""
+    ids = sorted({m.pk for m in messages})
+    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    found = 0
+    with connection.cursor() as cursor:
+        for i in range(0, len(ids), 900):
+            part = ids[i:i + 900]
+            cursor.execute(f"SELECT id FROM mailer_message WHERE id IN ({', '.join(['%s'] * len(part))}){lock}", part)
+            found += len(cursor.fetchall())
+    return found == len(ids)
 
 
 def _insert(message: Message, rows: list[Row], copy_first: bool = False) -> int:
@@ -354,9 +392,11 @@ def enqueue_one(message: Message, recipient: Recipient) -> bool:
         now, not_before = adapt(now), adapt(not_before)
     stored = Delivery._meta.get_field("context").get_db_prep_save(context, connection)
     with connection.cursor() as cursor:
-        cursor.execute(_ONE_SQL, [address, stored, recipient.ref[:64], Delivery.QUEUED, not_before,
-                                  _message_id(message), now,
-                                  message.pk, Message.ACTIVE, message.scope, message.tag, message.subject])
+        # PostgreSQL: the message is held as by hold_messages (SQLite writes in one step).
+        lock = "FOR KEY SHARE " if connection.vendor == "postgresql" else ""
+        cursor.execute(_ONE_SQL.format(lock=lock),
+                       [address, stored, recipient.ref[:64], Delivery.QUEUED, not_before, _message_id(message), now,
+                        message.pk, Message.ACTIVE, message.scope, message.tag, message.subject])
         added: bool = cursor.rowcount == 1
     if added:
         _wake_on_commit()
@@ -421,11 +461,12 @@ def enqueue_many(pairs: Iterable[tuple[Message, Iterable[Recipient]]]) -> int:
     if not batch:
         return 0
     with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            added = _insert_postgres_many(batch)
-        else:
-            added = _insert_generic_many(batch)
-        _wake_on_commit()
+        held = hold_messages([m for m, _ in batch])
+        if held:
+            added = _insert_postgres_many(batch) if connection.vendor == "postgresql" else _insert_generic_many(batch)
+            _wake_on_commit()
+    if not held:  # raised out here: a caller's transaction stays usable
+        raise OutboxError(GONE)
     return added
 
 
@@ -451,7 +492,7 @@ _COLUMNS = ("message_id, recipient, context, ref, status, not_before, attempts, 
 _ONE_SQL = (f"INSERT INTO mailer_delivery ({_COLUMNS}) "
             "SELECT id, %s, %s, %s, %s, %s, 0, %s, '', '', %s FROM mailer_message "
             "WHERE id = %s AND state = %s AND scope = %s AND tag = %s AND subject = %s "
-            "ON CONFLICT (message_id, recipient) DO NOTHING")
+            "{lock}ON CONFLICT (message_id, recipient) DO NOTHING")
 
 
 def _insert_postgres_many(batch: list[tuple[Message, list[Row]]], copy_first: bool = False) -> int:
@@ -463,7 +504,7 @@ def _insert_postgres_many(batch: list[tuple[Message, list[Row]]], copy_first: bo
     for message, _ in batch:
         message._outbox_fresh = False  # type: ignore[attr-defined]  # a second call may repeat addresses of the first
     if fresh:
-        return _copy_many(batch, "mailer_delivery")  # the relay's case: one round trip, no savepoint
+        return _copy_many(batch, "mailer_delivery")  # the relay's case: no staging table, no savepoint
     # Messages only this transaction writes (a course email scheduled in batches of learners):
     # only a repeated address can clash, so COPY first and take the slower way if one does.
     if own or copy_first or not Delivery.objects.filter(message__in=[m.pk for m, _ in batch]).exists():
@@ -488,13 +529,46 @@ def _insert_postgres_many(batch: list[tuple[Message, list[Row]]], copy_first: bo
 
 
 def _copy_many(batch: list[tuple[Message, list[Row]]], table: str) -> int:
-    now = timezone.now()
+    """The rows in COPY's text format, built by this module and handed over in one write:
+    psycopg's row-by-row writer costs several microseconds a row, a million times for a
+    course email, and each write is a round of its own (a grouping's welcomes are a few
+    hundred messages of forty copies)."""
+    now = timezone.now().isoformat()
+    text = "".join([_copy_text(message.pk, rows, now) for message, rows in batch])
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as copy:
-        for message, rows in batch:
-            for address, context, ref, not_before, mid in rows:
-                copy.write_row((message.pk, address, context, ref, Delivery.QUEUED, not_before or now, 0, mid,
-                                "", "", now))
+        copy.write(text)
     return sum(len(rows) for _, rows in batch)
+
+
+# COPY's text format: a backslash starts an escape; tab and newline end a column and a row.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(message_id: int, rows: list[Row], now: str) -> str:
+    """One message's rows as COPY text, the columns of _COLUMNS; `now` is an ISO timestamp.
+
+    Built without looking at each value: a tab, newline or carriage return in a value shows
+    in the counts of the whole text (there are exactly so many of each per row), and the
+    rows are then built again with each value escaped. A backslash can only come from a
+    value (JSON escapes in a context, say), so doubling every one escapes them all.
+    """
+    text = _copy_lines(message_id, rows, now, escape=False)
+    if text.count("\t") == 10 * len(rows) and text.count("\n") == len(rows) and "\r" not in text:
+        return text.replace("\\", "\\\\")
+    return _copy_lines(message_id, rows, now, escape=True)
+
+
+def _copy_lines(message_id: int, rows: list[Row], now: str, escape: bool) -> str:
+    times: dict[datetime, str] = {}  # a course email has one send time per time zone
+    head, status, tail = f"{message_id}\t", f"\t{Delivery.QUEUED}\t", f"\t\t\t{now}\n"
+    lines = []
+    for address, context, ref, not_before, mid in rows:
+        when = now if not_before is None else times.get(not_before) or times.setdefault(
+            not_before, not_before.isoformat())
+        if escape:
+            address, context, ref, mid = (v.translate(_COPY_ESCAPES) for v in (address, context, ref, mid))
+        lines.append(f"{head}{address}\t{context}\t{ref}{status}{when}\t0\t{mid}{tail}")
+    return "".join(lines)
 
 
 def _insert_generic(message: Message, rows: list[Row]) -> int:

@@ -1,0 +1,36 @@
+"""Scheduling a course email does the same work per batch whatever the number of learners:
+what is the same for every learner (the active language) is asked once, not per learner."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from django.utils import translation
+
+from mmooc.emails import scheduling
+from mmooc.emails.models import CourseEmail
+from mmooc.testing import make_cohort, make_learner
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
+
+
+def _scheduled_language_lookups(monkeypatch, organizer, n: int, slug: str) -> int:
+    cohort = make_cohort(slug=slug, tz="Europe/London")
+    for i in range(n):
+        make_learner(cohort, f"{slug}{i}@example.org", timezone=["Asia/Kolkata", "America/New_York"][i % 2])
+    email = CourseEmail.objects.create(
+        cohort=cohort, subject="Week 1", body="Hi {{ learner.first_name }}, {{ group.note }} {{ local.start }}",
+        module=cohort.course.modules.first(), schedule=CourseEmail.LOCAL, day_offset=7, local_time=time(9))
+    calls = []
+    real = translation.get_language
+    monkeypatch.setattr(translation, "get_language", lambda: calls.append(1) or real())
+    assert scheduling.schedule(email, organizer) == n
+    monkeypatch.setattr(translation, "get_language", real)
+    return len(calls)
+
+
+def test_the_language_is_asked_as_often_for_eight_learners_as_for_two(monkeypatch, organizer):
+    _scheduled_language_lookups(monkeypatch, organizer, 1, "warm")  # the process's first lookups, made once
+    assert (_scheduled_language_lookups(monkeypatch, organizer, 8, "eight")
+            == _scheduled_language_lookups(monkeypatch, organizer, 2, "two"))

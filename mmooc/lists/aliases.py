@@ -35,7 +35,8 @@ from mmooc.groups.welcome import group_language, members_of
 from mmooc.learners.models import Learner, LearnerAlias, email_key
 from mmooc.lib.languages import content_language, speaking
 from mmooc.lists import inbound as checks
-from mmooc.lists.models import Notice, Post, Refusal
+from mmooc.lists import notices
+from mmooc.lists.models import Post, Refusal
 from mmooc.operations import counters
 
 log = logging.getLogger("mmooc.lists")
@@ -136,10 +137,8 @@ with translation.override(None):
 
 def send_hold_notice(post: Post, address: str, to: str, *, now: datetime | None = None) -> bool:
     """The held post's notice, at most once a day per address (the refusal notices' limit)."""
-    from mmooc.mailer import outbox
-
-    to = to.strip().strip("<>")
-    if "@" not in to or to.lower().endswith("@" + settings.LIST_DOMAIN.lower()):
+    answered = notices.answerable(to)
+    if answered is None:
         return False
     group = post.group
     context = {"group_name": group.name, "group_address": group.address, "address": address,
@@ -151,17 +150,8 @@ def send_hold_notice(post: Post, address: str, to: str, *, now: datetime | None 
         context["subject"] = context["subject"] or _("(no subject)")
         headers = {"Auto-Submitted": "auto-replied", "In-Reply-To": post.message_id,
                    "References": post.message_id, **content_language()}
-    try:
-        with transaction.atomic():
-            Notice.objects.create(address=email_key(to)[:254], day=(now or timezone.now()).date())
-            outbox.send(to=to, subject=subject, body=body, context=context,
-                        scope=Cohort.scope_for(group.cohort_id), tag="list-notice", headers=headers)
-    except IntegrityError:
-        return False  # already told today
-    except outbox.OutboxError as exc:
-        log.info("lists: no notice to %s: %s", to, exc)
-        return False
-    return True
+    return notices.send_once_a_day(group, answered, subject=subject, body=body, headers=headers, context=context,
+                                   now=now)
 
 
 def _plain(text: str) -> str:

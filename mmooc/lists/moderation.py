@@ -38,10 +38,10 @@ from mmooc.groups.welcome import group_language, members_of
 from mmooc.learners.models import Learner, email_key
 from mmooc.lib.languages import content_language, speaking
 from mmooc.lib.staff import ORGANIZER
-from mmooc.lists import relay
+from mmooc.lists import notices, relay
 from mmooc.lists.aliases import HOLD_DAYS, UNKNOWN_SENDER
 from mmooc.lists.inbound import Inbound
-from mmooc.lists.models import HeldNote, Moderation, Notice, Post, Refusal
+from mmooc.lists.models import HeldNote, Moderation, Post, Refusal
 
 log = logging.getLogger("mmooc.lists")
 
@@ -205,10 +205,8 @@ def send_held_notice(group: StudyGroup, author: Learner, to: str, post: Inbound,
     address (the refusal notices' limit), never to an address of ours (MAIL_RULES 55). The relay
     calls this only for a person's post: bounces, automatic replies, list mail and what the
     provider judged spam are never held this way or never answered."""
-    from mmooc.mailer import outbox
-
-    to = to.strip().strip("<>")
-    if "@" not in to or to.lower().endswith("@" + settings.LIST_DOMAIN.lower()):
+    answered = notices.answerable(to)
+    if answered is None:
         return False
     with speaking(author.language):
         subject, body = held_texts(reason)
@@ -217,17 +215,8 @@ def send_held_notice(group: StudyGroup, author: Learner, to: str, post: Inbound,
                    "size": _megabytes(size), "limit": relay.max_post_mb()}
         headers = {"Auto-Submitted": "auto-replied", "In-Reply-To": post.message_id, "References": post.message_id,
                    **content_language()}
-    try:
-        with transaction.atomic():
-            Notice.objects.create(address=email_key(to)[:254], day=(now or timezone.now()).date())
-            outbox.send(to=to, subject=subject, body=body, context=context, scope=Cohort.scope_for(group.cohort_id),
-                        tag="list-notice", headers=headers, ref=str(author.public_id))
-    except IntegrityError:
-        return False  # already told today
-    except outbox.OutboxError as exc:
-        log.info("lists: no notice to %s: %s", to, exc)
-        return False
-    return True
+    return notices.send_once_a_day(group, answered, subject=subject, body=body, headers=headers, context=context,
+                                   ref=str(author.public_id), now=now)
 
 
 def _megabytes(size: int) -> str:

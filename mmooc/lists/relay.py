@@ -36,11 +36,11 @@ from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners.models import Learner, email_key
 from mmooc.lib.compiled import CompiledQuery
-from mmooc.lists import aliases, threads
+from mmooc.lists import aliases, notices, threads
 from mmooc.lists import inbound as checks
 from mmooc.lists.headers import author_label, build_copy, shown_address, tag_subject
 from mmooc.lists.links import list_info
-from mmooc.lists.models import Moderation, Notice, Post, Refusal
+from mmooc.lists.models import Moderation, Post, Refusal
 from mmooc.lists.signals import post_relayed
 from mmooc.mailer import bounces
 from mmooc.operations import counters
@@ -472,12 +472,9 @@ NOTICE_REASONS = {
 def send_notice(group: StudyGroup, reason: str, to: str, subject: str, message_id: str, *,
                 detail: str = "", now: datetime | None = None) -> bool:
     """Tell a sender why their post was not relayed: at most once a day per address."""
-    to = to.strip().strip("<>")
-    if reason not in NOTICE_REASONS or "@" not in to or to.lower().endswith("@" + settings.LIST_DOMAIN):
+    answered = notices.answerable(to)
+    if reason not in NOTICE_REASONS or answered is None:
         return False
-    from mmooc.mailer import outbox
-
-    day = (now or timezone.now()).date()
     why = NOTICE_REASONS[reason].format(group=group.name, limit=max_post_mb(), detail=_plain(detail))
     body = (f"Your message \u201c{_plain(subject) or 'without a subject'}\u201d to {group.address} "
             f"was not sent to the group, because {why}\n\n"
@@ -485,17 +482,8 @@ def send_notice(group: StudyGroup, reason: str, to: str, subject: str, message_i
     headers = {"Auto-Submitted": "auto-replied"}
     if message_id:
         headers.update({"In-Reply-To": message_id, "References": message_id})
-    try:
-        with transaction.atomic():
-            Notice.objects.create(address=email_key(to)[:254], day=day)
-            outbox.send(to=to, subject=f"Your message to {group.name} was not sent", body=body,
-                        scope=Cohort.scope_for(group.cohort_id), tag="list-notice", headers=headers)
-    except IntegrityError:
-        return False  # already told today
-    except outbox.OutboxError as exc:
-        log.info("lists: no notice to %s: %s", to, exc)
-        return False
-    return True
+    return notices.send_once_a_day(group, answered, subject=f"Your message to {group.name} was not sent",
+                                   body=body, headers=headers, now=now)
 
 
 def _plain(text: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import smtplib
+
 import pytest
 
 from mmooc import testing
@@ -22,3 +24,16 @@ def group(cohort):
     add_member(group, "bob@example.org", name="Bob Jones")
     add_member(group, "carol@example.org", name="Carol Diaz")
     return group
+
+
+@pytest.fixture
+def lmtp_conn():
+    """A running LMTP receiver and one client connection to it, greeted."""
+    from mmooc.lists import lmtp
+
+    running = lmtp.start("127.0.0.1", testing.free_port())
+    conn = smtplib.LMTP(running.host, running.port, timeout=30)
+    conn.ehlo_or_helo_if_needed()
+    yield conn
+    conn.close()
+    running.stop()

@@ -14,7 +14,6 @@ from mmooc.checkins.intake import checkin_address
 from mmooc.checkins.models import CheckIn
 from mmooc.checkins.signals import checkin_recorded
 from mmooc.learners.models import Learner
-from mmooc.lists import lmtp
 from mmooc.lists.models import Post, Refusal
 from mmooc.lists.tests.mail import raw_post
 from mmooc.mailer.models import Delivery
@@ -29,13 +28,8 @@ def week3(time_machine):
 
 
 @pytest.fixture
-def client():
-    running = lmtp.start("127.0.0.1", testing.free_port())
-    conn = smtplib.LMTP(running.host, running.port, timeout=30)
-    conn.ehlo_or_helo_if_needed()
-    yield conn
-    conn.close()
-    running.stop()
+def client(lmtp_conn):
+    return lmtp_conn
 
 
 def deliver(conn, raw: bytes, to: str, sender: str = "alice@example.org") -> None:

@@ -7,7 +7,7 @@ import smtplib
 import pytest
 
 from mmooc import testing
-from mmooc.lists import lmtp, relay
+from mmooc.lists import relay
 from mmooc.lists.models import Moderation, Post
 from mmooc.lists.tests.mail import raw_post
 from mmooc.mailer import engine
@@ -22,16 +22,6 @@ def facilitating_every_group(user):
     from mmooc.groups.models import StudyGroup
 
     return facilitate(user, *StudyGroup.objects.all())
-
-
-@pytest.fixture
-def lmtp_conn():
-    running = lmtp.start("127.0.0.1", testing.free_port())
-    conn = smtplib.LMTP(running.host, running.port, timeout=30)
-    conn.ehlo_or_helo_if_needed()
-    yield conn
-    conn.close()
-    running.stop()
 
 
 @pytest.fixture

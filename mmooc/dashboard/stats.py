@@ -168,11 +168,6 @@ def merged_days(*series: dict[date, int]) -> tuple[list[date], list[list[int]]]:
 Copies = mail_counts.Counts
 
 
-def email_deliveries(message_ids: list[int]) -> dict[int, Copies]:
-    """The copies of each message, as the mailer last counted them (mailer.counts)."""
-    return mail_counts.tallies(message_ids)
-
-
 # Cost ----------------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from mmooc.audit.log import record
 from mmooc.courses.models import Cohort
 from mmooc.groups import welcome
-from mmooc.groups.grouping import Candidate, GroupingError, GroupSettings, Plan, ProposedGroup, make_groups, plan_groups
+from mmooc.groups.grouping import GroupingError, GroupSettings, Plan, Pool, ProposedGroup, make_groups, plan_groups
 from mmooc.groups.models import GroupCheck, Grouping, GroupingPolicy, Membership, StudyGroup
 from mmooc.groups.signals import groups_formed
 from mmooc.learners.models import Learner
@@ -74,20 +74,21 @@ def group_settings(cohort: Cohort, target_size: int | None = None, min_group: in
                          min_group=min_group or minimum_group_size(cohort))
 
 
-def candidates(cohort: Cohort, *, lock: bool = False) -> list[Candidate]:
-    """The learners grouping would place now. With `lock` (inside apply's transaction), on
-    PostgreSQL they are also locked against deletion until it ends."""
-    return [Candidate(pk, zone, language) for pk, zone, language in
-            _eligible_rows(cohort, ("id", "timezone", "language"), lock=lock)]
+def candidates(cohort: Cohort, *, lock: bool = False) -> Pool:
+    """The learners grouping would place now, as a compact pool. With `lock` (inside apply's
+    transaction), on PostgreSQL they are also locked against deletion until it ends."""
+    pool = Pool()
+    for row in _eligible_rows(cohort, ("id", "timezone", "language"), lock=lock):
+        pool.add(*row)
+    return pool
 
 
-def _candidates_and_people(cohort: Cohort, *, lock: bool = False) -> tuple[list[Candidate],
-                                                                            dict[int, welcome.Member]]:
+def _candidates_and_people(cohort: Cohort, *, lock: bool = False) -> tuple[Pool, dict[int, welcome.Member]]:
     """Candidates for the algorithm, and what the welcome emails need of each, in one query."""
-    found, people = [], {}
+    found, people = Pool(), {}
     for pk, zone, language, email, name, public_id in _eligible_rows(
             cohort, ("id", "timezone", "language", "email", "name", "public_id"), lock=lock):
-        found.append(Candidate(pk, zone, language))
+        found.add(pk, zone, language)
         people[pk] = welcome.Member(pk, email, name, zone, public_id, language)
     return found, people
 
@@ -222,8 +223,16 @@ def _check_memberships(grouping: Grouping) -> None:
 
 
 def _create_memberships(groups: list[StudyGroup], proposed: list[ProposedGroup]) -> None:
-    """All memberships in one bulk write: model instances would cost more than the insert."""
+    """All memberships in one bulk write: model instances would cost more than the insert. On
+    PostgreSQL the rows are written as COPY text a group at a time: a million memberships
+    differ only by their two ids, so each group's rows are one join of its member ids."""
     now = timezone.now()
-    bulk.insert(Membership, ("group", "learner", "joined_at", "left_at", "muted", "delivery"),
-                ((g.pk, learner_id, now, None, False, Membership.EACH)
-                 for g, p in zip(groups, proposed, strict=True) for learner_id in p.member_ids))
+    fields = ("group", "learner", "joined_at", "left_at", "muted", "delivery")
+    if connection.vendor != "postgresql":
+        bulk.insert(Membership, fields, ((g.pk, learner_id, now, None, False, Membership.EACH)
+                                         for g, p in zip(groups, proposed, strict=True) for learner_id in p.member_ids))
+        return
+    tail = f"\t{now.isoformat()}\t\\N\tf\t{Membership.EACH}\n"
+    bulk.copy_text(Membership, fields, (
+        f"{g.pk}\t" + f"{tail}{g.pk}\t".join(map(str, p.member_ids)) + tail
+        for g, p in zip(groups, proposed, strict=True) if p.member_ids))

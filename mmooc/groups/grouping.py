@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -58,6 +59,75 @@ class Candidate:
     timezone: str
     language: str = "en"
     attributes: Mapping[str, object] = field(default_factory=dict)
+
+
+class Pool:
+    """Learners to group, column by column: ids, and codes for their time zones and languages.
+
+    A million learners take some 16 MB this way; as Candidate objects, each with its own
+    strings, they took over 300 MB. Iterating gives Candidates.
+    """
+
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.zone_codes = array("I")  # index into self.zones
+        self.language_codes = array("I")  # index into self.languages
+        self.zones: list[str] = []
+        self.languages: list[str] = []
+        self._codes: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        self._in_order, self._last = True, -math.inf  # whether the ids came in increasing order
+
+    @classmethod
+    def of(cls, learners: Iterable[Candidate | tuple[int, str, str]]) -> Pool:
+        """A pool of Candidates, or of (id, time zone, language) rows."""
+        pool = cls()
+        for learner in learners:
+            if isinstance(learner, Candidate):
+                pool.add(learner.id, learner.timezone, learner.language)
+            else:
+                pool.add(*learner)
+        return pool
+
+    def add(self, learner_id: int, zone: str, language: str) -> None:
+        if learner_id < self._last:
+            self._in_order = False
+        self._last = learner_id
+        self.ids.append(learner_id)
+        self.zone_codes.append(self._code(0, self.zones, zone))
+        self.language_codes.append(self._code(1, self.languages, language))
+
+    def _code(self, which: int, names: list[str], name: str) -> int:
+        codes = self._codes[which]
+        code = codes.get(name)
+        if code is None:
+            code = codes[name] = len(names)
+            names.append(name)
+        return code
+
+    def by_id(self) -> Pool:
+        """The pool in id order: itself when it already is (learners are read in that order);
+        learners sharing an id keep their order."""
+        if self._in_order:
+            return self
+        ids, pool = self.ids, Pool()
+        pool.zones, pool.languages, pool._codes = self.zones, self.languages, self._codes
+        for i in sorted(range(len(ids)), key=ids.__getitem__):
+            pool.ids.append(ids[i])
+            pool.zone_codes.append(self.zone_codes[i])
+            pool.language_codes.append(self.language_codes[i])
+        return pool
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[Candidate]:
+        zones, languages = self.zones, self.languages
+        for learner_id, zone, language in zip(self.ids, self.zone_codes, self.language_codes, strict=True):
+            yield Candidate(learner_id, zones[zone], languages[language])
+
+
+# What the algorithm takes: Candidates, or a Pool of them.
+Learners = Sequence[Candidate] | Pool
 
 
 @dataclass(frozen=True)
@@ -159,7 +229,7 @@ def too_few_reason(count: int, floor: int) -> str:
             "they are placed once more learners are waiting, or with a lower minimum.")
 
 
-def plan_groups(learners: Sequence[Candidate], settings: GroupSettings, seed: int = 0) -> Plan:
+def plan_groups(learners: Learners, settings: GroupSettings, seed: int = 0) -> Plan:
     """Study groups for `learners`, numbered from 1, and the learners left without one (with why):
     every learner is in exactly one of the two. The seed only breaks ties."""
     settings.check()
@@ -170,20 +240,20 @@ def plan_groups(learners: Sequence[Candidate], settings: GroupSettings, seed: in
     return Plan(_make_groups(learners, settings, seed))
 
 
-def make_groups(learners: Sequence[Candidate], settings: GroupSettings, seed: int = 0) -> list[ProposedGroup]:
+def make_groups(learners: Learners, settings: GroupSettings, seed: int = 0) -> list[ProposedGroup]:
     """The groups of `plan_groups` (learners too few for a group are in none)."""
     return plan_groups(learners, settings, seed).groups
 
 
-def _make_groups(learners: Sequence[Candidate], settings: GroupSettings, seed: int) -> list[ProposedGroup]:
-    offsets = _offsets(learners, settings.start_date or date.today())
+def _make_groups(learners: Learners, settings: GroupSettings, seed: int) -> list[ProposedGroup]:
+    pool = learners if isinstance(learners, Pool) else Pool.of(learners)
+    pool = pool.by_id()
+    clock = _Clock(pool, settings.start_date or date.today())
     groups: list[ProposedGroup] = []
-    for language, members in _by_language(learners, settings.keeps_language):
-        ordered = _circle_order(members, offsets, seed)
-        points = [offsets[c.timezone] % DAY for c in ordered]
-        k = group_count(len(ordered), settings)
-        for lo, hi in _runs(points, k):
-            groups.append(_proposed(len(groups) + 1, language, ordered, points, lo, hi, offsets))
+    for language, positions in _by_language(pool, settings.keeps_language):
+        circle = _Circle(pool, positions, clock, seed)
+        for lo, hi in _runs(circle, group_count(circle.n, settings)):
+            groups.append(circle.proposed(len(groups) + 1, language, lo, hi))
     return groups
 
 
@@ -205,13 +275,10 @@ def utc_offsets(zones: set[str], on: date) -> dict[str, float]:
     return result
 
 
-def _offsets(learners: Sequence[Candidate], on: date) -> dict[str, float]:
-    return utc_offsets({c.timezone for c in learners}, on)
-
-
-def _by_language(learners: Sequence[Candidate], min_size: int) -> list[tuple[str, list[Candidate]]]:
-    """(language, learners) sets: "" is the pool of languages too small for their own groups."""
-    counts = Counter(c.language for c in learners)
+def _by_language(pool: Pool, min_size: int) -> list[tuple[str, array[int]]]:
+    """(language, positions in the pool) sets: "" is the pool of languages too small for their
+    own groups. Positions keep the pool's order."""
+    counts = Counter({pool.languages[code]: n for code, n in Counter(pool.language_codes).items()})
     kept = sorted((lang for lang, n in counts.items() if n >= min_size), key=lambda lang: (-counts[lang], lang))
     pooled = {lang for lang in counts if lang not in kept}
     pool_size = sum(counts[lang] for lang in pooled)
@@ -219,32 +286,66 @@ def _by_language(learners: Sequence[Candidate], min_size: int) -> list[tuple[str
         # Too few for a group of their own: they join the smallest language, whose groups
         # become pooled in turn.
         pooled.add(kept.pop())
-    sets = [(lang, [c for c in learners if c.language == lang]) for lang in kept]
-    if pooled:
-        sets.append(("", [c for c in learners if c.language in pooled]))
-    return sets
+    # One pass over the learners: each language set's positions, in the pool's order.
+    where = [kept.index(lang) if lang in kept else len(kept) for lang in pool.languages]
+    sets: list[array[int]] = [array("I") for _ in range(len(kept) + 1)]
+    appends = [positions.append for positions in sets]
+    for i, code in enumerate(pool.language_codes):
+        appends[where[code]](i)
+    return [(lang, sets[i]) for i, lang in enumerate(kept)] + ([("", sets[-1])] if pooled else [])
 
 
-def _circle_order(members: list[Candidate], offsets: dict[str, float], seed: int) -> list[Candidate]:
-    """Members by offset on the circle; learners sharing an offset in an order set by the seed."""
-    ordered = sorted(members, key=lambda c: c.id)
-    random.Random(seed).shuffle(ordered)
-    ordered.sort(key=lambda c: offsets[c.timezone] % DAY)  # stable: the shuffle breaks ties
-    return ordered
+class _Clock:
+    """Where the pool's learners are on the 24-hour circle, worked out once per time zone."""
+
+    def __init__(self, pool: Pool, on: date) -> None:
+        offsets = utc_offsets(set(pool.zones), on)
+        self.zone_offset = [offsets[zone] for zone in pool.zones]  # UTC offset by zone code
+        self.zone_point = [offset % DAY for offset in self.zone_offset]  # place on the circle by zone code
+        self.points = sorted(set(self.zone_point))  # the distinct places, in order
+        rank = {point: i for i, point in enumerate(self.points)}
+        zone_rank = [rank[point] for point in self.zone_point]
+        self.ranks = array("I", map(zone_rank.__getitem__, pool.zone_codes))  # by position in the pool
 
 
-def _proposed(number: int, language: str, ordered: list[Candidate], points: list[float], lo: int, hi: int,
-              offsets: dict[str, float]) -> ProposedGroup:
-    n = len(ordered)
-    idx = [i % n for i in range(lo, hi)]
-    members = [ordered[i] for i in idx]
-    langs = tuple(sorted({c.language for c in members}))
-    zones = Counter(c.timezone for c in members)
-    return ProposedGroup(
-        number=number, member_ids=tuple(c.id for c in members), language=language, languages=langs,
-        pooled=language == "", span_hours=circular_span([points[i] for i in idx]),
-        first_offset=offsets[members[0].timezone], last_offset=offsets[members[-1].timezone],
-        zones=tuple(sorted(zones.items(), key=lambda item: (-item[1], item[0]))))
+class _Circle:
+    """One language set around the 24-hour circle: members by offset, learners sharing an offset
+    in an order set by the seed; column by column, with the offsets as blocks of equal values."""
+
+    def __init__(self, pool: Pool, positions: array[int], clock: _Clock, seed: int) -> None:
+        # The pool is in id order, so the shuffle is that of the learners sorted by id.
+        order = array("I", positions)
+        random.Random(seed).shuffle(order)
+        self.pool, self.clock = pool, clock
+        # Sorted (stably) by the rank of each learner's point among the distinct points.
+        ordered = array("I", sorted(order, key=clock.ranks.__getitem__))
+        counts = Counter(map(clock.ranks.__getitem__, ordered))
+        self.n = len(ordered)
+        self.blocks, start = [], 0
+        for rank in sorted(counts):
+            self.blocks.append((start, clock.points[rank]))
+            start += counts[rank]
+        self.ids = array("q", map(pool.ids.__getitem__, ordered))
+        self.zones = array("I", map(pool.zone_codes.__getitem__, ordered))
+        self.languages = array("I", map(pool.language_codes.__getitem__, ordered))
+
+    def _around(self, column: array[int], lo: int, hi: int) -> array[int]:
+        """column[lo:hi] around the circle (lo < 2n, hi - lo <= n)."""
+        n = self.n
+        if lo >= n:
+            lo, hi = lo - n, hi - n
+        return column[lo:hi] if hi <= n else column[lo:] + column[:hi - n]
+
+    def proposed(self, number: int, language: str, lo: int, hi: int) -> ProposedGroup:
+        pool, zone_counts = self.pool, Counter(self._around(self.zones, lo, hi))
+        zones = Counter({pool.zones[code]: count for code, count in zone_counts.items()})
+        langs = tuple(sorted({pool.languages[code] for code in set(self._around(self.languages, lo, hi))}))
+        return ProposedGroup(
+            number=number, member_ids=tuple(self._around(self.ids, lo, hi)), language=language, languages=langs,
+            pooled=language == "", span_hours=circular_span([self.clock.zone_point[code] for code in zone_counts]),
+            first_offset=self.clock.zone_offset[self.zones[lo % self.n]],
+            last_offset=self.clock.zone_offset[self.zones[(hi - 1) % self.n]],
+            zones=tuple(sorted(zones.items(), key=lambda item: (-item[1], item[0]))))
 
 
 def circular_span(points: Sequence[float]) -> float:
@@ -257,21 +358,46 @@ def circular_span(points: Sequence[float]) -> float:
     return round(DAY - max(gaps), 6)
 
 
-def _runs(points: list[float], k: int) -> list[tuple[int, int]]:
+def _runs(circle: _Circle, k: int) -> list[tuple[int, int]]:
     """k contiguous runs [lo, hi) around the circle (indices may pass n), narrowest widest."""
-    return _Cutter(points, k).best()
+    return _Cutter(_Extended(circle.blocks, circle.n), k).best()
+
+
+class _Extended:
+    """The circle's sorted points twice over, the second time a day later (positions 0 to 2n),
+    read from their blocks of equal values: a position's value is its block's."""
+
+    def __init__(self, blocks: list[tuple[int, float]], n: int) -> None:
+        self.n = n
+        self.starts = [start for start, _ in blocks]
+        self.values = [value for _, value in blocks]
+
+    def __len__(self) -> int:
+        return 2 * self.n
+
+    def __getitem__(self, i: int) -> float:
+        if not 0 <= i < 2 * self.n:
+            raise IndexError(i)
+        value = self.values[bisect_right(self.starts, i % self.n) - 1]
+        return value if i < self.n else value + DAY
+
+    def bounds(self) -> list[int]:
+        """Positions where the value changes from the one before: only blocks' starts can."""
+        n = self.n
+        candidates = self.starts[1:] + [n] + [n + start for start in self.starts[1:]]
+        return [i for i in candidates if self[i] != self[i - 1]]
 
 
 class _Cutter:
     """Cuts sorted circle points into k runs of sizes q or q+1 (r of q+1), minimizing the widest."""
 
-    def __init__(self, points: list[float], k: int) -> None:
-        self.n = n = len(points)
+    def __init__(self, ext: _Extended, k: int) -> None:
+        self.n = ext.n
         self.k = k
-        self.q, self.r = divmod(n, k)
-        self.ext = points + [p + DAY for p in points]
+        self.q, self.r = divmod(self.n, k)
+        self.ext = ext
         # Positions where the offset changes; a run's width only changes across these.
-        self.bounds = [i for i in range(1, 2 * n) if self.ext[i] != self.ext[i - 1]]
+        self.bounds = ext.bounds()
 
     def width(self, p: int, size: int) -> float:
         return self.ext[p + size - 1] - self.ext[p]

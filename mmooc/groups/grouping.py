@@ -180,7 +180,8 @@ class GroupSettings:
 @dataclass(frozen=True)
 class ProposedGroup:
     number: int
-    member_ids: tuple[int, ...]  # in order around the circle
+    # In order around the circle; an array of ids (a million as a tuple of ints take five times the memory).
+    member_ids: Sequence[int]
     language: str  # "" for a pooled group
     languages: tuple[str, ...]  # every language among the members
     pooled: bool
@@ -341,7 +342,7 @@ class _Circle:
         zones = Counter({pool.zones[code]: count for code, count in zone_counts.items()})
         langs = tuple(sorted({pool.languages[code] for code in set(self._around(self.languages, lo, hi))}))
         return ProposedGroup(
-            number=number, member_ids=tuple(self._around(self.ids, lo, hi)), language=language, languages=langs,
+            number=number, member_ids=self._around(self.ids, lo, hi), language=language, languages=langs,
             pooled=language == "", span_hours=circular_span([self.clock.zone_point[code] for code in zone_counts]),
             first_offset=self.clock.zone_offset[self.zones[lo % self.n]],
             last_offset=self.clock.zone_offset[self.zones[(hi - 1) % self.n]],

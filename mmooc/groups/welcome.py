@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.db import transaction
@@ -96,8 +97,9 @@ def group_language(group: StudyGroup, people: list[Member]) -> str:
     return counts.most_common(1)[0][0] if counts else ""
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):
+    """What a group's welcome needs of one member (a tuple: a million are made for a large cohort)."""
+
     learner_id: int
     email: str
     name: str
@@ -157,8 +159,9 @@ def members_of(groups: list[StudyGroup]) -> dict[int, list[Member]]:
                 .order_by("group_id", "id")
                 .values_list("group_id", "learner_id", "learner__email", "learner__name", "learner__timezone",
                              "learner__public_id", "learner__language"))
-        for group_id, *fields in rows.iterator(chunk_size=5000):
-            result[group_id].append(Member(*fields))
+        # A few thousand rows, fetched whole: a server-side cursor would cost round trips.
+        for group_id, *fields in rows:
+            result[group_id].append(Member._make(fields))
     return result
 
 
@@ -191,20 +194,38 @@ def send_welcomes(cohort: Cohort, groups: list[StudyGroup], progress: Callable[[
     `members` (group id → members) saves reading them again when the caller has them.
     """
     queued = 0
-    for start in range(0, len(groups), WELCOME_BATCH):
-        batch = groups[start:start + WELCOME_BATCH]
-        # Messages and recipients are prepared before the transaction: SQLite's single writer
-        # is held only for the inserts.
-        prepared = _prepare(cohort, batch, members if members is not None else members_of(batch))
-        with transaction.atomic():
-            pending = set(StudyGroup.objects.select_for_update().filter(
-                pk__in=[g.pk for g in batch], welcomed_at__isnull=True).values_list("pk", flat=True))
-            queued += _welcome([w for w in prepared if w.group.pk in pending])
-            StudyGroup.objects.filter(pk__in=pending).update(welcomed_at=timezone.now())
-        if progress is not None:
-            for done in range(start + 1, start + len(batch) + 1):
-                progress(done, len(groups))
+    batches = [groups[start:start + WELCOME_BATCH] for start in range(0, len(groups), WELCOME_BATCH)]
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        # Each batch's texts and recipients are prepared while the database writes the batch
+        # before (its driver lets other threads run while it waits), not after it: at a million
+        # deliveries the two take about as long. The thread only formats: it reads nothing.
+        ahead = _prepare_later(writer, cohort, batches, 0, members)
+        for i, batch in enumerate(batches):
+            prepared = ahead.result()
+            with transaction.atomic():
+                pending = set(StudyGroup.objects.select_for_update().filter(
+                    pk__in=[g.pk for g in batch], welcomed_at__isnull=True).values_list("pk", flat=True))
+                # The next batch's members are read here, inside this transaction, so that
+                # its preparing overlaps this batch's writes.
+                ahead = _prepare_later(writer, cohort, batches, i + 1, members)
+                queued += _welcome([w for w in prepared if w.group.pk in pending])
+                StudyGroup.objects.filter(pk__in=pending).update(welcomed_at=timezone.now())
+            if progress is not None:
+                start = i * WELCOME_BATCH
+                for done in range(start + 1, start + len(batch) + 1):
+                    progress(done, len(groups))
     return queued
+
+
+def _prepare_later(writer: ThreadPoolExecutor, cohort: Cohort, batches: list[list[StudyGroup]], i: int,
+                   members: dict[int, list[Member]] | None) -> Future[list[Welcome]]:
+    """Batch i's welcomes, prepared by `writer` (its members read now, here); none past the last."""
+    if i >= len(batches):
+        done: Future[list[Welcome]] = Future()
+        done.set_result([])
+        return done
+    people = members if members is not None else members_of(batches[i])
+    return writer.submit(_prepare, cohort.course, batches[i], people, Contexts(), translation.get_language())
 
 
 def send_pending_welcomes(cohort: Cohort, progress: Callable[[int, int], None] | None = None) -> int:
@@ -240,12 +261,15 @@ class Welcome:
     recipients: list[outbox.Recipient]
 
 
-def _prepare(cohort: Cohort, groups: list[StudyGroup], people: dict[int, list[Member]]) -> list[Welcome]:
-    course, contexts = cohort.course, Contexts()
-    return [Welcome(g, _welcome_message(course, g, people.get(g.pk, [])),
+def _prepare(course: Course, groups: list[StudyGroup], people: dict[int, list[Member]], contexts: Contexts,
+             language: str | None) -> list[Welcome]:
+    """The groups' welcomes, from what was read before (nothing is read here: this runs in
+    another thread); `language` is the caller's active one (a thread starts with none)."""
+    with translation.override(language):
+        return [Welcome(g, _welcome_message(course, g, people.get(g.pk, [])),
                     [outbox.Recipient(m.email, contexts(m.public_id, m.name), ref=str(m.public_id))
                      for m in people.get(g.pk, [])])
-            for g in groups]
+                for g in groups]
 
 
 def _welcome(welcomes: list[Welcome]) -> int:

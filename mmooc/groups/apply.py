@@ -78,8 +78,7 @@ def candidates(cohort: Cohort, *, lock: bool = False) -> Pool:
     """The learners grouping would place now, as a compact pool. With `lock` (inside apply's
     transaction), on PostgreSQL they are also locked against deletion until it ends."""
     pool = Pool()
-    for row in _eligible_rows(cohort, ("id", "timezone", "language"), lock=lock):
-        pool.add(*row)
+    pool.extend(_eligible_rows(cohort, ("id", "timezone", "language"), lock=lock))
     return pool
 
 

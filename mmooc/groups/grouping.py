@@ -81,20 +81,27 @@ class Pool:
     def of(cls, learners: Iterable[Candidate | tuple[int, str, str]]) -> Pool:
         """A pool of Candidates, or of (id, time zone, language) rows."""
         pool = cls()
-        for learner in learners:
-            if isinstance(learner, Candidate):
-                pool.add(learner.id, learner.timezone, learner.language)
-            else:
-                pool.add(*learner)
+        pool.extend((c.id, c.timezone, c.language) if isinstance(c, Candidate) else c for c in learners)
         return pool
 
     def add(self, learner_id: int, zone: str, language: str) -> None:
-        if learner_id < self._last:
-            self._in_order = False
-        self._last = learner_id
-        self.ids.append(learner_id)
-        self.zone_codes.append(self._code(0, self.zones, zone))
-        self.language_codes.append(self._code(1, self.languages, language))
+        self.extend([(learner_id, zone, language)])
+
+    def extend(self, rows: Iterable[tuple[int, str, str]]) -> None:
+        """`add` for many (id, time zone, language) rows: a few lookups a row."""
+        zone_codes, language_codes = self._codes
+        add_id, add_zone, add_language = self.ids.append, self.zone_codes.append, self.language_codes.append
+        last, in_order = self._last, self._in_order
+        for learner_id, zone, language in rows:
+            if learner_id < last:
+                in_order = False
+            last = learner_id
+            add_id(learner_id)
+            code = zone_codes.get(zone)
+            add_zone(self._code(0, self.zones, zone) if code is None else code)
+            code = language_codes.get(language)
+            add_language(self._code(1, self.languages, language) if code is None else code)
+        self._last, self._in_order = last, in_order
 
     def _code(self, which: int, names: list[str], name: str) -> int:
         codes = self._codes[which]

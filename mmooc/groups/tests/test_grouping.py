@@ -17,6 +17,7 @@ from mmooc.groups.grouping import (
     Candidate,
     GroupingError,
     GroupSettings,
+    Pool,
     circular_span,
     format_offset,
     make_groups,
@@ -380,3 +381,29 @@ def test_no_group_is_smaller_than_the_minimum(rows, size, minimum, seed):
             n = sum(same)
             assert n - (math.ceil(n / config.largest) - 1) * config.largest < floor or \
                 n // math.ceil(n / config.largest) < floor
+
+
+@given(st.lists(st.sampled_from(ZONES), min_size=1, max_size=80), st.integers(0, 3), st.randoms(use_true_random=False))
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+def test_its_groups_are_runs_of_the_circle_in_seeded_order(zones, seed, rnd):
+    """Learners by id, shuffled by the seed, then stably by offset: each group is a run of that
+    circle, whether the learners come as Candidates or as a pool, in any order of ids."""
+    ids = list(range(1, len(zones) + 1))
+    rnd.shuffle(ids)
+    learners = [Candidate(i, zone) for i, zone in zip(ids, zones, strict=True)]
+    offsets = utc_offsets(set(zones), START)
+    circle = sorted(learners, key=lambda c: c.id)
+    random.Random(seed).shuffle(circle)
+    circle.sort(key=lambda c: offsets[c.timezone] % DAY)
+    order = [c.id for c in circle]
+    config = GroupSettings(4, start_date=START, min_group=1)
+    for given_as in (learners, Pool.of(learners), Pool.of((c.id, c.timezone, c.language) for c in learners)):
+        joined = [i for g in make_groups(given_as, config, seed=seed) for i in g.member_ids]
+        start = order.index(joined[0])
+        assert joined == order[start:] + order[:start]
+
+
+def test_a_pool_gives_back_its_learners():
+    pool = Pool.of([Candidate(3, "Asia/Tokyo", "ja"), Candidate(1, "UTC", "en"), Candidate(2, "Asia/Tokyo", "en")])
+    assert list(pool) == [Candidate(3, "Asia/Tokyo", "ja"), Candidate(1, "UTC", "en"), Candidate(2, "Asia/Tokyo", "en")]
+    assert pool.zones == ["Asia/Tokyo", "UTC"] and pool.languages == ["ja", "en"] and len(pool) == 3

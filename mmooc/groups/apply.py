@@ -82,16 +82,6 @@ def candidates(cohort: Cohort, *, lock: bool = False) -> Pool:
     return pool
 
 
-def _candidates_and_people(cohort: Cohort, *, lock: bool = False) -> tuple[Pool, dict[int, welcome.Member]]:
-    """Candidates for the algorithm, and what the welcome emails need of each, in one query."""
-    found, people = Pool(), {}
-    for pk, zone, language, email, name, public_id in _eligible_rows(
-            cohort, ("id", "timezone", "language", "email", "name", "public_id"), lock=lock):
-        found.add(pk, zone, language)
-        people[pk] = welcome.Member(pk, email, name, zone, public_id, language)
-    return found, people
-
-
 READ_CHUNK = 10_000  # rows per fetch when reading the eligible learners
 
 
@@ -154,9 +144,7 @@ def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int 
     with transaction.atomic():
         # Two staff members applying at once must not group the same learners twice.
         Cohort.objects.select_for_update().filter(pk=cohort.pk).first()
-        # What the welcome emails need of each member is read only when they are written here.
-        found, people = (_candidates_and_people(cohort, lock=True) if welcome_now
-                         else (candidates(cohort, lock=True), {}))
+        found = candidates(cohort, lock=True)
         proposed = make_groups(found, config, seed=seed)
         grouping = Grouping.objects.create(
             cohort=cohort, seed=seed, target_size=config.target_size, min_size=config.smallest,
@@ -176,8 +164,10 @@ def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int 
     if not welcome_now:
         periodic.wake(welcome.JOB)
         return grouping
-    members = {g.pk: [people[i] for i in sorted(p.member_ids)] for g, p in zip(groups, proposed, strict=True)}
-    welcome.send_welcomes(cohort, groups, progress=progress, members=members)
+    del found, proposed
+    # What the welcome emails need of each member is read a few hundred groups at a time, as
+    # they are written: a million members at once would take hundreds of megabytes.
+    welcome.send_welcomes(cohort, groups, progress=progress, by_learner=True)
     return grouping
 
 

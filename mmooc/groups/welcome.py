@@ -151,12 +151,12 @@ def group_context(learner: Learner) -> dict[str, str]:
     return ctx
 
 
-def members_of(groups: list[StudyGroup]) -> dict[int, list[Member]]:
-    """Active members of each group, in joining order, a few hundred groups per query."""
+def members_of(groups: list[StudyGroup], by_learner: bool = False) -> dict[int, list[Member]]:
+    """Active members of each group, in joining order (or by learner id), a few hundred groups per query."""
     result: dict[int, list[Member]] = defaultdict(list)
     for i in range(0, len(groups), CHUNK):
         rows = (Membership.objects.active().filter(group_id__in=[g.pk for g in groups[i:i + CHUNK]])
-                .order_by("group_id", "id")
+                .order_by("group_id", "learner_id" if by_learner else "id")
                 .values_list("group_id", "learner_id", "learner__email", "learner__name", "learner__timezone",
                              "learner__public_id", "learner__language"))
         # A few thousand rows, fetched whole: a server-side cursor would cost round trips.
@@ -186,12 +186,13 @@ def _compose(group: StudyGroup, course: Course, subject: str, body: str, tag: st
 
 
 def send_welcomes(cohort: Cohort, groups: list[StudyGroup], progress: Callable[[int, int], None] | None = None,
-                  members: dict[int, list[Member]] | None = None) -> int:
+                  members: dict[int, list[Member]] | None = None, by_learner: bool = False) -> int:
     """One welcome message per group, to each of its members; returns the deliveries queued.
 
     Groups are handled WELCOME_BATCH at a time, each batch in its own transaction that also
     marks them welcomed, so an interruption leaves the rest for send_pending_welcomes.
-    `members` (group id → members) saves reading them again when the caller has them.
+    `members` (group id → members) saves reading them again when the caller has them; else
+    they are read a batch at a time, listed in joining order, or by learner id with `by_learner`.
     """
     queued = 0
     batches = [groups[start:start + WELCOME_BATCH] for start in range(0, len(groups), WELCOME_BATCH)]
@@ -199,7 +200,7 @@ def send_welcomes(cohort: Cohort, groups: list[StudyGroup], progress: Callable[[
         # Each batch's texts and recipients are prepared while the database writes the batch
         # before (its driver lets other threads run while it waits), not after it: at a million
         # deliveries the two take about as long. The thread only formats: it reads nothing.
-        ahead = _prepare_later(writer, cohort, batches, 0, members)
+        ahead = _prepare_later(writer, cohort, batches, 0, members, by_learner)
         for i, batch in enumerate(batches):
             prepared = ahead.result()
             with transaction.atomic():
@@ -207,7 +208,7 @@ def send_welcomes(cohort: Cohort, groups: list[StudyGroup], progress: Callable[[
                     pk__in=[g.pk for g in batch], welcomed_at__isnull=True).values_list("pk", flat=True))
                 # The next batch's members are read here, inside this transaction, so that
                 # its preparing overlaps this batch's writes.
-                ahead = _prepare_later(writer, cohort, batches, i + 1, members)
+                ahead = _prepare_later(writer, cohort, batches, i + 1, members, by_learner)
                 queued += _welcome([w for w in prepared if w.group.pk in pending])
                 StudyGroup.objects.filter(pk__in=pending).update(welcomed_at=timezone.now())
             if progress is not None:
@@ -218,13 +219,13 @@ def send_welcomes(cohort: Cohort, groups: list[StudyGroup], progress: Callable[[
 
 
 def _prepare_later(writer: ThreadPoolExecutor, cohort: Cohort, batches: list[list[StudyGroup]], i: int,
-                   members: dict[int, list[Member]] | None) -> Future[list[Welcome]]:
+                   members: dict[int, list[Member]] | None, by_learner: bool) -> Future[list[Welcome]]:
     """Batch i's welcomes, prepared by `writer` (its members read now, here); none past the last."""
     if i >= len(batches):
         done: Future[list[Welcome]] = Future()
         done.set_result([])
         return done
-    people = members if members is not None else members_of(batches[i])
+    people = members if members is not None else members_of(batches[i], by_learner)
     return writer.submit(_prepare, cohort.course, batches[i], people, Contexts(), translation.get_language())
 
 

@@ -30,6 +30,7 @@ from mmooc.insights.remedies import MERGE, GroupState, Remedy, Waiting, propose
 from mmooc.learners.models import Learner
 
 _SALT = "mmooc.insights.remedy"
+CHUNK = 900  # ids per IN list (SQLite's limit on parameters)
 
 
 class RemedyError(ValueError):
@@ -52,22 +53,29 @@ def max_size(cohort: Cohort) -> int:
 
 
 def states(cohort: Cohort, now: datetime | None = None) -> list[GroupState]:
+    """The groups a remedy may touch: quiet, open, with members and room left (propose takes
+    no other). Their members' offsets are counted per group and zone in the database, each
+    zone's offset worked out once; the other groups' members (most of a large cohort's) are
+    never counted by zone."""
+    found = facts.group_facts(cohort, now)
     week = facts.course_week(cohort, now or timezone.now())
-    quiet = {h.group_id for h in health.scores(facts.group_facts(cohort, now), week) if h.quiet}
+    room = max_size(cohort)
+    members = {f.group_id: f.members for f in found}
+    touched = sorted(h.group_id for h in health.scores(found, week) if h.quiet and 0 < members[h.group_id] < room)
     offsets: dict[int, list[float]] = {}
-    # Members counted per group and zone (a few per group), each zone's offset worked out once;
-    # read from the learners' (cohort, timezone) index, each learner's active membership found
-    # in its own index, rather than each member's learner row read.
     zones = _Offsets(cohort)
-    rows = (Learner.objects.filter(cohort=cohort, memberships__left_at__isnull=True,
-                                   memberships__group__cohort=cohort)
-            .values_list("memberships__group_id", "timezone").annotate(n=Count("*")).order_by())
-    for group_id, zone, n in rows:
-        offsets.setdefault(group_id, []).extend([zones[zone]] * n)
-    groups = StudyGroup.objects.filter(cohort=cohort, capacity__gt=0).order_by("number")
-    return [GroupState(g.pk, g.number, "" if g.pooled else g.language, g.pooled, tuple(sorted(offsets[g.pk])),
-                       g.pk in quiet)
-            for g in groups if g.pk in offsets]
+    # Only those groups' members are counted, per group and zone, in chunks of groups.
+    groups: list[StudyGroup] = []
+    for start in range(0, len(touched), CHUNK):
+        chunk = touched[start:start + CHUNK]
+        rows = (Learner.objects.filter(cohort=cohort, memberships__left_at__isnull=True,
+                                       memberships__group_id__in=chunk)
+                .values_list("memberships__group_id", "timezone").annotate(n=Count("*")).order_by())
+        for group_id, zone, n in rows:
+            offsets.setdefault(group_id, []).extend([zones[zone]] * n)
+        groups += StudyGroup.objects.filter(pk__in=chunk, capacity__gt=0)
+    return [GroupState(g.pk, g.number, "" if g.pooled else g.language, g.pooled, tuple(sorted(offsets[g.pk])), True)
+            for g in sorted(groups, key=lambda g: g.number) if g.pk in offsets]
 
 
 class _Offsets(dict[str, float]):
@@ -83,9 +91,16 @@ class _Offsets(dict[str, float]):
 
 
 def waiting(cohort: Cohort) -> list[Waiting]:
+    """The learners waiting for a group. Their ids are found first, from two indexes alone (the
+    learners wanting a group, the active memberships); then the rows of those found (few)."""
     zones = _Offsets(cohort)
-    rows = waiting_learners(cohort).order_by("pk").values_list("pk", "language", "timezone")
-    return [Waiting(pk, language, zones[zone]) for pk, language, zone in rows]
+    ids = list(waiting_learners(cohort).order_by("pk").values_list("pk", flat=True))
+    found = []
+    for start in range(0, len(ids), CHUNK):
+        rows = Learner.objects.filter(pk__in=ids[start:start + CHUNK]).order_by("pk")
+        found += [Waiting(pk, language, zones[zone]) for pk, language, zone in
+                  rows.values_list("pk", "language", "timezone")]
+    return found
 
 
 def remedies(cohort: Cohort, now: datetime | None = None, waiting_now: list[Waiting] | None = None) -> list[Remedy]:

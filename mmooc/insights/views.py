@@ -28,10 +28,10 @@ from mmooc.lib.paging import other_params
 from mmooc.lib.staff import organizer_required, powers, staff_required
 
 PAGE_SIZE = 50
-ORDERS = {"score": lambda r: (r["health"].score, r["group"].number),
-          "-score": lambda r: (-r["health"].score, r["group"].number),
-          "number": lambda r: r["group"].number,
-          "active": lambda r: (r["health"].active, r["group"].number)}
+ORDERS = {"score": lambda r: (r["health"].score, r["number"]),
+          "-score": lambda r: (-r["health"].score, r["number"]),
+          "number": lambda r: r["number"],
+          "active": lambda r: (r["health"].active, r["number"])}
 
 ORDER_LABELS = [("score", "lowest score first"), ("-score", "highest score first"), ("number", "by number"),
                 ("active", "fewest active first")]
@@ -61,11 +61,14 @@ def health_page(request: HttpRequest, cohort: str) -> HttpResponse:
     week = facts.course_week(cohort_obj, now)
     visible = set(groups_for(request.user, cohort_obj).values_list("pk", flat=True))
     found = [f for f in facts.group_facts(cohort_obj, now) if f.group_id in visible]
-    groups = StudyGroup.objects.in_bulk([g.group_id for g in found])
+    # Each group's number and capacity for the order and the flags; its row (the name) only for
+    # the page shown, not for each of a large cohort's groups.
+    known = {pk: (number, capacity) for pk, number, capacity in
+             StudyGroup.objects.filter(cohort=cohort_obj).values_list("pk", "number", "capacity")}
     rows: list[dict[str, Any]] = [
-        {"group": groups[h.group_id], "health": h, "facts": f,
+        {"number": known[h.group_id][0], "health": h, "facts": f,
          # Closed: merged into another group, nobody left in it; not quiet, gone.
-         "closed": not groups[h.group_id].capacity and not f.members}
+         "closed": not known[h.group_id][1] and not f.members}
         for h, f in zip(health.scores(found, week), found, strict=True)]
     for row in rows:
         row["quiet"] = row["health"].quiet and not row["closed"]
@@ -75,6 +78,9 @@ def health_page(request: HttpRequest, cohort: str) -> HttpResponse:
     order = form.cleaned_data["order"] or "score"
     rows.sort(key=ORDERS[order])
     page = Paginator(rows, PAGE_SIZE).get_page(form.cleaned_data["page"] or 1)
+    shown = StudyGroup.objects.in_bulk([row["health"].group_id for row in page.object_list])
+    for row in page.object_list:
+        row["group"] = shown[row["health"].group_id]
     ctx = {"cohort": cohort_obj, "form": form, "page": page, "rows": page.object_list, "order": order,
            "quiet": form.cleaned_data["quiet"], "quiet_count": quiet_count, "week": week, "orders": ORDER_LABELS,
            "window": health.WINDOW_WEEKS, "quiet_active": health.QUIET_ACTIVE,

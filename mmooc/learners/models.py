@@ -79,6 +79,12 @@ class Learner(models.Model):
             models.Index(fields=["cohort", "timezone"], name="learner_cohort_timezone"),
             # Group health: the cohort's learners who unsubscribed since the window's start.
             models.Index(fields=["cohort", "unsubscribed_at"], name="learner_cohort_unsubscribed"),
+            # Who waits for a group (groups.apply.eligible_learners): the ids of the cohort's
+            # learners who want one, in id order, read from this index alone and matched
+            # against the active memberships' index (a merge of two index-only scans, not a
+            # pass over every learner's row).
+            models.Index(fields=["cohort", "id"], name="learner_cohort_wanting_group",
+                         condition=models.Q(state="confirmed", wants_group=True) & ~models.Q(group_confirmed=False)),
         ]
 
     def __str__(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mmooc.audit.models import AuditEntry
@@ -146,3 +148,24 @@ def test_the_remedies_page_reads_the_waiting_learners_once(client, organizer, co
         client.get(url(cohort, "groups/remedies/"))
     repeated = [sql for sql, n in Counter(q["sql"] for q in queries).items() if n > 1 and "learners_learner" in sql]
     assert repeated == []
+
+
+def test_the_health_page_reads_group_rows_only_for_the_page_shown(client, organizer, cohort, monkeypatch):
+    """Every group is scored and ordered, but only the page's groups are read as rows: a cohort
+    of 1,000,000 has 17,000 groups and the page shows 50."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mmooc.insights import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    for number in range(1, 6):
+        group_of(cohort, number, ["UTC"])
+    client.force_login(organizer)
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(url(cohort, "groups/health/?order=number")).content.decode()
+    assert 'data-group="1"' in body and 'data-group="2"' in body and 'data-group="3"' not in body
+    rows = [q["sql"] for q in queries.captured_queries
+            if q["sql"].startswith('SELECT "groups_studygroup"."id", "groups_studygroup"."cohort_id"')]
+    read = [re.search(r" IN \(([^)]*)\)", sql) for sql in rows]
+    assert read and all(m and len(m.group(1).split(",")) == 2 for m in read)

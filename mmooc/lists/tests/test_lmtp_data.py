@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -33,7 +34,8 @@ def read(wire: bytes, limit: int | None = None) -> tuple[bytes | None, bytes]:
         reader.feed_data(wire + b"QUIT\r\n")
         reader.feed_eof()
         return await _read_data(reader, limit), await reader.read()
-    return asyncio.run(run())
+    with ThreadPoolExecutor(1) as thread:  # a loop of its own, whatever loop other tests left in this thread
+        return thread.submit(asyncio.run, run()).result()
 
 
 @pytest.mark.parametrize("lines", [

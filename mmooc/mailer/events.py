@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -64,7 +65,8 @@ def jsonable(value: Any) -> Any:
     """The raw event as plain JSON (Mailgun's legacy events arrive as a QueryDict).
 
     NUL characters are dropped: PostgreSQL refuses them in text and JSON, and a provider
-    retrying an event it cannot deliver must not be refused forever.
+    retrying an event it cannot deliver must not be refused forever. For the same reason the
+    numbers JSON has no words for (Infinity, NaN, which Python's reader takes) are kept as text.
     """
     if hasattr(value, "lists"):
         value = {k: v if len(v) > 1 else v[0] for k, v in value.lists()}
@@ -72,6 +74,8 @@ def jsonable(value: Any) -> Any:
 
 
 def _scrub(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return json.dumps(value)  # "Infinity", "-Infinity", "NaN"
     if isinstance(value, str):  # and no lone surrogates, which PostgreSQL cannot store either
         return value.replace("\0", "").encode("utf-8", "replace").decode("utf-8")
     if isinstance(value, list):
@@ -122,17 +126,26 @@ def _raw_dict(event: AnymailTrackingEvent) -> Mapping[str, Any]:
     return event.esp_event if isinstance(event.esp_event, Mapping) else {}
 
 
+def _text(raw: Any, *path: str) -> str:
+    """The text at `path` in a provider's event, or "" when anything on the way is missing or
+    not what the provider documents (a number, a list: anyone can post to a webhook)."""
+    for key in path:
+        raw = raw.get(key) if isinstance(raw, Mapping) else None
+    return raw if isinstance(raw, str) else ""
+
+
 def _bounce_verdict(provider: str, event: AnymailTrackingEvent) -> str:
     raw = _raw_dict(event)
-    if provider == "amazon_ses" and (raw.get("bounce") or {}).get("bounceType") in SES_SOFT_TYPES:
+    if provider == "amazon_ses" and _text(raw, "bounce", "bounceType") in SES_SOFT_TYPES:
         return SOFT
     if provider == "postmark":
-        kind = raw.get("Type") or raw.get("SuppressionReason")
+        kind = _text(raw, "Type") or _text(raw, "SuppressionReason")
         if kind in POSTMARK_SOFT_TYPES:
             return SOFT
         if kind in POSTMARK_NOT_ADDRESS:
             return NONE
-    by_code = dsn.verdict_for_code(event.mta_response or "")
+    response = event.mta_response
+    by_code = dsn.verdict_for_code(response if isinstance(response, str) else "")
     return SOFT if by_code == dsn.SOFT else HARD
 
 
@@ -140,7 +153,7 @@ def _unsubscribe_is_total(provider: str, event: AnymailTrackingEvent) -> bool:
     """Whether the provider itself will now refuse all our mail to the address."""
     raw = _raw_dict(event)
     if provider == "postmark":
-        return bool(raw.get("SuppressSending", False))
+        return raw.get("SuppressSending") is True  # a JSON boolean; not any text that is not empty
     if provider == "sendgrid":
         return raw.get("event") == "unsubscribe"  # not "group_unsubscribe"
     return False
@@ -153,7 +166,7 @@ def verdict(provider: str, event: AnymailTrackingEvent) -> str:
     if kind == EventType.DEFERRED:
         return SOFT
     if kind == EventType.REJECTED:
-        if provider == "postmark" and _raw_dict(event).get("Type") in POSTMARK_NOT_ADDRESS:
+        if provider == "postmark" and _text(_raw_dict(event), "Type") in POSTMARK_NOT_ADDRESS:
             return NONE
         return ADDRESS_REJECTIONS.get(event.reject_reason, NONE)
     if kind == EventType.COMPLAINED:

@@ -144,3 +144,36 @@ def test_it_stores_an_event_with_nul_characters_and_lone_surrogates():
     event = Event.objects.get()
     assert event.raw["esp_event"] == {"Details": "ab?", "k": [""]}
     assert "\x00" not in event.description
+
+
+def test_it_stores_an_event_whose_json_holds_numbers_json_has_no_words_for():
+    """Python's JSON reader takes Infinity and NaN, which PostgreSQL's JSON refuses: a provider
+    (or anyone) sending them got a 500 and a retry forever. They are kept as text."""
+    events.record_event("postmark", tracking("bounced", esp_event={"": float("inf"), "n": [float("nan")],
+                                                                   "m": float("-inf"), "ok": 1.5}))
+    event = Event.objects.get()
+    assert event.raw["esp_event"] == {"": "Infinity", "n": ["NaN"], "m": "-Infinity", "ok": 1.5}
+
+
+@pytest.mark.parametrize(("odd", "status"), [
+    ({"Details": float("inf")}, 200), ({"Details": 550}, 200), ({"SuppressionReason": [1], "Type": None}, 200),
+    ({"Type": ["SoftBounce"]}, 400), ({"Type": {"a": 1}}, 400)])
+def test_a_webhook_body_with_values_of_unexpected_kinds_is_answered_not_a_500(client, odd, status):
+    """Postmark documents text for these fields. A body with a number, a list or an object in
+    their place is stored and judged as a plain hard bounce, or, where the provider library
+    cannot read it, refused with a 400 that changes nothing; never an error."""
+    payload = {"RecordType": "Bounce", "ID": 78, "Type": "HardBounce", "MessageID": "x-2",
+               "Email": "ann@example.org", "BouncedAt": "2024-05-01T10:00:00Z", "Details": "", **odd}
+    client.raise_request_exception = False
+    response = client.post("/anymail/postmark/tracking/", data=json.dumps(payload), content_type="application/json",
+                           **basic_auth())
+    assert response.status_code == status
+    if status == 200:
+        assert Event.objects.get().raw["verdict"] == events.HARD
+    else:
+        assert not Event.objects.exists() and not Suppression.objects.exists()
+
+
+def test_an_unsubscribe_stops_all_mail_only_when_postmark_says_true():
+    events.record_event("postmark", tracking("unsubscribed", esp_event={"SuppressSending": "false"}))
+    assert Event.objects.get().raw["all_mail"] is False

@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from mmooc.audit.log import record
 from mmooc.courses.models import Cohort
-from mmooc.groups.apply import group_settings
+from mmooc.groups.apply import eligible_rows, group_settings
 from mmooc.groups.membership import close as close_group
-from mmooc.groups.membership import refit, regroup, waiting_learners, zone_offset
+from mmooc.groups.membership import refit, regroup, zone_offset
 from mmooc.groups.models import StudyGroup
 from mmooc.insights import facts, health, mail
 from mmooc.insights.remedies import MERGE, GroupState, Remedy, Waiting, propose
@@ -91,16 +91,12 @@ class _Offsets(dict[str, float]):
 
 
 def waiting(cohort: Cohort) -> list[Waiting]:
-    """The learners waiting for a group. Their ids are found first, from two indexes alone (the
-    learners wanting a group, the active memberships); then the rows of those found (few)."""
+    """The learners waiting for a group (none before the cohort has groups), in id order."""
+    if not StudyGroup.objects.filter(cohort=cohort).exists():
+        return []
     zones = _Offsets(cohort)
-    ids = list(waiting_learners(cohort).order_by("pk").values_list("pk", flat=True))
-    found = []
-    for start in range(0, len(ids), CHUNK):
-        rows = Learner.objects.filter(pk__in=ids[start:start + CHUNK]).order_by("pk")
-        found += [Waiting(pk, language, zones[zone]) for pk, language, zone in
-                  rows.values_list("pk", "language", "timezone")]
-    return found
+    return [Waiting(pk, language, zones[zone])
+            for pk, language, zone in eligible_rows(cohort, ("pk", "language", "timezone"))]
 
 
 def remedies(cohort: Cohort, now: datetime | None = None, waiting_now: list[Waiting] | None = None) -> list[Remedy]:

@@ -103,3 +103,20 @@ def test_the_membership_check_is_one_query_whatever_the_size(cohort):
     checks = [s for s in statements(cohort) if "NOT (EXISTS" in s or "NOT EXISTS" in s]
     # The eligible learners' read, and on SQLite the memberships' check.
     assert len(checks) == (1 if connection.vendor == "postgresql" else 2)
+
+
+@pytest.mark.postgres
+def test_once_there_are_groups_a_preview_finds_the_eligible_from_two_indexes(cohort):
+    """After grouping, nearly every learner is a member: the few still eligible are found by
+    their ids, read from the index of learners wanting a group and that of active members,
+    not by reading each learner's row (seconds at a million)."""
+    from mmooc import testing
+
+    fill(cohort, 12)
+    apply_grouping(cohort, welcome_now=False)
+    late = fill(cohort, 3)
+    with CaptureQueriesContext(connection) as captured:
+        plan = apply.preview_plan(cohort, min_group=1)
+    assert sorted(i for g in plan.groups for i in g.member_ids) == sorted(learner.pk for learner in late)
+    [sql] = [q["sql"] for q in captured.captured_queries if "NOT EXISTS" in q["sql"].upper()]
+    assert "Index Only Scan using learner_cohort_wanting_group" in testing.query_plan(sql)

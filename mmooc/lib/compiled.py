@@ -25,8 +25,6 @@ from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
 
-from mmooc.lib.prepared import cursor as prepared_cursor
-
 M = TypeVar("M", bound=Model)
 
 
@@ -43,24 +41,16 @@ class _Compiled:
             if not slots:
                 raise ValueError(f"the placeholder {placeholder!r} is not among the query's parameters")
             self.slots.append(slots)
-        # The rows' converters, as results_iter() finds them at every run (a third of a run's Python).
-        fields = [s[0] for s in self.compiler.select[0:self.compiler.col_count]]
-        self.converters = self.compiler.get_converters(fields)
-        self.plain = not self.compiler.has_composite_fields(fields)
 
     def execute(self, values: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         params = list(self.params)
         for slots, value in zip(self.slots, values, strict=True):
             for i in slots:
                 params[i] = value
-        with prepared_cursor(self.db) as cursor:  # planned once per connection too
+        with connections[self.db].cursor() as cursor:
             cursor.execute(self.sql, params)
-            rows: list[tuple[Any, ...]] = cursor.fetchall()
-        if not self.plain:
-            return list(self.compiler.results_iter([rows], tuple_expected=True))
-        if not self.converters:
-            return rows
-        return [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
+            rows = cursor.fetchall()
+        return list(self.compiler.results_iter([rows], tuple_expected=True))
 
 
 class CompiledQuery(Generic[M]):

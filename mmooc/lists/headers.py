@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.utils import format_datetime
-from functools import lru_cache
 
 from mmooc.lib import mailheaders
 from mmooc.lists.inbound import Defective, clean_text
@@ -72,7 +71,6 @@ def author_label(name: str, group_name: str) -> str:
     return f"{name} via {group_name}"
 
 
-@lru_cache(maxsize=1024)  # the same few authors post to a group again and again
 def shown_address(name: str, address: str) -> str:
     """The address as a mail client shows a `From` written by `_display` (decoded, quoted if needed)."""
     return str(Address(display_name=name, addr_spec=address))

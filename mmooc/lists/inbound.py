@@ -14,7 +14,7 @@ from email.errors import HeaderDefect, ObsoleteHeaderDefect
 from email.message import EmailMessage, Message, MIMEPart
 from email.parser import BytesParser
 from email.policy import EmailPolicy
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any, cast
 
@@ -83,11 +83,6 @@ class Inbound:
     sender_address: str  # the Sender header's address, lower-cased
     in_reply_to: str
     references: tuple[str, ...]
-
-    @cached_property
-    def text(self) -> str:
-        """body_text() of the message, read once: the relay asks for it twice per post."""
-        return body_text(self.message)
 
     @property
     def thread_candidates(self) -> list[str]:

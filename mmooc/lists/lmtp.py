@@ -24,7 +24,6 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import MISSING, syntax
 from django.conf import settings
 from django.db import close_old_connections, connection
 
@@ -42,64 +41,6 @@ class _LMTP(LMTP):
     # A line longer than this makes aiosmtpd give one reply for all recipients: let the
     # relay see such messages and answer each recipient itself.
     line_length_limit = PROTOCOL_LIMIT
-
-    @syntax("DATA")
-    async def smtp_DATA(self, arg: str) -> None:
-        """aiosmtpd's DATA, reading the message in a few large pieces instead of line by line
-        (a tenth of this process's time went to reading a post's lines one at a time). The
-        same checks, content and replies; a message over the protocol's ceiling (far above
-        any post we keep) is refused whole with aiosmtpd's 552."""
-        if self._decode_data:
-            return await super().smtp_DATA(arg)
-        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
-            return
-        assert self.envelope is not None
-        if not self.envelope.rcpt_tos:
-            await self.push("503 Error: need RCPT command")
-            return
-        if arg:
-            await self.push("501 Syntax: DATA")
-            return
-        await self.push("354 End data with <CR><LF>.<CR><LF>")
-        try:
-            content = await _read_data(self._reader, self.data_size_limit)
-        except asyncio.CancelledError:
-            log.info("lmtp: connection lost during DATA")
-            self._writer.close()
-            raise
-        if content is None:
-            await self.push("552 Error: Too much mail data")
-            self._set_post_data_state()
-            return
-        self.envelope.content = self.envelope.original_content = content
-        status = await self._call_handler_hook("DATA")
-        self._set_post_data_state()
-        await self.push("250 OK" if status is MISSING else status)
-
-
-async def _read_data(reader: asyncio.StreamReader, limit: int | None) -> bytes | None:
-    """The data up to the line holding a lone dot, de-dot-stuffed (RFC 5321 4.5.2), as aiosmtpd
-    gives it; None, once the data is read to its end, if it is over `limit` bytes."""
-    data = bytearray()
-    too_much = False
-    while True:
-        try:
-            piece = await reader.readuntil(b".\r\n")  # ends a line that ends with a dot; the last one is alone
-        except asyncio.LimitOverrunError as exc:  # no line ending with a dot within the reader's limit
-            too_much, data = True, bytearray((await reader.readexactly(exc.consumed))[-5:])
-            continue
-        data += piece
-        end = len(data) - 3
-        if (end == 0 and not too_much) or data[end - 2:end] == b"\r\n":
-            break
-        if limit and len(data) > limit:
-            too_much, data = True, bytearray(data[-5:])  # keep what may begin the end marker
-    if too_much or (limit and end > limit):
-        return None
-    del data[end:]
-    if data.startswith(b"."):
-        del data[0]
-    return bytes(data.replace(b"\r\n.", b"\r\n"))
 
 
 # Seconds between checks of a pool thread's server connection (a `SELECT 1` round trip each):

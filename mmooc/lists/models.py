@@ -70,19 +70,15 @@ class Post(models.Model):
         return self.subject or "(no subject)"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.derive_fields()
-        fields = kwargs.get("update_fields")
-        if fields is not None and "subject" in fields:
-            kwargs["update_fields"] = {*fields, "subject_key"}
-        super().save(*args, **kwargs)
-
-    def derive_fields(self) -> None:
-        """The fields save() computes from the others (also for an insert that bypasses save())."""
         from mmooc.lists.threads import subject_key
 
         self.subject_key = subject_key(self.subject)
         if self._state.adding and not self.thread_id:
             self.thread_id = self.message_id  # a post that names no thread starts one
+        fields = kwargs.get("update_fields")
+        if fields is not None and "subject" in fields:
+            kwargs["update_fields"] = {*fields, "subject_key"}
+        super().save(*args, **kwargs)
 
 
 class Refusal(models.Model):

@@ -35,7 +35,6 @@ from mmooc.checkins import intake
 from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners.models import Learner, email_key
-from mmooc.lib import prepared
 from mmooc.lib.compiled import CompiledQuery
 from mmooc.lists import aliases, notices, threads
 from mmooc.lists import inbound as checks
@@ -195,7 +194,7 @@ class _Delivery:
         # A muted member's post, or one over the size limit, waits for staff (as in Mailman).
         ours = MUTED_MEMBER if member.muted else TOO_BIG if too_big else ""
         if not (self.held_reason or ours) and "List-Id" not in post.message:  # never answer another list's mail
-            handled = intake.from_group_post(group, member.learner_id, post.text,
+            handled = intake.from_group_post(group, member.learner_id, checks.body_text(post.message),
                                              post.message_id)
             if handled is not None:  # recorded (or answered), not relayed
                 return Outcome(group.address, CHECKIN, 250, "2.0.0", handled.text)
@@ -334,14 +333,12 @@ def store_and_relay(group: StudyGroup, author: Learner, post: checks.Inbound, ra
     try:
         with transaction.atomic():
             message = None if held_reason else _queue_copies(group, author, author_name, post, raw, now, members)
-            stored = Post(
+            stored = Post.objects.create(
                 group=group, author=author, author_name=author_name[:200], message_id=post.message_id,
                 in_reply_to=post.in_reply_to, references=" ".join(post.references),
                 thread_id=thread_id_for(group, post), subject=post.subject[:998],
-                text=post.text, raw=raw, size=len(raw), received_at=now,
+                text=checks.body_text(post.message), raw=raw, size=len(raw), received_at=now,
                 held=bool(held_reason), held_reason=held_reason[:200], outbox_message=message)
-            stored.derive_fields()
-            prepared.insert(stored)  # the post's bytes and text as parameters, not inlined
             counters.add("posts", label="held" if held_reason else "relayed")
             if not held_reason:
                 transaction.on_commit(lambda: post_relayed.send(sender=Post, post=stored))

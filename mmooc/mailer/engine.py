@@ -42,7 +42,6 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from mmooc.lib.mailheaders import HeaderError
-from mmooc.lib.prepared import cursor as prepared_cursor
 from mmooc.mailer import bounces, breaker, health, suppression, wakeups
 from mmooc.mailer.exceptions import EngineBusy as EngineBusy
 from mmooc.mailer.models import Delivery, EngineLock, Message, RateBucket
@@ -218,9 +217,7 @@ def claim(limit: int, lease: timedelta = LEASE, *, expired: bool = False) -> lis
     adapt = connection.ops.adapt_datetimefield_value
     now = timezone.now()
     params = [adapt(now + lease), adapt(now), adapt(now), limit]
-    # One statement: atomic alone, no BEGIN and COMMIT round trips; prepared, since planning it
-    # cost PostgreSQL several times what running it does.
-    with prepared_cursor() as cursor:
+    with connection.cursor() as cursor:  # one statement: atomic alone, no BEGIN and COMMIT round trips
         cursor.execute(_claim_sql(connection.vendor == "postgresql", expired), params)
         rows = cursor.fetchall()
     return [Job(id=r[0], message_id=r[1], recipient=r[2],
@@ -272,12 +269,13 @@ def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> Ta
     counts = {("deliveries", outcome): getattr(tally, outcome) for outcome in OUTCOMES}
     if plain_sent and not (sent or deferred or held or ended) and connection.vendor == "postgresql":
         # The usual batch, every copy accepted: its counts and its rows in one statement,
-        # atomic alone (no BEGIN and COMMIT round trips), prepared (one text for any batch).
+        # atomic alone (no BEGIN and COMMIT round trips).
         with_counts, params = counters.upsert_cte(counts)
-        with prepared_cursor() as cursor:
+        marks = ", ".join(["%s"] * len(plain_sent))
+        with connection.cursor() as cursor:
             cursor.execute(f"{with_counts}UPDATE mailer_delivery SET status = 'sent', sent_at = %s, last_error = '', "
-                           f"lease_until = NULL, updated_at = %s WHERE id = ANY(%s::bigint[]) AND {_STILL_SENDING}",
-                           [*params, stamp, stamp, plain_sent])
+                           f"lease_until = NULL, updated_at = %s WHERE id IN ({marks}) AND {_STILL_SENDING}",
+                           [*params, stamp, stamp, *plain_sent])
         return tally
     with transaction.atomic(), connection.cursor() as cursor:
         counters.add_many(counts)

@@ -25,11 +25,10 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mmooc.audit.log import record
-from mmooc.lib.prepared import cursor as prepared_cursor
 from mmooc.mailer.models import Event, Suppression
 from mmooc.mailer.signals import suppressed
 
@@ -97,20 +96,9 @@ def suppressed_among(addresses: Iterable[str]) -> set[str]:
     barred: set[str] = set()
     for start in range(0, len(wanted), LOOKUP_CHUNK):  # SQLite limits the parameters of one query
         chunk = wanted[start:start + LOOKUP_CHUNK]
-        found = _suppressed_keys(lookup_keys(chunk))
+        found = set(Suppression.objects.filter(address__in=lookup_keys(chunk)).values_list("address", flat=True))
         barred.update(a for a in chunk if a in found or (not is_hashed(a) and keyed_hash(a) in found))
     return barred
-
-
-def _suppressed_keys(keys: set[str]) -> set[str]:
-    """The keys that have a row. PostgreSQL: one prepared statement whatever their number (the
-    engine asks for every batch; planning a long IN list cost more than the lookup)."""
-    if connection.vendor != "postgresql":
-        return set(Suppression.objects.filter(address__in=keys).values_list("address", flat=True))
-    table = connection.ops.quote_name(Suppression._meta.db_table)
-    with prepared_cursor() as cursor:
-        cursor.execute(f"SELECT address FROM {table} WHERE address = ANY(%s::text[])", [sorted(keys)])
-        return {row[0] for row in cursor.fetchall()}
 
 
 def row_for(address: str) -> Suppression | None:

@@ -234,7 +234,7 @@ class SMTPTransport(Transport):
                 self._pos += 1
             conn.send(out)
             if pending:
-                code, reply = _reply(conn)
+                code, reply = conn.getreply()
                 results.append(self._result(pending[0], code, reply))
                 in_flight.remove(pending[0])
                 pending = None
@@ -243,7 +243,7 @@ class SMTPTransport(Transport):
                     self._drop()
                     return
             if nxt:
-                replies = [_reply(conn), _reply(conn), _reply(conn)]
+                replies = [conn.getreply(), conn.getreply(), conn.getreply()]
                 failure = _first_failure(replies)
                 if failure is None:
                     pending = nxt
@@ -273,37 +273,6 @@ class SMTPTransport(Transport):
         if code == 250:
             return Result(job.id, SENT)
         return Result(job.id, _by_code(code, ""), _reply_text(code, reply))
-
-
-def _reply(conn: smtplib.SMTP) -> tuple[int, bytes]:
-    """conn.getreply(), the same values and errors, with less work per line: four replies per
-    copy were a tenth of the engine's time. Multi-line replies, debugging output and a
-    connection not read from yet take smtplib's own way."""
-    file = conn.file
-    if file is None or conn.debuglevel:
-        return conn.getreply()
-    try:
-        line = file.readline(_MAXLINE + 1)
-    except OSError as exc:
-        conn.close()
-        raise smtplib.SMTPServerDisconnected(f"Connection unexpectedly closed: {exc}") from None
-    if not line:
-        conn.close()
-        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
-    if len(line) > _MAXLINE:
-        conn.close()
-        raise smtplib.SMTPResponseException(500, "Line too long.")
-    code, more = line[:3], line[3:4] == b"-"
-    text = line[4:].strip(b" \t\r\n")
-    if not code.isdigit() or len(code) != 3:
-        return -1, text
-    if not more:
-        return int(code), text
-    rest_code, rest = conn.getreply()  # the continuation lines, joined as smtplib joins them
-    return rest_code, text + b"\n" + rest
-
-
-_MAXLINE = smtplib._MAXLINE  # type: ignore[attr-defined]
 
 
 def _first_failure(replies: list[tuple[int, bytes]]) -> tuple[int, bytes] | None:

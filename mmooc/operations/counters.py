@@ -18,7 +18,6 @@ from typing import Any
 from django.db import connection
 from django.db.models import Sum
 
-from mmooc.lib.prepared import cursor as prepared_cursor
 from mmooc.operations.models import Counter
 
 SHARDS = 8
@@ -38,12 +37,11 @@ def add_many(counts: Mapping[tuple[str, str], int]) -> None:
     table = connection.ops.quote_name(Counter._meta.db_table)
     sql = (f"INSERT INTO {table} (name, label, shard, value) VALUES (%s, %s, %s, %s) "
            f"ON CONFLICT (name, label, shard) DO UPDATE SET value = {table}.value + excluded.value")
-    if len(rows) == 1:  # the usual case (a post, a signup): one statement, prepared
-        with prepared_cursor() as cursor:
-            cursor.execute(sql, rows[0])
-        return
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if len(rows) == 1:
+            cursor.execute(sql, rows[0])
+        else:
+            cursor.executemany(sql, rows)
 
 
 def upsert_cte(counts: Mapping[tuple[str, str], int]) -> tuple[str, list[Any]]:

@@ -105,8 +105,9 @@ def breakdown(cohort: Cohort) -> Breakdown:
 
 def signups_per_day(cohort: Cohort) -> list[tuple[date, int]]:
     """Every day from the first signup to the last, with zero for quiet days."""
+    # Rows counted, not ids: PostgreSQL then reads the (cohort, signed_up_at) index alone.
     rows = dict(cohort.learners.annotate(day=day_of("signed_up_at")).values_list("day")
-                .annotate(n=Count("id")).order_by())
+                .annotate(n=Count("*")).order_by())
     return _every_day(rows)
 
 

@@ -173,6 +173,16 @@ def test_the_learner_counts_come_from_one_statement_that_reads_one_index(client,
     assert not [sql for sql in found if sql != breakdown and '"learners_learner"."language"' in sql]
 
 
+def test_signups_per_day_are_counted_from_the_signup_time_index_alone(client, organizer, data):
+    """Counting ids made PostgreSQL read each learner's row (0.4 s at a million): the statement
+    names no column but the (cohort, signed_up_at) index's, so that index alone answers it (a
+    test's few rows do not show that plan: PostgreSQL reads a tiny table through any index)."""
+    [sql] = [sql for sql in _statements(client, organizer, data)
+             if 'FROM "learners_learner"' in sql and '"signed_up_at"' in sql.split("FROM")[0] and "GROUP BY" in sql]
+    columns = set(re.findall(r'"learners_learner"\."(\w+)"', sql))
+    assert columns == {"signed_up_at", "cohort_id"} and "COUNT(*)" in sql
+
+
 def test_the_cohorts_suppressions_are_each_looked_up_among_its_learners(client, organizer, data):
     """Few suppressions, each found in the (cohort, email_key) index: the cohort's 100,000
     addresses are not gathered first."""

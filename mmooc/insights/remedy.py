@@ -24,7 +24,7 @@ from mmooc.courses.models import Cohort
 from mmooc.groups.apply import eligible_rows, group_settings
 from mmooc.groups.membership import close as close_group
 from mmooc.groups.membership import refit, regroup, zone_offset
-from mmooc.groups.models import StudyGroup
+from mmooc.groups.models import Membership, StudyGroup
 from mmooc.insights import facts, health, mail
 from mmooc.insights.remedies import MERGE, GroupState, Remedy, Waiting, propose
 from mmooc.learners.models import Learner
@@ -68,9 +68,10 @@ def states(cohort: Cohort, now: datetime | None = None) -> list[GroupState]:
     groups: list[StudyGroup] = []
     for start in range(0, len(touched), CHUNK):
         chunk = touched[start:start + CHUNK]
-        rows = (Learner.objects.filter(cohort=cohort, memberships__left_at__isnull=True,
-                                       memberships__group_id__in=chunk)
-                .values_list("memberships__group_id", "timezone").annotate(n=Count("*")).order_by())
+        # Found from the groups' memberships (their index): only these groups' members are read
+        # (the groups are the cohort's: so are their members).
+        rows = (Membership.objects.active().filter(group_id__in=chunk)
+                .values_list("group_id", "learner__timezone").annotate(n=Count("*")).order_by())
         for group_id, zone, n in rows:
             offsets.setdefault(group_id, []).extend([zones[zone]] * n)
         groups += StudyGroup.objects.filter(pk__in=chunk, capacity__gt=0)

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from mmooc.audit.log import record
 from mmooc.courses.models import Cohort
-from mmooc.groups.apply import eligible_rows, group_settings
+from mmooc.groups.apply import IDS_CHUNK, eligible_rows, group_settings
 from mmooc.groups.membership import close as close_group
 from mmooc.groups.membership import refit, regroup, zone_offset
 from mmooc.groups.models import Membership, StudyGroup
@@ -30,7 +30,6 @@ from mmooc.insights.remedies import MERGE, GroupState, Remedy, Waiting, propose
 from mmooc.learners.models import Learner
 
 _SALT = "mmooc.insights.remedy"
-CHUNK = 900  # ids per IN list (SQLite's limit on parameters)
 
 
 class RemedyError(ValueError):
@@ -66,8 +65,8 @@ def states(cohort: Cohort, now: datetime | None = None) -> list[GroupState]:
     zones = _Offsets(cohort)
     # Only those groups' members are counted, per group and zone, in chunks of groups.
     groups: list[StudyGroup] = []
-    for start in range(0, len(touched), CHUNK):
-        chunk = touched[start:start + CHUNK]
+    for start in range(0, len(touched), IDS_CHUNK):
+        chunk = touched[start:start + IDS_CHUNK]
         # Found from the groups' memberships (their index): only these groups' members are read
         # (the groups are the cohort's: so are their members).
         rows = (Membership.objects.active().filter(group_id__in=chunk)

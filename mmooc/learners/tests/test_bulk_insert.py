@@ -65,4 +65,3 @@ def test_a_missing_required_value_is_refused_not_defaulted():
 
 def test_no_rows_write_nothing():
     assert bulk.insert(Learner, FIELDS, []) == 0
-

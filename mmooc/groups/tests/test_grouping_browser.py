@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from mmooc.groups.models import StudyGroup
 from mmooc.testing import make_learner
@@ -35,7 +36,7 @@ def test_it_previews_changes_the_size_and_applies(page, live_server, organizer, 
     assert page.locator("tbody tr").count() == 6
     page.fill("#id_size", "20")
     page.click("text=Preview again")
-    assert page.locator("section.card tbody tr").count() == 3
+    expect(page.locator("section.card tbody tr")).to_have_count(3)  # waits for the new page
     page.check("input[name=confirm]")
     page.click("text=Apply grouping")
     page.wait_for_selector("text=3 groups formed for 60 learners")
@@ -50,10 +51,10 @@ def test_apply_without_the_box_keeps_the_preview_and_says_what_is_missing(page, 
     page.goto(f"{live_server.url}/dashboard/cohorts/py-3/grouping/")
     page.fill("#id_size", "20")
     page.click("text=Preview again")
+    expect(page.locator("section.card tbody tr")).to_have_count(3)  # the size-20 preview is loaded
     page.click("text=Apply grouping")  # the box left unticked
-    page.wait_for_selector("#confirm-missing")
-    assert "Tick the box to confirm." in page.locator("#confirm-missing").inner_text()
-    assert page.locator("section.card tbody tr").count() == 3  # the same preview, size 20 kept
+    expect(page.locator("#confirm-missing")).to_contain_text("Tick the box to confirm.")
+    expect(page.locator("section.card tbody tr")).to_have_count(3)  # the same preview, size 20 kept
     assert StudyGroup.objects.filter(cohort=cohort).count() == 0
     page.check("input[name=confirm]")
     page.click("text=Apply grouping")

@@ -6,6 +6,7 @@ import re
 from email import message_from_bytes, policy
 
 import pytest
+from playwright.sync_api import expect
 
 from mmooc.learners.tests.helpers import path_of
 from mmooc.lists import relay
@@ -37,12 +38,12 @@ def test_a_member_claims_their_other_address_with_the_code_on_a_phone(live_serve
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.fill("#id_email", "alice@example.org")
         page.click("button[type=submit]")
-        assert "If alice@example.org belongs to a member of Group 1" in page.locator(".sent").inner_text()
+        expect(page.locator(".sent")).to_contain_text("If alice@example.org belongs to a member of Group 1")
         code = re.search(r"\b(\d{6})\b", mail_text("alias-code")).group(1)
         page.fill("#id_code", code)
         page.click("button[type=submit]")
-        assert "is also you" in page.locator("h1").inner_text()
-        assert "Your waiting message has been sent to the group." in page.locator(".done").inner_text()
+        expect(page.locator("h1")).to_contain_text("is also you")  # waits for the answer page
+        expect(page.locator(".done")).to_contain_text("Your waiting message has been sent to the group.")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         context.close()

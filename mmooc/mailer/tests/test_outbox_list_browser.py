@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Message
@@ -34,5 +35,5 @@ def test_the_outbox_fits_1280_pixels_and_finds_a_recipient(transactional_db, liv
     assert page.locator("tbody tr").count() == 3
     page.fill("input[name=q]", "learner1-")
     page.click("text=Search")
-    assert page.locator("tbody tr").count() == 1
-    assert "Please confirm your place in A Gentle Introduction" in page.locator("tbody").inner_text()
+    expect(page.locator("tbody tr")).to_have_count(1)  # waits for the search's page
+    expect(page.locator("tbody")).to_contain_text("Please confirm your place in A Gentle Introduction")

@@ -330,14 +330,7 @@ def enqueue(message: Message, recipients: Iterable[Recipient]) -> int:
         return 0
     second = next(chunks, None)
     if second is None:
-        with transaction.atomic(savepoint=False):  # inside a caller's transaction (the relay's), no savepoint
-            held = hold_messages([message])
-            if held:
-                added = _insert(message, first)
-                _wake_on_commit()
-        if not held:  # raised out here: a caller's transaction stays usable
-            raise OutboxError(GONE)
-        return added
+        return _write(message, first)
     with transaction.atomic():
         # A message with no rows before this call gets its later chunks by COPY too (PostgreSQL):
         # only a repeated address can clash, and that chunk then takes the slower way.
@@ -352,6 +345,45 @@ def enqueue(message: Message, recipients: Iterable[Recipient]) -> int:
 
 
 GONE = "A message to queue copies of no longer exists"
+
+
+def _write(message: Message, rows: list[Row]) -> int:
+    """One call's checked rows (at most CHUNK), written while the message is held."""
+    with transaction.atomic(savepoint=False):  # inside a caller's transaction (the relay's), no savepoint
+        held = hold_messages([message])
+        if held:
+            added = _insert(message, rows)
+            _wake_on_commit()
+    if not held:  # raised out here: a caller's transaction stays usable
+        raise OutboxError(GONE)
+    return added
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The rows of one `enqueue` call, made and checked by `prepare`, for `enqueue_prepared`."""
+
+    message_id: int
+    rows: list[Row]
+
+
+def prepare(message: Message, recipients: Iterable[Recipient]) -> Prepared:
+    """What `enqueue(message, recipients)` would write, checked as it checks (OutboxError),
+    made without the database: another thread may prepare a batch while this one writes
+    the batch before (`mmooc.lib.ahead`). The rows are held whole: prepare a batch, not a
+    whole audience."""
+    if message.state == Message.CANCELLED:
+        raise OutboxError("This message was cancelled; compose a new one")
+    return Prepared(message.pk, _rows(message, recipients))
+
+
+def enqueue_prepared(message: Message, prepared: Prepared) -> int:
+    """`enqueue` of prepared rows: the same rows, the same rules; returns the rows added."""
+    if prepared.message_id != message.pk:
+        raise OutboxError("These rows were prepared for another message")
+    if message.state == Message.CANCELLED:
+        raise OutboxError("This message was cancelled; compose a new one")
+    return _write(message, prepared.rows) if prepared.rows else 0
 
 
 def hold_messages(messages: list[Message]) -> bool:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from django.utils import timezone
 from mmooc.courses.models import Cohort
 from mmooc.learners.models import Learner
 from mmooc.lib import bulk
+from mmooc.lib.ahead import ahead
 from mmooc.lib.timezones import country_of_zone
 
 # (zone, weight, languages with weights): roughly where learners of an English-language
@@ -76,28 +78,29 @@ FIELDS = ("public_id", "cohort", "email", "email_key", "name", "timezone", "coun
 
 def generate_learners(cohort: Cohort, count: int, *, seed: int = 2012, chunk: int = 10_000,
                       progress: Callable[[int], None] | None = None) -> int:
-    """Add `count` made-up learners to `cohort`; returns how many were written."""
-    rng = random.Random(seed)
+    """Add `count` made-up learners to `cohort`; returns how many were written.
+
+    Each chunk is made in a helper thread while the database writes the chunk before
+    (`mmooc.lib.ahead`); only the helper draws from the generator, so a seed gives the same
+    learners every time."""
+    rows = _learners(cohort, count, random.Random(seed), cohort.course.questions)  # read here, not in the helper
     written = 0
-    rows = _learners(cohort, count, rng)
-    while True:
-        batch = list(islice(rows, chunk))
-        if batch:
-            written += bulk.insert(Learner, FIELDS, batch)
-        if progress and (batch or not written):
+    for batch in ahead(range(math.ceil(count / chunk)), lambda _: list(islice(rows, chunk))):
+        written += bulk.insert(Learner, FIELDS, batch)
+        if progress:
             progress(written)
-        if len(batch) < chunk:
-            return written
+    if progress and not written:
+        progress(0)
+    return written
 
 
-def _learners(cohort: Cohort, count: int, rng: random.Random) -> Iterator[tuple]:
+def _learners(cohort: Cohort, count: int, rng: random.Random, questions: list[dict]) -> Iterator[tuple]:
     """One row per learner, in the order of FIELDS."""
     zones = [z for z, _, _ in ZONES]
     picks = rng.choices(range(len(ZONES)), [w for _, w, _ in ZONES], k=count)
     languages = [(list(langs), list(langs.values())) for _, _, langs in ZONES]
     countries = [country_of_zone(z) for z in zones]
     ascii_names = {n: _ascii(n) for names in FIRST_NAMES.values() for n in names} | {n: _ascii(n) for n in LAST_NAMES}
-    questions = cohort.course.questions
     window = (min(cohort.signup_closes, timezone.now()) - cohort.signup_opens).total_seconds()
     states = rng.choices([Learner.CONFIRMED, Learner.PENDING, Learner.LEFT], [86, 9, 5], k=count)
     for n, (z, state) in enumerate(zip(picks, states, strict=True)):

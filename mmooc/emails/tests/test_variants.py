@@ -259,3 +259,19 @@ def test_an_email_only_spanish_learners_received_is_in_the_archive(client, cohor
     scheduling.schedule(email, organizer, hold=False)
     engine.drain()
     assert client.get(f"/emails/{email.public_id}/").status_code == 200
+
+
+def test_learners_read_in_several_batches_each_get_their_languages_copy_once(cohort, mixed, organizer,
+                                                                             monkeypatch):
+    # Batches of two: each batch's copies are made in a helper thread while the one before is
+    # written; every language's message gets its learners, none twice, none lost.
+    monkeypatch.setattr(scheduling, "BATCH", 2)
+    email = _email(cohort)
+    _variant(email, "pt-br", "Semana um de {{ course.title }}", "Olá {{ learner.first_name }}.")
+    assert scheduling.schedule(email, organizer, hold=False) == 5
+    email.refresh_from_db()
+    portuguese = email.variants.get().message
+    assert sorted(portuguese.deliveries.values_list("recipient", flat=True)) == ["ana@example.org",
+                                                                                "joao@example.org"]
+    assert sorted(email.message.deliveries.values_list("recipient", flat=True)) == [
+        "bob@example.org", "lucia@example.org", "zoe@example.org"]

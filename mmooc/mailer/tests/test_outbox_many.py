@@ -102,3 +102,45 @@ def test_it_enqueues_many_messages_in_a_constant_number_of_queries(django_assert
     messages = outbox.compose_many([fields(n) for n in range(50)])
     with django_assert_max_num_queries(6):
         assert outbox.enqueue_many((m, recipients(40, start=40 * i)) for i, m in enumerate(messages)) == 2000
+
+
+def test_prepared_rows_are_the_rows_enqueue_writes():
+    a, b = outbox.compose_many([fields(1), fields(2)])
+    outbox.enqueue(a, recipients(3))
+    assert outbox.enqueue_prepared(b, outbox.prepare(b, recipients(3))) == 3
+    rows = [list(m.deliveries.order_by("recipient").values("recipient", "context", "ref", "status", "attempts"))
+            for m in (a, b)]
+    assert rows[0] == rows[1]
+
+
+def test_prepare_checks_as_enqueue_does_and_writes_nothing():
+    message = outbox.compose(**fields(1))
+    with pytest.raises(OutboxError, match="unsubscribe_url"):
+        outbox.prepare(message, [*recipients(2), Recipient("x@example.org", {}, ref="x")])
+    with pytest.raises(OutboxError, match="not a valid email address"):
+        outbox.prepare(message, [Recipient("not an address", UNSUB)])
+    assert not Delivery.objects.exists()
+
+
+def test_rows_prepared_for_one_message_are_refused_for_another():
+    a, b = outbox.compose_many([fields(1), fields(2)])
+    with pytest.raises(OutboxError, match="another message"):
+        outbox.enqueue_prepared(b, outbox.prepare(a, recipients(1)))
+    assert not Delivery.objects.exists()
+
+
+def test_prepared_rows_of_a_cancelled_message_are_refused():
+    message = outbox.compose(**fields(1))
+    prepared = outbox.prepare(message, recipients(2))
+    outbox.cancel(message)
+    with pytest.raises(OutboxError, match="cancelled"):
+        outbox.enqueue_prepared(message, prepared)
+    assert not Delivery.objects.filter(status=Delivery.QUEUED).exists()
+
+
+def test_a_repeated_address_among_prepared_rows_is_written_once():
+    message = outbox.compose(**fields(1))
+    outbox.enqueue(message, recipients(1))
+    prepared = outbox.prepare(message, [*recipients(2), Recipient("L1@example.org", UNSUB)])
+    assert outbox.enqueue_prepared(message, prepared) == 1
+    assert message.deliveries.count() == 2

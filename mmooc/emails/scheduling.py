@@ -458,9 +458,16 @@ def _group_values(cohort: Any, learner_ids: Iterable[int] | None = None) -> dict
         members = members.filter(learner_id__in=list(learner_ids))
         groups = groups.filter(pk__in=members.values("group_id"))
     sizes = dict(groups.annotate(n=Count("memberships")).values_list("pk", "n"))
-    rows = members.values_list("learner_id", "group_id", "group__name", "group__address")
-    return {lid: {"group.name": name, "group.address": address, "group.size": str(sizes.get(gid, 0))}
-            for lid, gid, name, address in rows.iterator(chunk_size=BATCH)}
+    # One dict per group, shared by its members (read-only): a dict and two strings per member
+    # were some 300 MB for a cohort of a million.
+    shared: dict[int, dict[str, str]] = {}
+    found: dict[int, dict[str, str]] = {}
+    for lid, gid, name, address in members.values_list("learner_id", "group_id", "group__name",
+                                                        "group__address").iterator(chunk_size=BATCH):
+        if gid not in shared:
+            shared[gid] = {"group.name": name, "group.address": address, "group.size": str(sizes.get(gid, 0))}
+        found[lid] = shared[gid]
+    return found
 
 
 GROUPS_JOB = "emails.groups"

@@ -119,6 +119,18 @@ def test_one_learners_values_read_their_own_group_only(cohort):
     assert testing.largest_result(queries.captured_queries) < 5
 
 
+def test_a_groups_members_share_one_set_of_group_values(cohort):
+    """Held for the whole send: one dict per group, not one per member (a million members'
+    dicts were some 300 MB of a course email's memory)."""
+    turtles, owls = make_group(cohort, 3, name="Turtles"), make_group(cohort, 4, name="Owls")
+    ann, bob, cy = (make_learner(cohort, f"{n}@example.org") for n in ("ann", "bob", "cy"))
+    join(turtles, ann), join(turtles, bob), join(owls, cy)
+    groups = scheduling.Personalizer(_weekly(cohort)).groups
+    assert groups[ann.pk] is groups[bob.pk]
+    assert groups[ann.pk] == {"group.name": "Turtles", "group.address": turtles.address, "group.size": "2"}
+    assert groups[cy.pk]["group.name"] == "Owls" and groups[cy.pk] is not groups[ann.pk]
+
+
 def test_a_sample_preview_reads_no_membership(cohort):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

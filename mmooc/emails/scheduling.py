@@ -512,16 +512,18 @@ def refresh_groups(cohort: Any, learner_ids: Iterable[int] | None = None) -> int
     rows = list(learners.values_list("pk", "public_id", "wants_group"))
     changed = 0
     for message in messages:
-        notes: dict[str | bool, str] = {}
+        # One set of values per group (or way of studying alone), shared by the learners it
+        # is for: not a dict per learner of the cohort.
+        shared: dict[str | bool, dict[str, str]] = {}
         values: dict[str, dict[str, str]] = {}
         with speaking((message.headers or {}).get("Content-Language") or settings.LANGUAGE_CODE):
             for pk, public_id, wants in rows:
                 group = groups.get(pk)
                 key = group["group.address"] if group else wants
-                if key not in notes:
-                    notes[key] = group_note(group, wants)
-                values[str(public_id)] = {**(group or dict.fromkeys(("group.name", "group.address", "group.size"), "")),
-                                          GROUP_NOTE: notes[key]}
+                if key not in shared:
+                    shared[key] = {**(group or dict.fromkeys(("group.name", "group.address", "group.size"), "")),
+                                   GROUP_NOTE: group_note(group, wants)}
+                values[str(public_id)] = shared[key]
         changed += outbox.refresh_queued(message, values)
     return changed
 

@@ -674,17 +674,22 @@ def refresh_queued(message: Message, values: Mapping[str, Mapping[str, str]]) ->
     values of the placeholders they hold (a learner's group formed after the email was
     scheduled); a copy's other values, and copies that already left, stay. Returns how many
     copies changed."""
-    changed = []
+    count = 0
     refs = list(values)
-    for i in range(0, len(refs), 900):
-        rows = message.deliveries.filter(status=Delivery.QUEUED, ref__in=refs[i:i + 900]).only("pk", "ref", "context")
-        for copy in rows:
-            new = {k: str(v) for k, v in values[copy.ref].items() if k in copy.context}
-            if any(copy.context[k] != v for k, v in new.items()):
-                copy.context = {**copy.context, **new}
-                changed.append(copy)
-    Delivery.objects.bulk_update(changed, ["context"], batch_size=500)
-    return len(changed)
+    with transaction.atomic():  # all or nothing, as one bulk_update was
+        for i in range(0, len(refs), 900):
+            # Written a chunk at a time: the copies of a whole cohort are not held at once.
+            changed = []
+            rows = message.deliveries.filter(status=Delivery.QUEUED, ref__in=refs[i:i + 900]).only("pk", "ref",
+                                                                                                  "context")
+            for copy in rows:
+                new = {k: str(v) for k, v in values[copy.ref].items() if k in copy.context}
+                if any(copy.context[k] != v for k, v in new.items()):
+                    copy.context = {**copy.context, **new}
+                    changed.append(copy)
+            Delivery.objects.bulk_update(changed, ["context"], batch_size=500)
+            count += len(changed)
+    return count
 
 
 def is_suppressed(address: str) -> bool:

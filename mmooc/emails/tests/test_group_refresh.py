@@ -83,3 +83,19 @@ def test_on_postgresql_it_is_one_update_per_message_whatever_the_size(cohort, or
     sql = [q["sql"] for q in captured.captured_queries]
     assert sum(s.lstrip().startswith(("WITH", "UPDATE")) for s in sql) == 2  # the email's and its variant's
     assert len(sql) <= 8
+
+
+def test_the_learners_of_one_group_share_one_set_of_values(cohort, organizer, django_capture_on_commit_callbacks,
+                                                          monkeypatch):
+    # Held for the whole cohort while its copies are refreshed: one dict per group (or way of
+    # studying alone), not one per learner.
+    learners = scheduled_then_grouped(cohort, organizer, django_capture_on_commit_callbacks)
+    handed: list[dict] = []
+    monkeypatch.setattr(scheduling.outbox, "refresh_queued", lambda message, values: handed.append(values) or 0)
+    scheduling.refresh_groups(cohort, [learner.pk for learner in learners])
+    by_group: dict[str, set[int]] = {}
+    for values in handed:
+        for held in values.values():
+            by_group.setdefault(held["group.name"], set()).add(id(held))
+        assert len({id(v) for v in values.values()}) == 3  # three groups of three
+    assert sorted(by_group) == ["Group 1", "Group 2", "Group 3"]

@@ -144,3 +144,20 @@ def test_a_repeated_address_among_prepared_rows_is_written_once():
     prepared = outbox.prepare(message, [*recipients(2), Recipient("L1@example.org", UNSUB)])
     assert outbox.enqueue_prepared(message, prepared) == 1
     assert message.deliveries.count() == 2
+
+
+def test_refreshed_copies_are_written_a_chunk_at_a_time(monkeypatch):
+    message = outbox.compose(kind=Message.SUBSCRIBED, subject="Week 2", body="In {{ group.name }}")
+    outbox.enqueue(message, [Recipient(f"l{i}@example.org", {**UNSUB, "group.name": ""}, ref=f"r{i}")
+                             for i in range(1000)])
+    sizes: list[int] = []
+    real = Delivery.objects.bulk_update
+
+    def bulk_update(objs, *args, **kwargs):
+        sizes.append(len(objs))
+        return real(objs, *args, **kwargs)
+
+    monkeypatch.setattr(Delivery.objects, "bulk_update", bulk_update)
+    assert outbox.refresh_queued(message, {f"r{i}": {"group.name": "Owls"} for i in range(1000)}) == 1000
+    assert sizes == [900, 100]  # never the whole cohort's copies held at once
+    assert {d.context["group.name"] for d in message.deliveries.all()} == {"Owls"}

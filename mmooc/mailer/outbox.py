@@ -348,15 +348,8 @@ GONE = "A message to queue copies of no longer exists"
 
 
 def _write(message: Message, rows: list[Row]) -> int:
-    """One call's checked rows (at most CHUNK), written while the message is held."""
-    with transaction.atomic(savepoint=False):  # inside a caller's transaction (the relay's), no savepoint
-        held = hold_messages([message])
-        if held:
-            added = _insert(message, rows)
-            _wake_on_commit()
-    if not held:  # raised out here: a caller's transaction stays usable
-        raise OutboxError(GONE)
-    return added
+    """One message's checked rows, written while the message is held."""
+    return _write_many([(message, rows)])
 
 
 @dataclass(frozen=True)
@@ -490,9 +483,14 @@ def enqueue_many(pairs: Iterable[tuple[Message, Iterable[Recipient]]]) -> int:
         rows = _rows(message, recipients)
         if rows:
             batch.append((message, rows))
+    return _write_many(batch)
+
+
+def _write_many(batch: list[tuple[Message, list[Row]]]) -> int:
+    """Checked rows of one or more messages, in one bulk write while the messages are held."""
     if not batch:
         return 0
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False):  # inside a caller's transaction (the relay's), no savepoint
         held = hold_messages([m for m, _ in batch])
         if held:
             added = _insert_postgres_many(batch) if connection.vendor == "postgresql" else _insert_generic_many(batch)

@@ -65,3 +65,22 @@ def test_a_missing_required_value_is_refused_not_defaulted():
 
 def test_no_rows_write_nothing():
     assert bulk.insert(Learner, FIELDS, []) == 0
+
+
+def test_a_row_with_too_few_or_too_many_values_is_refused_and_nothing_is_written():
+    cohort = make_cohort()
+    for wrong in (row(cohort, 2)[:-1], row(cohort, 2) + (None,)):
+        with pytest.raises(ValueError, match=f"A row has {len(wrong)} values for {len(FIELDS)} fields"), \
+                transaction.atomic():
+            bulk.insert(Learner, FIELDS, [row(cohort, 1), wrong])
+    assert not Learner.objects.exists()
+
+
+def test_only_the_columns_that_need_it_are_converted():
+    # Every value but the answers goes to COPY as it is; the answers are JSON text.
+    cohort = make_cohort()
+    rows = [row(cohort, n, answers={} if n == 1 else {"n": n}, confirmed_at=None) for n in range(3)]
+    assert bulk.insert(Learner, FIELDS, rows) == 3
+    assert list(Learner.objects.order_by("email").values_list("answers", "confirmed_at")) == [
+        ({"n": 0}, None), ({}, None), ({"n": 2}, None)]
+    assert rows[0][FIELDS.index("answers")] == {"n": 0}  # the caller's rows are left as they were

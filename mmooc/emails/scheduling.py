@@ -396,6 +396,7 @@ class Personalizer:
         self.make_context = context_maker("cohort")
         self.local_values: dict[tuple[str, str], dict[str, str]] = {}
         self.instants: dict[str | None, datetime] = {}
+        self.not_befores: dict[str | None, datetime] = {}
         self.notes: dict[tuple[str, str | bool], str] = {}
 
     def context(self, learner: Any, language: str | None = None) -> dict[str, str]:
@@ -437,8 +438,12 @@ class Personalizer:
 
     def not_before(self, learner_zone: str | None) -> datetime:
         """The copy's not-before time: the scheduled instant, held to the undo window's end."""
-        when = self.instant(learner_zone)
-        return max(when, self.held_until) if self.held_until else when
+        found = self.not_befores.get(learner_zone)
+        if found is None:
+            # Once per zone: comparing aware datetimes of different zones asks each its offset.
+            when = self.instant(learner_zone)
+            found = self.not_befores[learner_zone] = max(when, self.held_until) if self.held_until else when
+        return found
 
     def leaves(self, learner_zone: str | None) -> datetime:
         """When the copy actually leaves: a time already past means at once."""
@@ -707,6 +712,7 @@ class _Copies:
         self.messages, self.p = messages, personalizer
         self.phase = phases.PhaseClock(email)
         self.languages: dict[str, str] = {}  # a learner's language → the key of its message
+        self.late: dict[str | None, bool] = {}  # a time zone → its copies would arrive after the phase
         # The language each message is written in, as Personalizer keys its values: asked once here.
         self.active = {key: _active_language(key) for key in messages}
 
@@ -714,7 +720,11 @@ class _Copies:
         p, by_key = self.p, {}
         batches: dict[str, list[outbox.Recipient]] = {key: [] for key in self.messages}
         for learner in learners:
-            if self.phase.over(learner.timezone, p.leaves(learner.timezone)):
+            zone = learner.timezone
+            late = self.late.get(zone)
+            if late is None:
+                late = self.late[zone] = self.phase.over(zone, p.leaves(zone))
+            if late:
                 continue
             if learner.language not in self.languages:
                 found = variant_language(learner.language or "")

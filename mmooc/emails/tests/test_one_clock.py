@@ -62,3 +62,21 @@ def test_public_copies_say_the_start_date_and_the_cohorts_calendar(cohort):
     _, body = public_text(email)
     assert body.startswith("Starts Monday 4 March 2030; week Monday 11 March 2030; http")
     assert "calendar.ics" in body
+
+
+def test_each_zones_send_time_is_worked_out_once_and_held_to_the_undo_window(cohort, monkeypatch):
+    from datetime import timedelta
+
+    from mmooc.emails import timing
+
+    asked = []
+    real = timing.send_instant
+    monkeypatch.setattr(timing, "send_instant", lambda spec, **kw: asked.append(kw["learner_zone"]) or real(spec, **kw))
+    email = _weekly(cohort, 7)
+    # Kolkata's 09:00 comes in 30 minutes, Chatham's has passed: both wait for the hold's end.
+    now = datetime(2030, 3, 11, 3, 0, tzinfo=UTC)
+    p = scheduling.Personalizer(email, now, hold=timedelta(hours=1))
+    times = [p.not_before(zone) for zone in ZONES * 3] + [p.leaves(zone) for zone in ZONES]
+    assert asked == ZONES
+    assert times[:3] == [datetime(2030, 3, 11, 16, 0, tzinfo=UTC), now + timedelta(hours=1), now + timedelta(hours=1)]
+    assert times[3:9] == times[:3] * 2 and times[9:] == times[:3]

@@ -24,6 +24,7 @@ from mmooc.groups.models import GroupCheck, Grouping, GroupingPolicy, Membership
 from mmooc.groups.signals import groups_formed
 from mmooc.learners.models import Learner
 from mmooc.lib import bulk, periodic
+from mmooc.lib.ahead import cycle_collection_paused
 from mmooc.lib.counts import counted
 
 Progress = Callable[[int, int], None]  # (groups done, groups in all)
@@ -156,7 +157,9 @@ def apply_grouping(cohort: Cohort, *, target_size: int | None = None, seed: int 
     config = group_settings(cohort, target_size, min_group)
     if welcome_now:
         welcome.send_pending_welcomes(cohort)
-    with transaction.atomic():
+    # A million candidates are read and grouped in Python: no cyclic garbage collection over
+    # them meanwhile (lib/ahead.py).
+    with cycle_collection_paused(), transaction.atomic():
         # Two staff members applying at once must not group the same learners twice.
         Cohort.objects.select_for_update().filter(pk=cohort.pk).first()
         found = candidates(cohort, lock=True)

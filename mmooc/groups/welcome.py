@@ -22,6 +22,7 @@ from mmooc.courses.models import Cohort, Course
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.learners import links
 from mmooc.learners.models import Learner
+from mmooc.lib.ahead import cycle_collection_paused
 from mmooc.lib.languages import content_language, speaking
 from mmooc.mailer import outbox
 from mmooc.mailer.models import Message
@@ -196,7 +197,8 @@ def send_welcomes(cohort: Cohort, groups: list[StudyGroup], progress: Callable[[
     """
     queued = 0
     batches = [groups[start:start + WELCOME_BATCH] for start in range(0, len(groups), WELCOME_BATCH)]
-    with ThreadPoolExecutor(max_workers=1) as writer:
+    # Cyclic garbage collection paused, as for a course email's copies (lib/ahead.py).
+    with cycle_collection_paused(), ThreadPoolExecutor(max_workers=1) as writer:
         # Each batch's texts and recipients are prepared while the database writes the batch
         # before (its driver lets other threads run while it waits), not after it: at a million
         # deliveries the two take about as long. The thread only formats: it reads nothing.

@@ -18,15 +18,19 @@ of every 5 (`quick_switches`): the caller's thread waits for the server many tim
 (each FETCH, each socket-full of COPY data, each COPY's end), and by default each time it
 would then wait up to 5 ms more for the helper to let go of the GIL. With 300,000 copies
 that made the two threads slower than one (18.2 s against 15.8); switching quickly, 11.8 s.
+
+Cyclic garbage collection is paused meanwhile (`cycle_collection_paused`): the copies are
+never in a cycle, and the collections their allocations set off walked the whole heap.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 from django.db import connection
@@ -37,29 +41,57 @@ R = TypeVar("R")
 
 
 SWITCH_INTERVAL = 0.0002  # seconds; Python's default is 0.005
-_switching = threading.Lock()
-_users = 0  # the quick_switches blocks running now, in any thread
-_default = sys.getswitchinterval()
 
 
-@contextmanager
-def quick_switches() -> Iterator[None]:
-    """GIL hand-overs every SWITCH_INTERVAL for the block: for a thread that waits on a server
-    many times while another computes. Nested and concurrent blocks restore the interval
-    found before the first once the last ends."""
-    global _users, _default
-    with _switching:
-        if _users == 0:
-            _default = sys.getswitchinterval()
-            sys.setswitchinterval(min(_default, SWITCH_INTERVAL))
-        _users += 1
-    try:
-        yield
-    finally:
-        with _switching:
-            _users -= 1
-            if _users == 0:
-                sys.setswitchinterval(_default)
+def _while_any(change: Callable[[], Callable[[], None]]) -> Callable[[], AbstractContextManager[None]]:
+    """A block that makes a process-wide `change` (which returns its undoing) while any such
+    block runs: nested and concurrent blocks undo it once the last of them ends."""
+    lock = threading.Lock()
+    users = 0
+    undo: Callable[[], None] = lambda: None  # noqa: E731
+
+    @contextmanager
+    def block() -> Iterator[None]:
+        nonlocal users, undo
+        with lock:
+            if users == 0:
+                undo = change()
+            users += 1
+        try:
+            yield
+        finally:
+            with lock:
+                users -= 1
+                if users == 0:
+                    undo()
+
+    return block
+
+
+def _switch_quickly() -> Callable[[], None]:
+    found = sys.getswitchinterval()
+    sys.setswitchinterval(min(found, SWITCH_INTERVAL))
+    return lambda: sys.setswitchinterval(found)
+
+
+def _pause_cycle_collection() -> Callable[[], None]:
+    if not gc.isenabled():
+        return lambda: None
+    gc.disable()
+    return gc.enable
+
+
+# GIL hand-overs every SWITCH_INTERVAL for the block: for a thread that waits on a server many
+# times while another computes.
+quick_switches = _while_any(_switch_quickly)
+
+# No cyclic garbage collection for the block. A batch's copies are dicts, tuples and strings,
+# freed as soon as they are written, and never in a cycle; but each thousand of them made
+# would start a collection, and every so often one over every object of the process (a
+# million learners' group values among them): 11 % of the helper's instructions with a heap
+# of 700,000 group values (callgrind, bench/README.md). Cycles made meanwhile, by any
+# thread, are collected when the last block ends.
+cycle_collection_paused = _while_any(_pause_cycle_collection)
 
 
 class QueryOffThread(RuntimeError):
@@ -82,7 +114,8 @@ def ahead(batches: Iterable[T], prepare: Callable[[T], R]) -> Iterator[R]:
         with translation.override(language), connection.execute_wrapper(_refuse):
             return prepare(batch)
 
-    with quick_switches(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmooc-ahead") as helper:
+    with quick_switches(), cycle_collection_paused(), \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmooc-ahead") as helper:
         pending: Future[R] | None = None
         for batch in batches:
             following = helper.submit(run, batch)

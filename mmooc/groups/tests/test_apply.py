@@ -248,3 +248,27 @@ def test_it_gives_every_member_of_every_group_working_links(cohort):
         assert (str(learner.public_id), learner.email, scope) == (delivery.ref, delivery.recipient, "group")
         page = delivery.context["learner.page_url"].rstrip("/").rsplit("/", 1)[1]
         assert links.learner_from_token(page, links.PAGE) == learner
+
+
+def test_the_learners_are_grouped_with_cycle_collection_paused_and_it_resumes_after(cohort, monkeypatch):
+    import gc
+
+    from mmooc.groups import apply
+
+    fill(cohort, 10)
+    seen, real = [], apply.make_groups
+    monkeypatch.setattr(apply, "make_groups", lambda *args, **kw: seen.append(gc.isenabled()) or real(*args, **kw))
+    apply_grouping(cohort)
+    assert seen == [False] and gc.isenabled()
+
+
+def test_cycle_collection_resumes_when_the_grouping_fails(cohort, monkeypatch):
+    import gc
+
+    from mmooc.groups import apply
+
+    fill(cohort, 10)
+    monkeypatch.setattr(apply, "_create_memberships", lambda *args: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        apply_grouping(cohort)
+    assert gc.isenabled() and not StudyGroup.objects.exists()

@@ -51,3 +51,15 @@ def test_a_late_joiner_is_told_of_their_group_in_their_own_language():
     message = Delivery.objects.get(recipient="lucia@example.org").message
     assert message.subject.startswith("Ya formas parte de")
     assert message.headers == {"Content-Language": "es"}
+
+
+def test_welcomes_are_prepared_with_cycle_collection_paused_and_resumed_after(monkeypatch):
+    import gc
+
+    group = make_group(make_cohort(), 1, language="en")
+    join(group, make_learner(group.cohort, "ana@example.org", name="Ana Souza"))
+    seen, real = [], welcome._prepare
+    monkeypatch.setattr(welcome, "_prepare", lambda *args: seen.append(gc.isenabled()) or real(*args))
+    assert gc.isenabled()
+    assert welcome.send_welcomes(group.cohort, [group]) == 1
+    assert seen == [False] and gc.isenabled()

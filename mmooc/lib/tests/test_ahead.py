@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 
@@ -9,7 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import translation
 
-from mmooc.lib.ahead import SWITCH_INTERVAL, QueryOffThread, ahead, quick_switches
+from mmooc.lib.ahead import SWITCH_INTERVAL, QueryOffThread, ahead, cycle_collection_paused, quick_switches
 
 
 def test_each_batch_comes_back_prepared_in_order_from_another_thread():
@@ -97,3 +98,29 @@ def test_nested_and_concurrent_blocks_restore_the_interval_once_the_last_ends():
     thread.join(5)
     assert inside == [pytest.approx(SWITCH_INTERVAL)] * 3
     assert sys.getswitchinterval() == before
+
+
+def test_cycle_collection_is_paused_while_a_helper_runs_and_resumed_after():
+    assert gc.isenabled()
+    results = ahead(iter([1, 2]), lambda batch: gc.isenabled())
+    assert list(results) == [False, False]
+    assert gc.isenabled()
+
+
+def test_cycle_collection_resumes_once_the_last_block_ends_even_after_an_error():
+    inside = []
+    with cycle_collection_paused():
+        with pytest.raises(ValueError), cycle_collection_paused():
+            raise ValueError("bad batch")
+        inside.append(gc.isenabled())
+    assert inside == [False] and gc.isenabled()
+
+
+def test_a_collector_already_off_stays_off():
+    gc.disable()
+    try:
+        with cycle_collection_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

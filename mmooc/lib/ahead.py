@@ -86,11 +86,11 @@ def _pause_cycle_collection() -> Callable[[], None]:
 quick_switches = _while_any(_switch_quickly)
 
 # No cyclic garbage collection for the block. A batch's copies are dicts, tuples and strings,
-# freed as soon as they are written, and never in a cycle; but each thousand of them made
-# would start a collection, and every so often one over every object of the process (a
-# million learners' group values among them): 11 % of the helper's instructions with a heap
-# of 700,000 group values (callgrind, bench/README.md). Cycles made meanwhile, by any
-# thread, are collected when the last block ends.
+# freed as soon as they are written, and never in a cycle; but each 700 more containers made
+# than freed would start a collection, and every so often one over every object of the
+# process (a million learners' group values among them): 11 % of the helper's instructions
+# with a heap of 700,000 group values (callgrind, bench/README.md). Cycles made meanwhile, by
+# any thread, wait for the collector to be back on, once the last block ends.
 cycle_collection_paused = _while_any(_pause_cycle_collection)
 
 
@@ -105,7 +105,10 @@ def _refuse(execute: Any, sql: str, params: Any, many: bool, context: Any) -> An
 def ahead(batches: Iterable[T], prepare: Callable[[T], R]) -> Iterator[R]:
     """`prepare(batch)` of each batch, in order, each made while the caller handles the one
     before. Its exceptions reach the caller where that batch's result would; at most two
-    batches are held at once (the one being written, the one being prepared)."""
+    batches are held at once (the one being written, the one being prepared).
+
+    Iterate it in a `for` loop: the quick switches and the paused collector end when the
+    generator ends or is dropped, which a caller that stops early or fails does at once."""
     language = translation.get_language()
 
     def run(batch: T) -> R:

@@ -124,3 +124,19 @@ def test_a_collector_already_off_stays_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_collector_is_back_on_when_the_caller_stops_early_or_fails():
+    def stop_early():
+        for batch in ahead(iter([1, 2, 3]), lambda batch: batch):
+            if batch == 1:
+                return gc.isenabled()
+
+    def fail():
+        for _ in ahead(iter([1, 2, 3]), lambda batch: batch):
+            raise KeyError("the caller's own error")
+
+    assert stop_early() is False and gc.isenabled()
+    with pytest.raises(KeyError):
+        fail()
+    assert gc.isenabled()

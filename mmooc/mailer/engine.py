@@ -31,6 +31,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -56,6 +57,8 @@ LEASE = timedelta(seconds=45)  # renewed every third of it while the batch is on
 IDLE_WAIT = 1.0  # seconds between full looks at an empty outbox (claims, and rows of dead engines)
 STOP_CHECK = 0.1  # seconds: how soon an idle engine notices it was asked to stop
 DB_RETRY_WAIT = 5.0  # seconds to wait after a database error
+# A batch's outcomes are written up to this many times, RECORD_RETRY_WAIT × the try apart.
+RECORD_TRIES, RECORD_RETRY_WAIT = 3, 0.5
 RETRY_BASE, RETRY_MAX = 60.0, 6 * 3600.0  # seconds: 1 min, 2, 4, … at most 6 h, with jitter
 RECLAIM_EVERY = timedelta(seconds=10)
 # Copies recorded together while a batch is on the wire; the sender runs at most two chunks
@@ -239,8 +242,9 @@ _SET_DONE = f", lease_until = NULL, updated_at = %s WHERE id = %s AND {_STILL_SE
 
 
 def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> Tally:
-    """Write every outcome of one batch in one transaction, with its counts (for /metrics);
-    then an SMTP refusal meaning the mailbox does not exist suppresses the address."""
+    """Write every outcome of one batch in one transaction, with its counts (for /metrics),
+    tried again after a database error; then an SMTP refusal meaning the mailbox does not
+    exist suppresses the address."""
     adapt = connection.ops.adapt_datetimefield_value
     now = timezone.now()
     stamp = adapt(now)
@@ -267,6 +271,42 @@ def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> Ta
                 refused.append(r)
     tally = _tally(plain_sent, sent, deferred, ended)
     counts = {("deliveries", outcome): getattr(tally, outcome) for outcome in OUTCOMES}
+    _retried(lambda: _write_outcomes(plain_sent, sent, deferred, held, ended, counts, stamp), len(results))
+    policy = [(jobs[r.id].recipient, r.error) for r in results
+              if r.outcome in (PERMANENT, TRANSIENT) and r.error[:1] in "45" and bounces.is_policy_refusal(r.error)]
+    if policy:
+        breaker.note(policy)
+    for r in refused:  # an SMTP 5xx: a mailbox that does not exist is suppressed like a hard bounce
+        try:
+            bounces.handle_refusal(r.id, r.error)
+        except DatabaseError:
+            raise
+        except Exception:
+            log.exception("delivery engine: could not act on the refusal of delivery %s", r.id)
+    return tally
+
+
+def _retried(write: Callable[[], None], copies: int) -> None:
+    """record()'s writes, tried again after a database error (a lock, a dropped connection):
+    the copies were sent, and outcomes given up on would send them again once their lease ran
+    out. Each try is all or nothing, so a second one writes what the first did not."""
+    for attempt in range(1, RECORD_TRIES + 1):
+        try:
+            write()
+            return
+        except DatabaseError:
+            # Inside a caller's transaction a failed statement spoils the rest of it: the caller decides.
+            if attempt == RECORD_TRIES or connection.in_atomic_block:
+                raise
+            wait = RECORD_RETRY_WAIT * attempt
+            log.warning("delivery engine: writing the outcomes of %d copies failed; trying again in %s s",
+                        copies, wait, exc_info=True)
+            connection.close_if_unusable_or_obsolete()
+            time.sleep(wait)
+
+
+def _write_outcomes(plain_sent: list[int], sent: list[Row], deferred: list[Row], held: list[Row],
+                    ended: list[Row], counts: dict[tuple[str, str], int], stamp: Any) -> None:
     if plain_sent and not (sent or deferred or held or ended) and connection.vendor == "postgresql":
         # The usual batch, every copy accepted: its counts and its rows in one statement,
         # atomic alone (no BEGIN and COMMIT round trips).
@@ -276,7 +316,7 @@ def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> Ta
             cursor.execute(f"{with_counts}UPDATE mailer_delivery SET status = 'sent', sent_at = %s, last_error = '', "
                            f"lease_until = NULL, updated_at = %s WHERE id IN ({marks}) AND {_STILL_SENDING}",
                            [*params, stamp, stamp, *plain_sent])
-        return tally
+        return
     with transaction.atomic(), connection.cursor() as cursor:
         counters.add_many(counts)
         if plain_sent:
@@ -296,18 +336,6 @@ def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> Ta
                                "attempts = attempts - 1, last_error = %s" + _SET_DONE, held)
         if ended:
             cursor.executemany("UPDATE mailer_delivery SET status = %s, last_error = %s" + _SET_DONE, ended)
-    policy = [(jobs[r.id].recipient, r.error) for r in results
-              if r.outcome in (PERMANENT, TRANSIENT) and r.error[:1] in "45" and bounces.is_policy_refusal(r.error)]
-    if policy:
-        breaker.note(policy)
-    for r in refused:  # an SMTP 5xx: a mailbox that does not exist is suppressed like a hard bounce
-        try:
-            bounces.handle_refusal(r.id, r.error)
-        except DatabaseError:
-            raise
-        except Exception:
-            log.exception("delivery engine: could not act on the refusal of delivery %s", r.id)
-    return tally
 
 
 OUTCOMES = ("sent", "deferred", "failed", "suppressed")

@@ -48,14 +48,14 @@ def insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequ
 COPY_WRITE = 1 << 20
 
 
-def copy_text(model: type[models.Model], fields: Sequence[str], pieces: Iterable[str]) -> None:
+def copy_text_into(table: str, columns: Sequence[str], pieces: Iterable[str]) -> None:
     """PostgreSQL: COPY rows the caller wrote in COPY's text format (tab between columns, a
-    newline after each row, `\\N` for NULL, values escaped), in `pieces` of whole rows. For rows
-    so alike that building their text in one join costs far less than writing each row."""
-    names = ", ".join(connection.ops.quote_name(str(_field(model, name).column)) for name in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
+    newline after each row, `\\N` for NULL, values escaped) into `table`'s `columns`, in
+    `pieces` of whole rows. For rows so alike that building their text in one join costs far
+    less than writing each row."""
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
     with connection.cursor() as cursor, connection.wrap_database_errors, \
-            cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN") as copy:
         buffered: list[str] = []
         size = 0
         for piece in pieces:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import math
 import re
-import uuid
+import secrets
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +30,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from mmooc.lib import mailheaders
+from mmooc.lib import bulk, mailheaders
 from mmooc.lib.mailheaders import HeaderError
 from mmooc.lib.mailrender import PLACEHOLDER, UNSUBSCRIBE_VAR
 from mmooc.mailer import signals, suppression, wakeups
@@ -91,7 +92,30 @@ def compose_many(messages: Iterable[Mapping[str, Any]]) -> list[Message]:
     Every message is checked before anything is written: one bad message refuses them all.
     """
     unsaved = [_message(**kw) for kw in messages]
-    return [_fresh(m) for m in Message.objects.bulk_create(unsaved, batch_size=500)] if unsaved else []
+    if not unsaved:
+        return []
+    if connection.vendor == "postgresql":
+        _copy_messages(unsaved)
+    else:
+        Message.objects.bulk_create(unsaved, batch_size=500)
+    return [_fresh(m) for m in unsaved]
+
+
+def _copy_messages(messages: list[Message]) -> None:
+    """PostgreSQL: the messages' ids taken from their sequence in one query, then the rows
+    written by COPY. A grouping's welcomes are 25,000 messages at a million learners, each
+    with a body of a few kilobytes: bulk_create's INSERT … RETURNING, its statement text
+    built and its values bound in Python, cost 4–5 s of the welcomes' CPU."""
+    table = Message._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [table, len(messages)])
+        ids = [pk for (pk,) in cursor.fetchall()]
+    fields = Message._meta.concrete_fields
+    for message, pk in zip(messages, ids, strict=True):
+        message.pk = pk
+        message._state.adding, message._state.db = False, connection.alias
+    bulk.insert(Message, [f.name for f in fields], ([getattr(m, f.attname) for f in fields] for m in messages))
 
 
 def _fresh(message: Message) -> Message:
@@ -195,9 +219,14 @@ def message_id_domain(message: Message) -> str:
 
 
 def message_ids(message: Message) -> Iterator[str]:
-    """The Message-IDs of a message's new copies: a random prefix per call, then a count, so
-    they are unique and cheap to index (they arrive in order)."""
-    prefix, domain = uuid.uuid4().hex, message_id_domain(message)
+    """The Message-IDs of a message's new copies: a prefix per call, then a count, so they
+    are unique and cheap to index.
+
+    The prefix is the time in microseconds (13 hex digits, so that they sort as they count)
+    and 64 random bits: each call's ids come after the last call's. With a random prefix, a
+    grouping's 25,000 welcome messages put their copies' ids at 25,000 random places of a
+    million-entry index; now they are added at its end."""
+    prefix, domain = f"{time.time_ns() // 1000:013x}{secrets.token_hex(8)}", message_id_domain(message)
     n = 0
     while True:
         yield f"<{prefix}.{n:x}@{domain}>"

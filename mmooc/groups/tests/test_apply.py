@@ -235,7 +235,11 @@ def test_it_writes_each_batch_of_welcomes_in_one_insert_per_table(cohort, monkey
     with CaptureQueriesContext(connection) as queries:
         apply_grouping(cohort)
     inserts = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "COPY"))]
-    assert sum('"mailer_message"' in sql for sql in inserts) == 2
+    if connection.vendor == "postgresql":  # the messages' ids taken in one query, then COPY (not captured)
+        assert sum("nextval" in q["sql"] and "mailer_message" in q["sql"] for q in queries) == 2
+        assert not [sql for sql in inserts if '"mailer_message"' in sql]
+    else:
+        assert sum('"mailer_message"' in sql for sql in inserts) == 2
     assert Message.objects.filter(tag="group-welcome").count() == 10 and Delivery.objects.count() == 40
 
 

@@ -332,3 +332,17 @@ def test_queued_mail_wakes_this_process_s_engine_once_committed(django_capture_o
         assert not engine._woken.is_set()  # not before the rows are visible
     assert engine._woken.is_set()
     engine._woken.clear()
+
+
+def test_each_new_message_s_copies_get_ids_that_sort_after_the_last_ones():
+    # Added at the end of the index of Message-IDs, not at a random place: a grouping's
+    # welcomes are 25,000 messages of some forty copies.
+    firsts = []
+    for n in range(20):
+        msg = course_mail(subject=f"Week {n}")
+        outbox.enqueue(msg, [Recipient(f"l{i}@example.org", UNSUB) for i in range(3)])
+        ids = list(msg.deliveries.order_by("pk").values_list("rfc_message_id", flat=True))
+        assert len({i.partition(".")[0] for i in ids}) == 1  # one prefix per message
+        firsts.append(ids[0])
+    assert firsts == sorted(firsts) and len(set(firsts)) == 20
+    assert len(firsts[0].partition(".")[0]) == len("<") + 13 + 16

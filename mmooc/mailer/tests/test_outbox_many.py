@@ -161,3 +161,40 @@ def test_refreshed_copies_are_written_a_chunk_at_a_time(monkeypatch):
     assert outbox.refresh_queued(message, {f"r{i}": {"group.name": "Owls"} for i in range(1000)}) == 1000
     assert sizes == [900, 100]  # never the whole cohort's copies held at once
     assert {d.context["group.name"] for d in message.deliveries.all()} == {"Owls"}
+
+
+def test_its_messages_are_stored_value_for_value_as_compose_stores_them():
+    # On PostgreSQL they go in by COPY: tabs, newlines and backslashes in a body, and JSON
+    # headers, must come back as they were.
+    odd = {"body": "Tab\there,\nnew line, back\\slash \\N and \\t, «ünïcödé» {{ name }}\r\n",
+           "footer": "1 Example Street\n\\N", "scope": "cohort:7", "tag": "group-welcome", "list_name": "Group 1",
+           "headers": {"Content-Language": "fr", "X-Note": 'say "hi"\\'}}
+    (many,) = outbox.compose_many([fields(1, **odd)])
+    one = outbox.compose(**fields(1, **odd))
+    names = [f.attname for f in Message._meta.concrete_fields if f.name not in ("id", "public_id", "created_at")]
+    stored = Message.objects.filter(pk__in=[many.pk, one.pk]).values(*names)
+    assert stored[0] == stored[1] == {name: getattr(one, name) for name in names}
+    assert Message.objects.get(pk=many.pk).public_id == many.public_id
+
+
+def test_its_messages_keep_the_ids_they_are_given_and_later_ones_follow():
+    messages = outbox.compose_many([fields(n) for n in range(5)])
+    assert [m.subject for m in Message.objects.filter(pk__in=[m.pk for m in messages]).order_by("pk")] == [
+        f"Welcome to group {n}" for n in range(5)]
+    assert all(not m._state.adding for m in messages)
+    later = outbox.compose(**fields(9))  # the ids were taken from the table's own sequence
+    assert later.pk > max(m.pk for m in messages)
+    assert outbox.enqueue_many([(messages[0], recipients(2))]) == 2
+
+
+@pytest.mark.postgres
+def test_on_postgresql_its_messages_are_copied_not_inserted_statement_by_statement():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        outbox.compose_many([fields(n) for n in range(600)])
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert not [s for s in sql if s.startswith("INSERT")]  # COPY goes past Django's cursor
+    assert len(sql) == 1 and "nextval" in sql[0]
+    assert Message.objects.count() == 600

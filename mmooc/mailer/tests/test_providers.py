@@ -424,3 +424,34 @@ def test_postmark_refusing_a_whole_batch_defers_or_fails_every_copy(fake, status
     assert outbox.progress(message)[outcome] == 3
     assert all(answer["Message"][:20] in d.last_error or str(status) in d.last_error
                for d in message.deliveries.all())
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", ["mailgun", "postmark"])  # one call per copy; one call per batch
+def test_outcomes_whose_write_fails_once_are_written_again_and_the_provider_is_asked_once(
+        fake, monkeypatch, caplog, name):
+    # The copies went out through the API and the write of their provider ids failed (SQLite's
+    # table locked by a reader, PostgreSQL's connection dropped): given up, they would be sent
+    # again once their lease ran out.
+    from django.db import OperationalError, connection
+
+    monkeypatch.setattr(engine, "RECORD_RETRY_WAIT", 0.01)
+    monkeypatch.setattr(engine, "DB_RETRY_WAIT", 0.01)
+    server = fake(name)
+    message = queue_kind("course")
+    failed = []
+
+    def locked_once(execute, sql, params, many, context):
+        if not failed and "SET status = 'sent', sent_at = %s, provider_id = %s" in sql:
+            failed.append(sql)
+            raise OperationalError("database table is locked: mailer_delivery")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(locked_once):
+        assert engine.drain() == 3
+    assert failed
+    assert outbox.progress(message)[Delivery.SENT] == 3
+    recipients = [c.recipient for r in server.requests for c in copies(name, r)]
+    assert sorted(recipients) == ["l0@example.org", "l1@example.org", "l2@example.org"]  # each once
+    assert "" not in message.deliveries.values_list("provider_id", flat=True)  # as the provider answered
+    assert any("writing the outcomes of 3 copies failed" in r.getMessage() for r in caplog.records)

@@ -9,7 +9,8 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from email import message_from_bytes, policy
@@ -332,3 +333,22 @@ def largest_result(queries: Iterable[dict[str, Any]]) -> int:
                 cursor.execute(query["sql"])
                 most = max(most, len(cursor.fetchall()))
     return most
+
+
+@contextmanager
+def refused_statements(containing: str, times: int | None = None) -> Iterator[list[str]]:
+    """The default connection refuses the statements whose SQL contains `containing` (the first
+    `times` of them, or all) with OperationalError, as SQLite does when a reader holds the table
+    or PostgreSQL when its connection dropped. Yields the list of the statements refused."""
+    from django.db import OperationalError, connection
+
+    refused: list[str] = []
+
+    def refuse(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if containing in sql and (times is None or len(refused) < times):
+            refused.append(sql)
+            raise OperationalError("database table is locked")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse):
+        yield refused

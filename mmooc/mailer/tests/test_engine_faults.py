@@ -20,6 +20,7 @@ from mmooc.mailer import engine, outbox
 from mmooc.mailer.models import Delivery, Message
 from mmooc.mailer.outbox import Recipient
 from mmooc.mailer.transports import SMTPTransport
+from mmooc.testing import refused_statements
 
 pytestmark = pytest.mark.django_db
 
@@ -192,20 +193,10 @@ def test_a_transport_broken_for_everyone_is_not_tried_copy_by_copy_for_the_whole
 def test_outcomes_whose_write_fails_once_are_written_again_and_no_copy_goes_out_twice(smtp, monkeypatch, caplog):
     # As when SQLite's table is locked by a reader, or PostgreSQL drops the connection, just
     # after the copies went out: given up, their rows would wait for their lease and be sent again.
-    from django.db import OperationalError, connection
-
     monkeypatch.setattr(engine, "RECORD_RETRY_WAIT", 0.01)
     monkeypatch.setattr(engine, "DB_RETRY_WAIT", 0.01)
     msg = queue(3)
-    failed = []
-
-    def locked_once(execute, sql, params, many, context):
-        if not failed and "UPDATE mailer_delivery SET status = 'sent'" in sql:
-            failed.append(sql)
-            raise OperationalError("database table is locked: mailer_delivery")
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(locked_once):
+    with refused_statements("UPDATE mailer_delivery SET status = 'sent'", times=1) as failed:
         engine.run(threading.Event(), once=True, engine=engine.Engine(use_lock=False))
     assert failed
     assert outbox.progress(msg)[Delivery.SENT] == 3
@@ -215,20 +206,10 @@ def test_outcomes_whose_write_fails_once_are_written_again_and_no_copy_goes_out_
 
 @pytest.mark.django_db(transaction=True)
 def test_outcomes_that_cannot_be_written_are_left_to_their_lease_as_before(smtp, monkeypatch):
-    from django.db import OperationalError, connection
-
     monkeypatch.setattr(engine, "RECORD_RETRY_WAIT", 0.01)
     monkeypatch.setattr(engine, "DB_RETRY_WAIT", 0.01)
     msg = queue(2)
-    tries = []
-
-    def always_locked(execute, sql, params, many, context):
-        if "UPDATE mailer_delivery SET status = 'sent'" in sql:
-            tries.append(sql)
-            raise OperationalError("database table is locked: mailer_delivery")
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(always_locked):
+    with refused_statements("UPDATE mailer_delivery SET status = 'sent'") as tries:
         engine.run(threading.Event(), once=True, engine=engine.Engine(use_lock=False))
     assert len(tries) == engine.RECORD_TRIES
     assert set(msg.deliveries.values_list("status", flat=True)) == {Delivery.SENDING}  # sent again after the lease

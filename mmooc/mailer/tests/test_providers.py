@@ -19,6 +19,7 @@ from mmooc.lib.env import parse_email_url
 from mmooc.mailer import engine, outbox
 from mmooc.mailer.models import Delivery, Message
 from mmooc.mailer.providers import RAW_APIS
+from mmooc.testing import refused_statements
 from mmooc.testing.fake_provider import ATTACHMENT, KINDS, PROVIDERS, FakeProvider, Request, parse_mime, queue_kind
 
 pytestmark = pytest.mark.django_db
@@ -433,21 +434,11 @@ def test_outcomes_whose_write_fails_once_are_written_again_and_the_provider_is_a
     # The copies went out through the API and the write of their provider ids failed (SQLite's
     # table locked by a reader, PostgreSQL's connection dropped): given up, they would be sent
     # again once their lease ran out.
-    from django.db import OperationalError, connection
-
     monkeypatch.setattr(engine, "RECORD_RETRY_WAIT", 0.01)
     monkeypatch.setattr(engine, "DB_RETRY_WAIT", 0.01)
     server = fake(name)
     message = queue_kind("course")
-    failed = []
-
-    def locked_once(execute, sql, params, many, context):
-        if not failed and "SET status = 'sent', sent_at = %s, provider_id = %s" in sql:
-            failed.append(sql)
-            raise OperationalError("database table is locked: mailer_delivery")
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(locked_once):
+    with refused_statements("SET status = 'sent', sent_at = %s, provider_id = %s", times=1) as failed:
         assert engine.drain() == 3
     assert failed
     assert outbox.progress(message)[Delivery.SENT] == 3

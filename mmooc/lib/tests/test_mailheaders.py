@@ -55,6 +55,18 @@ def test_it_refuses_a_from_that_is_not_an_address():
         mh.address_header("nobody")
 
 
+def test_an_address_asked_again_gives_the_same_answer_and_a_refused_one_is_refused_again():
+    # The answers are kept (a grouping composes 25,000 messages From the same address); a
+    # refusal is not, and a value that only differs by a line break is checked as itself.
+    for _ in range(3):
+        assert mh.address_header("Course Team <team@example.org>") == "Course Team <team@example.org>"
+        assert mh.bare_address("Course Team <team@example.org>") == "team@example.org"
+        with pytest.raises(mh.HeaderError):
+            mh.address_header("nobody")
+        with pytest.raises(mh.HeaderError, match="one line"):
+            mh.address_header("Course Team <team@example.org>\r\nBcc: x@example.org")
+
+
 def test_quoted_printable_uses_crlf_and_short_lines():
     data = mh.qp("a" * 300 + "\nline two é\n")
     assert all(len(line) <= 76 for line in data.split(b"\r\n"))

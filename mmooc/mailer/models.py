@@ -1,9 +1,27 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
+
+
+class BytewiseCharField(models.CharField):
+    """A CharField that PostgreSQL compares byte by byte (COLLATE "C"), whatever the database's
+    locale: for the outbox's addresses, references, statuses and ids, which are matched and
+    indexed but never sorted for people. On a database made with a language's locale
+    (en_US.UTF-8, say) each index compared a copy's values by that language's rules: a course
+    email to a million learners took 33 s to queue instead of 24 s.
+
+    Case-insensitive matches (iexact, icontains) then fold ASCII letters only, as SQLite's
+    LIKE always did. SQLite compares bytes anyway: nothing changes there."""
+
+    def db_parameters(self, connection: Any) -> dict[str, Any]:
+        params = super().db_parameters(connection)
+        if connection.vendor == "postgresql":
+            params["collation"] = "C"
+        return params
 
 
 class Message(models.Model):
@@ -65,18 +83,18 @@ class Delivery(models.Model):
     # deleting a message cascades in Django.
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries", db_index=False,
                                 db_constraint=False)
-    recipient = models.CharField(max_length=254)
+    recipient = BytewiseCharField(max_length=254)
     # Per-recipient variables for the message's placeholders.
     context = models.JSONField(default=dict, blank=True)
     # Opaque reference of the sender's, e.g. a learner's public id.
-    ref = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=16, choices=STATUSES, default=QUEUED)
+    ref = BytewiseCharField(max_length=64, blank=True)
+    status = BytewiseCharField(max_length=16, choices=STATUSES, default=QUEUED)
     not_before = models.DateTimeField(default=timezone.now)
     lease_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     # Ours, on our domain, the same across retries.
-    rfc_message_id = models.CharField(max_length=255)
-    provider_id = models.CharField(max_length=255, blank=True)
+    rfc_message_id = BytewiseCharField(max_length=255)
+    provider_id = BytewiseCharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -43,3 +43,55 @@ def test_events_still_find_their_copy_through_it():
         cursor.execute("EXPLAIN " + lookup)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "delivery_provider_id" in plan, plan
+
+
+BYTEWISE = {"recipient", "ref", "status", "rfc_message_id", "provider_id"}
+
+
+def test_indexed_text_is_compared_byte_by_byte_whatever_the_locale():
+    """COLLATE "C" on the columns, and so on every index over them: a database made with a
+    language's locale would otherwise compare each copy's values by that language's rules."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT column_name, collation_name FROM information_schema.columns "
+                       "WHERE table_name = 'mailer_delivery' AND collation_name IS NOT NULL")
+        columns = dict(cursor.fetchall())
+        cursor.execute("SELECT i.relname, c.collname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                       "CROSS JOIN unnest(x.indcollation) AS k(oid) JOIN pg_collation c ON c.oid = k.oid "
+                       "WHERE x.indrelid = 'mailer_delivery'::regclass AND k.oid <> 0")
+        indexes = cursor.fetchall()
+    assert columns == dict.fromkeys(BYTEWISE, "C")
+    assert {name for name, _ in indexes} == {"delivery_once_per_recipient", "delivery_due", "delivery_progress",
+                                             "delivery_ref", "delivery_provider_id", "delivery_message_id"}
+    assert {collation for _, collation in indexes} == {"C"}
+
+
+def test_lookups_by_reference_and_address_still_use_the_indexes():
+    msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Hello", body="Hi")
+    outbox.enqueue(msg, [Recipient(f"l{i}@example.org", ref=f"ref-{i}") for i in range(200)])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE mailer_delivery")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plans = {}
+        due = Delivery.objects.filter(status=Delivery.QUEUED, not_before__lte=msg.created_at)
+        for name, rows in [("delivery_ref", Delivery.objects.filter(ref="ref-7")),
+                           ("delivery_once_per_recipient", msg.deliveries.filter(recipient__in=["l7@example.org"])),
+                           ("delivery_due", due)]:
+            sql, params = rows.query.sql_with_params()
+            cursor.execute("EXPLAIN " + sql, params)
+            plans[name] = "\n".join(row[0] for row in cursor.fetchall())
+    assert all(name in plan for name, plan in plans.items()), plans
+    assert Delivery.objects.get(ref="ref-7").recipient == "l7@example.org"
+
+
+def test_addresses_still_match_as_before():
+    """Equal bytes are the same address, a repeat is still refused by the unique index, and
+    a provider's report with the address in capitals still finds its copy."""
+    msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Hello", body="Hi")
+    assert outbox.enqueue(msg, [Recipient("Zoë.Ünal@example.org"), Recipient("zoe@example.org")]) == 2
+    assert outbox.enqueue(msg, [Recipient("Zoë.Ünal@example.org"), Recipient("zoe@example.org")]) == 0
+    assert list(msg.deliveries.filter(recipient="Zoë.Ünal@example.org").values_list("recipient", flat=True)) == [
+        "Zoë.Ünal@example.org"]
+    job = next(j for j in engine.claim(10) if j.recipient == "zoe@example.org")
+    engine.record([Result(job.id, SENT, provider_id="pm-9")], {job.id: job}, max_attempts=5)
+    found = events.match_delivery("pm-9", "ZOE@EXAMPLE.ORG")
+    assert found is not None and found.pk == job.id

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 
-class BytewiseCharField(models.CharField):
+class BytewiseCharField(models.CharField):  # type: ignore[type-arg]  # django-stubs: generic only when checking
     """A CharField that PostgreSQL compares byte by byte (COLLATE "C"), whatever the database's
     locale: for the outbox's addresses, references, statuses and ids, which are matched and
     indexed but never sorted for people. On a database made with a language's locale

@@ -57,7 +57,10 @@ TAG, WELCOME_TAG, TEST_TAG = "course-email", "welcome", "course-email-test"
 # Statuses of copies that have left the outbox, or tried to: after one, the email is read-only.
 STARTED = (Delivery.SENDING, Delivery.SENT, Delivery.DEFERRED, Delivery.FAILED, Delivery.SUPPRESSED)
 PENDING = (Delivery.QUEUED, Delivery.SENDING, Delivery.DEFERRED)
-BATCH = 2000
+# Learners read, and copies written, at a time. A course email to a million learners, in turns
+# on one machine: 2,000 took 22.81 s and 23.43 s (peak 124 MB), 5,000 21.23 s and 21.61 s
+# (142 MB), 10,000 20.95 s and 21.05 s (172 MB): each batch costs a few round trips more.
+BATCH = 5000
 DEFAULT_TIME = time(9, 0)
 
 

@@ -1,4 +1,4 @@
-"""Writing many rows built in plain Python: COPY on PostgreSQL, one executemany on SQLite.
+"""Writing many rows built in plain Python: COPY on PostgreSQL, executemany on SQLite.
 
     written = bulk.insert(Learner, ["cohort", "email", "public_id", "answers", ...], rows)
 
@@ -6,18 +6,21 @@ At 100,000 rows, model instances and bulk_create cost several times the insert i
 this skips both. Each row is a tuple of plain values in the order of `fields`: str, int,
 bool, None, aware datetimes, UUIDs, and dicts or lists for JSON fields. Defaults, signals
 and validation are the caller's job; database constraints still hold (a duplicate raises
-IntegrityError and, inside a transaction, nothing is written).
+IntegrityError, nothing of the call is written, and a caller's transaction goes on).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 Convert = Callable[[Any], Any] | None
+
+SQLITE_CHUNK = 10_000  # rows per executemany on SQLite
 
 
 def insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -27,20 +30,25 @@ def insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequ
     names = ", ".join(connection.ops.quote_name(str(field.column)) for field in columns)
     table = connection.ops.quote_name(model._meta.db_table)
     converted = _converted(rows, converters)
-    with connection.cursor() as cursor:
+    count = 0
+    # In a transaction of its own, a savepoint inside the caller's: a refused row leaves nothing
+    # of the call, and the caller's transaction usable.
+    with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            count = 0
             # The driver's own cursor: its errors are turned into Django's (IntegrityError…) here.
             with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in converted:
                     copy.write_row(row)
                     count += 1
             return count
-        values = list(converted)
-        if values:
-            marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
-        return len(values)
+        # SQLite: an executemany per SQLITE_CHUNK rows, so that a million learners are not held
+        # in memory at once.
+        sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
+        rows_left = iter(converted)
+        while values := list(islice(rows_left, SQLITE_CHUNK)):
+            cursor.executemany(sql, values)
+            count += len(values)
+    return count
 
 
 # COPY text handed to the server per write: large enough that writes cost little, small enough

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from mmooc.learners.models import Learner
 from mmooc.lib import bulk
@@ -84,3 +84,32 @@ def test_only_the_columns_that_need_it_are_converted():
     assert list(Learner.objects.order_by("email").values_list("answers", "confirmed_at")) == [
         ({"n": 0}, None), ({}, None), ({"n": 2}, None)]
     assert rows[0][FIELDS.index("answers")] == {"n": 0}  # the caller's rows are left as they were
+
+
+def test_rows_are_written_as_they_come_not_all_held_first(monkeypatch):
+    """Each chunk is written before the next is read (SQLite; PostgreSQL streams one COPY):
+    a million rows never sit in memory at once."""
+    monkeypatch.setattr(bulk, "SQLITE_CHUNK", 3)
+    cohort = make_cohort()
+    written_before: list[int] = []
+
+    def rows():
+        for n in range(10):
+            if n == 7 and connection.vendor == "sqlite":
+                written_before.append(Learner.objects.count())
+            yield row(cohort, n)
+
+    assert bulk.insert(Learner, FIELDS, rows()) == 10
+    assert Learner.objects.count() == 10
+    assert written_before == ([6] if connection.vendor == "sqlite" else [])
+
+
+def test_a_call_in_chunks_writes_all_or_nothing(monkeypatch):
+    """A duplicate in the last chunk leaves no row of the call; the rows written before the
+    call stay, and the caller's transaction goes on."""
+    monkeypatch.setattr(bulk, "SQLITE_CHUNK", 3)
+    cohort = make_cohort()
+    bulk.insert(Learner, FIELDS, [row(cohort, 50)])
+    with pytest.raises(IntegrityError):
+        bulk.insert(Learner, FIELDS, [row(cohort, n) for n in range(8)] + [row(cohort, 1)])
+    assert list(Learner.objects.values_list("email", flat=True)) == ["l50@example.org"]

@@ -6,7 +6,7 @@ At 100,000 rows, model instances and bulk_create cost several times the insert i
 this skips both. Each row is a tuple of plain values in the order of `fields`: str, int,
 bool, None, aware datetimes, UUIDs, and dicts or lists for JSON fields. Defaults, signals
 and validation are the caller's job; database constraints still hold (a duplicate raises
-IntegrityError, nothing of the call is written, and a caller's transaction goes on).
+IntegrityError and nothing of the call is written).
 """
 
 from __future__ import annotations
@@ -31,20 +31,20 @@ def insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequ
     table = connection.ops.quote_name(model._meta.db_table)
     converted = _converted(rows, converters)
     count = 0
-    # In a transaction of its own, a savepoint inside the caller's: a refused row leaves nothing
-    # of the call, and the caller's transaction usable.
+    if connection.vendor == "postgresql":
+        # One COPY: all or nothing by itself. The driver's own cursor: its errors are turned
+        # into Django's (IntegrityError…) here.
+        with connection.cursor() as cursor, connection.wrap_database_errors, \
+                cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in converted:
+                copy.write_row(row)
+                count += 1
+        return count
+    # SQLite: an executemany per SQLITE_CHUNK rows, so that a million learners are not held in
+    # memory at once, all in one transaction (a savepoint inside the caller's): all or nothing.
+    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
+    rows_left = iter(converted)
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The driver's own cursor: its errors are turned into Django's (IntegrityError…) here.
-            with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in converted:
-                    copy.write_row(row)
-                    count += 1
-            return count
-        # SQLite: an executemany per SQLITE_CHUNK rows, so that a million learners are not held
-        # in memory at once.
-        sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
-        rows_left = iter(converted)
         while values := list(islice(rows_left, SQLITE_CHUNK)):
             cursor.executemany(sql, values)
             count += len(values)

@@ -568,12 +568,12 @@ def _refresh_in_database(cohort: Any, message: Message) -> int:
             LEFT JOIN g ON g.id = m.group_id
             WHERE l.cohort_id = %s),
         new AS (
-            SELECT d.id, d.context || (SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(v.v) e
-                                       WHERE d.context ? e.key) AS context
+            SELECT d.id, d.context::jsonb || (SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(v.v) e
+                                              WHERE d.context::jsonb ? e.key) AS context
             FROM {Delivery._meta.db_table} d JOIN v ON v.ref = d.ref
             WHERE d.message_id = %s AND d.status = %s)
-        UPDATE {Delivery._meta.db_table} d SET context = new.context FROM new
-        WHERE d.id = new.id AND d.status = %s AND new.context IS NOT NULL AND new.context <> d.context"""
+        UPDATE {Delivery._meta.db_table} d SET context = new.context::text FROM new
+        WHERE d.id = new.id AND d.status = %s AND new.context IS NOT NULL AND new.context <> d.context::jsonb"""
     with connection.cursor() as cursor:
         cursor.execute(sql, [ids, *columns, waiting, alone, cohort.pk, message.pk, Delivery.QUEUED, Delivery.QUEUED])
         return int(cursor.rowcount)

@@ -577,7 +577,7 @@ def _insert_postgres_many(batch: list[tuple[Message, list[Row]]], copy_first: bo
         # one per call would pile up locks when a caller enqueues thousands of messages in
         # one transaction (a grouping's welcome emails).
         cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS mailer_enqueue (message_id bigint, recipient text, "
-                       "context jsonb, ref text, status text, not_before timestamptz, attempts integer, "
+                       "context text, ref text, status text, not_before timestamptz, attempts integer, "
                        "rfc_message_id text, provider_id text, last_error text, updated_at timestamptz) "
                        "ON COMMIT DROP")
         cursor.execute("DELETE FROM mailer_enqueue")

@@ -95,4 +95,4 @@ def test_many_messages_rows_go_over_in_one_write(monkeypatch):
         assert outbox.enqueue_many([(m, [Recipient(f"l{i}@example.org", {"unsubscribe_url": UNSUB, "name": "A\tB"})
                                          for i in range(4)]) for m in messages]) == 4 * n
         assert len(writes) - before == 1
-    assert Delivery.objects.filter(context__name="A\tB").count() == 4 * 33
+    assert [c["name"] for c in Delivery.objects.values_list("context", flat=True)].count("A\tB") == 4 * 33

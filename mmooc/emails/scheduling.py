@@ -697,8 +697,12 @@ def _enqueue(email: CourseEmail, messages: dict[str, Message], learners: QuerySe
     copies = _Copies(email, messages, Personalizer(email, now, with_groups=any(name.startswith("group.")
                                                                                 for name in used), hold=hold))
     # Named rows, not model instances: a learner is read a million times for a large cohort.
-    rows = learners.order_by("pk").values_list("pk", "public_id", "email", "name", "timezone", "language",
-                                               "wants_group", named=True).iterator(chunk_size=BATCH)
+    # In the order of their public ids, which are the copies' refs: the outbox's index of refs
+    # (a learner's history) then takes each message's copies in one sweep from its start to its
+    # end, beside the learner's copies of earlier messages, instead of at a million random
+    # places (3.5 s of a million copies' COPY on a 2-core machine).
+    rows = learners.order_by("public_id").values_list("pk", "public_id", "email", "name", "timezone",
+                                                      "language", "wants_group", named=True).iterator(chunk_size=BATCH)
     batches = iter(lambda: list(islice(rows, BATCH)), [])
     added = 0
     for prepared in ahead(batches, copies.prepare):

@@ -34,3 +34,21 @@ def test_the_language_is_asked_as_often_for_eight_learners_as_for_two(monkeypatc
     _scheduled_language_lookups(monkeypatch, organizer, 1, "warm")  # the process's first lookups, made once
     assert (_scheduled_language_lookups(monkeypatch, organizer, 8, "eight")
             == _scheduled_language_lookups(monkeypatch, organizer, 2, "two"))
+
+
+def test_copies_are_written_in_the_order_of_their_refs(monkeypatch, organizer):
+    """The learners are read by public id, which is each copy's ref: the outbox's index of refs
+    takes a message's copies in one sweep, not at as many random places as there are learners.
+    Two batches, so the order holds from one batch to the next as well as within one."""
+    from mmooc.mailer.models import Delivery
+
+    monkeypatch.setattr(scheduling, "BATCH", 7)
+    cohort = make_cohort(slug="refs", tz="Europe/London")
+    learners = [make_learner(cohort, f"refs{i}@example.org") for i in range(12)]
+    email = CourseEmail.objects.create(cohort=cohort, subject="Week 1", body="Hi {{ learner.first_name }}",
+                                       module=cohort.course.modules.first(), schedule=CourseEmail.LOCAL,
+                                       day_offset=7, local_time=time(9))
+    assert scheduling.schedule(email, organizer) == 12
+    refs = list(Delivery.objects.filter(message=email.message).order_by("pk").values_list("ref", flat=True))
+    assert refs == sorted(str(learner.public_id) for learner in learners)
+    assert refs != [str(learner.public_id) for learner in learners]  # the learners were made in another order

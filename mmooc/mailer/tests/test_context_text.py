@@ -48,7 +48,7 @@ def test_values_come_back_when_written_by_the_orm():
 def test_a_key_lookup_says_the_context_is_text():
     with pytest.raises(FieldError, match=r"Delivery\.context is kept as JSON text: its keys \('name'\)"):
         Delivery.objects.filter(context__name="A")
-    with pytest.raises(FieldError, match=r"\('has_key'\)|cannot be looked up"):
+    with pytest.raises(FieldError, match=r"Delivery\.context is kept as JSON text: its keys \('missing'\)"):
         Delivery.objects.filter(context__missing__deeper="A")
 
 

@@ -24,7 +24,7 @@ from mmooc.groups.models import Membership, StudyGroup
 from mmooc.lib.downloads import batched, csv_lines
 from mmooc.lists.models import Post
 from mmooc.mailer import shown
-from mmooc.mailer.models import Delivery, Event, Message
+from mmooc.mailer.models import Delivery, Event, Message, made_message_id
 
 CHUNK = 2000
 
@@ -112,11 +112,16 @@ def deliveries_csv(cohort: Cohort) -> Iterator[str]:
     """Deliveries and their events, merged from two id-ordered streams (no per-row query)."""
     # Subjects as staff read them (course values filled in, personal ones marked), once per message.
     subjects = shown.subjects_of(Message.objects.filter(scope=cohort.scope))
-    deliveries = ((delivery_id, public_id, tag, subjects.get(message_id, ""), *rest)
-                  for delivery_id, public_id, tag, message_id, *rest in cohort_deliveries(cohort).order_by("id")
-                  .values_list("id", "message__public_id", "message__tag", "message_id", "recipient",
-                               "ref", "status", "attempts", "not_before", "sent_at", "rfc_message_id",
-                               "provider_id", "last_error").iterator(chunk_size=CHUNK))
+    # Message-IDs made from the ids (Message.copy_message_id) are made here, as they went out.
+    domains = {pk: Message(from_email=from_email).id_domain()
+               for pk, from_email in Message.objects.filter(scope=cohort.scope).values_list("pk", "from_email")}
+    rows = (cohort_deliveries(cohort).order_by("id")
+            .values_list("id", "message__public_id", "message__tag", "message_id", "recipient", "ref", "status",
+                         "attempts", "not_before", "sent_at", "rfc_message_id", "provider_id", "last_error")
+            .iterator(chunk_size=CHUNK))
+    deliveries = ((delivery_id, public_id, tag, subjects.get(message_id, ""), *sent,
+                   kept or made_message_id(public_id, delivery_id, domains[message_id]), provider_id, last_error)
+                  for delivery_id, public_id, tag, message_id, *sent, kept, provider_id, last_error in rows)
     events = (Event.objects.filter(delivery__in=cohort_deliveries(cohort))
               .order_by("delivery_id", "occurred_at", "id")
               .values_list("delivery_id", "event_type", "occurred_at", "description")

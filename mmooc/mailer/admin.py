@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
-from mmooc.mailer.models import Delivery, Message
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from mmooc.mailer.models import Delivery, Message, parse_copy_message_id, with_message_id
 
 
 @admin.register(Message)
@@ -22,4 +26,16 @@ class DeliveryAdmin(admin.ModelAdmin):
     search_fields = ("=recipient", "=rfc_message_id", "=provider_id")
     raw_id_fields = ("message",)
     show_full_result_count = False
-    readonly_fields = ("rfc_message_id", "provider_id", "attempts", "lease_until", "sent_at", "updated_at")
+    exclude = ("rfc_message_id",)
+    readonly_fields = ("message_id_header", "provider_id", "attempts", "lease_until", "sent_at", "updated_at")
+
+    @admin.display(description="Message-ID")
+    def message_id_header(self, delivery: Delivery) -> str:
+        return delivery.header_message_id() if delivery.pk else ""
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, Any]:
+        """A Message-ID made from the ids (Message.copy_message_id) is found too."""
+        found, may_repeat = super().get_search_results(request, queryset, search_term)
+        if parse_copy_message_id(search_term) is not None:
+            found |= queryset.filter(with_message_id(search_term))
+        return found, may_repeat

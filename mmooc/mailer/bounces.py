@@ -28,7 +28,7 @@ from django.utils import timezone
 from mmooc.lib import dsn
 from mmooc.mailer import verp
 from mmooc.mailer.events import HARD, NONE, SOFT, UNSUBSCRIBE, Incoming, act, store
-from mmooc.mailer.models import Delivery
+from mmooc.mailer.models import Delivery, with_message_id
 from mmooc.mailer.report import reason_text
 
 log = logging.getLogger("mmooc.mailer.bounces")
@@ -50,7 +50,7 @@ def _by_message_id(message_id: str, recipients: list[str]) -> Delivery | None:
     """
     if not message_id:
         return None
-    rows = Delivery.objects.filter(rfc_message_id=message_id.strip(), message__raw__isnull=True)
+    rows = Delivery.objects.filter(with_message_id(message_id), message__raw__isnull=True)
     for address in recipients:
         found = rows.filter(recipient__iexact=address).first()
         if found is not None:
@@ -97,7 +97,7 @@ def _item(report: dsn.Report, r: dsn.RecipientStatus | None, raw_id: str, envelo
                    action=r.action, status=r.status, diagnostic=r.diagnostic)
     return Incoming(
         provider=PROVIDER, event_type=event_type, event_id=f"{raw_id}:{recipient.lower()}"[:255],
-        recipient=recipient.lower(), message_id=(delivery.rfc_message_id if delivery else report.message_id),
+        recipient=recipient.lower(), message_id=(delivery.header_message_id() if delivery else report.message_id),
         description=detail[:2000], raw=raw, verdict=action, occurred_at=timezone.now())
 
 
@@ -179,7 +179,7 @@ def handle_refusal(delivery_id: int, reply: str) -> bool:
             return False
         item = Incoming(
             provider="smtp", event_type="bounced", event_id=f"refused:{delivery.pk}",
-            recipient=delivery.recipient.lower(), message_id=delivery.rfc_message_id,
+            recipient=delivery.recipient.lower(), message_id=delivery.header_message_id(),
             description=reply[:2000], raw={"reply": reply[:2000], "verdict": kind, "at": "sending"},
             verdict=kind, occurred_at=timezone.now())
         if store(item, delivery) is not None:
@@ -208,7 +208,7 @@ def handle_unsubscribe(raw: bytes, envelope_recipient: str) -> bool:
     if delivery is None:
         return False
     item = Incoming(provider="mailto", event_type="unsubscribed", event_id=_source_id(raw),
-                    recipient=delivery.recipient.lower(), message_id=delivery.rfc_message_id,
+                    recipient=delivery.recipient.lower(), message_id=delivery.header_message_id(),
                     description="Unsubscribe request by mail",
                     raw={"envelope_recipient": dsn.clean(envelope_recipient, 254), "verdict": UNSUBSCRIBE,
                          "all_mail": False}, verdict=UNSUBSCRIBE, occurred_at=timezone.now())

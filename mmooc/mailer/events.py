@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from mmooc.lib import dsn
 from mmooc.mailer import reputation, signals
-from mmooc.mailer.models import Delivery, Event, Suppression
+from mmooc.mailer.models import Delivery, Event, Suppression, with_message_id
 from mmooc.mailer.suppression import VERDICT_SOFT, count_soft_bounce, normalize, suppress
 
 log = logging.getLogger("mmooc.mailer.events")
@@ -98,18 +98,15 @@ def event_key(provider: str, event_id: str, recipient: str, raw: Any) -> str:
 
 # Matching --------------------------------------------------------------------------------
 
-def _id_forms(message_id: str) -> set[str]:
-    bare = message_id.strip().strip("<>")
-    return {message_id.strip(), bare, f"<{bare}>"} if bare else set()
-
-
 def match_delivery(message_id: str | None, recipient: str) -> Delivery | None:
     """The delivery a provider event is about: its message id and recipient."""
-    forms = _id_forms(message_id or "")
-    if not forms:
+    given = (message_id or "").strip()
+    bare = given.strip("<>")
+    if not bare:
         return None
-    for column in ("provider_id", "rfc_message_id"):
-        rows = Delivery.objects.filter(**{f"{column}__in": forms})
+    for column, where in (("provider_id", Q(provider_id__in={given, bare, f"<{bare}>"})),
+                          ("rfc_message_id", with_message_id(bare))):
+        rows = Delivery.objects.filter(where)
         found = rows.filter(recipient__iexact=recipient).first() if recipient else None
         if found is None:
             two = list(rows[:2])

@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import secrets
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -214,23 +212,7 @@ def _check_recipient(message: Message, r: Recipient, header_names: set[str], nee
 
 def message_id_domain(message: Message) -> str:
     """Message-IDs use the From domain (aligned with DKIM and DMARC)."""
-    address = mailheaders.bare_address(message.from_email)
-    return address.rpartition("@")[2].lower() or settings.LIST_DOMAIN
-
-
-def message_ids(message: Message) -> Iterator[str]:
-    """The Message-IDs of a message's new copies: a prefix per call, then a count, so they
-    are unique and cheap to index.
-
-    The prefix is the time in microseconds (13 hex digits, so that they sort as they count)
-    and 64 random bits: each call's ids come after the last call's. With a random prefix, a
-    grouping's 25,000 welcome messages put their copies' ids at 25,000 random places of a
-    million-entry index; now they are added at its end."""
-    prefix, domain = f"{time.time_ns() // 1000:013x}{secrets.token_hex(8)}", message_id_domain(message)
-    n = 0
-    while True:
-        yield f"<{prefix}.{n:x}@{domain}>"
-        n += 1
+    return message.id_domain()
 
 
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
@@ -288,8 +270,8 @@ def _row_chunks(message: Message, recipients: Iterable[Recipient], seen_before: 
     header_names = _header_names(message)
     used = used_names(message)
     needs_url = message.kind == Message.SUBSCRIBED and message.raw is None
+    # A relayed post's copies keep its Message-ID; the others' is made from the ids when sent.
     fixed_id = _raw_message_id(message) if message.raw is not None else ""
-    ids = message_ids(message)
     keys: dict[str, str] = {}  # each context key as JSON, for _context_json
     capitalized: set[str] = set()  # lowercase forms of the addresses written with capitals so far
     rows: dict[str, Row] = {}
@@ -302,8 +284,7 @@ def _row_chunks(message: Message, recipients: Iterable[Recipient], seen_before: 
             continue
         if key != address:
             capitalized.add(key)
-        mid = fixed_id or next(ids)
-        rows[key] = (address, _context_json(r.context, used, keys), r.ref[:64], r.not_before, mid)
+        rows[key] = (address, _context_json(r.context, used, keys), r.ref[:64], r.not_before, fixed_id)
         if len(rows) >= size:
             yield _unseen(message, rows, first, seen_before)
             rows, first = {}, False
@@ -458,8 +439,9 @@ def enqueue_one(message: Message, recipient: Recipient) -> bool:
 
 
 def _message_id(message: Message) -> str:
-    """A copy's Message-ID: a relayed post keeps its own; others get a new one."""
-    return (_raw_message_id(message) if message.raw is not None else "") or next(message_ids(message))
+    """The Message-ID a copy's row keeps: a relayed post's own; for others none, theirs is
+    made from the ids when sent (Message.copy_message_id)."""
+    return _raw_message_id(message) if message.raw is not None else ""
 
 
 def remembered(*, kind: str, subject: str, body: str, scope: str, tag: str) -> Message | None:

@@ -19,7 +19,7 @@ from django.utils import translation
 
 from mmooc.lib import mailheaders as mh
 from mmooc.lib.mailrender import UNSUBSCRIBE_VAR, Rendered, escape_html, render
-from mmooc.mailer.models import Message
+from mmooc.mailer.models import Message, made_message_id
 from mmooc.mailer.verp import make_unsubscribe_address
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -59,6 +59,7 @@ class Prepared:
             self.rendered: Rendered = render(subject=message.subject, body=message.body,
                                              footer=message.footer, unsubscribe=self.subscribed)
         self.boundary = f"=_{message.public_id.hex}"
+        self.id_domain = message.id_domain()
         self.from_header = mh.address_header(message.from_email)
         self.static = self._static_headers().encode("utf-8")
         self.text = mh.EncodedTemplate(self.rendered.text.parts)
@@ -92,6 +93,10 @@ class Prepared:
         url = str(context.get(UNSUBSCRIBE_VAR, ""))
         return mh.list_unsubscribe(url, make_unsubscribe_address(delivery_id))
 
+    def message_id(self, delivery_id: int, kept: str = "") -> str:
+        """The copy's Message-ID: the one its row keeps, or else made from the ids."""
+        return kept or made_message_id(self.message.public_id, delivery_id, self.id_domain)
+
     def personalize(self, delivery_id: int, recipient: str, context: Mapping[str, str],
                     rfc_message_id: str) -> bytes:
         """The whole message for one recipient, CRLF line ends, ready for SMTP DATA."""
@@ -99,7 +104,7 @@ class Prepared:
             mh.line("To", recipient),
             mh.line("Subject", mh.encode_words(self.subject(context))),
             mh.line("Date", now_date()),
-            mh.line("Message-ID", rfc_message_id),
+            mh.line("Message-ID", self.message_id(delivery_id, rfc_message_id)),
         ]
         if self.subscribed:
             head.append(mh.line("List-Unsubscribe", self.unsubscribe_header(delivery_id, context)))
@@ -108,7 +113,7 @@ class Prepared:
 
     def parts(self, delivery_id: int, context: Mapping[str, str], rfc_message_id: str) -> Parts:
         """The same copy as pieces, for a provider API that builds the MIME itself."""
-        headers = {"Message-ID": rfc_message_id}
+        headers = {"Message-ID": self.message_id(delivery_id, rfc_message_id)}
         if self.subscribed:
             headers["List-Unsubscribe"] = self.unsubscribe_header(delivery_id, context)
             headers["List-Unsubscribe-Post"] = ONE_CLICK

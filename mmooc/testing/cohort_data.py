@@ -108,7 +108,9 @@ def _mail(cohort: Cohort, learners: list[Learner],
     confirmed = [x for x in learners if x.state == Learner.CONFIRMED]
     deliveries = Delivery.objects.bulk_create([
         Delivery(message=message, recipient=x.email_key, ref=str(x.public_id),
-                 status=STATUSES[i % len(STATUSES)], rfc_message_id=f"<d{i}.{message.pk}@course.example.org>",
+                 status=STATUSES[i % len(STATUSES)],
+                 # Every other Message-ID kept in the row, as before they were made from the ids.
+                 rfc_message_id=f"<d{i}.{message.pk}@course.example.org>" if i % 2 else "",
                  provider_id=f"p-{message.pk}-{i}",
                  sent_at=now if STATUSES[i % len(STATUSES)] == Delivery.SENT else None)
         for i, x in enumerate(confirmed)])

@@ -72,6 +72,10 @@ def test_it_exports_deliveries_with_one_row_per_event(client, organizer, data):
     assert "stranger@example.org" not in {r["recipient"] for r in rows}  # another cohort's mail
     opened = [r for r in rows if r["event_type"] == "opened"]
     assert len(opened) == events.filter(event_type="opened").count()
+    # Each copy's Message-ID as it went out, whether kept in its row or made from the ids.
+    ids = {d.header_message_id() for d in deliveries.select_related("message")}
+    assert {r["rfc_message_id"] for r in rows} == ids and "" not in ids
+    assert {d.rfc_message_id for d in deliveries} > {""}
 
 
 def test_it_exports_a_group_archive_as_mbox(client, organizer, data, tmp_path):

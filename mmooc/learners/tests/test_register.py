@@ -56,9 +56,9 @@ def test_it_puts_every_confirmation_on_one_shared_message():
     assert len({d.message_id for d in deliveries}) == 1
     assert [d.ref for d in deliveries] == [str(learner.public_id) for learner in learners]
     assert [d.context["greeting"] for d in deliveries] == [" L0", " L1", " L2"]
-    assert all(d.status == Delivery.QUEUED and d.rfc_message_id.endswith("@course.example.org>")
+    assert all(d.status == Delivery.QUEUED and d.header_message_id().endswith("@course.example.org>")
                for d in deliveries)
-    assert len({d.rfc_message_id for d in deliveries}) == 3
+    assert len({d.header_message_id() for d in deliveries}) == 3
 
 
 def test_it_queues_on_another_message_once_the_shared_one_is_paused():

@@ -107,17 +107,49 @@ def test_it_does_not_act_on_a_forged_token():
 
 def test_it_matches_by_our_message_id_when_the_token_is_lost():
     delivery = sent()
-    bounces.handle_bounce(samples.postfix(message_id=delivery.rfc_message_id),
+    bounces.handle_bounce(samples.postfix(message_id=delivery.header_message_id()),
                           "bounces@lists.course.example.org")
     assert Event.objects.get().delivery == delivery
     assert Suppression.objects.get().address == "jane@example.com"
+
+
+@pytest.mark.parametrize("shown", [str.upper, lambda i: i.strip("<>"), lambda i: f"  {i} "],
+                         ids=["capitals", "no-brackets", "spaces"])
+def test_it_matches_a_message_id_made_from_the_ids_however_it_comes_back(shown):
+    delivery = sent()
+    made = delivery.header_message_id()
+    assert delivery.rfc_message_id == "" and made == delivery.message.copy_message_id(delivery.pk)
+    bounces.handle_bounce(samples.postfix(message_id=shown(made)), "bounces@lists.course.example.org")
+    assert Event.objects.get().delivery == delivery
+
+
+def test_it_matches_a_message_id_kept_in_the_row_from_before_ids_were_made():
+    delivery = sent()
+    Delivery.objects.filter(pk=delivery.pk).update(rfc_message_id="<19a0c2f1e3b4d5e6f7a8b9c0d1e2.0@course.example.org>")
+    bounces.handle_bounce(samples.postfix(message_id="<19a0c2f1e3b4d5e6f7a8b9c0d1e2.0@course.example.org>"),
+                          "bounces@lists.course.example.org")
+    assert Event.objects.get().delivery == delivery
+
+
+@pytest.mark.parametrize("forge", [
+    lambda d, other: other.message.copy_message_id(d.pk),  # another message's public id, this copy's id
+    lambda d, other: d.message.copy_message_id(other.pk),  # this message's public id, another's copy
+    lambda d, other: d.message.copy_message_id(d.pk).replace(".", ".f", 1),  # a copy that does not exist
+    lambda d, other: f"<{'0' * 32}.{'f' * 40}@course.example.org>",  # an id too large for any copy
+], ids=["other-message", "other-copy", "no-such-copy", "huge"])
+def test_a_made_up_message_id_matches_no_copy(forge):
+    delivery, other = sent(), sent("other@example.com")
+    Delivery.objects.filter(pk=other.pk).update(rfc_message_id="<kept@example.org>")
+    bounces.handle_bounce(samples.postfix(message_id=forge(delivery, other)), "bounces@lists.course.example.org")
+    assert Event.objects.get().delivery is None
+    assert not Suppression.objects.exists()
 
 
 def test_it_does_not_match_a_relayed_post_by_its_shared_message_id():
     # Every group member knows the author's Message-ID; it must not let one suppress another.
     post = b"From: Al <al@example.org>\r\nMessage-ID: <post-1@example.org>\r\nSubject: Hi\r\n\r\nHello\r\n"
     delivery = sent("jane@example.com", raw=post)
-    bounces.handle_bounce(samples.postfix(message_id=delivery.rfc_message_id),
+    bounces.handle_bounce(samples.postfix(message_id=delivery.header_message_id()),
                           "bounces@lists.course.example.org")
     assert Event.objects.get().delivery is None
     assert not Suppression.objects.exists()

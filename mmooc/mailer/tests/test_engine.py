@@ -51,7 +51,7 @@ def test_it_delivers_a_batch_over_smtp(smtp):
     assert sorted(r.rcpt_tos[0] for r in smtp.received) == sorted(f"l{i}@example.org" for i in range(20))
     got = smtp.messages_to("l7@example.org")[0]
     assert got.message["Subject"] == "Week 1 for L7"
-    assert got.message["Message-ID"] == msg.deliveries.get(recipient="l7@example.org").rfc_message_id
+    assert got.message["Message-ID"] == msg.deliveries.get(recipient="l7@example.org").header_message_id()
 
 
 def test_it_uses_a_return_path_that_names_the_delivery(smtp):

@@ -98,7 +98,7 @@ def test_a_fault_for_one_copy_defers_it_and_the_rest_of_the_batch_goes_out(smtp,
     # Copies handed over before the fault may go out twice, always with the same Message-ID.
     for address in good:
         ids = {r.message["Message-ID"] for r in smtp.messages_to(address)}
-        assert ids == {msg.deliveries.get(recipient=address).rfc_message_id}
+        assert ids == {msg.deliveries.get(recipient=address).header_message_id()}
     logged = faults(caplog)
     assert logged and any(r.exc_info[0] is RuntimeError for r in logged)
     assert any(str(bad.pk) in r.getMessage() for r in logged)

@@ -43,8 +43,17 @@ def test_it_matches_recipients_whatever_their_case():
 
 def test_it_falls_back_to_our_own_message_id():
     (ann,) = sent(["ann@example.org"])
-    event = events.record_event("sendgrid", tracking("delivered", message_id=ann.rfc_message_id))
+    event = events.record_event("sendgrid", tracking("delivered", message_id=ann.header_message_id()))
     assert event.delivery == ann
+
+
+def test_it_matches_our_message_id_made_from_the_ids():
+    ann, bob = sent(["ann@example.org", "bob@example.org"])
+    made = bob.header_message_id()
+    assert bob.rfc_message_id == "" and made != ann.header_message_id()
+    assert events.match_delivery(made.strip("<>"), "BOB@example.org") == bob
+    assert events.match_delivery(made, "ann@example.org") is None  # bob's id, ann's address
+    assert events.match_delivery(made, "") == bob  # an id naming one copy, as before
 
 
 def test_it_keeps_an_event_it_cannot_match_and_counts_it():

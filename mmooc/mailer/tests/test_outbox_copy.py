@@ -39,7 +39,7 @@ def test_it_shows_every_header(client, organizer, settings):
     for name in ("From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
                  "List-Unsubscribe-Post", "Precedence", "Content-Type"):
         assert f"<td>{name}</td>" in response.text
-    assert d.rfc_message_id.strip("<>") in response.text
+    assert d.header_message_id().strip("<>") in response.text
 
 
 def test_it_previews_a_copy_not_sent_yet(client, organizer):

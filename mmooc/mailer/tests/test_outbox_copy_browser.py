@@ -26,4 +26,4 @@ def test_staff_read_a_copy_as_a_mail_client_shows_it(transactional_db, live_serv
     text = page.locator("#text-part").inner_text()
     assert re.search(r"confirm\s+\((https://\S+/confirm/tok1)\)", text)
     expect(page.locator("table.mail-headers")).to_contain_text("List-Unsubscribe-Post")
-    assert msg.deliveries.get(recipient="l1@example.org").rfc_message_id.strip("<>") in page.content()
+    assert msg.deliveries.get(recipient="l1@example.org").header_message_id().strip("<>") in page.content()

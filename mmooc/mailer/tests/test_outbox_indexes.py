@@ -45,6 +45,35 @@ def test_events_still_find_their_copy_through_it():
     assert "delivery_provider_id" in plan, plan
 
 
+def test_message_ids_index_holds_only_the_ids_kept_in_rows():
+    # A composed message's copies keep none: theirs is made from the ids (Message.copy_message_id).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_expr(indpred, indrelid) FROM pg_index "
+                       "WHERE indexrelid = 'delivery_message_id'::regclass")
+        (predicate,) = cursor.fetchone()
+    assert predicate == "(NOT ((rfc_message_id)::text = ''::text))"
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["made-from-the-ids", "kept-in-the-row"])
+def test_a_copy_is_found_by_its_message_id_through_an_index(kept):
+    msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Hello", body="Hi")
+    outbox.enqueue(msg, [Recipient(f"l{i}@example.org") for i in range(200)])
+    wanted = msg.deliveries.get(recipient="l7@example.org")
+    if kept:
+        Delivery.objects.filter(pk=wanted.pk).update(rfc_message_id="<old-7@course.example.org>")
+    header = wanted.header_message_id() if not kept else "<old-7@course.example.org>"
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE mailer_delivery")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        with CaptureQueriesContext(connection) as queries:
+            found = events.match_delivery(header, "l7@example.org")
+        assert found == wanted
+        lookup = next(q["sql"] for q in queries if "rfc_message_id" in q["sql"].split("WHERE", 1)[-1])
+        cursor.execute("EXPLAIN " + lookup)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "delivery_message_id" in plan and "Seq Scan" not in plan, plan
+
+
 BYTEWISE = {"recipient", "ref", "status", "rfc_message_id", "provider_id"}
 
 

@@ -144,7 +144,7 @@ def sent(server: FakeProvider) -> dict[str, Copy]:
 
 
 def rfc_ids(message: Message) -> dict[str, str]:
-    return dict(message.deliveries.values_list("recipient", "rfc_message_id"))
+    return {d.recipient: d.header_message_id() for d in message.deliveries.all()}
 
 
 # --- a relayed post: the regression ---------------------------------------------------------

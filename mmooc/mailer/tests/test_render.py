@@ -31,6 +31,21 @@ def parsed(data: bytes):
     return message_from_bytes(data, policy=policy.default)
 
 
+@pytest.mark.parametrize("kept", ["", "<19a0c2f1e3b4d5e6f7a8b9c0d1e2.0@course.example.org>"],
+                         ids=["made-from-the-ids", "kept-in-the-row"])
+def test_a_copy_goes_out_with_the_message_id_of_its_row_or_one_made_from_the_ids(kept):
+    msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Hi", body="Hello",
+                         from_email="Team <team@Mail.Example.org>")
+    outbox.enqueue(msg, [Recipient("zoe@example.org")])
+    d = msg.deliveries.get()
+    prepared = prepare(msg)
+    made = f"<{msg.public_id.hex}.{d.pk:x}@mail.example.org>"
+    for data in (prepared.personalize(d.pk, d.recipient, d.context, kept),
+                 prepared.parts(d.pk, d.context, kept).headers["Message-ID"].encode()):
+        assert (kept or made).encode() in data
+        assert (made.encode() in data) == (not kept)
+
+
 def test_it_has_one_from_date_and_message_id():
     m = parsed(copy())
     assert [len(m.get_all(h)) for h in ("From", "Date", "Message-ID", "To")] == [1, 1, 1, 1]

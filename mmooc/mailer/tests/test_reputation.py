@@ -140,7 +140,7 @@ def test_it_judges_the_rate_when_a_complaint_event_is_recorded():
     happened(message, "complained", 2)
     third = message.deliveries.order_by("pk")[2]
     event = AnymailTrackingEvent(event_type="complained", recipient=third.recipient,
-                                 message_id=third.rfc_message_id, event_id="pm-complaint-3",
+                                 message_id=third.header_message_id(), event_id="pm-complaint-3",
                                  timestamp=NOON, esp_event={"RecordType": "SpamComplaint"})
     with time_machine.travel(NOON + timedelta(hours=1)):
         events.record_event("postmark", event)

@@ -108,7 +108,7 @@ def test_postmark_gets_one_batch_call_with_each_copy_whole(provider):
     assert sorted(by_to) == ["l0@example.org", "l1@example.org"]
     headers = {h["Name"]: h["Value"] for h in by_to["l0@example.org"]["Headers"]}
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert headers["Message-ID"] == msg.deliveries.get(recipient="l0@example.org").rfc_message_id
+    assert headers["Message-ID"] == msg.deliveries.get(recipient="l0@example.org").header_message_id()
     assert by_to["l1@example.org"]["Subject"] == "Week 1, L<1>"
     # each answer goes to the copy in its place in the batch
     assert dict(msg.deliveries.values_list("recipient", "provider_id")) == {
@@ -134,7 +134,7 @@ def test_it_sends_sendgrid_one_call_per_batch_with_personalizations(provider):
     assert three["substitutions"]["-mmooct0-"] == "L<3>"
     assert three["substitutions"]["-mmooch0-"] == "L&lt;3&gt;"
     assert three["headers"]["List-Unsubscribe"].startswith("<https://x/u/3>, <mailto:")
-    assert three["headers"]["Message-ID"] == msg.deliveries.get(recipient="l3@example.org").rfc_message_id
+    assert three["headers"]["Message-ID"] == msg.deliveries.get(recipient="l3@example.org").header_message_id()
     assert "-mmooct0-" in body["subject"]
     assert "-mmooch0-" in {c["type"]: c["value"] for c in body["content"]}["text/html"]
     assert outbox.progress(msg)[Delivery.SENT] == 5
@@ -171,7 +171,7 @@ def test_it_sends_sparkpost_one_transmission_per_batch_with_substitution_data(pr
     data = people["l3@example.org"]["substitution_data"]
     assert data["t0"] == "L<3>" and data["h0"] == "L&lt;3&gt;"
     assert data["Header__List_Unsubscribe"].startswith("<https://x/u/3>, <mailto:")
-    assert data["Header__Message_Id"] == msg.deliveries.get(recipient="l3@example.org").rfc_message_id
+    assert data["Header__Message_Id"] == msg.deliveries.get(recipient="l3@example.org").header_message_id()
     assert "{{{t0}}}" in body["content"]["subject"] and "{{{h0}}}" in body["content"]["html"]
     assert outbox.progress(msg)[Delivery.SENT] == 5
     assert set(msg.deliveries.values_list("provider_id", flat=True)) == {SPARKPOST_OK["results"]["id"]}

@@ -120,7 +120,7 @@ def deliveries_csv(cohort: Cohort) -> Iterator[str]:
                          "attempts", "not_before", "sent_at", "rfc_message_id", "provider_id", "last_error")
             .iterator(chunk_size=CHUNK))
     deliveries = ((delivery_id, public_id, tag, subjects.get(message_id, ""), *sent,
-                   kept or made_message_id(public_id, delivery_id, domains[message_id]), provider_id, last_error)
+                   kept or made_message_id(public_id.hex, delivery_id, domains[message_id]), provider_id, last_error)
                   for delivery_id, public_id, tag, message_id, *sent, kept, provider_id, last_error in rows)
     events = (Event.objects.filter(delivery__in=cohort_deliveries(cohort))
               .order_by("delivery_id", "occurred_at", "id")

@@ -103,12 +103,13 @@ class Message(models.Model):
     def copy_message_id(self, delivery_id: int) -> str:
         """The Message-ID of the copy `delivery_id` of this message, when its row keeps none
         (see Delivery.rfc_message_id): the message's public id and the copy's own id."""
-        return made_message_id(self.public_id, delivery_id, self.id_domain())
+        return made_message_id(self.public_id.hex, delivery_id, self.id_domain())
 
 
-def made_message_id(message_public_id: uuid.UUID, delivery_id: int, domain: str) -> str:
-    """Message.copy_message_id from its pieces (an export reads them in bulk)."""
-    return f"<{message_public_id.hex}.{delivery_id:x}@{domain}>"
+def made_message_id(message_hex: str, delivery_id: int, domain: str) -> str:
+    """Message.copy_message_id from its pieces, the message's public id in hex (the engine
+    and the export make many)."""
+    return f"<{message_hex}.{delivery_id:x}@{domain}>"
 
 
 # A Message-ID made by Message.copy_message_id: the message's public id (32 hex digits) and the copy's.

@@ -59,7 +59,7 @@ class Prepared:
             self.rendered: Rendered = render(subject=message.subject, body=message.body,
                                              footer=message.footer, unsubscribe=self.subscribed)
         self.boundary = f"=_{message.public_id.hex}"
-        self.id_domain = message.id_domain()
+        self.id_hex, self.id_domain = message.public_id.hex, message.id_domain()
         self.from_header = mh.address_header(message.from_email)
         self.static = self._static_headers().encode("utf-8")
         self.text = mh.EncodedTemplate(self.rendered.text.parts)
@@ -95,7 +95,7 @@ class Prepared:
 
     def message_id(self, delivery_id: int, kept: str = "") -> str:
         """The copy's Message-ID: the one its row keeps, or else made from the ids."""
-        return kept or made_message_id(self.message.public_id, delivery_id, self.id_domain)
+        return kept or made_message_id(self.id_hex, delivery_id, self.id_domain)
 
     def personalize(self, delivery_id: int, recipient: str, context: Mapping[str, str],
                     rfc_message_id: str) -> bytes:

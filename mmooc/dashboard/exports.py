@@ -113,8 +113,7 @@ def deliveries_csv(cohort: Cohort) -> Iterator[str]:
     # Subjects as staff read them (course values filled in, personal ones marked), once per message.
     subjects = shown.subjects_of(Message.objects.filter(scope=cohort.scope))
     # Message-IDs made from the ids (Message.copy_message_id) are made here, as they went out.
-    domains = {pk: Message(from_email=from_email).id_domain()
-               for pk, from_email in Message.objects.filter(scope=cohort.scope).values_list("pk", "from_email")}
+    domains = {m.pk: m.id_domain() for m in Message.objects.filter(scope=cohort.scope).only("from_email")}
     rows = (cohort_deliveries(cohort).order_by("id")
             .values_list("id", "message__public_id", "message__tag", "message_id", "recipient", "ref", "status",
                          "attempts", "not_before", "sent_at", "rfc_message_id", "provider_id", "last_error")

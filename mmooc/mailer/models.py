@@ -3,13 +3,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import FieldError
 from django.db import models
 from django.utils import timezone
+
+from mmooc.lib.mailheaders import bare_address
 
 
 class BytewiseCharField(models.CharField):  # type: ignore[type-arg]  # django-stubs: generic only when checking
@@ -98,7 +99,7 @@ class Message(models.Model):
 
     def id_domain(self) -> str:
         """The domain of its copies' Message-IDs: the From domain (aligned with DKIM and DMARC)."""
-        return parseaddr(self.from_email)[1].rpartition("@")[2].lower() or settings.LIST_DOMAIN
+        return bare_address(self.from_email).rpartition("@")[2].lower() or settings.LIST_DOMAIN
 
     def copy_message_id(self, delivery_id: int) -> str:
         """The Message-ID of the copy `delivery_id` of this message, when its row keeps none
@@ -116,7 +117,7 @@ def made_message_id(message_hex: str, delivery_id: int, domain: str) -> str:
 _COPY_MESSAGE_ID = re.compile(r"<?([0-9a-fA-F]{32})\.([0-9a-fA-F]{1,15})@[^<>@\s]+>?")
 
 
-def parse_copy_message_id(value: str) -> tuple[uuid.UUID, int] | None:
+def _parse_copy_message_id(value: str) -> tuple[uuid.UUID, int] | None:
     """The message's public id and the copy's id in a Message-ID made by copy_message_id, or
     None for any other value."""
     found = _COPY_MESSAGE_ID.fullmatch(value.strip())
@@ -130,7 +131,7 @@ def with_message_id(value: str) -> models.Q:
     if not bare:
         return models.Q(pk__in=[])
     kept = models.Q(rfc_message_id__in=[f"<{bare}>", bare])
-    made = parse_copy_message_id(bare)
+    made = _parse_copy_message_id(bare)
     if made is None:
         return kept
     return kept | models.Q(pk=made[1], rfc_message_id="", message__public_id=made[0])

@@ -210,11 +210,6 @@ def _check_recipient(message: Message, r: Recipient, header_names: set[str], nee
         raise OutboxError(f"not_before for {r.address} must be an aware datetime")
 
 
-def message_id_domain(message: Message) -> str:
-    """Message-IDs use the From domain (aligned with DKIM and DMARC)."""
-    return message.id_domain()
-
-
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 

@@ -234,7 +234,7 @@ def test_enqueue_one_writes_one_copy_with_the_outbox_message_id_format():
     copy = message.deliveries.get()
     assert (copy.recipient, copy.context, copy.ref, copy.status) == ("ada@example.org", {"course": "Py", "url": "u"},
                                                                      "r", Delivery.QUEUED)
-    domain = outbox.message_id_domain(message)
+    domain = message.id_domain()
     assert copy.rfc_message_id == "" and copy.header_message_id() == f"<{message.public_id.hex}.{copy.pk:x}@{domain}>"
 
 

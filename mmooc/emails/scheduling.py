@@ -45,6 +45,7 @@ from mmooc.emails.exceptions import ScheduleError
 from mmooc.emails.models import CourseEmail, CourseEmailVariant, GroupRefresh
 from mmooc.emails.signals import email_sent
 from mmooc.emails.timing import Schedule
+from mmooc.learners.links import SENT_LINKS
 from mmooc.lib import clock, periodic, subjects
 from mmooc.lib.ahead import ahead
 from mmooc.lib.languages import content_language, in_default_language, speaking, ui_language
@@ -236,10 +237,12 @@ def compose_for(email: CourseEmail, *, tag: str = TAG, stage: clock.Stage | None
         url = view_url(email) + (f"?lang={language}" if language else "")
         web = _("[Read this email on the web]({url})").format(url=url)
         text = f"{checkin_line()}\n\n{web}\n\n{text}"
+    # Each copy's links are signed when it is sent, from the learner's public id (its ref): a
+    # week-9 email scheduled at the start must not carry links nine weeks old.
     return outbox.compose(kind=Message.SUBSCRIBED, subject=subject, body=body, scope=cohort.scope,
                           tag=tag, list_id=list_id(cohort), list_name=f"{cohort.course.title} ({cohort.slug})",
                           footer=text, reply_to=checkin_address(cohort) if tag == TAG else "",
-                          headers=content_language())
+                          headers=content_language(), ref_values=SENT_LINKS)
 
 
 def checkin_line() -> str:
@@ -386,7 +389,7 @@ class Personalizer:
     membership, not the cohort's."""
 
     def __init__(self, email: CourseEmail, now: datetime | None = None, *, with_groups: bool = True,
-                 hold: timedelta | None = None, learners: Iterable[int] | None = None):
+                 hold: timedelta | None = None, learners: Iterable[int] | None = None, links: bool = True):
         self.email, self.cohort = email, email.cohort
         self.now = now or timezone.now()
         self.held_until = self.now + hold if hold else None
@@ -394,9 +397,10 @@ class Personalizer:
         self.groups = _group_values(self.cohort, learners) if with_groups else {}
         from mmooc.learners.links import context_maker
 
-        # Links are signed with one key derivation per email; dates and send times are worked
-        # out once per time zone (a cohort of 100,000 has a few hundred zones at most).
-        self.make_context = context_maker("cohort")
+        # Links are signed with one key derivation per email (none with links=False: the copies'
+        # links are made when each is sent); dates and send times are worked out once per time
+        # zone (a cohort of 100,000 has a few hundred zones at most).
+        self.make_context = context_maker("cohort") if links else _names
         self.local_values: dict[tuple[str, str], dict[str, str]] = {}
         self.instants: dict[str | None, datetime] = {}
         self.not_befores: dict[str | None, datetime] = {}
@@ -455,6 +459,11 @@ class Personalizer:
     def recipient(self, learner: Any, language: str | None = None) -> outbox.Recipient:
         return outbox.Recipient(learner.email, self.context(learner, language), self.not_before(learner.timezone),
                                 ref=str(learner.public_id))
+
+
+def _names(public_id: Any, name: str) -> dict[str, str]:
+    """`context_maker`'s values without the links."""
+    return {"learner.first_name": name.split()[0] if name.strip() else "", "learner.name": name}
 
 
 def _group_values(cohort: Any, learner_ids: Iterable[int] | None = None) -> dict[int, dict[str, str]]:
@@ -694,8 +703,11 @@ def _enqueue(email: CourseEmail, messages: dict[str, Message], learners: QuerySe
     used: set[str] = set()
     for message in messages.values():
         used |= outbox.used_names(message) or set()
+    # The links of messages that make them from each copy's ref when it is sent are not signed here.
+    links = any(m.ref_values != SENT_LINKS for m in messages.values())
     copies = _Copies(email, messages, Personalizer(email, now, with_groups=any(name.startswith("group.")
-                                                                                for name in used), hold=hold))
+                                                                                for name in used), hold=hold,
+                                                   links=links))
     # Named rows, not model instances: a learner is read a million times for a large cohort.
     # In the order of their public ids, which are the copies' refs: the outbox's index of refs
     # (a learner's history) then takes each message's copies in one sweep from its start to its

@@ -10,10 +10,13 @@ class LearnersConfig(AppConfig):
 
     def ready(self) -> None:
         from mmooc.learners import receivers  # noqa: F401  (connects the mailer's signals)
+        from mmooc.learners.links import register_sent_links
         from mmooc.learners.registration import notify_waitlist, purge_unconfirmed
         from mmooc.lib import periodic
         from mmooc.operations import metrics
 
+        # Course emails' links are signed when each copy is sent, from its ref.
+        register_sent_links()
         # Unconfirmed signups are forgotten once their link has expired.
         periodic.register("learners.purge", purge_unconfirmed, every=3600)
         # The waitlist hears when a new cohort opens for signup (once per person per cohort).

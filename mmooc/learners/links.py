@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -170,21 +171,52 @@ def context_maker(scope: str = "cohort") -> Callable[[uuid.UUID, str], dict[str,
     Tokens made by one maker share its creation time, which only matters for links that
     expire, and by seconds. Make one per batch of mail, not one for a long-lived process.
     """
+    links = links_maker(scope)
+
+    def make(public_id: uuid.UUID, name: str) -> dict[str, str]:
+        return {"learner.first_name": name.split()[0] if name.strip() else "", "learner.name": name,
+                **links(public_id.hex)}
+
+    return make
+
+
+def links_maker(scope: str = "cohort") -> Callable[[str], dict[str, str]]:
+    """The signed links of `context_maker` alone, from a learner's public id in hex: keys and
+    URLs worked out once, for many learners (made with one time, like `context_maker`)."""
     flag = {"cohort": "c", "group": "g"}[scope]
     page, unsubscribe = BatchSigner(PAGE), BatchSigner(UNSUBSCRIBE)
     page_url = _url_pattern("learners:page", settings.BASE_URL).split(_MARK)
     unsubscribe_url = _url_pattern("learners:unsubscribe", settings.BASE_URL).split(_MARK)
 
-    def make(public_id: uuid.UUID, name: str) -> dict[str, str]:
-        value = public_id.hex
-        return {
-            "learner.first_name": name.split()[0] if name.strip() else "",
-            "learner.name": name,
-            "learner.page_url": page.sign(value).join(page_url),
-            "unsubscribe_url": unsubscribe.sign(flag + value).join(unsubscribe_url),
-        }
+    def make(public_hex: str) -> dict[str, str]:
+        return {"learner.page_url": page.sign(public_hex).join(page_url),
+                "unsubscribe_url": unsubscribe.sign(flag + public_hex).join(unsubscribe_url)}
 
     return make
+
+
+# The outbox's values made from a copy's ref when it is sent (mmooc.mailer.refvalues): a course
+# email's links, from the learner's public id its copies have as their ref.
+SENT_LINKS = "learner-links"
+LINK_NAMES = frozenset({"learner.page_url", "unsubscribe_url"})
+_PUBLIC_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def is_public_id(ref: str) -> bool:
+    """Whether a copy's ref is a learner's public id as the outbox keeps it (str of a UUID)."""
+    return _PUBLIC_ID.fullmatch(ref) is not None
+
+
+def sent_links_maker() -> Callable[[str], dict[str, str]]:
+    """A copy's cohort links from its ref, for the copies of one batch the engine sends."""
+    make = links_maker("cohort")
+    return lambda ref: make(ref.replace("-", ""))
+
+
+def register_sent_links() -> None:
+    from mmooc.mailer import refvalues
+
+    refvalues.register(SENT_LINKS, names=LINK_NAMES, accepts=is_public_id, maker=sent_links_maker)
 
 
 @lru_cache(maxsize=16)

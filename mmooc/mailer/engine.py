@@ -43,7 +43,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from mmooc.lib.mailheaders import HeaderError
-from mmooc.mailer import bounces, breaker, health, suppression, wakeups
+from mmooc.mailer import bounces, breaker, health, refvalues, suppression, wakeups
 from mmooc.mailer.exceptions import EngineBusy as EngineBusy
 from mmooc.mailer.models import Delivery, EngineLock, Message, RateBucket
 from mmooc.mailer.render import Prepared, PreparedRaw, prepare
@@ -211,7 +211,7 @@ def _claim_sql(postgres: bool, expired: bool) -> str:
         "updated_at = %s WHERE id IN ("
         " SELECT d.id FROM mailer_delivery d JOIN mailer_message m ON m.id = d.message_id"
         f" WHERE {due} AND m.state = 'active' LIMIT %s {lock}) "
-        "RETURNING id, message_id, recipient, context, rfc_message_id, attempts")
+        "RETURNING id, message_id, recipient, context, rfc_message_id, attempts, ref")
 
 
 def claim(limit: int, lease: timedelta = LEASE, *, expired: bool = False) -> list[Job]:
@@ -225,7 +225,7 @@ def claim(limit: int, lease: timedelta = LEASE, *, expired: bool = False) -> lis
         rows = cursor.fetchall()
     return [Job(id=r[0], message_id=r[1], recipient=r[2],
                 context=json.loads(r[3]) if isinstance(r[3], str) else (r[3] or {}),
-                rfc_message_id=r[4], attempts=r[5]) for r in rows]
+                rfc_message_id=r[4], attempts=r[5], ref=r[6]) for r in rows]
 
 
 def retry_delay(attempts: int) -> float:
@@ -443,6 +443,7 @@ class Engine:
         prepared_for = self._load({j.message_id for j in jobs})
         suppressed = suppression.suppressed_among(j.recipient for j in jobs)  # one query, hashed rows too
         paused = breaker.paused()
+        made = refvalues.Makers()  # links made now carry this batch's time
         results, sendable = [], []
         for job in jobs:
             prepared = prepared_for[job.message_id]
@@ -456,8 +457,13 @@ class Engine:
             elif domain in paused:
                 results.append(Result(job.id, HELD, f"sending to {domain} is paused after repeated refusals for "
                                                     "policy or reputation", wait=paused[domain]))
+            elif prepared.ref_values is not None and not prepared.ref_values.accepts(job.ref):
+                results.append(Result(job.id, PERMANENT, f"the message cannot be built: its values ("
+                                      f"{prepared.ref_values.name}) cannot be made from the ref {job.ref!r}"))
             else:
                 job.prepared = prepared
+                if prepared.ref_values is not None:
+                    job.context = {**job.context, **made.values(prepared.ref_values, job.ref)}
                 sendable.append(job)
         return results, sendable
 

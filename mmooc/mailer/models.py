@@ -82,6 +82,9 @@ class Message(models.Model):
     body = models.TextField(blank=True)
     footer = models.TextField(blank=True, help_text="Organizer contact and postal line.")
     headers = models.JSONField(default=dict, blank=True)
+    # Values each copy gets from its ref when it is sent, not kept in its row (a kind
+    # registered in mmooc.mailer.refvalues, e.g. a learner's signed links); "" for none.
+    ref_values = models.CharField(max_length=32, blank=True, default="")
     # A message prepared elsewhere (a relayed group post): sent as these bytes, with the
     # per-recipient headers added at send time.
     raw = models.BinaryField(null=True, blank=True)
@@ -200,6 +203,13 @@ class Delivery(models.Model):
     def header_message_id(self) -> str:
         """The Message-ID this copy goes out (or went out) with."""
         return self.rfc_message_id or self.message.copy_message_id(self.pk)
+
+    def full_context(self) -> dict[str, str]:
+        """The values this copy is filled with: its row's, and those made from its ref when it
+        is sent (made now, as the engine makes them: mmooc.mailer.refvalues)."""
+        from mmooc.mailer import refvalues
+
+        return refvalues.complete(self.message, self.ref, self.context)
 
 
 class DeliveryCount(models.Model):

@@ -31,7 +31,7 @@ from django.utils import timezone
 from mmooc.lib import bulk, mailheaders
 from mmooc.lib.mailheaders import HeaderError
 from mmooc.lib.mailrender import PLACEHOLDER, UNSUBSCRIBE_VAR
-from mmooc.mailer import signals, suppression, wakeups
+from mmooc.mailer import refvalues, signals, suppression, wakeups
 from mmooc.mailer.exceptions import OutboxError as OutboxError
 from mmooc.mailer.models import Delivery, Message
 from mmooc.mailer.verp import (  # noqa: F401  (re-exported for the bounce handler)
@@ -76,10 +76,14 @@ def _check_from(value: str) -> str:
 
 def compose(*, kind: str, subject: str, body: str, scope: str = "", tag: str = "",
             from_email: str | None = None, reply_to: str = "", list_id: str = "", list_name: str = "",
-            footer: str = "", headers: Mapping[str, str] | None = None) -> Message:
-    """Store a message (Markdown body, `{{ name }}` placeholders) to be sent to recipients."""
+            footer: str = "", headers: Mapping[str, str] | None = None, ref_values: str = "") -> Message:
+    """Store a message (Markdown body, `{{ name }}` placeholders) to be sent to recipients.
+
+    `ref_values`: a kind registered in mmooc.mailer.refvalues; its values are made from each
+    copy's ref when the copy is sent, and are not stored."""
     message = _message(kind=kind, subject=subject, body=body, scope=scope, tag=tag, from_email=from_email,
-                       reply_to=reply_to, list_id=list_id, list_name=list_name, footer=footer, headers=headers)
+                       reply_to=reply_to, list_id=list_id, list_name=list_name, footer=footer, headers=headers,
+                       ref_values=ref_values)
     message.save(force_insert=True)
     return _fresh(message)
 
@@ -132,7 +136,7 @@ def _seen(message: Message) -> None:
 
 def _message(*, kind: str, subject: str, body: str, scope: str = "", tag: str = "",
              from_email: str | None = None, reply_to: str = "", list_id: str = "", list_name: str = "",
-             footer: str = "", headers: Mapping[str, str] | None = None) -> Message:
+             footer: str = "", headers: Mapping[str, str] | None = None, ref_values: str = "") -> Message:
     """A checked, unsaved message."""
     if kind not in (Message.TRANSACTIONAL, Message.SUBSCRIBED):
         raise OutboxError(f"kind must be {Message.TRANSACTIONAL!r} or {Message.SUBSCRIBED!r}, got {kind!r}")
@@ -147,10 +151,15 @@ def _message(*, kind: str, subject: str, body: str, scope: str = "", tag: str = 
             mailheaders.list_id(list_id, list_name)
         except HeaderError as exc:
             raise OutboxError(str(exc)) from None
+    if ref_values:
+        try:
+            refvalues.get(ref_values)
+        except refvalues.UnknownKind as exc:
+            raise OutboxError(str(exc)) from None
     return Message(
         kind=kind, subject=subject, body=body, scope=scope, tag=tag, from_email=from_email,
         reply_to=reply_to, list_id=list_id, list_name=list_name, footer=footer,
-        headers=_check_headers(headers))
+        headers=_check_headers(headers), ref_values=ref_values)
 
 
 def compose_raw(*, raw: bytes, scope: str = "", tag: str = "relay", list_id: str = "",
@@ -189,14 +198,38 @@ def normalize_address(address: str) -> str:
 
 
 def _header_names(message: Message) -> set[str]:
+    """The context's values that go into headers (checked for line breaks): none of those made
+    from a copy's ref when it is sent."""
     names = set(PLACEHOLDER.findall(message.subject)) if message.raw is None else set()
     if message.kind == Message.SUBSCRIBED:
         names.add(UNSUBSCRIBE_VAR)
-    return names
+    made = refvalues.kind(message)
+    return names - made.names if made else names
 
 
-def _check_recipient(message: Message, r: Recipient, header_names: set[str], needs_url: bool) -> None:
+def _needs_url(message: Message) -> bool:
+    """Whether each copy's context must hold an unsubscribe URL: subscribed mail's does, unless
+    the copy's ref makes it when it is sent."""
+    made = refvalues.kind(message)
+    return message.kind == Message.SUBSCRIBED and not (made and UNSUBSCRIBE_VAR in made.names)
+
+
+def _kept_names(message: Message) -> set[str] | None:
+    """The values a copy's row keeps: those the message uses, less those made from its ref
+    when it is sent (None: the whole context, for a raw message)."""
+    used = used_names(message)
+    made = refvalues.kind(message)
+    return used - made.names if used is not None and made else used
+
+
+def _check_recipient(message: Message, r: Recipient, header_names: set[str], needs_url: bool,
+                     made: refvalues.Kind | None = None) -> None:
+    """`made`: the message's values made from refs: their names are not looked for in the
+    context, the ref must make them."""
     context = r.context
+    if made is not None and not made.accepts(r.ref):
+        raise OutboxError(f"The copy for {r.address} needs a ref its values ({made.name}) can be made from, "
+                          f"not {r.ref[:64]!r}")
     for name in header_names:
         value = context.get(name, "")
         if "\n" in value or "\r" in value:
@@ -263,8 +296,9 @@ def _row_chunks(message: Message, recipients: Iterable[Recipient], seen_before: 
     """
     size = size or CHUNK
     header_names = _header_names(message)
-    used = used_names(message)
-    needs_url = message.kind == Message.SUBSCRIBED and message.raw is None
+    used = _kept_names(message)
+    needs_url = _needs_url(message) and message.raw is None
+    made = refvalues.kind(message)
     # A relayed post's copies keep its Message-ID; the others' is made from the ids when sent.
     fixed_id = _raw_message_id(message) if message.raw is not None else ""
     keys: dict[str, str] = {}  # each context key as JSON, for _context_json
@@ -273,7 +307,7 @@ def _row_chunks(message: Message, recipients: Iterable[Recipient], seen_before: 
     first = True
     for r in recipients:
         address = normalize_address(r.address)
-        _check_recipient(message, r, header_names, needs_url)
+        _check_recipient(message, r, header_names, needs_url, made)
         key = address.lower()
         if key in rows or key in capitalized:
             continue
@@ -412,8 +446,8 @@ def enqueue_one(message: Message, recipient: Recipient) -> bool:
     on its cohort's shared message): written only while the message is still active and the
     address is not on it yet. False when nothing was written: `enqueue` then decides."""
     address = normalize_address(recipient.address)
-    _check_recipient(message, recipient, _header_names(message), message.kind == Message.SUBSCRIBED)
-    used = used_names(message)
+    _check_recipient(message, recipient, _header_names(message), _needs_url(message), refvalues.kind(message))
+    used = _kept_names(message)
     context = dict(recipient.context) if used is None else {k: v for k, v in recipient.context.items() if k in used}
     now: Any = timezone.now()
     not_before: Any = recipient.not_before or now

@@ -19,6 +19,7 @@ from django.utils import translation
 
 from mmooc.lib import mailheaders as mh
 from mmooc.lib.mailrender import UNSUBSCRIBE_VAR, Rendered, escape_html, render
+from mmooc.mailer import refvalues
 from mmooc.mailer.models import Message, made_message_id
 from mmooc.mailer.verp import make_unsubscribe_address
 
@@ -60,6 +61,8 @@ class Prepared:
                                              footer=message.footer, unsubscribe=self.subscribed)
         self.boundary = f"=_{message.public_id.hex}"
         self.id_hex, self.id_domain = message.public_id.hex, message.id_domain()
+        # Values each copy gets from its ref when it is sent (the engine adds them to its context).
+        self.ref_values = refvalues.kind(message)
         self.from_header = mh.address_header(message.from_email)
         self.static = self._static_headers().encode("utf-8")
         self.text = mh.EncodedTemplate(self.rendered.text.parts)
@@ -131,6 +134,7 @@ class PreparedRaw:
     def __init__(self, message: Message) -> None:
         self.message = message
         assert message.raw is not None, "a relayed post keeps its bytes"
+        self.ref_values: refvalues.Kind | None = None  # a post's copies keep their whole context
         self.raw = bytes(message.raw)
         self.eol = b"\r\n" if b"\r\n" in self.raw[:4096] else b"\n"
         head, _, _ = self.raw.partition(self.eol + self.eol)

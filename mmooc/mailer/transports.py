@@ -44,6 +44,7 @@ class Job:
     rfc_message_id: str
     attempts: int
     prepared: Prepared | PreparedRaw | None = None
+    ref: str = ""  # the caller's reference (a learner's public id): what values made when sent come from
 
 
 @dataclass

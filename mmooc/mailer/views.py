@@ -85,7 +85,7 @@ def _copy_bytes(delivery: Delivery) -> tuple[bytes | None, bool, str]:
         return bytes(delivery.stored), False, ""
     try:
         prepared = prepare(delivery.message)
-        data = prepared.personalize(delivery.pk, delivery.recipient, delivery.context,
+        data = prepared.personalize(delivery.pk, delivery.recipient, delivery.full_context(),
                                     delivery.rfc_message_id)
     except (HeaderError, ValueError) as exc:
         return None, True, str(exc)

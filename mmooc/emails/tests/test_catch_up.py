@@ -63,7 +63,7 @@ def test_a_late_joiner_asks_for_the_weeks_they_missed_and_gets_one_email_listing
     for resource in weeks[0].module.resources.all():
         assert resource.url in body
     assert set(copy.context) == {"learner.first_name", "learner.page_url"}
-    html = Prepared(copy.message).parts(copy.pk, copy.context, "<x@example.org>").html
+    html = Prepared(copy.message).parts(copy.pk, copy.full_context(), "<x@example.org>").html
     assert "Lena" in html and f'href="{links.view_url(weeks[1])}"' in html
     event = LearnerEvent.objects.get(learner=late, kind=LearnerEvent.CATCH_UP)
     assert event.get_kind_display() == "Asked for the weeks they missed"

@@ -130,6 +130,6 @@ def test_each_member_reads_the_posts_times_on_their_own_clock(group):
     assert "UTC" not in message.body
     texts = {}
     for copy in message.deliveries.all():
-        texts[copy.recipient] = Prepared(message).parts(copy.pk, copy.context, "<x@example.org>").text
+        texts[copy.recipient] = Prepared(message).parts(copy.pk, copy.full_context(), "<x@example.org>").text
     assert "Mon 2 Nov 2026, 13:17" in texts["lou@example.org"]  # 21:17 UTC in Los Angeles (PST)
     assert "Tue 3 Nov 2026, 11:02" in texts["cat@example.org"]  # +13:45 in Chatham's summer

@@ -77,7 +77,7 @@ def email_html(learner: Learner, tag: str, subject_start: str = "") -> str:
                                    message__subject__startswith=subject_start).select_related("message")
     delivery = rows.order_by("pk").last()
     assert delivery is not None, (learner.email, tag, subject_start)
-    return Prepared(delivery.message).parts(delivery.pk, delivery.context, "<shot@example.org>").html
+    return Prepared(delivery.message).parts(delivery.pk, delivery.full_context(), "<shot@example.org>").html
 
 
 @pytest.fixture

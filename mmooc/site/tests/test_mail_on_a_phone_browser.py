@@ -103,7 +103,7 @@ def test_every_email_fits_a_phone_and_links_every_address(live_server, browser, 
     problems = []
     try:
         for name, (prepared, delivery) in copies.items():
-            html = prepared.parts(delivery.pk, delivery.context, "<x@example.org>").html
+            html = prepared.parts(delivery.pk, delivery.full_context(), "<x@example.org>").html
             page.set_content(html)
             width = page.evaluate("document.documentElement.scrollWidth")
             if width > 390:

@@ -696,9 +696,10 @@ def _enqueue(email: CourseEmail, messages: dict[str, Message], learners: QuerySe
              hold: timedelta | None = None) -> int:
     """Queue each learner on the message of their language ("" is the email's own).
 
-    The learners are read BATCH at a time; each batch's copies are made (values, signed links,
-    send times, the outbox's checks) in a helper thread while the database writes the batch
-    before (`mmooc.lib.ahead`): at a million learners the two take about as long."""
+    The learners are read BATCH at a time; each batch's copies are made (values, send times,
+    the outbox's checks and, on PostgreSQL, the COPY text) in a helper thread while the
+    database writes the batch before (`mmooc.lib.ahead`): this thread only reads learners and
+    hands the text over. Their links are made when each copy is sent (mailer.refvalues)."""
     # Group values cost a query over every membership: only read when the email shows them.
     used: set[str] = set()
     for message in messages.values():
@@ -707,7 +708,7 @@ def _enqueue(email: CourseEmail, messages: dict[str, Message], learners: QuerySe
     links = any(m.ref_values != SENT_LINKS for m in messages.values())
     copies = _Copies(email, messages, Personalizer(email, now, with_groups=any(name.startswith("group.")
                                                                                 for name in used), hold=hold,
-                                                   links=links))
+                                                   links=links), for_copy=connection.vendor == "postgresql")
     # Named rows, not model instances: a learner is read a million times for a large cohort.
     # In the order of their public ids, which are the copies' refs: the outbox's index of refs
     # (a learner's history) then takes each message's copies in one sweep from its start to its
@@ -727,8 +728,10 @@ class _Copies:
     """One batch of learners' copies, each on the message of their language, checked by the
     outbox: made without the database (in `ahead`'s helper thread)."""
 
-    def __init__(self, email: CourseEmail, messages: dict[str, Message], personalizer: Personalizer):
+    def __init__(self, email: CourseEmail, messages: dict[str, Message], personalizer: Personalizer,
+                 for_copy: bool = False):
         self.messages, self.p = messages, personalizer
+        self.for_copy = for_copy  # PostgreSQL: the rows' COPY text is made here too, not by the writing thread
         self.phase = phases.PhaseClock(email)
         self.languages: dict[str, str] = {}  # a learner's language → the key of its message
         self.late: dict[str | None, bool] = {}  # a time zone → its copies would arrive after the phase
@@ -756,7 +759,7 @@ class _Copies:
                 batches[key].append(p.recipient(learner, self.active[key]))
         for key, batch in batches.items():
             if batch:
-                by_key[key] = outbox.prepare(self.messages[key], batch)
+                by_key[key] = outbox.prepare(self.messages[key], batch, for_copy=self.for_copy)
         return by_key
 
 

@@ -393,20 +393,25 @@ def _write(message: Message, rows: list[Row]) -> int:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The rows of one `enqueue` call, made and checked by `prepare`, for `enqueue_prepared`."""
+    """The rows of one `enqueue` call, made and checked by `prepare`, for `enqueue_prepared`;
+    with `copy_text`, also as PostgreSQL's COPY reads them."""
 
     message_id: int
     rows: list[Row]
+    copy_text: str | None = None
 
 
-def prepare(message: Message, recipients: Iterable[Recipient]) -> Prepared:
+def prepare(message: Message, recipients: Iterable[Recipient], *, for_copy: bool = False) -> Prepared:
     """What `enqueue(message, recipients)` would write, checked as it checks (OutboxError),
     made without the database: another thread may prepare a batch while this one writes
     the batch before (`mmooc.lib.ahead`). The rows are held whole: prepare a batch, not a
-    whole audience."""
+    whole audience. `for_copy` (the database is PostgreSQL): the rows' COPY text is made
+    here too, so that the writing thread only sends it."""
     if message.state == Message.CANCELLED:
         raise OutboxError("This message was cancelled; compose a new one")
-    return Prepared(message.pk, _rows(message, recipients))
+    rows = _rows(message, recipients)
+    text = _copy_text(message.pk, rows, timezone.now().isoformat()) if for_copy and rows else None
+    return Prepared(message.pk, rows, text)
 
 
 def enqueue_prepared(message: Message, prepared: Prepared) -> int:
@@ -415,7 +420,7 @@ def enqueue_prepared(message: Message, prepared: Prepared) -> int:
         raise OutboxError("These rows were prepared for another message")
     if message.state == Message.CANCELLED:
         raise OutboxError("This message was cancelled; compose a new one")
-    return _write(message, prepared.rows) if prepared.rows else 0
+    return _write_many([(message, prepared.rows)], prepared.copy_text) if prepared.rows else 0
 
 
 def hold_messages(messages: list[Message]) -> bool:
@@ -526,14 +531,16 @@ def enqueue_many(pairs: Iterable[tuple[Message, Iterable[Recipient]]]) -> int:
     return _write_many(batch)
 
 
-def _write_many(batch: list[tuple[Message, list[Row]]]) -> int:
-    """Checked rows of one or more messages, in one bulk write while the messages are held."""
+def _write_many(batch: list[tuple[Message, list[Row]]], copy_text: str | None = None) -> int:
+    """Checked rows of one or more messages, in one bulk write while the messages are held
+    (`copy_text`: the rows as COPY reads them, if already made)."""
     if not batch:
         return 0
     with transaction.atomic(savepoint=False):  # inside a caller's transaction (the relay's), no savepoint
         held = hold_messages([m for m, _ in batch])
         if held:
-            added = _insert_postgres_many(batch) if connection.vendor == "postgresql" else _insert_generic_many(batch)
+            added = (_insert_postgres_many(batch, copy_text=copy_text) if connection.vendor == "postgresql"
+                     else _insert_generic_many(batch))
             _wake_on_commit()
     if not held:  # raised out here: a caller's transaction stays usable
         raise OutboxError(GONE)
@@ -565,8 +572,10 @@ _ONE_SQL = (f"INSERT INTO mailer_delivery ({_COLUMNS}) "
             "{lock}ON CONFLICT (message_id, recipient) DO NOTHING")
 
 
-def _insert_postgres_many(batch: list[tuple[Message, list[Row]]], copy_first: bool = False) -> int:
-    """`copy_first`: try a plain COPY (in a savepoint) even though the messages have rows."""
+def _insert_postgres_many(batch: list[tuple[Message, list[Row]]], copy_first: bool = False,
+                          copy_text: str | None = None) -> int:
+    """`copy_first`: try a plain COPY (in a savepoint) even though the messages have rows;
+    `copy_text`: the rows' COPY text, if already made."""
     import psycopg  # only with PostgreSQL
 
     own = connection.in_atomic_block and all(getattr(m, "_outbox_own", False) for m, _ in batch)
@@ -574,13 +583,13 @@ def _insert_postgres_many(batch: list[tuple[Message, list[Row]]], copy_first: bo
     for message, _ in batch:
         message._outbox_fresh = False  # type: ignore[attr-defined]  # a second call may repeat addresses of the first
     if fresh:
-        return _copy_many(batch, "mailer_delivery")  # the relay's case: no staging table, no savepoint
+        return _copy_many(batch, "mailer_delivery", copy_text)  # the relay's case: no staging table, no savepoint
     # Messages only this transaction writes (a course email scheduled in batches of learners):
     # only a repeated address can clash, so COPY first and take the slower way if one does.
     if own or copy_first or not Delivery.objects.filter(message__in=[m.pk for m, _ in batch]).exists():
         try:
             with transaction.atomic():
-                return _copy_many(batch, "mailer_delivery")
+                return _copy_many(batch, "mailer_delivery", copy_text)
         except (IntegrityError, psycopg.IntegrityError):  # a repeat, or another call added some meanwhile
             pass
     with connection.cursor() as cursor:
@@ -592,19 +601,20 @@ def _insert_postgres_many(batch: list[tuple[Message, list[Row]]], copy_first: bo
                        "rfc_message_id text, provider_id text, last_error text, updated_at timestamptz) "
                        "ON COMMIT DROP")
         cursor.execute("DELETE FROM mailer_enqueue")
-        _copy_many(batch, "mailer_enqueue")
+        _copy_many(batch, "mailer_enqueue", copy_text)
         cursor.execute(f"INSERT INTO mailer_delivery ({_COLUMNS}) SELECT {_COLUMNS} FROM mailer_enqueue "
                        "ON CONFLICT (message_id, recipient) DO NOTHING")
         return int(cursor.rowcount)
 
 
-def _copy_many(batch: list[tuple[Message, list[Row]]], table: str) -> int:
+def _copy_many(batch: list[tuple[Message, list[Row]]], table: str, text: str | None = None) -> int:
     """The rows in COPY's text format, built by this module and handed over in one write:
     psycopg's row-by-row writer costs several microseconds a row, a million times for a
     course email, and each write is a round of its own (a grouping's welcomes are a few
     hundred messages of forty copies)."""
-    now = timezone.now().isoformat()
-    text = "".join([_copy_text(message.pk, rows, now) for message, rows in batch])
+    if text is None:
+        now = timezone.now().isoformat()
+        text = "".join([_copy_text(message.pk, rows, now) for message, rows in batch])
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as copy:
         copy.write(text)
     return sum(len(rows) for _, rows in batch)

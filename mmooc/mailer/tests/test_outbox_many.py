@@ -104,10 +104,15 @@ def test_it_enqueues_many_messages_in_a_constant_number_of_queries(django_assert
         assert outbox.enqueue_many((m, recipients(40, start=40 * i)) for i, m in enumerate(messages)) == 2000
 
 
-def test_prepared_rows_are_the_rows_enqueue_writes():
+# for_copy: the rows' COPY text is made by prepare (PostgreSQL's path; on SQLite it goes unused).
+FOR_COPY = pytest.mark.parametrize("for_copy", [False, True], ids=["rows", "copy-text"])
+
+
+@FOR_COPY
+def test_prepared_rows_are_the_rows_enqueue_writes(for_copy):
     a, b = outbox.compose_many([fields(1), fields(2)])
     outbox.enqueue(a, recipients(3))
-    assert outbox.enqueue_prepared(b, outbox.prepare(b, recipients(3))) == 3
+    assert outbox.enqueue_prepared(b, outbox.prepare(b, recipients(3), for_copy=for_copy)) == 3
     rows = [list(m.deliveries.order_by("recipient").values("recipient", "context", "ref", "status", "attempts"))
             for m in (a, b)]
     assert rows[0] == rows[1]
@@ -138,12 +143,22 @@ def test_prepared_rows_of_a_cancelled_message_are_refused():
     assert not Delivery.objects.filter(status=Delivery.QUEUED).exists()
 
 
-def test_a_repeated_address_among_prepared_rows_is_written_once():
+@FOR_COPY
+def test_a_repeated_address_among_prepared_rows_is_written_once(for_copy):
     message = outbox.compose(**fields(1))
     outbox.enqueue(message, recipients(1))
-    prepared = outbox.prepare(message, [*recipients(2), Recipient("L1@example.org", UNSUB)])
+    prepared = outbox.prepare(message, [*recipients(2), Recipient("L1@example.org", UNSUB)], for_copy=for_copy)
     assert outbox.enqueue_prepared(message, prepared) == 1
     assert message.deliveries.count() == 2
+
+
+@FOR_COPY
+def test_prepared_values_with_tabs_newlines_and_backslashes_are_written_as_given(for_copy):
+    message = outbox.compose(**{**fields(1), "body": "Hello {{ name }}"})
+    odd = ["tab\there", "line\nbreak", "back\\slash \\N", "\u00e9t\u00e9 \u2028", "\u00e9\tt\r\n"]
+    given = [Recipient(f"l{i}@example.org", {**UNSUB, "name": v}, ref=f"learner-{i}") for i, v in enumerate(odd)]
+    assert outbox.enqueue_prepared(message, outbox.prepare(message, given, for_copy=for_copy)) == len(odd)
+    assert [d.context["name"] for d in message.deliveries.order_by("recipient")] == odd
 
 
 def test_refreshed_copies_are_written_a_chunk_at_a_time(monkeypatch):

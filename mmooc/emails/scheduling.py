@@ -395,12 +395,12 @@ class Personalizer:
         self.held_until = self.now + hold if hold else None
         self.spec = email_schedule(email)
         self.groups = _group_values(self.cohort, learners) if with_groups else {}
-        from mmooc.learners.links import context_maker
+        from mmooc.learners.links import context_maker, name_values
 
         # Links are signed with one key derivation per email (none with links=False: the copies'
         # links are made when each is sent); dates and send times are worked out once per time
         # zone (a cohort of 100,000 has a few hundred zones at most).
-        self.make_context = context_maker("cohort") if links else _names
+        self.make_context = context_maker("cohort") if links else lambda _public_id, name: name_values(name)
         self.local_values: dict[tuple[str, str], dict[str, str]] = {}
         self.instants: dict[str | None, datetime] = {}
         self.not_befores: dict[str | None, datetime] = {}
@@ -459,11 +459,6 @@ class Personalizer:
     def recipient(self, learner: Any, language: str | None = None) -> outbox.Recipient:
         return outbox.Recipient(learner.email, self.context(learner, language), self.not_before(learner.timezone),
                                 ref=str(learner.public_id))
-
-
-def _names(public_id: Any, name: str) -> dict[str, str]:
-    """`context_maker`'s values without the links."""
-    return {"learner.first_name": name.split()[0] if name.strip() else "", "learner.name": name}
 
 
 def _group_values(cohort: Any, learner_ids: Iterable[int] | None = None) -> dict[int, dict[str, str]]:

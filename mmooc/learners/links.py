@@ -174,10 +174,14 @@ def context_maker(scope: str = "cohort") -> Callable[[uuid.UUID, str], dict[str,
     links = links_maker(scope)
 
     def make(public_id: uuid.UUID, name: str) -> dict[str, str]:
-        return {"learner.first_name": name.split()[0] if name.strip() else "", "learner.name": name,
-                **links(public_id.hex)}
+        return {**name_values(name), **links(public_id.hex)}
 
     return make
+
+
+def name_values(name: str) -> dict[str, str]:
+    """`context_maker`'s values without the links: for copies whose links are made when sent."""
+    return {"learner.first_name": name.split()[0] if name.strip() else "", "learner.name": name}
 
 
 def links_maker(scope: str = "cohort") -> Callable[[str], dict[str, str]]:

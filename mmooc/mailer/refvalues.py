@@ -12,7 +12,7 @@ when each copy leaves:
 
     register(name, names=..., accepts=..., maker=...)    at start-up (an AppConfig.ready)
     kind(message)          the message's kind, or None
-    makers()               one maker per kind, for a batch of copies (`Makers.values`)
+    Makers().values(kind, ref)    the values of one copy, one maker per kind for a batch
     complete(message, ref, context)    one copy's context with its values (previews)
 
 A maker is made per batch of copies, not once per process: links carry the time they are

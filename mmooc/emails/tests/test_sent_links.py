@@ -48,14 +48,15 @@ def _unsubscribe_link(mail) -> str:
     return re.match(r"<(https?://[^>]+)>", mail["List-Unsubscribe"]).group(1)
 
 
+@pytest.mark.parametrize("zone", ["Europe/London", "America/Los_Angeles", "Asia/Kolkata"])
 def test_a_week_9_email_scheduled_before_the_start_carries_links_signed_when_it_is_sent(
-        client, cohort, organizer, smtp_sink):
-    ann = make_learner(cohort, "ann@example.org", name="Ann Lee", timezone="Europe/London")
+        client, cohort, organizer, smtp_sink, zone):
+    ann = make_learner(cohort, "ann@example.org", name="Ann Lee", timezone=zone)
     _week_9(cohort, organizer)
     # The row keeps no link: nothing is signed nine weeks before the email leaves.
     copy = Delivery.objects.get(ref=str(ann.public_id))
     assert set(copy.context) == {"learner.first_name"}
-    with time_machine.travel(WEEK_9, tick=False):
+    with time_machine.travel(copy.not_before + timedelta(minutes=30), tick=False):  # 09:30 in the learner's zone
         assert engine.drain() == 1
         mail = _sent(smtp_sink, "ann@example.org")
         page = _page_link(mail)
@@ -145,3 +146,19 @@ def test_copies_of_a_message_whose_values_are_not_registered_wait_and_are_not_lo
         engine.drain()
     assert Delivery.objects.get(ref=str(ann.public_id)).status == Delivery.SENT
     assert [r.rcpt_tos for r in smtp_sink.received] == [["ann@example.org"]]
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Kolkata"])
+def test_a_learner_who_joins_late_gets_a_welcome_whose_links_are_signed_when_it_is_sent(
+        cohort, smtp_sink, zone):
+    with time_machine.travel(datetime(2027, 3, 18, 12, tzinfo=UTC), tick=False):  # week 2 of the run
+        late = make_learner(cohort, "late@example.org", name="Lena Late", timezone=zone)
+        assert scheduling.send_welcome(late) == 1
+        welcome = Delivery.objects.get(ref=str(late.public_id), message__tag=scheduling.WELCOME_TAG)
+        assert "unsubscribe_url" not in welcome.context and "learner.page_url" not in welcome.context
+    with time_machine.travel(datetime(2027, 3, 18, 12, 5, tzinfo=UTC), tick=False):
+        assert engine.drain() == 1
+        mail = _sent(smtp_sink, "late@example.org")
+        assert _unsubscribe_link(mail).startswith(links.unsubscribe_url(late).rsplit(".", 2)[0])
+        token = _unsubscribe_link(mail).rsplit("/", 1)[1]
+        assert links.token_age(token) < timedelta(minutes=1)

@@ -69,7 +69,7 @@ def _text(learner) -> str:
     from mmooc.emails.templating import personalize
 
     delivery = _welcomes(learner).get()
-    return personalize(delivery.message.body, delivery.context)
+    return personalize(delivery.message.body, delivery.full_context())
 
 
 def test_a_learner_joining_ten_days_in_is_told_it_is_week_2_and_what_they_missed(time_machine):

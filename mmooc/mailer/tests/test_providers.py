@@ -446,3 +446,45 @@ def test_outcomes_whose_write_fails_once_are_written_again_and_the_provider_is_a
     assert sorted(recipients) == ["l0@example.org", "l1@example.org", "l2@example.org"]  # each once
     assert "" not in message.deliveries.values_list("provider_id", flat=True)  # as the provider answered
     assert any("writing the outcomes of 3 copies failed" in r.getMessage() for r in caplog.records)
+
+
+# --- a course email's links, made when each copy is sent (mailer.refvalues) -----------------
+
+
+def _course_email_sent_now() -> dict[str, str]:
+    """A course email scheduled to go now to two learners; their addresses → hex public ids."""
+    from mmooc.emails import scheduling
+    from mmooc.emails.models import CourseEmail
+    from mmooc.testing import make_cohort, make_learner
+
+    cohort = make_cohort()
+    learners = [make_learner(cohort, f"{who}@example.org") for who in ("ann", "bob")]
+    email = CourseEmail.objects.create(cohort=cohort, subject="This week", schedule=CourseEmail.NOW,
+                                       body="Hi {{ learner.first_name }}, your page: {{ learner.page_url }}\n")
+    assert scheduling.schedule(email, None, hold=False) == 2
+    assert all("unsubscribe_url" not in d.context for d in Delivery.objects.all())  # made when sent
+    return {learner.email: learner.public_id.hex for learner in learners}
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_a_course_emails_links_made_when_sent_go_through_every_provider(fake, name):
+    server = fake(name)
+    learners = _course_email_sent_now()
+    assert engine.drain() == 2
+    got = sent(server)
+    assert sorted(got) == sorted(learners)
+    if name == "mailersend":  # custom headers are an Enterprise feature: only the recipients are checked
+        return
+    for address, public_hex in learners.items():
+        # Each copy's own one-click link, signed for its learner as the engine sent it.
+        assert got[address].header("List-Unsubscribe").startswith(f"<http://127.0.0.1:8000/u/c{public_hex}.")
+
+
+def test_a_course_emails_links_made_when_sent_go_through_smtp(smtp_sink):
+    learners = _course_email_sent_now()
+    assert engine.drain() == 2
+    for received in smtp_sink.received:
+        public_hex = learners[received.rcpt_tos[0]]
+        mail = received.message
+        assert mail["List-Unsubscribe"].startswith(f"<http://127.0.0.1:8000/u/c{public_hex}.")
+        assert f"http://127.0.0.1:8000/me/{public_hex}." in mail.get_body(("plain",)).get_content()

@@ -18,7 +18,9 @@ from mmooc.learners.models import Learner
 from mmooc.learners.tests.helpers import path_of
 from mmooc.mailer import engine, outbox, refvalues
 from mmooc.mailer.models import Delivery, Message
+from mmooc.mailer.tests.test_providers import fake, sent  # noqa: F401  (fake: the providers' fixture)
 from mmooc.testing import make_learner
+from mmooc.testing.fake_provider import PROVIDERS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 WEEK_9 = datetime(2027, 5, 3, 9, 30, tzinfo=UTC)  # day 56 of a run starting 8 March, 09:00 London (+1)
@@ -162,3 +164,40 @@ def test_a_learner_who_joins_late_gets_a_welcome_whose_links_are_signed_when_it_
         assert _unsubscribe_link(mail).startswith(links.unsubscribe_url(late).rsplit(".", 2)[0])
         token = _unsubscribe_link(mail).rsplit("/", 1)[1]
         assert links.token_age(token) < timedelta(minutes=1)
+
+
+# ---------------------------------------------------------------- every transport
+
+
+def _course_email_sent_now(cohort) -> dict[str, str]:
+    """A course email scheduled to go now to two learners; their addresses → hex public ids."""
+    learners = [make_learner(cohort, f"{who}@example.org") for who in ("ann", "bob")]
+    email = CourseEmail.objects.create(cohort=cohort, subject="This week", schedule=CourseEmail.NOW,
+                                       body="Hi {{ learner.first_name }}, your page: {{ learner.page_url }}\n")
+    assert scheduling.schedule(email, None, hold=False) == 2
+    assert all("unsubscribe_url" not in d.context for d in Delivery.objects.all())  # made when sent
+    return {learner.email: learner.public_id.hex for learner in learners}
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_a_course_emails_links_made_when_sent_go_through_every_provider(fake, cohort, name):  # noqa: F811
+    server = fake(name)
+    learners = _course_email_sent_now(cohort)
+    assert engine.drain() == 2
+    got = sent(server)
+    assert sorted(got) == sorted(learners)
+    if name == "mailersend":  # custom headers are an Enterprise feature: only the recipients are checked
+        return
+    for address, public_hex in learners.items():
+        # Each copy's own one-click link, signed for its learner as the engine sent it.
+        assert got[address].header("List-Unsubscribe").startswith(f"<http://127.0.0.1:8000/u/c{public_hex}.")
+
+
+def test_a_course_emails_links_made_when_sent_go_through_smtp(cohort, smtp_sink):
+    learners = _course_email_sent_now(cohort)
+    assert engine.drain() == 2
+    for received in smtp_sink.received:
+        public_hex = learners[received.rcpt_tos[0]]
+        mail = received.message
+        assert mail["List-Unsubscribe"].startswith(f"<http://127.0.0.1:8000/u/c{public_hex}.")
+        assert f"http://127.0.0.1:8000/me/{public_hex}." in mail.get_body(("plain",)).get_content()

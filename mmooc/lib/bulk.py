@@ -83,10 +83,11 @@ def read_whole(rows: Iterable[Any]) -> Iterator[Any]:
 
     PostgreSQL plans a server-side cursor for its first rows (`cursor_tuple_fraction`). Once
     the table has statistics, a million learners asked for in the order of their public ids
-    are then read through that index: each row from a random place of the table, 3.5 s
-    against 1.2 s to read the table in its order and sort the rows (bench/README.md). Here
-    index scans are off while the cursor is planned (its first rows read) and as they were
-    after; a selective filter is still served by an index through a bitmap scan."""
+    are then read through that index: each row from a random place of the table, 3.5–3.9 s
+    through the cursor against 1.75 s to read the table in its order and sort the rows
+    (bench/README.md). Here index scans are off while the cursor is planned (its first rows
+    read) and as they were after; a selective filter is still served by an index through a
+    bitmap scan."""
     if connection.vendor != "postgresql":
         yield from rows
         return

@@ -1,7 +1,8 @@
 """Group list relay: LMTP acceptance to copies at an SMTP sink, and copies per second sustained.
 
     .venv/bin/python bench/relay.py [--db sqlite|postgres] [--pg-name NAME] [--posts 200] [--burst 500]
-                                    [--members 40] [--clients 4] [--no-wake] [--workers N] [--profile DIR]
+                                    [--members 40] [--clients 4] [--no-wake] [--workers N] [--split 10,80]
+                                    [--profile DIR]
 
 Two shapes, on a fresh database, with Postfix's smtp-sink standing in for the mail
 provider (install it with /work/shared/tools/smtp-sink-ceiling), and a group of
@@ -31,6 +32,12 @@ provider (install it with /work/shared/tools/smtp-sink-ceiling), and a group of
    smtp-source sending as many messages of `--members` recipients each, of a copy's size
    (one transaction per message), and as many single-recipient messages as we sent copies
    (one transaction per copy, as ours); our copies per second as a ratio of each.
+
+6. With `--split SMALL,LARGE` (say 10,80), after the memory reading: as many copies as the
+   burst's again, to a group of SMALL members and then to one of LARGE, each process's CPU
+   per post read as above; the straight line through the two gives a fixed cost per post
+   and a cost per copy, by process, and their share in a post to `--members` members. Most
+   of the relay's CPU is paid per post, whatever the group's size: this shows how much.
 
 With `--profile DIR`, the `mmooc` processes run under bench/profiled.py (cProfile in every
 thread, timed by CPU time) and write DIR/lmtp.prof and DIR/worker-N.prof when stopped.
@@ -72,9 +79,15 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=0,
                    help="run the engine as this many `mmooc worker` processes instead of in-process "
                         "(woken by NOTIFY or their socket; times come from the outbox rows)")
+    p.add_argument("--split", metavar="SMALL,LARGE", default="",
+                   help="after the burst, as many copies again to a group of SMALL and one of LARGE members: "
+                        "each process's CPU split into a fixed cost per post and a cost per copy")
     p.add_argument("--profile", metavar="DIR", default="",
                    help="with --workers: run the processes under bench/profiled.py, writing DIR/*.prof")
-    return p.parse_args()
+    args = p.parse_args()
+    if args.split:
+        split_sizes(args.split)  # a bad value stops the run before it starts
+    return args
 
 
 def free_port() -> int:
@@ -128,15 +141,16 @@ def configure(args: argparse.Namespace, sink_port: int, data_dir: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def make_group(members: int):
+def make_group(members: int, slug: str = "bench"):
+    """A group of `members` members and the poster (member0), in a cohort of its own."""
     import uuid
 
     from mmooc.groups.models import Membership, StudyGroup
     from mmooc.testing import make_cohort, make_learner
 
-    cohort = make_cohort(slug="bench")
+    cohort = make_cohort(slug=slug)
     group = StudyGroup.objects.create(cohort=cohort, number=1, name="Group 1", public_id=uuid.uuid4(),
-                                      address="bench-group-1@lists.course.example.org")
+                                      address=f"{slug}-group-1@lists.course.example.org")
     for i in range(members + 1):
         learner = make_learner(cohort, f"member{i}@example.org", name=f"Member {i}")
         Membership.objects.create(group=group, learner=learner)
@@ -309,7 +323,7 @@ def message_for(post_number: int) -> int:
     return Post.objects.order_by("-pk").values_list("outbox_message_id", flat=True)[0]
 
 
-def latency_run(args, group, host: str, port: int, timing: Timing) -> tuple[list[float], list[float]]:
+def latency_run(args, group, host: str, port: int, timing: Timing | OutboxTiming) -> tuple[list[float], list[float]]:
     from django.db import connection
 
     accepts, deliveries = [], []
@@ -338,13 +352,15 @@ def analyze() -> None:
             cursor.execute("ANALYZE")
 
 
-def burst_run(args, group, host: str, port: int, timing: Timing,
-              pids: dict[str, int | None]) -> tuple[float, int, list[float], dict[str, float]]:
-    """The LMTP clients run in a process of their own, as Postfix would: they do not compete
-    with the relay and the engine for this process's interpreter."""
+def burst_run(args, group, host: str, port: int, timing: Timing | OutboxTiming, pids: dict[str, int | None],
+              posts: int = 0, members: int = 0) -> tuple[float, int, list[float], dict[str, float]]:
+    """`posts` posts (--burst) to `group` of `members` members (--members). The LMTP clients
+    run in a process of their own, as Postfix would: they do not compete with the relay and
+    the engine for this process's interpreter."""
+    posts, members = posts or args.burst, members or args.members
     before = timing.total
-    expected = before + args.burst * args.members
-    command = [sys.executable, __file__, "--client", host, str(port), group.address, str(args.burst),
+    expected = before + posts * members
+    command = [sys.executable, __file__, "--client", host, str(port), group.address, str(posts),
                str(args.clients)]
     backends = postgres_pids(exclude_own=True)  # their CPU is ours too (none on SQLite)
     start = time.perf_counter()
@@ -357,6 +373,53 @@ def burst_run(args, group, host: str, port: int, timing: Timing,
         cpu["PostgreSQL backends"] = sum(cpu_seconds(pid) for pid in backends) - db_start
     accepts = [float(x) for x in out.split()]
     return timing.last - start, timing.total - before, accepts, cpu
+
+
+def split_sizes(text: str) -> tuple[int, int]:
+    try:
+        small, large = (int(x) for x in text.split(","))
+    except ValueError:
+        sys.exit(f"bench/relay.py: --split takes two group sizes, as 10,80; got {text!r}")
+    if not 0 < small < large:
+        sys.exit(f"bench/relay.py: --split needs 0 < SMALL < LARGE; got {text!r}")
+    return small, large
+
+
+Run = tuple[int, int, float, dict[str, float]]  # members, posts, copies/s, CPU seconds by process
+
+
+def split_run(args, host: str, port: int, timing: Timing | OutboxTiming, pids: dict[str, int | None]) -> list[Run]:
+    """As many copies as the burst's, to a group of SMALL members and then to one of LARGE:
+    each run's CPU per post, by process, and their straight line (see report_split)."""
+    runs = []
+    for members in split_sizes(args.split):
+        group = make_group(members, slug=f"bench-split-{members}")
+        analyze()
+        posts = max(1, round(args.burst * args.members / members))
+        elapsed, copies, _, cpu = burst_run(args, group, host, port, timing, pids, posts, members)
+        runs.append((members, posts, copies / elapsed, cpu))
+    return runs
+
+
+def report_split(args, runs: list[Run]) -> None:
+    """CPU per post = fixed + per copy × members, per process, through the two runs' points;
+    and what that gives for a post to --members members."""
+    (small, small_posts, small_rate, small_cpu), (large, large_posts, large_rate, large_cpu) = runs
+    ms = 1000
+    print(f"  CPU split (--split): {small_posts} posts to {small} members ({small_rate:,.0f} copies/s), then "
+          f"{large_posts} posts to {large} ({large_rate:,.0f} copies/s); CPU per post = fixed + per copy × members:")
+    fixed_all = per_copy_all = 0.0
+    for name in small_cpu:
+        at_small = small_cpu[name] / small_posts
+        at_large = large_cpu.get(name, 0.0) / large_posts
+        per_copy = (at_large - at_small) / (large - small)
+        fixed = at_small - per_copy * small
+        fixed_all, per_copy_all = fixed_all + fixed, per_copy_all + per_copy
+        print(f"    {name}: {at_small * ms:.2f} and {at_large * ms:.2f} ms per post: fixed {fixed * ms:.2f} ms, "
+              f"{per_copy * 1e6:.0f} µs per copy")
+    post = fixed_all + per_copy_all * args.members
+    print(f"    together: fixed {fixed_all * ms:.2f} ms a post, {per_copy_all * 1e6:.0f} µs a copy; a post to "
+          f"{args.members} members {post * ms:.2f} ms, {fixed_all / post:.0%} of it fixed")
 
 
 def cpu_seconds(pid: int | None = None) -> float:
@@ -504,6 +567,7 @@ def main() -> None:
             # (the interpreter, libraries) are counted once across the processes.
             workers_mb = sum(pss_kb(w.pid) for w in workers) / 1024
             own_mb = 0 if args.workers else pss_kb(os.getpid()) / 1024
+            split = split_run(args, host, port, timing, pids) if args.split else None
         finally:
             if server is not None:
                 server.stop()
@@ -523,6 +587,8 @@ def main() -> None:
         single = smtp_source(sink_port, sessions, args.burst * args.members, 1, size)
         report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu, rss_mb, sink_mb, db_pss / 1024,
                db_procs)
+        if split:
+            report_split(args, split)
         report_baseline(args, copies / elapsed, size, sessions, multi, single)
     finally:
         sink.terminate()

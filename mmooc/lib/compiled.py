@@ -8,7 +8,7 @@ Building and compiling a queryset costs more Python than the database takes to a
 the relay made five such queries for every post. Here the queryset is built once per thread
 with placeholder values, compiled to SQL, and later calls only swap the parameters. The rows
 go through the same converters, and instances through the same population
-(select_related included) as the queryset's own iteration would.
+(select_related and annotations included) as the queryset's own iteration would.
 
 A placeholder must reach the SQL parameters unchanged (a string or an integer no real value
 takes); the first compilation checks it. One compilation per thread: a compiler belongs to
@@ -82,10 +82,13 @@ class CompiledQuery(Generic[M]):
         start, end = fields[0], fields[-1] + 1
         init_list = [f[0].target.attname for f in select[start:end]]
         populators = get_related_populators(klass_info, select, compiled.db)  # type: ignore[call-arg]  # Django 6's stubs
+        annotations = compiler.annotation_col_map or {}
         found: list[M] = []
         for row in rows:
             obj = compiled.model.from_db(compiled.db, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, obj)
+            for name, column in annotations.items():
+                setattr(obj, name, row[column])
             found.append(obj)
         return found

@@ -16,18 +16,19 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import parseaddr
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -43,6 +44,7 @@ from mmooc.lists.links import list_info
 from mmooc.lists.models import Moderation, Post, Refusal
 from mmooc.lists.signals import post_relayed
 from mmooc.mailer import bounces
+from mmooc.mailer.models import Message as OutboxMessage
 from mmooc.operations import counters
 
 log = logging.getLogger("mmooc.lists")
@@ -124,10 +126,18 @@ class _Delivery:
         return self._parsed
 
     def outcome_for(self, recipient: str) -> Outcome:
-        """Everything done for one recipient commits together, or not at all (then 451)."""
+        """Everything done for one recipient commits together, or not at all (then 451, or
+        the reply to a repeat when storing the post clashed with the group's copy of it)."""
+        self.storing: tuple[StudyGroup, checks.Inbound] | None = None
         try:
             with transaction.atomic():
                 return self._outcome(recipient.strip().strip("<>"))
+        except IntegrityError:
+            if self.storing is not None and is_repeat(*self.storing):
+                return _duplicate(*self.storing)  # delivered before, or twice at once
+            log.exception("lists: could not handle a message for %s", recipient)
+            return Outcome(recipient, TEMPFAIL, 451, "4.3.0",
+                           "Temporary problem on our side; please try again later")
         except Exception:
             log.exception("lists: could not handle a message for %s", recipient)
             return Outcome(recipient, TEMPFAIL, 451, "4.3.0",
@@ -200,6 +210,7 @@ class _Delivery:
                 return Outcome(group.address, CHECKIN, 250, "2.0.0", handled.text)
         held_reason = self.held_reason or ours or first_post_reason(group, member.learner_id)
         author = member.as_learner()
+        self.storing = (group, post)
         try:
             outcome = store_and_relay(group, author, post, self.raw, held_reason=held_reason, members=members)
         except checks.Defective as exc:
@@ -275,9 +286,12 @@ def find_group(address: str) -> StudyGroup | None:
 
 
 # The group of a lower-cased address, with its cohort and course: the copies name the
-# course's organizers (links.list_info). No ORDER BY: the index alone answers.
+# course's organizers (links.list_info); and whether its cohort holds first posts, which
+# every post asks (first_post_reason). No ORDER BY: the index alone answers.
 _GROUP_BY_ADDRESS = CompiledQuery(
     lambda address: (StudyGroup.objects.alias(lower_address=Lower("address")).filter(lower_address=address)
+                     .annotate(holds_first_posts=Exists(Moderation.objects.filter(
+                         cohort_id=OuterRef("cohort_id"), hold_first_post=True)))
                      .select_related("cohort__course").order_by()[:1]),
     "\0address")
 
@@ -327,23 +341,28 @@ def store_and_relay(group: StudyGroup, author: Learner, post: checks.Inbound, ra
 
     `members` are the group's members if the caller has just read them. A post seen before
     is found by the unique constraint, not looked for first: repeats are rare, and the work
-    done for one is rolled back."""
+    done for one is rolled back. Inside a caller's transaction no savepoint is made (two
+    round trips to the database for every post): the clash is raised, the caller's whole
+    transaction is undone, and the caller tells a repeat by `is_repeat` (as `receive` does)."""
     now = now or timezone.now()
     author_name = author.name or post.from_name or author.email.partition("@")[0]
+    # What may find the message unreadable (Defective) is done before anything is written.
+    queue = None if held_reason else _copies(group, author, author_name, post, raw, now, members)
+    text = checks.body_text(post.message)
     try:
-        with transaction.atomic():
-            message = None if held_reason else _queue_copies(group, author, author_name, post, raw, now, members)
+        with transaction.atomic(savepoint=False):
+            message = None if queue is None else queue()
             stored = Post.objects.create(
                 group=group, author=author, author_name=author_name[:200], message_id=post.message_id,
                 in_reply_to=post.in_reply_to, references=" ".join(post.references),
                 thread_id=thread_id_for(group, post), subject=post.subject[:998],
-                text=checks.body_text(post.message), raw=raw, size=len(raw), received_at=now,
+                text=text, raw=raw, size=len(raw), received_at=now,
                 held=bool(held_reason), held_reason=held_reason[:200], outbox_message=message)
             counters.add("posts", label="held" if held_reason else "relayed")
             if not held_reason:
                 transaction.on_commit(lambda: post_relayed.send(sender=Post, post=stored))
     except IntegrityError:
-        if Post.objects.filter(group=group, message_id=post.message_id).exists():
+        if not connection.in_atomic_block and is_repeat(group, post):
             return _duplicate(group, post)  # delivered before, or twice at once
         raise
     if held_reason:
@@ -360,8 +379,10 @@ MUTED_MEMBER = "Sent by a muted member"
 
 
 def first_post_reason(group: StudyGroup, learner_id: int) -> str:
-    """FIRST_POST when the cohort holds first posts and none of the member's posts has gone to the group."""
-    if not _HOLDS_FIRST_POSTS.rows(group.cohort_id):
+    """FIRST_POST when the cohort holds first posts and none of the member's posts has gone to the group.
+    A group found by its address knows whether its cohort holds them (find_group); another is asked."""
+    holds = getattr(group, "holds_first_posts", None)
+    if not (_HOLDS_FIRST_POSTS.rows(group.cohort_id) if holds is None else holds):
         return ""
     relayed = Post.objects.filter(group=group, author_id=learner_id, held=False).exists()
     return "" if relayed else FIRST_POST
@@ -388,7 +409,7 @@ def relay_held(post: Post, *, author: Learner | None = None, now: datetime | Non
         author = author or post.author
         name = (author.name if author else "") or post.author_name or parsed.from_name
         address = author.email if author else parsed.from_address
-        message = _queue_copies(post.group, author, name, parsed, raw, now or timezone.now(), address=address)
+        message = _copies(post.group, author, name, parsed, raw, now or timezone.now(), address=address)()
         Post.objects.filter(pk=post.pk).update(outbox_message=message, author_name=name[:200])
         counters.add("posts", label="relayed")
         transaction.on_commit(lambda: _tell_relayed(post.pk))
@@ -401,26 +422,32 @@ def _tell_relayed(post_id: int) -> None:
         post_relayed.send(sender=Post, post=stored)
 
 
+def is_repeat(group: StudyGroup, post: checks.Inbound) -> bool:
+    """Whether the group has a post of this Message-ID (its insert clashed: a repeat)."""
+    return Post.objects.filter(group=group, message_id=post.message_id).exists()
+
+
 def _duplicate(group: StudyGroup, post: checks.Inbound) -> Outcome:
     return Outcome(group.address, DUPLICATE, 250, "2.0.0", "Already received; sent once")
 
 
-def _queue_copies(group: StudyGroup, author: Learner | None, author_name: str, post: checks.Inbound,
-                  raw: bytes, now: datetime, members: list[Member] | None = None, *, address: str = ""):
-    """The post's copies, one outbox message and a row per member who takes each post (not its
-    author): the one place copies are built, on arrival and when a held post is let through."""
+def _copies(group: StudyGroup, author: Learner | None, author_name: str, post: checks.Inbound,
+            raw: bytes, now: datetime, members: list[Member] | None = None, *,
+            address: str = "") -> Callable[[], OutboxMessage]:
+    """The post's copies, built (Defective when the post cannot be), and what queues them when
+    called: one outbox message and a row per member who takes each post (not its author).
+    The one place copies are built, on arrival and when a held post is let through."""
     from mmooc.mailer import outbox
 
     info = list_info(group)
     address = address or (author.email if author is not None else post.from_address)
     copy = build_copy(raw, subject=post.subject, author_name=author_name, author_address=address,
                       info=info, now=now)
-    message = outbox.compose_raw(raw=copy, scope=Cohort.scope_for(group.cohort_id), tag="relay",
-                                 list_id=info.list_id, list_name=info.name,
-                                 shown=(shown_address(author_label(author_name, info.name), info.address),
-                                        tag_subject(post.subject, info.tag)))
-    outbox.enqueue(message, member_recipients(group, exclude=author, members=members))
-    return message
+    return partial(outbox.compose_raw, raw=copy, scope=Cohort.scope_for(group.cohort_id), tag="relay",
+                   list_id=info.list_id, list_name=info.name,
+                   shown=(shown_address(author_label(author_name, info.name), info.address),
+                          tag_subject(post.subject, info.tag)),
+                   recipients=member_recipients(group, exclude=author, members=members))
 
 
 class LearnerRef(NamedTuple):

@@ -164,11 +164,14 @@ def _message(*, kind: str, subject: str, body: str, scope: str = "", tag: str = 
 
 def compose_raw(*, raw: bytes, scope: str = "", tag: str = "relay", list_id: str = "",
                 list_name: str = "", headers: Mapping[str, str] | None = None,
-                shown: tuple[str, str] | None = None) -> Message:
+                shown: tuple[str, str] | None = None, recipients: Iterable[Recipient] | None = None) -> Message:
     """Store a message prepared elsewhere (a relayed post); copies get To and List-Unsubscribe.
 
     `shown` is (From, Subject) as a mail client shows them, when the caller has just written
     those headers itself (the relay): the bytes are then not parsed again to read them.
+    `recipients`: its copies, queued with it as `enqueue` would (the same checks, all made
+    before anything is written). Written by the same call, the message needs no holding
+    and has no rows to clash with: a relayed post's message and copies are two statements.
     """
     if shown is None:
         parsed = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
@@ -177,9 +180,29 @@ def compose_raw(*, raw: bytes, scope: str = "", tag: str = "relay", list_id: str
         shown = (str(parsed["From"]), str(parsed.get("Subject", "")))
     elif not shown[0]:
         raise OutboxError("The message has no From header")
-    return _fresh(Message.objects.create(
-        kind=Message.SUBSCRIBED, raw=raw, scope=scope, tag=tag, list_id=list_id, list_name=list_name,
-        from_email=shown[0][:320], subject=shown[1][:998], headers=_check_headers(headers)))
+    message = Message(kind=Message.SUBSCRIBED, raw=raw, scope=scope, tag=tag, list_id=list_id, list_name=list_name,
+                      from_email=shown[0][:320], subject=shown[1][:998], headers=_check_headers(headers))
+    if recipients is None:
+        message.save(force_insert=True)
+        return _fresh(message)
+    rows = _rows(message, recipients)
+    with transaction.atomic(savepoint=False):  # inside a caller's transaction (the relay's), no savepoint
+        message.save(force_insert=True)
+        _fresh(message)
+        if rows:
+            _write_new(message, rows)
+            message._outbox_fresh = False  # type: ignore[attr-defined]  # it has rows now
+    return message
+
+
+def _write_new(message: Message, rows: list[Row]) -> None:
+    """The first rows of a message this transaction has just written: no one else sees it
+    before the commit, so it is not held (hold_messages) and no row can clash."""
+    if connection.vendor == "postgresql":
+        _copy_many([(message, rows)], "mailer_delivery")
+    else:
+        _insert_generic_many([(message, rows)])
+    _wake_on_commit()
 
 
 def normalize_address(address: str) -> str:
@@ -547,10 +570,13 @@ def _write_many(batch: list[tuple[Message, list[Row]]], copy_text: str | None = 
     return added
 
 
-def _wake_on_commit() -> None:
+def _wake_on_commit(*, inserted: bool = True) -> None:
     """Wake the engines when the rows just written are committed: those of this process at
-    once, those of other processes by a NOTIFY (PostgreSQL) or a datagram (SQLite)."""
-    wakeups.notify()
+    once, those of other processes by a NOTIFY (PostgreSQL) or a datagram (SQLite). Rows
+    `inserted` send their NOTIFY themselves (mailer migration 0015); rows made due otherwise
+    need one."""
+    if not inserted:
+        wakeups.notify()
     transaction.on_commit(_wake_engine)
 
 
@@ -700,7 +726,7 @@ def pause(message: Message) -> None:
 def resume(message: Message) -> None:
     with transaction.atomic():
         if Message.objects.filter(pk=message.pk, state=Message.PAUSED).update(state=Message.ACTIVE):
-            _wake_on_commit()
+            _wake_on_commit(inserted=False)
     message.refresh_from_db(fields=["state"])
 
 

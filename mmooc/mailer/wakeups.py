@@ -1,8 +1,10 @@
 """Waking idle delivery engines, in any process, the moment rows are queued.
 
-    notify()        inside the transaction that queues rows: on PostgreSQL a NOTIFY, which
-                    the server delivers to every listening engine when (and only if) the
-                    transaction commits
+    notify()        inside a transaction that makes rows due without writing them (a
+                    message resumed): on PostgreSQL a NOTIFY, which the server delivers to
+                    every listening engine when (and only if) the transaction commits.
+                    Rows inserted into the outbox send it themselves (the trigger
+                    mailer_delivery_queued, migration mailer 0015): no statement of its own
     poke()          after that commit, on SQLite: one datagram to every engine's socket in
                     MMOOC_DATA_DIR/wake/ (engines on this machine; SQLite has no other kind)
     wake_local()    engines of this process (their self-pipe)
@@ -31,7 +33,7 @@ from django.db import connection
 
 log = logging.getLogger("mmooc.mailer")
 
-CHANNEL = "mmooc_outbox"
+CHANNEL = "mmooc_outbox"  # also written in the trigger of migration mailer 0015
 RECONNECT_EVERY = 5.0  # seconds between attempts to open a lost LISTEN connection
 SOCKET_DIR = "wake"
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux; a longer path cannot be bound

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import Lower
 from django.test.utils import CaptureQueriesContext
 
 from mmooc import testing
 from mmooc.groups.models import Membership, StudyGroup
 from mmooc.lib.compiled import CompiledQuery
+from mmooc.lists.models import Moderation
 from mmooc.testing import add_member, make_group
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +56,18 @@ def test_objects_come_with_their_select_related_objects_attached(groups):
             assert found.cohort.course.organizer_email == group.cohort.course.organizer_email
         assert len(queries) == 1
     assert GROUP.objects("nobody@lists.course.example.org") == []
+
+
+def test_objects_come_with_their_annotations(groups):
+    first, _ = groups
+    Moderation.objects.create(cohort=first.cohort, hold_first_post=True)
+    counted = CompiledQuery(lambda address: (
+        StudyGroup.objects.filter(address=address).annotate(
+            holds=Exists(Moderation.objects.filter(cohort_id=OuterRef("cohort_id"), hold_first_post=True)),
+            members=Count("memberships")).order_by()), "\0address")
+    [found] = counted.objects(first.address)
+    expected = StudyGroup.objects.annotate(members=Count("memberships")).get(pk=first.pk)
+    assert (found.holds, found.members) == (True, expected.members) == (True, 2)
 
 
 def test_a_placeholder_that_does_not_reach_the_parameters_is_refused(groups):

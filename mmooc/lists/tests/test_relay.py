@@ -4,6 +4,8 @@ from email import message_from_bytes, policy
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mmooc import testing
@@ -11,9 +13,9 @@ from mmooc.courses.models import Cohort
 from mmooc.groups.models import Membership
 from mmooc.learners.models import Learner
 from mmooc.lists import relay
-from mmooc.lists.models import Notice, Post, Refusal
+from mmooc.lists.models import Moderation, Notice, Post, Refusal
 from mmooc.lists.tests.mail import multipart_post, raw_post
-from mmooc.mailer import engine
+from mmooc.mailer import engine, outbox
 from mmooc.mailer.models import Delivery, Message
 from mmooc.testing import add_member, make_group
 
@@ -119,6 +121,32 @@ def test_the_same_message_id_is_relayed_once(group):
     assert [first[0].action, second[0].action] == [relay.RELAYED, relay.DUPLICATE]
     assert second[0].code == 250
     assert Post.objects.count() == 1 and Message.objects.filter(tag="relay").count() == 1
+
+
+def test_a_post_is_stored_without_a_savepoint_a_hold_or_a_notify_of_its_own(group):
+    """Its message, copies, post and count are written in the delivery's one transaction (a
+    savepoint here, in the test's); nothing is asked twice: every statement is a round trip."""
+    found = relay.find_group(group.address)  # as the LMTP server finds it at RCPT
+    assert found.holds_first_posts is False
+    with CaptureQueriesContext(connection) as queries:
+        [outcome] = relay.receive(raw_post(to=group.address), "alice@example.org", [group.address],
+                                  groups={group.address: found})
+    assert outcome.action == relay.RELAYED
+    statements = [q["sql"].upper() for q in queries.captured_queries]
+    assert sum(s.startswith("SAVEPOINT") for s in statements) == 1  # the delivery's own transaction
+    assert not [s for s in statements if "FOR KEY SHARE" in s or s.startswith("NOTIFY") or "LISTS_MODERATION" in s]
+    # Its savepoint and release, the members, the message, its copies, the post, the count
+    # (PostgreSQL's COPY of the copies does not pass through the log of queries).
+    assert len(statements) == (6 if connection.vendor == "postgresql" else 7)
+
+
+def test_a_cohort_holding_first_posts_is_known_from_the_group_lookup(group):
+    Moderation.objects.create(cohort=group.cohort, hold_first_post=True)
+    found = relay.find_group(group.address)
+    assert found.holds_first_posts is True
+    [outcome] = relay.receive(raw_post(to=group.address), "alice@example.org", [group.address],
+                              groups={group.address: found})
+    assert (outcome.action, Post.objects.get().held_reason) == (relay.HELD, relay.FIRST_POST)
 
 
 def test_digest_members_and_former_members_get_no_copy(group):
@@ -300,10 +328,12 @@ def test_a_database_failure_answers_451_and_stores_nothing(group, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(relay, "_queue_copies", broken)
+    # Fails between the copy's message and its rows: neither may be left behind.
+    monkeypatch.setattr(outbox, "_write_new", broken)
     [outcome] = post_to(group)
     assert outcome.reply.startswith("451 4.3.0 ")
     assert not Post.objects.exists()
+    assert not Message.objects.filter(tag="relay").exists()
 
 
 def test_a_bounce_to_our_return_path_goes_to_bounce_handling(group, monkeypatch):

@@ -96,6 +96,36 @@ def test_an_idle_engine_is_woken_by_the_notify_of_a_commit_on_another_connection
     assert wait_until(lambda: msg.deliveries.get().status == Delivery.SENT)
 
 
+def test_a_row_written_by_any_statement_wakes_the_engine(notify_only, smtp_server, monkeypatch):
+    """The NOTIFY comes from the outbox table's trigger (mailer migration 0015), not from
+    the writer: a statement that does not go through the outbox wakes the engine too."""
+    from django.db import connection, transaction
+
+    monkeypatch.setattr(wakeups, "notify", lambda: pytest.fail("the outbox sent a NOTIFY of its own"))
+    assert wait_until(lambda: len(listen_backends()) == 1)
+    time.sleep(0.3)  # idle, with a minute to its next full look and an hour to its next quick one
+    msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Hello", body="Hi")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO mailer_delivery (message_id, recipient, context, ref, status, not_before, "
+                       "attempts, rfc_message_id, provider_id, last_error, updated_at) "
+                       "VALUES (%s, 'raw@example.org', '{}', '', 'queued', now(), 0, '', '', '', now())", [msg.pk])
+    assert wait_until(lambda: len(smtp_server.received) == 1, seconds=20)
+    queue("outbox@example.org")  # and through the outbox, with wakeups.notify refusing
+    assert wait_until(lambda: len(smtp_server.received) == 2, seconds=20)
+
+
+def test_a_resumed_message_wakes_the_engine(notify_only, smtp_server):
+    """Rows made due without being written need the outbox's own NOTIFY."""
+    assert wait_until(lambda: len(listen_backends()) == 1)
+    msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Later", body="Hi")
+    outbox.pause(msg)
+    outbox.enqueue(msg, [Recipient("resumed@example.org")])
+    time.sleep(0.5)  # the insert's NOTIFY came and went: the message was paused
+    assert smtp_server.received == []
+    outbox.resume(msg)
+    assert wait_until(lambda: len(smtp_server.received) == 1, seconds=20)
+
+
 def test_a_rolled_back_enqueue_wakes_no_one(notify_only, smtp_server):
     from django.db import transaction
 

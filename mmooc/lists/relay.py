@@ -132,13 +132,9 @@ class _Delivery:
         try:
             with transaction.atomic():
                 return self._outcome(recipient.strip().strip("<>"))
-        except IntegrityError:
-            if self.storing is not None and is_repeat(*self.storing):
+        except Exception as exc:
+            if isinstance(exc, IntegrityError) and self.storing is not None and is_repeat(*self.storing):
                 return _duplicate(*self.storing)  # delivered before, or twice at once
-            log.exception("lists: could not handle a message for %s", recipient)
-            return Outcome(recipient, TEMPFAIL, 451, "4.3.0",
-                           "Temporary problem on our side; please try again later")
-        except Exception:
             log.exception("lists: could not handle a message for %s", recipient)
             return Outcome(recipient, TEMPFAIL, 451, "4.3.0",
                            "Temporary problem on our side; please try again later")

@@ -1,8 +1,8 @@
 """PostgreSQL: rows inserted into the outbox wake the listening engines by themselves.
 
 A statement-level trigger sends the NOTIFY that `mmooc.mailer.wakeups.notify` sent as a
-statement of its own: one round trip less for every write to the outbox (a relayed post
-is a dozen), and no way in for a writer that forgets it. PostgreSQL delivers it when the
+statement of its own: one round trip less for every write to the outbox (each relayed
+post, each signup's confirmation), and no way in for a writer that forgets it. PostgreSQL delivers it when the
 transaction commits, once however many statements sent it. Nothing on SQLite."""
 
 from django.db import migrations

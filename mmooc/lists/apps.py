@@ -14,16 +14,21 @@ class ListsConfig(AppConfig):
 
         from mmooc.groups import activity
         from mmooc.learners import sections
+        from mmooc.learners.links import is_public_id
         from mmooc.learners.signals import learner_erased
         from mmooc.lib import periodic
+        from mmooc.lib.mailrender import UNSUBSCRIBE_VAR
         from mmooc.lists.activity import PostActivity, archive_section
         from mmooc.lists.aliases import expire_held
         from mmooc.lists.digest import send_digests
         from mmooc.lists.moderation import held_count, queue_url, send_held_notes
         from mmooc.lists.receivers import forget_erased_author, handle_inbound
+        from mmooc.lists.relay import LEAVE_LINKS, leave_links
+        from mmooc.mailer import refvalues
         from mmooc.operations import metrics
 
         inbound.connect(handle_inbound, dispatch_uid="mmooc.lists.inbound")
+        refvalues.register(LEAVE_LINKS, names=frozenset({UNSUBSCRIBE_VAR}), accepts=is_public_id, maker=leave_links)
         learner_erased.connect(forget_erased_author, dispatch_uid="mmooc.lists.forget_erased_author")
         periodic.register("lists.digest", send_digests, every=DIGEST_EVERY)
         # Posts held from unknown addresses go once nobody has claimed them for a week.

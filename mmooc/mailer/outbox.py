@@ -151,20 +151,26 @@ def _message(*, kind: str, subject: str, body: str, scope: str = "", tag: str = 
             mailheaders.list_id(list_id, list_name)
         except HeaderError as exc:
             raise OutboxError(str(exc)) from None
-    if ref_values:
-        try:
-            refvalues.get(ref_values)
-        except refvalues.UnknownKind as exc:
-            raise OutboxError(str(exc)) from None
     return Message(
         kind=kind, subject=subject, body=body, scope=scope, tag=tag, from_email=from_email,
         reply_to=reply_to, list_id=list_id, list_name=list_name, footer=footer,
-        headers=_check_headers(headers), ref_values=ref_values)
+        headers=_check_headers(headers), ref_values=_check_ref_values(ref_values))
+
+
+def _check_ref_values(name: str) -> str:
+    """A kind of values made from refs (mmooc.mailer.refvalues) that a process has registered."""
+    if name:
+        try:
+            refvalues.get(name)
+        except refvalues.UnknownKind as exc:
+            raise OutboxError(str(exc)) from None
+    return name
 
 
 def compose_raw(*, raw: bytes, scope: str = "", tag: str = "relay", list_id: str = "",
                 list_name: str = "", headers: Mapping[str, str] | None = None,
-                shown: tuple[str, str] | None = None, recipients: Iterable[Recipient] | None = None) -> Message:
+                shown: tuple[str, str] | None = None, recipients: Iterable[Recipient] | None = None,
+                ref_values: str = "") -> Message:
     """Store a message prepared elsewhere (a relayed post); copies get To and List-Unsubscribe.
 
     `shown` is (From, Subject) as a mail client shows them, when the caller has just written
@@ -172,6 +178,8 @@ def compose_raw(*, raw: bytes, scope: str = "", tag: str = "relay", list_id: str
     `recipients`: its copies, queued with it as `enqueue` would (the same checks, all made
     before anything is written). Written by the same call, the message needs no holding
     and has no rows to clash with: a relayed post's message and copies are two statements.
+    `ref_values`: as for `compose`; a relayed post's leave links are made from each copy's ref
+    when it is sent, so its rows keep no context.
     """
     if shown is None:
         parsed = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
@@ -181,7 +189,8 @@ def compose_raw(*, raw: bytes, scope: str = "", tag: str = "relay", list_id: str
     elif not shown[0]:
         raise OutboxError("The message has no From header")
     message = Message(kind=Message.SUBSCRIBED, raw=raw, scope=scope, tag=tag, list_id=list_id, list_name=list_name,
-                      from_email=shown[0][:320], subject=shown[1][:998], headers=_check_headers(headers))
+                      from_email=shown[0][:320], subject=shown[1][:998], headers=_check_headers(headers),
+                      ref_values=_check_ref_values(ref_values))
     if recipients is None:
         message.save(force_insert=True)
         return _fresh(message)

@@ -134,7 +134,7 @@ class PreparedRaw:
     def __init__(self, message: Message) -> None:
         self.message = message
         assert message.raw is not None, "a relayed post keeps its bytes"
-        self.ref_values: refvalues.Kind | None = None  # a post's copies keep their whole context
+        self.ref_values = refvalues.kind(message)  # its leave links (posts queued before: in their rows)
         self.raw = bytes(message.raw)
         self.eol = b"\r\n" if b"\r\n" in self.raw[:4096] else b"\n"
         head, _, _ = self.raw.partition(self.eol + self.eol)

@@ -89,6 +89,53 @@ def test_each_unsubscribe_link_leaves_the_group_for_that_member(group):
     assert (learner.email, scope) == ("carol@example.org", "group")
 
 
+def test_a_copys_row_keeps_no_context_its_leave_link_is_made_from_its_ref_when_sent(group):
+    post_to(group)
+    message = Message.objects.get(tag="relay")
+    assert message.ref_values == relay.LEAVE_LINKS
+    rows = {d.recipient: d for d in message.deliveries.all()}
+    assert [d.context for d in rows.values()] == [{}, {}]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT context FROM mailer_delivery WHERE message_id = %s", [message.pk])
+        assert cursor.fetchall() == [("{}",)]
+    carol = Learner.objects.get(email="carol@example.org")
+    assert rows["carol@example.org"].ref == str(carol.public_id)
+    header = copies(group)["carol@example.org"]["List-Unsubscribe"]
+    assert header.split(",")[0] == f"<{relay._leave_group_url(carol.public_id, 'http://127.0.0.1:8000')}>"
+    # What the outbox viewer and a learner's history show: the link as the copy had it.
+    assert rows["carol@example.org"].full_context() == {
+        "unsubscribe_url": relay._leave_group_url(carol.public_id, "http://127.0.0.1:8000")}
+
+
+def test_a_post_queued_with_its_links_in_its_rows_is_sent_with_them(group):
+    """Posts queued before the links were made when sent keep them in their rows."""
+    members = relay.group_members(group)
+    old = outbox.compose_raw(raw=raw_post(to=group.address), tag="relay", list_id="group-1.example.org",
+                             recipients=relay.member_recipients(group, members=members))
+    assert old.ref_values == ""
+    assert "unsubscribe_url" in old.deliveries.get(recipient="bob@example.org").context
+    engine.drain()
+    sent = message_from_bytes(bytes(old.deliveries.get(recipient="bob@example.org").stored), policy=policy.default)
+    bob = Learner.objects.get(email="bob@example.org")
+    assert sent["List-Unsubscribe"].split(",")[0] == f"<{relay._leave_group_url(bob.public_id, 'http://127.0.0.1:8000')}>"
+
+
+@pytest.mark.parametrize("ref", ["", "alice", "not-a-uuid-at-all-0000-000000000000"])
+def test_a_copy_whose_ref_cannot_make_its_leave_link_is_refused_and_nothing_is_written(group, ref):
+    before = Message.objects.count()
+    with pytest.raises(outbox.OutboxError, match="needs a ref"):
+        outbox.compose_raw(raw=raw_post(to=group.address), ref_values=relay.LEAVE_LINKS,
+                           recipients=[outbox.Recipient("bob@example.org", {}, ref=ref)])
+    assert Message.objects.count() == before and not Delivery.objects.exists()
+
+
+def test_a_raw_message_naming_values_no_app_registered_is_refused(group):
+    with pytest.raises(outbox.OutboxError, match="no values are registered as 'nope'"):
+        outbox.compose_raw(raw=raw_post(to=group.address), ref_values="nope",
+                           recipients=[outbox.Recipient("bob@example.org", {"unsubscribe_url": "https://x.example/u"})])
+    assert not Message.objects.exists()
+
+
 def test_the_post_is_stored_with_its_text_and_author(group):
     [outcome] = post_to(group, subject="Hello", body="Shall we meet?", message_id="<h1@x.org>")
     post = Post.objects.get(pk=outcome.post_id)

@@ -17,12 +17,17 @@ import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import css_inline
-import nh3
 from django.utils import translation
 from django.utils.translation import gettext as _
-from markdown_it import MarkdownIt
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+# Markdown, its sanitizer and the CSS inliner are imported when a message is first rendered:
+# a process that only relays posts (`mmooc lmtp`, a worker sending them) never loads them
+# (about 5 MB of each process's memory).
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
 MARKER = re.compile(r"MMOOCVAR(\d+)X")
@@ -124,12 +129,16 @@ def _from_markers(text: str, names: list[str]) -> Template:
 
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     # commonmark + tables; linkify stays off so addresses and URLs in text are not guessed at.
     return MarkdownIt("commonmark").enable("table")
 
 
 def markdown_to_html(source: str) -> str:
     """Markdown to sanitized HTML (a fragment, no layout)."""
+    import nh3
+
     raw = _markdown().render(source)
     return nh3.clean(raw, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                      url_schemes={"http", "https", "mailto"}, link_rel=None)
@@ -279,6 +288,8 @@ def render(*, subject: str, body: str, footer: str = "", unsubscribe: bool = Fal
     direction = "rtl" if translation.get_language_bidi() else "ltr"
     page = LAYOUT.format(title=title, body=markdown_to_html(html_body), footer=markdown_to_html(html_footer),
                          lang=translation.get_language() or "en", dir=direction)
+    import css_inline
+
     inlined = css_inline.inline(page)
     text = _wrap_with_markers(markdown_to_text(body_m), names)
     tail = _wrap_with_markers(_to_markers(footer_text(footer, unsubscribe), names), names)

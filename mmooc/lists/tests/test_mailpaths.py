@@ -76,3 +76,36 @@ def test_lmtp_and_worker_start_without_the_url_configuration(tmp_path):
     result = subprocess.run([sys.executable, "-c", START], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+RELAY_AND_SEND = """
+import sys, django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from mmooc.lists import relay
+from mmooc.lists.tests.mail import raw_post
+from mmooc.mailer import engine
+from mmooc.mailer.models import Delivery
+from mmooc.testing import add_member, make_cohort, make_group
+group = make_group(make_cohort(slug="py-1"), 1)
+for address in ("alice@example.org", "bob@example.org", "carol@example.org"):
+    add_member(group, address)
+[outcome] = relay.receive(raw_post(sender="alice@example.org", to=group.address), "alice@example.org", [group.address])
+engine.drain()
+print(outcome.action, sorted(Delivery.objects.filter(status="sent").values_list("recipient", flat=True)))
+print(sorted(name for name in ("markdown_it", "nh3", "css_inline", "mmooc.urls") if name in sys.modules))
+"""
+
+
+def test_relaying_and_sending_a_post_loads_neither_the_renderer_nor_the_pages(tmp_path):
+    """What `mmooc lmtp` and a worker sending posts load: no Markdown, sanitizer, CSS inliner
+    (rendering course emails) or URL configuration, each megabytes in every process."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(DJANGO_SETTINGS_MODULE="mmooc.settings", MMOOC_DATA_DIR=str(tmp_path), MMOOC_EMAIL_URL="outbox:")
+    result = subprocess.run([sys.executable, "-c", RELAY_AND_SEND], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    relayed, loaded = result.stdout.strip().splitlines()
+    assert relayed == "relayed ['bob@example.org', 'carol@example.org']"
+    assert loaded == "[]"

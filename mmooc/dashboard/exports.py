@@ -112,14 +112,19 @@ def deliveries_csv(cohort: Cohort) -> Iterator[str]:
     """Deliveries and their events, merged from two id-ordered streams (no per-row query)."""
     # Subjects as staff read them (course values filled in, personal ones marked), once per message.
     subjects = shown.subjects_of(Message.objects.filter(scope=cohort.scope))
-    # Message-IDs made from the ids (Message.copy_message_id) are made here, as they went out.
-    domains = {m.pk: m.id_domain() for m in Message.objects.filter(scope=cohort.scope).only("from_email")}
+    # Message-IDs kept by the message (a relayed post's), or made from the ids
+    # (Message.copy_message_id) here, as they went out.
+    kept_by = {}
+    domains = {}
+    for m in Message.objects.filter(scope=cohort.scope).only("from_email", "rfc_message_id"):
+        domains[m.pk], kept_by[m.pk] = m.id_domain(), m.rfc_message_id
     rows = (cohort_deliveries(cohort).order_by("id")
             .values_list("id", "message__public_id", "message__tag", "message_id", "recipient", "ref", "status",
                          "attempts", "not_before", "sent_at", "rfc_message_id", "provider_id", "last_error")
             .iterator(chunk_size=CHUNK))
     deliveries = ((delivery_id, public_id, tag, subjects.get(message_id, ""), *sent,
-                   kept or made_message_id(public_id.hex, delivery_id, domains[message_id]), provider_id, last_error)
+                   kept or kept_by[message_id] or made_message_id(public_id.hex, delivery_id, domains[message_id]),
+                   provider_id, last_error)
                   for delivery_id, public_id, tag, message_id, *sent, kept, provider_id, last_error in rows)
     events = (Event.objects.filter(delivery__in=cohort_deliveries(cohort))
               .order_by("delivery_id", "occurred_at", "id")

@@ -88,6 +88,11 @@ class Message(models.Model):
     # A message prepared elsewhere (a relayed group post): sent as these bytes, with the
     # per-recipient headers added at send time.
     raw = models.BinaryField(null=True, blank=True)
+    # The Message-ID every copy carries, kept once here: a relayed post's own (its header in
+    # `raw`). Its copies' rows then keep none (Delivery.rfc_message_id), nor an entry each in
+    # delivery_message_id at each of their three writes. "" for every other message, and for
+    # posts whose copies were written before it was kept here (their rows keep it).
+    rfc_message_id = BytewiseCharField(max_length=998, blank=True, default="")
     state = models.CharField(max_length=16, choices=STATES, default=ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -95,6 +100,9 @@ class Message(models.Model):
         indexes = [
             # Reports and cost per cohort.
             models.Index(fields=["scope", "tag"], name="message_scope_tag"),
+            # A relayed post's copies found by their Message-ID (with_message_id).
+            models.Index(fields=["rfc_message_id"], name="message_rfc_message_id",
+                         condition=~models.Q(rfc_message_id="")),
         ]
 
     def __str__(self) -> str:
@@ -129,11 +137,20 @@ def _parse_copy_message_id(value: str) -> tuple[uuid.UUID, int] | None:
 
 def with_message_id(value: str) -> models.Q:
     """Copies whose Message-ID is `value`, given with or without its angle brackets: kept in
-    the row (delivery_message_id), or made from the ids (found by the copy's primary key)."""
+    the row (delivery_message_id), kept by their message (a relayed post's: its copies found
+    by message_rfc_message_id, then by their message), or made from the ids (found by the
+    copy's primary key)."""
     bare = value.strip().strip("<>").strip()
     if not bare:
         return models.Q(pk__in=[])
-    kept = models.Q(rfc_message_id__in=[f"<{bare}>", bare])
+    forms = [f"<{bare}>", bare]
+    kept = models.Q(rfc_message_id__in=forms)
+    # The message's ids as a list, not a subquery: PostgreSQL cannot scan an index for an IN
+    # (subquery) joined by OR to the other conditions, and would read every copy. A lookup
+    # of posts' Message-IDs, rare and one row or none.
+    posts = list(Message.objects.filter(rfc_message_id__in=forms).values_list("pk", flat=True)[:100])
+    if posts:
+        kept |= models.Q(message_id__in=posts)
     made = _parse_copy_message_id(bare)
     if made is None:
         return kept
@@ -167,7 +184,8 @@ class Delivery(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     # The copy's Message-ID when it is not made from the ids (Message.copy_message_id, the same
-    # across retries): a relayed post's own, or one written before ids were made that way.
+    # across retries) nor kept by its message (Message.rfc_message_id, a relayed post's own):
+    # one written before either was so.
     # Empty for every other copy: a course email's million copies then add nothing to
     # delivery_message_id (2.2 s of their COPY on a 2-core machine). `header_message_id`
     # gives it either way; `with_message_id` finds a copy by it.
@@ -202,7 +220,7 @@ class Delivery(models.Model):
 
     def header_message_id(self) -> str:
         """The Message-ID this copy goes out (or went out) with."""
-        return self.rfc_message_id or self.message.copy_message_id(self.pk)
+        return self.rfc_message_id or self.message.rfc_message_id or self.message.copy_message_id(self.pk)
 
     def full_context(self) -> dict[str, str]:
         """The values this copy is filled with: its row's, and those made from its ref when it

@@ -191,6 +191,9 @@ def compose_raw(*, raw: bytes, scope: str = "", tag: str = "relay", list_id: str
     message = Message(kind=Message.SUBSCRIBED, raw=raw, scope=scope, tag=tag, list_id=list_id, list_name=list_name,
                       from_email=shown[0][:320], subject=shown[1][:998], headers=_check_headers(headers),
                       ref_values=_check_ref_values(ref_values))
+    # Cut to the column's length (a header folded over many lines, with comments): the copies
+    # go out with the whole header, only a lookup by that id then finds nothing.
+    message.rfc_message_id = _raw_message_id(message)[:998]
     if recipients is None:
         message.save(force_insert=True)
         return _fresh(message)
@@ -331,8 +334,7 @@ def _row_chunks(message: Message, recipients: Iterable[Recipient], seen_before: 
     used = _kept_names(message)
     needs_url = _needs_url(message) and message.raw is None
     made = refvalues.kind(message)
-    # A relayed post's copies keep its Message-ID; the others' is made from the ids when sent.
-    fixed_id = _raw_message_id(message) if message.raw is not None else ""
+    fixed_id = _message_id(message)
     keys: dict[str, str] = {}  # each context key as JSON, for _context_json
     capitalized: set[str] = set()  # lowercase forms of the addresses written with capitals so far
     rows: dict[str, Row] = {}
@@ -505,9 +507,10 @@ def enqueue_one(message: Message, recipient: Recipient) -> bool:
 
 
 def _message_id(message: Message) -> str:
-    """The Message-ID a copy's row keeps: a relayed post's own; for others none, theirs is
-    made from the ids when sent (Message.copy_message_id)."""
-    return _raw_message_id(message) if message.raw is not None else ""
+    """The Message-ID a copy's row keeps: none, its message keeps it (a relayed post's own,
+    Message.rfc_message_id) or it is made from the ids when sent (Message.copy_message_id);
+    but a post stored before its message kept it: its own, in every row."""
+    return _raw_message_id(message) if message.raw is not None and not message.rfc_message_id else ""
 
 
 def remembered(*, kind: str, subject: str, body: str, scope: str, tag: str) -> Message | None:

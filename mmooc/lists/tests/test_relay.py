@@ -16,7 +16,7 @@ from mmooc.lists import relay
 from mmooc.lists.models import Moderation, Notice, Post, Refusal
 from mmooc.lists.tests.mail import multipart_post, raw_post
 from mmooc.mailer import engine, outbox
-from mmooc.mailer.models import Delivery, Message
+from mmooc.mailer.models import Delivery, Message, with_message_id
 from mmooc.testing import add_member, make_group
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbox_mode")]
@@ -77,7 +77,10 @@ def test_the_outbox_message_shows_the_copys_own_from_subject_and_message_id(grou
     parsed = message_from_bytes(bytes(message.raw), policy=policy.default)
     assert (message.from_email, message.subject) == (str(parsed["From"]), str(parsed["Subject"]))
     old_style = message_from_bytes(bytes(message.raw), policy=policy.compat32)
-    assert {d.rfc_message_id for d in message.deliveries.all()} == {old_style["Message-ID"].replace("\r\n", "").strip()}
+    # Kept once, by the message: its copies' rows keep none.
+    assert message.rfc_message_id == old_style["Message-ID"].replace("\r\n", "").strip()
+    assert {d.rfc_message_id for d in message.deliveries.all()} == {""}
+    assert {d.header_message_id() for d in message.deliveries.all()} == {message.rfc_message_id}
 
 
 def test_each_unsubscribe_link_leaves_the_group_for_that_member(group):
@@ -134,6 +137,36 @@ def test_a_raw_message_naming_values_no_app_registered_is_refused(group):
         outbox.compose_raw(raw=raw_post(to=group.address), ref_values="nope",
                            recipients=[outbox.Recipient("bob@example.org", {"unsubscribe_url": "https://x.example/u"})])
     assert not Message.objects.exists()
+
+
+def test_a_post_with_a_message_id_of_the_longest_kept_is_relayed_and_found_by_it(group):
+    long_id = f"<{'x' * 960}@mail.example.org>"
+    [outcome] = post_to(group, message_id=long_id)
+    assert outcome.action == relay.RELAYED, outcome.reply
+    message = Message.objects.get(tag="relay")
+    assert message.rfc_message_id == long_id
+    assert copies(group)["bob@example.org"]["Message-ID"] == long_id
+    assert sorted(Delivery.objects.filter(with_message_id(long_id)).values_list("recipient", flat=True)) == [
+        "bob@example.org", "carol@example.org"]
+
+
+def test_a_post_whose_message_id_header_is_longer_than_any_id_is_relayed(group):
+    header = "<long@mail.example.org>" + "".join(f"\n (a comment {i:04} {'y' * 60})" for i in range(30))
+    [outcome] = post_to(group, message_id=header)
+    assert outcome.action == relay.RELAYED, outcome.reply
+    message = Message.objects.get(tag="relay")
+    assert message.rfc_message_id.startswith("<long@mail.example.org>") and len(message.rfc_message_id) == 998
+    assert copies(group)["bob@example.org"]["Message-ID"].startswith("<long@mail.example.org>")
+
+
+def test_copies_of_a_post_stored_before_its_message_kept_its_id_keep_it_in_their_rows(group):
+    message = outbox.compose_raw(raw=raw_post(to=group.address, message_id="<old@mail.example.org>"))
+    Message.objects.filter(pk=message.pk).update(rfc_message_id="")  # as stored before it was kept there
+    message.refresh_from_db()
+    outbox.enqueue(message, [outbox.Recipient("bob@example.org", {"unsubscribe_url": "https://x.example/u"})])
+    row = message.deliveries.get()
+    assert row.rfc_message_id == "<old@mail.example.org>" and row.header_message_id() == "<old@mail.example.org>"
+    assert Delivery.objects.filter(with_message_id("old@mail.example.org")).get() == row
 
 
 def test_the_post_is_stored_with_its_text_and_author(group):

@@ -68,7 +68,8 @@ def test_a_copy_is_found_by_its_message_id_through_an_index(kept):
         with CaptureQueriesContext(connection) as queries:
             found = events.match_delivery(header, "l7@example.org")
         assert found == wanted
-        lookup = next(q["sql"] for q in queries if "rfc_message_id" in q["sql"].split("WHERE", 1)[-1])
+        lookup = next(q["sql"] for q in queries if 'FROM "mailer_delivery"' in q["sql"]
+                      and "rfc_message_id" in q["sql"].split("WHERE", 1)[-1])
         cursor.execute("EXPLAIN " + lookup)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "delivery_message_id" in plan and "Seq Scan" not in plan, plan
@@ -124,3 +125,30 @@ def test_addresses_still_match_as_before():
     engine.record([Result(job.id, SENT, provider_id="pm-9")], {job.id: job}, max_attempts=5)
     found = events.match_delivery("pm-9", "ZOE@EXAMPLE.ORG")
     assert found is not None and found.pk == job.id
+
+
+POST = b"From: a@example.org\r\nSubject: Hi\r\nMessage-ID: <post-1@mail.example.org>\r\n\r\nHi\r\n"
+
+
+def test_a_relayed_posts_copies_are_found_by_its_message_id_through_indexes():
+    """The post's Message-ID is kept once, by its message: its copies are found through
+    message_rfc_message_id, then by their message, never by reading every copy."""
+    msg = outbox.compose_raw(raw=POST, recipients=[Recipient(f"l{i}@example.org", ref=f"r{i}") for i in range(200)])
+    assert msg.rfc_message_id == "<post-1@mail.example.org>"
+    assert set(msg.deliveries.values_list("rfc_message_id", flat=True)) == {""}
+    wanted = msg.deliveries.get(recipient="l7@example.org")
+    assert wanted.header_message_id() == "<post-1@mail.example.org>"
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE mailer_delivery")
+        cursor.execute("ANALYZE mailer_message")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        with CaptureQueriesContext(connection) as queries:
+            found = events.match_delivery("post-1@mail.example.org", "l7@example.org")
+        assert found == wanted
+        plans = []
+        for query in queries:
+            if "rfc_message_id" in query["sql"].split("WHERE", 1)[-1]:
+                cursor.execute("EXPLAIN " + query["sql"])
+                plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    assert any("message_rfc_message_id" in plan for plan in plans), plans
+    assert not any("Seq Scan" in plan for plan in plans), plans

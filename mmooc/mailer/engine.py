@@ -254,7 +254,10 @@ def record(results: list[Result], jobs: dict[int, Job], max_attempts: int) -> Ta
         if r.outcome == SENT and not r.provider_id and r.stored is None:
             plain_sent.append(r.id)
         elif r.outcome == SENT:
-            sent.append((stamp, r.provider_id, r.stored, stamp, r.id))
+            # Cut to its column, as the provider's events keep theirs (Event.provider_message_id):
+            # an id longer than that would fail the whole batch's record, and every copy of it
+            # would go out again when its lease ends.
+            sent.append((stamp, r.provider_id[:255], r.stored, stamp, r.id))
         elif r.outcome == HELD:
             until = adapt(now + timedelta(seconds=r.wait))
             held.append((until, r.error[:2000], stamp, r.id))

@@ -542,3 +542,21 @@ def test_it_pipelines_only_when_the_server_offers_it(smtp_server, settings, monk
     # Pipelined: one write per copy (its commands, with the previous copy's data) and one for
     # the last data; one command at a time: MAIL, RCPT, DATA and the data for each copy.
     assert len([d for d in sent if not str(d).startswith(("ehlo", "EHLO", "quit", "QUIT"))]) == writes
+
+
+@pytest.mark.parametrize("provider_id", ["x" * 300, "<" + "y" * 1000 + "@api.example.com>"])
+def test_a_provider_id_longer_than_its_column_is_kept_cut_and_the_copy_is_sent(provider_id):
+    """A provider answers the ids it likes: one longer than the column must not fail the
+    batch's record (on PostgreSQL, every copy of the batch would be sent again at the end
+    of its lease, and again)."""
+    from mmooc.mailer.transports import SENT
+
+    msg = outbox.compose(kind=Message.TRANSACTIONAL, subject="Hello", body="Hi")
+    outbox.enqueue(msg, [Recipient("a@example.org"), Recipient("b@example.org")])
+    jobs = {j.id: j for j in engine.claim(10)}
+    first = min(jobs)
+    engine.record([Result(i, SENT, provider_id=provider_id if i == first else "pm-2") for i in jobs], jobs,
+                  max_attempts=5)
+    rows = {d.pk: d for d in Delivery.objects.filter(pk__in=jobs)}
+    assert {d.status for d in rows.values()} == {Delivery.SENT}
+    assert rows[first].provider_id == provider_id[:255]

@@ -408,7 +408,8 @@ class AnymailTransport(Transport):
             if status is not None and status.status in ("rejected", "invalid"):
                 results.append(Result(j.id, PERMANENT, f"{status.status} by the provider"))
             else:
-                results.append(Result(j.id, SENT, provider_id=(status.message_id or "") if status else ""))
+                # As text: some providers' ids are numbers (Postal's).
+                results.append(Result(j.id, SENT, provider_id=str(status.message_id or "") if status else ""))
         return results
 
     def _send_one(self, job: Job) -> Result:

@@ -27,11 +27,17 @@ provider (install it with /work/shared/tools/smtp-sink-ceiling), and a group of
    and of the PostgreSQL backends serving them.
 4. CPU time per copy under the burst, per process (the LMTP process, each worker, the
    PostgreSQL backends serving them), read from /proc: the figure to compare between two
-   versions, since copies per second on a shared machine depend on everyone's load.
+   versions, since copies per second on a shared machine depend on everyone's load. With
+   each, its context switches per post (all its threads): how often it waited, a count that
+   does not depend on the machine's speed.
 5. Baseline, in the same run and into the same sink, after the burst: Postfix's
    smtp-source sending as many messages of `--members` recipients each, of a copy's size
    (one transaction per message), and as many single-recipient messages as we sent copies
-   (one transaction per copy, as ours); our copies per second as a ratio of each.
+   (one transaction per copy, as ours); our copies per second as a ratio of each. Then
+   the machine's cost of a wait: one byte to another Python process and back over a
+   socket pair. smtp-source hardly waits; the relay waits some hundred times a post, so
+   on a machine where switching is dear (a virtual machine inside another) it falls far
+   further behind smtp-source than elsewhere, and this figure says so.
 
 6. With `--split SMALL,LARGE` (say 10,80), after the memory reading: as many copies as the
    burst's again, to a group of SMALL members and then to one of LARGE, each process's CPU
@@ -50,6 +56,7 @@ import os
 import resource
 import shutil
 import smtplib
+import socket
 import statistics
 import subprocess
 import sys
@@ -366,13 +373,22 @@ def burst_run(args, group, host: str, port: int, timing: Timing | OutboxTiming, 
     start = time.perf_counter()
     cpu_start = {name: cpu_seconds(pid) for name, pid in pids.items()}
     db_start = sum(cpu_seconds(pid) for pid in backends)
+    switches_start = {name: switches(pid) for name, pid in pids.items()}
+    db_switches_start = sum(switches(pid) for pid in backends)
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     timing.wait_total(expected)
     cpu = {name: cpu_seconds(pid) - cpu_start[name] for name, pid in pids.items()}
+    SWITCHES.clear()
+    SWITCHES.update({name: switches(pid) - switches_start[name] for name, pid in pids.items()})
     if backends:
         cpu["PostgreSQL backends"] = sum(cpu_seconds(pid) for pid in backends) - db_start
+        SWITCHES["PostgreSQL backends"] = sum(switches(pid) for pid in backends) - db_switches_start
     accepts = [float(x) for x in out.split()]
     return timing.last - start, timing.total - before, accepts, cpu
+
+
+# The last burst's context switches by process (see `switches`), for the report.
+SWITCHES: dict[str, int] = {}
 
 
 def split_sizes(text: str) -> tuple[int, int]:
@@ -432,6 +448,44 @@ def cpu_seconds(pid: int | None = None) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def switches(pid: int | None = None) -> int:
+    """Context switches so far of every thread of process `pid` (this one by default), 0 once
+    it has gone: a process switches out each time it waits (a database reply, an SMTP reply,
+    another thread), so switches per post count its waits, whatever the machine's speed."""
+    total = 0
+    try:
+        for status in Path(f"/proc/{pid or os.getpid()}/task").glob("*/status"):
+            for line in status.read_text().splitlines():
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    total += int(line.split()[1])
+    except OSError:
+        pass
+    return total
+
+
+def round_trip_us(trips: int = 20_000) -> float:
+    """Microseconds for one byte to go to another Python process over a socket pair and back:
+    what one wait of the relay costs on this machine at the least. It differs from machine to
+    machine far more than a loop of Python does (a virtual machine inside another pays for
+    every switch), and the relay waits some hundred times a post."""
+    ours, theirs = socket.socketpair()
+    child = os.fork()
+    if child == 0:  # echo until the parent closes its end
+        ours.close()
+        while theirs.recv(1):
+            theirs.send(b"x")
+        os._exit(0)
+    theirs.close()
+    start = time.perf_counter()
+    for _ in range(trips):
+        ours.send(b"x")
+        ours.recv(1)
+    elapsed = time.perf_counter() - start
+    ours.close()
+    os.waitpid(child, 0)
+    return elapsed / trips * 1e6
 
 
 def start_lmtp_process(profile: str = "") -> tuple[subprocess.Popen, str, int]:
@@ -585,11 +639,12 @@ def main() -> None:
         sessions = max(1, args.workers)
         multi = smtp_source(sink_port, sessions, args.burst, args.members, size)
         single = smtp_source(sink_port, sessions, args.burst * args.members, 1, size)
+        trip = round_trip_us()
         report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu, rss_mb, sink_mb, db_pss / 1024,
                db_procs)
         if split:
             report_split(args, split)
-        report_baseline(args, copies / elapsed, size, sessions, multi, single)
+        report_baseline(args, copies / elapsed, size, sessions, multi, single, trip)
     finally:
         sink.terminate()
         sink.wait()
@@ -618,8 +673,9 @@ def report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu,
     load = os.getloadavg()
     print(f"  CPU under that load (load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}):")
     for name, seconds in burst_cpu.items():
+        waits = f", {SWITCHES[name] / args.burst:.0f} context switches per post" if name in SWITCHES else ""
         print(f"    {name}: {seconds / copies * 1e6:.0f} µs per copy, {seconds / args.burst * ms:.2f} ms per post, "
-              f"{seconds / elapsed * 100:.0f} % of one core")
+              f"{seconds / elapsed * 100:.0f} % of one core{waits}")
     total_cpu = sum(burst_cpu.values())
     print(f"    together: {total_cpu / copies * 1e6:.0f} µs per copy ({copies / total_cpu:,.0f} copies per CPU second)")
     total = rss_mb + sink_mb + db_mb
@@ -629,7 +685,8 @@ def report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu,
           "(target < 200 MB)")
 
 
-def report_baseline(args, rate: float, size: int, sessions: int, multi: float, single: float) -> None:
+def report_baseline(args, rate: float, size: int, sessions: int, multi: float, single: float,
+                    trip: float) -> None:
     copies = args.burst * args.members
     print(f"  baseline, Postfix's smtp-source into the same sink ({sessions} connection{'s' * (sessions > 1)}, "
           f"{size:,} bytes a message):")
@@ -637,6 +694,7 @@ def report_baseline(args, rate: float, size: int, sessions: int, multi: float, s
           f"ours {rate / (copies / multi):.0%} of it")
     print(f"    {copies} one-recipient messages: {copies / single:,.0f} messages/s; "
           f"ours {rate / (copies / single):.0%} of it  (load average {os.getloadavg()[0]:.1f})")
+    print(f"  this machine: a round trip between two Python processes over a socket pair takes {trip:.1f} µs")
 
 
 if __name__ == "__main__":

@@ -360,7 +360,7 @@ def analyze() -> None:
 
 
 def burst_run(args, group, host: str, port: int, timing: Timing | OutboxTiming, pids: dict[str, int | None],
-              posts: int = 0, members: int = 0) -> tuple[float, int, list[float], dict[str, float]]:
+              posts: int = 0, members: int = 0) -> tuple[float, int, list[float], dict[str, float], dict[str, int]]:
     """`posts` posts (--burst) to `group` of `members` members (--members). The LMTP clients
     run in a process of their own, as Postfix would: they do not compete with the relay and
     the engine for this process's interpreter."""
@@ -378,17 +378,12 @@ def burst_run(args, group, host: str, port: int, timing: Timing | OutboxTiming, 
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     timing.wait_total(expected)
     cpu = {name: cpu_seconds(pid) - cpu_start[name] for name, pid in pids.items()}
-    SWITCHES.clear()
-    SWITCHES.update({name: switches(pid) - switches_start[name] for name, pid in pids.items()})
+    waits = {name: switches(pid) - switches_start[name] for name, pid in pids.items()}
     if backends:
         cpu["PostgreSQL backends"] = sum(cpu_seconds(pid) for pid in backends) - db_start
-        SWITCHES["PostgreSQL backends"] = sum(switches(pid) for pid in backends) - db_switches_start
+        waits["PostgreSQL backends"] = sum(switches(pid) for pid in backends) - db_switches_start
     accepts = [float(x) for x in out.split()]
-    return timing.last - start, timing.total - before, accepts, cpu
-
-
-# The last burst's context switches by process (see `switches`), for the report.
-SWITCHES: dict[str, int] = {}
+    return timing.last - start, timing.total - before, accepts, cpu, waits
 
 
 def split_sizes(text: str) -> tuple[int, int]:
@@ -412,7 +407,7 @@ def split_run(args, host: str, port: int, timing: Timing | OutboxTiming, pids: d
         group = make_group(members, slug=f"bench-split-{members}")
         analyze()
         posts = max(1, round(args.burst * args.members / members))
-        elapsed, copies, _, cpu = burst_run(args, group, host, port, timing, pids, posts, members)
+        elapsed, copies, _, cpu, _ = burst_run(args, group, host, port, timing, pids, posts, members)
         runs.append((members, posts, copies / elapsed, cpu))
     return runs
 
@@ -615,7 +610,7 @@ def main() -> None:
         try:
             accepts, deliveries = latency_run(args, group, host, port, timing)
             analyze()
-            elapsed, copies, burst_accepts, burst_cpu = burst_run(args, group, host, port, timing, pids)
+            elapsed, copies, burst_accepts, burst_cpu, burst_waits = burst_run(args, group, host, port, timing, pids)
             db_pss, db_procs = postgres_pss_kb(exclude_own=bool(args.workers))
             # Proportional set sizes, read together right after the burst: shared pages
             # (the interpreter, libraries) are counted once across the processes.
@@ -640,8 +635,8 @@ def main() -> None:
         multi = smtp_source(sink_port, sessions, args.burst, args.members, size)
         single = smtp_source(sink_port, sessions, args.burst * args.members, 1, size)
         trip = round_trip_us()
-        report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu, rss_mb, sink_mb, db_pss / 1024,
-               db_procs)
+        report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu, burst_waits, rss_mb, sink_mb,
+               db_pss / 1024, db_procs)
         if split:
             report_split(args, split)
         report_baseline(args, copies / elapsed, size, sessions, multi, single, trip)
@@ -651,7 +646,7 @@ def main() -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu, rss_mb, sink_mb, db_mb,
+def report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu, burst_waits, rss_mb, sink_mb, db_mb,
            db_procs) -> None:
     ms = 1000
     wake = "polling only" if args.no_wake else "engine woken on commit"
@@ -673,7 +668,7 @@ def report(args, accepts, deliveries, elapsed, copies, burst_accepts, burst_cpu,
     load = os.getloadavg()
     print(f"  CPU under that load (load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}):")
     for name, seconds in burst_cpu.items():
-        waits = f", {SWITCHES[name] / args.burst:.0f} context switches per post" if name in SWITCHES else ""
+        waits = f", {burst_waits[name] / args.burst:.0f} context switches per post" if name in burst_waits else ""
         print(f"    {name}: {seconds / copies * 1e6:.0f} µs per copy, {seconds / args.burst * ms:.2f} ms per post, "
               f"{seconds / elapsed * 100:.0f} % of one core{waits}")
     total_cpu = sum(burst_cpu.values())
